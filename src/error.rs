@@ -1,0 +1,75 @@
+//! The one error type of the engine. The Python bindings map each variant to one
+//! class of `kandle.errors` (see `python/error.rs`).
+
+use std::fmt;
+
+/// Everything that can go wrong in kandle, with a message that names the operation or
+/// argument and gives the expected and actual values.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Error {
+    /// Shapes that do not fit together (matmul, broadcasting, reshape, ...).
+    Shape(String),
+    /// Data of a type kandle cannot hold (strings, objects, ...).
+    DType(String),
+    /// A size that overflows or cannot be allocated.
+    Allocation(String),
+    /// A gradient that cannot be taken (a non-scalar loss, ...).
+    Gradient(String),
+    /// An index outside an axis.
+    OutOfBounds(String),
+    /// Any other bad argument value.
+    InvalidArgument(String),
+    /// Reading or writing files.
+    Io(String),
+    /// A bug in kandle: a caught panic. Never the user's fault.
+    Internal(String),
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let msg = match self {
+            Error::Shape(m)
+            | Error::DType(m)
+            | Error::Allocation(m)
+            | Error::Gradient(m)
+            | Error::OutOfBounds(m)
+            | Error::InvalidArgument(m)
+            | Error::Io(m)
+            | Error::Internal(m) => m,
+        };
+        f.write_str(msg)
+    }
+}
+
+impl std::error::Error for Error {}
+
+impl From<std::io::Error> for Error {
+    fn from(e: std::io::Error) -> Self {
+        Error::Io(e.to_string())
+    }
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// `format!` into an `Err(Error::$kind(..))`, returned early.
+#[macro_export]
+macro_rules! bail {
+    ($kind:ident, $($arg:tt)*) => {
+        return Err($crate::Error::$kind(format!($($arg)*)))
+    };
+}
+
+/// Formats a shape the way NumPy prints it: `(2, 3)`, `(4,)`, `()`.
+pub fn fmt_shape(shape: &[usize]) -> String {
+    match shape {
+        [d] => format!("({d},)"),
+        _ => format!(
+            "({})",
+            shape
+                .iter()
+                .map(|d| d.to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    }
+}

@@ -1,0 +1,18 @@
+//! kandle: a Keras-style deep-learning engine on the CPU.
+//!
+//! [`Tensor`]s record the ops that made them; [`grad`] walks that graph backwards.
+//! Layers ([`nn`]), losses ([`losses`]) and optimizers ([`optim`]) build on both.
+//! The Python package `kandle` wraps this crate (feature `python`).
+
+pub mod autograd;
+pub mod error;
+pub mod losses;
+pub mod nn;
+pub mod ops;
+pub mod optim;
+pub mod parallel;
+pub mod tensor;
+
+pub use autograd::{grad, is_grad_enabled, no_grad, set_grad_enabled};
+pub use error::{Error, Result};
+pub use tensor::{Float, Tensor};

@@ -1,0 +1,151 @@
+//! Dense (candle's Linear): `act(x · weightᵀ + bias)` with weight `(out, in)`.
+
+use super::init::Initializer;
+use crate::bail;
+use crate::error::Result;
+use crate::ops::Activation;
+use crate::tensor::{Float, Tensor};
+
+/// A fully connected layer. Its weights are variables, built on the first call
+/// (or by [`Dense::build`]) once the input size is known.
+pub struct Dense<T: Float = f32> {
+    pub units: usize,
+    pub activation: Activation,
+    pub use_bias: bool,
+    pub kernel_initializer: Initializer,
+    pub bias_initializer: Initializer,
+    weight: Option<Tensor<T>>,
+    bias: Option<Tensor<T>>,
+}
+
+impl<T: Float> Dense<T> {
+    /// Keras's defaults: glorot_uniform kernel, zero bias.
+    pub fn new(units: usize, activation: Activation, use_bias: bool) -> Result<Self> {
+        if units == 0 {
+            bail!(
+                InvalidArgument,
+                "Dense: units must be a positive integer, got {units}"
+            );
+        }
+        Ok(Dense {
+            units,
+            activation,
+            use_bias,
+            kernel_initializer: Initializer::GlorotUniform,
+            bias_initializer: Initializer::Zeros,
+            weight: None,
+            bias: None,
+        })
+    }
+
+    /// A built layer with the given weight `(out, in)` and bias `(out,)`.
+    pub fn from_weights(
+        weight: Tensor<T>,
+        bias: Option<Tensor<T>>,
+        activation: Activation,
+    ) -> Result<Self> {
+        let &[units, _] = weight.shape() else {
+            bail!(
+                Shape,
+                "Dense: weight must be 2-D (out, in), got {}",
+                crate::error::fmt_shape(weight.shape())
+            );
+        };
+        let mut d = Dense::new(units, activation, bias.is_some())?;
+        d.weight = Some(weight.to_variable());
+        d.bias = bias.map(|b| b.to_variable());
+        Ok(d)
+    }
+
+    /// Creates the weights for inputs whose last axis is `fan_in`.
+    pub fn build(&mut self, fan_in: usize) -> Result<()> {
+        let w = self
+            .kernel_initializer
+            .sample::<T>(&[self.units, fan_in], fan_in, self.units)?;
+        self.weight = Some(w.to_variable());
+        if self.use_bias {
+            self.bias = Some(
+                self.bias_initializer
+                    .sample::<T>(&[self.units], fan_in, self.units)?
+                    .to_variable(),
+            );
+        }
+        Ok(())
+    }
+
+    pub fn is_built(&self) -> bool {
+        self.weight.is_some()
+    }
+
+    pub fn weight(&self) -> Option<&Tensor<T>> {
+        self.weight.as_ref()
+    }
+
+    pub fn bias(&self) -> Option<&Tensor<T>> {
+        self.bias.as_ref()
+    }
+
+    /// The trainable variables: weight, then bias.
+    pub fn variables(&self) -> Vec<Tensor<T>> {
+        self.weight
+            .iter()
+            .chain(self.bias.iter())
+            .cloned()
+            .collect()
+    }
+
+    /// Applies the built layer.
+    pub fn forward(&self, x: &Tensor<T>) -> Result<Tensor<T>> {
+        let Some(w) = self.weight.as_ref() else {
+            bail!(
+                InvalidArgument,
+                "Dense: the layer is not built; call it once or build it with an input size"
+            );
+        };
+        x.linear(w, self.bias.as_ref(), self.activation)
+    }
+
+    /// Applies the layer, building it first for this input if needed.
+    pub fn call(&mut self, x: &Tensor<T>) -> Result<Tensor<T>> {
+        if !self.is_built() {
+            let fan_in = x.shape().last().copied().unwrap_or(0);
+            if fan_in == 0 {
+                bail!(
+                    Shape,
+                    "Dense: expected an input with a non-empty last axis, got shape {}",
+                    crate::error::fmt_shape(x.shape())
+                );
+            }
+            self.build(fan_in)?;
+        }
+        self.forward(x)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ops::gradcheck::{check_grad, rand};
+
+    #[test]
+    fn builds_on_first_call_with_candle_layout() {
+        let mut d = Dense::<f32>::new(3, Activation::Relu, true).unwrap();
+        let y = d.call(&Tensor::ones(&[2, 5]).unwrap()).unwrap();
+        assert_eq!(y.shape(), &[2, 3]);
+        assert_eq!(d.weight().unwrap().shape(), &[3, 5]);
+        assert_eq!(d.bias().unwrap().to_vec(), vec![0.0; 3]);
+        assert!(Dense::<f32>::new(0, Activation::Linear, true).is_err());
+    }
+
+    #[test]
+    fn gradient() {
+        let d = Dense::<f64>::from_weights(rand(&[4, 3], 1), Some(rand(&[4], 2)), Activation::Tanh)
+            .unwrap();
+        let (w, b) = (d.weight().unwrap().clone(), d.bias().unwrap().clone());
+        check_grad(&[rand(&[5, 3], 3), w, b], |t| {
+            t[0].linear(&t[1], Some(&t[2]), Activation::Tanh)
+        });
+        let x = rand(&[5, 3], 3);
+        check_grad(&[x], |t| d.forward(&t[0]));
+    }
+}

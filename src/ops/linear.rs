@@ -1,0 +1,193 @@
+//! The fused Dense op: `act(x · wᵀ + b)` in one forward pass and one backward pass.
+//! This is the hot op of training, so its backward is derived by hand.
+
+use super::matmul::{gemm, Mat};
+use crate::bail;
+use crate::error::{fmt_shape, Result};
+use crate::parallel;
+use crate::tensor::{alloc, Float, Tensor};
+
+/// Activations that fuse into [`Tensor::linear`]: their derivative is a function of
+/// the output, so the backward needs no extra buffer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Activation {
+    Linear,
+    Relu,
+    Sigmoid,
+    Tanh,
+}
+
+impl Activation {
+    fn apply<T: Float>(self, v: T) -> T {
+        match self {
+            Activation::Linear => v,
+            Activation::Relu => v.max(T::zero()),
+            Activation::Sigmoid => super::unary::sigmoid(v),
+            Activation::Tanh => v.tanh(),
+        }
+    }
+
+    /// d act / d pre-activation, from the activation's output `y`.
+    fn derivative<T: Float>(self, y: T) -> T {
+        match self {
+            Activation::Linear => T::one(),
+            Activation::Relu => {
+                if y > T::zero() {
+                    T::one()
+                } else {
+                    T::zero()
+                }
+            }
+            Activation::Sigmoid => y * (T::one() - y),
+            Activation::Tanh => T::one() - y * y,
+        }
+    }
+}
+
+impl<T: Float> Tensor<T> {
+    /// `act(x · weightᵀ + bias)` over the last axis of `x`: x `(..., in)`, weight
+    /// `(out, in)`, bias `(out,)`; the result is `(..., out)`.
+    pub fn linear(
+        &self,
+        weight: &Tensor<T>,
+        bias: Option<&Tensor<T>>,
+        act: Activation,
+    ) -> Result<Tensor<T>> {
+        let x = self;
+        let [units, fan_in] = weight.shape() else {
+            bail!(
+                Shape,
+                "linear: weight must be 2-D (out, in), got shape {}",
+                fmt_shape(weight.shape())
+            );
+        };
+        let (units, fan_in) = (*units, *fan_in);
+        if x.rank() == 0 || x.shape()[x.rank() - 1] != fan_in {
+            bail!(
+                Shape,
+                "linear: expected input with last axis {fan_in} (weight shape {}), got input shape {}",
+                fmt_shape(weight.shape()),
+                fmt_shape(x.shape())
+            );
+        }
+        if let Some(b) = bias {
+            if b.shape() != [units] {
+                bail!(
+                    Shape,
+                    "linear: expected bias of shape ({units},), got {}",
+                    fmt_shape(b.shape())
+                );
+            }
+        }
+        let rows = x.numel() / fan_in.max(1);
+        let mut out = alloc::<T>(rows * units)?;
+        if let Some(b) = bias {
+            let b = b.data();
+            out.chunks_mut(units.max(1))
+                .for_each(|row| row.copy_from_slice(&b));
+        }
+        gemm(
+            rows,
+            units,
+            fan_in,
+            &mut out,
+            Mat::rows(&x.data(), fan_in),
+            Mat::rows_t(&weight.data(), fan_in),
+            bias.is_some(),
+        );
+        if act != Activation::Linear {
+            parallel::for_each_chunk(&mut out, |_, c| {
+                c.iter_mut().for_each(|v| *v = act.apply(*v))
+            });
+        }
+        let mut shape = x.shape().to_vec();
+        *shape.last_mut().expect("rank >= 1") = units;
+        let mut inputs = vec![x, weight];
+        inputs.extend(bias);
+        Ok(Tensor::from_op(out, shape, &inputs, move |a| {
+            let (x, w) = (&a.inputs[0], &a.inputs[1]);
+            // Gradient before the activation.
+            let gp = a.grad.zip_map(a.output, |g, y| g * act.derivative(y))?;
+            let gpd = gp.data();
+            let mut dx = alloc::<T>(x.numel())?;
+            gemm(
+                rows,
+                fan_in,
+                units,
+                &mut dx,
+                Mat::rows(&gpd, units),
+                Mat::rows(&w.data(), fan_in),
+                false,
+            );
+            let mut dw = alloc::<T>(w.numel())?;
+            gemm(
+                units,
+                fan_in,
+                rows,
+                &mut dw,
+                Mat::rows_t(&gpd, units),
+                Mat::rows(&x.data(), fan_in),
+                false,
+            );
+            let mut grads = vec![
+                Some(Tensor::from_vec(dx, x.shape())?),
+                Some(Tensor::from_vec(dw, w.shape())?),
+            ];
+            if a.inputs.len() == 3 {
+                grads.push(Some(
+                    Tensor::from_vec(gpd.clone(), &[rows, units])?.sum(Some(&[0]), false)?,
+                ));
+            }
+            Ok(grads)
+        }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Activation;
+    use crate::ops::gradcheck::{check_grad, rand};
+
+    #[test]
+    fn gradients_for_each_activation() {
+        // Inputs away from relu's kink at 0.
+        let x = rand(&[5, 3], 1)
+            .map(|v| if v.abs() < 0.05 { 0.5 } else { v })
+            .unwrap();
+        let (w, b) = (rand(&[4, 3], 2), rand(&[4], 3));
+        for act in [
+            Activation::Linear,
+            Activation::Relu,
+            Activation::Sigmoid,
+            Activation::Tanh,
+        ] {
+            check_grad(&[x.clone(), w.clone(), b.clone()], |t| {
+                t[0].linear(&t[1], Some(&t[2]), act)
+            });
+            check_grad(&[x.clone(), w.clone()], |t| t[0].linear(&t[1], None, act));
+        }
+        check_grad(&[rand(&[2, 3, 3], 4), w.clone(), b.clone()], |t| {
+            t[0].linear(&t[1], Some(&t[2]), Activation::Tanh)
+        });
+    }
+
+    #[test]
+    fn matches_matmul_and_add() {
+        let (x, w, b) = (rand(&[6, 3], 5), rand(&[4, 3], 6), rand(&[4], 7));
+        let fused = x.linear(&w, Some(&b), Activation::Relu).unwrap().to_vec();
+        let composed = x
+            .matmul(&w.t().unwrap())
+            .unwrap()
+            .add(&b)
+            .unwrap()
+            .relu()
+            .unwrap()
+            .to_vec();
+        for (f, c) in fused.iter().zip(&composed) {
+            assert!((f - c).abs() < 1e-12);
+        }
+        assert!(x
+            .linear(&rand(&[4, 2], 1), None, Activation::Linear)
+            .is_err());
+    }
+}

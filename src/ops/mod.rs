@@ -1,0 +1,55 @@
+//! Ops on tensors. Each op's forward and backward rule sit side by side, grouped by
+//! family; broadcasting ops reduce their gradients with [`Tensor::sum_to_shape`].
+
+mod binary;
+mod layout;
+mod linear;
+mod matmul;
+mod reduce;
+mod softmax;
+mod unary;
+
+#[cfg(test)]
+pub(crate) mod gradcheck;
+
+pub use layout::IndexItem;
+pub use linear::Activation;
+
+use crate::error::Result;
+use crate::parallel;
+use crate::tensor::{alloc, Float, Tensor};
+
+/// `f` applied to each element of `src`, in parallel when large.
+pub(crate) fn map_data<T: Float>(src: &[T], f: impl Fn(T) -> T + Sync + Send) -> Result<Vec<T>> {
+    let mut out = alloc::<T>(src.len())?;
+    parallel::for_each_chunk(&mut out, |start, chunk| {
+        for (i, o) in chunk.iter_mut().enumerate() {
+            *o = f(src[start + i]);
+        }
+    });
+    Ok(out)
+}
+
+impl<T: Float> Tensor<T> {
+    /// `f` applied to each element, as a new constant (no graph). Backward rules use it.
+    pub(crate) fn map(&self, f: impl Fn(T) -> T + Sync + Send) -> Result<Tensor<T>> {
+        Tensor::from_vec(map_data(&self.data(), f)?, self.shape())
+    }
+
+    /// `f` applied to matching elements of two tensors of the same shape, as a constant.
+    pub(crate) fn zip_map(
+        &self,
+        other: &Tensor<T>,
+        f: impl Fn(T, T) -> T + Sync + Send,
+    ) -> Result<Tensor<T>> {
+        debug_assert_eq!(self.shape(), other.shape());
+        let (a, b) = (self.data(), other.data());
+        let mut out = alloc::<T>(a.len())?;
+        parallel::for_each_chunk(&mut out, |start, chunk| {
+            for (i, o) in chunk.iter_mut().enumerate() {
+                *o = f(a[start + i], b[start + i]);
+            }
+        });
+        Tensor::from_vec(out, self.shape())
+    }
+}

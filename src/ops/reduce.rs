@@ -1,0 +1,165 @@
+//! Reductions over axes: sum, mean, max.
+
+use crate::error::{fmt_shape, Result};
+use crate::parallel;
+use crate::tensor::shape::normalize_axes;
+use crate::tensor::{alloc, Float, Tensor};
+
+/// Reduces axis `axis` of `data` (of `shape`) with `f`, starting from `init`. Each
+/// output element folds its inputs in axis order, so results do not depend on threads.
+fn reduce_axis<T: Float>(
+    data: &[T],
+    shape: &[usize],
+    axis: usize,
+    init: T,
+    f: impl Fn(T, T) -> T + Sync + Send,
+) -> Result<Vec<T>> {
+    let n = shape[axis];
+    let inner: usize = shape[axis + 1..].iter().product();
+    let outer: usize = shape[..axis].iter().product();
+    let mut out = alloc::<T>(outer * inner)?;
+    out.fill(init);
+    parallel::for_each_rows(&mut out, inner, |first, rows| {
+        for (r, row) in rows.chunks_mut(inner.max(1)).enumerate() {
+            let src = &data[(first + r) * n * inner..][..n * inner];
+            for k in 0..n {
+                for (o, &v) in row.iter_mut().zip(&src[k * inner..(k + 1) * inner]) {
+                    *o = f(*o, v);
+                }
+            }
+        }
+    });
+    Ok(out)
+}
+
+/// Shape after reducing `axes`.
+fn reduced_shape(shape: &[usize], axes: &[usize], keepdims: bool) -> Vec<usize> {
+    (0..shape.len())
+        .filter_map(|i| match (axes.contains(&i), keepdims) {
+            (false, _) => Some(shape[i]),
+            (true, true) => Some(1),
+            (true, false) => None,
+        })
+        .collect()
+}
+
+/// Folds `axes` one at a time (last first); returns data in the keepdims layout.
+fn reduce<T: Float>(
+    x: &Tensor<T>,
+    axes: &[usize],
+    init: T,
+    f: impl Fn(T, T) -> T + Sync + Send + Copy,
+) -> Result<Vec<T>> {
+    let mut shape = x.shape().to_vec();
+    let mut data = x.to_vec();
+    for &axis in axes.iter().rev() {
+        data = reduce_axis(&data, &shape, axis, init, f)?;
+        shape[axis] = 1;
+    }
+    Ok(data)
+}
+
+impl<T: Float> Tensor<T> {
+    /// Sum over `axes` (None: all), as `np.sum`.
+    pub fn sum(&self, axes: Option<&[isize]>, keepdims: bool) -> Result<Tensor<T>> {
+        let axes = normalize_axes(axes, self.rank(), "sum")?;
+        let data = if axes.len() == self.rank() {
+            // A full sum: fixed chunks combined in order, the same for any thread count.
+            let x = self.data();
+            vec![parallel::chunked_sum(x.len(), |i| x[i])]
+        } else {
+            reduce(self, &axes, T::zero(), |a, b| a + b)?
+        };
+        let kept = reduced_shape(self.shape(), &axes, true);
+        Ok(Tensor::from_op(
+            data,
+            reduced_shape(self.shape(), &axes, keepdims),
+            &[self],
+            move |a| {
+                Ok(vec![Some(
+                    a.grad.reshape(&kept)?.broadcast_to(a.inputs[0].shape())?,
+                )])
+            },
+        ))
+    }
+
+    /// Mean over `axes` (None: all), as `np.mean`.
+    pub fn mean(&self, axes: Option<&[isize]>, keepdims: bool) -> Result<Tensor<T>> {
+        let idx = normalize_axes(axes, self.rank(), "mean")?;
+        let count: usize = idx.iter().map(|&i| self.shape()[i]).product();
+        self.sum(axes, keepdims)?
+            .mul(&Tensor::scalar(T::one() / T::from_f64(count as f64)))
+    }
+
+    /// Maximum over `axes` (None: all), as `np.max`. Ties share the gradient equally.
+    pub fn max(&self, axes: Option<&[isize]>, keepdims: bool) -> Result<Tensor<T>> {
+        let axes = normalize_axes(axes, self.rank(), "max")?;
+        if axes.iter().any(|&a| self.shape()[a] == 0) {
+            crate::bail!(
+                InvalidArgument,
+                "max: cannot reduce an empty axis of a tensor of shape {}",
+                fmt_shape(self.shape())
+            );
+        }
+        let data = reduce(self, &axes, T::neg_infinity(), |a, b| {
+            if b > a || b.is_nan() {
+                b
+            } else {
+                a
+            }
+        })?;
+        let kept = reduced_shape(self.shape(), &axes, true);
+        let signed: Vec<isize> = axes.iter().map(|&a| a as isize).collect();
+        Ok(Tensor::from_op(
+            data,
+            reduced_shape(self.shape(), &axes, keepdims),
+            &[self],
+            move |a| {
+                let x = &a.inputs[0];
+                let peak = a.output.reshape(&kept)?.broadcast_to(x.shape())?;
+                let mask = x.zip_map(&peak, |v, m| if v == m { T::one() } else { T::zero() })?;
+                let ties = mask.sum(Some(&signed), true)?;
+                let share = a.grad.reshape(&kept)?.div(&ties)?;
+                Ok(vec![Some(mask.mul(&share)?)])
+            },
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::ops::gradcheck::{check_grad, rand};
+    use crate::Tensor;
+
+    #[test]
+    fn gradients_over_each_axis() {
+        let x = rand(&[2, 3, 4], 5);
+        for keep in [false, true] {
+            check_grad(&[x.clone()], |t| t[0].sum(None, keep));
+            check_grad(&[x.clone()], |t| t[0].mean(None, keep));
+            check_grad(&[x.clone()], |t| t[0].max(None, keep));
+            for axes in [vec![0], vec![1], vec![2], vec![-1], vec![0, 2], vec![1, 2]] {
+                check_grad(&[x.clone()], |t| t[0].sum(Some(&axes), keep));
+                check_grad(&[x.clone()], |t| t[0].mean(Some(&axes), keep));
+                check_grad(&[x.clone()], |t| t[0].max(Some(&axes), keep));
+            }
+        }
+    }
+
+    #[test]
+    fn forward_values() {
+        let x = Tensor::<f32>::from_vec(vec![1., 5., 3., 4., 2., 6.], &[2, 3]).unwrap();
+        assert_eq!(x.sum(Some(&[0]), false).unwrap().to_vec(), vec![5., 7., 9.]);
+        assert_eq!(x.sum(Some(&[1]), true).unwrap().shape(), &[2, 1]);
+        assert_eq!(x.max(Some(&[1]), false).unwrap().to_vec(), vec![5., 6.]);
+        assert_eq!(x.mean(None, false).unwrap().item().unwrap(), 3.5);
+        assert!(x.sum(Some(&[2]), false).is_err());
+    }
+
+    #[test]
+    fn tied_maxima_share_the_gradient() {
+        let x = Tensor::<f64>::variable(vec![1., 3., 3.], &[3]).unwrap();
+        let g = crate::grad(&x.max(None, false).unwrap(), &[x.clone()]).unwrap();
+        assert_eq!(g[0].to_vec(), vec![0., 0.5, 0.5]);
+    }
+}

@@ -1,0 +1,45 @@
+//! The element types a tensor can hold: `f32` for training, `f64` for gradient checks.
+
+use std::fmt::{Debug, Display};
+use std::iter::Sum;
+use std::ops::{AddAssign, MulAssign, SubAssign};
+
+/// A floating-point element type of a [`Tensor`](super::Tensor).
+pub trait Float:
+    num_traits::Float
+    + Default
+    + Debug
+    + Display
+    + Sum
+    + AddAssign
+    + SubAssign
+    + MulAssign
+    + Send
+    + Sync
+    + 'static
+{
+    /// NumPy's name for the type.
+    const DTYPE: &'static str;
+    fn from_f64(v: f64) -> Self;
+    fn to_f64(self) -> f64;
+}
+
+impl Float for f32 {
+    const DTYPE: &'static str = "float32";
+    fn from_f64(v: f64) -> Self {
+        v as f32
+    }
+    fn to_f64(self) -> f64 {
+        self as f64
+    }
+}
+
+impl Float for f64 {
+    const DTYPE: &'static str = "float64";
+    fn from_f64(v: f64) -> Self {
+        v
+    }
+    fn to_f64(self) -> f64 {
+        self
+    }
+}

@@ -1,0 +1,322 @@
+//! [`Tensor`]: an n-dimensional, row-major array of floats that remembers how it was made.
+//!
+//! A tensor is a cheap handle (`Arc`) to immutable data, except for variables, whose
+//! data an optimizer updates in place. Ops live in `crate::ops`; this file holds the
+//! type itself, creation and access.
+
+mod element;
+pub mod random;
+pub mod shape;
+
+pub use element::Float;
+
+use crate::autograd::{self, Node};
+use crate::bail;
+use crate::error::{fmt_shape, Result};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
+
+/// A unique id per tensor, used as the key of gradients.
+pub type TensorId = u64;
+
+fn next_id() -> TensorId {
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    NEXT.fetch_add(1, Ordering::Relaxed)
+}
+
+/// An n-dimensional array, `f32` by default, with reverse-mode autodiff.
+pub struct Tensor<T: Float = f32>(Arc<Inner<T>>);
+
+struct Inner<T: Float> {
+    id: TensorId,
+    shape: Vec<usize>,
+    data: RwLock<Vec<T>>,
+    /// How this tensor was computed, when recorded for autodiff.
+    node: Option<Node<T>>,
+    /// Variables are leaves that gradients are taken for and optimizers update.
+    variable: bool,
+}
+
+impl<T: Float> Clone for Tensor<T> {
+    fn clone(&self) -> Self {
+        Tensor(self.0.clone())
+    }
+}
+
+impl<T: Float> std::fmt::Debug for Tensor<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "Tensor(shape={}, data={:?})",
+            fmt_shape(self.shape()),
+            &self.data()[..]
+        )
+    }
+}
+
+/// A zero-filled buffer of `n` elements, or an allocation error instead of an abort.
+pub(crate) fn alloc<T: Float>(n: usize) -> Result<Vec<T>> {
+    let mut v = Vec::new();
+    if v.try_reserve_exact(n).is_err() {
+        bail!(
+            Allocation,
+            "cannot allocate {n} elements of {} ({} bytes)",
+            T::DTYPE,
+            n.saturating_mul(std::mem::size_of::<T>())
+        );
+    }
+    v.resize(n, T::zero());
+    Ok(v)
+}
+
+impl<T: Float> Tensor<T> {
+    fn make(data: Vec<T>, shape: Vec<usize>, node: Option<Node<T>>, variable: bool) -> Self {
+        debug_assert_eq!(data.len(), shape.iter().product::<usize>());
+        Tensor(Arc::new(Inner {
+            id: next_id(),
+            shape,
+            data: RwLock::new(data),
+            node,
+            variable,
+        }))
+    }
+
+    /// A constant tensor from row-major `data`.
+    pub fn from_vec(data: Vec<T>, shape: &[usize]) -> Result<Self> {
+        let n = shape::checked_numel(shape, std::mem::size_of::<T>())?;
+        if n != data.len() {
+            bail!(
+                Shape,
+                "from_vec: {} values do not fill shape {} ({n} elements)",
+                data.len(),
+                fmt_shape(shape)
+            );
+        }
+        Ok(Self::make(data, shape.to_vec(), None, false))
+    }
+
+    /// The result of an op: recorded for autodiff when grad mode is on and an input
+    /// needs gradients. `backward` maps the output gradient to one per input.
+    pub(crate) fn from_op(
+        data: Vec<T>,
+        shape: Vec<usize>,
+        inputs: &[&Tensor<T>],
+        backward: impl autograd::BackwardFn<T> + 'static,
+    ) -> Self {
+        let node = (autograd::is_grad_enabled() && inputs.iter().any(|t| t.requires_grad()))
+            .then(|| Node::new(inputs.iter().map(|&t| t.clone()).collect(), backward));
+        Self::make(data, shape, node, false)
+    }
+
+    /// A scalar (rank-0) constant.
+    pub fn scalar(v: T) -> Self {
+        Self::make(vec![v], vec![], None, false)
+    }
+
+    /// A tensor of `shape` filled with `value`.
+    pub fn full(shape: &[usize], value: T) -> Result<Self> {
+        let n = shape::checked_numel(shape, std::mem::size_of::<T>())?;
+        let mut data = alloc(n)?;
+        if value != T::zero() {
+            data.fill(value);
+        }
+        Ok(Self::make(data, shape.to_vec(), None, false))
+    }
+
+    pub fn zeros(shape: &[usize]) -> Result<Self> {
+        Self::full(shape, T::zero())
+    }
+
+    pub fn ones(shape: &[usize]) -> Result<Self> {
+        Self::full(shape, T::one())
+    }
+
+    /// `[0, 1, ..., n-1]`.
+    pub fn arange(n: usize) -> Result<Self> {
+        let mut t = Self::zeros(&[n])?;
+        Arc::get_mut(&mut t.0)
+            .expect("fresh tensor")
+            .data
+            .get_mut()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter_mut()
+            .enumerate()
+            .for_each(|(i, v)| *v = T::from_f64(i as f64));
+        Ok(t)
+    }
+
+    /// A variable: a leaf whose gradient [`crate::grad`] computes and whose data can be
+    /// updated in place.
+    pub fn variable(data: Vec<T>, shape: &[usize]) -> Result<Self> {
+        let t = Self::from_vec(data, shape)?;
+        Ok(Self::make(t.into_vec(), shape.to_vec(), None, true))
+    }
+
+    /// A new variable holding a copy of this tensor's values.
+    pub fn to_variable(&self) -> Self {
+        Self::make(self.to_vec(), self.shape().to_vec(), None, true)
+    }
+
+    /// A new constant with the same values, cut from the graph.
+    pub fn detach(&self) -> Self {
+        Self::make(self.to_vec(), self.shape().to_vec(), None, false)
+    }
+
+    pub fn id(&self) -> TensorId {
+        self.0.id
+    }
+
+    pub fn shape(&self) -> &[usize] {
+        &self.0.shape
+    }
+
+    pub fn rank(&self) -> usize {
+        self.0.shape.len()
+    }
+
+    pub fn numel(&self) -> usize {
+        self.0.shape.iter().product()
+    }
+
+    pub fn is_variable(&self) -> bool {
+        self.0.variable
+    }
+
+    /// Whether gradients can flow back through this tensor.
+    pub fn requires_grad(&self) -> bool {
+        self.0.variable || self.0.node.is_some()
+    }
+
+    pub(crate) fn node(&self) -> Option<&Node<T>> {
+        self.0.node.as_ref()
+    }
+
+    /// Read access to the row-major data.
+    pub fn data(&self) -> RwLockReadGuard<'_, Vec<T>> {
+        self.0.data.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn data_mut(&self) -> RwLockWriteGuard<'_, Vec<T>> {
+        self.0.data.write().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub fn to_vec(&self) -> Vec<T> {
+        self.data().clone()
+    }
+
+    fn into_vec(self) -> Vec<T> {
+        match Arc::try_unwrap(self.0) {
+            Ok(inner) => inner.data.into_inner().unwrap_or_else(|e| e.into_inner()),
+            Err(shared) => Tensor(shared).to_vec(),
+        }
+    }
+
+    /// The value of a one-element tensor.
+    pub fn item(&self) -> Result<T> {
+        if self.numel() != 1 {
+            bail!(
+                Shape,
+                "item: expected a tensor with one element, got shape {}",
+                fmt_shape(self.shape())
+            );
+        }
+        Ok(self.data()[0])
+    }
+
+    fn check_variable(&self, op: &str) -> Result<()> {
+        if !self.is_variable() {
+            bail!(
+                InvalidArgument,
+                "{op}: only a Variable can be updated in place"
+            );
+        }
+        Ok(())
+    }
+
+    /// Overwrites a variable's values with `values` (same number of elements).
+    pub fn assign(&self, values: &[T]) -> Result<()> {
+        self.check_variable("assign")?;
+        let mut data = self.data_mut();
+        if values.len() != data.len() {
+            bail!(
+                Shape,
+                "assign: expected {} values for a variable of shape {}, got {}",
+                data.len(),
+                fmt_shape(self.shape()),
+                values.len()
+            );
+        }
+        data.copy_from_slice(values);
+        Ok(())
+    }
+
+    /// Updates a variable in place, element by element, from a tensor of the same shape:
+    /// `v[i] = f(v[i], other[i])`. Optimizers use this.
+    pub fn update_with(
+        &self,
+        other: &Tensor<T>,
+        f: impl Fn(T, T) -> T + Sync + Send,
+    ) -> Result<()> {
+        self.check_variable("update")?;
+        if other.shape() != self.shape() {
+            bail!(
+                Shape,
+                "update: expected a value of shape {}, got {}",
+                fmt_shape(self.shape()),
+                fmt_shape(other.shape())
+            );
+        }
+        let src = other.data();
+        let mut dst = self.data_mut();
+        crate::parallel::for_each_chunk(&mut dst, |start, chunk| {
+            for (i, d) in chunk.iter_mut().enumerate() {
+                *d = f(*d, src[start + i]);
+            }
+        });
+        Ok(())
+    }
+
+    /// Converts the element type (f32 <-> f64), as a constant.
+    pub fn cast<U: Float>(&self) -> Tensor<U> {
+        let data = self
+            .data()
+            .iter()
+            .map(|&v| U::from_f64(v.to_f64()))
+            .collect();
+        Tensor::make(data, self.shape().to_vec(), None, self.is_variable())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn creation_and_access() {
+        let t = Tensor::<f32>::from_vec(vec![1., 2., 3., 4., 5., 6.], &[2, 3]).unwrap();
+        assert_eq!(t.shape(), &[2, 3]);
+        assert_eq!(t.numel(), 6);
+        assert_eq!(
+            Tensor::<f32>::arange(4).unwrap().to_vec(),
+            vec![0., 1., 2., 3.]
+        );
+        assert_eq!(
+            Tensor::<f32>::full(&[2], 7.).unwrap().to_vec(),
+            vec![7., 7.]
+        );
+        assert!(Tensor::<f32>::from_vec(vec![1.], &[2]).is_err());
+        assert!(matches!(
+            Tensor::<f32>::zeros(&[1 << 40, 1 << 40]),
+            Err(crate::Error::Allocation(_))
+        ));
+    }
+
+    #[test]
+    fn only_variables_update_in_place() {
+        let v = Tensor::<f32>::variable(vec![1., 2.], &[2]).unwrap();
+        v.assign(&[3., 4.]).unwrap();
+        assert_eq!(v.to_vec(), vec![3., 4.]);
+        let c = Tensor::<f32>::from_vec(vec![1., 2.], &[2]).unwrap();
+        assert!(c.assign(&[0., 0.]).is_err());
+    }
+}
