@@ -60,7 +60,7 @@ macro_rules! bail {
 }
 
 /// Formats a shape the way NumPy prints it: `(2, 3)`, `(4,)`, `()`.
-pub fn fmt_shape(shape: &[usize]) -> String {
+pub fn fmt_shape<D: fmt::Display>(shape: &[D]) -> String {
     match shape {
         [d] => format!("({d},)"),
         _ => format!(

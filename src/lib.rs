@@ -4,6 +4,9 @@
 //! Layers ([`nn`]), losses ([`losses`]) and optimizers ([`optim`]) build on both.
 //! The Python package `kandle` wraps this crate (feature `python`).
 
+// Gradient checks read best as `check_grad(&[x.clone()], ...)`.
+#![cfg_attr(test, allow(clippy::cloned_ref_to_slice_refs))]
+
 pub mod autograd;
 pub mod error;
 pub mod losses;
@@ -11,6 +14,8 @@ pub mod nn;
 pub mod ops;
 pub mod optim;
 pub mod parallel;
+#[cfg(feature = "python")]
+mod python;
 pub mod tensor;
 
 pub use autograd::{grad, is_grad_enabled, no_grad, set_grad_enabled};

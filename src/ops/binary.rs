@@ -23,14 +23,14 @@ fn broadcast_zip<T: Float>(
                 .enumerate()
                 .for_each(|(i, o)| *o = f(x[s + i], y[s + i]))
         });
-    } else if nx == n && a.shape().ends_with(b.shape()) || ny == 1 && nx == n {
+    } else if nx == n && (ny == 1 || a.shape().ends_with(b.shape())) {
         // b repeats along the leading axes of a (a bias row, or a scalar).
         parallel::for_each_chunk(&mut out, |s, c| {
             c.iter_mut()
                 .enumerate()
                 .for_each(|(i, o)| *o = f(x[s + i], y[(s + i) % ny]))
         });
-    } else if ny == n && b.shape().ends_with(a.shape()) || nx == 1 && ny == n {
+    } else if ny == n && (nx == 1 || b.shape().ends_with(a.shape())) {
         parallel::for_each_chunk(&mut out, |s, c| {
             c.iter_mut()
                 .enumerate()

@@ -183,8 +183,9 @@ impl<T: Float> Tensor<T> {
                 sorted.sort_unstable();
                 if sorted != (0..rank).collect::<Vec<_>>() {
                     bail!(
-                        InvalidArgument,
-                        "transpose: axes {axes:?} are not a permutation of the {rank} axes of a tensor of shape {}",
+                        Shape,
+                        "transpose: axes {} are not a permutation of the {rank} axes of a tensor of shape {}",
+                        fmt_shape(axes),
                         fmt_shape(self.shape())
                     );
                 }

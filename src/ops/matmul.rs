@@ -144,7 +144,14 @@ impl<T: Float> Tensor<T> {
         if b.shape()[rb - 2] != k {
             return Err(not_aligned(a.shape(), b.shape()));
         }
-        let batch = broadcast_shapes(&a.shape()[..ra - 2], &b.shape()[..rb - 2], "matmul")?;
+        let batch = broadcast_shapes(&a.shape()[..ra - 2], &b.shape()[..rb - 2], "matmul")
+            .map_err(|_| {
+                crate::Error::Shape(format!(
+                    "matmul: the batch axes of shapes {} and {} cannot be broadcast together",
+                    fmt_shape(a.shape()),
+                    fmt_shape(b.shape())
+                ))
+            })?;
         let mut shape = batch.clone();
         shape.extend([m, n]);
         let mut out = alloc::<T>(checked_numel(&shape, std::mem::size_of::<T>())?)?;

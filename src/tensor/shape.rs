@@ -113,7 +113,8 @@ pub fn infer_shape(numel: usize, from: &[usize], requested: &[isize]) -> Result<
     if unknown.len() > 1 || requested.iter().any(|&d| d < -1) {
         bail!(
             InvalidArgument,
-            "reshape: can only specify one unknown dimension (-1) and no other negative sizes, got {requested:?}"
+            "reshape: can only specify one unknown dimension (-1) and no other negative sizes, got {}",
+            fmt_shape(requested)
         );
     }
     let known: usize = requested
@@ -126,8 +127,9 @@ pub fn infer_shape(numel: usize, from: &[usize], requested: &[isize]) -> Result<
         if known == 0 || numel % known != 0 {
             bail!(
                 Shape,
-                "reshape: cannot reshape a tensor of shape {} ({numel} elements) into shape {requested:?}",
-                fmt_shape(from)
+                "reshape: cannot reshape a tensor of shape {} ({numel} elements) into shape {}",
+                fmt_shape(from),
+                fmt_shape(requested)
             );
         }
         shape[i] = numel / known;

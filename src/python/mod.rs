@@ -1,0 +1,37 @@
+//! The Python extension `kandle._core`: one-line wrappers over the Rust API. All
+//! Keras-facing behaviour lives in the Python package `python/kandle/`.
+
+mod convert;
+mod error;
+mod functions;
+mod tensor;
+
+use crate::error::{Error, Result};
+use pyo3::prelude::*;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+
+/// Runs engine work with the GIL released; a panic becomes an internal error instead of
+/// reaching Python.
+pub(crate) fn run<R: Send>(py: Python<'_>, f: impl FnOnce() -> Result<R> + Send) -> PyResult<R> {
+    py.detach(|| {
+        catch_unwind(AssertUnwindSafe(f)).unwrap_or_else(|panic| {
+            let what = panic
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_default();
+            Err(Error::Internal(format!(
+                "internal error in kandle (please report it): {what}"
+            )))
+        })
+    })
+    .map_err(PyErr::from)
+}
+
+#[pymodule]
+fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    m.add_class::<tensor::PyTensor>()?;
+    m.add_class::<tensor::PyVariable>()?;
+    functions::register(m)
+}

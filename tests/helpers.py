@@ -1,0 +1,142 @@
+"""Reference helpers for the test suite.
+
+Every expected value is computed here with numpy (in float64) or by a hand-derived formula;
+kandle itself is never used to produce an expected number.
+"""
+
+import numpy as np
+
+import kandle as kd
+
+RTOL = 1e-5
+ATOL = 1e-6
+
+
+def randn(rng, shape, scale=1.0):
+    """Standard-normal float32 data of the given shape."""
+    return (rng.standard_normal(shape) * scale).astype(np.float32)
+
+
+def positive(rng, shape, low=0.1, high=3.0):
+    """Float32 data in [low, high): safe for log, sqrt, division and fractional powers."""
+    return rng.uniform(low, high, shape).astype(np.float32)
+
+
+def nonzero(rng, shape, margin=0.1):
+    """Float32 data of both signs, at least `margin` away from zero (no kinks, no ties at 0)."""
+    x = rng.standard_normal(shape)
+    return (x + np.sign(x) * margin + (x == 0) * margin).astype(np.float32)
+
+
+def f64(x):
+    return np.asarray(x, dtype=np.float64)
+
+
+def as_numpy(x):
+    return x.numpy() if isinstance(x, kd.Tensor) else np.asarray(x)
+
+
+def assert_tensor_close(actual, expected, rtol=RTOL, atol=ATOL):
+    """`actual` is a float32 kd.Tensor with exactly the shape and (nearly) the values expected."""
+    assert isinstance(actual, kd.Tensor), f"expected a kd.Tensor, got {type(actual).__name__}"
+    got = actual.numpy()
+    expected = np.asarray(expected)
+    assert got.dtype == np.float32, got.dtype
+    assert actual.shape == expected.shape, f"shape {actual.shape} != expected {expected.shape}"
+    assert got.shape == expected.shape, f"numpy() shape {got.shape} != {expected.shape}"
+    np.testing.assert_allclose(got, expected, rtol=rtol, atol=atol)
+
+
+def grads(loss, variables):
+    """kd.grad, checked for its contract (one Tensor per variable, same shape), as numpy."""
+    result = kd.grad(loss, variables)
+    result = list(result)
+    assert len(result) == len(variables)
+    out = []
+    for g, v in zip(result, variables):
+        assert isinstance(g, kd.Tensor), type(g).__name__
+        assert g.shape == v.shape, f"gradient shape {g.shape} != variable shape {v.shape}"
+        out.append(g.numpy())
+    return out
+
+
+def sum_to_shape(g, shape):
+    """Reduce a broadcast gradient back to `shape` (the reference for broadcasting backward)."""
+    g = np.asarray(g)
+    while g.ndim > len(shape):
+        g = g.sum(axis=0)
+    for axis, size in enumerate(shape):
+        if size == 1 and g.shape[axis] != 1:
+            g = g.sum(axis=axis, keepdims=True)
+    return g.reshape(shape)
+
+
+def softmax_ref(x, axis=-1):
+    x = f64(x)
+    e = np.exp(x - x.max(axis=axis, keepdims=True))
+    return e / e.sum(axis=axis, keepdims=True)
+
+
+def log_softmax_ref(x, axis=-1):
+    x = f64(x)
+    shifted = x - x.max(axis=axis, keepdims=True)
+    return shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
+
+
+def sigmoid_ref(x):
+    x = f64(x)
+    # Two-branch form: exact and overflow-free in float64.
+    out = np.empty_like(x)
+    pos = x >= 0
+    out[pos] = 1.0 / (1.0 + np.exp(-x[pos]))
+    ex = np.exp(x[~pos])
+    out[~pos] = ex / (1.0 + ex)
+    return out
+
+
+def relu_ref(x):
+    return np.maximum(f64(x), 0.0)
+
+
+ACTIVATIONS_REF = {
+    None: f64,
+    "linear": f64,
+    "relu": relu_ref,
+    "sigmoid": sigmoid_ref,
+    "tanh": lambda x: np.tanh(f64(x)),
+    "softmax": softmax_ref,
+}
+
+# Basic-indexing keys exercised on a (4, 5, 6) tensor, in forward and backward tests.
+INDEX_KEYS = [
+    0,
+    -1,
+    slice(1, 3),
+    slice(None, None, 2),
+    slice(-3, None),
+    slice(2, 100),
+    (Ellipsis, 0),
+    (slice(None), 1),
+    (slice(1, None), Ellipsis, slice(None, 2)),
+    (slice(None), slice(1, 4, 2), -2),
+    (1, 2),
+    (1, 2, 3),
+    (-1, Ellipsis, -1),
+    (Ellipsis,),
+    (slice(None, None, 3), slice(None), slice(1, None, 2)),
+]
+
+
+def key_id(key):
+    """A readable pytest id for an indexing key, e.g. '1:,...,:2'."""
+
+    def one(k):
+        if k is Ellipsis:
+            return "..."
+        if isinstance(k, slice):
+            parts = ["" if p is None else str(p) for p in (k.start, k.stop, k.step)]
+            text = ":".join(parts)
+            return text[:-1] if text.endswith(":") and k.step is None else text
+        return str(k)
+
+    return ",".join(one(k) for k in key) if isinstance(key, tuple) else one(key)

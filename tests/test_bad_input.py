@@ -1,0 +1,329 @@
+"""Bad inputs raise the documented kandle error classes with useful messages; odd but valid
+numpy inputs are accepted, converted to float32 and never modified.
+
+`pytest.raises` is always given the expected class, never BaseException: a pyo3
+PanicException derives from BaseException, so a panic makes these tests fail.
+"""
+
+import operator
+
+import numpy as np
+import pytest
+
+import kandle as kd
+from helpers import randn
+
+errors = kd.errors
+
+
+# --------------------------------------------------------------------------- hierarchy
+
+
+@pytest.mark.parametrize(
+    "cls, builtin",
+    [
+        (errors.ShapeError, ValueError),
+        (errors.DTypeError, TypeError),
+        (errors.AllocationError, MemoryError),
+        (errors.GradientError, ValueError),
+    ],
+    ids=lambda c: c.__name__,
+)
+def test_error_hierarchy(cls, builtin):
+    assert issubclass(cls, builtin)
+    assert issubclass(cls, errors.KandleError)
+    assert issubclass(errors.KandleError, Exception)
+
+
+def assert_message_contains(exc_info, *parts):
+    message = str(exc_info.value)
+    for part in parts:
+        assert part in message, f"{part!r} not in error message {message!r}"
+
+
+# --------------------------------------------------------------------------- shapes
+
+
+@pytest.mark.parametrize("use_operator", [True, False], ids=["@", "ops.matmul"])
+@pytest.mark.parametrize(
+    "shape_a, shape_b",
+    [((2, 3), (4, 5)), ((2, 3, 4), (3, 4, 5)), ((5, 2), (3, 2))],
+    ids=str,
+)
+def test_matmul_shape_mismatch(use_operator, shape_a, shape_b):
+    a, b = kd.tensor(np.ones(shape_a)), kd.tensor(np.ones(shape_b))
+    with pytest.raises(errors.ShapeError) as info:
+        _ = a @ b if use_operator else kd.ops.matmul(a, b)
+    assert isinstance(info.value, ValueError)
+    assert_message_contains(info, "matmul", str(shape_a), str(shape_b))
+
+
+@pytest.mark.parametrize(
+    "op",
+    [operator.add, operator.sub, operator.mul, operator.truediv],
+    ids=["add", "sub", "mul", "div"],
+)
+@pytest.mark.parametrize(
+    "shape_a, shape_b", [((2, 3), (4,)), ((3, 2), (2, 3)), ((2, 3, 4), (3, 3))], ids=str
+)
+def test_broadcast_mismatch(op, shape_a, shape_b):
+    a, b = kd.tensor(np.ones(shape_a)), kd.tensor(np.ones(shape_b))
+    with pytest.raises(errors.ShapeError) as info:
+        op(a, b)
+    assert_message_contains(info, str(shape_a), str(shape_b))
+    # The same mismatch with a raw ndarray operand.
+    with pytest.raises(errors.ShapeError):
+        op(a, np.ones(shape_b))
+
+
+@pytest.mark.parametrize(
+    "shape, new_shape",
+    [((2, 3), (4,)), ((2, 3), (4, -1)), ((6,), (5, 2)), ((2, 3), (7, 1))],
+    ids=str,
+)
+def test_reshape_wrong_size(shape, new_shape):
+    with pytest.raises(errors.ShapeError) as info:
+        kd.tensor(np.ones(shape)).reshape(new_shape)
+    assert_message_contains(info, "reshape", str(shape), str(new_shape))
+
+
+def test_reshape_two_unknown_dims():
+    with pytest.raises(ValueError):
+        kd.tensor(np.ones((2, 3))).reshape((-1, -1))
+
+
+@pytest.mark.parametrize(
+    "shapes, axis",
+    [([(2, 3), (2, 4)], 0), ([(2, 3), (3, 3)], 1), ([(2, 3), (3,)], 0), ([(2, 3, 1), (2, 3)], 0)],
+    ids=str,
+)
+def test_concatenate_mismatch(shapes, axis):
+    parts = [kd.tensor(np.ones(s)) for s in shapes]
+    with pytest.raises(errors.ShapeError) as info:
+        kd.ops.concatenate(parts, axis=axis)
+    assert_message_contains(info, "concatenate", str(shapes[0]), str(shapes[1]))
+
+
+def test_concatenate_empty_list():
+    with pytest.raises(ValueError):
+        kd.ops.concatenate([], axis=0)
+
+
+@pytest.mark.parametrize(
+    "call, bad_axis",
+    [
+        (lambda t: t.sum(axis=2), 2),
+        (lambda t: t.mean(axis=-3), -3),
+        (lambda t: t.max(axis=(0, 5)), 5),
+        (lambda t: t.sum(axis=7, keepdims=True), 7),
+        (lambda t: kd.ops.softmax(t, axis=3), 3),
+        (lambda t: kd.ops.log_softmax(t, axis=-4), -4),
+        (lambda t: kd.ops.concatenate([t, t], axis=2), 2),
+    ],
+    ids=[
+        "sum",
+        "mean",
+        "max_tuple",
+        "sum_keepdims",
+        "softmax",
+        "log_softmax",
+        "concatenate",
+    ],
+)
+def test_axis_out_of_range(call, bad_axis):
+    t = kd.tensor(np.ones((2, 3)))
+    with pytest.raises(errors.ShapeError) as info:
+        call(t)
+    assert_message_contains(info, "axis", str(bad_axis))
+
+
+@pytest.mark.parametrize("axes", [(0, 0), (0,), (1, 0, 2)], ids=str)
+def test_transpose_bad_permutation(axes):
+    with pytest.raises(errors.ShapeError):
+        kd.tensor(np.ones((2, 3))).transpose(axes)
+
+
+@pytest.mark.parametrize("key", [5, -4, (0, 0, 0), (0, 7)], ids=str)
+def test_index_out_of_range_raises_cleanly(key):
+    t = kd.tensor(np.ones((3, 4)))
+    with pytest.raises((IndexError, errors.KandleError)):
+        t[key]
+
+
+def test_assign_wrong_shape():
+    v = kd.Variable(np.zeros((2, 3)))
+    with pytest.raises(errors.ShapeError) as info:
+        v.assign(np.ones((3, 2)))
+    assert_message_contains(info, "(2, 3)", "(3, 2)")
+    np.testing.assert_array_equal(v.numpy(), np.zeros((2, 3)))  # unchanged after failure
+
+
+# --------------------------------------------------------------------------- dtypes
+
+
+@pytest.mark.parametrize(
+    "array, dtype_text",
+    [
+        (np.array([object()], dtype=object), ("object", "O")),
+        (np.array(["a"]), ("<U1", "U1", "str", "unicode")),
+        (np.array([b"ab"]), ("S2", "bytes")),
+    ],
+    ids=["object", "str", "bytes"],
+)
+@pytest.mark.parametrize(
+    "consume",
+    [kd.tensor, kd.Variable, lambda a: kd.tensor([1.0]) + a],
+    ids=["tensor", "Variable", "add"],
+)
+def test_unsupported_dtype(array, dtype_text, consume):
+    with pytest.raises(errors.DTypeError) as info:
+        consume(array)
+    assert isinstance(info.value, TypeError)
+    message = str(info.value)
+    assert any(text in message for text in dtype_text), message
+
+
+def test_list_of_strings_is_rejected():
+    with pytest.raises((TypeError, ValueError)):
+        kd.tensor(["a", 1.0])
+
+
+@pytest.mark.parametrize("data", [[[1, 2], [3]], [[1.0], [2.0, 3.0]], [[[1, 2]], [[3, 4], [5, 6]]]])
+def test_ragged_list_is_rejected(data):
+    with pytest.raises(ValueError):
+        kd.tensor(data)
+
+
+# --------------------------------------------------------------------------- huge shapes
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda s: kd.ops.zeros(s),
+        lambda s: kd.ops.ones(s),
+        lambda s: kd.ops.full(s, 2.0),
+    ],
+    ids=["zeros", "ones", "full"],
+)
+@pytest.mark.parametrize(
+    "shape",
+    [
+        (2**40, 2**40),  # element count overflows 64 bits
+        (2**31, 2**31),  # element count fits, byte count (x4) overflows
+        (2**62,),  # byte count overflows isize
+        (2**40,),  # 4 TiB: representable, cannot be allocated
+        (2**20, 2**20, 2**10),  # 4 PiB
+    ],
+    ids=["overflow_elems", "overflow_bytes", "overflow_isize", "4TiB", "4PiB"],
+)
+def test_huge_shape_raises_allocation_error(make, shape):
+    with pytest.raises(errors.AllocationError) as info:
+        make(shape)
+    assert isinstance(info.value, MemoryError)
+
+
+def test_huge_arange_raises_allocation_error():
+    with pytest.raises(errors.AllocationError):
+        kd.ops.arange(2**42)
+
+
+@pytest.mark.parametrize("shape", [(-1, 3), (2**70,)], ids=["negative", "beyond_u64"])
+def test_invalid_shape_raises_an_exception(shape):
+    with pytest.raises((ValueError, OverflowError, MemoryError, TypeError)):
+        kd.ops.zeros(shape)
+
+
+def test_huge_broadcast_is_refused_before_allocating():
+    a = kd.tensor(np.ones((2**21, 1), dtype=np.float32))
+    b = kd.tensor(np.ones((1, 2**21), dtype=np.float32))  # result: 2**42 elements, 16 TiB
+    with pytest.raises(errors.AllocationError):
+        a + b
+
+
+# --------------------------------------------------------------------------- conversion
+
+BASE = np.arange(-12, 12, dtype=np.float64).reshape(4, 6) * 0.5
+
+
+def _readonly():
+    a = BASE.astype(np.float32)
+    a.setflags(write=False)
+    return a
+
+
+CONVERTIBLE = {
+    "float32": lambda: BASE.astype(np.float32),
+    "fortran": lambda: np.asfortranarray(BASE.astype(np.float32)),
+    "strided": lambda: BASE.astype(np.float32)[::2],
+    "strided_cols": lambda: BASE.astype(np.float32)[:, 1::2],
+    "negative_stride": lambda: BASE.astype(np.float32)[::-1],
+    "negative_stride_2d": lambda: BASE.astype(np.float32)[::-1, ::-2],
+    "transposed": lambda: BASE.astype(np.float32).T,
+    "broadcast_view": lambda: np.broadcast_to(BASE[0].astype(np.float32), (3, 6)),
+    "readonly": _readonly,
+    "big_endian_f4": lambda: BASE.astype(">f4"),
+    "big_endian_f8": lambda: BASE.astype(">f8"),
+    "float64": lambda: BASE.copy(),
+    "float16": lambda: BASE.astype(np.float16),
+    "int32": lambda: (BASE * 2).astype(np.int32),
+    "int64": lambda: (BASE * 2).astype(np.int64),
+    "uint8": lambda: np.arange(24, dtype=np.uint8).reshape(4, 6),
+    "bool": lambda: BASE > 0,
+    "zero_dim": lambda: np.array(3.25),
+    "non_aligned": lambda: np.frombuffer(
+        b"\x00" + BASE.astype(np.float32).tobytes(), dtype=np.float32, offset=1
+    ),
+}
+
+
+def _flags(array):
+    names = ("C_CONTIGUOUS", "F_CONTIGUOUS", "WRITEABLE", "ALIGNED", "OWNDATA")
+    return {name: array.flags[name] for name in names}
+
+
+@pytest.mark.parametrize("name", list(CONVERTIBLE))
+@pytest.mark.parametrize(
+    "consume",
+    [
+        kd.tensor,
+        kd.Variable,
+        lambda a: kd.ops.zeros(a.shape) + a,
+        lambda a: a + kd.ops.zeros(a.shape),
+    ],
+    ids=["tensor", "Variable", "tensor+array", "array+tensor"],
+)
+def test_unusual_arrays_are_converted_and_left_untouched(name, consume):
+    array = CONVERTIBLE[name]()
+    saved = array.copy()
+    flags = _flags(array)
+    dtype, strides = array.dtype, array.strides
+    result = consume(array)
+    assert isinstance(result, kd.Tensor)
+    assert result.dtype == "float32"
+    assert result.shape == array.shape
+    expected = np.asarray(saved, dtype=np.float32)
+    np.testing.assert_array_equal(result.numpy(), expected)
+    # The source array is neither written nor re-flagged.
+    np.testing.assert_array_equal(array, saved)
+    assert array.dtype == dtype and array.strides == strides
+    assert _flags(array) == flags
+
+
+def test_tensor_does_not_alias_a_view_source():
+    base = np.arange(12, dtype=np.float32).reshape(3, 4)
+    t = kd.tensor(base[:, ::2])
+    base[...] = -1
+    np.testing.assert_array_equal(t.numpy(), np.arange(12).reshape(3, 4)[:, ::2])
+
+
+def test_mixed_int_float_lists():
+    t = kd.tensor([[1, 2.5, -3], [4, 5, 6.75]])
+    assert t.shape == (2, 3) and t.dtype == "float32"
+    np.testing.assert_array_equal(t.numpy(), np.array([[1, 2.5, -3], [4, 5, 6.75]], np.float32))
+
+
+def test_nested_list_of_arrays(rng):
+    rows = [randn(rng, (3,)), randn(rng, (3,))]
+    np.testing.assert_array_equal(kd.tensor(rows).numpy(), np.stack(rows))
+    np.testing.assert_array_equal(kd.tensor([rows[0].tolist(), rows[1]]).numpy(), np.stack(rows))
