@@ -10,6 +10,7 @@
 pub mod autograd;
 pub mod error;
 pub mod losses;
+pub mod metrics;
 pub mod nn;
 pub mod ops;
 pub mod optim;
@@ -17,6 +18,7 @@ pub mod parallel;
 #[cfg(feature = "python")]
 mod python;
 pub mod tensor;
+pub mod train;
 
 pub use autograd::{grad, is_grad_enabled, no_grad, set_grad_enabled};
 pub use error::{Error, Result};

@@ -57,6 +57,25 @@ impl<T: Float> Dense<T> {
         Ok(d)
     }
 
+    /// A built layer that uses (shares) the given variables.
+    pub fn from_variables(
+        weight: Tensor<T>,
+        bias: Option<Tensor<T>>,
+        activation: Activation,
+    ) -> Result<Self> {
+        let &[units, _] = weight.shape() else {
+            bail!(
+                Shape,
+                "Dense: weight must be 2-D (out, in), got {}",
+                crate::error::fmt_shape(weight.shape())
+            );
+        };
+        let mut d = Dense::new(units, activation, bias.is_some())?;
+        d.weight = Some(weight);
+        d.bias = bias;
+        Ok(d)
+    }
+
     /// Creates the weights for inputs whose last axis is `fan_in`.
     pub fn build(&mut self, fan_in: usize) -> Result<()> {
         let w = self

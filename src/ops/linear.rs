@@ -18,6 +18,20 @@ pub enum Activation {
 }
 
 impl Activation {
+    /// The fusable activation Keras calls `name`.
+    pub fn from_name(name: &str) -> Result<Self> {
+        Ok(match name {
+            "linear" => Activation::Linear,
+            "relu" => Activation::Relu,
+            "sigmoid" => Activation::Sigmoid,
+            "tanh" => Activation::Tanh,
+            _ => bail!(
+                InvalidArgument,
+                "activation {name:?} cannot be fused into a Dense op"
+            ),
+        })
+    }
+
     fn apply<T: Float>(self, v: T) -> T {
         match self {
             Activation::Linear => v,

@@ -3,7 +3,6 @@
 use super::convert::{to_numpy, to_tensor};
 use super::run;
 use super::tensor::{sizes_of, PyTensor};
-use crate::error::Error;
 use crate::nn::Initializer;
 use crate::ops::Activation;
 use crate::tensor::{random, Tensor};
@@ -92,18 +91,7 @@ fn linear(
     bias: Option<PyRef<'_, PyTensor>>,
     activation: &str,
 ) -> TensorResult {
-    let act = match activation {
-        "linear" => Activation::Linear,
-        "relu" => Activation::Relu,
-        "sigmoid" => Activation::Sigmoid,
-        "tanh" => Activation::Tanh,
-        other => {
-            return Err(Error::InvalidArgument(format!(
-                "linear: activation {other:?} cannot be fused"
-            ))
-            .into())
-        }
-    };
+    let act = Activation::from_name(activation)?;
     let x = to_tensor(x)?;
     let (w, b) = (weight.inner.clone(), bias.map(|b| b.inner.clone()));
     run(py, || x.linear(&w, b.as_ref(), act)).map(PyTensor::from)

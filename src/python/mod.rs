@@ -4,7 +4,12 @@
 mod convert;
 mod error;
 mod functions;
+mod layers;
+mod losses;
+mod metrics;
+mod optim;
 mod tensor;
+mod train;
 
 use crate::error::{Error, Result};
 use pyo3::prelude::*;
@@ -33,5 +38,10 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     m.add_class::<tensor::PyTensor>()?;
     m.add_class::<tensor::PyVariable>()?;
-    functions::register(m)
+    functions::register(m)?;
+    layers::register(m)?;
+    losses::register(m)?;
+    metrics::register(m)?;
+    optim::register(m)?;
+    train::register(m)
 }

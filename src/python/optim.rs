@@ -1,0 +1,7 @@
+//! `kandle._core.Optimizer`.
+
+use pyo3::prelude::*;
+
+pub fn register(_m: &Bound<'_, PyModule>) -> PyResult<()> {
+    Ok(())
+}

@@ -1,0 +1,1 @@
+//! The training loop: batches, steps and running averages, without Python.
