@@ -7,21 +7,41 @@
 array([[ -6., -12.]], dtype=float32)
 """
 
-from kandle import activations, config, errors, initializers, layers, losses, ops, optimizers, utils
+from kandle import (
+    activations,
+    callbacks,
+    config,
+    errors,
+    initializers,
+    layers,
+    losses,
+    metrics,
+    models,
+    ops,
+    optimizers,
+    utils,
+)
 from kandle._core import Tensor, Variable, __version__, tensor
 from kandle.autograd import grad, no_grad
+from kandle.models import Input, Model, Sequential
 
 __all__ = [
+    "Input",
+    "Model",
+    "Sequential",
     "Tensor",
     "Variable",
     "__version__",
     "activations",
+    "callbacks",
     "config",
     "errors",
     "grad",
     "initializers",
     "layers",
     "losses",
+    "metrics",
+    "models",
     "no_grad",
     "ops",
     "optimizers",

@@ -1,7 +1,146 @@
-//! `kandle._core.Trainer`.
+//! `kandle._core.Dataset` and `kandle._core.Trainer`: the batch loop of fit, evaluate and
+//! predict, run with the GIL released.
 
+use super::convert::{to_numpy, to_tensor};
+use super::layers::PyLayer;
+use super::losses::PyLoss;
+use super::metrics::PyMetric;
+use super::optim::PyOptimizer;
+use super::run;
+use super::tensor::PyTensor;
+use crate::train::{Dataset, Mode, Trainer};
 use pyo3::prelude::*;
 
-pub fn register(_m: &Bound<'_, PyModule>) -> PyResult<()> {
-    Ok(())
+/// Training data held by the engine: one copy of x, y and sample weights.
+#[pyclass(name = "Dataset", module = "kandle._core")]
+pub struct PyDataset {
+    inner: Dataset,
+}
+
+#[pymethods]
+impl PyDataset {
+    #[new]
+    #[pyo3(signature = (x, y=None, sample_weight=None))]
+    fn new(x: &Bound<'_, PyAny>, y: Option<&Bound<'_, PyAny>>, sample_weight: Option<&Bound<'_, PyAny>>) -> PyResult<Self> {
+        let part = |p: Option<&Bound<'_, PyAny>>| p.filter(|v| !v.is_none()).map(to_tensor).transpose();
+        Ok(PyDataset { inner: Dataset::new(to_tensor(x)?, part(y)?, part(sample_weight)?)? })
+    }
+
+    fn __len__(&self) -> usize {
+        self.inner.len()
+    }
+
+    /// Starts a pass: a new random order of rows, or data order.
+    fn shuffle(&mut self, shuffle: bool) {
+        self.inner.shuffle(shuffle)
+    }
+
+    fn num_batches(&self, batch_size: usize) -> usize {
+        self.inner.num_batches(batch_size)
+    }
+}
+
+/// A compiled model's engine: layers, loss, optimizer and metrics, shared with their
+/// Python objects.
+#[pyclass(name = "Trainer", module = "kandle._core")]
+pub struct PyTrainer {
+    inner: Trainer,
+}
+
+#[pymethods]
+impl PyTrainer {
+    #[new]
+    #[pyo3(signature = (layers, trainable, loss=None, optimizer=None, metrics=Vec::new()))]
+    fn new(
+        layers: Vec<PyRef<'_, PyLayer>>,
+        trainable: Vec<PyRef<'_, PyTensor>>,
+        loss: Option<PyRef<'_, PyLoss>>,
+        optimizer: Option<PyRef<'_, PyOptimizer>>,
+        metrics: Vec<(String, PyRef<'_, PyMetric>)>,
+    ) -> Self {
+        PyTrainer {
+            inner: Trainer::new(
+                layers.iter().map(|l| l.inner.clone()).collect(),
+                trainable.iter().map(|t| t.inner.clone()).collect(),
+                loss.map(|l| l.inner.clone()),
+                optimizer.map(|o| o.inner.clone()),
+                metrics.into_iter().map(|(name, m)| (name, m.inner.clone())).collect(),
+            ),
+        }
+    }
+
+    /// Runs up to `max_batches` training (or, with `training=False`, test) batches from
+    /// batch `first`, for at most about `budget_s` seconds; returns the number run.
+    #[pyo3(signature = (data, batch_size, first, max_batches, budget_s, training=true))]
+    fn run_batches(
+        &mut self,
+        py: Python<'_>,
+        data: PyRef<'_, PyDataset>,
+        batch_size: usize,
+        first: usize,
+        max_batches: usize,
+        budget_s: f64,
+        training: bool,
+    ) -> PyResult<usize> {
+        let mode = if training { Mode::Train } else { Mode::Test };
+        let (trainer, data) = (&mut self.inner, &data.inner);
+        run(py, || trainer.run_batches(mode, data, batch_size, first, max_batches, budget_s))
+    }
+
+    /// Predicts up to `max_batches` batches from batch `first`; results accumulate
+    /// until `take_predictions`.
+    fn predict_batches(
+        &mut self,
+        py: Python<'_>,
+        data: PyRef<'_, PyDataset>,
+        batch_size: usize,
+        first: usize,
+        max_batches: usize,
+        budget_s: f64,
+    ) -> PyResult<usize> {
+        let (trainer, data) = (&mut self.inner, &data.inner);
+        run(py, || trainer.predict_batches(data, batch_size, first, max_batches, budget_s))
+    }
+
+    fn take_predictions<'py>(&mut self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        let (data, shape) = self.inner.take_predictions();
+        to_numpy(py, &crate::Tensor::from_vec(data, &shape)?)
+    }
+
+    /// The running `loss` and metric values, in order.
+    fn logs(&self) -> Vec<(String, f64)> {
+        self.inner.logs()
+    }
+
+    fn reset_metrics(&mut self) {
+        self.inner.reset_metrics()
+    }
+
+    /// One step on one batch (train_on_batch / test_on_batch).
+    #[pyo3(signature = (x, y, sample_weight=None, training=true))]
+    fn step(
+        &mut self,
+        py: Python<'_>,
+        x: &Bound<'_, PyAny>,
+        y: &Bound<'_, PyAny>,
+        sample_weight: Option<&Bound<'_, PyAny>>,
+        training: bool,
+    ) -> PyResult<()> {
+        let (x, y) = (to_tensor(x)?, to_tensor(y)?);
+        let sw = sample_weight.filter(|s| !s.is_none()).map(to_tensor).transpose()?;
+        let mode = if training { Mode::Train } else { Mode::Test };
+        let trainer = &mut self.inner;
+        run(py, || trainer.step(mode, &x, &y, sw.as_ref()))
+    }
+
+    /// The model's output for `x` in inference mode.
+    fn forward(&self, py: Python<'_>, x: &Bound<'_, PyAny>) -> PyResult<PyTensor> {
+        let x = to_tensor(x)?;
+        run(py, || crate::no_grad(|| self.inner.forward(&x, false))).map(PyTensor::from)
+    }
+}
+
+pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_class::<PyDataset>()?;
+    m.add_class::<PyTrainer>()
 }

@@ -1,1 +1,215 @@
-//! The training loop: batches, steps and running averages, without Python.
+//! The batch loop of `fit`, `evaluate` and `predict`, run without Python.
+//!
+//! Python (the Keras front end) owns configuration, callbacks and the progress bar. It
+//! asks a [`Trainer`] to run batches until a time budget or a batch count is spent,
+//! then reads the running logs.
+
+mod dataset;
+
+pub use dataset::Dataset;
+
+use crate::autograd::{grad, no_grad};
+use crate::bail;
+use crate::error::Result;
+use crate::losses::Loss;
+use crate::metrics::Metric;
+use crate::nn::Layer;
+use crate::optim::Optimizer;
+use crate::tensor::Tensor;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Instant;
+
+/// A shared metric: the Python object and the training loop update the same state.
+pub type SharedMetric = Arc<Mutex<Box<dyn Metric>>>;
+
+/// Keras's loss tracker: the mean of batch losses weighted by batch size.
+#[derive(Default, Clone, Copy, Debug)]
+struct RunningMean {
+    total: f64,
+    count: f64,
+}
+
+impl RunningMean {
+    fn add(&mut self, value: f64, weight: f64) {
+        self.total += value * weight;
+        self.count += weight;
+    }
+    fn value(&self) -> f64 {
+        if self.count == 0.0 {
+            0.0
+        } else {
+            self.total / self.count
+        }
+    }
+}
+
+/// A compiled sequential model: its layers, loss, optimizer and metrics.
+pub struct Trainer {
+    layers: Vec<Arc<dyn Layer>>,
+    trainable: Vec<Tensor>,
+    loss: Option<Arc<Loss>>,
+    optimizer: Option<Arc<Mutex<Optimizer>>>,
+    metrics: Vec<(String, SharedMetric)>,
+    loss_tracker: RunningMean,
+    /// Rows of predictions gathered so far by [`Trainer::predict_batches`].
+    predictions: Vec<f32>,
+    prediction_shape: Vec<usize>,
+}
+
+fn lock<T: ?Sized>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// Which loop a batch runs in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mode {
+    Train,
+    Test,
+}
+
+impl Trainer {
+    pub fn new(
+        layers: Vec<Arc<dyn Layer>>,
+        trainable: Vec<Tensor>,
+        loss: Option<Arc<Loss>>,
+        optimizer: Option<Arc<Mutex<Optimizer>>>,
+        metrics: Vec<(String, SharedMetric)>,
+    ) -> Self {
+        Trainer {
+            layers,
+            trainable,
+            loss,
+            optimizer,
+            metrics,
+            loss_tracker: RunningMean::default(),
+            predictions: Vec::new(),
+            prediction_shape: Vec::new(),
+        }
+    }
+
+    /// The model's output for `x`.
+    pub fn forward(&self, x: &Tensor, training: bool) -> Result<Tensor> {
+        self.layers.iter().try_fold(x.clone(), |h, layer| layer.forward(&h, training))
+    }
+
+    /// The compiled loss plus the layers' regularization penalties.
+    fn total_loss(&self, y: &Tensor, y_pred: &Tensor, sample_weight: Option<&Tensor>) -> Result<Tensor> {
+        let Some(loss) = &self.loss else {
+            bail!(InvalidArgument, "the model has no loss: pass `loss` to compile()");
+        };
+        let mut total = loss.call(y, y_pred, sample_weight)?;
+        for layer in &self.layers {
+            if let Some(penalty) = layer.regularization()? {
+                total = total.add(&penalty)?;
+            }
+        }
+        Ok(total)
+    }
+
+    /// One step on one batch: forward, loss, and in training the gradient update.
+    /// Updates the loss tracker and the metrics.
+    pub fn step(&mut self, mode: Mode, x: &Tensor, y: &Tensor, sample_weight: Option<&Tensor>) -> Result<()> {
+        let batch = x.shape().first().copied().unwrap_or(1) as f64;
+        let (loss, y_pred) = match mode {
+            Mode::Train => {
+                let y_pred = self.forward(x, true)?;
+                let loss = self.total_loss(y, &y_pred, sample_weight)?;
+                let grads = grad(&loss, &self.trainable)?;
+                let Some(optimizer) = &self.optimizer else {
+                    bail!(InvalidArgument, "the model has no optimizer: call compile() first");
+                };
+                lock(optimizer).apply(&grads, &self.trainable)?;
+                (loss.item()?, y_pred)
+            }
+            Mode::Test => no_grad(|| {
+                let y_pred = self.forward(x, false)?;
+                Ok::<_, crate::Error>((self.total_loss(y, &y_pred, sample_weight)?.item()?, y_pred))
+            })?,
+        };
+        self.loss_tracker.add(loss as f64, batch);
+        no_grad(|| {
+            for (_, metric) in &self.metrics {
+                lock(metric).update(y, &y_pred, sample_weight)?;
+            }
+            Ok(())
+        })
+    }
+
+    /// Runs up to `max_batches` batches of `data` from batch `first`, stopping early
+    /// once `budget_s` seconds have passed. Returns how many batches ran.
+    pub fn run_batches(
+        &mut self,
+        mode: Mode,
+        data: &Dataset,
+        batch_size: usize,
+        first: usize,
+        max_batches: usize,
+        budget_s: f64,
+    ) -> Result<usize> {
+        let Some(y_all) = data.y() else {
+            bail!(InvalidArgument, "targets `y` are required to train or evaluate");
+        };
+        let start = Instant::now();
+        let steps = data.num_batches(batch_size).saturating_sub(first).min(max_batches);
+        for i in 0..steps {
+            let rows = data.batch_rows(batch_size, first + i);
+            let x = data.gather(data.x(), rows)?;
+            let y = data.gather(y_all, rows)?;
+            let sw = data.sample_weight().map(|w| data.gather(w, rows)).transpose()?;
+            self.step(mode, &x, &y, sw.as_ref())?;
+            if start.elapsed().as_secs_f64() >= budget_s {
+                return Ok(i + 1);
+            }
+        }
+        Ok(steps)
+    }
+
+    /// Appends the predictions for up to `max_batches` batches from batch `first`
+    /// (in data order); stops early after `budget_s` seconds. Returns batches run.
+    pub fn predict_batches(
+        &mut self,
+        data: &Dataset,
+        batch_size: usize,
+        first: usize,
+        max_batches: usize,
+        budget_s: f64,
+    ) -> Result<usize> {
+        let start = Instant::now();
+        let steps = data.num_batches(batch_size).saturating_sub(first).min(max_batches);
+        for i in 0..steps {
+            let rows = data.batch_rows(batch_size, first + i);
+            let x = data.gather(data.x(), rows)?;
+            let out = no_grad(|| self.forward(&x, false))?;
+            self.prediction_shape = out.shape()[1..].to_vec();
+            self.predictions.extend_from_slice(&out.data());
+            if start.elapsed().as_secs_f64() >= budget_s {
+                return Ok(i + 1);
+            }
+        }
+        Ok(steps)
+    }
+
+    /// Takes the predictions gathered so far, with their shape.
+    pub fn take_predictions(&mut self) -> (Vec<f32>, Vec<usize>) {
+        let data = std::mem::take(&mut self.predictions);
+        let per_row: usize = self.prediction_shape.iter().product();
+        let mut shape = vec![if per_row == 0 { 0 } else { data.len() / per_row }];
+        shape.extend(&self.prediction_shape);
+        (data, shape)
+    }
+
+    /// The running loss and metric values, by name: `loss` first, then compile order.
+    pub fn logs(&self) -> Vec<(String, f64)> {
+        let mut logs = vec![("loss".to_string(), self.loss_tracker.value())];
+        logs.extend(self.metrics.iter().map(|(name, m)| (name.clone(), lock(m).result())));
+        logs
+    }
+
+    /// Starts new running averages (each epoch, and each evaluation).
+    pub fn reset_metrics(&mut self) {
+        self.loss_tracker = RunningMean::default();
+        for (_, m) in &self.metrics {
+            lock(m).reset();
+        }
+    }
+}

@@ -1,6 +1,7 @@
 """Utilities (``kandle.utils``)."""
 
 from kandle import _core
+from kandle.utils.progbar import Progbar
 
 
 def set_random_seed(seed: int) -> None:
@@ -12,4 +13,4 @@ def set_random_seed(seed: int) -> None:
     _core.set_random_seed(int(seed))
 
 
-__all__ = ["set_random_seed"]
+__all__ = ["Progbar", "set_random_seed"]

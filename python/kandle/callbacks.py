@@ -1,0 +1,498 @@
+"""Callbacks (``kandle.callbacks``): hooks into ``fit``, ``evaluate`` and ``predict``.
+
+The batch loop runs in Rust. Batch-level hooks are called once per batch only when
+some callback overrides them; otherwise batches run in chunks and only the progress
+bar is refreshed between chunks.
+
+>>> import numpy as np, kandle as kd
+>>> model = kd.Sequential([kd.Input((2,)), kd.layers.Dense(1)])
+>>> model.compile(optimizer="sgd", loss="mse")
+>>> stop = kd.callbacks.EarlyStopping(monitor="loss", patience=0)
+>>> history = model.fit(np.ones((8, 2)), np.ones((8, 1)), epochs=3, verbose=0, callbacks=[stop])
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+import os
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import numpy as np
+
+from kandle.utils.progbar import Progbar
+
+Logs = dict[str, float]
+
+_BATCH_HOOKS = {
+    "train": ("on_train_batch_begin", "on_train_batch_end"),
+    "test": ("on_test_batch_begin", "on_test_batch_end"),
+    "predict": ("on_predict_batch_begin", "on_predict_batch_end"),
+}
+
+
+class Callback:
+    """Base class: override any hook. ``self.model`` is the model being trained and
+    ``self.params`` holds ``verbose``, ``epochs`` and ``steps``.
+
+    >>> import kandle as kd
+    >>> class PrintEpoch(kd.callbacks.Callback):
+    ...     def on_epoch_end(self, epoch, logs=None):
+    ...         print(epoch, sorted(logs))
+    """
+
+    def __init__(self) -> None:
+        self.model: Any = None
+        self.params: dict[str, Any] = {}
+
+    def set_model(self, model: Any) -> None:
+        self.model = model
+
+    def set_params(self, params: dict[str, Any]) -> None:
+        self.params = params
+
+    def on_train_begin(self, logs: Logs | None = None) -> None: ...
+    def on_train_end(self, logs: Logs | None = None) -> None: ...
+    def on_epoch_begin(self, epoch: int, logs: Logs | None = None) -> None: ...
+    def on_epoch_end(self, epoch: int, logs: Logs | None = None) -> None: ...
+    def on_train_batch_begin(self, batch: int, logs: Logs | None = None) -> None: ...
+    def on_train_batch_end(self, batch: int, logs: Logs | None = None) -> None: ...
+    def on_test_begin(self, logs: Logs | None = None) -> None: ...
+    def on_test_end(self, logs: Logs | None = None) -> None: ...
+    def on_test_batch_begin(self, batch: int, logs: Logs | None = None) -> None: ...
+    def on_test_batch_end(self, batch: int, logs: Logs | None = None) -> None: ...
+    def on_predict_begin(self, logs: Logs | None = None) -> None: ...
+    def on_predict_end(self, logs: Logs | None = None) -> None: ...
+    def on_predict_batch_begin(self, batch: int, logs: Logs | None = None) -> None: ...
+    def on_predict_batch_end(self, batch: int, logs: Logs | None = None) -> None: ...
+
+    # Keras 2 names, still called by Keras 3 for training batches.
+    def on_batch_begin(self, batch: int, logs: Logs | None = None) -> None: ...
+    def on_batch_end(self, batch: int, logs: Logs | None = None) -> None: ...
+
+    def _overrides(self, hook: str) -> bool:
+        return getattr(type(self), hook) is not getattr(Callback, hook)
+
+
+class History(Callback):
+    """Records each epoch's logs: ``history.history`` maps each key (sorted) to a list
+    of values, ``history.epoch`` lists the epochs run. ``fit`` returns it.
+
+    >>> import kandle as kd
+    >>> kd.callbacks.History().history
+    {}
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.history: dict[str, list[float]] = {}
+        self.epoch: list[int] = []
+
+    def on_train_begin(self, logs: Logs | None = None) -> None:
+        self.epoch = []
+
+    def on_epoch_end(self, epoch: int, logs: Logs | None = None) -> None:
+        self.epoch.append(epoch)
+        for key, value in (logs or {}).items():
+            self.history.setdefault(key, []).append(value)
+        self.history = dict(sorted(self.history.items()))
+        self.model.history = self
+
+
+class ProgbarLogger(Callback):
+    """Prints Keras's progress bar (added by ``fit``/``evaluate``/``predict`` when
+    ``verbose`` is not 0).
+
+    >>> import kandle as kd
+    >>> kd.callbacks.ProgbarLogger().verbose
+    1
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.verbose = 1
+        self.epochs = 1
+        self._bar: Progbar | None = None
+        self._in_fit = False
+
+    def set_params(self, params: dict[str, Any]) -> None:
+        super().set_params(params)
+        self.verbose = params.get("verbose", 1)
+        self.epochs = params.get("epochs", 1)
+
+    def _start(self, steps: int | None = None) -> None:
+        target = steps if steps is not None else self.params.get("steps") or 1
+        self._bar = Progbar(target=target, verbose=self.verbose)
+
+    def _show(self, batch: int, logs: Logs | None, finalize: bool = False) -> None:
+        if self._bar is None:
+            self._start()
+        assert self._bar is not None
+        current = self._bar.target if finalize else batch + 1
+        self._bar.update(current, list((logs or {}).items()), finalize=finalize)
+
+    def on_train_begin(self, logs: Logs | None = None) -> None:
+        self._in_fit = True
+
+    def on_train_end(self, logs: Logs | None = None) -> None:
+        self._in_fit = False
+
+    def on_epoch_begin(self, epoch: int, logs: Logs | None = None) -> None:
+        self._start()
+        if self.verbose and self.epochs > 1:
+            print(f"Epoch {epoch + 1}/{self.epochs}")
+
+    def on_train_batch_end(self, batch: int, logs: Logs | None = None) -> None:
+        self._show(batch, logs)
+
+    def on_epoch_end(self, epoch: int, logs: Logs | None = None) -> None:
+        self._show(0, logs, finalize=True)
+
+    def on_test_begin(self, logs: Logs | None = None) -> None:
+        if not self._in_fit:
+            self._start()
+
+    def on_test_batch_end(self, batch: int, logs: Logs | None = None) -> None:
+        if not self._in_fit:
+            self._show(batch, logs)
+
+    def on_test_end(self, logs: Logs | None = None) -> None:
+        if not self._in_fit:
+            self._show(0, logs, finalize=True)
+
+    def on_predict_begin(self, logs: Logs | None = None) -> None:
+        self._start()
+
+    def on_predict_batch_end(self, batch: int, logs: Logs | None = None) -> None:
+        self._show(batch, None)
+
+    def on_predict_end(self, logs: Logs | None = None) -> None:
+        self._show(0, None, finalize=True)
+
+
+class CallbackList:
+    """The callbacks of one ``fit``/``evaluate``/``predict`` call, with History and the
+    progress bar added as Keras adds them."""
+
+    def __init__(
+        self,
+        callbacks: Iterable[Callback] | None,
+        model: Any,
+        *,
+        add_history: bool = False,
+        add_progbar: bool = False,
+        params: dict[str, Any] | None = None,
+    ) -> None:
+        self.callbacks = list(callbacks or [])
+        for c in self.callbacks:
+            if not isinstance(c, Callback):
+                raise TypeError(
+                    "callbacks: expected kandle.callbacks.Callback instances, "
+                    f"got {type(c).__name__}"
+                )
+        if add_progbar and not any(isinstance(c, ProgbarLogger) for c in self.callbacks):
+            self.callbacks.insert(0, ProgbarLogger())
+        if add_history:
+            self.history = History()
+            self.callbacks.append(self.history)
+        for c in self.callbacks:
+            c.set_model(model)
+            c.set_params(dict(params or {}))
+
+    def needs_batch_hooks(self, mode: str) -> bool:
+        """Whether a callback other than the progress bar has a per-batch hook here."""
+        hooks = _BATCH_HOOKS[mode] + (("on_batch_begin", "on_batch_end") if mode == "train" else ())
+        return any(
+            c._overrides(h)
+            for c in self.callbacks
+            if not isinstance(c, ProgbarLogger)
+            for h in hooks
+        )
+
+    def call(self, hook: str, *args: Any) -> None:
+        for c in self.callbacks:
+            getattr(c, hook)(*args)
+
+    def batch_begin(self, mode: str, batch: int, logs: Logs) -> None:
+        self.call(_BATCH_HOOKS[mode][0], batch, logs)
+        if mode == "train":
+            self.call("on_batch_begin", batch, logs)
+
+    def batch_end(self, mode: str, batch: int, logs: Logs) -> None:
+        self.call(_BATCH_HOOKS[mode][1], batch, logs)
+        if mode == "train":
+            self.call("on_batch_end", batch, logs)
+
+
+def _monitor_op(monitor: str, mode: str) -> Callable[[float, float], bool]:
+    if mode not in ("auto", "min", "max"):
+        raise ValueError(f"mode: expected 'auto', 'min' or 'max', got {mode!r}")
+    if mode == "auto":
+        maximize = any(k in monitor for k in ("acc", "auc", "precision", "recall"))
+        mode = "max" if maximize and "loss" not in monitor else "min"
+    return np.greater if mode == "max" else np.less
+
+
+class EarlyStopping(Callback):
+    """Stops training when ``monitor`` has stopped improving (Keras's semantics).
+
+    >>> import kandle as kd
+    >>> kd.callbacks.EarlyStopping(monitor="val_loss", patience=3).patience
+    3
+    """
+
+    def __init__(
+        self,
+        monitor: str = "val_loss",
+        min_delta: float = 0.0,
+        patience: int = 0,
+        verbose: int = 0,
+        mode: str = "auto",
+        baseline: float | None = None,
+        restore_best_weights: bool = False,
+        start_from_epoch: int = 0,
+    ) -> None:
+        super().__init__()
+        self.monitor = monitor
+        self.patience = patience
+        self.verbose = verbose
+        self.baseline = baseline
+        self.restore_best_weights = restore_best_weights
+        self.start_from_epoch = start_from_epoch
+        self.monitor_op = _monitor_op(monitor, mode)
+        self.min_delta = abs(min_delta) if self.monitor_op is np.greater else -abs(min_delta)
+
+    def on_train_begin(self, logs: Logs | None = None) -> None:
+        self.wait = 0
+        self.stopped_epoch = 0
+        self.best: float | None = None
+        self.best_weights: list[np.ndarray] | None = None
+        self.best_epoch = 0
+
+    def _is_improvement(self, value: float, reference: float | None) -> bool:
+        return reference is None or bool(self.monitor_op(value - self.min_delta, reference))
+
+    def on_epoch_end(self, epoch: int, logs: Logs | None = None) -> None:
+        current = (logs or {}).get(self.monitor)
+        if current is None or epoch < self.start_from_epoch:
+            return
+        if self.restore_best_weights and self.best_weights is None:
+            self.best_weights = self.model.get_weights()
+            self.best_epoch = epoch
+        self.wait += 1
+        if self._is_improvement(current, self.best):
+            self.best = current
+            self.best_epoch = epoch
+            if self.restore_best_weights:
+                self.best_weights = self.model.get_weights()
+            if self.baseline is None or self._is_improvement(current, self.baseline):
+                self.wait = 0
+            return
+        if self.wait >= self.patience and epoch > 0:
+            self.stopped_epoch = epoch
+            self.model.stop_training = True
+
+    def on_train_end(self, logs: Logs | None = None) -> None:
+        if self.stopped_epoch > 0 and self.verbose > 0:
+            print(f"Epoch {self.stopped_epoch + 1}: early stopping")
+        if self.restore_best_weights and self.best_weights is not None:
+            if self.verbose > 0:
+                print(
+                    "Restoring model weights from the end of the best epoch: "
+                    f"{self.best_epoch + 1}."
+                )
+            self.model.set_weights(self.best_weights)
+
+
+class ReduceLROnPlateau(Callback):
+    """Multiplies the learning rate by ``factor`` when ``monitor`` stops improving.
+
+    >>> import kandle as kd
+    >>> kd.callbacks.ReduceLROnPlateau(factor=0.5, patience=2).factor
+    0.5
+    """
+
+    def __init__(
+        self,
+        monitor: str = "val_loss",
+        factor: float = 0.1,
+        patience: int = 10,
+        verbose: int = 0,
+        mode: str = "auto",
+        min_delta: float = 1e-4,
+        cooldown: int = 0,
+        min_lr: float = 0.0,
+    ) -> None:
+        super().__init__()
+        if factor >= 1.0:
+            raise ValueError(
+                f"ReduceLROnPlateau does not support a factor >= 1.0. Received: factor={factor}"
+            )
+        self.monitor = monitor
+        self.factor = factor
+        self.patience = patience
+        self.verbose = verbose
+        self.min_delta = min_delta
+        self.cooldown = cooldown
+        self.min_lr = min_lr
+        if mode not in ("auto", "min", "max"):
+            raise ValueError(f"mode: expected 'auto', 'min' or 'max', got {mode!r}")
+        self.mode = "max" if mode == "max" or (mode == "auto" and "acc" in monitor) else "min"
+
+    def _improved(self, current: float) -> bool:
+        if self.mode == "min":
+            return current < self.best - self.min_delta
+        return current > self.best + self.min_delta
+
+    def on_train_begin(self, logs: Logs | None = None) -> None:
+        self.best = math.inf if self.mode == "min" else -math.inf
+        self.wait = 0
+        self.cooldown_counter = 0
+
+    def on_epoch_end(self, epoch: int, logs: Logs | None = None) -> None:
+        logs = logs if logs is not None else {}
+        logs["learning_rate"] = float(self.model.optimizer.learning_rate)
+        current = logs.get(self.monitor)
+        if current is None:
+            return
+        if self.cooldown_counter > 0:
+            self.cooldown_counter -= 1
+            self.wait = 0
+        if self._improved(current):
+            self.best = current
+            self.wait = 0
+        elif self.cooldown_counter <= 0:
+            self.wait += 1
+            if self.wait >= self.patience:
+                old_lr = float(self.model.optimizer.learning_rate)
+                if old_lr > np.float32(self.min_lr):
+                    new_lr = max(old_lr * self.factor, self.min_lr)
+                    self.model.optimizer.learning_rate = new_lr
+                    if self.verbose > 0:
+                        print(
+                            f"\nEpoch {epoch + 1}: ReduceLROnPlateau reducing learning rate "
+                            f"to {new_lr}."
+                        )
+                    self.cooldown_counter = self.cooldown
+                    self.wait = 0
+
+
+class LearningRateScheduler(Callback):
+    """Sets the learning rate at the start of each epoch to ``schedule(epoch, lr)``.
+
+    >>> import kandle as kd
+    >>> sched = kd.callbacks.LearningRateScheduler(lambda epoch, lr: lr * 0.9)
+    """
+
+    def __init__(self, schedule: Callable[..., float], verbose: int = 0) -> None:
+        super().__init__()
+        self.schedule = schedule
+        self.verbose = verbose
+
+    def on_epoch_begin(self, epoch: int, logs: Logs | None = None) -> None:
+        lr = float(self.model.optimizer.learning_rate)
+        try:
+            new_lr = self.schedule(epoch, lr)
+        except TypeError:  # Keras accepts schedules of the epoch alone
+            new_lr = self.schedule(epoch)
+        if not isinstance(new_lr, int | float | np.floating):
+            raise ValueError(
+                f"The output of the `schedule` function should be a float. Got: {new_lr!r}"
+            )
+        self.model.optimizer.learning_rate = float(new_lr)
+        if self.verbose > 0:
+            print(f"\nEpoch {epoch + 1}: LearningRateScheduler setting learning rate to {new_lr}.")
+
+    def on_epoch_end(self, epoch: int, logs: Logs | None = None) -> None:
+        if logs is not None:
+            logs["learning_rate"] = float(self.model.optimizer.learning_rate)
+
+
+class TerminateOnNaN(Callback):
+    """Stops training as soon as a batch's loss is NaN or infinite.
+
+    >>> import kandle as kd
+    >>> cb = kd.callbacks.TerminateOnNaN()
+    """
+
+    def on_batch_end(self, batch: int, logs: Logs | None = None) -> None:
+        loss = (logs or {}).get("loss")
+        if loss is not None and not math.isfinite(loss):
+            print(f"Batch {batch}: Invalid loss, terminating training")
+            self.model.stop_training = True
+
+
+class CSVLogger(Callback):
+    """Writes each epoch's logs as a row of a CSV file (``epoch`` first, keys sorted).
+
+    >>> import kandle as kd, tempfile, os
+    >>> logger = kd.callbacks.CSVLogger(os.path.join(tempfile.mkdtemp(), "log.csv"))
+    """
+
+    def __init__(self, filename: str, separator: str = ",", append: bool = False) -> None:
+        super().__init__()
+        self.filename = os.fspath(filename)
+        self.sep = separator
+        self.append = append
+        self._file: Any = None
+        self._writer: Any = None
+        self._keys: list[str] | None = None
+
+    def on_train_begin(self, logs: Logs | None = None) -> None:
+        has_header = (
+            self.append and os.path.exists(self.filename) and os.path.getsize(self.filename)
+        )
+        self._file = open(self.filename, "a" if self.append else "w", newline="")  # noqa: SIM115
+        self._keys = None
+        self._has_header = bool(has_header)
+
+    def on_epoch_end(self, epoch: int, logs: Logs | None = None) -> None:
+        logs = logs or {}
+        if self._keys is None:
+            self._keys = sorted(logs)
+            self._writer = csv.DictWriter(
+                self._file, fieldnames=["epoch", *self._keys], delimiter=self.sep
+            )
+            if not self._has_header:
+                self._writer.writeheader()
+        row = {"epoch": epoch, **{k: logs.get(k, "NA") for k in self._keys}}
+        self._writer.writerow(row)
+        self._file.flush()
+
+    def on_train_end(self, logs: Logs | None = None) -> None:
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+
+
+class LambdaCallback(Callback):
+    """A callback built from plain functions, e.g. ``on_epoch_end=lambda epoch, logs: ...``.
+
+    >>> import kandle as kd
+    >>> cb = kd.callbacks.LambdaCallback(on_epoch_end=lambda epoch, logs: None)
+    """
+
+    def __init__(self, **hooks: Callable[..., None]) -> None:
+        super().__init__()
+        for name, fn in hooks.items():
+            if not hasattr(Callback, name) or not name.startswith("on_"):
+                raise ValueError(f"LambdaCallback: unknown hook {name!r}")
+            setattr(self, name, fn)
+
+    def _overrides(self, hook: str) -> bool:
+        return hook in self.__dict__
+
+
+__all__ = [
+    "Callback",
+    "CallbackList",
+    "CSVLogger",
+    "EarlyStopping",
+    "History",
+    "LambdaCallback",
+    "LearningRateScheduler",
+    "ProgbarLogger",
+    "ReduceLROnPlateau",
+    "TerminateOnNaN",
+]

@@ -1,0 +1,641 @@
+"""Models: ``Sequential`` and its base ``Model``, with Keras's training API.
+
+Python here only orchestrates: it checks arguments, resolves names, runs callbacks
+and the progress bar. Every batch of ``fit``, ``evaluate`` and ``predict`` runs in the
+Rust engine (``kandle._core.Trainer``) with the GIL released.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import numpy as np
+
+from kandle import _core
+from kandle import layers as layers_module
+from kandle import losses as losses_module
+from kandle import metrics as metrics_module
+from kandle import optimizers as optimizers_module
+from kandle.callbacks import Callback, CallbackList, History
+from kandle.errors import InvalidArgumentError, ShapeError
+from kandle.layers.input_layer import Input, InputLayer
+from kandle.layers.layer import Layer
+
+# Seconds of batches the engine runs before Python redraws the progress bar.
+_CHUNK_SECONDS = 0.05
+
+
+def _array(name: str, value: Any) -> np.ndarray | None:
+    if value is None:
+        return None
+    if isinstance(value, _core.Tensor):
+        return value.numpy()
+    arr = np.asarray(value)
+    if arr.dtype.kind not in "biuf":
+        raise TypeError(f"{name}: expected numeric data, got an array of dtype {arr.dtype}")
+    if arr.ndim == 0:
+        raise ShapeError(f"{name}: expected an array with a batch axis, got a scalar")
+    return arr
+
+
+def _check_cardinality(**arrays: np.ndarray | None) -> int:
+    sizes = {k: len(v) for k, v in arrays.items() if v is not None}
+    if len(set(sizes.values())) > 1:
+        detail = " ".join(f"'{k}' sizes: {n}" for k, n in sizes.items())
+        raise ShapeError(
+            "Data cardinality is ambiguous. Make sure all arrays contain the same number of "
+            f"samples. {detail}"
+        )
+    return next(iter(sizes.values()))
+
+
+def _check_batch_size(batch_size: Any) -> int:
+    if batch_size is None:
+        return 32
+    if (
+        isinstance(batch_size, bool)
+        or not isinstance(batch_size, int | np.integer)
+        or batch_size <= 0
+    ):
+        raise InvalidArgumentError(
+            f"batch_size: expected a positive integer or None, got {batch_size!r}"
+        )
+    return int(batch_size)
+
+
+def _verbosity(verbose: Any) -> int:
+    if verbose == "auto":
+        return 1
+    if verbose not in (0, 1, 2):
+        raise InvalidArgumentError(f"verbose: expected 'auto', 0, 1 or 2, got {verbose!r}")
+    return int(verbose)
+
+
+def _class_weights_to_sample_weights(y: np.ndarray, class_weight: dict[int, float]) -> np.ndarray:
+    """Keras's conversion: each sample weighs its class's weight (1 if not listed)."""
+    labels = y
+    if labels.ndim > 1:
+        labels = labels.argmax(axis=-1) if labels.shape[-1] != 1 else labels.reshape(len(labels))
+    labels = np.round(labels).astype(np.int64)
+    classes = np.array(sorted(class_weight), dtype=np.int64)
+    weights = np.array([class_weight[c] for c in sorted(class_weight)], dtype=np.float32)
+    out = np.ones(len(labels), dtype=np.float32)
+    pos = np.searchsorted(classes, labels)
+    found = (pos < len(classes)) & (classes[np.minimum(pos, len(classes) - 1)] == labels)
+    out[found] = weights[pos[found]]
+    return out
+
+
+class Model(Layer):
+    """The base class of models: ``compile``, ``fit``, ``evaluate``, ``predict``,
+    ``summary``, weights and configs. :class:`Sequential` is the model to use.
+
+    >>> import kandle as kd
+    >>> issubclass(kd.Sequential, kd.Model)
+    True
+    """
+
+    def __init__(self, name: str | None = None) -> None:
+        super().__init__(name=name)
+        self.optimizer: Any = None
+        self.loss: Any = None
+        self.compiled = False
+        self.stop_training = False
+        self.history: History | None = None
+        self._metric_specs: list[Any] = []
+        self._metrics: list[Any] | None = None
+
+    # -- structure (Sequential provides it) ------------------------------------
+    @property
+    def layers(self) -> list[Layer]:
+        raise NotImplementedError
+
+    def _ensure_built(self, sample_shape: tuple[int, ...]) -> None:
+        raise NotImplementedError
+
+    @property
+    def weights(self) -> list[Any]:
+        return [w for layer in self.layers for w in layer.weights]
+
+    @property
+    def trainable_weights(self) -> list[Any]:
+        if not self.trainable:
+            return []
+        return [w for layer in self.layers for w in layer.trainable_weights]
+
+    @property
+    def non_trainable_weights(self) -> list[Any]:
+        if not self.trainable:
+            return self.weights
+        return [w for layer in self.layers for w in layer.non_trainable_weights]
+
+    def count_params(self) -> int:
+        return sum(layer.count_params() for layer in self.layers)
+
+    def get_weights(self) -> list[np.ndarray]:
+        """All weights as numpy arrays, in Keras's order and layouts."""
+        return [w for layer in self.layers for w in layer.get_weights()]
+
+    def set_weights(self, weights: Sequence[Any]) -> None:
+        """Sets all weights from arrays in Keras's order and layouts; on a count or shape
+        mismatch nothing changes."""
+        weights = list(weights)
+        expected = sum(len(layer.weights) for layer in self.layers)
+        if len(weights) != expected:
+            raise InvalidArgumentError(
+                f"set_weights: you called `set_weights(weights)` on model {self.name!r} with a "
+                f"weight list of length {len(weights)}, but the model expects {expected} weights"
+            )
+        # Check every layer's part before changing any.
+        pending, at = [], 0
+        for layer in self.layers:
+            n = len(layer.weights)
+            part = weights[at : at + n]
+            for w, new in zip(layer.get_weights(), part):
+                if np.shape(new) != w.shape:
+                    raise ShapeError(
+                        f"set_weights: layer {layer.name!r} expects a weight of shape {w.shape}, "
+                        f"got {np.shape(new)}"
+                    )
+            pending.append((layer, part))
+            at += n
+        for layer, part in pending:
+            if part:
+                layer.set_weights(part)
+
+    # -- compile ---------------------------------------------------------------
+    def compile(
+        self, optimizer: Any = "rmsprop", loss: Any = None, metrics: Any = None, **kwargs: Any
+    ) -> None:
+        """Sets the optimizer, loss and metrics, as ``keras.Model.compile``."""
+        unsupported = {k for k, v in kwargs.items() if v is not None}
+        if unsupported:
+            raise InvalidArgumentError(f"compile: unsupported arguments {sorted(unsupported)}")
+        self.optimizer = optimizers_module.get(optimizer)
+        self.loss = losses_module.get(loss) if loss is not None else None
+        if metrics is None:
+            metrics = []
+        if isinstance(metrics, str | metrics_module.Metric) or callable(metrics):
+            metrics = [metrics]
+        self._metric_specs = list(metrics)
+        for spec in self._metric_specs:
+            if isinstance(spec, str):
+                metrics_module.get(spec, y_true=np.zeros((1, 2)), y_pred=np.zeros((1, 2)))
+        self._metrics = None
+        self.compiled = True
+        self.stop_training = False
+
+    def _assert_compiled(self, method: str) -> None:
+        if not self.compiled:
+            raise InvalidArgumentError(
+                f"You must call `compile()` before using the model (called `{method}()`)."
+            )
+        if self.loss is None and method != "predict":
+            raise InvalidArgumentError(f"`{method}()` needs a loss: pass `loss=` to `compile()`.")
+
+    def _resolve_metrics(self, y: np.ndarray | None, y_pred_shape: tuple[int, ...]) -> list[Any]:
+        """Keras resolves "accuracy" from the shapes of the first data it sees."""
+        if self._metrics is None:
+            y_true = np.zeros((1, *np.shape(y)[1:])) if y is not None else None
+            y_pred = np.zeros((1, *y_pred_shape[1:]))
+            self._metrics = []
+            for spec in self._metric_specs:
+                metric = metrics_module.get(spec, y_true=y_true, y_pred=y_pred, loss=self.loss)
+                if isinstance(spec, str):
+                    metric.name = spec
+                self._metrics.append(metric)
+        return self._metrics
+
+    @property
+    def metrics_names(self) -> list[str]:
+        return ["loss", *(m.name for m in self._metrics or [])]
+
+    # -- the engine ------------------------------------------------------------
+    def _engine_layers(self) -> list[Any]:
+        return [layer._engine for layer in self.layers]
+
+    def _trainer(self, x: np.ndarray, y: np.ndarray | None) -> Any:
+        self._ensure_built(tuple(x.shape[1:]))
+        metrics = self._resolve_metrics(y, self.compute_output_shape((None, *x.shape[1:])))
+        return _core.Trainer(
+            self._engine_layers(),
+            self.trainable_weights,
+            getattr(self.loss, "_engine", None),
+            self.optimizer._engine if self.optimizer is not None else None,
+            [(m.name, m._engine) for m in metrics],
+        )
+
+    def _drive(
+        self, run: Any, steps: int, callbacks: CallbackList, mode: str, logs_of: Any
+    ) -> dict[str, float]:
+        """Runs ``steps`` batches through ``run(first, count, budget)``, calling batch
+        hooks per batch only when a callback has them, else per chunk of batches."""
+        per_batch = callbacks.needs_batch_hooks(mode)
+        step, logs = 0, {}
+        while step < steps:
+            if per_batch:
+                callbacks.batch_begin(mode, step, {})
+            done = run(step, 1 if per_batch else steps - step, _CHUNK_SECONDS)
+            step += done
+            logs = logs_of()
+            callbacks.batch_end(mode, step - 1, logs)
+            if mode == "train" and self.stop_training:
+                break
+        return logs
+
+    # -- fit / evaluate / predict ----------------------------------------------
+    def fit(
+        self,
+        x: Any = None,
+        y: Any = None,
+        batch_size: int | None = None,
+        epochs: int = 1,
+        verbose: Any = "auto",
+        callbacks: Iterable[Callback] | None = None,
+        validation_split: float = 0.0,
+        validation_data: Any = None,
+        shuffle: bool = True,
+        class_weight: dict[int, float] | None = None,
+        sample_weight: Any = None,
+        initial_epoch: int = 0,
+        validation_batch_size: int | None = None,
+    ) -> History:
+        """Trains the model, as ``keras.Model.fit``; returns a :class:`History`."""
+        self._assert_compiled("fit")
+        verbose = _verbosity(verbose)
+        batch_size = _check_batch_size(batch_size)
+        if isinstance(epochs, bool) or not isinstance(epochs, int | np.integer) or epochs < 0:
+            raise InvalidArgumentError(f"epochs: expected an integer >= 0, got {epochs!r}")
+        if not isinstance(initial_epoch, int | np.integer) or initial_epoch < 0:
+            raise InvalidArgumentError(
+                f"initial_epoch: expected an integer >= 0, got {initial_epoch!r}"
+            )
+        if not 0.0 <= validation_split < 1.0:
+            raise InvalidArgumentError(
+                f"validation_split: expected a float in [0, 1), got {validation_split!r}"
+            )
+        if class_weight is not None and sample_weight is not None:
+            raise InvalidArgumentError(
+                "You cannot use `class_weight` and `sample_weight` at the same time."
+            )
+        x, y = _array("x", x), _array("y", y)
+        if x is None or y is None:
+            raise InvalidArgumentError("fit: both `x` and `y` are required")
+        sw = _array("sample_weight", sample_weight)
+        n = _check_cardinality(x=x, y=y, sample_weight=sw)
+        if class_weight is not None:
+            sw = _class_weights_to_sample_weights(y, class_weight)
+
+        val = None
+        if validation_data is not None:
+            if not isinstance(validation_data, tuple | list) or len(validation_data) not in (2, 3):
+                raise InvalidArgumentError(
+                    "validation_data: expected a tuple (x_val, y_val) or (x_val, y_val, "
+                    f"val_sample_weight), got {type(validation_data).__name__}"
+                )
+            vx, vy = (
+                _array("validation_data x", validation_data[0]),
+                _array("validation_data y", validation_data[1]),
+            )
+            vsw = _array(
+                "validation_data sample_weight",
+                validation_data[2] if len(validation_data) == 3 else None,
+            )
+            _check_cardinality(x_val=vx, y_val=vy, sample_weight_val=vsw)
+            val = (vx, vy, vsw)
+        elif validation_split:
+            # Keras takes the LAST rows, before any shuffling.
+            split_at = int(math.floor(n * (1.0 - validation_split)))
+            if split_at == 0 or split_at == n:
+                raise InvalidArgumentError(
+                    f"Training data contains {n} samples, which is not sufficient to split it "
+                    f"into a validation and training set as specified by "
+                    f"`validation_split={validation_split}`. Either provide more data, or a "
+                    "different value for the `validation_split` argument."
+                )
+            val = (x[split_at:], y[split_at:], None if sw is None else sw[split_at:])
+            x, y, sw = x[:split_at], y[:split_at], None if sw is None else sw[:split_at]
+
+        trainer = self._trainer(x, y)
+        data = _core.Dataset(x, y, sw)
+        val_data = _core.Dataset(*val) if val is not None else None
+        steps = data.num_batches(batch_size)
+        callback_list = CallbackList(
+            callbacks,
+            self,
+            add_history=True,
+            add_progbar=verbose != 0,
+            params={"verbose": verbose, "epochs": epochs, "steps": steps},
+        )
+        self.stop_training = False
+        callback_list.call("on_train_begin", {})
+        logs: dict[str, float] = {}
+        for epoch in range(initial_epoch, epochs):
+            trainer.reset_metrics()
+            callback_list.call("on_epoch_begin", epoch, {})
+            data.shuffle(bool(shuffle))
+
+            def train(first: int, count: int, budget: float) -> int:
+                return trainer.run_batches(data, batch_size, first, count, budget)
+
+            def running_logs() -> dict[str, float]:
+                return dict(sorted(trainer.logs()))
+
+            logs = self._drive(train, steps, callback_list, "train", running_logs)
+            if val_data is not None:
+                val_logs = self._run_test(
+                    trainer,
+                    val_data,
+                    validation_batch_size or batch_size,
+                    CallbackList([], self),
+                    "test",
+                )
+                logs.update({f"val_{k}": v for k, v in val_logs.items()})
+                logs = dict(sorted(logs.items()))
+            callback_list.call("on_epoch_end", epoch, logs)
+            if self.stop_training:
+                break
+        callback_list.call("on_train_end", logs)
+        self.history = callback_list.history
+        self.history.params = {"verbose": verbose, "epochs": epochs, "steps": steps}
+        return self.history
+
+    def _run_test(
+        self, trainer: Any, data: Any, batch_size: int, callbacks: CallbackList, mode: str
+    ) -> dict[str, float]:
+        trainer.reset_metrics()
+        data.shuffle(False)
+
+        def test(first: int, count: int, budget: float) -> int:
+            return trainer.run_batches(data, batch_size, first, count, budget, training=False)
+
+        def running_logs() -> dict[str, float]:
+            return dict(trainer.logs())
+
+        return self._drive(test, data.num_batches(batch_size), callbacks, mode, running_logs)
+
+    def _flatten_logs(self, logs: dict[str, float], return_dict: bool) -> Any:
+        if return_dict:
+            return logs
+        values = [logs[name] for name in self.metrics_names]
+        return values[0] if len(values) == 1 else values
+
+    def evaluate(
+        self,
+        x: Any = None,
+        y: Any = None,
+        batch_size: int | None = None,
+        verbose: Any = "auto",
+        sample_weight: Any = None,
+        callbacks: Iterable[Callback] | None = None,
+        return_dict: bool = False,
+    ) -> Any:
+        """The loss and metrics on ``(x, y)``: a float, ``[loss, *metrics]`` in compile
+        order, or a dict with ``return_dict=True``."""
+        self._assert_compiled("evaluate")
+        verbose = _verbosity(verbose)
+        batch_size = _check_batch_size(batch_size)
+        x, y, sw = _array("x", x), _array("y", y), _array("sample_weight", sample_weight)
+        if x is None or y is None:
+            raise InvalidArgumentError("evaluate: both `x` and `y` are required")
+        _check_cardinality(x=x, y=y, sample_weight=sw)
+        trainer = self._trainer(x, y)
+        data = _core.Dataset(x, y, sw)
+        callback_list = CallbackList(
+            callbacks,
+            self,
+            add_progbar=verbose != 0,
+            params={"verbose": verbose, "epochs": 1, "steps": data.num_batches(batch_size)},
+        )
+        callback_list.call("on_test_begin", {})
+        logs = self._run_test(trainer, data, batch_size, callback_list, "test")
+        callback_list.call("on_test_end", logs)
+        return self._flatten_logs(logs, return_dict)
+
+    def predict(
+        self,
+        x: Any,
+        batch_size: int | None = None,
+        verbose: Any = "auto",
+        callbacks: Iterable[Callback] | None = None,
+    ) -> np.ndarray:
+        """The model's outputs for ``x`` (inference mode), as a float32 array."""
+        verbose = _verbosity(verbose)
+        batch_size = _check_batch_size(batch_size)
+        x = _array("x", x)
+        if x is None:
+            raise InvalidArgumentError("predict: `x` is required")
+        self._ensure_built(tuple(x.shape[1:]))
+        trainer = _core.Trainer(self._engine_layers(), [])
+        data = _core.Dataset(x)
+        steps = data.num_batches(batch_size)
+        callback_list = CallbackList(
+            callbacks,
+            self,
+            add_progbar=verbose != 0,
+            params={"verbose": verbose, "epochs": 1, "steps": steps},
+        )
+        callback_list.call("on_predict_begin", {})
+
+        def predict(first: int, count: int, budget: float) -> int:
+            return trainer.predict_batches(data, batch_size, first, count, budget)
+
+        self._drive(predict, steps, callback_list, "predict", dict)
+        callback_list.call("on_predict_end", {})
+        return trainer.take_predictions()
+
+    def _batch_trainer(self, x: Any, y: Any, sample_weight: Any, class_weight: Any) -> Any:
+        x, y, sw = _array("x", x), _array("y", y), _array("sample_weight", sample_weight)
+        if x is None or y is None:
+            raise InvalidArgumentError("both `x` and `y` are required")
+        _check_cardinality(x=x, y=y, sample_weight=sw)
+        if class_weight is not None:
+            if sw is not None:
+                raise InvalidArgumentError(
+                    "You cannot use `class_weight` and `sample_weight` at the same time."
+                )
+            sw = _class_weights_to_sample_weights(y, class_weight)
+        # Running values accumulate across calls, as in Keras 3.
+        if getattr(self, "_on_batch_trainer", None) is None:
+            self._on_batch_trainer = self._trainer(x, y)
+        return self._on_batch_trainer, x, y, sw
+
+    def train_on_batch(
+        self,
+        x: Any,
+        y: Any = None,
+        sample_weight: Any = None,
+        class_weight: dict[int, float] | None = None,
+        return_dict: bool = False,
+    ) -> Any:
+        """One gradient step on one batch; returns the running loss (and metrics)."""
+        self._assert_compiled("train_on_batch")
+        trainer, x, y, sw = self._batch_trainer(x, y, sample_weight, class_weight)
+        trainer.step(x, y, sw, training=True)
+        return self._flatten_logs(dict(trainer.logs()), return_dict)
+
+    def test_on_batch(
+        self, x: Any, y: Any = None, sample_weight: Any = None, return_dict: bool = False
+    ) -> Any:
+        """The loss (and metrics) on one batch, without training."""
+        self._assert_compiled("test_on_batch")
+        trainer, x, y, sw = self._batch_trainer(x, y, sample_weight, None)
+        trainer.step(x, y, sw, training=False)
+        return self._flatten_logs(dict(trainer.logs()), return_dict)
+
+    def predict_on_batch(self, x: Any) -> np.ndarray:
+        """The outputs for one batch, as a float32 array."""
+        arr = _array("x", x)
+        assert arr is not None
+        self._ensure_built(tuple(arr.shape[1:]))
+        return _core.Trainer(self._engine_layers(), []).forward(arr).numpy()
+
+    def reset_metrics(self) -> None:
+        for m in self._metrics or []:
+            m.reset_state()
+        self._on_batch_trainer = None
+
+    def call(self, inputs: Any, training: bool = False) -> Any:
+        h = inputs
+        for layer in self.layers:
+            h = layer(h, training=training)
+        return h
+
+    def __call__(self, inputs: Any, training: Any = None) -> Any:
+        from kandle.ops import convert_to_tensor
+
+        x = convert_to_tensor(inputs)
+        self._ensure_built(tuple(x.shape[1:]))
+        return self.call(x, training=bool(training))
+
+    def compute_output_shape(self, input_shape: tuple[Any, ...]) -> tuple[Any, ...]:
+        shape = tuple(input_shape)
+        for layer in self.layers:
+            shape = tuple(layer.compute_output_shape(shape))
+        return shape
+
+    # -- summary ---------------------------------------------------------------
+    def summary(self, line_length: int | None = None, print_fn: Any = None) -> None:
+        """Prints Keras's table of layers, output shapes and parameter counts."""
+        from kandle.utils.summary import print_summary
+
+        print_summary(self, line_length=line_length, print_fn=print_fn)
+
+
+class Sequential(Model):
+    """A linear stack of layers, as ``keras.Sequential``.
+
+    >>> import numpy as np, kandle as kd
+    >>> model = kd.Sequential([kd.Input((4,)), kd.layers.Dense(8, activation="relu"),
+    ...                        kd.layers.Dense(1)])
+    >>> model.compile(optimizer="sgd", loss="mse")
+    >>> history = model.fit(np.ones((16, 4)), np.ones((16, 1)), epochs=2, verbose=0)
+    >>> model.predict(np.ones((2, 4)), verbose=0).shape
+    (2, 1)
+    """
+
+    def __init__(
+        self, layers: Iterable[Layer] | None = None, name: str | None = None, trainable: bool = True
+    ) -> None:
+        super().__init__(name=name)
+        self.trainable = trainable
+        self._input: InputLayer | None = None
+        self._layers: list[Layer] = []
+        for layer in layers or []:
+            self.add(layer)
+
+    def add(self, layer: Layer) -> None:
+        """Appends a layer (an ``Input`` first fixes the input shape)."""
+        if isinstance(layer, InputLayer):
+            if self._layers or self._input is not None:
+                raise InvalidArgumentError("Sequential: an Input must come first, and only once")
+            self._input = layer
+            self._build_from(layer.shape)
+            return
+        if not isinstance(layer, Layer):
+            raise TypeError(f"Sequential.add: expected a kandle layer, got {type(layer).__name__}")
+        if any(existing is layer for existing in self._layers):
+            raise InvalidArgumentError(
+                f"Sequential.add: layer {layer.name!r} is already in the model"
+            )
+        self._layers.append(layer)
+        self.built = False
+        if self._input is not None:
+            self._build_from(self._input.shape)
+        self._metrics = None
+
+    def pop(self) -> Layer:
+        """Removes and returns the last layer."""
+        if not self._layers:
+            raise InvalidArgumentError("Sequential.pop: there are no layers to remove")
+        layer = self._layers.pop()
+        return layer
+
+    @property
+    def layers(self) -> list[Layer]:
+        return list(self._layers)
+
+    @property
+    def input_shape(self) -> tuple[Any, ...] | None:
+        return self._input.shape if self._input is not None else getattr(self, "_built_shape", None)
+
+    def _build_from(self, input_shape: tuple[Any, ...]) -> None:
+        shape = tuple(input_shape)
+        for layer in self._layers:
+            if not layer.built:
+                layer.build(shape)
+                layer.built = True
+            shape = tuple(layer.compute_output_shape(shape))
+        self._built_shape = tuple(input_shape)
+        self.built = True
+
+    def build(self, input_shape: Sequence[Any] | None = None) -> None:
+        """Creates all weights for inputs of ``input_shape`` (batch axis included)."""
+        if input_shape is None:
+            if self.input_shape is None:
+                raise InvalidArgumentError("build: pass an input_shape or add an Input first")
+            input_shape = self.input_shape
+        self._build_from(tuple(input_shape))
+
+    def _ensure_built(self, sample_shape: tuple[int, ...]) -> None:
+        expected = self.input_shape
+        if expected is not None and tuple(expected[1:]) != tuple(sample_shape):
+            raise ShapeError(
+                f"Input 0 of model {self.name!r} is incompatible: expected shape "
+                f"{(None, *expected[1:])}, got {(None, *sample_shape)}"
+            )
+        if not self.built or any(not layer.built for layer in self._layers):
+            self._build_from((None, *sample_shape))
+
+    def get_config(self) -> dict[str, Any]:
+        layer_configs = []
+        if self._input is not None:
+            layer_configs.append({"class_name": "InputLayer", "config": self._input.get_config()})
+        for layer in self._layers:
+            layer_configs.append({"class_name": type(layer).__name__, "config": layer.get_config()})
+        return {"name": self.name, "trainable": self.trainable, "layers": layer_configs}
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> Sequential:
+        """Rebuilds a model from ``get_config()``; layer classes come from kandle's own
+        registry, never from names imported at load time."""
+        model = cls(name=config.get("name"), trainable=config.get("trainable", True))
+        for entry in config.get("layers", []):
+            class_name = entry["class_name"]
+            if class_name == "InputLayer":
+                model.add(InputLayer.from_config(entry["config"]))
+                continue
+            layer_cls = getattr(layers_module, class_name, None)
+            if not (isinstance(layer_cls, type) and issubclass(layer_cls, Layer)):
+                raise InvalidArgumentError(f"from_config: unknown layer class {class_name!r}")
+            model.add(layer_cls.from_config(entry["config"]))
+        return model
+
+    def to_json(self) -> str:
+        return json.dumps({"class_name": "Sequential", "config": self.get_config()})
+
+
+__all__ = ["Input", "InputLayer", "Model", "Sequential"]
