@@ -1,0 +1,457 @@
+"""Sequential, compile, fit, evaluate, predict: Keras's semantics and parity with an
+independent numpy implementation of Keras's training loop (tests/keras_reference.py)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import kandle as kd
+from keras_reference import MLP, Optimizer, evaluate, fit
+
+RTOL, ATOL = 2e-5, 2e-6
+
+
+def data(n=40, d=4, classes=3, seed=0):
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((n, d)).astype(np.float32)
+    y = rng.integers(0, classes, n).astype(np.float32)
+    return x, y
+
+
+def initial_weights(shapes, seed=1):
+    rng = np.random.default_rng(seed)
+    return [(rng.standard_normal(s) * 0.5).astype(np.float32) for s in shapes]
+
+
+def mlp_model(d=4, hidden=5, out=3, act="relu", out_act=None):
+    model = kd.Sequential(
+        [
+            kd.Input((d,)),
+            kd.layers.Dense(hidden, activation=act),
+            kd.layers.Dense(out, activation=out_act),
+        ]
+    )
+    weights = initial_weights([(d, hidden), (hidden,), (hidden, out), (out,)])
+    model.set_weights(weights)
+    return model, weights
+
+
+OPTIMIZERS = [
+    ("sgd", kd.optimizers.SGD, {"learning_rate": 0.1}),
+    ("sgd", kd.optimizers.SGD, {"learning_rate": 0.05, "momentum": 0.9}),
+    ("sgd", kd.optimizers.SGD, {"learning_rate": 0.05, "momentum": 0.9, "nesterov": True}),
+    ("adam", kd.optimizers.Adam, {"learning_rate": 0.01}),
+    ("adamw", kd.optimizers.AdamW, {"learning_rate": 0.01}),
+    ("rmsprop", kd.optimizers.RMSprop, {"learning_rate": 0.01}),
+    ("adagrad", kd.optimizers.Adagrad, {"learning_rate": 0.1}),
+    ("sgd", kd.optimizers.SGD, {"learning_rate": 0.1, "weight_decay": 0.01}),
+]
+
+
+def reference_optimizer(kind, kwargs):
+    kw = dict(kwargs)
+    lr = kw.pop("learning_rate")
+    if kind == "adagrad":
+        kw.setdefault("initial_accumulator_value", 0.1)
+    return Optimizer(kind, lr, **kw)
+
+
+def assert_history(got, want):
+    assert sorted(got) == sorted(want)
+    for key in want:
+        np.testing.assert_allclose(got[key], want[key], rtol=RTOL, atol=ATOL, err_msg=key)
+
+
+def assert_weights(model, mlp):
+    for got, want in zip(model.get_weights(), mlp.params):
+        np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize("kind,cls,kwargs", OPTIMIZERS, ids=lambda v: str(v))
+def test_fit_matches_keras_reference_for_each_optimizer(kind, cls, kwargs):
+    x, y = data()
+    model, weights = mlp_model()
+    model.compile(
+        optimizer=cls(**kwargs),
+        loss=kd.losses.SparseCategoricalCrossentropy(from_logits=True),
+        metrics=["accuracy"],
+    )
+    history = model.fit(
+        x, y, batch_size=8, epochs=3, shuffle=False, verbose=0, validation_split=0.25
+    )
+    mlp = MLP(weights, ["relu", "linear"])
+    split = 30  # floor(40 * 0.75): validation takes the LAST rows
+    want = fit(
+        mlp,
+        reference_optimizer(kind, kwargs),
+        "sparse_ce_logits",
+        x[:split],
+        y[:split],
+        epochs=3,
+        batch_size=8,
+        val=(x[split:], y[split:]),
+        accuracy=True,
+    )
+    assert list(history.history) == ["accuracy", "loss", "val_accuracy", "val_loss"]
+    assert_history(history.history, want)
+    assert_weights(model, mlp)
+    assert history.epoch == [0, 1, 2]
+    assert history.params == {"verbose": 0, "epochs": 3, "steps": 4}
+
+
+@pytest.mark.parametrize(
+    "loss,ref,out,out_act,make_y",
+    [
+        ("mse", "mse", 2, None, lambda rng, n: rng.standard_normal((n, 2))),
+        (
+            kd.losses.BinaryCrossentropy(from_logits=True),
+            "bce_logits",
+            2,
+            None,
+            lambda rng, n: rng.integers(0, 2, (n, 2)),
+        ),
+        (
+            kd.losses.CategoricalCrossentropy(from_logits=True),
+            "cce_logits",
+            3,
+            None,
+            lambda rng, n: np.eye(3)[rng.integers(0, 3, n)],
+        ),
+    ],
+    ids=["mse", "bce_logits", "cce_logits"],
+)
+def test_fit_matches_reference_for_each_loss_with_sample_weight(loss, ref, out, out_act, make_y):
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((21, 4)).astype(np.float32)
+    y = make_y(rng, 21).astype(np.float32)
+    sw = rng.uniform(0.2, 2.0, 21).astype(np.float32)
+    model, weights = mlp_model(out=out, act="tanh", out_act=out_act)
+    model.compile(optimizer=kd.optimizers.SGD(0.05), loss=loss)
+    history = model.fit(x, y, sample_weight=sw, batch_size=5, epochs=2, shuffle=False, verbose=0)
+    mlp = MLP(weights, ["tanh", "linear"])
+    want = fit(mlp, Optimizer("sgd", 0.05), ref, x, y, sw=sw, epochs=2, batch_size=5)
+    assert_history(history.history, want)
+    assert_weights(model, mlp)
+
+
+def test_validation_data_class_weight_and_initial_epoch():
+    x, y = data(n=30)
+    vx, vy = data(n=9, seed=5)
+    model, weights = mlp_model()
+    model.compile(
+        optimizer=kd.optimizers.SGD(0.1),
+        loss=kd.losses.SparseCategoricalCrossentropy(from_logits=True),
+        metrics=["accuracy"],
+    )
+    class_weight = {0: 0.5, 1: 2.0, 2: 1.0}
+    history = model.fit(
+        x,
+        y,
+        batch_size=7,
+        epochs=3,
+        initial_epoch=1,
+        shuffle=False,
+        verbose=0,
+        validation_data=(vx, vy),
+        class_weight=class_weight,
+    )
+    sw = np.array([class_weight[int(c)] for c in y])
+    mlp = MLP(weights, ["relu", "linear"])
+    want = fit(
+        mlp,
+        Optimizer("sgd", 0.1),
+        "sparse_ce_logits",
+        x,
+        y,
+        sw=sw,
+        epochs=3,
+        initial_epoch=1,
+        batch_size=7,
+        val=(vx, vy),
+        accuracy=True,
+    )
+    assert history.epoch == [1, 2]  # epochs=3, initial_epoch=1: two epochs
+    assert_history(history.history, want)
+
+
+def test_evaluate_and_predict_match_reference():
+    x, y = data(n=37)
+    model, weights = mlp_model()
+    model.compile(
+        optimizer="sgd",
+        loss=kd.losses.SparseCategoricalCrossentropy(from_logits=True),
+        metrics=["accuracy"],
+    )
+    mlp = MLP(weights, ["relu", "linear"])
+    want = evaluate(mlp, "sparse_ce_logits", x, y, batch_size=32, accuracy=True)
+    loss, acc = model.evaluate(x, y, verbose=0)
+    np.testing.assert_allclose([loss, acc], [want["loss"], want["accuracy"]], rtol=RTOL)
+    logs = model.evaluate(x, y, verbose=0, return_dict=True)
+    assert set(logs) == {"loss", "accuracy"}
+    pred = model.predict(x, batch_size=10, verbose=0)
+    assert pred.dtype == np.float32 and pred.shape == (37, 3)
+    np.testing.assert_allclose(pred, mlp.forward(x)[-1], rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(model.predict_on_batch(x[:4]), pred[:4], rtol=1e-6)
+
+
+def test_evaluate_without_metrics_returns_a_float():
+    x, y = data(n=10)
+    model, _ = mlp_model()
+    model.compile(optimizer="sgd", loss=kd.losses.SparseCategoricalCrossentropy(from_logits=True))
+    assert isinstance(model.evaluate(x, y, verbose=0), float)
+
+
+def test_train_on_batch_and_test_on_batch():
+    x, y = data(n=8)
+    model, weights = mlp_model()
+    model.compile(
+        optimizer=kd.optimizers.SGD(0.1),
+        loss=kd.losses.SparseCategoricalCrossentropy(from_logits=True),
+    )
+    before = model.test_on_batch(x, y)
+    mlp = MLP(weights, ["relu", "linear"])
+    np.testing.assert_allclose(before, evaluate(mlp, "sparse_ce_logits", x, y)["loss"], rtol=RTOL)
+    model.train_on_batch(x, y)
+    fit(mlp, Optimizer("sgd", 0.1), "sparse_ce_logits", x, y, epochs=1, batch_size=8)
+    assert_weights(model, mlp)
+
+
+def test_batch_size_none_means_32_and_keeps_the_last_partial_batch():
+    x, y = data(n=70)
+    model, _ = mlp_model()
+    model.compile(optimizer="sgd", loss=kd.losses.SparseCategoricalCrossentropy(from_logits=True))
+    history = model.fit(x, y, epochs=1, verbose=0)
+    assert history.params["steps"] == 3  # 32 + 32 + 6
+
+
+def test_shuffle_is_reproducible_with_a_seed_and_changes_the_order():
+    x, y = data(n=64)
+
+    def run(seed, shuffle=True):
+        kd.utils.set_random_seed(seed)
+        model, _ = mlp_model()
+        model.compile(
+            optimizer=kd.optimizers.SGD(0.1),
+            loss=kd.losses.SparseCategoricalCrossentropy(from_logits=True),
+        )
+        model.fit(x, y, batch_size=8, epochs=2, shuffle=shuffle, verbose=0)
+        return model.get_weights()
+
+    a, b, c = run(7), run(7), run(8)
+    for u, v in zip(a, b):
+        np.testing.assert_array_equal(u, v)
+    assert any(not np.array_equal(u, v) for u, v in zip(a, c))
+
+
+def test_deferred_build_and_automatic_names():
+    model = kd.Sequential()
+    first, second = kd.layers.Dense(3), kd.layers.Dense(2)
+    model.add(first)
+    model.add(second)
+    assert not model.built
+    out = model.predict(np.ones((5, 4), np.float32), verbose=0)
+    assert out.shape == (5, 2) and model.built
+    assert second.name.startswith("dense_") and first.name.startswith("dense")
+    assert model.count_params() == 4 * 3 + 3 + 3 * 2 + 2
+    assert [w.shape for w in model.get_weights()] == [(4, 3), (3,), (3, 2), (2,)]
+    assert kd.models.Sequential is kd.Sequential and issubclass(kd.Sequential, kd.Model)
+
+
+def test_summary_matches_keras(capsys):
+    model = kd.Sequential(
+        [kd.Input((784,)), kd.layers.Dense(64, activation="relu"), kd.layers.Dense(10)],
+        name="mnist",
+    )
+    model.summary()
+    out = capsys.readouterr().out
+    assert out.startswith('Model: "mnist"')
+    assert "Layer (type)" in out and "Output Shape" in out and "Param #" in out
+    assert "(None, 64)" in out and "(None, 10)" in out
+    assert "50,240" in out and "650" in out
+    assert "Total params: 50,890 (198.79 KB)" in out
+    assert "Trainable params: 50,890 (198.79 KB)" in out
+    assert "Non-trainable params: 0 (0.00 B)" in out
+
+
+def test_progress_bar_verbose_1_and_2(capsys):
+    x, y = data(n=20)
+    model, _ = mlp_model()
+    model.compile(
+        optimizer="sgd",
+        loss=kd.losses.SparseCategoricalCrossentropy(from_logits=True),
+        metrics=["accuracy"],
+    )
+    model.fit(x, y, batch_size=4, epochs=2, verbose=1, validation_split=0.2)
+    out = capsys.readouterr().out
+    assert "Epoch 1/2" in out and "Epoch 2/2" in out
+    final = [line for line in out.splitlines() if line.startswith("4/4")]
+    assert len(final) == 2
+    assert "━" * 20 in final[0]
+    assert final[0].index("accuracy:") < final[0].index("loss:") < final[0].index("val_accuracy:")
+    assert "/step" in final[0]
+    model.fit(x, y, batch_size=4, epochs=1, verbose=2)
+    out = capsys.readouterr().out
+    assert "Epoch" not in out  # one epoch: no header
+    assert out.startswith("5/5 - ") and "/step - accuracy:" in out
+    model.fit(x, y, batch_size=4, epochs=1, verbose=0)
+    assert capsys.readouterr().out == ""
+    model.evaluate(x, y, batch_size=4, verbose=1)
+    assert "5/5" in capsys.readouterr().out
+
+
+def test_callbacks_hooks_and_stop_training():
+    x, y = data(n=16)
+    model, _ = mlp_model()
+    model.compile(optimizer="sgd", loss=kd.losses.SparseCategoricalCrossentropy(from_logits=True))
+    events = []
+
+    class Recorder(kd.callbacks.Callback):
+        def on_train_begin(self, logs=None):
+            events.append("train_begin")
+
+        def on_epoch_begin(self, epoch, logs=None):
+            events.append(("epoch_begin", epoch))
+
+        def on_train_batch_end(self, batch, logs=None):
+            events.append(("batch_end", batch, sorted(logs)))
+            if batch == 1 and len([e for e in events if e[0] == "epoch_begin"]) == 2:
+                self.model.stop_training = True
+
+        def on_epoch_end(self, epoch, logs=None):
+            events.append(("epoch_end", epoch))
+
+    history = model.fit(x, y, batch_size=4, epochs=5, verbose=0, callbacks=[Recorder()])
+    assert events[0] == "train_begin"
+    assert ("batch_end", 3, ["loss"]) in events
+    assert [e for e in events if e[0] == "epoch_end"] == [("epoch_end", 0), ("epoch_end", 1)]
+    assert history.epoch == [0, 1]
+
+
+def test_early_stopping_restores_best_weights():
+    x, y = data(n=16)
+    model, _ = mlp_model()
+    model.compile(
+        optimizer=kd.optimizers.SGD(5.0),  # diverges: loss gets worse
+        loss=kd.losses.SparseCategoricalCrossentropy(from_logits=True),
+    )
+    losses = []
+    snapshots = []
+    keep = kd.callbacks.LambdaCallback(
+        on_epoch_end=lambda epoch, logs: (
+            losses.append(logs["loss"]),
+            snapshots.append(model.get_weights()),
+        )
+    )
+    stop = kd.callbacks.EarlyStopping(monitor="loss", patience=1, restore_best_weights=True)
+    history = model.fit(x, y, batch_size=16, epochs=20, verbose=0, callbacks=[keep, stop])
+    best = int(np.argmin(losses))
+    assert len(history.epoch) < 20
+    assert len(history.epoch) == best + 2  # stopped one epoch after the best (patience 1)
+    for got, want in zip(model.get_weights(), snapshots[best]):
+        np.testing.assert_array_equal(got, want)
+
+
+def test_reduce_lr_on_plateau_and_scheduler():
+    x, y = data(n=16)
+    model, _ = mlp_model()
+    model.compile(
+        optimizer=kd.optimizers.SGD(0.1),
+        loss=kd.losses.SparseCategoricalCrossentropy(from_logits=True),
+    )
+    sched = kd.callbacks.LearningRateScheduler(lambda epoch, lr: 0.1 / (epoch + 1))
+    history = model.fit(x, y, epochs=3, verbose=0, callbacks=[sched])
+    np.testing.assert_allclose(history.history["learning_rate"], [0.1, 0.05, 0.1 / 3], rtol=1e-6)
+    model.compile(
+        optimizer=kd.optimizers.SGD(0.0),  # no progress at all: a plateau
+        loss=kd.losses.SparseCategoricalCrossentropy(from_logits=True),
+    )
+    reduce = kd.callbacks.ReduceLROnPlateau(monitor="loss", factor=0.5, patience=1)
+    model.optimizer.learning_rate = 0.2
+    model.optimizer.learning_rate = 0.2
+    history = model.fit(x, y, epochs=3, verbose=0, callbacks=[reduce])
+    assert history.history["learning_rate"][0] == pytest.approx(0.2)
+
+
+def test_terminate_on_nan_and_csv_logger(tmp_path):
+    x, y = data(n=16)
+    x[5, 0] = np.nan
+    model, _ = mlp_model()
+    model.compile(optimizer="sgd", loss=kd.losses.SparseCategoricalCrossentropy(from_logits=True))
+    history = model.fit(
+        x, y, batch_size=4, epochs=3, verbose=0, callbacks=[kd.callbacks.TerminateOnNaN()]
+    )
+    assert len(history.epoch) == 1
+    path = tmp_path / "log.csv"
+    x2, y2 = data(n=16)
+    model2, _ = mlp_model()
+    model2.compile(optimizer="sgd", loss=kd.losses.SparseCategoricalCrossentropy(from_logits=True))
+    h = model2.fit(x2, y2, epochs=2, verbose=0, callbacks=[kd.callbacks.CSVLogger(str(path))])
+    lines = path.read_text().splitlines()
+    assert lines[0] == "epoch,loss"
+    assert len(lines) == 3
+    assert float(lines[2].split(",")[1]) == pytest.approx(h.history["loss"][1])
+
+
+def test_get_config_round_trip():
+    model, _ = mlp_model()
+    clone = kd.Sequential.from_config(model.get_config())
+    assert [type(layer).__name__ for layer in clone.layers] == ["Dense", "Dense"]
+    assert [w.shape for w in clone.get_weights()] == [w.shape for w in model.get_weights()]
+    clone.set_weights(model.get_weights())
+    x, _ = data(n=3)
+    np.testing.assert_allclose(clone.predict(x, verbose=0), model.predict(x, verbose=0))
+
+
+@pytest.mark.parametrize(
+    "call,match",
+    [
+        (lambda m, x, y: m.fit(x, y[:-1], verbose=0), "cardinality"),
+        (lambda m, x, y: m.fit(x[:, :3], y, verbose=0), r"\(None, 4\)"),
+        (lambda m, x, y: m.fit(x, y, batch_size=0, verbose=0), "batch_size"),
+        (lambda m, x, y: m.fit(x, y, epochs=-1, verbose=0), "epochs"),
+        (lambda m, x, y: m.fit(x, y, validation_split=1.0, verbose=0), "validation_split"),
+        (lambda m, x, y: m.fit(x, y, validation_split=-0.1, verbose=0), "validation_split"),
+        (lambda m, x, y: m.fit(x[:1], y[:1], validation_split=0.5, verbose=0), "validation_split"),
+        (
+            lambda m, x, y: m.fit(
+                x, y, class_weight={0: 1.0}, sample_weight=np.ones(len(x)), verbose=0
+            ),
+            "class_weight",
+        ),
+        (lambda m, x, y: m.fit(x, y, sample_weight=np.ones(3), verbose=0), "cardinality"),
+        (lambda m, x, y: m.set_weights([np.ones((4, 5))]), "set_weights"),
+        (
+            lambda m, x, y: m.set_weights(
+                [np.ones((5, 4)), np.ones(5), np.ones((5, 3)), np.ones(3)]
+            ),
+            r"\(4, 5\)",
+        ),
+    ],
+)
+def test_bad_input_raises_and_leaves_the_model_unchanged(call, match):
+    x, y = data(n=10)
+    model, _ = mlp_model()
+    model.compile(optimizer="sgd", loss=kd.losses.SparseCategoricalCrossentropy(from_logits=True))
+    before = model.get_weights()
+    with pytest.raises(ValueError, match=match):
+        call(model, x, y)
+    for got, want in zip(model.get_weights(), before):
+        np.testing.assert_array_equal(got, want)
+
+
+def test_fit_before_compile_and_unknown_names():
+    x, y = data(n=4)
+    model, _ = mlp_model()
+    with pytest.raises(ValueError, match="compile"):
+        model.fit(x, y, verbose=0)
+    with pytest.raises(ValueError):
+        model.compile(optimizer="nope", loss="mse")
+    with pytest.raises(ValueError):
+        model.compile(optimizer="sgd", loss="nope")
+    with pytest.raises(ValueError):
+        model.compile(optimizer="sgd", loss="mse", metrics=["nope"])
+    with pytest.raises(ValueError):
+        kd.layers.Dense(0)
+    with pytest.raises(ValueError):
+        kd.layers.Dense(3, activation="nope")
