@@ -123,16 +123,22 @@ impl<T: Float> Tensor<T> {
             // Gradient before the activation.
             let gp = a.grad.zip_map(a.output, |g, y| g * act.derivative(y))?;
             let gpd = gp.data();
-            let mut dx = alloc::<T>(x.numel())?;
-            gemm(
-                rows,
-                fan_in,
-                units,
-                &mut dx,
-                Mat::rows(&gpd, units),
-                Mat::rows(&w.data(), fan_in),
-                false,
-            );
+            // The input of a first layer is data: skip its (large) gradient.
+            let dx = if x.requires_grad() {
+                let mut dx = alloc::<T>(x.numel())?;
+                gemm(
+                    rows,
+                    fan_in,
+                    units,
+                    &mut dx,
+                    Mat::rows(&gpd, units),
+                    Mat::rows(&w.data(), fan_in),
+                    false,
+                );
+                Some(Tensor::from_vec(dx, x.shape())?)
+            } else {
+                None
+            };
             let mut dw = alloc::<T>(w.numel())?;
             gemm(
                 units,
@@ -143,10 +149,7 @@ impl<T: Float> Tensor<T> {
                 Mat::rows(&x.data(), fan_in),
                 false,
             );
-            let mut grads = vec![
-                Some(Tensor::from_vec(dx, x.shape())?),
-                Some(Tensor::from_vec(dw, w.shape())?),
-            ];
+            let mut grads = vec![dx, Some(Tensor::from_vec(dw, w.shape())?)];
             if a.inputs.len() == 3 {
                 grads.push(Some(
                     Tensor::from_vec(gpd.clone(), &[rows, units])?.sum(Some(&[0]), false)?,

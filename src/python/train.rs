@@ -21,9 +21,16 @@ pub struct PyDataset {
 impl PyDataset {
     #[new]
     #[pyo3(signature = (x, y=None, sample_weight=None))]
-    fn new(x: &Bound<'_, PyAny>, y: Option<&Bound<'_, PyAny>>, sample_weight: Option<&Bound<'_, PyAny>>) -> PyResult<Self> {
-        let part = |p: Option<&Bound<'_, PyAny>>| p.filter(|v| !v.is_none()).map(to_tensor).transpose();
-        Ok(PyDataset { inner: Dataset::new(to_tensor(x)?, part(y)?, part(sample_weight)?)? })
+    fn new(
+        x: &Bound<'_, PyAny>,
+        y: Option<&Bound<'_, PyAny>>,
+        sample_weight: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Self> {
+        let part =
+            |p: Option<&Bound<'_, PyAny>>| p.filter(|v| !v.is_none()).map(to_tensor).transpose();
+        Ok(PyDataset {
+            inner: Dataset::new(to_tensor(x)?, part(y)?, part(sample_weight)?)?,
+        })
     }
 
     fn __len__(&self) -> usize {
@@ -64,7 +71,10 @@ impl PyTrainer {
                 trainable.iter().map(|t| t.inner.clone()).collect(),
                 loss.map(|l| l.inner.clone()),
                 optimizer.map(|o| o.inner.clone()),
-                metrics.into_iter().map(|(name, m)| (name, m.inner.clone())).collect(),
+                metrics
+                    .into_iter()
+                    .map(|(name, m)| (name, m.inner.clone()))
+                    .collect(),
             ),
         }
     }
@@ -84,7 +94,9 @@ impl PyTrainer {
     ) -> PyResult<usize> {
         let mode = if training { Mode::Train } else { Mode::Test };
         let (trainer, data) = (&mut self.inner, &data.inner);
-        run(py, || trainer.run_batches(mode, data, batch_size, first, max_batches, budget_s))
+        run(py, || {
+            trainer.run_batches(mode, data, batch_size, first, max_batches, budget_s)
+        })
     }
 
     /// Predicts up to `max_batches` batches from batch `first`; results accumulate
@@ -99,7 +111,9 @@ impl PyTrainer {
         budget_s: f64,
     ) -> PyResult<usize> {
         let (trainer, data) = (&mut self.inner, &data.inner);
-        run(py, || trainer.predict_batches(data, batch_size, first, max_batches, budget_s))
+        run(py, || {
+            trainer.predict_batches(data, batch_size, first, max_batches, budget_s)
+        })
     }
 
     fn take_predictions<'py>(&mut self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
@@ -127,7 +141,10 @@ impl PyTrainer {
         training: bool,
     ) -> PyResult<()> {
         let (x, y) = (to_tensor(x)?, to_tensor(y)?);
-        let sw = sample_weight.filter(|s| !s.is_none()).map(to_tensor).transpose()?;
+        let sw = sample_weight
+            .filter(|s| !s.is_none())
+            .map(to_tensor)
+            .transpose()?;
         let mode = if training { Mode::Train } else { Mode::Test };
         let trainer = &mut self.inner;
         run(py, || trainer.step(mode, &x, &y, sw.as_ref()))

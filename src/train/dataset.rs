@@ -22,7 +22,10 @@ impl Dataset {
     /// Checks that every part has the same number of rows.
     pub fn new(x: Tensor, y: Option<Tensor>, sample_weight: Option<Tensor>) -> Result<Self> {
         if x.rank() == 0 {
-            bail!(Shape, "x: expected an array with a batch axis, got a scalar");
+            bail!(
+                Shape,
+                "x: expected an array with a batch axis, got a scalar"
+            );
         }
         let n = rows_of(&x);
         for (name, part) in [("y", &y), ("sample_weight", &sample_weight)] {
@@ -37,7 +40,12 @@ impl Dataset {
                 }
             }
         }
-        Ok(Dataset { x, y, sample_weight, order: (0..n).collect() })
+        Ok(Dataset {
+            x,
+            y,
+            sample_weight,
+            order: (0..n).collect(),
+        })
     }
 
     pub fn len(&self) -> usize {
@@ -85,7 +93,10 @@ impl Dataset {
         let per_row: usize = t.shape()[1..].iter().product();
         let src = t.data();
         let mut out = alloc::<f32>(rows.len() * per_row)?;
-        for (dst, &r) in out.chunks_mut(per_row.max(1)).zip(&self.order[rows.clone()]) {
+        for (dst, &r) in out
+            .chunks_mut(per_row.max(1))
+            .zip(&self.order[rows.clone()])
+        {
             dst.copy_from_slice(&src[r * per_row..(r + 1) * per_row]);
         }
         let mut shape = t.shape().to_vec();

@@ -89,13 +89,23 @@ impl Trainer {
 
     /// The model's output for `x`.
     pub fn forward(&self, x: &Tensor, training: bool) -> Result<Tensor> {
-        self.layers.iter().try_fold(x.clone(), |h, layer| layer.forward(&h, training))
+        self.layers
+            .iter()
+            .try_fold(x.clone(), |h, layer| layer.forward(&h, training))
     }
 
     /// The compiled loss plus the layers' regularization penalties.
-    fn total_loss(&self, y: &Tensor, y_pred: &Tensor, sample_weight: Option<&Tensor>) -> Result<Tensor> {
+    fn total_loss(
+        &self,
+        y: &Tensor,
+        y_pred: &Tensor,
+        sample_weight: Option<&Tensor>,
+    ) -> Result<Tensor> {
         let Some(loss) = &self.loss else {
-            bail!(InvalidArgument, "the model has no loss: pass `loss` to compile()");
+            bail!(
+                InvalidArgument,
+                "the model has no loss: pass `loss` to compile()"
+            );
         };
         let mut total = loss.call(y, y_pred, sample_weight)?;
         for layer in &self.layers {
@@ -108,7 +118,13 @@ impl Trainer {
 
     /// One step on one batch: forward, loss, and in training the gradient update.
     /// Updates the loss tracker and the metrics.
-    pub fn step(&mut self, mode: Mode, x: &Tensor, y: &Tensor, sample_weight: Option<&Tensor>) -> Result<()> {
+    pub fn step(
+        &mut self,
+        mode: Mode,
+        x: &Tensor,
+        y: &Tensor,
+        sample_weight: Option<&Tensor>,
+    ) -> Result<()> {
         let batch = x.shape().first().copied().unwrap_or(1) as f64;
         let (loss, y_pred) = match mode {
             Mode::Train => {
@@ -116,7 +132,10 @@ impl Trainer {
                 let loss = self.total_loss(y, &y_pred, sample_weight)?;
                 let grads = grad(&loss, &self.trainable)?;
                 let Some(optimizer) = &self.optimizer else {
-                    bail!(InvalidArgument, "the model has no optimizer: call compile() first");
+                    bail!(
+                        InvalidArgument,
+                        "the model has no optimizer: call compile() first"
+                    );
                 };
                 lock(optimizer).apply(&grads, &self.trainable)?;
                 (loss.item()?, y_pred)
@@ -147,15 +166,24 @@ impl Trainer {
         budget_s: f64,
     ) -> Result<usize> {
         let Some(y_all) = data.y() else {
-            bail!(InvalidArgument, "targets `y` are required to train or evaluate");
+            bail!(
+                InvalidArgument,
+                "targets `y` are required to train or evaluate"
+            );
         };
         let start = Instant::now();
-        let steps = data.num_batches(batch_size).saturating_sub(first).min(max_batches);
+        let steps = data
+            .num_batches(batch_size)
+            .saturating_sub(first)
+            .min(max_batches);
         for i in 0..steps {
             let rows = data.batch_rows(batch_size, first + i);
             let x = data.gather(data.x(), rows)?;
             let y = data.gather(y_all, rows)?;
-            let sw = data.sample_weight().map(|w| data.gather(w, rows)).transpose()?;
+            let sw = data
+                .sample_weight()
+                .map(|w| data.gather(w, rows))
+                .transpose()?;
             self.step(mode, &x, &y, sw.as_ref())?;
             if start.elapsed().as_secs_f64() >= budget_s {
                 return Ok(i + 1);
@@ -175,7 +203,10 @@ impl Trainer {
         budget_s: f64,
     ) -> Result<usize> {
         let start = Instant::now();
-        let steps = data.num_batches(batch_size).saturating_sub(first).min(max_batches);
+        let steps = data
+            .num_batches(batch_size)
+            .saturating_sub(first)
+            .min(max_batches);
         for i in 0..steps {
             let rows = data.batch_rows(batch_size, first + i);
             let x = data.gather(data.x(), rows)?;
@@ -193,7 +224,11 @@ impl Trainer {
     pub fn take_predictions(&mut self) -> (Vec<f32>, Vec<usize>) {
         let data = std::mem::take(&mut self.predictions);
         let per_row: usize = self.prediction_shape.iter().product();
-        let mut shape = vec![if per_row == 0 { 0 } else { data.len() / per_row }];
+        let mut shape = vec![if per_row == 0 {
+            0
+        } else {
+            data.len() / per_row
+        }];
         shape.extend(&self.prediction_shape);
         (data, shape)
     }
@@ -201,7 +236,11 @@ impl Trainer {
     /// The running loss and metric values, by name: `loss` first, then compile order.
     pub fn logs(&self) -> Vec<(String, f64)> {
         let mut logs = vec![("loss".to_string(), self.loss_tracker.value())];
-        logs.extend(self.metrics.iter().map(|(name, m)| (name.clone(), lock(m).result())));
+        logs.extend(
+            self.metrics
+                .iter()
+                .map(|(name, m)| (name.clone(), lock(m).result())),
+        );
         logs
     }
 

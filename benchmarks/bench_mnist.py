@@ -1,0 +1,465 @@
+"""MNIST-shaped speed comparison: kandle against Keras 3 (JAX and torch backends) and PyTorch.
+
+Every (framework, task) pair runs in its own subprocess: this script re-invokes itself with
+``--worker <framework> --task <task>``, with ``KERAS_BACKEND`` set for the Keras workers and
+``KANDLE_NUM_THREADS`` for kandle when ``--threads`` is given. A worker builds the model, runs
+one warm-up epoch (or predict call), times ``--epochs`` more and prints one result line; the
+parent collects them into a markdown table of median seconds per epoch with kandle's
+speed-up against each peer. The data are random numpy arrays shaped like MNIST: nothing is
+downloaded.
+
+    python benchmarks/bench_mnist.py                       # everything importable
+    python benchmarks/bench_mnist.py --samples 2000 --epochs 1 --frameworks kandle,torch
+
+This is a measurement tool. No test asserts a time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+FEATURES = 784
+CLASSES = 10
+SEED = 0
+RESULT_TAG = "BENCH_RESULT "
+GEMM_SIZE = 2048
+GEMM_REPEATS = 5
+# Variables that may be set here to slow OpenBLAS down; only the numpy GEMM probe drops them.
+BLAS_ENV_TO_UNSET = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
+
+
+@dataclass(frozen=True)
+class Task:
+    hidden: tuple[int, ...]  # widths of the relu Dense layers before the 10-way output
+    batch_size: int
+    optimizer: str  # "sgd" (lr 0.01) or "adam" (Keras defaults)
+    predict: bool = False  # time model.predict on all rows instead of one epoch of fit
+    report_gflops: bool = False
+
+    def matmul_flops_per_sample(self) -> int:
+        """Multiply-adds of the Dense matmuls per sample, times 2 (forward only)."""
+        widths = (FEATURES, *self.hidden, CLASSES)
+        return 2 * sum(a * b for a, b in zip(widths[:-1], widths[1:]))
+
+    def flops_per_epoch(self, samples: int) -> int:
+        """Forward (2 per multiply-add) plus backward (4: input and weight gradients)."""
+        factor = 1 if self.predict else 3
+        return factor * self.matmul_flops_per_sample() * samples
+
+
+TASKS: dict[str, Task] = {
+    "mlp100-b32-sgd": Task(hidden=(100,), batch_size=32, optimizer="sgd"),
+    "mlp100-b128-sgd": Task(hidden=(100,), batch_size=128, optimizer="sgd"),
+    "mlp512-b128-sgd": Task(hidden=(512, 512), batch_size=128, optimizer="sgd", report_gflops=True),
+    "mlp512-b128-adam": Task(
+        hidden=(512, 512), batch_size=128, optimizer="adam", report_gflops=True
+    ),
+    "predict-mlp512": Task(
+        hidden=(512, 512), batch_size=128, optimizer="sgd", predict=True, report_gflops=True
+    ),
+}
+
+BASELINE = "kandle"
+
+
+class NotInstalled(Exception):
+    """The framework a worker was asked for cannot be imported."""
+
+
+# ---------------------------------------------------------------- shared pieces
+
+
+def make_data(samples: int, seed: int = SEED) -> tuple[np.ndarray, np.ndarray]:
+    """MNIST-shaped data: float32 features in [0, 1) and int64 labels in [0, 10).
+
+    Labels come from a fixed random linear map of the features, so the task is learnable
+    and the loss falls the way it would on real data.
+    """
+    rng = np.random.default_rng(seed)
+    x = rng.random((samples, FEATURES), dtype=np.float32)
+    w = rng.standard_normal((FEATURES, CLASSES)).astype(np.float32)
+    y = np.argmax((x - 0.5) @ w, axis=1).astype(np.int64)
+    return x, y
+
+
+def max_rss_mib() -> float | None:
+    """This process's peak resident set size in MiB (None where `resource` is missing)."""
+    try:
+        import resource
+    except ImportError:  # Windows
+        return None
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    # Linux reports KiB, macOS bytes.
+    return rss / (1024 * 1024) if sys.platform == "darwin" else rss / 1024
+
+
+def time_steady(run_once: Callable[[], Any], repeats: int) -> list[float]:
+    """Runs `run_once` once to warm up, then `repeats` more times; returns those times."""
+    run_once()
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        run_once()
+        times.append(time.perf_counter() - start)
+    return times
+
+
+def try_import(name: str) -> Any:
+    try:
+        return importlib.import_module(name)
+    except ImportError as e:
+        raise NotInstalled(f"{type(e).__name__}: {e}") from e
+
+
+# ---------------------------------------------------------------- framework workers
+# Each takes (task, x, y, timed epochs) and returns (version string, seconds of each timed
+# epoch or predict call); a framework that cannot be imported raises NotInstalled.
+
+
+def keras_api_worker(kx: Any, task: Task, x: np.ndarray, y: np.ndarray, epochs: int) -> list[float]:
+    """The Keras-API benchmark, shared by kandle and Keras: both spell it the same way."""
+    kx.utils.set_random_seed(SEED)
+    layers = [kx.layers.Dense(width, activation="relu") for width in task.hidden]
+    model = kx.Sequential([kx.Input((FEATURES,)), *layers, kx.layers.Dense(CLASSES)])
+    optimizer = kx.optimizers.SGD(0.01) if task.optimizer == "sgd" else kx.optimizers.Adam()
+    model.compile(
+        optimizer=optimizer,
+        loss=kx.losses.SparseCategoricalCrossentropy(from_logits=True),
+    )
+    if task.predict:
+        return time_steady(lambda: model.predict(x, batch_size=task.batch_size, verbose=0), epochs)
+    return time_steady(
+        lambda: model.fit(x, y, batch_size=task.batch_size, epochs=1, verbose=0, shuffle=True),
+        epochs,
+    )
+
+
+def kandle_worker(task: Task, x: np.ndarray, y: np.ndarray, epochs: int) -> tuple[str, list[float]]:
+    kd = try_import("kandle")
+    threads = os.environ.get("KANDLE_NUM_THREADS", "default")
+    version = f"kandle {kd.__version__} (KANDLE_NUM_THREADS={threads})"
+    return version, keras_api_worker(kd, task, x, y, epochs)
+
+
+def keras_worker(backend: str) -> Callable[..., tuple[str, list[float]]]:
+    def worker(task: Task, x: np.ndarray, y: np.ndarray, epochs: int) -> tuple[str, list[float]]:
+        backend_module = try_import(backend)
+        keras = try_import("keras")
+        if keras.backend.backend() != backend:
+            raise RuntimeError(f"keras runs on {keras.backend.backend()!r}, not {backend!r}")
+        version = f"keras {keras.__version__} ({backend} {backend_module.__version__})"
+        return version, keras_api_worker(keras, task, x, y, epochs)
+
+    return worker
+
+
+def torch_worker(task: Task, x: np.ndarray, y: np.ndarray, epochs: int) -> tuple[str, list[float]]:
+    """A plain PyTorch eager loop: what a PyTorch user would write by hand."""
+    torch = try_import("torch")
+    nn = torch.nn
+    torch.manual_seed(SEED)
+
+    modules: list[Any] = []
+    width = FEATURES
+    for hidden in task.hidden:
+        modules += [nn.Linear(width, hidden), nn.ReLU()]
+        width = hidden
+    model = nn.Sequential(*modules, nn.Linear(width, CLASSES))
+    if task.optimizer == "sgd":
+        optimizer = torch.optim.SGD(model.parameters(), lr=0.01)
+    else:  # Keras's Adam defaults, including its epsilon
+        optimizer = torch.optim.Adam(model.parameters(), lr=1e-3, eps=1e-7)
+    loss_fn = nn.CrossEntropyLoss()
+    xt, yt = torch.from_numpy(x), torch.from_numpy(y)
+    n, batch = len(xt), task.batch_size
+
+    def fit_epoch() -> None:
+        model.train()
+        order = torch.randperm(n)
+        for start in range(0, n, batch):
+            idx = order[start : start + batch]
+            optimizer.zero_grad(set_to_none=True)
+            loss = loss_fn(model(xt[idx]), yt[idx])
+            loss.backward()
+            optimizer.step()
+
+    def predict() -> np.ndarray:
+        model.eval()
+        with torch.inference_mode():
+            return torch.cat([model(xt[s : s + batch]) for s in range(0, n, batch)]).numpy()
+
+    version = f"torch {torch.__version__} ({torch.get_num_threads()} threads)"
+    return version, time_steady(predict if task.predict else fit_epoch, epochs)
+
+
+WORKERS: dict[str, Callable[..., tuple[str, list[float]]]] = {
+    "kandle": kandle_worker,
+    "keras-jax": keras_worker("jax"),
+    "keras-torch": keras_worker("torch"),
+    "torch": torch_worker,
+}
+FRAMEWORKS = tuple(WORKERS)
+# Environment a worker gets on top of the parent's (kandle's threads come from --threads).
+WORKER_ENV: dict[str, dict[str, str]] = {
+    "keras-jax": {"KERAS_BACKEND": "jax"},
+    "keras-torch": {"KERAS_BACKEND": "torch"},
+}
+
+
+def run_worker(framework: str, task_name: str, epochs: int, samples: int) -> None:
+    """Worker process entry: prints one RESULT_TAG line of JSON on stdout."""
+    result: dict[str, Any] = {"framework": framework, "task": task_name}
+    x, y = make_data(samples)
+    try:
+        version, times = WORKERS[framework](TASKS[task_name], x, y, epochs)
+    except NotInstalled as e:
+        result.update(status="not installed", detail=str(e))
+    else:
+        result.update(
+            status="ok",
+            version=version,
+            times=times,
+            seconds=statistics.median(times),
+            max_rss_mib=max_rss_mib(),
+        )
+    print(RESULT_TAG + json.dumps(result), flush=True)
+
+
+def run_gemm_probe() -> None:
+    """Numpy's float32 GEMM rate, best of GEMM_REPEATS, and which BLAS numpy uses."""
+    rng = np.random.default_rng(SEED)
+    a = rng.random((GEMM_SIZE, GEMM_SIZE), dtype=np.float32)
+    b = rng.random((GEMM_SIZE, GEMM_SIZE), dtype=np.float32)
+    best = min(time_steady(lambda: a @ b, GEMM_REPEATS))
+    gflops = 2 * GEMM_SIZE**3 / best / 1e9
+    print(RESULT_TAG + json.dumps({"gflops": gflops, "blas": describe_blas()}), flush=True)
+
+
+def describe_blas() -> str:
+    try:
+        from threadpoolctl import threadpool_info
+    except ImportError:
+        pass
+    else:
+        pools = [
+            f"{p.get('internal_api')} {p.get('version')} ({p.get('architecture')}, "
+            f"{p.get('num_threads')} threads)"
+            for p in threadpool_info()
+            if p.get("user_api") == "blas"
+        ]
+        if pools:
+            return "; ".join(pools)
+    try:  # numpy >= 1.25
+        blas = np.show_config(mode="dicts")["Build Dependencies"]["blas"]
+        return f"{blas.get('name')} {blas.get('version', '')}".strip() + " (numpy.show_config)"
+    except Exception:  # older numpy: no dict mode
+        return "unknown (install threadpoolctl to see it)"
+
+
+# ---------------------------------------------------------------- parent process
+
+
+def spawn(args: list[str], extra_env: dict[str, str], drop_env: tuple[str, ...] = ()) -> dict:
+    """Runs this script with `args` and returns the JSON on its result line."""
+    env = {k: v for k, v in os.environ.items() if k not in drop_env}
+    env.update(extra_env)
+    proc = subprocess.run(
+        [sys.executable, os.path.abspath(__file__), *args],
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    for line in reversed(proc.stdout.splitlines()):
+        if line.startswith(RESULT_TAG):
+            return json.loads(line[len(RESULT_TAG) :])
+    tail = (proc.stderr.strip().splitlines() or [f"exit status {proc.returncode}"])[-1]
+    return {"status": "error", "detail": tail}
+
+
+def run_all(opts: argparse.Namespace) -> dict[tuple[str, str], dict]:
+    results: dict[tuple[str, str], dict] = {}
+    missing: dict[str, dict] = {}
+    for task in opts.tasks:
+        for fw in opts.frameworks:
+            if fw in missing:  # probed once: skip the other tasks
+                results[fw, task] = missing[fw]
+                continue
+            env = dict(WORKER_ENV.get(fw, {}))
+            if fw == "kandle" and opts.threads is not None:
+                env["KANDLE_NUM_THREADS"] = str(opts.threads)
+            print(f"[{fw}] {task} ...", end=" ", file=sys.stderr, flush=True)
+            args = ["--worker", fw, "--task", task]
+            args += ["--epochs", str(opts.epochs), "--samples", str(opts.samples)]
+            res = spawn(args, env)
+            results[fw, task] = res
+            if res["status"] == "not installed":
+                missing[fw] = res
+            shown = f"{res['seconds']:.3f} s" if res["status"] == "ok" else res["status"]
+            print(shown, file=sys.stderr, flush=True)
+    return results
+
+
+def cell(res: dict) -> str:
+    return f"{res['seconds']:.3f}" if res["status"] == "ok" else res["status"]
+
+
+def speedup(base: dict | None, peer: dict) -> str:
+    if base is None or base["status"] != "ok" or peer["status"] != "ok":
+        return "-"
+    return f"{peer['seconds'] / base['seconds']:.1f}x"
+
+
+def markdown_table(header: list[str], rows: list[list[str]]) -> str:
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+    lines += ["| " + " | ".join(row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def report(opts: argparse.Namespace, results: dict, gemm: dict | None) -> None:
+    fws = opts.frameworks
+    peers = [fw for fw in fws if fw != BASELINE] if BASELINE in fws else []
+
+    print(f"\n## MNIST-shaped benchmark: {opts.samples} samples, median of {opts.epochs}")
+    print(
+        f"\n{platform.platform()}, Python {platform.python_version()}, "
+        f"{os.cpu_count()} logical CPUs"
+    )
+    for fw in fws:
+        runs = [results[fw, task] for task in opts.tasks]
+        ok = [res for res in runs if res["status"] == "ok"]
+        if ok:
+            print(f"- {fw}: {ok[0]['version']}")
+        else:
+            print(f"- {fw}: {runs[0]['status']} ({runs[0]['detail']})")
+
+    print("\nSeconds per epoch (predict: per call over all rows); lower is better.\n")
+    header = ["task", *fws, *(f"kandle vs {p}" for p in peers)]
+    rows = []
+    for task in opts.tasks:
+        base = results.get((BASELINE, task))
+        rows.append(
+            [task]
+            + [cell(results[fw, task]) for fw in fws]
+            + [speedup(base, results[p, task]) for p in peers]
+        )
+    print(markdown_table(header, rows))
+
+    if opts.peak_memory:
+        print("\nPeak memory (max RSS of the worker process, MiB).\n")
+        rows = [
+            [task]
+            + [
+                f"{r['max_rss_mib']:.0f}" if r["status"] == "ok" and r["max_rss_mib"] else "-"
+                for r in (results[fw, task] for fw in fws)
+            ]
+            for task in opts.tasks
+        ]
+        print(markdown_table(["task", *fws], rows))
+
+    problems = [
+        f"- {fw} / {task}: {res['status']}: {res['detail']}"
+        for (fw, task), res in results.items()
+        if res["status"] == "error"
+    ]
+    if problems:
+        print("\nErrors (last line of the worker's stderr):\n" + "\n".join(problems))
+
+    if gemm is not None:
+        print(
+            f"\nnumpy float32 matmul {GEMM_SIZE}x{GEMM_SIZE} @ {GEMM_SIZE}x{GEMM_SIZE}, "
+            f"best of {GEMM_REPEATS}: {gemm['gflops']:.1f} GFLOP/s ({gemm['blas']}; "
+            f"run without {' and '.join(BLAS_ENV_TO_UNSET)})"
+        )
+        for task in opts.tasks:
+            res = results.get((BASELINE, task))
+            if not TASKS[task].report_gflops or res is None or res["status"] != "ok":
+                continue
+            rate = TASKS[task].flops_per_epoch(opts.samples) / res["seconds"] / 1e9
+            kind = "forward only" if TASKS[task].predict else "forward+backward"
+            print(
+                f"kandle {task}: {rate:.1f} GFLOP/s ({kind}), "
+                f"{100 * rate / gemm['gflops']:.0f}% of numpy's rate"
+            )
+
+
+def comma_list(choices: tuple[str, ...]) -> Callable[[str], list[str]]:
+    def parse(text: str) -> list[str]:
+        names = [name.strip() for name in text.split(",") if name.strip()]
+        unknown = [name for name in names if name not in choices]
+        if unknown or not names:
+            raise argparse.ArgumentTypeError(
+                f"unknown {unknown or text!r}; choose from {', '.join(choices)}"
+            )
+        return names
+
+    return parse
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument(
+        "--tasks",
+        type=comma_list(tuple(TASKS)),
+        default=list(TASKS),
+        help="comma list of tasks (default: all)",
+    )
+    parser.add_argument(
+        "--frameworks",
+        type=comma_list(FRAMEWORKS),
+        default=list(FRAMEWORKS),
+        help="comma list (default: all; missing ones show 'not installed')",
+    )
+    parser.add_argument(
+        "--epochs", type=int, default=3, help="timed epochs after one warm-up epoch (default: 3)"
+    )
+    parser.add_argument("--samples", type=int, default=60_000, help="rows (default: 60000)")
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=None,
+        help="KANDLE_NUM_THREADS for kandle; peers keep their defaults",
+    )
+    parser.add_argument(
+        "--peak-memory", action="store_true", help="also print each worker's peak RSS"
+    )
+    parser.add_argument("--no-gemm", action="store_true", help="skip the numpy GFLOP/s measurement")
+    parser.add_argument("--worker", choices=FRAMEWORKS, help=argparse.SUPPRESS)
+    parser.add_argument("--task", choices=tuple(TASKS), help=argparse.SUPPRESS)
+    parser.add_argument("--gemm-probe", action="store_true", help=argparse.SUPPRESS)
+    opts = parser.parse_args(argv)
+    if opts.epochs < 1 or opts.samples < 1:
+        parser.error("--epochs and --samples must be positive")
+
+    if opts.gemm_probe:
+        run_gemm_probe()
+    elif opts.worker:
+        if opts.task is None:
+            parser.error("--worker needs --task")
+        run_worker(opts.worker, opts.task, opts.epochs, opts.samples)
+    else:
+        results = run_all(opts)
+        gemm = None
+        if not opts.no_gemm:
+            print("[numpy] matmul GFLOP/s ...", file=sys.stderr, flush=True)
+            gemm = spawn(["--gemm-probe"], {}, drop_env=BLAS_ENV_TO_UNSET)
+            if "gflops" not in gemm:
+                print(f"numpy GEMM probe failed: {gemm.get('detail')}", file=sys.stderr)
+                gemm = None
+        report(opts, results, gemm)
+
+
+if __name__ == "__main__":
+    main()
