@@ -118,9 +118,15 @@ def time_steady(run_once: Callable[[], Any], repeats: int) -> list[float]:
 
 
 def try_import(name: str) -> Any:
+    """Imports `name`; raises NotInstalled if it (or its native part) is missing.
+
+    Any other import failure, such as a broken installation, is an error and propagates.
+    """
     try:
         return importlib.import_module(name)
-    except ImportError as e:
+    except ModuleNotFoundError as e:
+        if e.name is None or (e.name != name and not e.name.startswith(name + ".")):
+            raise
         raise NotInstalled(f"{type(e).__name__}: {e}") from e
 
 
@@ -342,8 +348,10 @@ def report(opts: argparse.Namespace, results: dict, gemm: dict | None) -> None:
         ok = [res for res in runs if res["status"] == "ok"]
         if ok:
             print(f"- {fw}: {ok[0]['version']}")
+        elif runs[0]["status"] == "not installed":
+            print(f"- {fw}: not installed ({runs[0]['detail']})")
         else:
-            print(f"- {fw}: {runs[0]['status']} ({runs[0]['detail']})")
+            print(f"- {fw}: error (below)")
 
     print("\nSeconds per epoch (predict: per call over all rows); lower is better.\n")
     header = ["task", *fws, *(f"kandle vs {p}" for p in peers)]
