@@ -112,19 +112,6 @@ fn initialize<'py>(
     to_numpy(py, &t)
 }
 
-/// One SGD step on each variable: `v -= learning_rate * g`.
-#[pyfunction]
-fn sgd_apply(
-    py: Python<'_>,
-    grads: &Bound<'_, PyAny>,
-    variables: &Bound<'_, PyAny>,
-    learning_rate: f64,
-) -> PyResult<()> {
-    let (g, v) = (tensors(grads)?, tensors(variables)?);
-    let sgd = crate::optim::Sgd::new(learning_rate)?;
-    run(py, || sgd.apply(&g, &v))
-}
-
 #[pyfunction]
 fn mean_squared_error(
     py: Python<'_>,
@@ -163,7 +150,6 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(arange, m)?)?;
     m.add_function(wrap_pyfunction!(linear, m)?)?;
     m.add_function(wrap_pyfunction!(initialize, m)?)?;
-    m.add_function(wrap_pyfunction!(sgd_apply, m)?)?;
     m.add_function(wrap_pyfunction!(mean_squared_error, m)?)?;
     m.add_function(wrap_pyfunction!(set_random_seed, m)?)?;
     m.add_function(wrap_pyfunction!(set_num_threads, m)?)?;

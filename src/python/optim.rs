@@ -1,7 +1,95 @@
-//! `kandle._core.Optimizer`.
+//! `kandle._core.Optimizer` and `kandle._core.schedule_value`.
 
+use super::convert::to_tensor;
+use super::run;
+use crate::error::Error;
+use crate::optim::{Optimizer, Schedule};
+use crate::tensor::Tensor;
 use pyo3::prelude::*;
+use std::sync::{Arc, Mutex, MutexGuard};
 
-pub fn register(_m: &Bound<'_, PyModule>) -> PyResult<()> {
+fn tensors(items: &Bound<'_, PyAny>) -> PyResult<Vec<Tensor<f32>>> {
+    items.try_iter()?.map(|i| to_tensor(&i?)).collect()
+}
+
+fn json(text: &str, what: &str) -> PyResult<serde_json::Value> {
+    serde_json::from_str(text)
+        .map_err(|e| Error::InvalidArgument(format!("{what}: invalid JSON config: {e}")).into())
+}
+
+/// The engine of a Keras optimizer; `kandle.optimizers` wraps it. The training loop
+/// shares `inner`.
+#[pyclass(name = "Optimizer", module = "kandle._core", frozen)]
+pub struct PyOptimizer {
+    pub inner: Arc<Mutex<Optimizer>>,
+}
+
+impl PyOptimizer {
+    fn lock(&self) -> MutexGuard<'_, Optimizer> {
+        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+#[pymethods]
+impl PyOptimizer {
+    /// An optimizer of Keras class `class_name` from its config as a JSON object.
+    #[new]
+    fn new(class_name: &str, config_json: &str) -> PyResult<Self> {
+        let config = json(config_json, class_name)?;
+        let opt = Optimizer::from_config(class_name, &config)?;
+        Ok(PyOptimizer {
+            inner: Arc::new(Mutex::new(opt)),
+        })
+    }
+
+    /// One step: `grads[i]` updates `variables[i]` in place.
+    fn apply(
+        &self,
+        py: Python<'_>,
+        grads: &Bound<'_, PyAny>,
+        variables: &Bound<'_, PyAny>,
+    ) -> PyResult<()> {
+        let (g, v) = (tensors(grads)?, tensors(variables)?);
+        run(py, || self.lock().apply(&g, &v))
+    }
+
+    #[getter]
+    fn iterations(&self) -> u64 {
+        self.lock().iterations()
+    }
+
+    /// The learning rate of the next step (a schedule's value at `iterations`).
+    #[getter]
+    fn learning_rate(&self) -> f64 {
+        self.lock().learning_rate()
+    }
+
+    fn set_learning_rate(&self, value: f64) -> PyResult<()> {
+        Ok(self.lock().set_learning_rate(value)?)
+    }
+
+    /// Replaces the learning rate by the schedule `{"class_name", "config"}`.
+    fn set_learning_rate_schedule(&self, config_json: &str) -> PyResult<()> {
+        let schedule = Schedule::from_config(&json(config_json, "learning_rate schedule")?)?;
+        self.lock().set_schedule(schedule);
+        Ok(())
+    }
+
+    /// Keras's `get_config()` as JSON.
+    fn config_json(&self) -> String {
+        self.lock().config().to_string()
+    }
+}
+
+/// The value at `step` of the schedule `{"class_name", "config"}`.
+#[pyfunction]
+fn schedule_value(config_json: &str, step: f64) -> PyResult<f64> {
+    let schedule = Schedule::from_config(&json(config_json, "learning_rate schedule")?)?;
+    Ok(schedule.value(step))
+}
+
+pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_class::<PyOptimizer>()?;
+    m.add_function(wrap_pyfunction!(schedule_value, m)?)?;
     Ok(())
 }

@@ -276,6 +276,14 @@ impl<T: Float> Tensor<T> {
         Ok(())
     }
 
+    /// Runs `f` on a variable's values with write access, in place. Optimizers whose
+    /// update also reads and writes their own state use this; `f` must not touch this
+    /// tensor through another handle (its lock is held).
+    pub fn update_in_place<R>(&self, f: impl FnOnce(&mut [T]) -> R) -> Result<R> {
+        self.check_variable("update")?;
+        Ok(f(&mut self.data_mut()))
+    }
+
     /// Converts the element type (f32 <-> f64), as a constant.
     pub fn cast<U: Float>(&self) -> Tensor<U> {
         let data = self

@@ -1,0 +1,48 @@
+//! Keras's `Adagrad`.
+
+use super::config::{check_non_negative, check_positive, Args};
+use super::Pass;
+use crate::error::Result;
+use serde_json::{json, Map, Value};
+
+/// Hyper-parameters of Adagrad. One slot `accumulator`, starting at
+/// `initial_accumulator_value`: `acc += g²`, `w −= lr·g/sqrt(acc + ε)`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Adagrad {
+    pub initial_accumulator_value: f64,
+    pub epsilon: f64,
+}
+
+impl Adagrad {
+    pub(crate) fn from_args(a: &mut Args<'_>) -> Result<Self> {
+        let owner = a.owner().to_string();
+        Ok(Adagrad {
+            initial_accumulator_value: check_non_negative(
+                &owner,
+                "initial_accumulator_value",
+                a.f64_or("initial_accumulator_value", 0.1)?,
+            )?,
+            epsilon: check_positive(&owner, "epsilon", a.f64_or("epsilon", 1e-7)?)?,
+        })
+    }
+
+    pub(crate) fn slot_names(&self) -> &'static [&'static str] {
+        &["accumulator"]
+    }
+
+    pub(crate) fn update(&self, lr: f32, _step: u64, pass: Pass<'_>) {
+        let eps = self.epsilon as f32;
+        pass.run(|w, g, s| {
+            s[0] += g * g;
+            *w -= lr * g / (s[0] + eps).sqrt();
+        })
+    }
+
+    pub(crate) fn config(&self, c: &mut Map<String, Value>) {
+        c.insert(
+            "initial_accumulator_value".into(),
+            json!(self.initial_accumulator_value),
+        );
+        c.insert("epsilon".into(), json!(self.epsilon));
+    }
+}

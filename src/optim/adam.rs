@@ -1,0 +1,67 @@
+//! Keras's `Adam` (and `AdamW`, the same rule with decoupled weight decay on by default).
+
+use super::config::{check_positive, check_unit_open, Args};
+use super::Pass;
+use crate::error::Result;
+use serde_json::{json, Map, Value};
+
+/// Hyper-parameters of Adam. Slots `momentum` (m), `velocity` (v) and, with `amsgrad`,
+/// `velocity_hat`. At step `t` (1-based):
+/// `α = lr·sqrt(1 − β2^t)/(1 − β1^t)`, `m += (g − m)(1 − β1)`, `v += (g² − v)(1 − β2)`,
+/// `w −= α·m/(sqrt(v) + ε)` (ε outside the sqrt; with amsgrad `v̂ = max(v̂, v)` replaces v).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Adam {
+    pub beta_1: f64,
+    pub beta_2: f64,
+    pub epsilon: f64,
+    pub amsgrad: bool,
+}
+
+impl Adam {
+    pub(crate) fn from_args(a: &mut Args<'_>) -> Result<Self> {
+        let owner = a.owner().to_string();
+        Ok(Adam {
+            beta_1: check_unit_open(&owner, "beta_1", a.f64_or("beta_1", 0.9)?)?,
+            beta_2: check_unit_open(&owner, "beta_2", a.f64_or("beta_2", 0.999)?)?,
+            epsilon: check_positive(&owner, "epsilon", a.f64_or("epsilon", 1e-7)?)?,
+            amsgrad: a.bool_or("amsgrad", false)?,
+        })
+    }
+
+    pub(crate) fn slot_names(&self) -> &'static [&'static str] {
+        if self.amsgrad {
+            &["momentum", "velocity", "velocity_hat"]
+        } else {
+            &["momentum", "velocity"]
+        }
+    }
+
+    pub(crate) fn update(&self, lr: f32, step: u64, pass: Pass<'_>) {
+        let t = step as f64;
+        let alpha =
+            (lr as f64 * (1.0 - self.beta_2.powf(t)).sqrt() / (1.0 - self.beta_1.powf(t))) as f32;
+        let (one_minus_b1, one_minus_b2) = ((1.0 - self.beta_1) as f32, (1.0 - self.beta_2) as f32);
+        let eps = self.epsilon as f32;
+        if self.amsgrad {
+            pass.run(|w, g, s| {
+                s[0] += (g - s[0]) * one_minus_b1;
+                s[1] += (g * g - s[1]) * one_minus_b2;
+                s[2] = s[2].max(s[1]);
+                *w -= s[0] * alpha / (s[2].sqrt() + eps);
+            })
+        } else {
+            pass.run(|w, g, s| {
+                s[0] += (g - s[0]) * one_minus_b1;
+                s[1] += (g * g - s[1]) * one_minus_b2;
+                *w -= s[0] * alpha / (s[1].sqrt() + eps);
+            })
+        }
+    }
+
+    pub(crate) fn config(&self, c: &mut Map<String, Value>) {
+        c.insert("beta_1".into(), json!(self.beta_1));
+        c.insert("beta_2".into(), json!(self.beta_2));
+        c.insert("epsilon".into(), json!(self.epsilon));
+        c.insert("amsgrad".into(), json!(self.amsgrad));
+    }
+}

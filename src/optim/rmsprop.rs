@@ -1,0 +1,72 @@
+//! Keras's `RMSprop`, with optional momentum and centering.
+
+use super::config::{check_positive, check_range, Args};
+use super::Pass;
+use crate::error::Result;
+use serde_json::{json, Map, Value};
+
+/// Hyper-parameters of RMSprop. Slots `velocity`, then `momentum` when `momentum > 0`,
+/// then `average_gradient` when `centered`:
+/// `v = ρ·v + (1 − ρ)·g²`; centered: `a = ρ·a + (1 − ρ)·g`, `d = v − a² + ε`, else
+/// `d = v + ε` (ε inside the sqrt); `inc = lr·g/sqrt(d)`; with momentum
+/// `m = momentum·m + inc`, `w −= m`, else `w −= inc`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RmsProp {
+    pub rho: f64,
+    pub momentum: f64,
+    pub epsilon: f64,
+    pub centered: bool,
+}
+
+impl RmsProp {
+    pub(crate) fn from_args(a: &mut Args<'_>) -> Result<Self> {
+        let owner = a.owner().to_string();
+        Ok(RmsProp {
+            rho: check_range(&owner, "rho", a.f64_or("rho", 0.9)?, 0.0, 1.0)?,
+            momentum: check_range(&owner, "momentum", a.f64_or("momentum", 0.0)?, 0.0, 1.0)?,
+            epsilon: check_positive(&owner, "epsilon", a.f64_or("epsilon", 1e-7)?)?,
+            centered: a.bool_or("centered", false)?,
+        })
+    }
+
+    pub(crate) fn slot_names(&self) -> &'static [&'static str] {
+        match (self.momentum > 0.0, self.centered) {
+            (false, false) => &["velocity"],
+            (true, false) => &["velocity", "momentum"],
+            (false, true) => &["velocity", "average_gradient"],
+            (true, true) => &["velocity", "momentum", "average_gradient"],
+        }
+    }
+
+    pub(crate) fn update(&self, lr: f32, _step: u64, pass: Pass<'_>) {
+        let (rho, one_minus_rho) = (self.rho as f32, (1.0 - self.rho) as f32);
+        let (mu, eps) = (self.momentum as f32, self.epsilon as f32);
+        // The increment `lr·g/sqrt(denominator)` for slots `s` (velocity first).
+        let increment = |g: f32, s: &mut [f32], avg: Option<usize>| {
+            s[0] = rho * s[0] + one_minus_rho * g * g;
+            let denominator = match avg {
+                Some(i) => {
+                    s[i] = rho * s[i] + one_minus_rho * g;
+                    s[0] - s[i] * s[i] + eps
+                }
+                None => s[0] + eps,
+            };
+            lr * g / denominator.sqrt()
+        };
+        match (self.momentum > 0.0, self.centered) {
+            (false, centered) => pass.run(|w, g, s| *w -= increment(g, s, centered.then_some(1))),
+            (true, centered) => pass.run(|w, g, s| {
+                let inc = increment(g, s, centered.then_some(2));
+                s[1] = mu * s[1] + inc;
+                *w -= s[1];
+            }),
+        }
+    }
+
+    pub(crate) fn config(&self, c: &mut Map<String, Value>) {
+        c.insert("rho".into(), json!(self.rho));
+        c.insert("momentum".into(), json!(self.momentum));
+        c.insert("epsilon".into(), json!(self.epsilon));
+        c.insert("centered".into(), json!(self.centered));
+    }
+}

@@ -1,0 +1,53 @@
+//! Keras's `SGD`: gradient descent with optional (Nesterov) momentum.
+
+use super::config::{check_range, Args};
+use super::Pass;
+use crate::error::Result;
+use serde_json::{json, Map, Value};
+
+/// Hyper-parameters of SGD. With `momentum > 0` each variable has a velocity slot:
+/// `m = momentum·m − lr·g`, then `w += m` (or, with `nesterov`, `w += momentum·m − lr·g`);
+/// otherwise `w −= lr·g`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Sgd {
+    pub momentum: f64,
+    pub nesterov: bool,
+}
+
+impl Sgd {
+    pub(crate) fn from_args(a: &mut Args<'_>) -> Result<Self> {
+        let owner = a.owner().to_string();
+        Ok(Sgd {
+            momentum: check_range(&owner, "momentum", a.f64_or("momentum", 0.0)?, 0.0, 1.0)?,
+            nesterov: a.bool_or("nesterov", false)?,
+        })
+    }
+
+    pub(crate) fn slot_names(&self) -> &'static [&'static str] {
+        if self.momentum != 0.0 {
+            &["momentum"]
+        } else {
+            &[]
+        }
+    }
+
+    pub(crate) fn update(&self, lr: f32, _step: u64, pass: Pass<'_>) {
+        let mu = self.momentum as f32;
+        match (self.momentum != 0.0, self.nesterov) {
+            (false, _) => pass.run(|w, g, _| *w -= g * lr),
+            (true, false) => pass.run(|w, g, s| {
+                s[0] = s[0] * mu - g * lr;
+                *w += s[0];
+            }),
+            (true, true) => pass.run(|w, g, s| {
+                s[0] = s[0] * mu - g * lr;
+                *w += s[0] * mu - g * lr;
+            }),
+        }
+    }
+
+    pub(crate) fn config(&self, c: &mut Map<String, Value>) {
+        c.insert("momentum".into(), json!(self.momentum));
+        c.insert("nesterov".into(), json!(self.nesterov));
+    }
+}
