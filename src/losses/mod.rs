@@ -104,13 +104,23 @@ pub struct Loss {
 }
 
 /// Reads the options of a Keras config dict, rejecting keys the class does not take.
-struct Config<'a> {
-    class: &'a str,
+pub(crate) struct Config<'a> {
+    pub(crate) class: &'a str,
     map: Map<String, Value>,
 }
 
 impl<'a> Config<'a> {
     fn new(class: &'a str, config: &Value, allowed: &[&str]) -> Result<Self> {
+        Self::with_common(class, config, &["name", "reduction", "dtype"], allowed)
+    }
+
+    /// A config whose keys must be among `common` and `allowed`.
+    pub(crate) fn with_common(
+        class: &'a str,
+        config: &Value,
+        common: &[&str],
+        allowed: &[&str],
+    ) -> Result<Self> {
         let map = match config {
             Value::Null => Map::new(),
             Value::Object(m) => m.clone(),
@@ -119,25 +129,24 @@ impl<'a> Config<'a> {
                 "{class}: expected the config to be a dict, got {other}"
             ),
         };
-        const COMMON: [&str; 3] = ["name", "reduction", "dtype"];
         if let Some(key) = map
             .keys()
-            .find(|k| !COMMON.contains(&k.as_str()) && !allowed.contains(&k.as_str()))
+            .find(|k| !common.contains(&k.as_str()) && !allowed.contains(&k.as_str()))
         {
             bail!(
                 InvalidArgument,
                 "{class}: unexpected config key {key:?}; expected some of {:?}",
-                COMMON.iter().chain(allowed).collect::<Vec<_>>()
+                common.iter().chain(allowed).collect::<Vec<_>>()
             );
         }
         Ok(Config { class, map })
     }
 
-    fn get(&self, key: &str) -> Option<&Value> {
+    pub(crate) fn get(&self, key: &str) -> Option<&Value> {
         self.map.get(key)
     }
 
-    fn bool(&self, key: &str, default: bool) -> Result<bool> {
+    pub(crate) fn bool(&self, key: &str, default: bool) -> Result<bool> {
         match self.get(key) {
             None => Ok(default),
             Some(Value::Bool(b)) => Ok(*b),
@@ -149,7 +158,7 @@ impl<'a> Config<'a> {
         }
     }
 
-    fn f64(&self, key: &str, default: f64) -> Result<f64> {
+    pub(crate) fn f64(&self, key: &str, default: f64) -> Result<f64> {
         match self.get(key) {
             None => Ok(default),
             Some(v) => v.as_f64().ok_or_else(|| {
@@ -161,7 +170,7 @@ impl<'a> Config<'a> {
         }
     }
 
-    fn opt_int(&self, key: &str) -> Result<Option<i64>> {
+    pub(crate) fn opt_int(&self, key: &str) -> Result<Option<i64>> {
         match self.get(key) {
             None | Some(Value::Null) => Ok(None),
             Some(v) => v.as_i64().map(Some).ok_or_else(|| {
@@ -173,7 +182,7 @@ impl<'a> Config<'a> {
         }
     }
 
-    fn int(&self, key: &str, default: i64) -> Result<i64> {
+    pub(crate) fn int(&self, key: &str, default: i64) -> Result<i64> {
         match self.get(key) {
             None => Ok(default),
             Some(v) => v.as_i64().ok_or_else(|| {
