@@ -3,9 +3,9 @@ values, gradients, and bad inputs."""
 
 import numpy as np
 import pytest
-from helpers import f64, log_softmax_ref, sigmoid_ref
 
 import kandle as kd
+from helpers import f64, log_softmax_ref, sigmoid_ref
 
 EPS = 1e-7
 # The clip bounds as float32, as Keras computes them.
