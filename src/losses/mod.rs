@@ -1,30 +1,649 @@
-//! Loss functions. As in Keras, a loss function returns one value per sample (the
-//! mean over the last axis); reducing over the batch is the caller's choice.
+//! Losses, with Keras 3 semantics.
+//!
+//! A loss *function* returns one value per sample (the mean over the last axis where
+//! Keras takes it). A [`Loss`] object, built from a Keras class name and config, also
+//! weights those values by `sample_weight` and reduces them, as `keras.losses.Loss.__call__`.
+//! Everything is built from autograd ops, so gradients flow to `y_pred`.
 
-use crate::error::Result;
+mod crossentropy;
+mod regression;
+
+pub use crossentropy::{
+    binary_crossentropy, categorical_crossentropy, sparse_categorical_crossentropy,
+};
+pub use regression::{huber, mean_absolute_error, mean_squared_error};
+
+use crate::bail;
+use crate::error::{fmt_shape, Result};
+use crate::tensor::shape::broadcast_shapes;
 use crate::tensor::{Float, Tensor};
+use serde_json::{Map, Value};
 
-/// `mean((y_pred - y_true)², axis=-1)`, as `keras.losses.mean_squared_error`.
-pub fn mean_squared_error<T: Float>(y_true: &Tensor<T>, y_pred: &Tensor<T>) -> Result<Tensor<T>> {
-    let diff = y_pred.sub(y_true)?;
-    if diff.rank() == 0 {
-        return diff.powf(2.0);
+/// Keras's `backend.epsilon()`: probabilities are clipped to `[EPSILON, 1 - EPSILON]`.
+pub const EPSILON: f64 = 1e-7;
+
+/// How [`Loss::call`] reduces the weighted per-sample values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reduction {
+    /// Sum divided by the number of elements (not by the sum of the weights). The default.
+    SumOverBatchSize,
+    /// Sum.
+    Sum,
+    /// No reduction (Keras `None` or `"none"`).
+    None,
+    /// Keras 3 alias of `SumOverBatchSize`.
+    Mean,
+    /// Sum divided by the sum of the sample weights (0 where that sum is 0).
+    MeanWithSampleWeight,
+}
+
+impl Reduction {
+    /// Parses Keras's `reduction` argument: a name, or `None` (JSON null) for no reduction.
+    pub fn from_value(value: &Value) -> Result<Self> {
+        Ok(match value {
+            Value::Null => Reduction::None,
+            Value::String(s) => match s.as_str() {
+                "sum_over_batch_size" => Reduction::SumOverBatchSize,
+                "sum" => Reduction::Sum,
+                "none" => Reduction::None,
+                "mean" => Reduction::Mean,
+                "mean_with_sample_weight" => Reduction::MeanWithSampleWeight,
+                other => bail!(
+                    InvalidArgument,
+                    "Loss: invalid reduction {other:?}, expected one of \"sum_over_batch_size\", \"sum\", \"none\", None, \"mean\", \"mean_with_sample_weight\""
+                ),
+            },
+            other => bail!(
+                InvalidArgument,
+                "Loss: expected reduction to be a string or None, got {other}"
+            ),
+        })
     }
-    diff.powf(2.0)?.mean(Some(&[-1]), false)
+
+    /// Keras's spelling (`None` for no reduction).
+    pub fn name(self) -> Option<&'static str> {
+        match self {
+            Reduction::SumOverBatchSize => Some("sum_over_batch_size"),
+            Reduction::Sum => Some("sum"),
+            Reduction::None => None,
+            Reduction::Mean => Some("mean"),
+            Reduction::MeanWithSampleWeight => Some("mean_with_sample_weight"),
+        }
+    }
+}
+
+/// Which loss function, with its options.
+#[derive(Debug, Clone, PartialEq)]
+pub enum LossKind {
+    MeanSquaredError,
+    MeanAbsoluteError,
+    Huber {
+        delta: f64,
+    },
+    BinaryCrossentropy {
+        from_logits: bool,
+        label_smoothing: f64,
+        axis: isize,
+    },
+    CategoricalCrossentropy {
+        from_logits: bool,
+        label_smoothing: f64,
+        axis: isize,
+    },
+    SparseCategoricalCrossentropy {
+        from_logits: bool,
+        ignore_class: Option<i64>,
+    },
+}
+
+/// A Keras loss object: a loss function with its options and a reduction.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Loss {
+    pub kind: LossKind,
+    pub reduction: Reduction,
+}
+
+/// Reads the options of a Keras config dict, rejecting keys the class does not take.
+pub(crate) struct Config<'a> {
+    pub(crate) class: &'a str,
+    map: Map<String, Value>,
+}
+
+impl<'a> Config<'a> {
+    fn new(class: &'a str, config: &Value, allowed: &[&str]) -> Result<Self> {
+        Self::with_common(class, config, &["name", "reduction", "dtype"], allowed)
+    }
+
+    /// A config whose keys must be among `common` and `allowed`.
+    pub(crate) fn with_common(
+        class: &'a str,
+        config: &Value,
+        common: &[&str],
+        allowed: &[&str],
+    ) -> Result<Self> {
+        let map = match config {
+            Value::Null => Map::new(),
+            Value::Object(m) => m.clone(),
+            other => bail!(
+                InvalidArgument,
+                "{class}: expected the config to be a dict, got {other}"
+            ),
+        };
+        if let Some(key) = map
+            .keys()
+            .find(|k| !common.contains(&k.as_str()) && !allowed.contains(&k.as_str()))
+        {
+            bail!(
+                InvalidArgument,
+                "{class}: unexpected config key {key:?}; expected some of {:?}",
+                common.iter().chain(allowed).collect::<Vec<_>>()
+            );
+        }
+        Ok(Config { class, map })
+    }
+
+    pub(crate) fn get(&self, key: &str) -> Option<&Value> {
+        self.map.get(key)
+    }
+
+    pub(crate) fn bool(&self, key: &str, default: bool) -> Result<bool> {
+        match self.get(key) {
+            None => Ok(default),
+            Some(Value::Bool(b)) => Ok(*b),
+            Some(v) => bail!(
+                InvalidArgument,
+                "{}: expected {key} to be a bool, got {v}",
+                self.class
+            ),
+        }
+    }
+
+    pub(crate) fn f64(&self, key: &str, default: f64) -> Result<f64> {
+        match self.get(key) {
+            None => Ok(default),
+            Some(v) => v.as_f64().ok_or_else(|| {
+                crate::Error::InvalidArgument(format!(
+                    "{}: expected {key} to be a number, got {v}",
+                    self.class
+                ))
+            }),
+        }
+    }
+
+    pub(crate) fn opt_int(&self, key: &str) -> Result<Option<i64>> {
+        match self.get(key) {
+            None | Some(Value::Null) => Ok(None),
+            Some(v) => v.as_i64().map(Some).ok_or_else(|| {
+                crate::Error::InvalidArgument(format!(
+                    "{}: expected {key} to be an integer or None, got {v}",
+                    self.class
+                ))
+            }),
+        }
+    }
+
+    pub(crate) fn int(&self, key: &str, default: i64) -> Result<i64> {
+        match self.get(key) {
+            None => Ok(default),
+            Some(v) => v.as_i64().ok_or_else(|| {
+                crate::Error::InvalidArgument(format!(
+                    "{}: expected {key} to be an integer, got {v}",
+                    self.class
+                ))
+            }),
+        }
+    }
+}
+
+impl Loss {
+    /// A loss of `kind` and `reduction`, with its options validated.
+    pub fn new(kind: LossKind, reduction: Reduction) -> Result<Self> {
+        match &kind {
+            LossKind::Huber { delta } => regression::check_delta(*delta)?,
+            LossKind::BinaryCrossentropy {
+                label_smoothing, ..
+            } => crossentropy::check_label_smoothing(*label_smoothing, "BinaryCrossentropy")?,
+            LossKind::CategoricalCrossentropy {
+                label_smoothing, ..
+            } => crossentropy::check_label_smoothing(*label_smoothing, "CategoricalCrossentropy")?,
+            _ => {}
+        }
+        Ok(Loss { kind, reduction })
+    }
+
+    /// The loss of Keras class `class_name` (e.g. `"BinaryCrossentropy"`) with the keys of
+    /// its Keras config (`from_logits`, `label_smoothing`, `reduction`, ...; missing keys
+    /// take Keras's defaults).
+    pub fn from_config(class_name: &str, config: &Value) -> Result<Loss> {
+        let (kind, cfg) = match class_name {
+            "MeanSquaredError" => (
+                LossKind::MeanSquaredError,
+                Config::new(class_name, config, &[])?,
+            ),
+            "MeanAbsoluteError" => (
+                LossKind::MeanAbsoluteError,
+                Config::new(class_name, config, &[])?,
+            ),
+            "Huber" => {
+                let c = Config::new(class_name, config, &["delta"])?;
+                (
+                    LossKind::Huber {
+                        delta: c.f64("delta", 1.0)?,
+                    },
+                    c,
+                )
+            }
+            "BinaryCrossentropy" | "CategoricalCrossentropy" => {
+                let c = Config::new(
+                    class_name,
+                    config,
+                    &["from_logits", "label_smoothing", "axis"],
+                )?;
+                let (from_logits, label_smoothing, axis) = (
+                    c.bool("from_logits", false)?,
+                    c.f64("label_smoothing", 0.0)?,
+                    c.int("axis", -1)? as isize,
+                );
+                let kind = if class_name == "BinaryCrossentropy" {
+                    LossKind::BinaryCrossentropy {
+                        from_logits,
+                        label_smoothing,
+                        axis,
+                    }
+                } else {
+                    LossKind::CategoricalCrossentropy {
+                        from_logits,
+                        label_smoothing,
+                        axis,
+                    }
+                };
+                (kind, c)
+            }
+            "SparseCategoricalCrossentropy" => {
+                let c = Config::new(class_name, config, &["from_logits", "ignore_class"])?;
+                (
+                    LossKind::SparseCategoricalCrossentropy {
+                        from_logits: c.bool("from_logits", false)?,
+                        ignore_class: c.opt_int("ignore_class")?,
+                    },
+                    c,
+                )
+            }
+            other => bail!(
+                InvalidArgument,
+                "unknown loss class {other:?}; expected one of MeanSquaredError, MeanAbsoluteError, Huber, BinaryCrossentropy, CategoricalCrossentropy, SparseCategoricalCrossentropy"
+            ),
+        };
+        let reduction = match cfg.get("reduction") {
+            None => Reduction::SumOverBatchSize,
+            Some(v) => Reduction::from_value(v)?,
+        };
+        Loss::new(kind, reduction)
+    }
+
+    /// The per-sample values of the loss function (Keras's `Loss.call`).
+    pub fn per_sample<T: Float>(
+        &self,
+        y_true: &Tensor<T>,
+        y_pred: &Tensor<T>,
+    ) -> Result<Tensor<T>> {
+        Ok(self.per_sample_masked(y_true, y_pred)?.0)
+    }
+
+    /// Per-sample values and, for a sparse loss with `ignore_class`, the mask of samples
+    /// that count.
+    fn per_sample_masked<T: Float>(
+        &self,
+        y_true: &Tensor<T>,
+        y_pred: &Tensor<T>,
+    ) -> Result<(Tensor<T>, Option<Tensor<T>>)> {
+        let values = match self.kind {
+            LossKind::MeanSquaredError => mean_squared_error(y_true, y_pred)?,
+            LossKind::MeanAbsoluteError => mean_absolute_error(y_true, y_pred)?,
+            LossKind::Huber { delta } => huber(y_true, y_pred, delta)?,
+            LossKind::BinaryCrossentropy {
+                from_logits,
+                label_smoothing,
+                axis,
+            } => binary_crossentropy(y_true, y_pred, from_logits, label_smoothing, axis)?,
+            LossKind::CategoricalCrossentropy {
+                from_logits,
+                label_smoothing,
+                axis,
+            } => categorical_crossentropy(y_true, y_pred, from_logits, label_smoothing, axis)?,
+            LossKind::SparseCategoricalCrossentropy {
+                from_logits,
+                ignore_class,
+            } => {
+                return crossentropy::sparse_categorical_crossentropy_masked(
+                    y_true,
+                    y_pred,
+                    from_logits,
+                    ignore_class,
+                )
+            }
+        };
+        Ok((values, None))
+    }
+
+    /// Keras's `Loss.__call__`: per-sample values, times `sample_weight` (its rank matched
+    /// to theirs, then broadcast), reduced by `self.reduction`. With
+    /// `"sum_over_batch_size"` the weighted sum is divided by the number of per-sample
+    /// values, even when weights are given.
+    pub fn call<T: Float>(
+        &self,
+        y_true: &Tensor<T>,
+        y_pred: &Tensor<T>,
+        sample_weight: Option<&Tensor<T>>,
+    ) -> Result<Tensor<T>> {
+        let (mut values, mask) = self.per_sample_masked(y_true, y_pred)?;
+        let mut weight = sample_weight.cloned();
+        if let Some(mask) = mask {
+            // Keras's apply_mask: masked samples get weight 0; for the mean reductions
+            // the others are scaled by total / valid, so the mean is over valid samples.
+            let mask = match self.reduction {
+                Reduction::SumOverBatchSize | Reduction::Mean => {
+                    let total = mask.numel() as f64;
+                    let valid: f64 = mask.data().iter().map(|&v| Float::to_f64(v)).sum();
+                    let scale = if valid == 0.0 { 0.0 } else { total / valid };
+                    mask.mul(&Tensor::scalar(T::from_f64(scale)))?
+                }
+                _ => mask,
+            };
+            weight = Some(match weight {
+                Some(w) => {
+                    let (m, w) = squeeze_or_expand_to_same_rank(&mask, &w, true)?;
+                    weighted(&m, &w)?
+                }
+                None => mask,
+            });
+        }
+        if let Some(w) = &weight {
+            let (v, w) = squeeze_or_expand_to_same_rank(&values, w, true)?;
+            values = weighted(&v, &w)?;
+            weight = Some(w);
+        }
+        reduce_values(values, weight.as_ref(), self.reduction)
+    }
+}
+
+/// `values * weight`, where `weight` must broadcast to the shape of `values`.
+fn weighted<T: Float>(values: &Tensor<T>, weight: &Tensor<T>) -> Result<Tensor<T>> {
+    let shape = broadcast_shapes(values.shape(), weight.shape(), "sample_weight").ok();
+    if shape.as_deref() != Some(values.shape()) {
+        bail!(
+            Shape,
+            "Loss: sample_weight of shape {} cannot be broadcast to the per-sample loss of shape {}",
+            fmt_shape(weight.shape()),
+            fmt_shape(values.shape())
+        );
+    }
+    values.mul(weight)
+}
+
+/// Keras's `reduce_values`.
+fn reduce_values<T: Float>(
+    values: Tensor<T>,
+    weight: Option<&Tensor<T>>,
+    reduction: Reduction,
+) -> Result<Tensor<T>> {
+    if reduction == Reduction::None || values.rank() == 0 || values.shape() == [0] {
+        return Ok(values);
+    }
+    let loss = values.sum(None, false)?;
+    let divisor = match (reduction, weight) {
+        (Reduction::Sum, _) => return Ok(loss),
+        (Reduction::MeanWithSampleWeight, Some(w)) => {
+            w.data().iter().map(|&v| Float::to_f64(v)).sum::<f64>()
+        }
+        _ => values.numel() as f64,
+    };
+    let scale = if divisor == 0.0 { 0.0 } else { 1.0 / divisor };
+    loss.mul(&Tensor::scalar(T::from_f64(scale)))
+}
+
+/// Keras's `squeeze_or_expand_to_same_rank` on shapes: where the ranks differ by one and
+/// the longer shape ends in 1, that axis is dropped, or (with `expand_rank_1`, when the
+/// shorter shape has rank 1) a trailing 1 is added to the shorter one.
+pub fn squeeze_or_expand_shapes(
+    s1: &[usize],
+    s2: &[usize],
+    expand_rank_1: bool,
+) -> (Vec<usize>, Vec<usize>) {
+    let (mut a, mut b) = (s1.to_vec(), s2.to_vec());
+    if a.len() == b.len() + 1 && a.last() == Some(&1) {
+        if b.len() == 1 && expand_rank_1 {
+            b.push(1);
+        } else {
+            a.pop();
+        }
+    } else if b.len() == a.len() + 1 && b.last() == Some(&1) {
+        if a.len() == 1 && expand_rank_1 {
+            a.push(1);
+        } else {
+            b.pop();
+        }
+    }
+    (a, b)
+}
+
+/// Keras's `squeeze_or_expand_to_same_rank` on tensors (reshapes, so gradients flow).
+pub fn squeeze_or_expand_to_same_rank<T: Float>(
+    x1: &Tensor<T>,
+    x2: &Tensor<T>,
+    expand_rank_1: bool,
+) -> Result<(Tensor<T>, Tensor<T>)> {
+    let (a, b) = squeeze_or_expand_shapes(x1.shape(), x2.shape(), expand_rank_1);
+    let x1 = if a == x1.shape() {
+        x1.clone()
+    } else {
+        x1.reshape(&a)?
+    };
+    let x2 = if b == x2.shape() {
+        x2.clone()
+    } else {
+        x2.reshape(&b)?
+    };
+    Ok((x1, x2))
+}
+
+/// `y_true` and `y_pred` with their ranks matched as Keras does; then their shapes must
+/// be equal.
+fn matched<T: Float>(
+    y_true: &Tensor<T>,
+    y_pred: &Tensor<T>,
+    op: &str,
+) -> Result<(Tensor<T>, Tensor<T>)> {
+    let (t, p) = squeeze_or_expand_to_same_rank(y_true, y_pred, true)?;
+    if t.shape() != p.shape() {
+        bail!(
+            Shape,
+            "{op}: y_true of shape {} and y_pred of shape {} do not match",
+            fmt_shape(y_true.shape()),
+            fmt_shape(y_pred.shape())
+        );
+    }
+    Ok((t, p))
+}
+
+/// Mean over the last axis (a scalar stays as it is).
+fn mean_last<T: Float>(x: &Tensor<T>) -> Result<Tensor<T>> {
+    if x.rank() == 0 {
+        return Ok(x.clone());
+    }
+    x.mean(Some(&[-1]), false)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::ops::gradcheck::{check_grad, rand};
+    use serde_json::json;
+
+    fn t32(v: &[f32], shape: &[usize]) -> Tensor<f32> {
+        Tensor::from_vec(v.to_vec(), shape).unwrap()
+    }
+
+    fn loss(class: &str, config: Value) -> Loss {
+        Loss::from_config(class, &config).unwrap()
+    }
 
     #[test]
-    fn values_and_gradient() {
-        let t = Tensor::<f32>::from_vec(vec![1., 2., 3., 4.], &[2, 2]).unwrap();
-        let p = Tensor::<f32>::from_vec(vec![1., 4., 0., 4.], &[2, 2]).unwrap();
-        assert_eq!(mean_squared_error(&t, &p).unwrap().to_vec(), vec![2.0, 4.5]);
-        check_grad(&[rand(&[3, 4], 1), rand(&[3, 4], 2)], |x| {
-            mean_squared_error(&x[0], &x[1])
-        });
+    fn config_defaults_and_errors() {
+        let l = loss("BinaryCrossentropy", json!({}));
+        assert_eq!(
+            l.kind,
+            LossKind::BinaryCrossentropy {
+                from_logits: false,
+                label_smoothing: 0.0,
+                axis: -1
+            }
+        );
+        assert_eq!(l.reduction, Reduction::SumOverBatchSize);
+        assert_eq!(
+            loss("Huber", json!({"reduction": null})).reduction,
+            Reduction::None
+        );
+        assert_eq!(
+            loss("Huber", json!({})).kind,
+            LossKind::Huber { delta: 1.0 }
+        );
+        for (class, config) in [
+            ("Nope", json!({})),
+            ("Huber", json!({"reduction": "avg"})),
+            ("Huber", json!({"deltaa": 1})),
+            ("BinaryCrossentropy", json!({"label_smoothing": 1.5})),
+            ("CategoricalCrossentropy", json!({"from_logits": 1})),
+            (
+                "SparseCategoricalCrossentropy",
+                json!({"ignore_class": 0.5}),
+            ),
+        ] {
+            assert!(
+                Loss::from_config(class, &config).is_err(),
+                "{class} {config}"
+            );
+        }
+    }
+
+    #[test]
+    fn keras_docstring_reductions() {
+        // keras.losses.CategoricalCrossentropy docs: 1.177, weighted 0.814, sum 2.354.
+        let t = t32(&[0., 1., 0., 0., 0., 1.], &[2, 3]);
+        let p = t32(&[0.05, 0.95, 0., 0.1, 0.8, 0.1], &[2, 3]);
+        let cce = loss("CategoricalCrossentropy", json!({}));
+        let v = cce.call(&t, &p, None).unwrap().item().unwrap();
+        assert!((v - 1.177).abs() < 1e-3, "{v}");
+        let w = t32(&[0.3, 0.7], &[2]);
+        let v = cce.call(&t, &p, Some(&w)).unwrap().item().unwrap();
+        assert!((v - 0.814).abs() < 1e-3, "{v}");
+        let sum = loss("CategoricalCrossentropy", json!({"reduction": "sum"}));
+        let v = sum.call(&t, &p, None).unwrap().item().unwrap();
+        assert!((v - 2.354).abs() < 1e-3, "{v}");
+        // BinaryCrossentropy(from_logits=True) docs: 0.8654, weights [0.8, 0.2] -> 0.243.
+        let t = t32(&[0., 1., 0., 0.], &[2, 2]);
+        let logits = t32(&[-18.6, 0.51, 2.94, -12.8], &[2, 2]);
+        let bce = loss("BinaryCrossentropy", json!({"from_logits": true}));
+        let v = bce.call(&t, &logits, None).unwrap().item().unwrap();
+        assert!((v - 0.8654).abs() < 1e-3, "{v}");
+        let w = t32(&[0.8, 0.2], &[2]);
+        let v = bce.call(&t, &logits, Some(&w)).unwrap().item().unwrap();
+        assert!((v - 0.243).abs() < 1e-3, "{v}");
+        let none = loss("BinaryCrossentropy", json!({"reduction": "none"}));
+        assert_eq!(none.call(&t, &logits, None).unwrap().shape(), &[2]);
+    }
+
+    #[test]
+    fn sum_over_batch_size_divides_by_elements_not_weights() {
+        let t = t32(&[0., 0., 0., 0.], &[4, 1]);
+        let p = t32(&[1., 2., 3., 4.], &[4, 1]);
+        let mse = loss("MeanSquaredError", json!({}));
+        let w = t32(&[1., 0., 0., 0.], &[4]);
+        assert_eq!(mse.call(&t, &p, Some(&w)).unwrap().item().unwrap(), 0.25);
+        let mwsw = loss(
+            "MeanSquaredError",
+            json!({"reduction": "mean_with_sample_weight"}),
+        );
+        assert_eq!(mwsw.call(&t, &p, Some(&w)).unwrap().item().unwrap(), 1.0);
+        let scalar = Tensor::scalar(2.0f32);
+        assert_eq!(
+            mse.call(&t, &p, Some(&scalar)).unwrap().item().unwrap(),
+            15.0
+        );
+        let bad = t32(&[1., 2., 3.], &[3]);
+        let err = mse.call(&t, &p, Some(&bad)).unwrap_err().to_string();
+        assert!(err.contains("sample_weight of shape (3,)"), "{err}");
+    }
+
+    #[test]
+    fn ignore_class_averages_over_valid_samples() {
+        let p = t32(&[0.5, 0.5, 0.9, 0.1, 0.2, 0.8], &[3, 2]);
+        let labels = t32(&[0., -1., 1.], &[3]);
+        let scce = loss("SparseCategoricalCrossentropy", json!({"ignore_class": -1}));
+        let v = scce.call(&labels, &p, None).unwrap().item().unwrap();
+        let expected = (-(0.5f32.ln()) - 0.8f32.ln()) / 2.0;
+        assert!((v - expected).abs() < 1e-6, "{v} vs {expected}");
+        let sum = loss(
+            "SparseCategoricalCrossentropy",
+            json!({"ignore_class": -1, "reduction": "sum"}),
+        );
+        let v = sum.call(&labels, &p, None).unwrap().item().unwrap();
+        assert!((v - 2.0 * expected).abs() < 1e-6);
+    }
+
+    #[test]
+    fn gradients_through_call() {
+        let probs = rand(&[3, 4], 1).map(|v| (v + 1.0) * 0.45 + 0.05).unwrap();
+        let logits = rand(&[3, 4], 2).map(|v| v * 3.0).unwrap();
+        let labels = rand(&[3, 4], 3).map(|v| (v + 1.0) / 2.0).unwrap();
+        let weights = rand(&[3], 4).map(|v| v + 1.5).unwrap();
+        let classes = Tensor::<f64>::from_vec(vec![2., 0., 3.], &[3, 1]).unwrap();
+        let reductions = [
+            "sum_over_batch_size",
+            "sum",
+            "none",
+            "mean_with_sample_weight",
+        ];
+        for reduction in reductions {
+            for w in [None, Some(&weights)] {
+                let cases = [
+                    ("MeanSquaredError", json!({}), &labels, &probs),
+                    ("MeanAbsoluteError", json!({}), &labels, &probs),
+                    ("Huber", json!({"delta": 0.5}), &labels, &logits),
+                    ("BinaryCrossentropy", json!({}), &labels, &probs),
+                    (
+                        "BinaryCrossentropy",
+                        json!({"from_logits": true, "label_smoothing": 0.1}),
+                        &labels,
+                        &logits,
+                    ),
+                    (
+                        "CategoricalCrossentropy",
+                        json!({"label_smoothing": 0.2}),
+                        &labels,
+                        &probs,
+                    ),
+                    (
+                        "CategoricalCrossentropy",
+                        json!({"from_logits": true}),
+                        &labels,
+                        &logits,
+                    ),
+                    ("SparseCategoricalCrossentropy", json!({}), &classes, &probs),
+                    (
+                        "SparseCategoricalCrossentropy",
+                        json!({"from_logits": true, "ignore_class": 3}),
+                        &classes,
+                        &logits,
+                    ),
+                ];
+                for (class, mut config, t, p) in cases {
+                    config["reduction"] = json!(reduction);
+                    let l = loss(class, config);
+                    let t = (*t).clone();
+                    check_grad(&[(*p).clone()], |x| l.call(&t, &x[0], w));
+                }
+            }
+        }
     }
 }

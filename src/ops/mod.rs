@@ -4,6 +4,7 @@
 mod binary;
 mod layout;
 mod linear;
+mod loss_ops;
 mod matmul;
 mod reduce;
 mod softmax;

@@ -1,0 +1,465 @@
+"""Metrics (``kandle.metrics``), with Keras 3 semantics.
+
+A metric accumulates over batches with ``update_state(y_true, y_pred, sample_weight=None)``
+and reads the running value with ``result()``. The state lives in the Rust engine
+(``_engine``), which the training loop updates directly.
+
+>>> import kandle as kd
+>>> m = kd.metrics.BinaryAccuracy()
+>>> m.update_state([[1], [1], [0], [0]], [[0.98], [1], [0], [0.6]])
+>>> m.result()
+0.75
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from typing import Any
+
+import numpy as np
+
+from kandle import _core
+from kandle.losses import _snake_case
+
+# Keras names metrics created without a name per process: precision, precision_1, ...
+_name_counts: defaultdict[str, int] = defaultdict(int)
+
+
+def _auto_name(cls_name: str) -> str:
+    base = _snake_case(cls_name)
+    count = _name_counts[base]
+    _name_counts[base] += 1
+    return base if count == 0 else f"{base}_{count}"
+
+
+class Metric:
+    """Base class of metrics: ``update_state``, ``result``, ``reset_state``, ``name``.
+
+    Built-in metrics keep their state in the Rust engine; ``_core_class`` names the
+    engine class and ``_options()`` its config.
+
+    >>> import kandle as kd
+    >>> m = kd.metrics.MeanSquaredError()
+    >>> m.update_state([[0.0, 1.0]], [[1.0, 1.0]])
+    >>> m.update_state([[0.0, 0.0]], [[0.0, 0.0]])
+    >>> m.result()
+    0.25
+    """
+
+    _core_class: str = ""
+
+    def __init__(self, name: str | None = None, dtype: Any = None) -> None:
+        self.name = name if name is not None else _auto_name(type(self).__name__)
+        self.dtype = dtype or "float32"
+        self._engine = _core.Metric(self._core_class, json.dumps(self._options()))
+
+    def _options(self) -> dict[str, Any]:
+        return {}
+
+    def update_state(self, y_true: Any, y_pred: Any, sample_weight: Any = None) -> None:
+        """Accumulates the statistics of one batch."""
+        self._engine.update_state(y_true, y_pred, sample_weight)
+
+    def result(self) -> Any:
+        """The running value (a float)."""
+        return self._engine.result()
+
+    def reset_state(self) -> None:
+        """Forgets everything accumulated."""
+        self._engine.reset_state()
+
+    def get_config(self) -> dict[str, Any]:
+        return {"name": self.name, "dtype": self.dtype, **self._options()}
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> Metric:
+        return cls(**config)
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} name={self.name!r}>"
+
+
+class Mean(Metric):
+    """The (weighted) mean of the values given to ``update_state(values, sample_weight)``.
+
+    >>> import kandle as kd
+    >>> m = kd.metrics.Mean()
+    >>> m.update_state([1, 3, 5, 7], sample_weight=[1, 1, 0, 0])
+    >>> m.result()
+    2.0
+    """
+
+    _core_class = "Mean"
+
+    def __init__(self, name: str = "mean", dtype: Any = None) -> None:
+        super().__init__(name=name, dtype=dtype)
+
+    def update_state(self, values: Any, sample_weight: Any = None) -> None:  # type: ignore[override]
+        self._engine.update_state(0.0, values, sample_weight)
+
+
+class BinaryAccuracy(Metric):
+    """How often ``y_pred > threshold`` equals the binary label.
+
+    >>> import kandle as kd
+    >>> m = kd.metrics.BinaryAccuracy()
+    >>> m.update_state([[1], [1], [0], [0]], [[0.98], [1], [0], [0.6]], sample_weight=[1, 0, 0, 1])
+    >>> m.result()
+    0.5
+    """
+
+    _core_class = "BinaryAccuracy"
+
+    def __init__(
+        self, name: str = "binary_accuracy", dtype: Any = None, threshold: float = 0.5
+    ) -> None:
+        self.threshold = float(threshold)
+        super().__init__(name=name, dtype=dtype)
+
+    def _options(self) -> dict[str, Any]:
+        return {"threshold": self.threshold}
+
+
+class CategoricalAccuracy(Metric):
+    """How often the argmax of ``y_pred`` equals the argmax of the one-hot ``y_true``.
+
+    >>> import kandle as kd
+    >>> m = kd.metrics.CategoricalAccuracy()
+    >>> m.update_state([[0, 0, 1], [0, 1, 0]], [[0.1, 0.9, 0.8], [0.05, 0.95, 0]])
+    >>> m.result()
+    0.5
+    """
+
+    _core_class = "CategoricalAccuracy"
+
+    def __init__(self, name: str = "categorical_accuracy", dtype: Any = None) -> None:
+        super().__init__(name=name, dtype=dtype)
+
+
+class SparseCategoricalAccuracy(Metric):
+    """How often the argmax of ``y_pred`` equals the integer label.
+
+    >>> import kandle as kd
+    >>> m = kd.metrics.SparseCategoricalAccuracy()
+    >>> m.update_state([[2], [1]], [[0.1, 0.6, 0.3], [0.05, 0.95, 0]])
+    >>> m.result()
+    0.5
+    """
+
+    _core_class = "SparseCategoricalAccuracy"
+
+    def __init__(self, name: str = "sparse_categorical_accuracy", dtype: Any = None) -> None:
+        super().__init__(name=name, dtype=dtype)
+
+
+class TopKCategoricalAccuracy(Metric):
+    """How often the one-hot target is among the top ``k`` predictions (ties count as in).
+
+    >>> import kandle as kd
+    >>> m = kd.metrics.TopKCategoricalAccuracy(k=1)
+    >>> m.update_state([[0, 0, 1], [0, 1, 0]], [[0.1, 0.9, 0.8], [0.05, 0.95, 0]])
+    >>> m.result()
+    0.5
+    """
+
+    _core_class = "TopKCategoricalAccuracy"
+
+    def __init__(
+        self, k: int = 5, name: str = "top_k_categorical_accuracy", dtype: Any = None
+    ) -> None:
+        self.k = int(k)
+        super().__init__(name=name, dtype=dtype)
+
+    def _options(self) -> dict[str, Any]:
+        return {"k": self.k}
+
+
+class SparseTopKCategoricalAccuracy(Metric):
+    """How often the integer target is among the top ``k`` predictions.
+
+    >>> import kandle as kd
+    >>> m = kd.metrics.SparseTopKCategoricalAccuracy(k=1)
+    >>> m.update_state([2, 1], [[0.1, 0.9, 0.8], [0.05, 0.95, 0]])
+    >>> m.result()
+    0.5
+    """
+
+    _core_class = "SparseTopKCategoricalAccuracy"
+
+    def __init__(
+        self, k: int = 5, name: str = "sparse_top_k_categorical_accuracy", dtype: Any = None
+    ) -> None:
+        self.k = int(k)
+        super().__init__(name=name, dtype=dtype)
+
+    def _options(self) -> dict[str, Any]:
+        return {"k": self.k}
+
+
+class MeanSquaredError(Metric):
+    """The running mean of ``mean(square(y_true - y_pred), axis=-1)``.
+
+    >>> import kandle as kd
+    >>> m = kd.metrics.MeanSquaredError()
+    >>> m.update_state([[0, 1], [0, 0]], [[1, 1], [0, 0]])
+    >>> m.result()
+    0.25
+    """
+
+    _core_class = "MeanSquaredError"
+
+    def __init__(self, name: str = "mean_squared_error", dtype: Any = None) -> None:
+        super().__init__(name=name, dtype=dtype)
+
+
+class MeanAbsoluteError(Metric):
+    """The running mean of ``mean(abs(y_true - y_pred), axis=-1)``.
+
+    >>> import kandle as kd
+    >>> m = kd.metrics.MeanAbsoluteError()
+    >>> m.update_state([[0, 1], [0, 0]], [[1, 1], [0, 0]])
+    >>> m.result()
+    0.25
+    """
+
+    _core_class = "MeanAbsoluteError"
+
+    def __init__(self, name: str = "mean_absolute_error", dtype: Any = None) -> None:
+        super().__init__(name=name, dtype=dtype)
+
+
+class RootMeanSquaredError(Metric):
+    """``sqrt`` of the running mean of squared errors.
+
+    >>> import kandle as kd
+    >>> m = kd.metrics.RootMeanSquaredError()
+    >>> m.update_state([[0, 1], [0, 0]], [[1, 1], [0, 0]])
+    >>> m.result()
+    0.5
+    """
+
+    _core_class = "RootMeanSquaredError"
+
+    def __init__(self, name: str = "root_mean_squared_error", dtype: Any = None) -> None:
+        super().__init__(name=name, dtype=dtype)
+
+
+class _ThresholdMetric(Metric):
+    def __init__(
+        self,
+        thresholds: float | list[float] | None = None,
+        top_k: int | None = None,
+        class_id: int | None = None,
+        name: str | None = None,
+        dtype: Any = None,
+    ) -> None:
+        self.thresholds = thresholds
+        self.top_k = top_k
+        self.class_id = class_id
+        super().__init__(name=name, dtype=dtype)
+
+    def _options(self) -> dict[str, Any]:
+        return {"thresholds": self.thresholds, "top_k": self.top_k, "class_id": self.class_id}
+
+    def result(self) -> Any:
+        """A float, or one value per threshold when several were given."""
+        if isinstance(self.thresholds, (list, tuple)) and len(self.thresholds) != 1:
+            return np.asarray(self._engine.result_values(), dtype=np.float32)
+        return self._engine.result()
+
+
+class Precision(_ThresholdMetric):
+    """``true_positives / (true_positives + false_positives)``, with predictions above
+    ``thresholds`` (default 0.5) or among the ``top_k`` counting as positive.
+
+    >>> import kandle as kd
+    >>> m = kd.metrics.Precision()
+    >>> m.update_state([0, 1, 1, 1], [1, 0, 1, 1])
+    >>> round(m.result(), 4)
+    0.6667
+    """
+
+    _core_class = "Precision"
+
+
+class Recall(_ThresholdMetric):
+    """``true_positives / (true_positives + false_negatives)``.
+
+    >>> import kandle as kd
+    >>> m = kd.metrics.Recall()
+    >>> m.update_state([0, 1, 1, 1], [1, 0, 1, 1])
+    >>> round(m.result(), 4)
+    0.6667
+    """
+
+    _core_class = "Recall"
+
+
+class AUC(Metric):
+    """Area under the ROC (default) or PR curve, by a Riemann sum over ``num_thresholds``
+    thresholds (plus ``-1e-7`` and ``1 + 1e-7``).
+
+    >>> import kandle as kd
+    >>> m = kd.metrics.AUC(num_thresholds=3)
+    >>> m.update_state([0, 0, 1, 1], [0, 0.5, 0.3, 0.9])
+    >>> m.result()
+    0.75
+    """
+
+    _core_class = "AUC"
+
+    def __init__(
+        self,
+        num_thresholds: int = 200,
+        curve: str = "ROC",
+        summation_method: str = "interpolation",
+        name: str | None = None,
+        dtype: Any = None,
+        thresholds: list[float] | None = None,
+        multi_label: bool = False,
+        num_labels: int | None = None,
+        label_weights: Any = None,
+        from_logits: bool = False,
+    ) -> None:
+        self.num_thresholds = len(thresholds) + 2 if thresholds is not None else num_thresholds
+        self.curve = curve
+        self.summation_method = summation_method
+        self.thresholds = None if thresholds is None else [float(t) for t in thresholds]
+        self.multi_label = multi_label
+        self.num_labels = num_labels
+        self.label_weights = label_weights
+        self.from_logits = from_logits
+        super().__init__(name=name, dtype=dtype)
+
+    def _options(self) -> dict[str, Any]:
+        options: dict[str, Any] = {
+            "num_thresholds": self.num_thresholds,
+            "curve": self.curve,
+            "summation_method": self.summation_method,
+            "multi_label": self.multi_label,
+            "num_labels": self.num_labels,
+            "label_weights": self.label_weights,
+            "from_logits": self.from_logits,
+        }
+        if self.thresholds is not None:
+            options["thresholds"] = self.thresholds
+        return options
+
+
+_CLASSES: dict[str, type[Metric]] = {
+    cls.__name__: cls
+    for cls in (
+        Mean,
+        BinaryAccuracy,
+        CategoricalAccuracy,
+        SparseCategoricalAccuracy,
+        TopKCategoricalAccuracy,
+        SparseTopKCategoricalAccuracy,
+        MeanSquaredError,
+        MeanAbsoluteError,
+        RootMeanSquaredError,
+        Precision,
+        Recall,
+        AUC,
+    )
+}
+# Keras's ALL_OBJECTS_DICT: class names, their snake_case, and short aliases.
+_NAMES: dict[str, type[Metric]] = {
+    **_CLASSES,
+    **{_snake_case(name): cls for name, cls in _CLASSES.items()},
+    "mse": MeanSquaredError,
+    "MSE": MeanSquaredError,
+    "mae": MeanAbsoluteError,
+    "MAE": MeanAbsoluteError,
+}
+
+
+def _is_binary_loss(loss: Any) -> bool:
+    name = loss if isinstance(loss, str) else type(loss).__name__
+    return name in ("binary_crossentropy", "bce", "BCE", "BinaryCrossentropy")
+
+
+def _is_sparse_loss(loss: Any) -> bool:
+    name = loss if isinstance(loss, str) else type(loss).__name__
+    return name in ("sparse_categorical_crossentropy", "SparseCategoricalCrossentropy")
+
+
+def _shape(x: Any) -> tuple[int, ...]:
+    shape = getattr(x, "shape", None)
+    return tuple(shape) if shape is not None else np.shape(x)
+
+
+def get(identifier: Any, y_true: Any = None, y_pred: Any = None, loss: Any = None) -> Metric:
+    """A :class:`Metric` from a Keras identifier, as Keras's ``compile`` resolves it.
+
+    ``"accuracy"``/``"acc"`` become BinaryAccuracy when ``y_pred``'s last dimension is 1,
+    SparseCategoricalAccuracy when ``y_true`` has a lower rank than ``y_pred`` or a last
+    dimension of 1 while ``y_pred``'s is larger, and CategoricalAccuracy otherwise (Keras
+    3's ``get_metric``). Without ``y_true``/``y_pred``, a binary or sparse ``loss``
+    decides instead. A metric given as a string is named by that string.
+
+    >>> import numpy as np
+    >>> import kandle as kd
+    >>> m = kd.metrics.get("acc", y_true=np.zeros((4,)), y_pred=np.zeros((4, 3)))
+    >>> type(m).__name__, m.name
+    ('SparseCategoricalAccuracy', 'acc')
+    """
+    if identifier is None:
+        raise ValueError("Expected a metric, received None")
+    if isinstance(identifier, Metric):
+        return identifier
+    if isinstance(identifier, str) and identifier.lower() in ("accuracy", "acc"):
+        if y_true is not None and y_pred is not None:
+            t, p = _shape(y_true), _shape(y_pred)
+            t_last = t[-1] if t else None
+            p_last = p[-1] if p else None
+            is_binary = p_last == 1
+            is_sparse = len(t) < len(p) or (t_last == 1 and p_last is not None and p_last > 1)
+        else:
+            is_binary, is_sparse = _is_binary_loss(loss), _is_sparse_loss(loss)
+        if is_binary:
+            return BinaryAccuracy(name=identifier)
+        if is_sparse:
+            return SparseCategoricalAccuracy(name=identifier)
+        return CategoricalAccuracy(name=identifier)
+    if isinstance(identifier, dict):
+        cls = _CLASSES.get(identifier.get("class_name", ""))
+        if cls is None:
+            raise ValueError(
+                f"Could not interpret metric identifier: {identifier!r}. "
+                f"Known classes: {sorted(_CLASSES)}"
+            )
+        return cls.from_config(dict(identifier.get("config", {})))
+    if isinstance(identifier, str):
+        cls = _NAMES.get(identifier)
+        if cls is None:
+            raise ValueError(
+                f"Could not interpret metric identifier: {identifier!r}. "
+                f"Known names: {sorted(_NAMES) + ['accuracy', 'acc']}"
+            )
+        return cls(name=identifier)
+    if isinstance(identifier, type) and issubclass(identifier, Metric):
+        return identifier()
+    raise ValueError(
+        f"Could not interpret metric identifier: {identifier!r}. Expected a string, a dict "
+        "or a Metric"
+    )
+
+
+__all__ = [
+    "Metric",
+    "Mean",
+    "BinaryAccuracy",
+    "CategoricalAccuracy",
+    "SparseCategoricalAccuracy",
+    "TopKCategoricalAccuracy",
+    "SparseTopKCategoricalAccuracy",
+    "MeanSquaredError",
+    "MeanAbsoluteError",
+    "RootMeanSquaredError",
+    "Precision",
+    "Recall",
+    "AUC",
+    "get",
+]
