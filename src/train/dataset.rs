@@ -89,7 +89,7 @@ impl Dataset {
     }
 
     /// The rows `order[rows]` of `t`, copied into a new batch tensor.
-    pub fn gather(&self, t: &Tensor, rows: Range<usize>) -> Result<Tensor> {
+    pub fn gather(&self, t: &Tensor, rows: &Range<usize>) -> Result<Tensor> {
         let per_row: usize = t.shape()[1..].iter().product();
         let src = t.data();
         let mut out = alloc::<f32>(rows.len() * per_row)?;

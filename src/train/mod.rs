@@ -178,11 +178,11 @@ impl Trainer {
             .min(max_batches);
         for i in 0..steps {
             let rows = data.batch_rows(batch_size, first + i);
-            let x = data.gather(data.x(), rows)?;
-            let y = data.gather(y_all, rows)?;
+            let x = data.gather(data.x(), &rows)?;
+            let y = data.gather(y_all, &rows)?;
             let sw = data
                 .sample_weight()
-                .map(|w| data.gather(w, rows))
+                .map(|w| data.gather(w, &rows))
                 .transpose()?;
             self.step(mode, &x, &y, sw.as_ref())?;
             if start.elapsed().as_secs_f64() >= budget_s {
@@ -209,7 +209,7 @@ impl Trainer {
             .min(max_batches);
         for i in 0..steps {
             let rows = data.batch_rows(batch_size, first + i);
-            let x = data.gather(data.x(), rows)?;
+            let x = data.gather(data.x(), &rows)?;
             let out = no_grad(|| self.forward(&x, false))?;
             self.prediction_shape = out.shape()[1..].to_vec();
             self.predictions.extend_from_slice(&out.data());
