@@ -226,7 +226,32 @@ pub const ACTIVATION_NAMES: &[&str] = &[
     "tanh",
 ];
 
+impl From<Activation> for ActivationFn {
+    fn from(a: Activation) -> Self {
+        match a {
+            Activation::Linear => ActivationFn::Linear,
+            Activation::Relu => ActivationFn::Relu,
+            Activation::Sigmoid => ActivationFn::Sigmoid,
+            Activation::Tanh => ActivationFn::Tanh,
+        }
+    }
+}
+
 impl ActivationFn {
+    /// The activation of a Keras config entry: a name, null (linear), or a serialized
+    /// function `{"class_name": "function", "config": "relu", ...}`.
+    pub fn from_keras(value: &serde_json::Value) -> Result<Self> {
+        match value {
+            serde_json::Value::Null => Ok(ActivationFn::Linear),
+            serde_json::Value::String(name) => Self::from_name(name),
+            serde_json::Value::Object(o) => match o.get("config") {
+                Some(serde_json::Value::String(name)) => Self::from_name(name),
+                _ => bail!(InvalidArgument, "invalid activation config: {value}"),
+            },
+            _ => bail!(InvalidArgument, "invalid activation config: {value}"),
+        }
+    }
+
     /// The activation Keras calls `name`, with Keras's defaults; `None` is linear.
     pub fn from_name(name: &str) -> Result<Self> {
         Ok(match name {
