@@ -1,6 +1,7 @@
 //! BatchNormalization with Keras's semantics: batch statistics in training (which also
 //! update the moving statistics in place), moving statistics in inference.
 
+use super::regularizer::{total_penalty, Regularizer};
 use super::{config_or, keep_only_axes};
 use crate::bail;
 use crate::error::{fmt_shape, Result};
@@ -16,6 +17,8 @@ pub struct BatchNormalization<T: Float = f32> {
     pub epsilon: f64,
     pub gamma: Option<Tensor<T>>,
     pub beta: Option<Tensor<T>>,
+    pub gamma_regularizer: Option<Regularizer>,
+    pub beta_regularizer: Option<Regularizer>,
     /// Non-trainable variables, updated in place by each training forward pass.
     pub moving_mean: Tensor<T>,
     pub moving_variance: Tensor<T>,
@@ -44,6 +47,12 @@ impl<T: Float> BatchNormalization<T> {
             epsilon: config_or(config, "epsilon", 1e-3)?,
             gamma,
             beta,
+            gamma_regularizer: Regularizer::from_keras(
+                config.get("gamma_regularizer").unwrap_or(&Value::Null),
+            )?,
+            beta_regularizer: Regularizer::from_keras(
+                config.get("beta_regularizer").unwrap_or(&Value::Null),
+            )?,
             moving_mean,
             moving_variance,
         };
@@ -68,6 +77,14 @@ impl<T: Float> BatchNormalization<T> {
             );
         }
         Ok(bn)
+    }
+
+    /// The penalties of the gamma and beta regularizers, if any.
+    pub fn regularization(&self) -> Result<Option<Tensor<T>>> {
+        total_penalty(&[
+            (self.gamma_regularizer, self.gamma.as_ref()),
+            (self.beta_regularizer, self.beta.as_ref()),
+        ])
     }
 
     pub fn forward(&self, x: &Tensor<T>, training: bool) -> Result<Tensor<T>> {

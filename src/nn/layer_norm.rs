@@ -1,5 +1,6 @@
 //! LayerNormalization: each sample normalized over its own feature axes.
 
+use super::regularizer::{total_penalty, Regularizer};
 use super::{config_or, keep_only_axes, weight};
 use crate::bail;
 use crate::error::{fmt_shape, Result};
@@ -14,6 +15,8 @@ pub struct LayerNormalization<T: Float = f32> {
     pub epsilon: f64,
     pub gamma: Option<Tensor<T>>,
     pub beta: Option<Tensor<T>>,
+    pub gamma_regularizer: Option<Regularizer>,
+    pub beta_regularizer: Option<Regularizer>,
 }
 
 impl<T: Float> LayerNormalization<T> {
@@ -70,7 +73,21 @@ impl<T: Float> LayerNormalization<T> {
             epsilon,
             gamma,
             beta,
+            gamma_regularizer: Regularizer::from_keras(
+                config.get("gamma_regularizer").unwrap_or(&Value::Null),
+            )?,
+            beta_regularizer: Regularizer::from_keras(
+                config.get("beta_regularizer").unwrap_or(&Value::Null),
+            )?,
         })
+    }
+
+    /// The penalties of the gamma and beta regularizers, if any.
+    pub fn regularization(&self) -> Result<Option<Tensor<T>>> {
+        total_penalty(&[
+            (self.gamma_regularizer, self.gamma.as_ref()),
+            (self.beta_regularizer, self.beta.as_ref()),
+        ])
     }
 
     pub fn forward(&self, x: &Tensor<T>) -> Result<Tensor<T>> {

@@ -79,11 +79,19 @@ impl Layer for BatchNormalization<f32> {
     fn forward(&self, x: &Tensor, training: bool) -> Result<Tensor> {
         BatchNormalization::forward(self, x, training)
     }
+
+    fn regularization(&self) -> Result<Option<Tensor>> {
+        BatchNormalization::regularization(self)
+    }
 }
 
 impl Layer for LayerNormalization<f32> {
     fn forward(&self, x: &Tensor, _training: bool) -> Result<Tensor> {
         LayerNormalization::forward(self, x)
+    }
+
+    fn regularization(&self) -> Result<Option<Tensor>> {
+        LayerNormalization::regularization(self)
     }
 }
 
