@@ -7,7 +7,18 @@
 array([[ -6., -12.]], dtype=float32)
 """
 
-from kandle import activations, config, errors, initializers, layers, losses, ops, optimizers, utils
+from kandle import (
+    activations,
+    config,
+    errors,
+    initializers,
+    layers,
+    losses,
+    ops,
+    optimizers,
+    regularizers,
+    utils,
+)
 from kandle._core import Tensor, Variable, __version__, tensor
 from kandle.autograd import grad, no_grad
 
@@ -25,6 +36,7 @@ __all__ = [
     "no_grad",
     "ops",
     "optimizers",
+    "regularizers",
     "tensor",
     "utils",
 ]
