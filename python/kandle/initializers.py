@@ -121,7 +121,9 @@ class RandomUniform(Initializer):
     True
     """
 
-    def __init__(self, minval: float = -0.05, maxval: float = 0.05, seed: int | None = None) -> None:
+    def __init__(
+        self, minval: float = -0.05, maxval: float = 0.05, seed: int | None = None
+    ) -> None:
         if not minval <= maxval:
             raise InvalidArgumentError(
                 f"RandomUniform: expected minval <= maxval, got minval={minval}, maxval={maxval}"

@@ -20,7 +20,9 @@ from kandle.errors import InvalidArgumentError
 
 def _factor(name: str, value: Any) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise InvalidArgumentError(f"Invalid value for argument {name}: expected a float. Received: {name}={value!r}")
+        raise InvalidArgumentError(
+            f"Invalid value for argument {name}: expected a float. Received: {name}={value!r}"
+        )
     if not math.isfinite(value) or value < 0:
         raise InvalidArgumentError(
             f"Invalid value for argument {name}: expected a non-negative finite float. "

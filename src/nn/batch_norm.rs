@@ -69,7 +69,7 @@ impl<T: Float> BatchNormalization<T> {
                 fmt_shape(&features)
             );
         }
-        if !(bn.epsilon > 0.0) {
+        if bn.epsilon.is_nan() || bn.epsilon <= 0.0 {
             bail!(
                 InvalidArgument,
                 "BatchNormalization: `epsilon` must be positive, got {}",

@@ -62,7 +62,7 @@ impl<T: Float> LayerNormalization<T> {
             );
         }
         let epsilon: f64 = config_or(config, "epsilon", 1e-3)?;
-        if !(epsilon > 0.0) {
+        if epsilon.is_nan() || epsilon <= 0.0 {
             bail!(
                 InvalidArgument,
                 "LayerNormalization: `epsilon` must be positive, got {epsilon}"

@@ -57,7 +57,9 @@ class Dense(Layer):
                 f"Received an invalid value for `units`, expected a positive integer. "
                 f"Received: units={units!r}"
             )
-        check_no_constraint("Dense", kernel_constraint=kernel_constraint, bias_constraint=bias_constraint)
+        check_no_constraint(
+            "Dense", kernel_constraint=kernel_constraint, bias_constraint=bias_constraint
+        )
         super().__init__(**kwargs)
         self.units = int(units)
         self.activation = activations.get(activation)
@@ -83,7 +85,9 @@ class Dense(Layer):
             (self.units, fan_in), initializer=lambda _: kernel.T, name="kernel"
         )
         if self.use_bias:
-            self.bias = self.add_weight((self.units,), initializer=self.bias_initializer, name="bias")
+            self.bias = self.add_weight(
+                (self.units,), initializer=self.bias_initializer, name="bias"
+            )
         self.input_dim = fan_in
 
     @property

@@ -66,7 +66,11 @@ class BatchNormalization(Layer):
     ) -> None:
         if isinstance(axis, bool) or not isinstance(axis, int):
             raise InvalidArgumentError(f"BatchNormalization: `axis` must be an int, got {axis!r}")
-        if isinstance(momentum, bool) or not isinstance(momentum, (int, float)) or not 0 <= momentum <= 1:
+        if (
+            isinstance(momentum, bool)
+            or not isinstance(momentum, (int, float))
+            or not 0 <= momentum <= 1
+        ):
             raise InvalidArgumentError(
                 f"BatchNormalization: `momentum` must be in [0, 1], got momentum={momentum!r}"
             )
@@ -166,7 +170,8 @@ class LayerNormalization(Layer):
         if isinstance(axis, (list, tuple)):
             if not axis or not all(isinstance(a, int) and not isinstance(a, bool) for a in axis):
                 raise InvalidArgumentError(
-                    f"LayerNormalization: `axis` must be an int or a non-empty list of ints, got {axis!r}"
+                    "LayerNormalization: `axis` must be an int or a non-empty list of ints, "
+                    f"got {axis!r}"
                 )
             axis = list(axis)
         elif isinstance(axis, bool) or not isinstance(axis, int):
