@@ -19,6 +19,7 @@ from kandle import (
     models,
     ops,
     optimizers,
+    regularizers,
     utils,
 )
 from kandle._core import Tensor, Variable, __version__, tensor
@@ -45,6 +46,7 @@ __all__ = [
     "no_grad",
     "ops",
     "optimizers",
+    "regularizers",
     "tensor",
     "utils",
 ]

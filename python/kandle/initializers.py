@@ -1,36 +1,32 @@
-"""Weight initializers, by Keras's names (``kandle.initializers``).
+"""Weight initializers, with Keras's classes, names and defaults (``kandle.initializers``).
 
-Random draws come from kandle's seedable generator (``kandle.utils.set_random_seed``).
+Every draw happens in the Rust engine, from kandle's seedable generator
+(``kandle.utils.set_random_seed``), or from the initializer's own ``seed``: a seeded
+initializer gives the same values on every call, as in Keras.
 
 >>> import kandle as kd
 >>> kd.initializers.get("zeros")((2, 3)).shape
 (2, 3)
+>>> init = kd.initializers.RandomNormal(stddev=0.1, seed=1)
+>>> bool((init((4,)) == init((4,))).all())
+True
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
 
 from kandle import _core
 from kandle.errors import InvalidArgumentError
 
-NAMES = (
-    "zeros",
-    "ones",
-    "random_uniform",
-    "random_normal",
-    "glorot_uniform",
-    "glorot_normal",
-    "he_uniform",
-    "he_normal",
-    "lecun_uniform",
-    "lecun_normal",
-)
+Shape = Sequence[int]
 
 
-def compute_fans(shape: Sequence[int]) -> tuple[int, int]:
+def compute_fans(shape: Shape) -> tuple[int, int]:
     """Keras's fans: ``(in, out)`` of a kernel; a vector counts as both."""
     if len(shape) == 0:
         return 1, 1
@@ -40,24 +36,310 @@ def compute_fans(shape: Sequence[int]) -> tuple[int, int]:
     return shape[-2] * receptive, shape[-1] * receptive
 
 
-Initializer = Callable[[Sequence[int]], np.ndarray]
-
-
-def get(identifier: str | Initializer) -> Initializer:
-    """A function ``shape -> float32 array`` for the initializer called ``identifier``.
-
-    Shapes are in Keras's layout (a Dense kernel is ``(in, out)``).
-    """
-    if callable(identifier):
-        return identifier
-    if not isinstance(identifier, str) or identifier not in NAMES:
+def _check_seed(seed: int | None) -> int | None:
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int) or seed < 0):
         raise InvalidArgumentError(
-            f"Could not interpret initializer identifier: {identifier!r}; expected one of {NAMES}"
+            f"`seed` must be None or a non-negative integer, got seed={seed!r}"
         )
+    return seed
 
-    def initialize(shape: Sequence[int]) -> np.ndarray:
-        fan_in, fan_out = compute_fans(tuple(shape))
-        return _core.initialize(identifier, tuple(shape), fan_in, fan_out)
 
-    initialize.__name__ = identifier
-    return initialize
+class Initializer:
+    """Base class: ``initializer(shape)`` returns a new float32 numpy array of ``shape``.
+
+    Shapes are in Keras's layout (a Dense kernel is ``(in, units)``), from which fans
+    are computed.
+
+    >>> import kandle as kd
+    >>> kd.initializers.Ones()((2,)).tolist()
+    [1.0, 1.0]
+    """
+
+    def __call__(self, shape: Shape, dtype: Any = None) -> np.ndarray:
+        shape = tuple(int(d) for d in shape)
+        fan_in, fan_out = compute_fans(shape)
+        config = json.dumps({"class_name": type(self).__name__, "config": self.get_config()})
+        return _core.initialize_from_config(config, shape, fan_in, fan_out)
+
+    def get_config(self) -> dict[str, Any]:
+        return {}
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> Initializer:
+        return cls(**config)
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
+        return f"{type(self).__name__}({args})"
+
+    def __eq__(self, other: object) -> bool:
+        return type(self) is type(other) and self.get_config() == other.get_config()  # type: ignore[attr-defined]
+
+    def __hash__(self) -> int:
+        return hash((type(self).__name__, json.dumps(self.get_config(), sort_keys=True)))
+
+
+class Zeros(Initializer):
+    """All zeros.
+
+    >>> import kandle as kd
+    >>> kd.initializers.Zeros()((3,)).tolist()
+    [0.0, 0.0, 0.0]
+    """
+
+
+class Ones(Initializer):
+    """All ones.
+
+    >>> import kandle as kd
+    >>> kd.initializers.Ones()((1, 2)).tolist()
+    [[1.0, 1.0]]
+    """
+
+
+class Constant(Initializer):
+    """Every element equal to ``value``.
+
+    >>> import kandle as kd
+    >>> kd.initializers.Constant(0.5)((2,)).tolist()
+    [0.5, 0.5]
+    """
+
+    def __init__(self, value: float = 0.0) -> None:
+        self.value = float(value)
+
+    def get_config(self) -> dict[str, Any]:
+        return {"value": self.value}
+
+
+class RandomUniform(Initializer):
+    """Uniform draws in ``[minval, maxval)``.
+
+    >>> import kandle as kd
+    >>> x = kd.initializers.RandomUniform(-1.0, 1.0, seed=0)((100,))
+    >>> bool((x >= -1).all() and (x < 1).all())
+    True
+    """
+
+    def __init__(
+        self, minval: float = -0.05, maxval: float = 0.05, seed: int | None = None
+    ) -> None:
+        if not minval <= maxval:
+            raise InvalidArgumentError(
+                f"RandomUniform: expected minval <= maxval, got minval={minval}, maxval={maxval}"
+            )
+        self.minval, self.maxval, self.seed = float(minval), float(maxval), _check_seed(seed)
+
+    def get_config(self) -> dict[str, Any]:
+        return {"minval": self.minval, "maxval": self.maxval, "seed": self.seed}
+
+
+class RandomNormal(Initializer):
+    """Normal draws with ``mean`` and ``stddev``.
+
+    >>> import kandle as kd
+    >>> kd.initializers.RandomNormal(stddev=0.01, seed=3)((2, 2)).shape
+    (2, 2)
+    """
+
+    def __init__(self, mean: float = 0.0, stddev: float = 0.05, seed: int | None = None) -> None:
+        if not stddev >= 0:
+            raise InvalidArgumentError(f"RandomNormal: expected stddev >= 0, got stddev={stddev}")
+        self.mean, self.stddev, self.seed = float(mean), float(stddev), _check_seed(seed)
+
+    def get_config(self) -> dict[str, Any]:
+        return {"mean": self.mean, "stddev": self.stddev, "seed": self.seed}
+
+
+class TruncatedNormal(RandomNormal):
+    """Normal draws with ``mean`` and ``stddev``, redrawn beyond two ``stddev``.
+
+    >>> import kandle as kd
+    >>> x = kd.initializers.TruncatedNormal(stddev=1.0, seed=0)((1000,))
+    >>> bool(abs(x).max() <= 2.0)
+    True
+    """
+
+
+class _Seeded(Initializer):
+    """An initializer whose only argument is ``seed`` (the variance-scaling family)."""
+
+    def __init__(self, seed: int | None = None) -> None:
+        self.seed = _check_seed(seed)
+
+    def get_config(self) -> dict[str, Any]:
+        return {"seed": self.seed}
+
+
+class GlorotUniform(_Seeded):
+    """Uniform in ``[-limit, limit]`` with ``limit = sqrt(6 / (fan_in + fan_out))``.
+
+    >>> import kandle as kd
+    >>> w = kd.initializers.GlorotUniform(seed=0)((4, 5))
+    >>> bool(abs(w).max() <= (6 / 9) ** 0.5)
+    True
+    """
+
+
+class GlorotNormal(_Seeded):
+    """Truncated normal with ``stddev = sqrt(2 / (fan_in + fan_out))``.
+
+    >>> import kandle as kd
+    >>> kd.initializers.GlorotNormal(seed=0)((4, 5)).shape
+    (4, 5)
+    """
+
+
+class HeUniform(_Seeded):
+    """Uniform in ``[-limit, limit]`` with ``limit = sqrt(6 / fan_in)``.
+
+    >>> import kandle as kd
+    >>> bool(abs(kd.initializers.HeUniform(seed=0)((6, 2))).max() <= 1.0)
+    True
+    """
+
+
+class HeNormal(_Seeded):
+    """Truncated normal with ``stddev = sqrt(2 / fan_in)``.
+
+    >>> import kandle as kd
+    >>> kd.initializers.HeNormal(seed=0)((6, 2)).shape
+    (6, 2)
+    """
+
+
+class LecunUniform(_Seeded):
+    """Uniform in ``[-limit, limit]`` with ``limit = sqrt(3 / fan_in)``.
+
+    >>> import kandle as kd
+    >>> bool(abs(kd.initializers.LecunUniform(seed=0)((3, 2))).max() <= 1.0)
+    True
+    """
+
+
+class LecunNormal(_Seeded):
+    """Truncated normal with ``stddev = sqrt(1 / fan_in)``.
+
+    >>> import kandle as kd
+    >>> kd.initializers.LecunNormal(seed=0)((3, 2)).shape
+    (3, 2)
+    """
+
+
+_CLASSES: dict[str, type[Initializer]] = {
+    cls.__name__: cls
+    for cls in (
+        Zeros,
+        Ones,
+        Constant,
+        RandomUniform,
+        RandomNormal,
+        TruncatedNormal,
+        GlorotUniform,
+        GlorotNormal,
+        HeUniform,
+        HeNormal,
+        LecunUniform,
+        LecunNormal,
+    )
+}
+
+# Keras's snake_case names and aliases.
+_ALIASES: dict[str, type[Initializer]] = {
+    "zeros": Zeros,
+    "zero": Zeros,
+    "ones": Ones,
+    "one": Ones,
+    "constant": Constant,
+    "random_uniform": RandomUniform,
+    "uniform": RandomUniform,
+    "random_normal": RandomNormal,
+    "normal": RandomNormal,
+    "truncated_normal": TruncatedNormal,
+    "glorot_uniform": GlorotUniform,
+    "glorot_normal": GlorotNormal,
+    "he_uniform": HeUniform,
+    "he_normal": HeNormal,
+    "lecun_uniform": LecunUniform,
+    "lecun_normal": LecunNormal,
+}
+
+NAMES = tuple(_ALIASES)
+
+InitializerLike = str | dict[str, Any] | Initializer | Callable[[Shape], Any]
+
+
+def get(identifier: InitializerLike) -> Initializer | Callable[[Shape], Any]:
+    """The initializer for ``identifier``: a name (``"glorot_uniform"``, ``"GlorotUniform"``,
+    ``"uniform"``), a Keras config dict, an Initializer, or any callable ``shape -> array``.
+
+    >>> import kandle as kd
+    >>> kd.initializers.get("he_normal")
+    HeNormal(seed=None)
+    """
+    if isinstance(identifier, Initializer) or (
+        callable(identifier) and not isinstance(identifier, type)
+    ):
+        return identifier
+    if isinstance(identifier, type) and issubclass(identifier, Initializer):
+        return identifier()
+    if isinstance(identifier, dict):
+        return deserialize(identifier)
+    if isinstance(identifier, str):
+        cls = _ALIASES.get(identifier) or _CLASSES.get(identifier)
+        if cls is not None:
+            return cls()
+    raise InvalidArgumentError(
+        f"Could not interpret initializer identifier: {identifier!r}; expected one of "
+        f"{sorted(set(_ALIASES) | set(_CLASSES))}, a config dict or a callable"
+    )
+
+
+def serialize(initializer: Initializer | Callable[[Shape], Any]) -> dict[str, Any] | str:
+    """Keras's config of an initializer: ``{"module", "class_name", "config", "registered_name"}``.
+
+    >>> import kandle as kd
+    >>> kd.initializers.serialize(kd.initializers.Zeros())["class_name"]
+    'Zeros'
+    """
+    if isinstance(initializer, Initializer):
+        return {
+            "module": "keras.initializers",
+            "class_name": type(initializer).__name__,
+            "config": initializer.get_config(),
+            "registered_name": None,
+        }
+    return getattr(initializer, "__name__", repr(initializer))
+
+
+def deserialize(config: dict[str, Any]) -> Initializer:
+    """The initializer of a Keras config dict (only kandle's own classes are created)."""
+    name = config.get("class_name")
+    cls = _CLASSES.get(name) if isinstance(name, str) else None
+    if cls is None:
+        raise InvalidArgumentError(
+            f"Could not interpret initializer config: unknown class_name {name!r}; "
+            f"expected one of {sorted(_CLASSES)}"
+        )
+    return cls.from_config(dict(config.get("config") or {}))
+
+
+__all__ = [
+    "Constant",
+    "GlorotNormal",
+    "GlorotUniform",
+    "HeNormal",
+    "HeUniform",
+    "Initializer",
+    "LecunNormal",
+    "LecunUniform",
+    "Ones",
+    "RandomNormal",
+    "RandomUniform",
+    "TruncatedNormal",
+    "Zeros",
+    "compute_fans",
+    "deserialize",
+    "get",
+    "serialize",
+]

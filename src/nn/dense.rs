@@ -1,26 +1,32 @@
 //! Dense (candle's Linear): `act(x · weightᵀ + bias)` with weight `(out, in)`.
 
 use super::init::Initializer;
+use super::regularizer::{total_penalty, Regularizer};
+use super::{config_or, weight};
 use crate::bail;
 use crate::error::Result;
-use crate::ops::Activation;
+use crate::ops::{Activation, ActivationFn};
 use crate::tensor::{Float, Tensor};
+use serde_json::Value;
 
 /// A fully connected layer. Its weights are variables, built on the first call
 /// (or by [`Dense::build`]) once the input size is known.
 pub struct Dense<T: Float = f32> {
     pub units: usize,
-    pub activation: Activation,
+    /// Applied after `x · weightᵀ + bias`; relu, sigmoid and tanh fuse into that op.
+    pub activation: ActivationFn,
     pub use_bias: bool,
     pub kernel_initializer: Initializer,
     pub bias_initializer: Initializer,
+    pub kernel_regularizer: Option<Regularizer>,
+    pub bias_regularizer: Option<Regularizer>,
     weight: Option<Tensor<T>>,
     bias: Option<Tensor<T>>,
 }
 
 impl<T: Float> Dense<T> {
     /// Keras's defaults: glorot_uniform kernel, zero bias.
-    pub fn new(units: usize, activation: Activation, use_bias: bool) -> Result<Self> {
+    pub fn new(units: usize, activation: impl Into<ActivationFn>, use_bias: bool) -> Result<Self> {
         if units == 0 {
             bail!(
                 InvalidArgument,
@@ -29,10 +35,12 @@ impl<T: Float> Dense<T> {
         }
         Ok(Dense {
             units,
-            activation,
+            activation: activation.into(),
             use_bias,
             kernel_initializer: Initializer::GlorotUniform,
             bias_initializer: Initializer::Zeros,
+            kernel_regularizer: None,
+            bias_regularizer: None,
             weight: None,
             bias: None,
         })
@@ -42,7 +50,7 @@ impl<T: Float> Dense<T> {
     pub fn from_weights(
         weight: Tensor<T>,
         bias: Option<Tensor<T>>,
-        activation: Activation,
+        activation: impl Into<ActivationFn>,
     ) -> Result<Self> {
         let &[units, _] = weight.shape() else {
             bail!(
@@ -61,7 +69,7 @@ impl<T: Float> Dense<T> {
     pub fn from_variables(
         weight: Tensor<T>,
         bias: Option<Tensor<T>>,
-        activation: Activation,
+        activation: impl Into<ActivationFn>,
     ) -> Result<Self> {
         let &[units, _] = weight.shape() else {
             bail!(
@@ -121,7 +129,50 @@ impl<T: Float> Dense<T> {
                 "Dense: the layer is not built; call it once or build it with an input size"
             );
         };
-        x.linear(w, self.bias.as_ref(), self.activation)
+        match self.activation.fused() {
+            Some(act) => x.linear(w, self.bias.as_ref(), act),
+            None => self
+                .activation
+                .apply(&x.linear(w, self.bias.as_ref(), Activation::Linear)?),
+        }
+    }
+
+    /// The layer of a Keras `Dense` config (`activation`, `use_bias`,
+    /// `kernel_regularizer`, `bias_regularizer`) sharing `weights`: weight `(units, in)`,
+    /// then bias `(units,)` when `use_bias`.
+    pub fn from_config(config: &Value, weights: &[Tensor<T>]) -> Result<Self> {
+        let activation =
+            ActivationFn::from_keras(config.get("activation").unwrap_or(&Value::Null))?;
+        let use_bias = config_or(config, "use_bias", true)?;
+        let w = weight("Dense", weights, 0, 1 + usize::from(use_bias))?;
+        let b = if use_bias {
+            Some(weight("Dense", weights, 1, 2)?)
+        } else {
+            None
+        };
+        let units: Option<usize> = config_or(config, "units", None)?;
+        if units.is_some_and(|u| w.shape().first() != Some(&u)) {
+            bail!(
+                Shape,
+                "Dense: expected a weight with {} rows (units), got shape {}",
+                units.unwrap_or(0),
+                crate::error::fmt_shape(w.shape())
+            );
+        }
+        let mut d = Dense::from_variables(w, b, activation)?;
+        d.kernel_regularizer =
+            Regularizer::from_keras(config.get("kernel_regularizer").unwrap_or(&Value::Null))?;
+        d.bias_regularizer =
+            Regularizer::from_keras(config.get("bias_regularizer").unwrap_or(&Value::Null))?;
+        Ok(d)
+    }
+
+    /// The penalties of the kernel and bias regularizers, if any.
+    pub fn regularization(&self) -> Result<Option<Tensor<T>>> {
+        total_penalty(&[
+            (self.kernel_regularizer, self.weight.as_ref()),
+            (self.bias_regularizer, self.bias.as_ref()),
+        ])
     }
 
     /// Applies the layer, building it first for this input if needed.
@@ -166,5 +217,37 @@ mod tests {
         });
         let x = rand(&[5, 3], 3);
         check_grad(&[x], |t| d.forward(&t[0]));
+    }
+
+    #[test]
+    fn unfused_activation_and_regularizers_from_config() {
+        let (w, b) = (rand(&[4, 3], 1), rand(&[4], 2));
+        let config = serde_json::json!({
+            "units": 4, "activation": "gelu", "use_bias": true,
+            "kernel_regularizer": {"class_name": "L2", "config": {"l2": 0.01}},
+            "bias_regularizer": {"class_name": "L1", "config": {"l1": 0.5}},
+        });
+        let d = Dense::from_config(&config, &[w.clone(), b.clone()]).unwrap();
+        let x = rand(&[5, 3], 3);
+        let expected = x
+            .linear(&w, Some(&b), Activation::Linear)
+            .unwrap()
+            .gelu(false)
+            .unwrap();
+        assert_eq!(d.forward(&x).unwrap().to_vec(), expected.to_vec());
+        check_grad(&[x], |t| d.forward(&t[0]));
+        let penalty = d.regularization().unwrap().unwrap().item().unwrap();
+        let l2: f64 = w.to_vec().iter().map(|v| v * v).sum::<f64>() * 0.01;
+        let l1: f64 = b.to_vec().iter().map(|v| v.abs()).sum::<f64>() * 0.5;
+        assert!((penalty - l1 - l2).abs() < 1e-12);
+        // The penalty's gradient reaches the weights.
+        check_grad(&[w.clone(), b.clone()], |t| {
+            Dense::from_config(&config, t)
+                .unwrap()
+                .regularization()
+                .map(|p| p.unwrap())
+        });
+        assert!(Dense::from_config(&config, &[w.clone()]).is_err());
+        assert!(Dense::<f64>::from_config(&serde_json::json!({"units": 5}), &[w, b]).is_err());
     }
 }

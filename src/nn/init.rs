@@ -1,8 +1,10 @@
 //! Weight initializers, with Keras's names and formulas.
 
+use super::config_or;
 use crate::bail;
 use crate::error::Result;
 use crate::tensor::{Float, Tensor};
+use serde_json::Value;
 
 /// How to fill a new weight. Fans are computed from a Keras-layout kernel shape
 /// `(fan_in, fan_out)`.
@@ -13,6 +15,7 @@ pub enum Initializer {
     Constant(f64),
     RandomUniform { min: f64, max: f64 },
     RandomNormal { mean: f64, stddev: f64 },
+    TruncatedNormal { mean: f64, stddev: f64 },
     GlorotUniform,
     GlorotNormal,
     HeUniform,
@@ -28,10 +31,11 @@ impl Initializer {
     /// The initializer Keras calls `name`.
     pub fn from_name(name: &str) -> Result<Self> {
         Ok(match name {
-            "zeros" => Initializer::Zeros,
-            "ones" => Initializer::Ones,
-            "random_uniform" => Initializer::RandomUniform { min: -0.05, max: 0.05 },
-            "random_normal" => Initializer::RandomNormal { mean: 0.0, stddev: 0.05 },
+            "zeros" | "zero" => Initializer::Zeros,
+            "ones" | "one" => Initializer::Ones,
+            "random_uniform" | "uniform" => Initializer::RandomUniform { min: -0.05, max: 0.05 },
+            "random_normal" | "normal" => Initializer::RandomNormal { mean: 0.0, stddev: 0.05 },
+            "truncated_normal" => Initializer::TruncatedNormal { mean: 0.0, stddev: 0.05 },
             "glorot_uniform" => Initializer::GlorotUniform,
             "glorot_normal" => Initializer::GlorotNormal,
             "he_uniform" => Initializer::HeUniform,
@@ -40,9 +44,71 @@ impl Initializer {
             "lecun_normal" => Initializer::LecunNormal,
             _ => bail!(
                 InvalidArgument,
-                "unknown initializer: {name:?}; expected one of zeros, ones, random_uniform, random_normal, glorot_uniform, glorot_normal, he_uniform, he_normal, lecun_uniform, lecun_normal"
+                "unknown initializer: {name:?}; expected one of zeros, ones, constant, random_uniform, uniform, random_normal, normal, truncated_normal, glorot_uniform, glorot_normal, he_uniform, he_normal, lecun_uniform, lecun_normal"
             ),
         })
+    }
+
+    /// The initializer of a Keras config entry: a name (`"glorot_uniform"`) or a
+    /// serialized object `{"class_name": "RandomNormal", "config": {"mean": 0.0, ...}}`;
+    /// also returns its `seed`, if any.
+    pub fn from_keras(value: &Value) -> Result<(Self, Option<u64>)> {
+        let (class_name, config) = match value {
+            Value::String(name) => return Ok((Self::from_name(name)?, None)),
+            Value::Object(o) => match o.get("class_name") {
+                Some(Value::String(c)) => (c.as_str(), o.get("config").unwrap_or(&Value::Null)),
+                _ => bail!(
+                    InvalidArgument,
+                    "invalid initializer config {value}: expected a name or an object with a `class_name`"
+                ),
+            },
+            _ => bail!(
+                InvalidArgument,
+                "invalid initializer config {value}: expected a name or an object with a `class_name`"
+            ),
+        };
+        let num = |key: &str, default: f64| config_or::<f64>(config, key, default);
+        let seed = config_or::<Option<u64>>(config, "seed", None)?;
+        let init = match class_name {
+            "Zeros" => Initializer::Zeros,
+            "Ones" => Initializer::Ones,
+            "Constant" => Initializer::Constant(num("value", 0.0)?),
+            "RandomUniform" => Initializer::RandomUniform {
+                min: num("minval", -0.05)?,
+                max: num("maxval", 0.05)?,
+            },
+            "RandomNormal" => Initializer::RandomNormal {
+                mean: num("mean", 0.0)?,
+                stddev: num("stddev", 0.05)?,
+            },
+            "TruncatedNormal" => Initializer::TruncatedNormal {
+                mean: num("mean", 0.0)?,
+                stddev: num("stddev", 0.05)?,
+            },
+            "GlorotUniform" => Initializer::GlorotUniform,
+            "GlorotNormal" => Initializer::GlorotNormal,
+            "HeUniform" => Initializer::HeUniform,
+            "HeNormal" => Initializer::HeNormal,
+            "LecunUniform" => Initializer::LecunUniform,
+            "LecunNormal" => Initializer::LecunNormal,
+            other => Self::from_name(other)?,
+        };
+        Ok((init, seed))
+    }
+
+    /// [`Initializer::sample`], from a generator seeded with `seed` when given (the same
+    /// values on every call, as a seeded Keras initializer) or else the global one.
+    pub fn sample_seeded<T: Float>(
+        &self,
+        shape: &[usize],
+        fan_in: usize,
+        fan_out: usize,
+        seed: Option<u64>,
+    ) -> Result<Tensor<T>> {
+        match seed {
+            Some(s) => crate::tensor::random::with_seed(s, || self.sample(shape, fan_in, fan_out)),
+            None => self.sample(shape, fan_in, fan_out),
+        }
     }
 
     /// A tensor of `shape` whose fans are `(fan_in, fan_out)`.
@@ -65,6 +131,9 @@ impl Initializer {
             Initializer::Constant(v) => Tensor::full(shape, T::from_f64(v)),
             Initializer::RandomUniform { min, max } => Tensor::rand_uniform(shape, min, max),
             Initializer::RandomNormal { mean, stddev } => Tensor::rand_normal(shape, mean, stddev),
+            Initializer::TruncatedNormal { mean, stddev } => {
+                Tensor::rand_truncated_normal(shape, mean, stddev)
+            }
             Initializer::GlorotUniform => uniform(2.0 / (fi + fo)),
             Initializer::GlorotNormal => normal(2.0 / (fi + fo)),
             Initializer::HeUniform => uniform(2.0 / fi),
@@ -78,6 +147,7 @@ impl Initializer {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     #[test]
     fn glorot_uniform_limit() {
@@ -90,5 +160,43 @@ mod tests {
         let std = (v.iter().map(|x| x * x).sum::<f32>() / v.len() as f32).sqrt();
         assert!((std - limit / 3f32.sqrt()).abs() < 0.02 * limit);
         assert!(Initializer::from_name("nope").is_err());
+    }
+
+    #[test]
+    fn from_keras_configs_and_seeds() {
+        let (init, seed) = Initializer::from_keras(&json!({
+            "class_name": "RandomNormal", "config": {"mean": 1.0, "stddev": 0.5, "seed": 7}
+        }))
+        .unwrap();
+        assert_eq!(
+            init,
+            Initializer::RandomNormal {
+                mean: 1.0,
+                stddev: 0.5
+            }
+        );
+        assert_eq!(seed, Some(7));
+        let draw = || {
+            init.sample_seeded::<f32>(&[5], 5, 5, seed)
+                .unwrap()
+                .to_vec()
+        };
+        assert_eq!(draw(), draw());
+        assert_eq!(
+            Initializer::from_keras(&json!("uniform")).unwrap().0,
+            Initializer::RandomUniform {
+                min: -0.05,
+                max: 0.05
+            }
+        );
+        let (c, _) =
+            Initializer::from_keras(&json!({"class_name": "Constant", "config": {"value": 2.5}}))
+                .unwrap();
+        assert_eq!(
+            c.sample::<f32>(&[2], 1, 1).unwrap().to_vec(),
+            vec![2.5, 2.5]
+        );
+        assert!(Initializer::from_keras(&json!({"class_name": "Nope", "config": {}})).is_err());
+        assert!(Initializer::from_keras(&json!(3)).is_err());
     }
 }

@@ -1,7 +1,9 @@
 //! Ops on tensors. Each op's forward and backward rule sit side by side, grouped by
 //! family; broadcasting ops reduce their gradients with [`Tensor::sum_to_shape`].
 
+mod activations;
 mod binary;
+mod gather;
 mod layout;
 mod linear;
 mod loss_ops;
@@ -13,6 +15,7 @@ mod unary;
 #[cfg(test)]
 pub(crate) mod gradcheck;
 
+pub use activations::{ActivationFn, ACTIVATION_NAMES, SELU_ALPHA, SELU_SCALE};
 pub use layout::IndexItem;
 pub use linear::Activation;
 

@@ -5,7 +5,7 @@ use crate::error::Result;
 use crate::tensor::{Float, Tensor};
 
 /// An elementwise op: `forward(x)`, and `dy/dx` from `(x, y)`.
-fn unary<T: Float>(
+pub(super) fn unary<T: Float>(
     x: &Tensor<T>,
     forward: impl Fn(T) -> T + Sync + Send,
     derivative: impl Fn(T, T) -> T + Sync + Send + 'static,

@@ -7,6 +7,7 @@ mod functions;
 mod layers;
 mod losses;
 mod metrics;
+mod nn;
 mod optim;
 mod tensor;
 mod train;
@@ -42,6 +43,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     layers::register(m)?;
     losses::register(m)?;
     metrics::register(m)?;
+    nn::register(m)?;
     optim::register(m)?;
     train::register(m)
 }

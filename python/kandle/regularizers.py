@@ -1,0 +1,162 @@
+"""Weight regularizers, with Keras's classes and defaults (``kandle.regularizers``).
+
+A regularizer called on a weight returns its penalty, a scalar Tensor computed by the
+Rust engine; layers add their penalties to the training loss.
+
+>>> import kandle as kd
+>>> float(kd.regularizers.L2(0.5)(kd.tensor([1.0, -2.0])))
+2.5
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from kandle import _core
+from kandle._core import Tensor
+from kandle.errors import InvalidArgumentError
+
+
+def _factor(name: str, value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise InvalidArgumentError(
+            f"Invalid value for argument {name}: expected a float. Received: {name}={value!r}"
+        )
+    if not math.isfinite(value) or value < 0:
+        raise InvalidArgumentError(
+            f"Invalid value for argument {name}: expected a non-negative finite float. "
+            f"Received: {name}={value!r}"
+        )
+    return float(value)
+
+
+class Regularizer:
+    """Base class: ``regularizer(weight)`` is the penalty added to the loss."""
+
+    def __call__(self, x: Any) -> Tensor:
+        raise NotImplementedError
+
+    def get_config(self) -> dict[str, Any]:
+        return {}
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> Regularizer:
+        return cls(**config)
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
+        return f"{type(self).__name__}({args})"
+
+    def __eq__(self, other: object) -> bool:
+        return type(self) is type(other) and self.get_config() == other.get_config()  # type: ignore[attr-defined]
+
+    def __hash__(self) -> int:
+        return hash((type(self).__name__, tuple(sorted(self.get_config().items()))))
+
+
+class L1L2(Regularizer):
+    """``l1 * sum(abs(x)) + l2 * sum(square(x))``.
+
+    >>> import kandle as kd
+    >>> float(kd.regularizers.L1L2(l1=1.0, l2=1.0)(kd.tensor([1.0, -2.0])))
+    8.0
+    """
+
+    def __init__(self, l1: float = 0.0, l2: float = 0.0) -> None:
+        self.l1 = _factor("l1", l1)
+        self.l2 = _factor("l2", l2)
+
+    def __call__(self, x: Any) -> Tensor:
+        return _core.regularization_penalty(x, self.l1, self.l2)
+
+    def get_config(self) -> dict[str, Any]:
+        return {"l1": self.l1, "l2": self.l2}
+
+
+class L1(L1L2):
+    """``l1 * sum(abs(x))``.
+
+    >>> import kandle as kd
+    >>> float(kd.regularizers.L1(0.5)(kd.tensor([1.0, -2.0])))
+    1.5
+    """
+
+    def __init__(self, l1: float = 0.01) -> None:
+        super().__init__(l1=l1)
+
+    def get_config(self) -> dict[str, Any]:
+        return {"l1": self.l1}
+
+
+class L2(L1L2):
+    """``l2 * sum(square(x))`` (no factor 1/2, as in Keras).
+
+    >>> import kandle as kd
+    >>> float(kd.regularizers.L2(0.01)(kd.tensor([3.0, 4.0])))
+    0.25
+    """
+
+    def __init__(self, l2: float = 0.01) -> None:
+        super().__init__(l2=l2)
+
+    def get_config(self) -> dict[str, Any]:
+        return {"l2": self.l2}
+
+
+_CLASSES: dict[str, type[Regularizer]] = {"L1": L1, "L2": L2, "L1L2": L1L2}
+_ALIASES: dict[str, type[Regularizer]] = {"l1": L1, "l2": L2, "l1_l2": L1L2}
+
+
+def get(identifier: str | dict[str, Any] | Regularizer | None) -> Regularizer | None:
+    """The regularizer for ``identifier``: None, a name (``"l2"``), a Keras config dict,
+    or a Regularizer.
+
+    >>> import kandle as kd
+    >>> kd.regularizers.get("l2")
+    L2(l2=0.01)
+    """
+    if identifier is None or isinstance(identifier, Regularizer):
+        return identifier
+    if isinstance(identifier, dict):
+        return deserialize(identifier)
+    if isinstance(identifier, str):
+        cls = _ALIASES.get(identifier) or _CLASSES.get(identifier)
+        if cls is not None:
+            return cls()
+    raise InvalidArgumentError(
+        f"Could not interpret regularizer identifier: {identifier!r}; expected None, one of "
+        f"{sorted(set(_ALIASES) | set(_CLASSES))}, a config dict or a Regularizer"
+    )
+
+
+def serialize(regularizer: Regularizer | None) -> dict[str, Any] | None:
+    """Keras's config of a regularizer, or None.
+
+    >>> import kandle as kd
+    >>> kd.regularizers.serialize(kd.regularizers.L2(0.1))["config"]
+    {'l2': 0.1}
+    """
+    if regularizer is None:
+        return None
+    return {
+        "module": "keras.regularizers",
+        "class_name": type(regularizer).__name__,
+        "config": regularizer.get_config(),
+        "registered_name": None,
+    }
+
+
+def deserialize(config: dict[str, Any]) -> Regularizer:
+    """The regularizer of a Keras config dict (only kandle's own classes are created)."""
+    name = config.get("class_name")
+    cls = _CLASSES.get(name) if isinstance(name, str) else None
+    if cls is None:
+        raise InvalidArgumentError(
+            f"Could not interpret regularizer config: unknown class_name {name!r}; "
+            f"expected one of {sorted(_CLASSES)}"
+        )
+    return cls.from_config(dict(config.get("config") or {}))
+
+
+__all__ = ["L1", "L1L2", "L2", "Regularizer", "deserialize", "get", "serialize"]

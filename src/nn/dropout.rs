@@ -1,0 +1,160 @@
+//! Dropout: inverted dropout, active only in training.
+
+use super::config_or;
+use crate::bail;
+use crate::error::{fmt_shape, Result};
+use crate::tensor::random::with_rng;
+use crate::tensor::{Float, Tensor};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use serde_json::Value;
+use std::sync::Mutex;
+
+/// Zeroes each input element with probability `rate` in training and scales the kept
+/// ones by `1 / (1 - rate)`, so that expected values match inference, where the layer
+/// is the identity. Masks come from kandle's global generator, or from the layer's own
+/// generator when it has a `seed`.
+pub struct Dropout {
+    pub rate: f64,
+    /// The mask's shape: `None` entries take the input's size; size-1 entries share
+    /// one mask value along that axis (Keras's `noise_shape`).
+    pub noise_shape: Option<Vec<Option<usize>>>,
+    rng: Option<Mutex<ChaCha8Rng>>,
+}
+
+impl Dropout {
+    pub fn new(
+        rate: f64,
+        noise_shape: Option<Vec<Option<usize>>>,
+        seed: Option<u64>,
+    ) -> Result<Self> {
+        if !(0.0..1.0).contains(&rate) {
+            bail!(
+                InvalidArgument,
+                "Dropout: `rate` must be a number in [0, 1), got {rate}"
+            );
+        }
+        Ok(Dropout {
+            rate,
+            noise_shape,
+            rng: seed.map(|s| Mutex::new(ChaCha8Rng::seed_from_u64(s))),
+        })
+    }
+
+    /// The layer of a Keras `Dropout` config (`rate`, `noise_shape`, `seed`).
+    pub fn from_config(config: &Value) -> Result<Self> {
+        let Some(rate) = config_or::<Option<f64>>(config, "rate", None)? else {
+            bail!(InvalidArgument, "Dropout: the config has no `rate`");
+        };
+        Dropout::new(
+            rate,
+            config_or(config, "noise_shape", None)?,
+            config_or(config, "seed", None)?,
+        )
+    }
+
+    fn mask_shape(&self, input: &[usize]) -> Result<Vec<usize>> {
+        let Some(noise) = &self.noise_shape else {
+            return Ok(input.to_vec());
+        };
+        let shape: Vec<usize> = noise
+            .iter()
+            .zip(input)
+            .map(|(n, &d)| n.unwrap_or(d))
+            .collect();
+        let fits =
+            noise.len() == input.len() && shape.iter().zip(input).all(|(&m, &d)| m == d || m == 1);
+        if !fits {
+            bail!(
+                Shape,
+                "Dropout: noise_shape {} does not broadcast to the input shape {}",
+                fmt_shape(
+                    &noise
+                        .iter()
+                        .map(|n| n.map_or("None".to_string(), |v| v.to_string()))
+                        .collect::<Vec<_>>()
+                ),
+                fmt_shape(input)
+            );
+        }
+        Ok(shape)
+    }
+
+    pub fn forward<T: Float>(&self, x: &Tensor<T>, training: bool) -> Result<Tensor<T>> {
+        if !training || self.rate == 0.0 {
+            return Ok(x.clone());
+        }
+        let shape = self.mask_shape(x.shape())?;
+        let n = crate::tensor::shape::checked_numel(&shape, std::mem::size_of::<T>())?;
+        let keep = 1.0 - self.rate;
+        let scale = T::from_f64(1.0 / keep);
+        let mut mask = crate::tensor::alloc::<T>(n)?;
+        let mut fill = |rng: &mut ChaCha8Rng| {
+            for m in mask.iter_mut() {
+                *m = if rng.random::<f64>() < keep {
+                    scale
+                } else {
+                    T::zero()
+                };
+            }
+        };
+        match &self.rng {
+            Some(own) => fill(&mut own.lock().unwrap_or_else(|e| e.into_inner())),
+            None => with_rng(fill),
+        }
+        x.mul(&Tensor::from_vec(mask, &shape)?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ops::gradcheck::{check_grad, rand};
+
+    #[test]
+    fn zeroes_about_rate_and_scales_the_rest() {
+        let d = Dropout::new(0.3, None, Some(1)).unwrap();
+        let x = Tensor::<f32>::ones(&[100, 100]).unwrap();
+        let y = d.forward(&x, true).unwrap().to_vec();
+        let zeros = y.iter().filter(|v| **v == 0.0).count() as f64 / y.len() as f64;
+        assert!((zeros - 0.3).abs() < 0.02, "{zeros}");
+        assert!(y.iter().all(|&v| v == 0.0 || (v - 1.0 / 0.7).abs() < 1e-6));
+        assert_eq!(d.forward(&x, false).unwrap().to_vec(), x.to_vec());
+    }
+
+    #[test]
+    fn seeded_layers_repeat_and_noise_shape_shares_the_mask() {
+        let x = Tensor::<f32>::ones(&[4, 6]).unwrap();
+        let (a, b) = (
+            Dropout::new(0.5, None, Some(9)).unwrap(),
+            Dropout::new(0.5, None, Some(9)).unwrap(),
+        );
+        let first = a.forward(&x, true).unwrap().to_vec();
+        assert_eq!(first, b.forward(&x, true).unwrap().to_vec());
+        assert_ne!(first, a.forward(&x, true).unwrap().to_vec()); // the stream advances
+        let shared = Dropout::new(0.5, Some(vec![Some(1), None]), Some(3)).unwrap();
+        let y = shared.forward(&x, true).unwrap().to_vec();
+        for row in y.chunks(6) {
+            assert_eq!(row, &y[..6]);
+        }
+        assert!(Dropout::new(0.5, Some(vec![Some(2), None]), None)
+            .unwrap()
+            .forward(&x, true)
+            .is_err());
+    }
+
+    #[test]
+    fn gradient_and_bad_rates() {
+        let d = Dropout::new(0.4, None, Some(5)).unwrap();
+        // A fixed seed per evaluation, so the numeric and analytic passes see one mask.
+        check_grad(&[rand(&[3, 4], 1)], |t| {
+            Dropout::new(0.4, None, Some(5))
+                .unwrap()
+                .forward(&t[0], true)
+        });
+        assert!(d.forward(&rand(&[2], 1), false).is_ok());
+        for bad in [-0.1, 1.0, 1.5, f64::NAN] {
+            assert!(Dropout::new(bad, None, None).is_err());
+        }
+    }
+}

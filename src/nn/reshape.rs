@@ -1,0 +1,117 @@
+//! Flatten and Reshape: new shapes for the non-batch axes.
+
+use crate::bail;
+use crate::error::{fmt_shape, Result};
+use crate::tensor::shape::infer_shape;
+use crate::tensor::{Float, Tensor};
+use serde_json::Value;
+
+/// Flattens every axis but the first (the batch): `(batch, ...) -> (batch, prod(...))`;
+/// a 1-D input becomes `(batch, 1)`, as in Keras.
+pub struct Flatten;
+
+impl Flatten {
+    pub fn forward<T: Float>(&self, x: &Tensor<T>) -> Result<Tensor<T>> {
+        let Some(&batch) = x.shape().first() else {
+            bail!(
+                Shape,
+                "Flatten: expected an input with a batch axis, got a scalar (shape ())"
+            );
+        };
+        x.reshape(&[batch, x.shape()[1..].iter().product()])
+    }
+}
+
+/// Reshapes the non-batch axes to `target_shape`, where one entry may be -1 (inferred).
+pub struct Reshape {
+    pub target_shape: Vec<isize>,
+}
+
+impl Reshape {
+    pub fn new(target_shape: Vec<isize>) -> Result<Self> {
+        let unknown = target_shape.iter().filter(|&&d| d == -1).count();
+        if unknown > 1 || target_shape.iter().any(|&d| d < -1) {
+            bail!(
+                InvalidArgument,
+                "Reshape: `target_shape` may hold one -1 and otherwise non-negative sizes, got {}",
+                fmt_shape(&target_shape)
+            );
+        }
+        Ok(Reshape { target_shape })
+    }
+
+    /// The layer of a Keras `Reshape` config (`target_shape`).
+    pub fn from_config(config: &Value) -> Result<Self> {
+        let Some(target) = super::config_or::<Option<Vec<isize>>>(config, "target_shape", None)?
+        else {
+            bail!(InvalidArgument, "Reshape: the config has no `target_shape`");
+        };
+        Reshape::new(target)
+    }
+
+    pub fn forward<T: Float>(&self, x: &Tensor<T>) -> Result<Tensor<T>> {
+        let Some(&batch) = x.shape().first() else {
+            bail!(
+                Shape,
+                "Reshape: expected an input with a batch axis, got a scalar (shape ())"
+            );
+        };
+        let per_sample: usize = x.shape()[1..].iter().product();
+        let shape = infer_shape(per_sample, &x.shape()[1..], &self.target_shape).map_err(|_| {
+            crate::Error::Shape(format!(
+                "Reshape: the total size of the new array must be unchanged: cannot reshape samples of shape {} ({per_sample} elements) into target_shape {}",
+                fmt_shape(&x.shape()[1..]),
+                fmt_shape(&self.target_shape)
+            ))
+        })?;
+        let mut full = vec![batch];
+        full.extend(shape);
+        x.reshape(&full)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ops::gradcheck::{check_grad, rand};
+
+    #[test]
+    fn shapes() {
+        let x = Tensor::<f32>::zeros(&[2, 3, 4]).unwrap();
+        assert_eq!(Flatten.forward(&x).unwrap().shape(), &[2, 12]);
+        assert_eq!(
+            Flatten
+                .forward(&Tensor::<f32>::zeros(&[5]).unwrap())
+                .unwrap()
+                .shape(),
+            &[5, 1]
+        );
+        assert_eq!(
+            Reshape::new(vec![4, -1])
+                .unwrap()
+                .forward(&x)
+                .unwrap()
+                .shape(),
+            &[2, 4, 3]
+        );
+        assert_eq!(
+            Reshape::new(vec![12]).unwrap().forward(&x).unwrap().shape(),
+            &[2, 12]
+        );
+        let err = Reshape::new(vec![5, -1])
+            .unwrap()
+            .forward(&x)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("(3, 4)") && err.contains("(5, -1)"), "{err}");
+        assert!(Reshape::new(vec![7]).unwrap().forward(&x).is_err());
+        assert!(Reshape::new(vec![-1, -1]).is_err());
+    }
+
+    #[test]
+    fn gradients() {
+        check_grad(&[rand(&[2, 3, 2], 1)], |t| Flatten.forward(&t[0]));
+        let r = Reshape::new(vec![-1, 3]).unwrap();
+        check_grad(&[rand(&[2, 6], 1)], |t| r.forward(&t[0]));
+    }
+}
