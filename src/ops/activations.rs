@@ -110,7 +110,14 @@ impl<T: Float> Tensor<T> {
     pub fn relu6(&self) -> Result<Tensor<T>> {
         unary(
             self,
-            |x| x.max(T::zero()).min(f(6.0)),
+            |x| {
+                let r = super::unary::relu(x);
+                if r > f(6.0) {
+                    f(6.0)
+                } else {
+                    r
+                }
+            },
             |x, _| {
                 if x > T::zero() && x < f(6.0) {
                     T::one()

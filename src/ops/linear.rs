@@ -35,7 +35,7 @@ impl Activation {
     fn apply<T: Float>(self, v: T) -> T {
         match self {
             Activation::Linear => v,
-            Activation::Relu => v.max(T::zero()),
+            Activation::Relu => super::unary::relu(v),
             Activation::Sigmoid => super::unary::sigmoid(v),
             Activation::Tanh => v.tanh(),
         }

@@ -60,7 +60,7 @@ impl<T: Float> Tensor<T> {
     pub fn relu(&self) -> Result<Tensor<T>> {
         unary(
             self,
-            |x| x.max(T::zero()),
+            relu,
             |x, _| if x > T::zero() { T::one() } else { T::zero() },
         )
     }
@@ -77,6 +77,15 @@ impl<T: Float> Tensor<T> {
                 move |x, _| pt * x.powf(pt - T::one()),
             ),
         }
+    }
+}
+
+/// max(x, 0), keeping NaN (as NumPy and Keras do; `f32::max` would drop it).
+pub(crate) fn relu<T: Float>(x: T) -> T {
+    if x < T::zero() {
+        T::zero()
+    } else {
+        x
     }
 }
 
