@@ -145,7 +145,7 @@ impl ConfusionMatrix {
                 if self.with_epsilon {
                     bucket = bucket.max(0.0);
                 }
-                if !(bucket >= 0.0) {
+                if bucket.is_nan() || bucket < 0.0 {
                     continue;
                 }
                 let b = (bucket as usize).min(n - 1);

@@ -464,7 +464,11 @@ impl Optimizer {
                 let sq: f64 = grads.iter().map(|g| l2_norm(&g.data()).powi(2)).sum();
                 let norm = sq.sqrt() * base;
                 // Keras: clip·min(1/norm, 1/clip), NaN when the norm is not finite.
-                c * (1.0 / norm).min(1.0 / c) + (norm - norm)
+                if norm.is_finite() {
+                    c * (1.0 / norm).min(1.0 / c)
+                } else {
+                    f64::NAN
+                }
             }
         };
         let decay = self.weight_decay.map(|wd| (wd * lr) as f32);

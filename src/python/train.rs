@@ -82,6 +82,7 @@ impl PyTrainer {
     /// Runs up to `max_batches` training (or, with `training=False`, test) batches from
     /// batch `first`, for at most about `budget_s` seconds; returns the number run.
     #[pyo3(signature = (data, batch_size, first, max_batches, budget_s, training=true))]
+    #[allow(clippy::too_many_arguments)] // the Python signature
     fn run_batches(
         &mut self,
         py: Python<'_>,

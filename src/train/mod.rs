@@ -224,11 +224,7 @@ impl Trainer {
     pub fn take_predictions(&mut self) -> (Vec<f32>, Vec<usize>) {
         let data = std::mem::take(&mut self.predictions);
         let per_row: usize = self.prediction_shape.iter().product();
-        let mut shape = vec![if per_row == 0 {
-            0
-        } else {
-            data.len() / per_row
-        }];
+        let mut shape = vec![data.len().checked_div(per_row).unwrap_or(0)];
         shape.extend(&self.prediction_shape);
         (data, shape)
     }
