@@ -455,3 +455,10 @@ def test_fit_before_compile_and_unknown_names():
         kd.layers.Dense(0)
     with pytest.raises(ValueError):
         kd.layers.Dense(3, activation="nope")
+
+
+def test_custom_python_activation_is_refused_by_the_batch_loop():
+    model = kd.Sequential([kd.Input((2,)), kd.layers.Dense(2, activation=lambda t: t * 2.0)])
+    model.compile(optimizer="sgd", loss="mse")
+    with pytest.raises(NotImplementedError, match="built-in activations"):
+        model.fit(np.ones((4, 2)), np.ones((4, 2)), verbose=0)

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from kandle import _core
+from kandle import _core, activations
 from kandle import layers as layers_module
 from kandle import losses as losses_module
 from kandle import metrics as metrics_module
@@ -215,6 +215,14 @@ class Model(Layer):
 
     # -- the engine ------------------------------------------------------------
     def _engine_layers(self) -> list[Any]:
+        for layer in self.layers:
+            activation = getattr(layer, "activation", None)
+            if activation is not None and not activations.is_builtin(activation):
+                raise NotImplementedError(
+                    f"layer {layer.name!r} uses the Python function {activation!r} as its "
+                    "activation; the Rust batch loop runs only kandle's built-in activations: "
+                    "pass one by name, e.g. activation='relu'"
+                )
         return [layer._engine for layer in self.layers]
 
     def _trainer(self, x: np.ndarray, y: np.ndarray | None) -> Any:
