@@ -11,6 +11,8 @@ from __future__ import annotations
 import numpy as np
 
 EPS = 1e-7
+# Crossentropy clips to [EPS, 1 - EPS] in floatx (float32): 1 - EPS rounds to 1 - 2**-23.
+CLIP = (float(np.float32(EPS)), float(np.float32(1 - EPS)))
 
 
 def softmax(z):
@@ -23,11 +25,12 @@ def sigmoid(z):
 
 
 ACTIVATIONS = {
-    # name: (forward, derivative from the output)
-    "linear": (lambda z: z, lambda y: np.ones_like(y)),
-    "relu": (lambda z: np.maximum(z, 0), lambda y: (y > 0).astype(y.dtype)),
-    "tanh": (np.tanh, lambda y: 1 - y**2),
-    "sigmoid": (sigmoid, lambda y: y * (1 - y)),
+    # name: (forward, vector-Jacobian product given the output y and dLoss/dy g)
+    "linear": (lambda z: z, lambda y, g: g),
+    "relu": (lambda z: np.maximum(z, 0), lambda y, g: g * (y > 0)),
+    "tanh": (np.tanh, lambda y, g: g * (1 - y**2)),
+    "sigmoid": (sigmoid, lambda y, g: g * y * (1 - y)),
+    "softmax": (softmax, lambda y, g: y * (g - (g * y).sum(axis=-1, keepdims=True))),
 }
 
 
@@ -50,21 +53,21 @@ class MLP:
         grads = [None] * len(self.params)
         g = d_out
         for i in reversed(range(len(self.activations))):
-            g = g * ACTIVATIONS[self.activations[i]][1](hs[i + 1])
+            g = ACTIVATIONS[self.activations[i]][1](hs[i + 1], g)
             grads[2 * i] = hs[i].T @ g
             grads[2 * i + 1] = g.sum(axis=0)
             g = g @ self.params[2 * i].T
         return grads
 
 
-# Each loss: per-sample values and dLoss_i/dOutput, given the last layer's output.
+# Each loss: per-sample values and dLoss_i/dOutput, given the last layer's output
+# (keras/src/losses/losses.py and the backends' nn.*_crossentropy).
+def one_hot(y, classes):
+    return np.eye(classes)[np.asarray(y).reshape(-1).astype(int)]
+
+
 def loss_sparse_ce_logits(y, z):
-    labels = y.reshape(-1).astype(int)
-    logp = np.log(softmax(z))
-    per = -logp[np.arange(len(z)), labels]
-    d = softmax(z)
-    d[np.arange(len(z)), labels] -= 1
-    return per, d
+    return loss_cce_logits(one_hot(y, z.shape[-1]), z)
 
 
 def loss_mse(y, p):
@@ -72,9 +75,30 @@ def loss_mse(y, p):
     return per, 2 * (p - y) / p.shape[-1]
 
 
+def loss_mae(y, p):
+    return np.abs(p - y).mean(axis=-1), np.sign(p - y) / p.shape[-1]
+
+
+def loss_huber(y, p, delta=1.0):
+    """where(|e| <= delta, e^2 / 2, delta * |e| - delta^2 / 2), mean over the last axis."""
+    e = p - y
+    small = np.abs(e) <= delta
+    per = np.where(small, 0.5 * e**2, delta * np.abs(e) - 0.5 * delta**2).mean(axis=-1)
+    return per, np.where(small, e, delta * np.sign(e)) / p.shape[-1]
+
+
 def loss_bce_logits(y, z):
     per = (np.maximum(z, 0) - z * y + np.log1p(np.exp(-np.abs(z)))).mean(axis=-1)
     return per, (sigmoid(z) - y) / z.shape[-1]
+
+
+def loss_bce(y, p, label_smoothing=0.0):
+    """Smoothing toward 0.5, then probabilities clipped to CLIP."""
+    y = y * (1 - label_smoothing) + 0.5 * label_smoothing
+    pc = np.clip(p, *CLIP)
+    per = -(y * np.log(pc) + (1 - y) * np.log(1 - pc)).mean(axis=-1)
+    d = -(y / pc - (1 - y) / (1 - pc)) * (pc == p) / p.shape[-1]
+    return per, d
 
 
 def loss_cce_logits(y, z):
@@ -82,24 +106,124 @@ def loss_cce_logits(y, z):
     return per, softmax(z) * y.sum(axis=-1, keepdims=True) - y
 
 
+def loss_cce(y, p, label_smoothing=0.0):
+    """Smoothing toward 1/classes; probabilities renormalized to sum 1, then clipped."""
+    y = y * (1 - label_smoothing) + label_smoothing / y.shape[-1]
+    total = p.sum(axis=-1, keepdims=True)
+    q = p / total
+    qc = np.clip(q, *CLIP)
+    g = -y / qc * (qc == q)  # dLoss/dq
+    return -(y * np.log(qc)).sum(axis=-1), (g - (g * q).sum(axis=-1, keepdims=True)) / total
+
+
+def loss_sparse_ce(y, p):
+    return loss_cce(one_hot(y, p.shape[-1]), p)
+
+
 LOSSES = {
     "sparse_ce_logits": loss_sparse_ce_logits,
+    "sparse_ce": loss_sparse_ce,
     "mse": loss_mse,
+    "mae": loss_mae,
+    "huber": loss_huber,
     "bce_logits": loss_bce_logits,
+    "bce": loss_bce,
     "cce_logits": loss_cce_logits,
+    "cce": loss_cce,
 }
 
 
-def reduced_loss(loss, y, out, sw):
-    """Keras: sum(per * w) / number of per-sample values; and its gradient."""
-    per, d = LOSSES[loss](y, out)
+def reduced_loss(loss, y, out, sw, reduction="sum_over_batch_size"):
+    """Keras: sum(per * w), divided by the number of per-sample values unless the
+    reduction is "sum"; and its gradient. `loss` is a LOSSES key or a callable."""
+    per, d = (LOSSES[loss] if isinstance(loss, str) else loss)(np.asarray(y, np.float64), out)
     w = np.ones(len(per)) if sw is None else np.asarray(sw, np.float64).reshape(-1)
-    n = per.size
+    n = 1 if reduction == "sum" else per.size
     return float((per * w).sum() / n), d * (w / n)[:, None], per
+
+
+# Metrics (keras/src/metrics/): each is f(y, y_pred, w) over everything seen since the
+# last reset, w being the sample weights (ones when none are given). Keras accumulates
+# sums batch by batch, which gives the same result as one call on the concatenation.
+def weighted_mean(values, w):
+    """Mean-based metrics: values reduced to one per sample (mean over the other axes),
+    then total = sum(values * w) and count = sum(w)."""
+    values = values.reshape(len(w), -1).mean(axis=-1)
+    return float((values * w).sum() / w.sum())
+
+
+def in_top_k(labels, p, k):
+    """ops.in_top_k: fewer than k classes score strictly higher than the label's."""
+    labels = np.asarray(labels).reshape(-1).astype(int)
+    return (p > p[np.arange(len(p)), labels][:, None]).sum(axis=-1) < k
 
 
 def sparse_accuracy(y, z):
     return (z.argmax(axis=-1) == y.reshape(-1)).astype(np.float64)
+
+
+def confusion(y, p, w, thresholds):
+    """update_confusion_matrix_variables: every element of y_pred is one prediction,
+    positive when strictly above the threshold; weights broadcast to y_pred's shape.
+    Returns tp, fp, tn, fn, one per threshold."""
+    y = y.reshape(p.shape).reshape(-1).astype(bool)
+    w = np.broadcast_to(w.reshape(len(w), *([1] * (p.ndim - 1))), p.shape).reshape(-1)
+    pos = p.reshape(-1)[None, :] > np.asarray(thresholds, np.float64).reshape(-1, 1)
+    return ((pos & y) @ w, (pos & ~y) @ w, (~pos & ~y) @ w, (~pos & y) @ w)
+
+
+def divide_no_nan(a, b):
+    return np.where(b == 0, 0.0, a / np.where(b == 0, 1.0, b))
+
+
+def auc(y, p, w, curve="ROC", num_thresholds=200):
+    """AUC with summation_method="interpolation": Keras's thresholds
+    [-EPS, 1/(n-1), ..., (n-2)/(n-1), 1 + EPS]; mid-point Riemann sum of TPR over FPR for
+    ROC; for PR, Davis & Goadrich's interpolation (AUC.interpolate_pr_auc)."""
+    inner = [(i + 1) / (num_thresholds - 1) for i in range(num_thresholds - 2)]
+    tp, fp, tn, fn = confusion(y, p, w, [-EPS, *inner, 1 + EPS])
+    if curve == "ROC":
+        x, h = divide_no_nan(fp, fp + tn), divide_no_nan(tp, tp + fn)
+        return float(((x[:-1] - x[1:]) * (h[:-1] + h[1:]) / 2).sum())
+    dtp = tp[:-1] - tp[1:]
+    pp = tp + fp
+    slope = divide_no_nan(dtp, np.maximum(pp[:-1] - pp[1:], 0))
+    intercept = tp[1:] - slope * pp[1:]
+    both = (pp[:-1] > 0) & (pp[1:] > 0)
+    ratio = np.where(both, divide_no_nan(pp[:-1], np.maximum(pp[1:], 0)), 1.0)
+    inc = divide_no_nan(slope * (dtp + intercept * np.log(ratio)), np.maximum(tp[1:] + fn[1:], 0))
+    return float(inc.sum())
+
+
+def _precision(y, p, w, thresholds=0.5):
+    tp, fp, _, _ = confusion(y, p, w, [thresholds])
+    return float(divide_no_nan(tp, tp + fp)[0])
+
+
+def _recall(y, p, w, thresholds=0.5):
+    tp, _, _, fn = confusion(y, p, w, [thresholds])
+    return float(divide_no_nan(tp, tp + fn)[0])
+
+
+METRICS = {
+    "binary_accuracy": lambda y, p, w: weighted_mean((p > 0.5) == y.reshape(p.shape), w),
+    "categorical_accuracy": lambda y, p, w: weighted_mean(
+        y.argmax(axis=-1) == p.argmax(axis=-1), w
+    ),
+    "sparse_categorical_accuracy": lambda y, p, w: weighted_mean(sparse_accuracy(y, p), w),
+    "top_k_categorical_accuracy": lambda y, p, w, k=5: weighted_mean(
+        in_top_k(y.argmax(axis=-1), p, k), w
+    ),
+    "sparse_top_k_categorical_accuracy": lambda y, p, w, k=5: weighted_mean(in_top_k(y, p, k), w),
+    "mean_squared_error": lambda y, p, w: weighted_mean((p - y.reshape(p.shape)) ** 2, w),
+    "mean_absolute_error": lambda y, p, w: weighted_mean(np.abs(p - y.reshape(p.shape)), w),
+    "root_mean_squared_error": lambda y, p, w: np.sqrt(
+        weighted_mean((p - y.reshape(p.shape)) ** 2, w)
+    ),
+    "precision": _precision,
+    "recall": _recall,
+    "auc": auc,
+}
 
 
 class Optimizer:
@@ -155,6 +279,34 @@ class Optimizer:
         self.iterations += 1
 
 
+def _run(mlp, loss, x, y, sw, batch_size, metrics, reduction, opt=None):
+    """One pass over the data in order: each batch's loss and predictions come from the
+    weights before that batch's update. Returns the logs: loss as the batch-size-weighted
+    mean of the batch losses, metrics over every (y, y_pred, w) seen."""
+    tot_loss, seen = 0.0, []
+    for start in range(0, len(x), batch_size):
+        xb, yb = x[start : start + batch_size], y[start : start + batch_size]
+        swb = None if sw is None else sw[start : start + batch_size]
+        hs = mlp.forward(xb)
+        value, d, _ = reduced_loss(loss, yb, hs[-1], swb, reduction)
+        if opt is not None:
+            opt.apply(mlp.params, mlp.grads(hs, d))
+        tot_loss += value * len(xb)
+        w = np.ones(len(xb)) if swb is None else np.asarray(swb, np.float64).reshape(-1)
+        seen.append((np.asarray(yb, np.float64), hs[-1], w))
+    ys, ps, ws = (np.concatenate(a) for a in zip(*seen))
+    logs = {"loss": tot_loss / len(x)}
+    for name, fn in (metrics or {}).items():
+        logs[name] = fn(ys, ps, ws)
+    return logs
+
+
+def _metrics(metrics, accuracy):
+    if accuracy:
+        return {"accuracy": METRICS["sparse_categorical_accuracy"], **(metrics or {})}
+    return metrics
+
+
 def fit(
     mlp,
     opt,
@@ -167,51 +319,34 @@ def fit(
     val=None,
     initial_epoch=0,
     accuracy=False,
+    metrics=None,
+    reduction="sum_over_batch_size",
 ):
-    """Keras fit with shuffle=False: returns the history dict."""
+    """Keras fit with shuffle=False: returns the history dict. `metrics` maps History
+    keys to METRICS-style functions; `accuracy=True` adds sparse categorical accuracy."""
     history: dict[str, list[float]] = {}
-
-    def record(key, value):
-        history.setdefault(key, []).append(value)
-
+    metrics = _metrics(metrics, accuracy)
     for _ in range(initial_epoch, epochs):
-        tot_loss = tot_n = acc_num = acc_den = 0.0
-        for start in range(0, len(x), batch_size):
-            xb, yb = x[start : start + batch_size], y[start : start + batch_size]
-            swb = None if sw is None else sw[start : start + batch_size]
-            hs = mlp.forward(xb)
-            value, d, _ = reduced_loss(loss, yb, hs[-1], swb)
-            opt.apply(mlp.params, mlp.grads(hs, d))
-            tot_loss += value * len(xb)
-            tot_n += len(xb)
-            if accuracy:
-                w = np.ones(len(xb)) if swb is None else swb
-                acc_num += (sparse_accuracy(yb, hs[-1]) * w).sum()
-                acc_den += w.sum()
-        record("loss", tot_loss / tot_n)
-        if accuracy:
-            record("accuracy", acc_num / acc_den)
+        logs = _run(mlp, loss, x, y, sw, batch_size, metrics, reduction, opt)
         if val is not None:
-            logs = evaluate(mlp, loss, *val, batch_size=batch_size, accuracy=accuracy)
-            for k, v in logs.items():
-                record("val_" + k, v)
+            val_logs = evaluate(
+                mlp, loss, *val, batch_size=batch_size, metrics=metrics, reduction=reduction
+            )
+            logs.update({"val_" + k: v for k, v in val_logs.items()})
+        for k, v in logs.items():
+            history.setdefault(k, []).append(v)
     return history
 
 
-def evaluate(mlp, loss, x, y, sw=None, batch_size=32, accuracy=False):
-    tot_loss = tot_n = acc_num = acc_den = 0.0
-    for start in range(0, len(x), batch_size):
-        xb, yb = x[start : start + batch_size], y[start : start + batch_size]
-        swb = None if sw is None else sw[start : start + batch_size]
-        out = mlp.forward(xb)[-1]
-        value, _, _ = reduced_loss(loss, yb, out, swb)
-        tot_loss += value * len(xb)
-        tot_n += len(xb)
-        if accuracy:
-            w = np.ones(len(xb)) if swb is None else swb
-            acc_num += (sparse_accuracy(yb, out) * w).sum()
-            acc_den += w.sum()
-    logs = {"loss": tot_loss / tot_n}
-    if accuracy:
-        logs["accuracy"] = acc_num / acc_den
-    return logs
+def evaluate(
+    mlp,
+    loss,
+    x,
+    y,
+    sw=None,
+    batch_size=32,
+    accuracy=False,
+    metrics=None,
+    reduction="sum_over_batch_size",
+):
+    return _run(mlp, loss, x, y, sw, batch_size, _metrics(metrics, accuracy), reduction)
