@@ -32,7 +32,7 @@ impl Adagrad {
 
     pub(crate) fn update(&self, lr: f32, _step: u64, pass: Pass<'_>) {
         let eps = self.epsilon as f32;
-        pass.run(|w, g, s| {
+        pass.run::<1>(move |w, g, s| {
             s[0] += g * g;
             *w -= lr * g / (s[0] + eps).sqrt();
         })

@@ -43,14 +43,14 @@ impl Adam {
         let (one_minus_b1, one_minus_b2) = ((1.0 - self.beta_1) as f32, (1.0 - self.beta_2) as f32);
         let eps = self.epsilon as f32;
         if self.amsgrad {
-            pass.run(|w, g, s| {
+            pass.run::<3>(move |w, g, s| {
                 s[0] += (g - s[0]) * one_minus_b1;
                 s[1] += (g * g - s[1]) * one_minus_b2;
                 s[2] = s[2].max(s[1]);
                 *w -= s[0] * alpha / (s[2].sqrt() + eps);
             })
         } else {
-            pass.run(|w, g, s| {
+            pass.run::<2>(move |w, g, s| {
                 s[0] += (g - s[0]) * one_minus_b1;
                 s[1] += (g * g - s[1]) * one_minus_b2;
                 *w -= s[0] * alpha / (s[1].sqrt() + eps);

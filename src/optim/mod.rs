@@ -10,7 +10,7 @@
 //! apply weight decay `w −= w·wd·lr`, run the update rule, then `iterations += 1`. The
 //! learning rate is the schedule's value at the current `iterations`. Everything but the
 //! norms happens in one pass over each variable's data, in place: slots live in one
-//! buffer per variable (interleaved, one group of slots per element), created on first
+//! buffer per variable (one array per slot, one after another), created on first
 //! use and reused afterwards, so a steady-state step allocates nothing.
 //!
 //! ```
@@ -72,7 +72,7 @@ impl Rule {
         }
     }
 
-    /// Names of the per-element slots, in their interleaved order.
+    /// Names of the per-element slots, in their order in the slot buffer.
     pub fn slot_names(&self) -> &'static [&'static str] {
         match self {
             Rule::Sgd(r) => r.slot_names(),
@@ -133,43 +133,93 @@ pub(crate) struct Pass<'a> {
     prep: Prep,
 }
 
+impl Prep {
+    fn is_identity(&self) -> bool {
+        self.scale == 1.0 && self.clip_value.is_none() && self.decay.is_none()
+    }
+}
+
+/// The update loop over one chunk, for `K` slot arrays (each as long as `var`). Slots
+/// are stored one array per slot, so every stream is contiguous and, with `K` known at
+/// compile time, the compiler vectorizes the optimizer's formula.
+#[inline(always)]
+fn walk<const K: usize>(
+    var: &mut [f32],
+    grad: &[f32],
+    slots: [&mut [f32]; K],
+    prep: impl Fn(&mut f32, f32) -> f32,
+    f: &impl Fn(&mut f32, f32, &mut [f32]),
+) {
+    let n = var.len();
+    let grad = &grad[..n];
+    let slots = slots.map(|s| &mut s[..n]);
+    for i in 0..n {
+        let mut s = [0.0f32; K];
+        for k in 0..K {
+            s[k] = slots[k][i];
+        }
+        let g = prep(&mut var[i], grad[i]);
+        f(&mut var[i], g, &mut s);
+        for k in 0..K {
+            slots[k][i] = s[k];
+        }
+    }
+}
+
+/// Splits a variable's slot buffer (`K` arrays of `n` values, one after another).
+fn split_slots<const K: usize>(slots: &mut [f32], n: usize) -> [&mut [f32]; K] {
+    let mut rest = slots;
+    std::array::from_fn(|_| {
+        let (head, tail) = std::mem::take(&mut rest).split_at_mut(n);
+        rest = tail;
+        head
+    })
+}
+
 impl Pass<'_> {
     /// Calls `f(w, g, slots)` for every element, with `g` already scaled and clipped and
-    /// `w` already decayed. In parallel over fixed chunks for large variables: every
-    /// element is independent, so results never depend on the thread count.
-    pub(crate) fn run(self, f: impl Fn(&mut f32, f32, &mut [f32]) + Sync + Send) {
+    /// `w` already decayed; `K` is the number of slots per element. In parallel over
+    /// fixed chunks for large variables: every element is independent, so results never
+    /// depend on the thread count.
+    pub(crate) fn run<const K: usize>(self, f: impl Fn(&mut f32, f32, &mut [f32]) + Sync + Send) {
         let Pass {
             var,
             grad,
             slots,
             prep,
         } = self;
-        let k = slots.len() / var.len().max(1);
-        let body = |start: usize, var: &mut [f32], slots: &mut [f32]| {
+        debug_assert_eq!(slots.len(), var.len() * K);
+        let slots = split_slots::<K>(slots, var.len());
+        let body = |start: usize, var: &mut [f32], slots: [&mut [f32]; K]| {
             let grad = &grad[start..start + var.len()];
-            for (j, (w, &g)) in var.iter_mut().zip(grad).enumerate() {
-                let mut g = g * prep.scale;
-                if let Some(c) = prep.clip_value {
-                    g = g.clamp(-c, c);
-                }
-                if let Some(d) = prep.decay {
-                    *w -= *w * d;
-                }
-                f(w, g, &mut slots[j * k..(j + 1) * k]);
+            if prep.is_identity() {
+                walk::<K>(var, grad, slots, |_, g| g, &f);
+            } else {
+                let prep = prep;
+                let full = move |w: &mut f32, g: f32| {
+                    let mut g = g * prep.scale;
+                    if let Some(c) = prep.clip_value {
+                        g = g.clamp(-c, c);
+                    }
+                    if let Some(d) = prep.decay {
+                        *w -= *w * d;
+                    }
+                    g
+                };
+                walk::<K>(var, grad, slots, full, &f);
             }
         };
         if var.len() < PAR_THRESHOLD || num_threads() == 1 {
             body(0, var, slots);
-        } else if k == 0 {
-            pool().install(|| {
-                var.par_chunks_mut(CHUNK)
-                    .enumerate()
-                    .for_each(|(i, c)| body(i * CHUNK, c, &mut []))
-            });
         } else {
+            // The same fixed chunks of the variable and of each of its slot arrays.
+            let mut chunks = slots.map(|s| s.chunks_mut(CHUNK));
+            let per_chunk: Vec<[&mut [f32]; K]> = (0..var.len().div_ceil(CHUNK))
+                .map(|_| std::array::from_fn(|k| chunks[k].next().expect("same chunk count")))
+                .collect();
             pool().install(|| {
                 var.par_chunks_mut(CHUNK)
-                    .zip(slots.par_chunks_mut(CHUNK * k))
+                    .zip(per_chunk)
                     .enumerate()
                     .for_each(|(i, (c, s))| body(i * CHUNK, c, s))
             });
@@ -189,7 +239,7 @@ pub struct Optimizer {
     global_clipnorm: Option<f64>,
     loss_scale_factor: Option<f64>,
     iterations: u64,
-    /// Per variable id: `numel × slot_names().len()` values, interleaved per element.
+    /// Per variable id: `numel × slot_names().len()` values: one array per slot, one after another.
     slots: HashMap<TensorId, Vec<f32>>,
 }
 
@@ -396,13 +446,8 @@ impl Optimizer {
             None => Vec::new(),
             Some(buf) => names
                 .iter()
-                .enumerate()
-                .map(|(i, &n)| {
-                    (
-                        n,
-                        buf.iter().skip(i).step_by(names.len()).copied().collect(),
-                    )
-                })
+                .zip(buf.chunks(variable.numel().max(1)))
+                .map(|(&name, values)| (name, values.to_vec()))
                 .collect(),
         }
     }

@@ -42,7 +42,7 @@ impl RmsProp {
         let (rho, one_minus_rho) = (self.rho as f32, (1.0 - self.rho) as f32);
         let (mu, eps) = (self.momentum as f32, self.epsilon as f32);
         // The increment `lr·g/sqrt(denominator)` for slots `s` (velocity first).
-        let increment = |g: f32, s: &mut [f32], avg: Option<usize>| {
+        let increment = move |g: f32, s: &mut [f32], avg: Option<usize>| {
             s[0] = rho * s[0] + one_minus_rho * g * g;
             let denominator = match avg {
                 Some(i) => {
@@ -53,13 +53,16 @@ impl RmsProp {
             };
             lr * g / denominator.sqrt()
         };
+        let with_momentum = move |w: &mut f32, g: f32, s: &mut [f32], avg: Option<usize>| {
+            let inc = increment(g, s, avg);
+            s[1] = mu * s[1] + inc;
+            *w -= s[1];
+        };
         match (self.momentum > 0.0, self.centered) {
-            (false, centered) => pass.run(|w, g, s| *w -= increment(g, s, centered.then_some(1))),
-            (true, centered) => pass.run(|w, g, s| {
-                let inc = increment(g, s, centered.then_some(2));
-                s[1] = mu * s[1] + inc;
-                *w -= s[1];
-            }),
+            (false, false) => pass.run::<1>(move |w, g, s| *w -= increment(g, s, None)),
+            (false, true) => pass.run::<2>(move |w, g, s| *w -= increment(g, s, Some(1))),
+            (true, false) => pass.run::<2>(move |w, g, s| with_momentum(w, g, s, None)),
+            (true, true) => pass.run::<3>(move |w, g, s| with_momentum(w, g, s, Some(2))),
         }
     }
 

@@ -34,12 +34,12 @@ impl Sgd {
     pub(crate) fn update(&self, lr: f32, _step: u64, pass: Pass<'_>) {
         let mu = self.momentum as f32;
         match (self.momentum != 0.0, self.nesterov) {
-            (false, _) => pass.run(|w, g, _| *w -= g * lr),
-            (true, false) => pass.run(|w, g, s| {
+            (false, _) => pass.run::<0>(move |w, g, _| *w -= g * lr),
+            (true, false) => pass.run::<1>(move |w, g, s| {
                 s[0] = s[0] * mu - g * lr;
                 *w += s[0];
             }),
-            (true, true) => pass.run(|w, g, s| {
+            (true, true) => pass.run::<1>(move |w, g, s| {
                 s[0] = s[0] * mu - g * lr;
                 *w += s[0] * mu - g * lr;
             }),
