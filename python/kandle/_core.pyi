@@ -10,6 +10,42 @@ from typing import Any, TypeAlias, final
 
 import numpy as np
 import numpy.typing as npt
+from typing_extensions import Never, disjoint_base
+
+__all__ = [
+    "__version__",
+    "Tensor",
+    "Variable",
+    "tensor",
+    "grad",
+    "set_grad_enabled",
+    "is_grad_enabled",
+    "softmax",
+    "log_softmax",
+    "matmul",
+    "concatenate",
+    "full",
+    "arange",
+    "linear",
+    "initialize",
+    "mean_squared_error",
+    "set_random_seed",
+    "set_num_threads",
+    "get_num_threads",
+    "Layer",
+    "Loss",
+    "Metric",
+    "activation",
+    "gelu",
+    "elu",
+    "leaky_relu",
+    "initialize_from_config",
+    "regularization_penalty",
+    "Optimizer",
+    "schedule_value",
+    "Dataset",
+    "Trainer",
+]
 
 __version__: str
 
@@ -20,6 +56,7 @@ _Float32Array: TypeAlias = npt.NDArray[np.float32]
 
 # --- src/python/tensor.rs ------------------------------------------------------------
 
+@disjoint_base
 class Tensor:
     def __new__(cls, data: _Operand) -> Tensor: ...
     @property
@@ -49,6 +86,9 @@ class Tensor:
     def __matmul__(self, o: _Operand, /) -> Tensor: ...
     def __rmatmul__(self, o: _Operand, /) -> Tensor: ...
     def __pow__(self, exponent: float, modulo: None = None, /) -> Tensor: ...
+    # The power slot also gives `__rpow__`, which returns NotImplemented for every left
+    # operand (`2 ** t` is a TypeError): no argument type is accepted.
+    def __rpow__(self, value: Never, mod: None = None, /) -> Tensor: ...
     def __neg__(self) -> Tensor: ...
     def __pos__(self) -> Tensor: ...
     def __abs__(self) -> Tensor: ...
