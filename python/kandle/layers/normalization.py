@@ -204,11 +204,11 @@ class LayerNormalization(Layer):
                 f"LayerNormalization {self.name!r}: the normalized axes {self.axis} of input "
                 f"shape {tuple(input_shape)} must have known, non-zero sizes"
             )
-        shape = tuple(int(d) for d in shape)  # type: ignore[arg-type]
+        sizes = tuple(int(d) for d in shape if d is not None)  # all known (checked above)
         if self.scale:
-            self.gamma = self.add_weight(shape, initializer=self.gamma_initializer, name="gamma")
+            self.gamma = self.add_weight(sizes, initializer=self.gamma_initializer, name="gamma")
         if self.center:
-            self.beta = self.add_weight(shape, initializer=self.beta_initializer, name="beta")
+            self.beta = self.add_weight(sizes, initializer=self.beta_initializer, name="beta")
 
     def get_config(self) -> dict[str, Any]:
         return {

@@ -16,7 +16,7 @@ import json
 import re
 import warnings
 from collections.abc import Iterable, Sequence
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 
 from kandle import _core
 from kandle._core import Tensor, Variable
@@ -157,7 +157,8 @@ class Optimizer:
                 "settable. If you need the learning rate to be settable, you should "
                 "instantiate the optimizer with a float `learning_rate` argument."
             )
-        self._engine.set_learning_rate(self._engine_learning_rate(learning_rate))
+        # Not a schedule (returned above), so the engine value is a float.
+        self._engine.set_learning_rate(cast(float, self._engine_learning_rate(learning_rate)))
 
     @property
     def built(self) -> bool:
@@ -209,7 +210,7 @@ class Optimizer:
                 stacklevel=2,
             )
             grads, variables = [g for g, _ in pairs], [v for _, v in pairs]
-        self._engine.apply(grads, variables)
+        self._engine.apply(cast("list[Tensor]", grads), variables)  # None ones dropped above
         if self._variables is None:
             self._variables = built_on
 
@@ -508,7 +509,8 @@ class Adagrad(Optimizer):
         }
 
 
-_ALL: dict[str, type[Optimizer]] = {
+# The concrete classes, whose learning_rate has a default (the base class has none).
+_ALL: dict[str, type[SGD | Adam | AdamW | RMSprop | Adagrad]] = {
     cls.__name__.lower(): cls for cls in (SGD, Adam, AdamW, RMSprop, Adagrad)
 }
 
@@ -560,7 +562,8 @@ def get(identifier: str | dict[str, Any] | Optimizer | type[Optimizer] | None) -
     if isinstance(identifier, Optimizer):
         return identifier
     if isinstance(identifier, type) and issubclass(identifier, Optimizer):
-        return identifier()
+        # Subclasses default learning_rate; the base class itself raises a TypeError.
+        return identifier()  # type: ignore[call-arg]
     if isinstance(identifier, dict):
         return deserialize(identifier)
     if isinstance(identifier, str):
