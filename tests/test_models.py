@@ -462,3 +462,12 @@ def test_custom_python_activation_is_refused_by_the_batch_loop():
     model.compile(optimizer="sgd", loss="mse")
     with pytest.raises(NotImplementedError, match="built-in activations"):
         model.fit(np.ones((4, 2)), np.ones((4, 2)), verbose=0)
+
+
+@pytest.mark.parametrize("bad", [(None, np.ones(4)), (None, None), (np.ones((4, 4)),)])
+def test_fit_rejects_incomplete_validation_data(bad):
+    x, y = data(n=8)
+    model, _ = mlp_model()
+    model.compile(optimizer="sgd", loss=kd.losses.SparseCategoricalCrossentropy(from_logits=True))
+    with pytest.raises(ValueError, match="validation_data"):
+        model.fit(x, y, validation_data=bad, verbose=0)

@@ -315,6 +315,11 @@ class Model(Layer):
                 "validation_data sample_weight",
                 validation_data[2] if len(validation_data) == 3 else None,
             )
+            if vx is None or vy is None:
+                raise InvalidArgumentError(
+                    "validation_data: both x_val and y_val are required, got "
+                    f"({type(validation_data[0]).__name__}, {type(validation_data[1]).__name__})"
+                )
             _check_cardinality(x_val=vx, y_val=vy, sample_weight_val=vsw)
             val = (vx, vy, vsw)
         elif validation_split:
@@ -332,8 +337,7 @@ class Model(Layer):
 
         trainer = self._trainer(x, y)
         data = _core.Dataset(x, y, sw)
-        # TODO: validation_data=(None, y) gets here with vx None; it needs a check.
-        val_data = _core.Dataset(*val) if val is not None else None  # type: ignore[arg-type]
+        val_data = _core.Dataset(*val) if val is not None else None
         steps = data.num_batches(batch_size)
         callback_list = CallbackList(
             callbacks,
