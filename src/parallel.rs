@@ -7,7 +7,7 @@ use rayon::prelude::*;
 use std::sync::{Arc, OnceLock, RwLock};
 
 /// Work below this many elements runs on the calling thread: spawning costs more.
-pub const PAR_THRESHOLD: usize = 1 << 15;
+pub const PAR_THRESHOLD: usize = 1 << 18;
 /// Elements per chunk of a parallel elementwise op or reduction.
 pub const CHUNK: usize = 1 << 13;
 
@@ -116,7 +116,7 @@ mod tests {
 
     #[test]
     fn chunked_sum_is_the_same_for_any_thread_count() {
-        let n = 100_003;
+        let n = 3 * PAR_THRESHOLD + 7;
         let f = |i: usize| ((i as f32) * 0.37).sin();
         set_num_threads(1).unwrap();
         let a = chunked_sum(n, f);

@@ -7,7 +7,7 @@ use crate::tensor::shape::{broadcast_shapes, broadcast_strides, checked_numel};
 use crate::tensor::{alloc, Float, Tensor};
 
 /// Products with fewer multiply-adds than this run on one thread.
-const GEMM_PAR_THRESHOLD: usize = 1 << 18;
+const GEMM_PAR_THRESHOLD: usize = 1 << 23;
 
 /// A strided matrix operand: `data[row * rs + col * cs]`.
 #[derive(Clone, Copy)]

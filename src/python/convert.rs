@@ -4,9 +4,11 @@
 use super::tensor::PyTensor;
 use crate::error::{Error, Result};
 use crate::tensor::Tensor;
+use crate::train::Rows;
 use numpy::{PyArray1, PyReadonlyArrayDyn, PyUntypedArrayMethods};
 use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyFloat, PyInt, PyTuple};
+use std::sync::Arc;
 
 fn dtype_error(what: String) -> PyErr {
     Error::DType(what).into()
@@ -24,6 +26,18 @@ pub fn to_tensor(obj: &Bound<'_, PyAny>) -> PyResult<Tensor<f32>> {
     {
         return Ok(Tensor::scalar(obj.extract::<f64>()? as f32));
     }
+    let arr = float32_array(obj)?;
+    let arr: PyReadonlyArrayDyn<'_, f32> = arr.extract()?;
+    let data = arr
+        .as_slice()
+        .map_err(|e| Error::Internal(e.to_string()))?
+        .to_vec();
+    Ok(Tensor::from_vec(data, arr.shape())?)
+}
+
+/// `obj` as a native-endian, aligned, C-ordered float32 numpy array: the array itself
+/// when it already is one, else a converted copy.
+fn float32_array<'py>(obj: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
     let np = obj.py().import("numpy")?;
     let arr = np.call_method1("asarray", (obj,))?;
     let dtype = arr.getattr("dtype")?;
@@ -34,14 +48,52 @@ pub fn to_tensor(obj: &Bound<'_, PyAny>) -> PyResult<Tensor<f32>> {
             dtype.str()?
         )));
     }
-    // Native-endian, aligned, C-ordered float32; a copy unless it already is one.
-    let arr = np.call_method1("require", (arr, np.getattr("float32")?, "CA"))?;
-    let arr: PyReadonlyArrayDyn<'_, f32> = arr.extract()?;
-    let data = arr
+    np.call_method1("require", (arr, np.getattr("float32")?, "CA"))
+}
+
+/// A numpy array's buffer, read in place while the training loop runs.
+struct NumpyRows {
+    /// Keeps the array, and so its buffer, alive.
+    _array: Py<PyAny>,
+    ptr: *const f32,
+    len: usize,
+}
+
+// SAFETY: the buffer belongs to `_array`, which this struct keeps alive; numpy never
+// frees or moves the buffer of an array that is referenced (`resize` refuses), and
+// kandle only reads it.
+unsafe impl Send for NumpyRows {}
+unsafe impl Sync for NumpyRows {}
+
+impl AsRef<[f32]> for NumpyRows {
+    fn as_ref(&self) -> &[f32] {
+        if self.len == 0 {
+            return &[];
+        }
+        // SAFETY: `ptr` and `len` describe the live, aligned float32 buffer (see above).
+        unsafe { std::slice::from_raw_parts(self.ptr, self.len) }
+    }
+}
+
+/// Training rows from an array: the caller's own buffer when it is already float32 and
+/// C-ordered (no copy of the dataset), else one converted copy.
+pub fn to_rows(obj: &Bound<'_, PyAny>) -> PyResult<Rows> {
+    if let Ok(t) = obj.cast::<PyTensor>() {
+        return Ok(Rows::from_tensor(&t.borrow().inner)?);
+    }
+    let arr = float32_array(obj)?;
+    let view: PyReadonlyArrayDyn<'_, f32> = arr.extract()?;
+    let slice = view
         .as_slice()
-        .map_err(|e| Error::Internal(e.to_string()))?
-        .to_vec();
-    Ok(Tensor::from_vec(data, arr.shape())?)
+        .map_err(|e| Error::Internal(e.to_string()))?;
+    let (ptr, len, shape) = (slice.as_ptr(), slice.len(), view.shape().to_vec());
+    drop(view);
+    let rows = NumpyRows {
+        _array: arr.unbind(),
+        ptr,
+        len,
+    };
+    Ok(Rows::new(Arc::new(rows), &shape)?)
 }
 
 /// A new float32 numpy array holding a copy of the tensor.

@@ -1,7 +1,7 @@
 //! `kandle._core.Dataset` and `kandle._core.Trainer`: the batch loop of fit, evaluate and
 //! predict, run with the GIL released.
 
-use super::convert::{to_numpy, to_tensor};
+use super::convert::{to_numpy, to_rows, to_tensor};
 use super::layers::PyLayer;
 use super::losses::PyLoss;
 use super::metrics::PyMetric;
@@ -27,9 +27,9 @@ impl PyDataset {
         sample_weight: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Self> {
         let part =
-            |p: Option<&Bound<'_, PyAny>>| p.filter(|v| !v.is_none()).map(to_tensor).transpose();
+            |p: Option<&Bound<'_, PyAny>>| p.filter(|v| !v.is_none()).map(to_rows).transpose();
         Ok(PyDataset {
-            inner: Dataset::new(to_tensor(x)?, part(y)?, part(sample_weight)?)?,
+            inner: Dataset::new(to_rows(x)?, part(y)?, part(sample_weight)?)?,
         })
     }
 

@@ -20,12 +20,18 @@ pub trait Float:
 {
     /// NumPy's name for the type.
     const DTYPE: &'static str;
+    /// Idle buffers of this type, reused by new tensors.
+    fn pool() -> &'static super::pool::BufferPool<Self>;
     fn from_f64(v: f64) -> Self;
     fn to_f64(self) -> f64;
 }
 
 impl Float for f32 {
     const DTYPE: &'static str = "float32";
+    fn pool() -> &'static super::pool::BufferPool<Self> {
+        static POOL: super::pool::BufferPool<f32> = super::pool::BufferPool::new();
+        &POOL
+    }
     fn from_f64(v: f64) -> Self {
         v as f32
     }
@@ -36,6 +42,10 @@ impl Float for f32 {
 
 impl Float for f64 {
     const DTYPE: &'static str = "float64";
+    fn pool() -> &'static super::pool::BufferPool<Self> {
+        static POOL: super::pool::BufferPool<f64> = super::pool::BufferPool::new();
+        &POOL
+    }
     fn from_f64(v: f64) -> Self {
         v
     }

@@ -5,6 +5,7 @@
 //! type itself, creation and access.
 
 mod element;
+mod pool;
 pub mod random;
 pub mod shape;
 
@@ -37,6 +38,13 @@ struct Inner<T: Float> {
     variable: bool,
 }
 
+impl<T: Float> Drop for Inner<T> {
+    fn drop(&mut self) {
+        let data = std::mem::take(self.data.get_mut().unwrap_or_else(|e| e.into_inner()));
+        T::pool().give(data);
+    }
+}
+
 impl<T: Float> Clone for Tensor<T> {
     fn clone(&self) -> Self {
         Tensor(self.0.clone())
@@ -56,6 +64,10 @@ impl<T: Float> std::fmt::Debug for Tensor<T> {
 
 /// A zero-filled buffer of `n` elements, or an allocation error instead of an abort.
 pub(crate) fn alloc<T: Float>(n: usize) -> Result<Vec<T>> {
+    if let Some(mut v) = T::pool().take(n) {
+        v.resize(n, T::zero());
+        return Ok(v);
+    }
     let mut v = Vec::new();
     if v.try_reserve_exact(n).is_err() {
         bail!(
@@ -206,7 +218,9 @@ impl<T: Float> Tensor<T> {
 
     fn into_vec(self) -> Vec<T> {
         match Arc::try_unwrap(self.0) {
-            Ok(inner) => inner.data.into_inner().unwrap_or_else(|e| e.into_inner()),
+            Ok(mut inner) => {
+                std::mem::take(inner.data.get_mut().unwrap_or_else(|e| e.into_inner()))
+            }
             Err(shared) => Tensor(shared).to_vec(),
         }
     }

@@ -5,37 +5,66 @@ use crate::error::{fmt_shape, Result};
 use crate::tensor::{alloc, random, Tensor};
 use rand::seq::SliceRandom;
 use std::ops::Range;
+use std::sync::Arc;
+
+/// Row-major float32 values whose first axis is the sample axis. The storage is
+/// anything that lends a slice: an owned `Vec`, or, in the Python bindings, the
+/// caller's own numpy array, so that training data is never copied.
+#[derive(Clone)]
+pub struct Rows {
+    data: Arc<dyn AsRef<[f32]> + Send + Sync>,
+    shape: Vec<usize>,
+}
+
+impl Rows {
+    pub fn new(data: Arc<dyn AsRef<[f32]> + Send + Sync>, shape: &[usize]) -> Result<Self> {
+        let len = (*data).as_ref().len();
+        if shape.is_empty() {
+            bail!(Shape, "expected an array with a batch axis, got a scalar");
+        }
+        if shape.iter().product::<usize>() != len {
+            bail!(Shape, "{len} values do not fill shape {}", fmt_shape(shape));
+        }
+        Ok(Rows {
+            data,
+            shape: shape.to_vec(),
+        })
+    }
+
+    /// A copy of a tensor's values.
+    pub fn from_tensor(t: &Tensor) -> Result<Self> {
+        Self::new(Arc::new(t.to_vec()), t.shape())
+    }
+
+    pub fn shape(&self) -> &[usize] {
+        &self.shape
+    }
+
+    fn values(&self) -> &[f32] {
+        (*self.data).as_ref()
+    }
+}
 
 /// Inputs, targets and sample weights with one row per sample, plus a visiting order.
 pub struct Dataset {
-    x: Tensor,
-    y: Option<Tensor>,
-    sample_weight: Option<Tensor>,
+    x: Rows,
+    y: Option<Rows>,
+    sample_weight: Option<Rows>,
     order: Vec<usize>,
-}
-
-fn rows_of(t: &Tensor) -> usize {
-    t.shape().first().copied().unwrap_or(0)
 }
 
 impl Dataset {
     /// Checks that every part has the same number of rows.
-    pub fn new(x: Tensor, y: Option<Tensor>, sample_weight: Option<Tensor>) -> Result<Self> {
-        if x.rank() == 0 {
-            bail!(
-                Shape,
-                "x: expected an array with a batch axis, got a scalar"
-            );
-        }
-        let n = rows_of(&x);
+    pub fn new(x: Rows, y: Option<Rows>, sample_weight: Option<Rows>) -> Result<Self> {
+        let n = x.shape[0];
         for (name, part) in [("y", &y), ("sample_weight", &sample_weight)] {
             if let Some(t) = part {
-                if t.rank() == 0 || rows_of(t) != n {
+                if t.shape[0] != n {
                     bail!(
                         Shape,
                         "Data cardinality is ambiguous: x has {n} samples but {name} has shape {}; \
                          make sure all arrays contain the same number of samples",
-                        fmt_shape(t.shape())
+                        fmt_shape(&t.shape)
                     );
                 }
             }
@@ -56,15 +85,15 @@ impl Dataset {
         self.order.is_empty()
     }
 
-    pub fn x(&self) -> &Tensor {
+    pub fn x(&self) -> &Rows {
         &self.x
     }
 
-    pub fn y(&self) -> Option<&Tensor> {
+    pub fn y(&self) -> Option<&Rows> {
         self.y.as_ref()
     }
 
-    pub fn sample_weight(&self) -> Option<&Tensor> {
+    pub fn sample_weight(&self) -> Option<&Rows> {
         self.sample_weight.as_ref()
     }
 
@@ -89,9 +118,9 @@ impl Dataset {
     }
 
     /// The rows `order[rows]` of `t`, copied into a new batch tensor.
-    pub fn gather(&self, t: &Tensor, rows: &Range<usize>) -> Result<Tensor> {
-        let per_row: usize = t.shape()[1..].iter().product();
-        let src = t.data();
+    pub fn gather(&self, t: &Rows, rows: &Range<usize>) -> Result<Tensor> {
+        let per_row: usize = t.shape[1..].iter().product();
+        let src = t.values();
         let mut out = alloc::<f32>(rows.len() * per_row)?;
         for (dst, &r) in out
             .chunks_mut(per_row.max(1))
@@ -99,7 +128,7 @@ impl Dataset {
         {
             dst.copy_from_slice(&src[r * per_row..(r + 1) * per_row]);
         }
-        let mut shape = t.shape().to_vec();
+        let mut shape = t.shape.clone();
         shape[0] = rows.len();
         Tensor::from_vec(out, &shape)
     }

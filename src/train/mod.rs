@@ -6,7 +6,7 @@
 
 mod dataset;
 
-pub use dataset::Dataset;
+pub use dataset::{Dataset, Rows};
 
 use crate::autograd::{grad, no_grad};
 use crate::bail;
