@@ -195,7 +195,6 @@ impl Pass<'_> {
             if prep.is_identity() {
                 walk::<K>(var, grad, slots, |_, g| g, &f);
             } else {
-                let prep = prep;
                 let full = move |w: &mut f32, g: f32| {
                     let mut g = g * prep.scale;
                     if let Some(c) = prep.clip_value {
