@@ -471,3 +471,10 @@ def test_fit_rejects_incomplete_validation_data(bad):
     model.compile(optimizer="sgd", loss=kd.losses.SparseCategoricalCrossentropy(from_logits=True))
     with pytest.raises(ValueError, match="validation_data"):
         model.fit(x, y, validation_data=bad, verbose=0)
+
+
+def test_custom_python_loss_is_refused_by_the_batch_loop():
+    model = kd.Sequential([kd.Input((2,)), kd.layers.Dense(2)])
+    model.compile(optimizer="sgd", loss=lambda t, p: ((t - p) ** 2).mean(axis=-1))
+    with pytest.raises(NotImplementedError, match="built-in losses"):
+        model.fit(np.ones((4, 2)), np.ones((4, 2)), verbose=0)

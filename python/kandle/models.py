@@ -229,6 +229,11 @@ class Model(Layer):
         return [layer._engine for layer in self.layers]
 
     def _trainer(self, x: np.ndarray, y: np.ndarray | None) -> Any:
+        if self.loss is not None and getattr(self.loss, "_engine", None) is None:
+            raise NotImplementedError(
+                f"the loss {self.loss!r} is a Python function; the Rust batch loop runs only "
+                "kandle's built-in losses (kandle.losses)"
+            )
         self._ensure_built(tuple(x.shape[1:]))
         metrics = self._resolve_metrics(y, self.compute_output_shape((None, *x.shape[1:])))
         return _core.Trainer(
