@@ -60,6 +60,30 @@ fn lock<T: ?Sized>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
+/// Calls `f` with the rows of up to `max_batches` batches from batch `first`, stopping
+/// early once `budget_s` seconds have passed; returns how many batches ran.
+fn for_batches(
+    data: &Dataset,
+    batch_size: usize,
+    first: usize,
+    max_batches: usize,
+    budget_s: f64,
+    mut f: impl FnMut(std::ops::Range<usize>) -> Result<()>,
+) -> Result<usize> {
+    let start = Instant::now();
+    let steps = data
+        .num_batches(batch_size)
+        .saturating_sub(first)
+        .min(max_batches);
+    for i in 0..steps {
+        f(data.batch_rows(batch_size, first + i))?;
+        if start.elapsed().as_secs_f64() >= budget_s {
+            return Ok(i + 1);
+        }
+    }
+    Ok(steps)
+}
+
 /// Which loop a batch runs in.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Mode {
@@ -171,25 +195,15 @@ impl Trainer {
                 "targets `y` are required to train or evaluate"
             );
         };
-        let start = Instant::now();
-        let steps = data
-            .num_batches(batch_size)
-            .saturating_sub(first)
-            .min(max_batches);
-        for i in 0..steps {
-            let rows = data.batch_rows(batch_size, first + i);
+        for_batches(data, batch_size, first, max_batches, budget_s, |rows| {
             let x = data.gather(data.x(), &rows)?;
             let y = data.gather(y_all, &rows)?;
             let sw = data
                 .sample_weight()
                 .map(|w| data.gather(w, &rows))
                 .transpose()?;
-            self.step(mode, &x, &y, sw.as_ref())?;
-            if start.elapsed().as_secs_f64() >= budget_s {
-                return Ok(i + 1);
-            }
-        }
-        Ok(steps)
+            self.step(mode, &x, &y, sw.as_ref())
+        })
     }
 
     /// Appends the predictions for up to `max_batches` batches from batch `first`
@@ -202,22 +216,13 @@ impl Trainer {
         max_batches: usize,
         budget_s: f64,
     ) -> Result<usize> {
-        let start = Instant::now();
-        let steps = data
-            .num_batches(batch_size)
-            .saturating_sub(first)
-            .min(max_batches);
-        for i in 0..steps {
-            let rows = data.batch_rows(batch_size, first + i);
+        for_batches(data, batch_size, first, max_batches, budget_s, |rows| {
             let x = data.gather(data.x(), &rows)?;
             let out = no_grad(|| self.forward(&x, false))?;
             self.prediction_shape = out.shape()[1..].to_vec();
             self.predictions.extend_from_slice(&out.data());
-            if start.elapsed().as_secs_f64() >= budget_s {
-                return Ok(i + 1);
-            }
-        }
-        Ok(steps)
+            Ok(())
+        })
     }
 
     /// Takes the predictions gathered so far, with their shape.
