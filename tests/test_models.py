@@ -478,3 +478,21 @@ def test_custom_python_loss_is_refused_by_the_batch_loop():
     model.compile(optimizer="sgd", loss=lambda t, p: ((t - p) ** 2).mean(axis=-1))
     with pytest.raises(NotImplementedError, match="built-in losses"):
         model.fit(np.ones((4, 2)), np.ones((4, 2)), verbose=0)
+
+
+def test_mnist_example_runs_and_learns():
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    out = subprocess.run(
+        [sys.executable, "examples/mnist_mlp.py"],
+        cwd=root,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    assert 'Model: "sequential' in out and "Epoch 3/3" in out
+    accuracy = float(out.split("test accuracy ")[1].split()[0])
+    assert accuracy > 0.9
