@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from kandle import _core
+from kandle._config import ConfigObject
 from kandle.errors import InvalidArgumentError
 
 Shape = Sequence[int]
@@ -44,7 +45,7 @@ def _check_seed(seed: int | None) -> int | None:
     return seed
 
 
-class Initializer:
+class Initializer(ConfigObject):
     """Base class: ``initializer(shape)`` returns a new float32 numpy array of ``shape``.
 
     Shapes are in Keras's layout (a Dense kernel is ``(in, units)``), from which fans
@@ -60,23 +61,6 @@ class Initializer:
         fan_in, fan_out = compute_fans(shape)
         config = json.dumps({"class_name": type(self).__name__, "config": self.get_config()})
         return _core.initialize_from_config(config, shape, fan_in, fan_out)
-
-    def get_config(self) -> dict[str, Any]:
-        return {}
-
-    @classmethod
-    def from_config(cls, config: dict[str, Any]) -> Initializer:
-        return cls(**config)
-
-    def __repr__(self) -> str:
-        args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
-        return f"{type(self).__name__}({args})"
-
-    def __eq__(self, other: object) -> bool:
-        return type(self) is type(other) and self.get_config() == other.get_config()  # type: ignore[attr-defined]
-
-    def __hash__(self) -> int:
-        return hash((type(self).__name__, json.dumps(self.get_config(), sort_keys=True)))
 
 
 class Zeros(Initializer):

@@ -14,6 +14,7 @@ import math
 from typing import Any
 
 from kandle import _core
+from kandle._config import ConfigObject
 from kandle._core import Tensor
 from kandle.errors import InvalidArgumentError
 
@@ -31,28 +32,11 @@ def _factor(name: str, value: Any) -> float:
     return float(value)
 
 
-class Regularizer:
+class Regularizer(ConfigObject):
     """Base class: ``regularizer(weight)`` is the penalty added to the loss."""
 
     def __call__(self, x: Any) -> Tensor:
         raise NotImplementedError
-
-    def get_config(self) -> dict[str, Any]:
-        return {}
-
-    @classmethod
-    def from_config(cls, config: dict[str, Any]) -> Regularizer:
-        return cls(**config)
-
-    def __repr__(self) -> str:
-        args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
-        return f"{type(self).__name__}({args})"
-
-    def __eq__(self, other: object) -> bool:
-        return type(self) is type(other) and self.get_config() == other.get_config()  # type: ignore[attr-defined]
-
-    def __hash__(self) -> int:
-        return hash((type(self).__name__, tuple(sorted(self.get_config().items()))))
 
 
 class L1L2(Regularizer):

@@ -46,23 +46,17 @@ impl<T: Float> Dense<T> {
         })
     }
 
-    /// A built layer with the given weight `(out, in)` and bias `(out,)`.
+    /// A built layer with copies of the given weight `(out, in)` and bias `(out,)`.
     pub fn from_weights(
         weight: Tensor<T>,
         bias: Option<Tensor<T>>,
         activation: impl Into<ActivationFn>,
     ) -> Result<Self> {
-        let &[units, _] = weight.shape() else {
-            bail!(
-                Shape,
-                "Dense: weight must be 2-D (out, in), got {}",
-                crate::error::fmt_shape(weight.shape())
-            );
-        };
-        let mut d = Dense::new(units, activation, bias.is_some())?;
-        d.weight = Some(weight.to_variable());
-        d.bias = bias.map(|b| b.to_variable());
-        Ok(d)
+        Self::from_variables(
+            weight.to_variable(),
+            bias.map(|b| b.to_variable()),
+            activation,
+        )
     }
 
     /// A built layer that uses (shares) the given variables.

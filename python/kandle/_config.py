@@ -1,0 +1,34 @@
+"""What Keras's small configurable objects (initializers, regularizers) share."""
+
+from __future__ import annotations
+
+import json
+from typing import Any, TypeVar
+
+T = TypeVar("T", bound="ConfigObject")
+
+
+class ConfigObject:
+    """An object described entirely by its class and ``get_config()``: it rebuilds from
+    the config, prints it, and compares and hashes by it."""
+
+    def get_config(self) -> dict[str, Any]:
+        return {}
+
+    @classmethod
+    def from_config(cls: type[T], config: dict[str, Any]) -> T:
+        return cls(**config)
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
+        return f"{type(self).__name__}({args})"
+
+    def __eq__(self, other: object) -> bool:
+        return (
+            type(self) is type(other)
+            and isinstance(other, ConfigObject)
+            and self.get_config() == other.get_config()
+        )
+
+    def __hash__(self) -> int:
+        return hash((type(self).__name__, json.dumps(self.get_config(), sort_keys=True)))
