@@ -2,7 +2,7 @@
 //! update the moving statistics in place), moving statistics in inference.
 
 use super::regularizer::{total_penalty, Regularizer};
-use super::{config_or, keep_only_axes};
+use super::{config_or, keep_only_axes, scale_and_shift};
 use crate::bail;
 use crate::error::{fmt_shape, Result};
 use crate::tensor::shape::normalize_axis;
@@ -121,14 +121,12 @@ impl<T: Float> BatchNormalization<T> {
             let variance = self.moving_variance.reshape(&param_shape)?;
             x.sub(&mean)?.div(&variance.add(&eps)?.sqrt()?)?
         };
-        let scaled = match &self.gamma {
-            Some(g) => normalized.mul(&g.reshape(&param_shape)?)?,
-            None => normalized,
-        };
-        match &self.beta {
-            Some(b) => scaled.add(&b.reshape(&param_shape)?),
-            None => Ok(scaled),
-        }
+        scale_and_shift(
+            normalized,
+            self.gamma.as_ref(),
+            self.beta.as_ref(),
+            &param_shape,
+        )
     }
 }
 

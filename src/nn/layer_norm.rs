@@ -1,7 +1,7 @@
 //! LayerNormalization: each sample normalized over its own feature axes.
 
 use super::regularizer::{total_penalty, Regularizer};
-use super::{config_or, keep_only_axes, weight};
+use super::{config_or, keep_only_axes, scale_and_shift, weight};
 use crate::bail;
 use crate::error::{fmt_shape, Result};
 use crate::tensor::shape::normalize_axis;
@@ -117,14 +117,12 @@ impl<T: Float> LayerNormalization<T> {
         let eps = Tensor::scalar(T::from_f64(self.epsilon));
         let normalized = centered.div(&variance.add(&eps)?.sqrt()?)?;
         let param_shape = keep_only_axes(x.shape(), &axes);
-        let scaled = match &self.gamma {
-            Some(g) => normalized.mul(&g.reshape(&param_shape)?)?,
-            None => normalized,
-        };
-        match &self.beta {
-            Some(b) => scaled.add(&b.reshape(&param_shape)?),
-            None => Ok(scaled),
-        }
+        scale_and_shift(
+            normalized,
+            self.gamma.as_ref(),
+            self.beta.as_ref(),
+            &param_shape,
+        )
     }
 }
 

@@ -144,6 +144,24 @@ pub(crate) fn keep_only_axes(shape: &[usize], axes: &[usize]) -> Vec<usize> {
         .collect()
 }
 
+/// `normalized · gamma + beta` for the normalization layers; gamma and beta (either may
+/// be off) are reshaped to `param_shape` to broadcast over the normalized axes.
+pub(crate) fn scale_and_shift<T: Float>(
+    normalized: Tensor<T>,
+    gamma: Option<&Tensor<T>>,
+    beta: Option<&Tensor<T>>,
+    param_shape: &[usize],
+) -> Result<Tensor<T>> {
+    let scaled = match gamma {
+        Some(g) => normalized.mul(&g.reshape(param_shape)?)?,
+        None => normalized,
+    };
+    match beta {
+        Some(b) => scaled.add(&b.reshape(param_shape)?),
+        None => Ok(scaled),
+    }
+}
+
 /// The Keras layer classes [`layer_from_config`] knows, sorted.
 pub const LAYER_CLASSES: &[&str] = &[
     "Activation",
