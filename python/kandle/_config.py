@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from typing import Any, TypeVar
 
+from kandle.errors import InvalidArgumentError
+
 T = TypeVar("T", bound="ConfigObject")
 
 
@@ -32,3 +34,15 @@ class ConfigObject:
 
     def __hash__(self) -> int:
         return hash((type(self).__name__, json.dumps(self.get_config(), sort_keys=True)))
+
+
+def deserialize_from(classes: dict[str, type[T]], kind: str, config: dict[str, Any]) -> T:
+    """The object of a Keras config dict, created only from ``classes`` (kandle's own)."""
+    name = config.get("class_name")
+    cls = classes.get(name) if isinstance(name, str) else None
+    if cls is None:
+        raise InvalidArgumentError(
+            f"Could not interpret {kind} config: unknown class_name {name!r}; "
+            f"expected one of {sorted(classes)}"
+        )
+    return cls.from_config(dict(config.get("config") or {}))

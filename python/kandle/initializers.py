@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from kandle import _core
-from kandle._config import ConfigObject
+from kandle._config import ConfigObject, deserialize_from
 from kandle.errors import InvalidArgumentError
 
 Shape = Sequence[int]
@@ -298,14 +298,7 @@ def serialize(initializer: Initializer | Callable[[Shape], Any]) -> dict[str, An
 
 def deserialize(config: dict[str, Any]) -> Initializer:
     """The initializer of a Keras config dict (only kandle's own classes are created)."""
-    name = config.get("class_name")
-    cls = _CLASSES.get(name) if isinstance(name, str) else None
-    if cls is None:
-        raise InvalidArgumentError(
-            f"Could not interpret initializer config: unknown class_name {name!r}; "
-            f"expected one of {sorted(_CLASSES)}"
-        )
-    return cls.from_config(dict(config.get("config") or {}))
+    return deserialize_from(_CLASSES, "initializer", config)
 
 
 __all__ = [

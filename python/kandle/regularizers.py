@@ -14,7 +14,7 @@ import math
 from typing import Any
 
 from kandle import _core
-from kandle._config import ConfigObject
+from kandle._config import ConfigObject, deserialize_from
 from kandle._core import Tensor
 from kandle.errors import InvalidArgumentError
 
@@ -133,14 +133,7 @@ def serialize(regularizer: Regularizer | None) -> dict[str, Any] | None:
 
 def deserialize(config: dict[str, Any]) -> Regularizer:
     """The regularizer of a Keras config dict (only kandle's own classes are created)."""
-    name = config.get("class_name")
-    cls = _CLASSES.get(name) if isinstance(name, str) else None
-    if cls is None:
-        raise InvalidArgumentError(
-            f"Could not interpret regularizer config: unknown class_name {name!r}; "
-            f"expected one of {sorted(_CLASSES)}"
-        )
-    return cls.from_config(dict(config.get("config") or {}))
+    return deserialize_from(_CLASSES, "regularizer", config)
 
 
 __all__ = ["L1", "L1L2", "L2", "Regularizer", "deserialize", "get", "serialize"]
