@@ -3,7 +3,7 @@
 use crate::error::Result;
 use crate::parallel;
 use crate::tensor::shape::{broadcast_shapes, broadcast_strides, checked_numel};
-use crate::tensor::{alloc, Float, Tensor};
+use crate::tensor::{alloc_for_overwrite, Float, Tensor};
 
 /// Computes `f(a, b)` elementwise over the broadcast shape.
 fn broadcast_zip<T: Float>(
@@ -14,7 +14,7 @@ fn broadcast_zip<T: Float>(
 ) -> Result<(Vec<T>, Vec<usize>)> {
     let shape = broadcast_shapes(a.shape(), b.shape(), op)?;
     let n = checked_numel(&shape, std::mem::size_of::<T>())?;
-    let mut out = alloc::<T>(n)?;
+    let mut out = alloc_for_overwrite::<T>(n)?;
     let (x, y) = (a.data(), b.data());
     let (nx, ny) = (x.len(), y.len());
     if nx == n && ny == n {

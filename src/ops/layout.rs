@@ -8,7 +8,7 @@ use crate::parallel;
 use crate::tensor::shape::{
     broadcast_shapes, broadcast_strides, checked_numel, normalize_axis, strides,
 };
-use crate::tensor::{alloc, Float, Tensor};
+use crate::tensor::{alloc, alloc_for_overwrite, Float, Tensor};
 
 /// Where each element of a result comes from: `offset + sum(index[d] * strides[d])`.
 #[derive(Clone, Debug)]
@@ -41,7 +41,7 @@ impl View {
 
     fn gather<T: Float>(&self, src: &[T]) -> Result<Vec<T>> {
         let n = checked_numel(&self.shape, std::mem::size_of::<T>())?;
-        let mut out = alloc::<T>(n)?;
+        let mut out = alloc_for_overwrite::<T>(n)?;
         let inner = self.shape.last().copied().unwrap_or(1).max(1);
         parallel::for_each_rows(&mut out, inner, |first, rows| {
             let base = first * inner;
@@ -341,7 +341,7 @@ impl<T: Float> Tensor<T> {
         shape[axis] = tensors.iter().map(|t| t.shape()[axis]).sum();
         let inner: usize = shape[axis + 1..].iter().product();
         let outer: usize = shape[..axis].iter().product();
-        let mut data = alloc::<T>(checked_numel(&shape, std::mem::size_of::<T>())?)?;
+        let mut data = alloc_for_overwrite::<T>(checked_numel(&shape, std::mem::size_of::<T>())?)?;
         let mut at = 0;
         for o in 0..outer {
             for t in tensors {

@@ -5,7 +5,7 @@ use super::matmul::{gemm, Mat};
 use crate::bail;
 use crate::error::{fmt_shape, Result};
 use crate::parallel;
-use crate::tensor::{alloc, Float, Tensor};
+use crate::tensor::{alloc_for_overwrite, Float, Tensor};
 
 /// Activations that fuse into [`Tensor::linear`]: their derivative is a function of
 /// the output, so the backward needs no extra buffer.
@@ -94,7 +94,7 @@ impl<T: Float> Tensor<T> {
             }
         }
         let rows = x.numel() / fan_in.max(1);
-        let mut out = alloc::<T>(rows * units)?;
+        let mut out = alloc_for_overwrite::<T>(rows * units)?;
         if let Some(b) = bias {
             let b = b.data();
             out.chunks_mut(units.max(1))
@@ -121,11 +121,14 @@ impl<T: Float> Tensor<T> {
         Ok(Tensor::from_op(out, shape, &inputs, move |a| {
             let (x, w) = (&a.inputs[0], &a.inputs[1]);
             // Gradient before the activation.
-            let gp = a.grad.zip_map(a.output, |g, y| g * act.derivative(y))?;
+            let gp = match act {
+                Activation::Linear => a.grad.clone(),
+                _ => a.grad.zip_map(a.output, |g, y| g * act.derivative(y))?,
+            };
             let gpd = gp.data();
             // The input of a first layer is data: skip its (large) gradient.
             let dx = if x.requires_grad() {
-                let mut dx = alloc::<T>(x.numel())?;
+                let mut dx = alloc_for_overwrite::<T>(x.numel())?;
                 gemm(
                     rows,
                     fan_in,
@@ -139,7 +142,7 @@ impl<T: Float> Tensor<T> {
             } else {
                 None
             };
-            let mut dw = alloc::<T>(w.numel())?;
+            let mut dw = alloc_for_overwrite::<T>(w.numel())?;
             gemm(
                 units,
                 fan_in,
@@ -151,9 +154,9 @@ impl<T: Float> Tensor<T> {
             );
             let mut grads = vec![dx, Some(Tensor::from_vec(dw, w.shape())?)];
             if a.inputs.len() == 3 {
-                grads.push(Some(
-                    Tensor::from_vec(gpd.clone(), &[rows, units])?.sum(Some(&[0]), false)?,
-                ));
+                let db =
+                    super::reduce::reduce_axis(&gpd, &[rows, units], 0, T::zero(), |s, v| s + v)?;
+                grads.push(Some(Tensor::from_vec(db, &[units])?));
             }
             Ok(grads)
         }))

@@ -4,10 +4,12 @@ use crate::bail;
 use crate::error::{fmt_shape, Result};
 use crate::parallel;
 use crate::tensor::shape::{broadcast_shapes, broadcast_strides, checked_numel};
-use crate::tensor::{alloc, Float, Tensor};
+use crate::tensor::{alloc_for_overwrite, Float, Tensor};
+use rayon::prelude::*;
 
-/// Products with fewer multiply-adds than this run on one thread.
-const GEMM_PAR_THRESHOLD: usize = 1 << 23;
+/// Products with fewer multiply-adds than this run on one thread: below it, waking a
+/// second thread costs more than it saves.
+const GEMM_PAR_THRESHOLD: usize = 1 << 19;
 
 /// A strided matrix operand: `data[row * rs + col * cs]`.
 #[derive(Clone, Copy)]
@@ -67,14 +69,63 @@ pub(crate) fn gemm<T: Float>(
         }
         return;
     }
-    let threads = parallel::num_threads();
-    let par = if m * n * k >= GEMM_PAR_THRESHOLD && threads > 1 {
-        gemm::Parallelism::Rayon(threads)
-    } else {
-        gemm::Parallelism::None
-    };
-    let mut run = || unsafe {
-        // SAFETY: the asserts above keep every strided access of lhs, rhs and dst in bounds.
+    let rows = rows_per_task(m, n, k, parallel::num_threads());
+    if rows >= m {
+        return gemm_serial(m, n, k, dst, lhs, rhs, accumulate);
+    }
+    assert!(lhs.rs >= 0, "gemm: negative row stride");
+    // Each task computes whole rows of dst with the same k-blocking as one big call
+    // (gemm blocks k by k alone), so the bits do not depend on the thread count.
+    parallel::pool().install(|| {
+        dst[..m * n]
+            .par_chunks_mut(rows * n)
+            .enumerate()
+            .for_each(|(i, block)| {
+                let first = i * rows;
+                let lhs = Mat {
+                    data: &lhs.data[first * lhs.rs as usize..],
+                    ..lhs
+                };
+                gemm_serial(block.len() / n, n, k, block, lhs, rhs, accumulate);
+            })
+    });
+}
+
+/// Rows of dst per parallel task: `m` (one task) for small products. Every block, the
+/// last one too, stays out of gemm's special paths for tiny matrices (one row is a
+/// matrix-vector product; at most 64×64 blocks k differently), so splitting never
+/// changes the arithmetic. Blocks are multiples of 16 rows (gemm's f32 micro-tile
+/// height) where that still splits evenly.
+fn rows_per_task(m: usize, n: usize, k: usize, threads: usize) -> usize {
+    if threads < 2 || m * n * k < GEMM_PAR_THRESHOLD {
+        return m;
+    }
+    let min_rows = if n > 64 { 16 } else { 80 };
+    for tasks in (2..=threads.min(m / min_rows)).rev() {
+        let even = m.div_ceil(tasks);
+        for rows in [even.next_multiple_of(16), even] {
+            let last = m - (m.div_ceil(rows) - 1) * rows;
+            if rows < m && last >= min_rows {
+                return rows;
+            }
+        }
+    }
+    m
+}
+
+/// One call of the gemm crate on the calling thread.
+fn gemm_serial<T: Float>(
+    m: usize,
+    n: usize,
+    k: usize,
+    dst: &mut [T],
+    lhs: Mat<T>,
+    rhs: Mat<T>,
+    accumulate: bool,
+) {
+    unsafe {
+        // SAFETY: `gemm` checked that every strided access of lhs, rhs and dst is in
+        // bounds; a row block only narrows dst and lhs.
         gemm::gemm(
             m,
             n,
@@ -94,12 +145,8 @@ pub(crate) fn gemm<T: Float>(
             false,
             false,
             false,
-            par,
+            gemm::Parallelism::None,
         )
-    };
-    match par {
-        gemm::Parallelism::None => run(),
-        _ => parallel::pool().install(run),
     }
 }
 
@@ -154,7 +201,7 @@ impl<T: Float> Tensor<T> {
             })?;
         let mut shape = batch.clone();
         shape.extend([m, n]);
-        let mut out = alloc::<T>(checked_numel(&shape, std::mem::size_of::<T>())?)?;
+        let mut out = alloc_for_overwrite::<T>(checked_numel(&shape, std::mem::size_of::<T>())?)?;
         let (sa, sb) = (
             broadcast_strides(&a.shape()[..ra - 2], &batch),
             broadcast_strides(&b.shape()[..rb - 2], &batch),
@@ -224,5 +271,65 @@ mod tests {
         let big = Tensor::<f32>::ones(&[128, 256]).unwrap();
         let c = big.matmul(&Tensor::ones(&[256, 64]).unwrap()).unwrap();
         assert!(c.to_vec().iter().all(|&v| v == 256.0));
+    }
+
+    #[test]
+    fn row_blocks_are_valid() {
+        for m in 1..400 {
+            for n in [10, 64, 65, 512] {
+                for threads in 1..6 {
+                    let rows = super::rows_per_task(m, n, 1 << 20, threads);
+                    let min_rows = if n > 64 { 16 } else { 80 };
+                    assert!(rows >= 1 && rows <= m, "m={m} n={n} t={threads}");
+                    if rows < m {
+                        let last = m - (m.div_ceil(rows) - 1) * rows;
+                        assert!(rows >= min_rows && last >= min_rows, "m={m} n={n}");
+                        assert!(m.div_ceil(rows) <= threads);
+                    }
+                }
+            }
+        }
+    }
+
+    /// The parallel row split must give the same bits as one serial call of gemm, so
+    /// that results do not depend on the thread count.
+    #[test]
+    fn row_split_gives_the_same_bits_as_one_call() {
+        use super::{gemm_serial, rows_per_task, Mat};
+        let value = |i: usize| ((i * 7919 % 1009) as f32 / 1009.0) - 0.5;
+        for (m, n, k) in [
+            (32, 100, 784),
+            (128, 512, 784),
+            (100, 784, 32),
+            (33, 70, 300),
+            (200, 10, 512),
+            (512, 784, 128),
+        ] {
+            let a: Vec<f32> = (0..m * k).map(value).collect();
+            let b: Vec<f32> = (0..k * n).map(|i| value(i + 17)).collect();
+            for (lhs, rhs) in [
+                (Mat::rows(&a, k), Mat::rows(&b, n)),
+                (Mat::rows_t(&a, m), Mat::rows_t(&b, k)),
+            ] {
+                let mut one = vec![0.0f32; m * n];
+                gemm_serial(m, n, k, &mut one, lhs, rhs, false);
+                for threads in 2..5 {
+                    let rows = rows_per_task(m, n, k, threads);
+                    let mut split = vec![0.0f32; m * n];
+                    for (i, block) in split.chunks_mut(rows * n).enumerate() {
+                        let lhs = Mat {
+                            data: &lhs.data[i * rows * lhs.rs as usize..],
+                            ..lhs
+                        };
+                        gemm_serial(block.len() / n, n, k, block, lhs, rhs, false);
+                    }
+                    let same = one
+                        .iter()
+                        .zip(&split)
+                        .all(|(x, y)| x.to_bits() == y.to_bits());
+                    assert!(same, "m={m} n={n} k={k} threads={threads} rows={rows}");
+                }
+            }
+        }
     }
 }

@@ -21,11 +21,11 @@ pub use linear::Activation;
 
 use crate::error::Result;
 use crate::parallel;
-use crate::tensor::{alloc, Float, Tensor};
+use crate::tensor::{alloc_for_overwrite, Float, Tensor};
 
 /// `f` applied to each element of `src`, in parallel when large.
 pub(crate) fn map_data<T: Float>(src: &[T], f: impl Fn(T) -> T + Sync + Send) -> Result<Vec<T>> {
-    let mut out = alloc::<T>(src.len())?;
+    let mut out = alloc_for_overwrite::<T>(src.len())?;
     parallel::for_each_chunk(&mut out, |start, chunk| {
         for (i, o) in chunk.iter_mut().enumerate() {
             *o = f(src[start + i]);
@@ -48,7 +48,7 @@ impl<T: Float> Tensor<T> {
     ) -> Result<Tensor<T>> {
         debug_assert_eq!(self.shape(), other.shape());
         let (a, b) = (self.data(), other.data());
-        let mut out = alloc::<T>(a.len())?;
+        let mut out = alloc_for_overwrite::<T>(a.len())?;
         parallel::for_each_chunk(&mut out, |start, chunk| {
             for (i, o) in chunk.iter_mut().enumerate() {
                 *o = f(a[start + i], b[start + i]);

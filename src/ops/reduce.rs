@@ -3,11 +3,11 @@
 use crate::error::{fmt_shape, Result};
 use crate::parallel;
 use crate::tensor::shape::normalize_axes;
-use crate::tensor::{alloc, Float, Tensor};
+use crate::tensor::{alloc_for_overwrite, Float, Tensor};
 
 /// Reduces axis `axis` of `data` (of `shape`) with `f`, starting from `init`. Each
 /// output element folds its inputs in axis order, so results do not depend on threads.
-fn reduce_axis<T: Float>(
+pub(crate) fn reduce_axis<T: Float>(
     data: &[T],
     shape: &[usize],
     axis: usize,
@@ -17,7 +17,7 @@ fn reduce_axis<T: Float>(
     let n = shape[axis];
     let inner: usize = shape[axis + 1..].iter().product();
     let outer: usize = shape[..axis].iter().product();
-    let mut out = alloc::<T>(outer * inner)?;
+    let mut out = alloc_for_overwrite::<T>(outer * inner)?;
     out.fill(init);
     parallel::for_each_rows(&mut out, inner, |first, rows| {
         for (r, row) in rows.chunks_mut(inner.max(1)).enumerate() {

@@ -4,7 +4,7 @@
 use crate::error::Result;
 use crate::parallel;
 use crate::tensor::shape::normalize_axis;
-use crate::tensor::{alloc, Float, Tensor};
+use crate::tensor::{alloc_for_overwrite, Float, Tensor};
 
 /// Writes `log_softmax` (if `log`) or `softmax` of `x` along `axis`.
 fn softmax_data<T: Float>(x: &Tensor<T>, axis: usize, log: bool) -> Result<Vec<T>> {
@@ -12,7 +12,7 @@ fn softmax_data<T: Float>(x: &Tensor<T>, axis: usize, log: bool) -> Result<Vec<T
     let n = shape[axis];
     let inner: usize = shape[axis + 1..].iter().product();
     let src = x.data();
-    let mut out = alloc::<T>(src.len())?;
+    let mut out = alloc_for_overwrite::<T>(src.len())?;
     let block = (n * inner).max(1);
     parallel::for_each_rows(&mut out, block, |first, rows| {
         for (b, dst) in rows.chunks_mut(block).enumerate() {

@@ -4,9 +4,18 @@ use std::fmt::{Debug, Display};
 use std::iter::Sum;
 use std::ops::{AddAssign, MulAssign, SubAssign};
 
-/// A floating-point element type of a [`Tensor`](super::Tensor).
+mod sealed {
+    /// Only f32 and f64 are elements: buffers are created zeroed by the allocator, which
+    /// is only sound for types whose all-zero bits are a value.
+    pub trait Sealed {}
+    impl Sealed for f32 {}
+    impl Sealed for f64 {}
+}
+
+/// A floating-point element type of a [`Tensor`](super::Tensor): `f32` or `f64`.
 pub trait Float:
-    num_traits::Float
+    sealed::Sealed
+    + num_traits::Float
     + Default
     + Debug
     + Display

@@ -64,21 +64,53 @@ impl<T: Float> std::fmt::Debug for Tensor<T> {
 
 /// A zero-filled buffer of `n` elements, or an allocation error instead of an abort.
 pub(crate) fn alloc<T: Float>(n: usize) -> Result<Vec<T>> {
-    if let Some(mut v) = T::pool().take(n) {
-        v.resize(n, T::zero());
-        return Ok(v);
+    match T::pool().take(n) {
+        Some(mut v) => {
+            v.clear();
+            v.resize(n, T::zero());
+            Ok(v)
+        }
+        None => fresh_zeroed(n),
     }
-    let mut v = Vec::new();
-    if v.try_reserve_exact(n).is_err() {
-        bail!(
-            Allocation,
+}
+
+/// A buffer of `n` elements for an op that writes every one of them: a reused buffer
+/// keeps its old values instead of being zeroed first.
+pub(crate) fn alloc_for_overwrite<T: Float>(n: usize) -> Result<Vec<T>> {
+    match T::pool().take(n) {
+        Some(mut v) => {
+            v.truncate(n);
+            v.resize(n, T::zero());
+            Ok(v)
+        }
+        None => fresh_zeroed(n),
+    }
+}
+
+/// A new zeroed buffer from the allocator. Zeroed allocation (calloc) maps fresh
+/// pages that are already zero instead of writing every byte.
+fn fresh_zeroed<T: Float>(n: usize) -> Result<Vec<T>> {
+    let too_large = || {
+        crate::Error::Allocation(format!(
             "cannot allocate {n} elements of {} ({} bytes)",
             T::DTYPE,
             n.saturating_mul(std::mem::size_of::<T>())
-        );
+        ))
+    };
+    let layout = std::alloc::Layout::array::<T>(n).map_err(|_| too_large())?;
+    if layout.size() == 0 {
+        return Ok(Vec::new());
     }
-    v.resize(n, T::zero());
-    Ok(v)
+    // SAFETY: the layout has a non-zero size; all-zero bits are 0.0 for f32 and f64 (the
+    // only `Float`s), so the `n` elements are initialized; the Vec takes ownership of the
+    // allocation with the same layout (capacity n of T).
+    unsafe {
+        let ptr = std::alloc::alloc_zeroed(layout) as *mut T;
+        if ptr.is_null() {
+            return Err(too_large());
+        }
+        Ok(Vec::from_raw_parts(ptr, n, n))
+    }
 }
 
 impl<T: Float> Tensor<T> {

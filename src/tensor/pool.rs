@@ -34,12 +34,11 @@ impl<T: Float> BufferPool<T> {
         Some(idle.swap_remove(best))
     }
 
-    /// Keeps `buffer` for a later [`BufferPool::take`].
-    pub(crate) fn give(&self, mut buffer: Vec<T>) {
+    /// Keeps `buffer`, values and all, for a later [`BufferPool::take`].
+    pub(crate) fn give(&self, buffer: Vec<T>) {
         if buffer.capacity() < MIN_ELEMENTS {
             return;
         }
-        buffer.clear();
         let mut idle = self.0.lock().unwrap_or_else(|e| e.into_inner());
         if idle.len() < MAX_BUFFERS {
             idle.push(buffer);

@@ -2,7 +2,7 @@
 
 use crate::bail;
 use crate::error::{fmt_shape, Result};
-use crate::tensor::{alloc, random, Tensor};
+use crate::tensor::{alloc_for_overwrite, random, Tensor};
 use rand::seq::SliceRandom;
 use std::ops::Range;
 use std::sync::Arc;
@@ -121,7 +121,7 @@ impl Dataset {
     pub fn gather(&self, t: &Rows, rows: &Range<usize>) -> Result<Tensor> {
         let per_row: usize = t.shape[1..].iter().product();
         let src = t.values();
-        let mut out = alloc::<f32>(rows.len() * per_row)?;
+        let mut out = alloc_for_overwrite::<f32>(rows.len() * per_row)?;
         for (dst, &r) in out
             .chunks_mut(per_row.max(1))
             .zip(&self.order[rows.clone()])

@@ -68,20 +68,24 @@ fn for_batches(
     first: usize,
     max_batches: usize,
     budget_s: f64,
-    mut f: impl FnMut(std::ops::Range<usize>) -> Result<()>,
+    mut f: impl FnMut(std::ops::Range<usize>) -> Result<()> + Send,
 ) -> Result<usize> {
     let start = Instant::now();
     let steps = data
         .num_batches(batch_size)
         .saturating_sub(first)
         .min(max_batches);
-    for i in 0..steps {
-        f(data.batch_rows(batch_size, first + i))?;
-        if start.elapsed().as_secs_f64() >= budget_s {
-            return Ok(i + 1);
+    // The loop runs on a worker of the pool, so the parallel parts of each step start
+    // without a hand-off from this (foreign) thread.
+    crate::parallel::pool().install(|| {
+        for i in 0..steps {
+            f(data.batch_rows(batch_size, first + i))?;
+            if start.elapsed().as_secs_f64() >= budget_s {
+                return Ok(i + 1);
+            }
         }
-    }
-    Ok(steps)
+        Ok(steps)
+    })
 }
 
 /// Which loop a batch runs in.
