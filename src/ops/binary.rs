@@ -19,9 +19,9 @@ fn broadcast_zip<T: Float>(
     let (nx, ny) = (x.len(), y.len());
     if nx == n && ny == n {
         parallel::for_each_chunk(&mut out, |s, c| {
-            c.iter_mut()
-                .enumerate()
-                .for_each(|(i, o)| *o = f(x[s + i], y[s + i]))
+            for ((o, &x), &y) in c.iter_mut().zip(&x[s..]).zip(&y[s..]) {
+                *o = f(x, y);
+            }
         });
     } else if nx == n && (ny == 1 || a.shape().ends_with(b.shape())) {
         // b repeats along the leading axes of a (a bias row, or a scalar).

@@ -69,52 +69,70 @@ pub(crate) fn gemm<T: Float>(
         }
         return;
     }
-    let rows = rows_per_task(m, n, k, parallel::num_threads());
-    if rows >= m {
-        return gemm_serial(m, n, k, dst, lhs, rhs, accumulate);
+    match split_for(m, n, k, parallel::num_threads()) {
+        Split::One => {
+            // SAFETY: the asserts above keep every access in bounds.
+            unsafe { gemm_block(m, n, k, dst, lhs, rhs, accumulate, [0, m, 0, n]) }
+        }
+        split => gemm_blocks(m, n, k, dst, lhs, rhs, accumulate, split),
     }
-    assert!(lhs.rs >= 0, "gemm: negative row stride");
-    // Each task computes whole rows of dst with the same k-blocking as one big call
-    // (gemm blocks k by k alone), so the bits do not depend on the thread count.
-    parallel::pool().install(|| {
-        dst[..m * n]
-            .par_chunks_mut(rows * n)
-            .enumerate()
-            .for_each(|(i, block)| {
-                let first = i * rows;
-                let lhs = Mat {
-                    data: &lhs.data[first * lhs.rs as usize..],
-                    ..lhs
-                };
-                gemm_serial(block.len() / n, n, k, block, lhs, rhs, accumulate);
-            })
-    });
 }
 
-/// Rows of dst per parallel task: `m` (one task) for small products. Every block, the
-/// last one too, stays out of gemm's special paths for tiny matrices (one row is a
-/// matrix-vector product; at most 64×64 blocks k differently), so splitting never
-/// changes the arithmetic. Blocks are multiples of 16 rows (gemm's f32 micro-tile
-/// height) where that still splits evenly.
-fn rows_per_task(m: usize, n: usize, k: usize, threads: usize) -> usize {
+/// How a product is cut into parallel tasks: dst's rows or its columns, in blocks of
+/// the given length.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Split {
+    One,
+    Rows(usize),
+    Cols(usize),
+}
+
+/// The split for `threads` threads. Splitting rows makes every task pack all of rhs
+/// (k×n) and splitting columns all of lhs (m×k), so the longer side of dst is cut.
+fn split_for(m: usize, n: usize, k: usize, threads: usize) -> Split {
     if threads < 2 || m * n * k < GEMM_PAR_THRESHOLD {
-        return m;
+        return Split::One;
     }
-    let min_rows = if n > 64 { 16 } else { 80 };
-    for tasks in (2..=threads.min(m / min_rows)).rev() {
-        let even = m.div_ceil(tasks);
-        for rows in [even.next_multiple_of(16), even] {
-            let last = m - (m.div_ceil(rows) - 1) * rows;
-            if rows < m && last >= min_rows {
-                return rows;
+    let (len, other) = if m >= n { (m, n) } else { (n, m) };
+    // Every block, the last one too, stays out of gemm's special paths for tiny
+    // matrices (a single row or column is a matrix-vector product; at most 64×64 blocks
+    // k differently), so splitting never changes the arithmetic. Blocks are multiples of
+    // 16 (gemm's f32 micro-tile height) where that costs little balance.
+    let min_len = if other > 64 { 16 } else { 80 };
+    for tasks in (2..=threads.min(len / min_len)).rev() {
+        let even = len.div_ceil(tasks);
+        let aligned = even.next_multiple_of(16);
+        let candidates = if aligned - even <= even / 8 {
+            [aligned, even]
+        } else {
+            [even, even]
+        };
+        for block in candidates {
+            let last = len - (len.div_ceil(block) - 1) * block;
+            if block < len && last >= min_len {
+                return if m >= n {
+                    Split::Rows(block)
+                } else {
+                    Split::Cols(block)
+                };
             }
         }
     }
-    m
+    Split::One
 }
 
-/// One call of the gemm crate on the calling thread.
-fn gemm_serial<T: Float>(
+/// dst's storage, shared by tasks that each write their own disjoint block of it.
+#[derive(Clone, Copy)]
+struct DstPtr<T>(*mut T);
+// SAFETY: tasks write disjoint blocks (see `gemm_blocks`).
+unsafe impl<T: Send> Send for DstPtr<T> {}
+unsafe impl<T: Send> Sync for DstPtr<T> {}
+
+/// Runs the blocks of `split` in parallel. Each block is one gemm call whose every
+/// element is summed over k in the same order as in one call for all of dst (gemm
+/// blocks k by k alone), so the bits never depend on the thread count.
+#[allow(clippy::too_many_arguments)]
+fn gemm_blocks<T: Float>(
     m: usize,
     n: usize,
     k: usize,
@@ -122,32 +140,72 @@ fn gemm_serial<T: Float>(
     lhs: Mat<T>,
     rhs: Mat<T>,
     accumulate: bool,
+    split: Split,
 ) {
-    unsafe {
-        // SAFETY: `gemm` checked that every strided access of lhs, rhs and dst is in
-        // bounds; a row block only narrows dst and lhs.
-        gemm::gemm(
-            m,
-            n,
-            k,
-            dst.as_mut_ptr(),
-            1,
-            n as isize,
-            accumulate,
-            lhs.data.as_ptr(),
-            lhs.cs,
-            lhs.rs,
-            rhs.data.as_ptr(),
-            rhs.cs,
-            rhs.rs,
-            T::one(),
-            T::one(),
-            false,
-            false,
-            false,
-            gemm::Parallelism::None,
-        )
-    }
+    let (len, block) = match split {
+        Split::One => (1, 1),
+        Split::Rows(b) => (m, b),
+        Split::Cols(b) => (n, b),
+    };
+    let dst = DstPtr(dst.as_mut_ptr());
+    parallel::pool().install(|| {
+        (0..len.div_ceil(block)).into_par_iter().for_each(|i| {
+            let (first, size) = (i * block, block.min(len - i * block));
+            let rect = match split {
+                Split::One => [0, m, 0, n],
+                Split::Rows(_) => [first, size, 0, n],
+                Split::Cols(_) => [0, m, first, size],
+            };
+            let dst = dst;
+            // SAFETY: `gemm` checked the bounds of the whole product, the blocks cover
+            // disjoint rectangles of dst, and `gemm_blocks` holds the only &mut to it.
+            unsafe {
+                let whole = std::slice::from_raw_parts_mut(dst.0, m * n);
+                gemm_block(m, n, k, whole, lhs, rhs, accumulate, rect)
+            }
+        })
+    });
+}
+
+/// One call of the gemm crate on the calling thread for the rectangle
+/// `[first row, rows, first column, columns]` of dst.
+///
+/// # Safety
+/// The whole product must be in bounds (checked by [`gemm`]), and no other thread may
+/// access that rectangle of dst meanwhile.
+#[allow(clippy::too_many_arguments)]
+unsafe fn gemm_block<T: Float>(
+    m: usize,
+    n: usize,
+    k: usize,
+    dst: &mut [T],
+    lhs: Mat<T>,
+    rhs: Mat<T>,
+    accumulate: bool,
+    [r0, rows, c0, cols]: [usize; 4],
+) {
+    debug_assert!(r0 + rows <= m && c0 + cols <= n);
+    gemm::gemm(
+        rows,
+        cols,
+        k,
+        dst.as_mut_ptr().add(r0 * n + c0),
+        1,
+        n as isize,
+        accumulate,
+        lhs.data.as_ptr().offset(r0 as isize * lhs.rs),
+        lhs.cs,
+        lhs.rs,
+        rhs.data.as_ptr().offset(c0 as isize * rhs.cs),
+        rhs.cs,
+        rhs.rs,
+        T::one(),
+        T::one(),
+        false,
+        false,
+        false,
+        gemm::Parallelism::None,
+    )
 }
 
 impl<T: Float> Tensor<T> {
@@ -274,35 +332,41 @@ mod tests {
     }
 
     #[test]
-    fn row_blocks_are_valid() {
-        for m in 1..400 {
-            for n in [10, 64, 65, 512] {
+    fn split_blocks_are_valid() {
+        use super::{split_for, Split};
+        for len in 1..400 {
+            for other in [10, 64, 65, 512] {
                 for threads in 1..6 {
-                    let rows = super::rows_per_task(m, n, 1 << 20, threads);
-                    let min_rows = if n > 64 { 16 } else { 80 };
-                    assert!(rows >= 1 && rows <= m, "m={m} n={n} t={threads}");
-                    if rows < m {
-                        let last = m - (m.div_ceil(rows) - 1) * rows;
-                        assert!(rows >= min_rows && last >= min_rows, "m={m} n={n}");
-                        assert!(m.div_ceil(rows) <= threads);
+                    for (m, n) in [(len, other), (other, len)] {
+                        let (block, len, other) = match split_for(m, n, 1 << 20, threads) {
+                            Split::One => continue,
+                            Split::Rows(b) => (b, m, n),
+                            Split::Cols(b) => (b, n, m),
+                        };
+                        let min_len = if other > 64 { 16 } else { 80 };
+                        let last = len - (len.div_ceil(block) - 1) * block;
+                        assert!(block < len && block >= min_len && last >= min_len);
+                        assert!(len.div_ceil(block) <= threads, "m={m} n={n}");
                     }
                 }
             }
         }
     }
 
-    /// The parallel row split must give the same bits as one serial call of gemm, so
-    /// that results do not depend on the thread count.
+    /// Every split must give the same bits as one call of gemm, so that results do not
+    /// depend on the thread count.
     #[test]
-    fn row_split_gives_the_same_bits_as_one_call() {
-        use super::{gemm_serial, rows_per_task, Mat};
+    fn split_gives_the_same_bits_as_one_call() {
+        use super::{gemm_block, gemm_blocks, split_for, Mat, Split};
         let value = |i: usize| ((i * 7919 % 1009) as f32 / 1009.0) - 0.5;
         for (m, n, k) in [
             (32, 100, 784),
             (128, 512, 784),
             (100, 784, 32),
+            (784, 100, 32),
             (33, 70, 300),
             (200, 10, 512),
+            (10, 200, 512),
             (512, 784, 128),
         ] {
             let a: Vec<f32> = (0..m * k).map(value).collect();
@@ -312,22 +376,27 @@ mod tests {
                 (Mat::rows_t(&a, m), Mat::rows_t(&b, k)),
             ] {
                 let mut one = vec![0.0f32; m * n];
-                gemm_serial(m, n, k, &mut one, lhs, rhs, false);
+                unsafe { gemm_block(m, n, k, &mut one, lhs, rhs, false, [0, m, 0, n]) };
+                let mut splits = vec![];
                 for threads in 2..5 {
-                    let rows = rows_per_task(m, n, k, threads);
-                    let mut split = vec![0.0f32; m * n];
-                    for (i, block) in split.chunks_mut(rows * n).enumerate() {
-                        let lhs = Mat {
-                            data: &lhs.data[i * rows * lhs.rs as usize..],
-                            ..lhs
-                        };
-                        gemm_serial(block.len() / n, n, k, block, lhs, rhs, false);
-                    }
+                    splits.push(split_for(m, n, k, threads));
+                }
+                splits.extend(
+                    [Split::Rows(16), Split::Cols(16)]
+                        .into_iter()
+                        .filter(|s| match s {
+                            Split::Rows(_) => n > 64 && m > 16,
+                            _ => m > 64 && n > 16,
+                        }),
+                );
+                for split in splits {
+                    let mut out = vec![0.0f32; m * n];
+                    gemm_blocks(m, n, k, &mut out, lhs, rhs, false, split);
                     let same = one
                         .iter()
-                        .zip(&split)
+                        .zip(&out)
                         .all(|(x, y)| x.to_bits() == y.to_bits());
-                    assert!(same, "m={m} n={n} k={k} threads={threads} rows={rows}");
+                    assert!(same, "m={m} n={n} k={k} split={split:?}");
                 }
             }
         }

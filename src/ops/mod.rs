@@ -27,8 +27,9 @@ use crate::tensor::{alloc_for_overwrite, Float, Tensor};
 pub(crate) fn map_data<T: Float>(src: &[T], f: impl Fn(T) -> T + Sync + Send) -> Result<Vec<T>> {
     let mut out = alloc_for_overwrite::<T>(src.len())?;
     parallel::for_each_chunk(&mut out, |start, chunk| {
-        for (i, o) in chunk.iter_mut().enumerate() {
-            *o = f(src[start + i]);
+        // Zipped slices, not indexing: no bounds checks, so the loop vectorizes.
+        for (o, &x) in chunk.iter_mut().zip(&src[start..]) {
+            *o = f(x);
         }
     });
     Ok(out)
@@ -50,8 +51,8 @@ impl<T: Float> Tensor<T> {
         let (a, b) = (self.data(), other.data());
         let mut out = alloc_for_overwrite::<T>(a.len())?;
         parallel::for_each_chunk(&mut out, |start, chunk| {
-            for (i, o) in chunk.iter_mut().enumerate() {
-                *o = f(a[start + i], b[start + i]);
+            for ((o, &x), &y) in chunk.iter_mut().zip(&a[start..]).zip(&b[start..]) {
+                *o = f(x, y);
             }
         });
         Tensor::from_vec(out, self.shape())
