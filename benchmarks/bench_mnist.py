@@ -111,15 +111,50 @@ def max_rss_mib() -> float | None:
     return rss / (1024 * 1024) if sys.platform == "darwin" else rss / 1024
 
 
-def time_steady(run_once: Callable[[], Any], repeats: int) -> list[float]:
-    """Runs `run_once` once to warm up, then `repeats` more times; returns those times."""
+def proc_status_mib(field: str) -> float | None:
+    """`VmRSS` or `VmHWM` from /proc/self/status in MiB (None off Linux)."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith(field + ":"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return None
+
+
+def reset_peak_rss() -> bool:
+    """Restarts the kernel's peak-RSS count (VmHWM) from the current RSS; Linux only."""
+    try:
+        with open("/proc/self/clear_refs", "w") as f:
+            f.write("5")
+        return True
+    except OSError:
+        return False
+
+
+@dataclass
+class Timing:
+    times: list[float]  # seconds of each timed epoch or predict call
+    start_rss_mib: float | None  # resident memory when the loop started: data, model, runtime
+    peak_rss_mib: float | None  # peak resident memory during the warm-up and timed loop
+
+
+def time_steady(run_once: Callable[[], Any], repeats: int) -> Timing:
+    """Runs `run_once` once to warm up, then `repeats` more times, timing those.
+
+    Memory is measured around the loop only, so the data generation before it does not
+    count: on Linux the peak-RSS counter restarts when the loop does.
+    """
+    start_rss = proc_status_mib("VmRSS") if reset_peak_rss() else None
     run_once()
     times = []
     for _ in range(repeats):
         start = time.perf_counter()
         run_once()
         times.append(time.perf_counter() - start)
-    return times
+    peak = proc_status_mib("VmHWM") if start_rss is not None else max_rss_mib()
+    return Timing(times, start_rss, peak)
 
 
 def try_import(name: str) -> Any:
@@ -136,11 +171,11 @@ def try_import(name: str) -> Any:
 
 
 # ---------------------------------------------------------------- framework workers
-# Each takes (task, x, y, timed epochs) and returns (version string, seconds of each timed
-# epoch or predict call); a framework that cannot be imported raises NotInstalled.
+# Each takes (task, x, y, timed epochs) and returns (version string, Timing of the timed
+# epochs or predict calls); a framework that cannot be imported raises NotInstalled.
 
 
-def keras_api_worker(kx: Any, task: Task, x: np.ndarray, y: np.ndarray, epochs: int) -> list[float]:
+def keras_api_worker(kx: Any, task: Task, x: np.ndarray, y: np.ndarray, epochs: int) -> Timing:
     """The Keras-API benchmark, shared by kandle and Keras: both spell it the same way."""
     kx.utils.set_random_seed(SEED)
     layers = [kx.layers.Dense(width, activation="relu") for width in task.hidden]
@@ -158,15 +193,15 @@ def keras_api_worker(kx: Any, task: Task, x: np.ndarray, y: np.ndarray, epochs: 
     )
 
 
-def kandle_worker(task: Task, x: np.ndarray, y: np.ndarray, epochs: int) -> tuple[str, list[float]]:
+def kandle_worker(task: Task, x: np.ndarray, y: np.ndarray, epochs: int) -> tuple[str, Timing]:
     kd = try_import("kandle")
     threads = os.environ.get("KANDLE_NUM_THREADS", "default")
     version = f"kandle {kd.__version__} (KANDLE_NUM_THREADS={threads})"
     return version, keras_api_worker(kd, task, x, y, epochs)
 
 
-def keras_worker(backend: str) -> Callable[..., tuple[str, list[float]]]:
-    def worker(task: Task, x: np.ndarray, y: np.ndarray, epochs: int) -> tuple[str, list[float]]:
+def keras_worker(backend: str) -> Callable[..., tuple[str, Timing]]:
+    def worker(task: Task, x: np.ndarray, y: np.ndarray, epochs: int) -> tuple[str, Timing]:
         backend_module = try_import(backend)
         keras = try_import("keras")
         if keras.backend.backend() != backend:
@@ -177,7 +212,7 @@ def keras_worker(backend: str) -> Callable[..., tuple[str, list[float]]]:
     return worker
 
 
-def torch_worker(task: Task, x: np.ndarray, y: np.ndarray, epochs: int) -> tuple[str, list[float]]:
+def torch_worker(task: Task, x: np.ndarray, y: np.ndarray, epochs: int) -> tuple[str, Timing]:
     """A plain PyTorch eager loop: what a PyTorch user would write by hand."""
     torch = try_import("torch")
     nn = torch.nn
@@ -216,7 +251,7 @@ def torch_worker(task: Task, x: np.ndarray, y: np.ndarray, epochs: int) -> tuple
     return version, time_steady(predict if task.predict else fit_epoch, epochs)
 
 
-WORKERS: dict[str, Callable[..., tuple[str, list[float]]]] = {
+WORKERS: dict[str, Callable[..., tuple[str, Timing]]] = {
     "kandle": kandle_worker,
     "keras-jax": keras_worker("jax"),
     "keras-torch": keras_worker("torch"),
@@ -235,16 +270,18 @@ def run_worker(framework: str, task_name: str, epochs: int, samples: int) -> Non
     result: dict[str, Any] = {"framework": framework, "task": task_name}
     x, y = make_data(samples)
     try:
-        version, times = WORKERS[framework](TASKS[task_name], x, y, epochs)
+        version, timing = WORKERS[framework](TASKS[task_name], x, y, epochs)
     except NotInstalled as e:
         result.update(status="not installed", detail=str(e))
     else:
         result.update(
             status="ok",
             version=version,
-            times=times,
-            seconds=statistics.median(times),
-            max_rss_mib=max_rss_mib(),
+            times=timing.times,
+            seconds=statistics.median(timing.times),
+            start_rss_mib=timing.start_rss_mib,
+            peak_rss_mib=timing.peak_rss_mib,
+            data_mib=(x.nbytes + y.nbytes) / 2**20,
         )
     print(RESULT_TAG + json.dumps(result), flush=True)
 
@@ -254,7 +291,7 @@ def run_gemm_probe() -> None:
     rng = np.random.default_rng(SEED)
     a = rng.random((GEMM_SIZE, GEMM_SIZE), dtype=np.float32)
     b = rng.random((GEMM_SIZE, GEMM_SIZE), dtype=np.float32)
-    best = min(time_steady(lambda: a @ b, GEMM_REPEATS))
+    best = min(time_steady(lambda: a @ b, GEMM_REPEATS).times)
     gflops = 2 * GEMM_SIZE**3 / best / 1e9
     print(RESULT_TAG + json.dumps({"gflops": gflops, "blas": describe_blas()}), flush=True)
 
@@ -300,31 +337,57 @@ def spawn(args: list[str], extra_env: dict[str, str], drop_env: tuple[str, ...] 
     return {"status": "error", "detail": tail}
 
 
+def merge(old: dict | None, new: dict) -> dict:
+    """One result from the rounds of a (framework, task) pair: all timed epochs pooled,
+    their median, and the highest memory readings."""
+    if old is None or old["status"] != "ok" or new["status"] != "ok":
+        return new if old is None or old["status"] == "ok" else old
+    merged = dict(new, times=old["times"] + new["times"])
+    merged["seconds"] = statistics.median(merged["times"])
+    for key in ("start_rss_mib", "peak_rss_mib"):
+        values = [r[key] for r in (old, new) if r[key] is not None]
+        merged[key] = max(values) if values else None
+    return merged
+
+
 def run_all(opts: argparse.Namespace) -> dict[tuple[str, str], dict]:
+    """Runs every (framework, task) pair once per round. Frameworks alternate within a
+    round, so a machine whose speed drifts over the run treats them alike."""
     results: dict[tuple[str, str], dict] = {}
     missing: dict[str, dict] = {}
-    for task in opts.tasks:
-        for fw in opts.frameworks:
-            if fw in missing:  # probed once: skip the other tasks
-                results[fw, task] = missing[fw]
-                continue
-            env = dict(WORKER_ENV.get(fw, {}))
-            if fw == "kandle" and opts.threads is not None:
-                env["KANDLE_NUM_THREADS"] = str(opts.threads)
-            print(f"[{fw}] {task} ...", end=" ", file=sys.stderr, flush=True)
-            args = ["--worker", fw, "--task", task]
-            args += ["--epochs", str(opts.epochs), "--samples", str(opts.samples)]
-            res = spawn(args, env)
-            results[fw, task] = res
-            if res["status"] == "not installed":
-                missing[fw] = res
-            shown = f"{res['seconds']:.3f} s" if res["status"] == "ok" else res["status"]
-            print(shown, file=sys.stderr, flush=True)
+    for round_ in range(opts.rounds):
+        for task in opts.tasks:
+            for fw in opts.frameworks:
+                if fw in missing:  # probed once: skip the other tasks and rounds
+                    results[fw, task] = missing[fw]
+                    continue
+                env = dict(WORKER_ENV.get(fw, {}))
+                if fw == "kandle" and opts.threads is not None:
+                    env["KANDLE_NUM_THREADS"] = str(opts.threads)
+                label = f"[{fw}] {task}" + (f" (round {round_ + 1})" if opts.rounds > 1 else "")
+                print(f"{label} ...", end=" ", file=sys.stderr, flush=True)
+                args = ["--worker", fw, "--task", task]
+                args += ["--epochs", str(opts.epochs), "--samples", str(opts.samples)]
+                res = spawn(args, env)
+                results[fw, task] = merge(results.get((fw, task)), res)
+                if res["status"] == "not installed":
+                    missing[fw] = res
+                shown = f"{res['seconds']:.3f} s" if res["status"] == "ok" else res["status"]
+                print(shown, file=sys.stderr, flush=True)
     return results
 
 
 def cell(res: dict) -> str:
     return f"{res['seconds']:.3f}" if res["status"] == "ok" else res["status"]
+
+
+def memory_cell(res: dict) -> str:
+    if res["status"] != "ok" or res["peak_rss_mib"] is None:
+        return "-"
+    if res["start_rss_mib"] is None:
+        return f"{res['peak_rss_mib']:.0f}"
+    growth = res["peak_rss_mib"] - res["start_rss_mib"]
+    return f"{res['start_rss_mib']:.0f} -> {res['peak_rss_mib']:.0f} (+{growth:.0f})"
 
 
 def speedup(base: dict | None, peer: dict) -> str:
@@ -343,7 +406,8 @@ def report(opts: argparse.Namespace, results: dict, gemm: dict | None) -> None:
     fws = opts.frameworks
     peers = [fw for fw in fws if fw != BASELINE] if BASELINE in fws else []
 
-    print(f"\n## MNIST-shaped benchmark: {opts.samples} samples, median of {opts.epochs}")
+    runs = opts.epochs * opts.rounds
+    print(f"\n## MNIST-shaped benchmark: {opts.samples} samples, median of {runs} timed runs")
     print(
         f"\n{platform.platform()}, Python {platform.python_version()}, "
         f"{os.cpu_count()} logical CPUs"
@@ -371,16 +435,19 @@ def report(opts: argparse.Namespace, results: dict, gemm: dict | None) -> None:
     print(markdown_table(header, rows))
 
     if opts.peak_memory:
-        print("\nPeak memory (max RSS of the worker process, MiB).\n")
-        rows = [
-            [task]
-            + [
-                f"{r['max_rss_mib']:.0f}" if r["status"] == "ok" and r["max_rss_mib"] else "-"
-                for r in (results[fw, task] for fw in fws)
-            ]
-            for task in opts.tasks
-        ]
-        print(markdown_table(["task", *fws], rows))
+        data_mib = next((r["data_mib"] for r in results.values() if r["status"] == "ok"), 0.0)
+        print(
+            "\nMemory of the worker process, MiB: resident when the timed loop starts (the "
+            f"data, {data_mib:.0f} MiB, the model and the framework) -> peak during the "
+            "warm-up and timed loop (+ growth). Without /proc (not Linux) only the peak of "
+            "the whole process is known.\n"
+        )
+        print(
+            markdown_table(
+                ["task", *fws],
+                [[task] + [memory_cell(results[fw, task]) for fw in fws] for task in opts.tasks],
+            )
+        )
 
     problems = [
         f"- {fw} / {task}: {res['status']}: {res['detail']}"
@@ -440,6 +507,13 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("--samples", type=int, default=60_000, help="rows (default: 60000)")
     parser.add_argument(
+        "--rounds",
+        type=int,
+        default=1,
+        help="run every worker this many times, frameworks alternating; the table gives "
+        "the median over all timed epochs (default: 1)",
+    )
+    parser.add_argument(
         "--threads",
         type=int,
         default=None,
@@ -453,8 +527,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--task", choices=tuple(TASKS), help=argparse.SUPPRESS)
     parser.add_argument("--gemm-probe", action="store_true", help=argparse.SUPPRESS)
     opts = parser.parse_args(argv)
-    if opts.epochs < 1 or opts.samples < 1:
-        parser.error("--epochs and --samples must be positive")
+    if opts.epochs < 1 or opts.samples < 1 or opts.rounds < 1:
+        parser.error("--epochs, --samples and --rounds must be positive")
 
     if opts.gemm_probe:
         run_gemm_probe()
