@@ -101,15 +101,9 @@ fn split_for(m: usize, n: usize, k: usize, threads: usize) -> Split {
     let min_len = if other > 64 { 16 } else { 80 };
     for tasks in (2..=threads.min(len / min_len)).rev() {
         let even = len.div_ceil(tasks);
-        let aligned = even.next_multiple_of(16);
-        let candidates = if aligned - even <= even / 8 {
-            [aligned, even]
-        } else {
-            [even, even]
-        };
-        for block in candidates {
+        for block in [even.next_multiple_of(16), even] {
             let last = len - (len.div_ceil(block) - 1) * block;
-            if block < len && last >= min_len {
+            if block - even <= even / 8 && block < len && last >= min_len {
                 return if m >= n {
                     Split::Rows(block)
                 } else {

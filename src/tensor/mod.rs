@@ -87,9 +87,20 @@ pub(crate) fn alloc_for_overwrite<T: Float>(n: usize) -> Result<Vec<T>> {
     }
 }
 
+#[cfg(test)]
+thread_local! {
+    /// Buffers of at least the pool's minimum size this thread got from the allocator:
+    /// tests check that steady-state training steps need none.
+    pub(crate) static FRESH_LARGE_BUFFERS: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
 /// A new zeroed buffer from the allocator. Zeroed allocation (calloc) maps fresh
 /// pages that are already zero instead of writing every byte.
 fn fresh_zeroed<T: Float>(n: usize) -> Result<Vec<T>> {
+    #[cfg(test)]
+    if n >= pool::MIN_ELEMENTS {
+        FRESH_LARGE_BUFFERS.with(|c| c.set(c.get() + 1));
+    }
     let too_large = || {
         crate::Error::Allocation(format!(
             "cannot allocate {n} elements of {} ({} bytes)",

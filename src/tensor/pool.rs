@@ -6,7 +6,7 @@ use super::Float;
 use std::sync::Mutex;
 
 /// Buffers smaller than this go straight to the allocator, which handles them well.
-const MIN_ELEMENTS: usize = 1 << 12;
+pub(crate) const MIN_ELEMENTS: usize = 1 << 12;
 /// At most this many idle buffers are kept.
 const MAX_BUFFERS: usize = 64;
 

@@ -257,3 +257,74 @@ impl Trainer {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::losses::LossKind;
+    use crate::nn::Dense;
+    use crate::tensor::FRESH_LARGE_BUFFERS;
+    use serde_json::json;
+
+    fn fresh() -> usize {
+        FRESH_LARGE_BUFFERS.with(|c| c.get())
+    }
+
+    /// DESIGN.md rule 5: once the first steps have filled the buffer pool, a training
+    /// step takes every tensor buffer from it. (Buffers below the pool's minimum size,
+    /// 16 KB of f32, and gemm's packing scratch come from the system allocator.)
+    #[test]
+    fn steady_state_training_steps_allocate_no_tensor_buffers() {
+        crate::parallel::set_num_threads(1).unwrap();
+        let (rows, features) = (96, 300);
+        let x: Vec<f32> = (0..rows * features)
+            .map(|i| (i % 17) as f32 / 17.0)
+            .collect();
+        let y: Vec<f32> = (0..rows).map(|i| (i % 10) as f32).collect();
+        let mut data = Dataset::new(
+            Rows::new(Arc::new(x), &[rows, features]).unwrap(),
+            Some(Rows::new(Arc::new(y), &[rows]).unwrap()),
+            None,
+        )
+        .unwrap();
+        for name in ["sgd", "adam"] {
+            let mut hidden = Dense::new(128, crate::ops::Activation::Relu, true).unwrap();
+            let mut out = Dense::new(10, crate::ops::Activation::Linear, true).unwrap();
+            hidden.build(features).unwrap();
+            out.build(128).unwrap();
+            let trainable = [hidden.variables(), out.variables()].concat();
+            let layers: Vec<Arc<dyn Layer>> = vec![Arc::new(hidden), Arc::new(out)];
+            let loss = Loss::new(
+                LossKind::SparseCategoricalCrossentropy {
+                    from_logits: true,
+                    ignore_class: None,
+                },
+                crate::losses::Reduction::SumOverBatchSize,
+            )
+            .unwrap();
+            let optimizer = Optimizer::from_config(name, &json!({})).unwrap();
+            let mut trainer = Trainer::new(
+                layers,
+                trainable,
+                Some(Arc::new(loss)),
+                Some(Arc::new(Mutex::new(optimizer))),
+                vec![],
+            );
+            let batches = data.num_batches(32);
+            let mut epoch = |trainer: &mut Trainer| {
+                data.shuffle(true);
+                for i in 0..batches {
+                    let rows = data.batch_rows(32, i);
+                    let x = data.gather(data.x(), &rows).unwrap();
+                    let y = data.gather(data.y().unwrap(), &rows).unwrap();
+                    trainer.step(Mode::Train, &x, &y, None).unwrap();
+                }
+            };
+            epoch(&mut trainer);
+            let before = fresh();
+            epoch(&mut trainer);
+            epoch(&mut trainer);
+            assert_eq!(fresh(), before, "{name}: steady-state steps allocated");
+        }
+    }
+}
