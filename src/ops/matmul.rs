@@ -122,6 +122,13 @@ struct DstPtr<T>(*mut T);
 unsafe impl<T: Send> Send for DstPtr<T> {}
 unsafe impl<T: Send> Sync for DstPtr<T> {}
 
+impl<T> DstPtr<T> {
+    // A method, so that closures capture the whole (Sync) wrapper, not its raw pointer.
+    fn get(self) -> *mut T {
+        self.0
+    }
+}
+
 /// Runs the blocks of `split` in parallel. Each block is one gemm call whose every
 /// element is summed over k in the same order as in one call for all of dst (gemm
 /// blocks k by k alone), so the bits never depend on the thread count.
@@ -150,11 +157,10 @@ fn gemm_blocks<T: Float>(
                 Split::Rows(_) => [first, size, 0, n],
                 Split::Cols(_) => [0, m, first, size],
             };
-            let dst = dst;
             // SAFETY: `gemm` checked the bounds of the whole product, the blocks cover
             // disjoint rectangles of dst, and `gemm_blocks` holds the only &mut to it.
             unsafe {
-                let whole = std::slice::from_raw_parts_mut(dst.0, m * n);
+                let whole = std::slice::from_raw_parts_mut(dst.get(), m * n);
                 gemm_block(m, n, k, whole, lhs, rhs, accumulate, rect)
             }
         })
