@@ -72,7 +72,7 @@ pub(crate) fn gemm<T: Float>(
     match split_for(m, n, k, parallel::num_threads()) {
         Split::One => {
             // SAFETY: the asserts above keep every access in bounds.
-            unsafe { gemm_block(m, n, k, dst, lhs, rhs, accumulate, [0, m, 0, n]) }
+            unsafe { gemm_block(n, k, dst.as_mut_ptr(), lhs, rhs, accumulate, [0, m, 0, n]) }
         }
         split => gemm_blocks(m, n, k, dst, lhs, rhs, accumulate, split),
     }
@@ -159,10 +159,7 @@ fn gemm_blocks<T: Float>(
             };
             // SAFETY: `gemm` checked the bounds of the whole product, the blocks cover
             // disjoint rectangles of dst, and `gemm_blocks` holds the only &mut to it.
-            unsafe {
-                let whole = std::slice::from_raw_parts_mut(dst.get(), m * n);
-                gemm_block(m, n, k, whole, lhs, rhs, accumulate, rect)
-            }
+            unsafe { gemm_block(n, k, dst.get(), lhs, rhs, accumulate, rect) }
         })
     });
 }
@@ -171,25 +168,23 @@ fn gemm_blocks<T: Float>(
 /// `[first row, rows, first column, columns]` of dst.
 ///
 /// # Safety
-/// The whole product must be in bounds (checked by [`gemm`]), and no other thread may
-/// access that rectangle of dst meanwhile.
-#[allow(clippy::too_many_arguments)]
+/// dst is row-major with `n` columns. The whole product must be in bounds (checked by
+/// [`gemm`]), and no other thread may access that rectangle of dst meanwhile.
 unsafe fn gemm_block<T: Float>(
-    m: usize,
     n: usize,
     k: usize,
-    dst: &mut [T],
+    dst: *mut T,
     lhs: Mat<T>,
     rhs: Mat<T>,
     accumulate: bool,
     [r0, rows, c0, cols]: [usize; 4],
 ) {
-    debug_assert!(r0 + rows <= m && c0 + cols <= n);
+    debug_assert!(c0 + cols <= n);
     gemm::gemm(
         rows,
         cols,
         k,
-        dst.as_mut_ptr().add(r0 * n + c0),
+        dst.add(r0 * n + c0),
         1,
         n as isize,
         accumulate,
@@ -376,7 +371,7 @@ mod tests {
                 (Mat::rows_t(&a, m), Mat::rows_t(&b, k)),
             ] {
                 let mut one = vec![0.0f32; m * n];
-                unsafe { gemm_block(m, n, k, &mut one, lhs, rhs, false, [0, m, 0, n]) };
+                unsafe { gemm_block(n, k, one.as_mut_ptr(), lhs, rhs, false, [0, m, 0, n]) };
                 let mut splits = vec![];
                 for threads in 2..5 {
                     splits.push(split_for(m, n, k, threads));
