@@ -88,31 +88,40 @@ enum Split {
 }
 
 /// The split for `threads` threads. Splitting rows makes every task pack all of rhs
-/// (k×n) and splitting columns all of lhs (m×k), so the longer side of dst is cut.
+/// (k×n) and splitting columns all of lhs (m×k), so the longer side of dst is cut when
+/// it can be.
 fn split_for(m: usize, n: usize, k: usize, threads: usize) -> Split {
     if threads < 2 || m * n * k < GEMM_PAR_THRESHOLD {
         return Split::One;
     }
-    let (len, other) = if m >= n { (m, n) } else { (n, m) };
-    // Every block, the last one too, stays out of gemm's special paths for tiny
-    // matrices (a single row or column is a matrix-vector product; at most 64×64 blocks
-    // k differently), so splitting never changes the arithmetic. Blocks are multiples of
-    // 16 (gemm's f32 micro-tile height) where that costs little balance.
+    let rows = || block_len(m, n, threads).map(Split::Rows);
+    let cols = || block_len(n, m, threads).map(Split::Cols);
+    let split = if m >= n {
+        rows().or_else(cols)
+    } else {
+        cols().or_else(rows)
+    };
+    split.unwrap_or(Split::One)
+}
+
+/// The block length for cutting a side of `len` into at most `threads` blocks, the
+/// other side being `other` long; None if it cannot be cut. Every block, the last one
+/// too, stays out of gemm's special paths for tiny matrices (a single row or column is
+/// a matrix-vector product; at most 64×64 blocks k differently), so splitting never
+/// changes the arithmetic. Blocks are multiples of 16 (gemm's f32 micro-tile height)
+/// where that costs little balance.
+fn block_len(len: usize, other: usize, threads: usize) -> Option<usize> {
     let min_len = if other > 64 { 16 } else { 80 };
     for tasks in (2..=threads.min(len / min_len)).rev() {
         let even = len.div_ceil(tasks);
         for block in [even.next_multiple_of(16), even] {
             let last = len - (len.div_ceil(block) - 1) * block;
             if block - even <= even / 8 && block < len && last >= min_len {
-                return if m >= n {
-                    Split::Rows(block)
-                } else {
-                    Split::Cols(block)
-                };
+                return Some(block);
             }
         }
     }
-    Split::One
+    None
 }
 
 /// dst's storage, shared by tasks that each write their own disjoint block of it.
