@@ -69,13 +69,9 @@ pub(crate) fn gemm<T: Float>(
         }
         return;
     }
-    match split_for(m, n, k, parallel::num_threads()) {
-        Split::One => {
-            // SAFETY: the asserts above keep every access in bounds.
-            unsafe { gemm_block(n, k, dst.as_mut_ptr(), lhs, rhs, accumulate, [0, m, 0, n]) }
-        }
-        split => gemm_blocks(m, n, k, dst, lhs, rhs, accumulate, split),
-    }
+    let split = split_for(m, n, k, parallel::num_threads());
+    // SAFETY: the asserts above keep every access in bounds.
+    unsafe { gemm_blocks(m, n, k, dst, lhs, rhs, accumulate, split) }
 }
 
 /// How a product is cut into parallel tasks: dst's rows or its columns, in blocks of
@@ -138,11 +134,14 @@ impl<T> DstPtr<T> {
     }
 }
 
-/// Runs the blocks of `split` in parallel. Each block is one gemm call whose every
-/// element is summed over k in the same order as in one call for all of dst (gemm
-/// blocks k by k alone), so the bits never depend on the thread count.
+/// Runs the blocks of `split`, in parallel unless it is `One`. Each block is one gemm
+/// call whose every element is summed over k in the same order as in one call for all
+/// of dst (gemm blocks k by k alone), so the bits never depend on the thread count.
+///
+/// # Safety
+/// Every access of the whole product must be in bounds, as [`gemm`] checks.
 #[allow(clippy::too_many_arguments)]
-fn gemm_blocks<T: Float>(
+unsafe fn gemm_blocks<T: Float>(
     m: usize,
     n: usize,
     k: usize,
@@ -153,7 +152,12 @@ fn gemm_blocks<T: Float>(
     split: Split,
 ) {
     let (len, block) = match split {
-        Split::One => (1, 1),
+        // SAFETY: in bounds, and `dst` is borrowed mutably.
+        Split::One => {
+            return unsafe {
+                gemm_block(n, k, dst.as_mut_ptr(), lhs, rhs, accumulate, [0, m, 0, n])
+            }
+        }
         Split::Rows(b) => (m, b),
         Split::Cols(b) => (n, b),
     };
@@ -162,9 +166,8 @@ fn gemm_blocks<T: Float>(
         (0..len.div_ceil(block)).into_par_iter().for_each(|i| {
             let (first, size) = (i * block, block.min(len - i * block));
             let rect = match split {
-                Split::One => [0, m, 0, n],
                 Split::Rows(_) => [first, size, 0, n],
-                Split::Cols(_) => [0, m, first, size],
+                _ => [0, m, first, size],
             };
             // SAFETY: `gemm` checked the bounds of the whole product, the blocks cover
             // disjoint rectangles of dst, and `gemm_blocks` holds the only &mut to it.
@@ -361,7 +364,7 @@ mod tests {
     /// depend on the thread count.
     #[test]
     fn split_gives_the_same_bits_as_one_call() {
-        use super::{gemm_block, gemm_blocks, split_for, Mat, Split};
+        use super::{gemm_blocks, split_for, Mat, Split};
         let value = |i: usize| ((i * 7919 % 1009) as f32 / 1009.0) - 0.5;
         for (m, n, k) in [
             (32, 100, 784),
@@ -380,7 +383,8 @@ mod tests {
                 (Mat::rows_t(&a, m), Mat::rows_t(&b, k)),
             ] {
                 let mut one = vec![0.0f32; m * n];
-                unsafe { gemm_block(n, k, one.as_mut_ptr(), lhs, rhs, false, [0, m, 0, n]) };
+                // SAFETY: the buffers have exactly the shapes of the product.
+                unsafe { gemm_blocks(m, n, k, &mut one, lhs, rhs, false, Split::One) };
                 let mut splits = vec![];
                 for threads in 2..5 {
                     splits.push(split_for(m, n, k, threads));
@@ -395,7 +399,7 @@ mod tests {
                 );
                 for split in splits {
                     let mut out = vec![0.0f32; m * n];
-                    gemm_blocks(m, n, k, &mut out, lhs, rhs, false, split);
+                    unsafe { gemm_blocks(m, n, k, &mut out, lhs, rhs, false, split) };
                     let same = one
                         .iter()
                         .zip(&out)
