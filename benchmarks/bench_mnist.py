@@ -75,6 +75,10 @@ TASKS: dict[str, Task] = {
     "predict-mlp512": Task(
         hidden=(512, 512), batch_size=128, optimizer="sgd", predict=True, report_gflops=True
     ),
+    # Keras's default predict batch size: what `model.predict(x)` does.
+    "predict-mlp512-b32": Task(
+        hidden=(512, 512), batch_size=32, optimizer="sgd", predict=True, report_gflops=True
+    ),
 }
 
 BASELINE = "kandle"
