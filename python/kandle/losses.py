@@ -61,9 +61,12 @@ class Loss:
         self.dtype = dtype
         self._engine: _core.Loss | None = None
 
+    # The class-specific config keys (beyond name and reduction), attributes of the
+    # same name.
+    _option_names: tuple[str, ...] = ()
+
     def _options(self) -> dict[str, Any]:
-        """The class-specific config keys (beyond name and reduction)."""
-        return {}
+        return {name: getattr(self, name) for name in self._option_names}
 
     def _build_engine(self) -> None:
         if self._class_name is not None:
@@ -166,6 +169,7 @@ class Huber(Loss):
     """
 
     _class_name = "Huber"
+    _option_names = ("delta",)
 
     def __init__(
         self,
@@ -177,9 +181,6 @@ class Huber(Loss):
         super().__init__(name=name, reduction=reduction, dtype=dtype)
         self.delta = float(delta)
         self._build_engine()
-
-    def _options(self) -> dict[str, Any]:
-        return {"delta": self.delta}
 
 
 class BinaryCrossentropy(Loss):
@@ -196,6 +197,7 @@ class BinaryCrossentropy(Loss):
     """
 
     _class_name = "BinaryCrossentropy"
+    _option_names = ("from_logits", "label_smoothing", "axis")
 
     def __init__(
         self,
@@ -212,13 +214,6 @@ class BinaryCrossentropy(Loss):
         self.axis = int(axis)
         self._build_engine()
 
-    def _options(self) -> dict[str, Any]:
-        return {
-            "from_logits": self.from_logits,
-            "label_smoothing": self.label_smoothing,
-            "axis": self.axis,
-        }
-
 
 class CategoricalCrossentropy(Loss):
     """Cross-entropy for one-hot labels: ``-sum(y_true * log(probabilities), axis)``, reduced.
@@ -234,6 +229,7 @@ class CategoricalCrossentropy(Loss):
     """
 
     _class_name = "CategoricalCrossentropy"
+    _option_names = ("from_logits", "label_smoothing", "axis")
 
     def __init__(
         self,
@@ -250,13 +246,6 @@ class CategoricalCrossentropy(Loss):
         self.axis = int(axis)
         self._build_engine()
 
-    def _options(self) -> dict[str, Any]:
-        return {
-            "from_logits": self.from_logits,
-            "label_smoothing": self.label_smoothing,
-            "axis": self.axis,
-        }
-
 
 class SparseCategoricalCrossentropy(Loss):
     """Cross-entropy for integer class labels (shape ``(batch,)`` or ``(batch, 1)``), reduced.
@@ -271,6 +260,7 @@ class SparseCategoricalCrossentropy(Loss):
     """
 
     _class_name = "SparseCategoricalCrossentropy"
+    _option_names = ("from_logits", "ignore_class")
 
     def __init__(
         self,
@@ -284,9 +274,6 @@ class SparseCategoricalCrossentropy(Loss):
         self.from_logits = bool(from_logits)
         self.ignore_class = None if ignore_class is None else int(ignore_class)
         self._build_engine()
-
-    def _options(self) -> dict[str, Any]:
-        return {"from_logits": self.from_logits, "ignore_class": self.ignore_class}
 
 
 class LossFunctionWrapper(Loss):

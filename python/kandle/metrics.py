@@ -54,8 +54,11 @@ class Metric:
         self.dtype = dtype or "float32"
         self._engine = _core.Metric(self._core_class, json.dumps(self._options()))
 
+    # The class-specific config keys (beyond name and dtype), attributes of the same name.
+    _option_names: tuple[str, ...] = ()
+
     def _options(self) -> dict[str, Any]:
-        return {}
+        return {name: getattr(self, name) for name in self._option_names}
 
     def update_state(self, y_true: Any, y_pred: Any, sample_weight: Any = None) -> None:
         """Accumulates the statistics of one batch."""
@@ -110,15 +113,13 @@ class BinaryAccuracy(Metric):
     """
 
     _core_class = "BinaryAccuracy"
+    _option_names = ("threshold",)
 
     def __init__(
         self, name: str = "binary_accuracy", dtype: Any = None, threshold: float = 0.5
     ) -> None:
         self.threshold = float(threshold)
         super().__init__(name=name, dtype=dtype)
-
-    def _options(self) -> dict[str, Any]:
-        return {"threshold": self.threshold}
 
 
 class CategoricalAccuracy(Metric):
@@ -164,15 +165,13 @@ class TopKCategoricalAccuracy(Metric):
     """
 
     _core_class = "TopKCategoricalAccuracy"
+    _option_names = ("k",)
 
     def __init__(
         self, k: int = 5, name: str = "top_k_categorical_accuracy", dtype: Any = None
     ) -> None:
         self.k = int(k)
         super().__init__(name=name, dtype=dtype)
-
-    def _options(self) -> dict[str, Any]:
-        return {"k": self.k}
 
 
 class SparseTopKCategoricalAccuracy(Metric):
@@ -186,15 +185,13 @@ class SparseTopKCategoricalAccuracy(Metric):
     """
 
     _core_class = "SparseTopKCategoricalAccuracy"
+    _option_names = ("k",)
 
     def __init__(
         self, k: int = 5, name: str = "sparse_top_k_categorical_accuracy", dtype: Any = None
     ) -> None:
         self.k = int(k)
         super().__init__(name=name, dtype=dtype)
-
-    def _options(self) -> dict[str, Any]:
-        return {"k": self.k}
 
 
 class MeanSquaredError(Metric):
@@ -246,6 +243,8 @@ class RootMeanSquaredError(Metric):
 
 
 class _ThresholdMetric(Metric):
+    _option_names = ("thresholds", "top_k", "class_id")
+
     def __init__(
         self,
         thresholds: float | list[float] | None = None,
@@ -258,9 +257,6 @@ class _ThresholdMetric(Metric):
         self.top_k = top_k
         self.class_id = class_id
         super().__init__(name=name, dtype=dtype)
-
-    def _options(self) -> dict[str, Any]:
-        return {"thresholds": self.thresholds, "top_k": self.top_k, "class_id": self.class_id}
 
     def result(self) -> Any:
         """A float, or one value per threshold when several were given."""
@@ -308,6 +304,15 @@ class AUC(Metric):
     """
 
     _core_class = "AUC"
+    _option_names = (
+        "num_thresholds",
+        "curve",
+        "summation_method",
+        "multi_label",
+        "num_labels",
+        "label_weights",
+        "from_logits",
+    )
 
     def __init__(
         self,
@@ -333,15 +338,7 @@ class AUC(Metric):
         super().__init__(name=name, dtype=dtype)
 
     def _options(self) -> dict[str, Any]:
-        options: dict[str, Any] = {
-            "num_thresholds": self.num_thresholds,
-            "curve": self.curve,
-            "summation_method": self.summation_method,
-            "multi_label": self.multi_label,
-            "num_labels": self.num_labels,
-            "label_weights": self.label_weights,
-            "from_logits": self.from_logits,
-        }
+        options = super()._options()
         if self.thresholds is not None:
             options["thresholds"] = self.thresholds
         return options

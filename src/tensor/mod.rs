@@ -64,27 +64,26 @@ impl<T: Float> std::fmt::Debug for Tensor<T> {
 
 /// A zero-filled buffer of `n` elements, or an allocation error instead of an abort.
 pub(crate) fn alloc<T: Float>(n: usize) -> Result<Vec<T>> {
-    match T::pool().take(n) {
-        Some(mut v) => {
-            v.clear();
-            v.resize(n, T::zero());
-            Ok(v)
-        }
-        None => fresh_zeroed(n),
-    }
+    pooled_or_fresh(n, true)
 }
 
 /// A buffer of `n` elements for an op that writes every one of them: a reused buffer
 /// keeps its old values instead of being zeroed first.
 pub(crate) fn alloc_for_overwrite<T: Float>(n: usize) -> Result<Vec<T>> {
-    match T::pool().take(n) {
-        Some(mut v) => {
-            v.truncate(n);
-            v.resize(n, T::zero());
-            Ok(v)
-        }
-        None => fresh_zeroed(n),
+    pooled_or_fresh(n, false)
+}
+
+/// A buffer from the pool (zeroed if asked), or a new zeroed one.
+fn pooled_or_fresh<T: Float>(n: usize, zeroed: bool) -> Result<Vec<T>> {
+    let Some(mut v) = T::pool().take(n) else {
+        return fresh_zeroed(n);
+    };
+    if zeroed {
+        v.clear();
     }
+    v.truncate(n);
+    v.resize(n, T::zero());
+    Ok(v)
 }
 
 #[cfg(test)]

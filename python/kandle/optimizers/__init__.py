@@ -101,13 +101,16 @@ class Optimizer:
             "ema_overwrite_frequency": ema_overwrite_frequency,
             "loss_scale_factor": loss_scale_factor,
             "gradient_accumulation_steps": gradient_accumulation_steps,
-            **self._hyper_parameters(),
+            **self._options(),
         }
         self._engine = _core.Optimizer(self._engine_class, json.dumps(config))
 
-    def _hyper_parameters(self) -> dict[str, Any]:
-        """The subclass's own constructor arguments, as Keras's config keys."""
-        return {}
+    # The subclass's own constructor arguments (attributes of the same name), which are
+    # also Keras's config keys.
+    _option_names: tuple[str, ...] = ()
+
+    def _options(self) -> dict[str, Any]:
+        return {name: getattr(self, name) for name in self._option_names}
 
     def _engine_learning_rate(self, learning_rate: LearningRate) -> float | dict[str, Any]:
         """A float for the engine, or a built-in schedule's engine config."""
@@ -243,7 +246,7 @@ class Optimizer:
             "loss_scale_factor": self.loss_scale_factor,
             "gradient_accumulation_steps": self.gradient_accumulation_steps,
         }
-        config.update(self._hyper_parameters())
+        config.update(self._options())
         return config
 
     @classmethod
@@ -275,6 +278,7 @@ class SGD(Optimizer):
     """
 
     _engine_class = "SGD"
+    _option_names = ("momentum", "nesterov")
 
     def __init__(
         self,
@@ -301,9 +305,6 @@ class SGD(Optimizer):
             gradient_accumulation_steps, name, **kwargs,
         )  # fmt: skip
 
-    def _hyper_parameters(self) -> dict[str, Any]:
-        return {"momentum": self.momentum, "nesterov": self.nesterov}
-
 
 class Adam(Optimizer):
     """Adam; Keras 3's ``Adam`` (epsilon outside the sqrt, bias-corrected step size).
@@ -321,6 +322,7 @@ class Adam(Optimizer):
     """
 
     _engine_class = "Adam"
+    _option_names = ("beta_1", "beta_2", "epsilon", "amsgrad")
 
     def __init__(
         self,
@@ -350,14 +352,6 @@ class Adam(Optimizer):
             ema_momentum, ema_overwrite_frequency, loss_scale_factor,
             gradient_accumulation_steps, name, **kwargs,
         )  # fmt: skip
-
-    def _hyper_parameters(self) -> dict[str, Any]:
-        return {
-            "beta_1": self.beta_1,
-            "beta_2": self.beta_2,
-            "epsilon": self.epsilon,
-            "amsgrad": self.amsgrad,
-        }
 
 
 class AdamW(Adam):
@@ -422,6 +416,7 @@ class RMSprop(Optimizer):
     """
 
     _engine_class = "RMSprop"
+    _option_names = ("rho", "momentum", "epsilon", "centered")
 
     def __init__(
         self,
@@ -452,14 +447,6 @@ class RMSprop(Optimizer):
             gradient_accumulation_steps, name, **kwargs,
         )  # fmt: skip
 
-    def _hyper_parameters(self) -> dict[str, Any]:
-        return {
-            "rho": self.rho,
-            "momentum": self.momentum,
-            "epsilon": self.epsilon,
-            "centered": self.centered,
-        }
-
 
 class Adagrad(Optimizer):
     """Adagrad; Keras 3's ``Adagrad``.
@@ -476,6 +463,7 @@ class Adagrad(Optimizer):
     """
 
     _engine_class = "Adagrad"
+    _option_names = ("initial_accumulator_value", "epsilon")
 
     def __init__(
         self,
@@ -501,12 +489,6 @@ class Adagrad(Optimizer):
             ema_momentum, ema_overwrite_frequency, loss_scale_factor,
             gradient_accumulation_steps, name, **kwargs,
         )  # fmt: skip
-
-    def _hyper_parameters(self) -> dict[str, Any]:
-        return {
-            "initial_accumulator_value": self.initial_accumulator_value,
-            "epsilon": self.epsilon,
-        }
 
 
 # The concrete classes, whose learning_rate has a default (the base class has none).
