@@ -225,12 +225,18 @@ class CallbackList:
             self.call("on_batch_end", batch, logs)
 
 
-def _monitor_op(monitor: str, mode: str) -> Callable[[float, float], bool]:
+def _resolve_mode(mode: str, maximize_on_auto: bool) -> str:
+    """``"min"`` or ``"max"``: ``mode`` itself, or for ``"auto"`` the callback's own rule."""
     if mode not in ("auto", "min", "max"):
         raise ValueError(f"mode: expected 'auto', 'min' or 'max', got {mode!r}")
     if mode == "auto":
-        maximize = any(k in monitor for k in ("acc", "auc", "precision", "recall"))
-        mode = "max" if maximize and "loss" not in monitor else "min"
+        return "max" if maximize_on_auto else "min"
+    return mode
+
+
+def _monitor_op(monitor: str, mode: str) -> Callable[[float, float], bool]:
+    maximize = any(k in monitor for k in ("acc", "auc", "precision", "recall"))
+    mode = _resolve_mode(mode, maximize and "loss" not in monitor)
     return np.greater if mode == "max" else np.less
 
 
@@ -336,9 +342,7 @@ class ReduceLROnPlateau(Callback):
         self.min_delta = min_delta
         self.cooldown = cooldown
         self.min_lr = min_lr
-        if mode not in ("auto", "min", "max"):
-            raise ValueError(f"mode: expected 'auto', 'min' or 'max', got {mode!r}")
-        self.mode = "max" if mode == "max" or (mode == "auto" and "acc" in monitor) else "min"
+        self.mode = _resolve_mode(mode, "acc" in monitor)
 
     def _improved(self, current: float) -> bool:
         if self.mode == "min":
