@@ -46,3 +46,23 @@ def deserialize_from(classes: dict[str, type[T]], kind: str, config: dict[str, A
             f"expected one of {sorted(classes)}"
         )
     return cls.from_config(dict(config.get("config") or {}))
+
+
+def get_from(
+    identifier: Any,
+    aliases: dict[str, type[T]],
+    classes: dict[str, type[T]],
+    kind: str,
+    accepted: str,
+) -> T:
+    """Keras's ``get`` for a config dict or a name (an alias or a class name); anything
+    else raises, naming what ``accepted`` says is allowed besides those."""
+    if isinstance(identifier, dict):
+        return deserialize_from(classes, kind, identifier)
+    if isinstance(identifier, str):
+        cls = aliases.get(identifier) or classes.get(identifier)
+        if cls is not None:
+            return cls()
+    raise InvalidArgumentError(
+        f"Could not interpret {kind} identifier: {identifier!r}; expected {accepted}"
+    )

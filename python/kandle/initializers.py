@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from kandle import _core
-from kandle._config import ConfigObject, deserialize_from
+from kandle._config import ConfigObject, deserialize_from, get_from
 from kandle.errors import InvalidArgumentError
 
 Shape = Sequence[int]
@@ -267,15 +267,13 @@ def get(identifier: InitializerLike) -> Initializer | Callable[[Shape], Any]:
         return identifier
     if isinstance(identifier, type) and issubclass(identifier, Initializer):
         return identifier()
-    if isinstance(identifier, dict):
-        return deserialize(identifier)
-    if isinstance(identifier, str):
-        cls = _ALIASES.get(identifier) or _CLASSES.get(identifier)
-        if cls is not None:
-            return cls()
-    raise InvalidArgumentError(
-        f"Could not interpret initializer identifier: {identifier!r}; expected one of "
-        f"{sorted(set(_ALIASES) | set(_CLASSES))}, a config dict or a callable"
+    names = sorted(set(_ALIASES) | set(_CLASSES))
+    return get_from(
+        identifier,
+        _ALIASES,
+        _CLASSES,
+        "initializer",
+        f"one of {names}, a config dict or a callable",
     )
 
 

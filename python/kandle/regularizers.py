@@ -14,7 +14,7 @@ import math
 from typing import Any
 
 from kandle import _core
-from kandle._config import ConfigObject, deserialize_from
+from kandle._config import ConfigObject, deserialize_from, get_from
 from kandle._core import Tensor
 from kandle.errors import InvalidArgumentError
 
@@ -102,15 +102,13 @@ def get(identifier: str | dict[str, Any] | Regularizer | None) -> Regularizer | 
     """
     if identifier is None or isinstance(identifier, Regularizer):
         return identifier
-    if isinstance(identifier, dict):
-        return deserialize(identifier)
-    if isinstance(identifier, str):
-        cls = _ALIASES.get(identifier) or _CLASSES.get(identifier)
-        if cls is not None:
-            return cls()
-    raise InvalidArgumentError(
-        f"Could not interpret regularizer identifier: {identifier!r}; expected None, one of "
-        f"{sorted(set(_ALIASES) | set(_CLASSES))}, a config dict or a Regularizer"
+    names = sorted(set(_ALIASES) | set(_CLASSES))
+    return get_from(
+        identifier,
+        _ALIASES,
+        _CLASSES,
+        "regularizer",
+        f"None, one of {names}, a config dict or a Regularizer",
     )
 
 
