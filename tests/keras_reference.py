@@ -350,3 +350,22 @@ def evaluate(
     reduction="sum_over_batch_size",
 ):
     return _run(mlp, loss, x, y, sw, batch_size, _metrics(metrics, accuracy), reduction)
+
+
+# ----------------------------------------------------------- comparing kandle with it
+
+# float32 training against this float64 replay.
+RTOL, ATOL = 2e-5, 2e-6
+
+
+def assert_logs(got, want):
+    """A History (or evaluate logs) matches the replay's, key for key."""
+    assert sorted(got) == sorted(want)
+    for key in want:
+        np.testing.assert_allclose(got[key], want[key], rtol=RTOL, atol=ATOL, err_msg=key)
+
+
+def assert_weights(model, mlp):
+    """A kandle model's weights match the replay's MLP parameters."""
+    for got, want in zip(model.get_weights(), mlp.params):
+        np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-5)

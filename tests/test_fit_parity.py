@@ -11,9 +11,18 @@ import numpy as np
 import pytest
 
 import kandle as kd
-from keras_reference import LOSSES, METRICS, MLP, Optimizer, evaluate, fit, reduced_loss
+from keras_reference import (
+    LOSSES,
+    METRICS,
+    MLP,
+    Optimizer,
+    assert_logs,
+    assert_weights,
+    evaluate,
+    fit,
+    reduced_loss,
+)
 
-RTOL, ATOL = 2e-5, 2e-6
 N, SPLIT, BATCH, EPOCHS = 32, 24, 5, 2  # validation_split=0.25 keeps the first 24 rows
 
 
@@ -57,17 +66,6 @@ def dataset(make_y, out, n=N, seed=3):
     y = make_y(rng, n, out).astype(np.float32)
     sw = rng.uniform(0.2, 2.0, n).astype(np.float32)
     return x, y, sw
-
-
-def assert_logs(got, want):
-    assert sorted(got) == sorted(want)
-    for key in want:
-        np.testing.assert_allclose(got[key], want[key], rtol=RTOL, atol=ATOL, err_msg=key)
-
-
-def assert_weights(model, mlp):
-    for got, want in zip(model.get_weights(), mlp.params):
-        np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-5)
 
 
 LOSS_CASES = {

@@ -7,9 +7,7 @@ import numpy as np
 import pytest
 
 import kandle as kd
-from keras_reference import MLP, Optimizer, evaluate, fit
-
-RTOL, ATOL = 2e-5, 2e-6
+from keras_reference import MLP, RTOL, Optimizer, assert_logs, assert_weights, evaluate, fit
 
 
 def data(n=40, d=4, classes=3, seed=0):
@@ -57,17 +55,6 @@ def reference_optimizer(kind, kwargs):
     return Optimizer(kind, lr, **kw)
 
 
-def assert_history(got, want):
-    assert sorted(got) == sorted(want)
-    for key in want:
-        np.testing.assert_allclose(got[key], want[key], rtol=RTOL, atol=ATOL, err_msg=key)
-
-
-def assert_weights(model, mlp):
-    for got, want in zip(model.get_weights(), mlp.params):
-        np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-5)
-
-
 @pytest.mark.parametrize("kind,cls,kwargs", OPTIMIZERS, ids=lambda v: str(v))
 def test_fit_matches_keras_reference_for_each_optimizer(kind, cls, kwargs):
     x, y = data()
@@ -94,7 +81,7 @@ def test_fit_matches_keras_reference_for_each_optimizer(kind, cls, kwargs):
         accuracy=True,
     )
     assert list(history.history) == ["accuracy", "loss", "val_accuracy", "val_loss"]
-    assert_history(history.history, want)
+    assert_logs(history.history, want)
     assert_weights(model, mlp)
     assert history.epoch == [0, 1, 2]
     assert history.params == {"verbose": 0, "epochs": 3, "steps": 4}
@@ -131,7 +118,7 @@ def test_fit_matches_reference_for_each_loss_with_sample_weight(loss, ref, out, 
     history = model.fit(x, y, sample_weight=sw, batch_size=5, epochs=2, shuffle=False, verbose=0)
     mlp = MLP(weights, ["tanh", "linear"])
     want = fit(mlp, Optimizer("sgd", 0.05), ref, x, y, sw=sw, epochs=2, batch_size=5)
-    assert_history(history.history, want)
+    assert_logs(history.history, want)
     assert_weights(model, mlp)
 
 
@@ -172,7 +159,7 @@ def test_validation_data_class_weight_and_initial_epoch():
         accuracy=True,
     )
     assert history.epoch == [1, 2]  # epochs=3, initial_epoch=1: two epochs
-    assert_history(history.history, want)
+    assert_logs(history.history, want)
 
 
 def test_evaluate_and_predict_match_reference():
