@@ -36,6 +36,17 @@ class ConfigObject:
         return hash((type(self).__name__, json.dumps(self.get_config(), sort_keys=True)))
 
 
+def serialized(obj: Any, module: str) -> dict[str, Any]:
+    """Keras's serialized form of an object with ``get_config()``:
+    ``{"module", "class_name", "config", "registered_name"}``."""
+    return {
+        "module": module,
+        "class_name": type(obj).__name__,
+        "config": obj.get_config(),
+        "registered_name": None,
+    }
+
+
 def deserialize_from(classes: dict[str, type[T]], kind: str, config: dict[str, Any]) -> T:
     """The object of a Keras config dict, created only from ``classes`` (kandle's own)."""
     name = config.get("class_name")

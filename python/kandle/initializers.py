@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from kandle import _core
-from kandle._config import ConfigObject, deserialize_from, get_from
+from kandle._config import ConfigObject, deserialize_from, get_from, serialized
 from kandle.errors import InvalidArgumentError
 
 Shape = Sequence[int]
@@ -285,12 +285,7 @@ def serialize(initializer: Initializer | Callable[[Shape], Any]) -> dict[str, An
     'Zeros'
     """
     if isinstance(initializer, Initializer):
-        return {
-            "module": "keras.initializers",
-            "class_name": type(initializer).__name__,
-            "config": initializer.get_config(),
-            "registered_name": None,
-        }
+        return serialized(initializer, "keras.initializers")
     return getattr(initializer, "__name__", repr(initializer))
 
 

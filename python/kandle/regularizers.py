@@ -14,7 +14,7 @@ import math
 from typing import Any
 
 from kandle import _core
-from kandle._config import ConfigObject, deserialize_from, get_from
+from kandle._config import ConfigObject, deserialize_from, get_from, serialized
 from kandle._core import Tensor
 from kandle.errors import InvalidArgumentError
 
@@ -121,12 +121,7 @@ def serialize(regularizer: Regularizer | None) -> dict[str, Any] | None:
     """
     if regularizer is None:
         return None
-    return {
-        "module": "keras.regularizers",
-        "class_name": type(regularizer).__name__,
-        "config": regularizer.get_config(),
-        "registered_name": None,
-    }
+    return serialized(regularizer, "keras.regularizers")
 
 
 def deserialize(config: dict[str, Any]) -> Regularizer:

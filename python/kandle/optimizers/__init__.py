@@ -19,6 +19,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any, ClassVar, cast
 
 from kandle import _core
+from kandle._config import serialized
 from kandle._core import Tensor, Variable
 from kandle.errors import InvalidArgumentError
 from kandle.optimizers import schedules
@@ -504,12 +505,7 @@ def serialize(optimizer: Optimizer) -> dict[str, Any]:
     >>> kd.optimizers.serialize(kd.optimizers.Adam())["class_name"]
     'Adam'
     """
-    return {
-        "module": "keras.optimizers",
-        "class_name": type(optimizer).__name__,
-        "config": optimizer.get_config(),
-        "registered_name": None,
-    }
+    return serialized(optimizer, "keras.optimizers")
 
 
 def deserialize(config: dict[str, Any]) -> Optimizer:

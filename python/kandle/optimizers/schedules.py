@@ -15,6 +15,7 @@ import json
 from typing import Any
 
 from kandle import _core
+from kandle._config import serialized
 
 
 class LearningRateSchedule:
@@ -198,12 +199,7 @@ def serialize(learning_rate_schedule: LearningRateSchedule) -> dict[str, Any]:
     >>> kd.optimizers.schedules.serialize(s)["class_name"]
     'PiecewiseConstantDecay'
     """
-    return {
-        "module": "keras.optimizers.schedules",
-        "class_name": type(learning_rate_schedule).__name__,
-        "config": learning_rate_schedule.get_config(),
-        "registered_name": None,
-    }
+    return serialized(learning_rate_schedule, "keras.optimizers.schedules")
 
 
 def deserialize(config: dict[str, Any]) -> LearningRateSchedule:
