@@ -1,9 +1,8 @@
 //! Module-level functions of `kandle._core`.
 
-use super::convert::{to_numpy, to_tensor};
+use super::convert::to_tensor;
 use super::run;
 use super::tensor::{sizes_of, PyTensor};
-use crate::nn::Initializer;
 use crate::ops::Activation;
 use crate::tensor::{random, Tensor};
 use pyo3::prelude::*;
@@ -97,21 +96,6 @@ fn linear(
     run(py, || x.linear(&w, b.as_ref(), act)).map(PyTensor::from)
 }
 
-/// A new array of `shape` drawn by the Keras initializer `name`, with fans `(fan_in, fan_out)`.
-#[pyfunction]
-fn initialize<'py>(
-    py: Python<'py>,
-    name: &str,
-    shape: &Bound<'py, PyAny>,
-    fan_in: usize,
-    fan_out: usize,
-) -> PyResult<Bound<'py, PyAny>> {
-    let init = Initializer::from_name(name)?;
-    let shape = sizes_of(shape, "initialize")?;
-    let t = run(py, || init.sample::<f32>(&shape, fan_in, fan_out))?;
-    to_numpy(py, &t)
-}
-
 #[pyfunction]
 fn mean_squared_error(
     py: Python<'_>,
@@ -149,7 +133,6 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(full, m)?)?;
     m.add_function(wrap_pyfunction!(arange, m)?)?;
     m.add_function(wrap_pyfunction!(linear, m)?)?;
-    m.add_function(wrap_pyfunction!(initialize, m)?)?;
     m.add_function(wrap_pyfunction!(mean_squared_error, m)?)?;
     m.add_function(wrap_pyfunction!(set_random_seed, m)?)?;
     m.add_function(wrap_pyfunction!(set_num_threads, m)?)?;
