@@ -344,8 +344,13 @@ def spawn(args: list[str], extra_env: dict[str, str], drop_env: tuple[str, ...] 
 def merge(old: dict | None, new: dict) -> dict:
     """One result from the rounds of a (framework, task) pair: all timed epochs pooled,
     their median, and the highest memory readings."""
-    if old is None or old["status"] != "ok" or new["status"] != "ok":
-        return new if old is None or old["status"] == "ok" else old
+    if old is None:
+        return new
+    # The first round that did not run is what gets reported.
+    if old["status"] != "ok":
+        return old
+    if new["status"] != "ok":
+        return new
     merged = dict(new, times=old["times"] + new["times"])
     merged["seconds"] = statistics.median(merged["times"])
     for key in ("start_rss_mib", "peak_rss_mib"):
