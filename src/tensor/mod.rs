@@ -73,6 +73,11 @@ pub(crate) fn alloc_for_overwrite<T: Float>(n: usize) -> Result<Vec<T>> {
     pooled_or_fresh(n, false)
 }
 
+/// Hands a scratch buffer from [`alloc_for_overwrite`] back to the pool.
+pub(crate) fn release<T: Float>(buffer: Vec<T>) {
+    T::pool().give(buffer);
+}
+
 /// A buffer from the pool (zeroed if asked), or a new zeroed one.
 fn pooled_or_fresh<T: Float>(n: usize, zeroed: bool) -> Result<Vec<T>> {
     let Some(mut v) = T::pool().take(n) else {
