@@ -1,10 +1,9 @@
 //! The fused Dense op: `act(x · wᵀ + b)` in one forward pass and one backward pass.
 //! This is the hot op of training, so its backward is derived by hand.
 
-use super::matmul::{gemm, Mat};
+use super::matmul::{gemm, gemm_then, Mat};
 use crate::bail;
 use crate::error::{fmt_shape, Result};
-use crate::parallel;
 use crate::tensor::{alloc_for_overwrite, Float, Tensor};
 
 /// Activations that fuse into [`Tensor::linear`]: their derivative is a function of
@@ -98,24 +97,29 @@ impl<T: Float> Tensor<T> {
         }
         let rows = x.numel() / fan_in.max(1);
         let mut out = alloc_for_overwrite::<T>(rows * units)?;
-        if let Some(b) = bias {
-            let b = b.data();
-            out.chunks_mut(units.max(1))
-                .for_each(|row| row.copy_from_slice(&b));
-        }
-        gemm(
-            rows,
-            units,
-            fan_in,
-            &mut out,
-            Mat::rows(&x.data(), fan_in),
-            Mat::rows_t(&weight.data(), fan_in),
-            bias.is_some(),
-        );
-        if act != Activation::Linear {
-            parallel::for_each_chunk(&mut out, |_, c| {
-                c.iter_mut().for_each(|v| *v = act.apply(*v))
-            });
+        {
+            let bias_data = bias.map(|b| b.data());
+            let bias_data = bias_data.as_deref();
+            // x·Wᵀ, then `+ bias` and the activation while each block is in cache.
+            gemm_then(
+                rows,
+                units,
+                fan_in,
+                &mut out,
+                Mat::rows(&x.data(), fan_in),
+                Mat::rows_t(&weight.data(), fan_in),
+                false,
+                |first, values| match bias_data {
+                    Some(b) => values
+                        .iter_mut()
+                        .zip(&b[first..])
+                        .for_each(|(v, &b)| *v = act.apply(*v + b)),
+                    None if act != Activation::Linear => {
+                        values.iter_mut().for_each(|v| *v = act.apply(*v))
+                    }
+                    None => {}
+                },
+            );
         }
         let mut shape = x.shape().to_vec();
         *shape.last_mut().expect("rank >= 1") = units;
@@ -194,21 +198,37 @@ mod tests {
         });
     }
 
+    /// The same values as matmul, add and the activation, for every way the product
+    /// runs: one block, blocks of rows or of columns, and few rows computed transposed.
     #[test]
     fn matches_matmul_and_add() {
-        let (x, w, b) = (rand(&[6, 3], 5), rand(&[4, 3], 6), rand(&[4], 7));
-        let fused = x.linear(&w, Some(&b), Activation::Relu).unwrap().to_vec();
-        let composed = x
-            .matmul(&w.t().unwrap())
-            .unwrap()
-            .add(&b)
-            .unwrap()
-            .relu()
-            .unwrap()
-            .to_vec();
-        for (f, c) in fused.iter().zip(&composed) {
-            assert!((f - c).abs() < 1e-12);
+        crate::parallel::set_num_threads(2).unwrap();
+        for (rows, units, fan_in) in [(6, 4, 3), (20, 100, 50), (300, 40, 64), (100, 200, 64)] {
+            let (x, w, b) = (
+                rand(&[rows, fan_in], 5),
+                rand(&[units, fan_in], 6),
+                rand(&[units], 7),
+            );
+            let product = x.matmul(&w.t().unwrap()).unwrap();
+            for act in [Activation::Relu, Activation::Tanh, Activation::Linear] {
+                for bias in [Some(&b), None] {
+                    let fused = x.linear(&w, bias, act).unwrap().to_vec();
+                    let sum = match bias {
+                        Some(b) => product.add(b).unwrap(),
+                        None => product.clone(),
+                    };
+                    let composed = match act {
+                        Activation::Relu => sum.relu().unwrap(),
+                        Activation::Tanh => sum.tanh().unwrap(),
+                        _ => sum,
+                    };
+                    for (f, c) in fused.iter().zip(&composed.to_vec()) {
+                        assert!((f - c).abs() < 1e-12, "{rows}x{units}x{fan_in} {act:?}");
+                    }
+                }
+            }
         }
+        let x = rand(&[6, 3], 5);
         assert!(x
             .linear(&rand(&[4, 2], 1), None, Activation::Linear)
             .is_err());

@@ -56,6 +56,22 @@ pub(crate) fn gemm<T: Float>(
     rhs: Mat<T>,
     accumulate: bool,
 ) {
+    gemm_then(m, n, k, dst, lhs, rhs, accumulate, |_, _| {})
+}
+
+/// [`gemm`], then `finish(first_column, values)` on every row of dst, in pieces: each
+/// by the task that computed it, while they are in its cache (a fused epilogue).
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn gemm_then<T: Float>(
+    m: usize,
+    n: usize,
+    k: usize,
+    dst: &mut [T],
+    lhs: Mat<T>,
+    rhs: Mat<T>,
+    accumulate: bool,
+    finish: impl Fn(usize, &mut [T]) + Sync,
+) {
     assert!(dst.len() >= m * n, "gemm: destination too small");
     let reach = |a: &Mat<T>, r: usize, c: usize| {
         r.saturating_sub(1) as isize * a.rs + c.saturating_sub(1) as isize * a.cs
@@ -71,11 +87,12 @@ pub(crate) fn gemm<T: Float>(
     if m * n == 0 {
         return;
     }
+    let finish_rows = |dst: &mut [T]| dst[..m * n].chunks_mut(n).for_each(|row| finish(0, row));
     if k == 0 {
         if !accumulate {
             dst[..m * n].fill(T::zero());
         }
-        return;
+        return finish_rows(dst);
     }
     if (2..=FEW_ROWS).contains(&m) && n > m {
         // gemm's micro-kernel walks dst's contiguous axis 16 values at a time, by 6 of
@@ -90,15 +107,27 @@ pub(crate) fn gemm<T: Float>(
             }
             let split = split_for(n, m, k, parallel::num_threads());
             // SAFETY: the asserts above, with the roles of rows and columns swapped.
-            unsafe { gemm_blocks(n, m, k, &mut scratch, rhs.t(), lhs.t(), accumulate, split) };
+            unsafe {
+                gemm_blocks(
+                    n,
+                    m,
+                    k,
+                    &mut scratch,
+                    rhs.t(),
+                    lhs.t(),
+                    accumulate,
+                    split,
+                    &|_, _| {},
+                )
+            };
             transpose(&scratch, n, m, &mut dst[..m * n]);
             release(scratch);
-            return;
+            return finish_rows(dst);
         }
     }
     let split = split_for(m, n, k, parallel::num_threads());
     // SAFETY: the asserts above keep every access in bounds.
-    unsafe { gemm_blocks(m, n, k, dst, lhs, rhs, accumulate, split) }
+    unsafe { gemm_blocks(m, n, k, dst, lhs, rhs, accumulate, split, &finish) }
 }
 
 /// `dst (cols×rows) = srcᵀ`, both row-major.
@@ -186,12 +215,22 @@ unsafe fn gemm_blocks<T: Float>(
     rhs: Mat<T>,
     accumulate: bool,
     split: Split,
+    finish: &(impl Fn(usize, &mut [T]) + Sync),
 ) {
     let (len, block) = match split {
         // SAFETY: in bounds, and `dst` is borrowed mutably.
         Split::One => {
             return unsafe {
-                gemm_block(n, k, dst.as_mut_ptr(), lhs, rhs, accumulate, [0, m, 0, n])
+                gemm_block(
+                    n,
+                    k,
+                    dst.as_mut_ptr(),
+                    lhs,
+                    rhs,
+                    accumulate,
+                    [0, m, 0, n],
+                    finish,
+                )
             }
         }
         Split::Rows(b) => (m, b),
@@ -207,17 +246,18 @@ unsafe fn gemm_blocks<T: Float>(
             };
             // SAFETY: `gemm` checked the bounds of the whole product, the blocks cover
             // disjoint rectangles of dst, and `gemm_blocks` holds the only &mut to it.
-            unsafe { gemm_block(n, k, dst.get(), lhs, rhs, accumulate, rect) }
+            unsafe { gemm_block(n, k, dst.get(), lhs, rhs, accumulate, rect, finish) }
         })
     });
 }
 
 /// One call of the gemm crate on the calling thread for the rectangle
-/// `[first row, rows, first column, columns]` of dst.
+/// `[first row, rows, first column, columns]` of dst, then `finish` on its rows.
 ///
 /// # Safety
 /// dst is row-major with `n` columns. The whole product must be in bounds (checked by
 /// [`gemm`]), and no other thread may access that rectangle of dst meanwhile.
+#[allow(clippy::too_many_arguments)]
 unsafe fn gemm_block<T: Float>(
     n: usize,
     k: usize,
@@ -226,6 +266,7 @@ unsafe fn gemm_block<T: Float>(
     rhs: Mat<T>,
     accumulate: bool,
     [r0, rows, c0, cols]: [usize; 4],
+    finish: &impl Fn(usize, &mut [T]),
 ) {
     debug_assert!(c0 + cols <= n);
     gemm::gemm(
@@ -248,7 +289,14 @@ unsafe fn gemm_block<T: Float>(
         false,
         false,
         gemm::Parallelism::None,
-    )
+    );
+    for r in r0..r0 + rows {
+        // SAFETY: inside this task's rectangle (see above).
+        finish(
+            c0,
+            std::slice::from_raw_parts_mut(dst.add(r * n + c0), cols),
+        );
+    }
 }
 
 impl<T: Float> Tensor<T> {
@@ -473,7 +521,7 @@ mod tests {
             ] {
                 let mut one = vec![0.0f32; m * n];
                 // SAFETY: the buffers have exactly the shapes of the product.
-                unsafe { gemm_blocks(m, n, k, &mut one, lhs, rhs, false, Split::One) };
+                unsafe { gemm_blocks(m, n, k, &mut one, lhs, rhs, false, Split::One, &|_, _| {}) };
                 let mut splits = vec![];
                 for threads in 2..5 {
                     splits.push(split_for(m, n, k, threads));
@@ -488,7 +536,7 @@ mod tests {
                 );
                 for split in splits {
                     let mut out = vec![0.0f32; m * n];
-                    unsafe { gemm_blocks(m, n, k, &mut out, lhs, rhs, false, split) };
+                    unsafe { gemm_blocks(m, n, k, &mut out, lhs, rhs, false, split, &|_, _| {}) };
                     let same = one
                         .iter()
                         .zip(&out)

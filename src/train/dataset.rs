@@ -2,6 +2,7 @@
 
 use crate::bail;
 use crate::error::{fmt_shape, Result};
+use crate::parallel;
 use crate::tensor::{alloc_for_overwrite, random, Tensor};
 use rand::seq::SliceRandom;
 use std::ops::Range;
@@ -122,14 +123,60 @@ impl Dataset {
         let per_row: usize = t.shape[1..].iter().product();
         let src = t.values();
         let mut out = alloc_for_overwrite::<f32>(rows.len() * per_row)?;
-        for (dst, &r) in out
-            .chunks_mut(per_row.max(1))
-            .zip(&self.order[rows.clone()])
-        {
-            dst.copy_from_slice(&src[r * per_row..(r + 1) * per_row]);
-        }
+        let order = &self.order[rows.clone()];
+        let per_row = per_row.max(1);
+        parallel::for_each_rows_above(
+            parallel::GATHER_PAR_THRESHOLD,
+            &mut out,
+            per_row,
+            |first, chunk| {
+                for (dst, &r) in chunk.chunks_mut(per_row).zip(&order[first..]) {
+                    dst.copy_from_slice(&src[r * per_row..(r + 1) * per_row]);
+                }
+            },
+        );
         let mut shape = t.shape.clone();
         shape[0] = rows.len();
         Tensor::from_vec(out, &shape)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A batch holds its rows in the shuffled order, whether it is gathered on one
+    /// thread (few elements) or on several (from `GATHER_PAR_THRESHOLD` elements).
+    #[test]
+    fn gather_takes_the_rows_of_the_shuffled_order() {
+        crate::parallel::set_num_threads(2).unwrap();
+        let (rows, features) = (300, 512);
+        let x: Vec<f32> = (0..rows * features).map(|i| i as f32).collect();
+        let mut data = Dataset::new(
+            Rows::new(Arc::new(x), &[rows, features]).unwrap(),
+            None,
+            None,
+        )
+        .unwrap();
+        data.shuffle(true);
+        assert_ne!(
+            data.order[..10],
+            (0..10).collect::<Vec<_>>()[..],
+            "not shuffled"
+        );
+        for batch in [3, 100] {
+            assert_eq!(
+                batch * features >= parallel::GATHER_PAR_THRESHOLD,
+                batch == 100
+            );
+            let range = data.batch_rows(batch, 1);
+            let got = data.gather(data.x(), &range).unwrap();
+            assert_eq!(got.shape(), [batch, features]);
+            let want: Vec<f32> = data.order[range]
+                .iter()
+                .flat_map(|&r| (r * features..(r + 1) * features).map(|v| v as f32))
+                .collect();
+            assert_eq!(got.to_vec(), want);
+        }
     }
 }
