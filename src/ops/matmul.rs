@@ -444,14 +444,18 @@ mod tests {
         }
     }
 
-    /// Every split must give the same bits as one call of gemm, so that results do not
-    /// depend on the thread count.
+    /// Deterministic values in [-0.5, 0.5): `count` of them, from `offset` on.
+    fn values(count: usize, offset: usize) -> Vec<f32> {
+        (offset..offset + count)
+            .map(|i| (i * 7919 % 1009) as f32 / 1009.0 - 0.5)
+            .collect()
+    }
+
     /// dsts with few rows are computed transposed (see `gemm`): the same values as a
     /// plain sum, with and without accumulation, and the same bits for any thread count.
     #[test]
     fn few_row_products_match_a_reference() {
         use super::{gemm, Mat};
-        let value = |i: usize| ((i * 7919 % 1009) as f64 / 1009.0) - 0.5;
         for (m, n, k) in [
             (2, 3, 5),
             (16, 100, 784),
@@ -459,9 +463,7 @@ mod tests {
             (32, 33, 300),
             (20, 512, 1),
         ] {
-            let a: Vec<f32> = (0..m * k).map(|i| value(i) as f32).collect();
-            let b: Vec<f32> = (0..k * n).map(|i| value(i + 17) as f32).collect();
-            let init: Vec<f32> = (0..m * n).map(|i| value(i + 5) as f32).collect();
+            let (a, b, init) = (values(m * k, 0), values(k * n, 17), values(m * n, 5));
             for accumulate in [false, true] {
                 let mut bits = vec![];
                 for threads in [1, 2, 3] {
@@ -496,10 +498,11 @@ mod tests {
         }
     }
 
+    /// Every split must give the same bits as one call of gemm, so that results do not
+    /// depend on the thread count.
     #[test]
     fn split_gives_the_same_bits_as_one_call() {
         use super::{gemm_blocks, split_for, Mat, Split};
-        let value = |i: usize| ((i * 7919 % 1009) as f32 / 1009.0) - 0.5;
         for (m, n, k) in [
             (32, 100, 784),
             (128, 512, 784),
@@ -513,8 +516,7 @@ mod tests {
             (512, 32, 784),
             (100, 16, 784),
         ] {
-            let a: Vec<f32> = (0..m * k).map(value).collect();
-            let b: Vec<f32> = (0..k * n).map(|i| value(i + 17)).collect();
+            let (a, b) = (values(m * k, 0), values(k * n, 17));
             for (lhs, rhs) in [
                 (Mat::rows(&a, k), Mat::rows(&b, n)),
                 (Mat::rows_t(&a, m), Mat::rows_t(&b, k)),
