@@ -67,7 +67,7 @@ def get_from(
     accepted: str,
 ) -> T:
     """Keras's ``get`` for a config dict or a name (an alias or a class name); anything
-    else raises, naming what ``accepted`` says is allowed besides those."""
+    else raises with ``accepted``, where ``{names}`` stands for the sorted known names."""
     if isinstance(identifier, dict):
         return deserialize_from(classes, kind, identifier)
     if isinstance(identifier, str):
@@ -75,5 +75,6 @@ def get_from(
         if cls is not None:
             return cls()
     raise InvalidArgumentError(
-        f"Could not interpret {kind} identifier: {identifier!r}; expected {accepted}"
+        f"Could not interpret {kind} identifier: {identifier!r}; "
+        f"expected {accepted.format(names=sorted(set(aliases) | set(classes)))}"
     )

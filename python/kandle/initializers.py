@@ -267,13 +267,8 @@ def get(identifier: InitializerLike) -> Initializer | Callable[[Shape], Any]:
         return identifier
     if isinstance(identifier, type) and issubclass(identifier, Initializer):
         return identifier()
-    names = sorted(set(_ALIASES) | set(_CLASSES))
     return get_from(
-        identifier,
-        _ALIASES,
-        _CLASSES,
-        "initializer",
-        f"one of {names}, a config dict or a callable",
+        identifier, _ALIASES, _CLASSES, "initializer", "one of {names}, a config dict or a callable"
     )
 
 

@@ -102,13 +102,12 @@ def get(identifier: str | dict[str, Any] | Regularizer | None) -> Regularizer | 
     """
     if identifier is None or isinstance(identifier, Regularizer):
         return identifier
-    names = sorted(set(_ALIASES) | set(_CLASSES))
     return get_from(
         identifier,
         _ALIASES,
         _CLASSES,
         "regularizer",
-        f"None, one of {names}, a config dict or a Regularizer",
+        "None, one of {names}, a config dict or a Regularizer",
     )
 
 
