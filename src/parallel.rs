@@ -30,9 +30,36 @@ fn build(n: usize) -> Arc<rayon::ThreadPool> {
         rayon::ThreadPoolBuilder::new()
             .num_threads(n)
             .thread_name(|i| format!("kandle-{i}"))
+            .start_handler(|_| flush_subnormals_to_zero())
             .build()
             .expect("failed to start kandle's thread pool"),
     )
+}
+
+/// Makes this thread's float arithmetic treat subnormal inputs and results as zero
+/// (FTZ and DAZ on x86-64, FZ on AArch64), as TensorFlow's CPU threads do. Adam's
+/// momentum decays towards subnormals wherever a gradient is exactly zero (dead relu
+/// units, constant input pixels), and arithmetic on them takes a slow microcode path:
+/// it made later epochs of a 784-512-512-10 Adam fit 10–25% slower than the first.
+/// Every pool thread runs in this mode, so results still never depend on the thread
+/// count.
+fn flush_subnormals_to_zero() {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: reads and writes this thread's MXCSR register only.
+    unsafe {
+        let mut csr = 0u32;
+        std::arch::asm!("stmxcsr [{}]", in(reg) &mut csr, options(nostack));
+        csr |= (1 << 15) | (1 << 6); // FTZ, DAZ
+        std::arch::asm!("ldmxcsr [{}]", in(reg) &csr, options(nostack, readonly));
+    }
+    #[cfg(target_arch = "aarch64")]
+    // SAFETY: reads and writes this thread's FPCR register only.
+    unsafe {
+        let mut fpcr: u64;
+        std::arch::asm!("mrs {}, fpcr", out(reg) fpcr, options(nomem, nostack));
+        fpcr |= 1 << 24; // FZ
+        std::arch::asm!("msr fpcr, {}", in(reg) fpcr, options(nomem, nostack));
+    }
 }
 
 fn slot() -> &'static RwLock<Arc<rayon::ThreadPool>> {
@@ -126,6 +153,27 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    #[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
+    fn pool_threads_flush_subnormals_to_zero() {
+        use std::hint::black_box;
+        let tiny = f32::MIN_POSITIVE;
+        // On this (non-pool) thread, IEEE gradual underflow.
+        assert!((black_box(tiny) / black_box(4.0f32)).is_subnormal());
+        for threads in [1, 2] {
+            set_num_threads(threads).unwrap();
+            let (product, input) = pool().install(|| {
+                let sub = f32::from_bits(1); // the smallest subnormal
+                (
+                    black_box(tiny) / black_box(4.0f32),
+                    black_box(sub) * black_box(2.0f32),
+                )
+            });
+            assert_eq!(product.to_bits(), 0, "FTZ: subnormal results are zero");
+            assert_eq!(input.to_bits(), 0, "DAZ: subnormal inputs are zero");
+        }
+    }
 
     #[test]
     fn chunked_sum_is_the_same_for_any_thread_count() {
