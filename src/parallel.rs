@@ -87,16 +87,28 @@ pub fn set_num_threads(n: usize) -> crate::Result<()> {
     Ok(())
 }
 
+/// Runs `f` compiled for the widest vector instructions this CPU has (AVX-512, AVX2
+/// and FMA, or the baseline), chosen at run time: the wheel targets baseline x86-64,
+/// whose 4-wide SSE made Adam's pass (a sqrt and a division per weight) cost 11% of a
+/// training step. Loops in `f` that the compiler vectorizes get the wide registers when
+/// `f` is inlined here, which closures passed straight in are. The bits do not change:
+/// each element still sees the same IEEE operations (Rust never fuses a multiply and
+/// an add on its own).
+#[inline(always)]
+pub fn vectorized<R>(f: impl FnOnce() -> R) -> R {
+    pulp::Arch::new().dispatch(f)
+}
+
 /// `out[i] = f(i-th chunk ...)`: applies `f` to matching chunks of `out` (and the chunk
 /// start offset), in parallel when `out` is large.
 pub fn for_each_chunk<T: Send>(out: &mut [T], f: impl Fn(usize, &mut [T]) + Sync + Send) {
     if out.len() < PAR_THRESHOLD || num_threads() == 1 {
-        f(0, out);
+        vectorized(|| f(0, out));
     } else {
         pool().install(|| {
             out.par_chunks_mut(CHUNK)
                 .enumerate()
-                .for_each(|(i, c)| f(i * CHUNK, c))
+                .for_each(|(i, c)| vectorized(|| f(i * CHUNK, c)))
         });
     }
 }
@@ -119,13 +131,13 @@ pub fn for_each_rows_above<T: Send>(
 ) {
     let row = row.max(1);
     if out.len() < min_len || num_threads() == 1 {
-        f(0, out);
+        vectorized(|| f(0, out));
     } else {
         let rows_per_chunk = CHUNK.div_ceil(row);
         pool().install(|| {
             out.par_chunks_mut(rows_per_chunk * row)
                 .enumerate()
-                .for_each(|(i, c)| f(i * rows_per_chunk, c))
+                .for_each(|(i, c)| vectorized(|| f(i * rows_per_chunk, c)))
         });
     }
 }

@@ -269,6 +269,12 @@ unsafe fn gemm_block<T: Float>(
     finish: &impl Fn(usize, &mut [T]),
 ) {
     debug_assert!(c0 + cols <= n);
+    let mut rhs_ptr = rhs.data.as_ptr().offset(c0 as isize * rhs.cs);
+    let mut rhs_cs = rhs.cs;
+    let padded = padded_columns(rhs, c0, cols, k);
+    if let Some((copy, stride)) = &padded {
+        (rhs_ptr, rhs_cs) = (copy.as_ptr(), *stride as isize);
+    }
     gemm::gemm(
         rows,
         cols,
@@ -280,8 +286,8 @@ unsafe fn gemm_block<T: Float>(
         lhs.data.as_ptr().offset(r0 as isize * lhs.rs),
         lhs.cs,
         lhs.rs,
-        rhs.data.as_ptr().offset(c0 as isize * rhs.cs),
-        rhs.cs,
+        rhs_ptr,
+        rhs_cs,
         rhs.rs,
         T::one(),
         T::one(),
@@ -290,13 +296,45 @@ unsafe fn gemm_block<T: Float>(
         false,
         gemm::Parallelism::None,
     );
-    for r in r0..r0 + rows {
-        // SAFETY: inside this task's rectangle (see above).
-        finish(
-            c0,
-            std::slice::from_raw_parts_mut(dst.add(r * n + c0), cols),
-        );
+    if let Some((copy, _)) = padded {
+        release(copy);
     }
+    parallel::vectorized(|| {
+        for r in r0..r0 + rows {
+            // SAFETY: inside this task's rectangle (see above).
+            finish(
+                c0,
+                std::slice::from_raw_parts_mut(dst.add(r * n + c0), cols),
+            );
+        }
+    });
+}
+
+/// A copy of columns `c0..c0 + cols` of rhs (k×n) with padded column stride, for when
+/// gemm would pack them slowly: with dst row-major, gemm packs rhs's columns side by
+/// side, and when each column is contiguous (the weights of x·Wᵀ) and their stride is
+/// a multiple of 1 KiB, the dozens of columns it reads at once all fall into the same
+/// few cache sets. A 512-wide Dense layer's forward product ran at 60% of the rate of
+/// a 520-wide one; the copy costs about 2% of the product. Returns the copy and its
+/// column stride, or None when no copy is needed (or none could be had).
+fn padded_columns<T: Float>(
+    rhs: Mat<T>,
+    c0: usize,
+    cols: usize,
+    k: usize,
+) -> Option<(Vec<T>, usize)> {
+    let stride = rhs.cs.unsigned_abs();
+    let conflicting = rhs.rs == 1 && rhs.cs > 0 && (stride * std::mem::size_of::<T>()) % 1024 == 0;
+    if !conflicting || cols < 16 || k < 64 {
+        return None;
+    }
+    let padded = stride + 64 / std::mem::size_of::<T>();
+    let mut copy = alloc_for_overwrite::<T>((cols - 1) * padded + k).ok()?;
+    for j in 0..cols {
+        let from = (c0 + j) * stride;
+        copy[j * padded..j * padded + k].copy_from_slice(&rhs.data[from..from + k]);
+    }
+    Some((copy, padded))
 }
 
 impl<T: Float> Tensor<T> {
@@ -495,6 +533,48 @@ mod tests {
                     "m={m} n={n} k={k}: bits depend on threads"
                 );
             }
+        }
+    }
+
+    /// Columns of rhs with a conflicting stride are copied with a padded one first (see
+    /// `padded_columns`): the same bits as the same values laid out with a harmless
+    /// stride, and the values of a plain sum, for every split.
+    #[test]
+    fn padded_columns_change_nothing_but_the_speed() {
+        use super::{gemm, Mat};
+        for (m, n, k) in [(64, 48, 256), (130, 512, 512), (40, 100, 1024)] {
+            let a = values(m * k, 0);
+            // rhs = wᵀ for w (n×k) row-major: stride k (padded inside), and the same
+            // values with stride k + 3 (used in place).
+            let w = values(n * k, 17);
+            let mut wide = vec![0.0f32; n * (k + 3)];
+            for j in 0..n {
+                wide[j * (k + 3)..j * (k + 3) + k].copy_from_slice(&w[j * k..j * k + k]);
+            }
+            let mut bits = vec![];
+            for threads in [1, 2, 3] {
+                crate::parallel::set_num_threads(threads).unwrap();
+                for (data, stride) in [(&w, k), (&wide, k + 3)] {
+                    let rhs = Mat {
+                        data: &data[..],
+                        rs: 1,
+                        cs: stride as isize,
+                    };
+                    let mut out = vec![0.0f32; m * n];
+                    gemm(m, n, k, &mut out, Mat::rows(&a, k), rhs, false);
+                    for (idx, &got) in out.iter().enumerate() {
+                        let (i, j) = (idx / n, idx % n);
+                        let want =
+                            (0..k).fold(0.0, |s, p| s + a[i * k + p] as f64 * w[j * k + p] as f64);
+                        assert!(
+                            (got as f64 - want).abs() <= 1e-5 * (1.0 + want.abs()),
+                            "m={m} n={n} k={k} [{i},{j}]: {got} vs {want}"
+                        );
+                    }
+                    bits.push(out.iter().map(|v| v.to_bits()).collect::<Vec<_>>());
+                }
+            }
+            assert!(bits.windows(2).all(|w| w[0] == w[1]), "m={m} n={n} k={k}");
         }
     }
 

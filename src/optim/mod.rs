@@ -42,7 +42,7 @@ pub use sgd::Sgd;
 
 use crate::bail;
 use crate::error::{fmt_shape, Result};
-use crate::parallel::{chunked_sum, num_threads, pool, CHUNK, PAR_THRESHOLD};
+use crate::parallel::{chunked_sum, num_threads, pool, vectorized, CHUNK, PAR_THRESHOLD};
 use crate::tensor::{alloc, Float, Tensor, TensorId};
 use config::{check_non_negative, Args};
 use rayon::prelude::*;
@@ -193,7 +193,7 @@ impl Pass<'_> {
         let body = |start: usize, var: &mut [f32], slots: [&mut [f32]; K]| {
             let grad = &grad[start..start + var.len()];
             if prep.is_identity() {
-                walk::<K>(var, grad, slots, |_, g| g, &f);
+                vectorized(|| walk::<K>(var, grad, slots, |_, g| g, &f));
             } else {
                 let full = move |w: &mut f32, g: f32| {
                     let mut g = g * prep.scale;
@@ -205,7 +205,7 @@ impl Pass<'_> {
                     }
                     g
                 };
-                walk::<K>(var, grad, slots, full, &f);
+                vectorized(|| walk::<K>(var, grad, slots, full, &f));
             }
         };
         if var.len() < PAR_THRESHOLD || num_threads() == 1 {
