@@ -182,6 +182,55 @@ def test_evaluate_and_predict_match_reference():
     np.testing.assert_allclose(model.predict_on_batch(x[:4]), pred[:4], rtol=1e-6)
 
 
+@pytest.mark.parametrize("batch_size", [1, 7, 32, 33, 100, 600])
+def test_predict_runs_batches_together_with_each_batch_s_values(batch_size):
+    # predict sends consecutive batches through the model together (512 rows at a
+    # time); each row must still get its own output, in order.
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((1100, 64)).astype(np.float32)
+    weights = [
+        (rng.standard_normal(s) * 0.2).astype(np.float32)
+        for s in [(64, 300), (300,), (300, 256), (256,), (256, 5), (5,)]
+    ]
+    model = kd.Sequential(
+        [
+            kd.Input((64,)),
+            kd.layers.Dense(300, activation="relu"),
+            kd.layers.Dense(256, activation="tanh"),
+            kd.layers.Dense(5),
+        ]
+    )
+    model.set_weights(weights)
+    pred = model.predict(x, batch_size=batch_size, verbose=0)
+    assert pred.shape == (1100, 5)
+    want = MLP(weights, ["relu", "tanh", "linear"]).forward(x)[-1]
+    np.testing.assert_allclose(pred, want, rtol=1e-4, atol=1e-5)
+    alone = np.concatenate(
+        [model.predict_on_batch(x[i : i + batch_size]) for i in range(0, len(x), batch_size)]
+    )
+    # The same values; only the rounding of gemm's sums may differ with the row count.
+    np.testing.assert_allclose(pred, alone, rtol=1e-5, atol=1e-5)
+    assert not np.array_equal(pred, model.predict(x[::-1], batch_size=batch_size, verbose=0))
+    np.testing.assert_array_equal(pred, model.predict(x, batch_size=batch_size, verbose=0))
+
+
+def test_predict_batch_hooks_see_every_batch():
+    class Outputs(kd.callbacks.Callback):
+        def __init__(self):
+            super().__init__()
+            self.batches = []
+
+        def on_predict_batch_end(self, batch, logs=None):
+            self.batches.append(batch)
+
+    x = np.random.default_rng(0).standard_normal((70, 4)).astype(np.float32)
+    model, _ = mlp_model()
+    seen = Outputs()
+    pred = model.predict(x, batch_size=8, verbose=0, callbacks=[seen])
+    assert seen.batches == list(range(9))
+    np.testing.assert_allclose(pred, model.predict(x, batch_size=8, verbose=0), rtol=1e-5, atol=1e-6)
+
+
 def test_evaluate_without_metrics_returns_a_float():
     x, y = data(n=10)
     model, _ = mlp_model()
