@@ -228,7 +228,9 @@ def test_predict_batch_hooks_see_every_batch():
     seen = Outputs()
     pred = model.predict(x, batch_size=8, verbose=0, callbacks=[seen])
     assert seen.batches == list(range(9))
-    np.testing.assert_allclose(pred, model.predict(x, batch_size=8, verbose=0), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(
+        pred, model.predict(x, batch_size=8, verbose=0), rtol=1e-5, atol=1e-6
+    )
 
 
 def test_evaluate_without_metrics_returns_a_float():
