@@ -81,8 +81,8 @@ fn for_batches(
         .saturating_sub(first)
         .min(max_batches);
     // The loop runs on a worker of the pool, so the parallel parts of each step start
-    // without a hand-off from this (foreign) thread.
-    crate::parallel::pool().install(|| {
+    // without a hand-off from this (foreign) thread, and the other workers poll for them.
+    crate::parallel::run_hot(|| {
         let mut done = 0;
         while done < steps {
             let count = group.max(1).min(steps - done);
