@@ -182,12 +182,12 @@ def test_evaluate_and_predict_match_reference():
     np.testing.assert_allclose(model.predict_on_batch(x[:4]), pred[:4], rtol=1e-6)
 
 
-@pytest.mark.parametrize("batch_size", [1, 7, 32, 33, 100, 600])
+@pytest.mark.parametrize("batch_size", [1, 7, 32, 33, 100, 600, 3000])
 def test_predict_runs_batches_together_with_each_batch_s_values(batch_size):
-    # predict sends consecutive batches through the model together (512 rows at a
+    # predict sends consecutive batches through the model together (2048 rows at a
     # time); each row must still get its own output, in order.
     rng = np.random.default_rng(3)
-    x = rng.standard_normal((1100, 64)).astype(np.float32)
+    x = rng.standard_normal((4500, 64)).astype(np.float32)
     weights = [
         (rng.standard_normal(s) * 0.2).astype(np.float32)
         for s in [(64, 300), (300,), (300, 256), (256,), (256, 5), (5,)]
@@ -202,7 +202,7 @@ def test_predict_runs_batches_together_with_each_batch_s_values(batch_size):
     )
     model.set_weights(weights)
     pred = model.predict(x, batch_size=batch_size, verbose=0)
-    assert pred.shape == (1100, 5)
+    assert pred.shape == (4500, 5)
     want = MLP(weights, ["relu", "tanh", "linear"]).forward(x)[-1]
     np.testing.assert_allclose(pred, want, rtol=1e-4, atol=1e-5)
     alone = np.concatenate(
