@@ -192,6 +192,8 @@ impl Pass<'_> {
         let slots = split_slots::<K>(slots, var.len());
         let body = |start: usize, var: &mut [f32], slots: [&mut [f32]; K]| {
             let grad = &grad[start..start + var.len()];
+            // `vectorized` goes right around `walk`: wrapped around all of `body`, the
+            // loop stayed outside it, compiled for SSE (seen in the profile).
             if prep.is_identity() {
                 vectorized(|| walk::<K>(var, grad, slots, |_, g| g, &f));
             } else {

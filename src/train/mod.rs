@@ -85,23 +85,24 @@ fn for_batches<B: Send>(
     gather: impl Fn(Range<usize>) -> Result<B> + Sync,
     mut step: impl FnMut(B) -> Result<()> + Send,
 ) -> Result<usize> {
-    let per_row: usize = data.x().shape()[1..].iter().product();
-    let ahead = batch_size * group.max(1) * per_row < crate::parallel::GATHER_PAR_THRESHOLD;
     let start = Instant::now();
     let steps = data
         .num_batches(batch_size)
         .saturating_sub(first)
         .min(max_batches);
+    if steps == 0 {
+        return Ok(0);
+    }
+    let group = group.max(1);
+    let per_row: usize = data.x().shape()[1..].iter().product();
+    let ahead = batch_size * group * per_row < crate::parallel::GATHER_PAR_THRESHOLD;
     // The batches from `done` on that run together, and their rows.
     let next = |done: usize| {
-        let count = group.max(1).min(steps - done);
+        let count = group.min(steps - done);
         let rows = data.batch_rows(batch_size, first + done).start
             ..data.batch_rows(batch_size, first + done + count - 1).end;
         (count, rows)
     };
-    if steps == 0 {
-        return Ok(0);
-    }
     // The loop runs on a worker of the pool, so the parallel parts of each step start
     // without a hand-off from this (foreign) thread, and the other workers poll for them.
     crate::parallel::run_hot(|| {
