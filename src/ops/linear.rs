@@ -1,7 +1,7 @@
 //! The fused Dense op: `act(x · wᵀ + b)` in one forward pass and one backward pass.
 //! This is the hot op of training, so its backward is derived by hand.
 
-use super::matmul::{gemm, gemm_then, Mat};
+use super::matmul::{gemm_pair, gemm_then, Mat, Product};
 use crate::bail;
 use crate::error::{fmt_shape, Result};
 use crate::tensor::{alloc_for_overwrite, Float, Tensor};
@@ -133,32 +133,35 @@ impl<T: Float> Tensor<T> {
                 _ => a.grad.zip_map(a.output, |g, y| act.backprop(g, y))?,
             };
             let gpd = gp.data();
+            let (xd, wd) = (x.data(), w.data());
+            let mut dw = alloc_for_overwrite::<T>(w.numel())?;
+            let dw_product = Product {
+                m: units,
+                n: fan_in,
+                k: rows,
+                dst: &mut dw,
+                lhs: Mat::rows_t(&gpd, units),
+                rhs: Mat::rows(&xd, fan_in),
+                accumulate: false,
+            };
             // The input of a first layer is data: skip its (large) gradient.
             let dx = if x.requires_grad() {
                 let mut dx = alloc_for_overwrite::<T>(x.numel())?;
-                gemm(
-                    rows,
-                    fan_in,
-                    units,
-                    &mut dx,
-                    Mat::rows(&gpd, units),
-                    Mat::rows(&w.data(), fan_in),
-                    false,
-                );
+                let dx_product = Product {
+                    m: rows,
+                    n: fan_in,
+                    k: units,
+                    dst: &mut dx,
+                    lhs: Mat::rows(&gpd, units),
+                    rhs: Mat::rows(&wd, fan_in),
+                    accumulate: false,
+                };
+                gemm_pair(dx_product, dw_product);
                 Some(Tensor::from_vec(dx, x.shape())?)
             } else {
+                dw_product.run();
                 None
             };
-            let mut dw = alloc_for_overwrite::<T>(w.numel())?;
-            gemm(
-                units,
-                fan_in,
-                rows,
-                &mut dw,
-                Mat::rows_t(&gpd, units),
-                Mat::rows(&x.data(), fan_in),
-                false,
-            );
             let mut grads = vec![dx, Some(Tensor::from_vec(dw, w.shape())?)];
             if a.inputs.len() == 3 {
                 let db =
@@ -232,5 +235,33 @@ mod tests {
         assert!(x
             .linear(&rand(&[4, 2], 1), None, Activation::Linear)
             .is_err());
+    }
+
+    /// The backward pass gives the gradients of matmul, add and relu composed, also when
+    /// its two products run side by side on two threads (as they do at this size).
+    #[test]
+    fn gradients_match_the_composed_ops() {
+        crate::parallel::set_num_threads(2).unwrap();
+        let (rows, units, fan_in) = (128, 64, 96);
+        let x = rand(&[rows, fan_in], 8).to_variable();
+        let (w, b) = (
+            rand(&[units, fan_in], 9).to_variable(),
+            rand(&[units], 10).to_variable(),
+        );
+        let probe = rand(&[rows, units], 11);
+        let loss = |y: crate::Tensor<f64>| y.mul(&probe).unwrap().sum(None, false).unwrap();
+        let vars = [x.clone(), w.clone(), b.clone()];
+        let fused = crate::grad(
+            &loss(x.linear(&w, Some(&b), Activation::Relu).unwrap()),
+            &vars,
+        );
+        let sum = x.matmul(&w.t().unwrap()).unwrap().add(&b).unwrap();
+        let composed = crate::grad(&loss(sum.relu().unwrap()), &vars);
+        for (f, c) in fused.unwrap().iter().zip(&composed.unwrap()) {
+            assert_eq!(f.shape(), c.shape());
+            for (f, c) in f.to_vec().iter().zip(&c.to_vec()) {
+                assert!((f - c).abs() < 1e-12, "{f} vs {c}");
+            }
+        }
     }
 }
