@@ -291,13 +291,28 @@ def run_worker(framework: str, task_name: str, epochs: int, samples: int) -> Non
 
 
 def run_gemm_probe() -> None:
-    """Numpy's float32 GEMM rate, best of GEMM_REPEATS, and which BLAS numpy uses."""
+    """Numpy's float32 GEMM rate over GEMM_REPEATS products (median and best), and which
+    BLAS numpy uses."""
     rng = np.random.default_rng(SEED)
     a = rng.random((GEMM_SIZE, GEMM_SIZE), dtype=np.float32)
     b = rng.random((GEMM_SIZE, GEMM_SIZE), dtype=np.float32)
-    best = min(time_steady(lambda: a @ b, GEMM_REPEATS).times)
-    gflops = 2 * GEMM_SIZE**3 / best / 1e9
-    print(RESULT_TAG + json.dumps({"gflops": gflops, "blas": describe_blas()}), flush=True)
+    times = time_steady(lambda: a @ b, GEMM_REPEATS).times
+    flops = 2 * GEMM_SIZE**3
+    result = {
+        "gflops": flops / statistics.median(times) / 1e9,
+        "best_gflops": flops / min(times) / 1e9,
+        "blas": describe_blas(),
+    }
+    print(RESULT_TAG + json.dumps(result), flush=True)
+
+
+def gemm_probe() -> dict | None:
+    """Runs the numpy GEMM probe in its own process; None (with a message) if it fails."""
+    gemm = spawn(["--gemm-probe"], {}, drop_env=BLAS_ENV_TO_UNSET)
+    if "gflops" not in gemm:
+        print(f"numpy GEMM probe failed: {gemm.get('detail')}", file=sys.stderr)
+        return None
+    return gemm
 
 
 def describe_blas() -> str:
@@ -343,7 +358,7 @@ def spawn(args: list[str], extra_env: dict[str, str], drop_env: tuple[str, ...] 
 
 def merge(old: dict | None, new: dict) -> dict:
     """One result from the rounds of a (framework, task) pair: all timed epochs pooled,
-    their median, and the highest memory readings."""
+    their median, the highest memory readings and every run's numpy probes."""
     if old is None:
         return new
     # The first round that did not run is what gets reported.
@@ -353,6 +368,7 @@ def merge(old: dict | None, new: dict) -> dict:
         return new
     merged = dict(new, times=old["times"] + new["times"])
     merged["seconds"] = statistics.median(merged["times"])
+    merged["runs"] = old.get("runs", []) + new.get("runs", [])
     for key in ("start_rss_mib", "peak_rss_mib"):
         values = [r[key] for r in (old, new) if r[key] is not None]
         merged[key] = max(values) if values else None
@@ -361,7 +377,13 @@ def merge(old: dict | None, new: dict) -> dict:
 
 def run_all(opts: argparse.Namespace) -> dict[tuple[str, str], dict]:
     """Runs every (framework, task) pair once per round. Frameworks alternate within a
-    round, so a machine whose speed drifts over the run treats them alike."""
+    round, so a machine whose speed drifts over the run treats them alike.
+
+    kandle's runs of the tasks that report a GFLOP/s rate sit between two numpy GEMM
+    probes, so that its rate is compared with numpy's at the same minute: on a VM whose
+    speed drifts by 20-30% over minutes, one probe at the end says little about the
+    minute a worker ran in.
+    """
     results: dict[tuple[str, str], dict] = {}
     missing: dict[str, dict] = {}
     for round_ in range(opts.rounds):
@@ -377,7 +399,18 @@ def run_all(opts: argparse.Namespace) -> dict[tuple[str, str], dict]:
                 print(f"{label} ...", end=" ", file=sys.stderr, flush=True)
                 args = ["--worker", fw, "--task", task]
                 args += ["--epochs", str(opts.epochs), "--samples", str(opts.samples)]
+                paired = fw == BASELINE and TASKS[task].report_gflops and not opts.no_gemm
+                before = gemm_probe() if paired else None
                 res = spawn(args, env)
+                after = gemm_probe() if paired else None
+                if res["status"] == "ok" and before and after:
+                    res["runs"] = [
+                        {
+                            "seconds": statistics.median(res["times"]),
+                            "numpy_gflops": (before["gflops"] + after["gflops"]) / 2,
+                            "blas": after["blas"],
+                        }
+                    ]
                 results[fw, task] = merge(results.get((fw, task)), res)
                 if res["status"] == "not installed":
                     missing[fw] = res
@@ -411,7 +444,7 @@ def markdown_table(header: list[str], rows: list[list[str]]) -> str:
     return "\n".join(lines)
 
 
-def report(opts: argparse.Namespace, results: dict, gemm: dict | None) -> None:
+def report(opts: argparse.Namespace, results: dict) -> None:
     fws = opts.frameworks
     peers = [fw for fw in fws if fw != BASELINE] if BASELINE in fws else []
 
@@ -466,21 +499,37 @@ def report(opts: argparse.Namespace, results: dict, gemm: dict | None) -> None:
     if problems:
         print("\nErrors (last line of the worker's stderr):\n" + "\n".join(problems))
 
-    if gemm is not None:
+    rated = [
+        (task, res)
+        for task in opts.tasks
+        if TASKS[task].report_gflops
+        and (res := results.get((BASELINE, task))) is not None
+        and res["status"] == "ok"
+        and res.get("runs")
+    ]
+    if rated:
+        probes = [run["numpy_gflops"] for _, res in rated for run in res["runs"]]
         print(
             f"\nnumpy float32 matmul {GEMM_SIZE}x{GEMM_SIZE} @ {GEMM_SIZE}x{GEMM_SIZE}, "
-            f"best of {GEMM_REPEATS}: {gemm['gflops']:.1f} GFLOP/s ({gemm['blas']}; "
-            f"run without {' and '.join(BLAS_ENV_TO_UNSET)})"
+            f"median of {GEMM_REPEATS} products, probed right before and after each kandle "
+            f"run below: {min(probes):.1f}-{max(probes):.1f} GFLOP/s "
+            f"({rated[0][1]['runs'][0]['blas']}; run without {' and '.join(BLAS_ENV_TO_UNSET)})"
         )
-        for task in opts.tasks:
-            res = results.get((BASELINE, task))
-            if not TASKS[task].report_gflops or res is None or res["status"] != "ok":
-                continue
-            rate = TASKS[task].flops_per_epoch(opts.samples) / res["seconds"] / 1e9
+        for task, res in rated:
+            flops = TASKS[task].flops_per_epoch(opts.samples)
+            rate = flops / res["seconds"] / 1e9
+            # Each run against the probes beside it, then the median over the runs.
+            shares = [flops / run["seconds"] / 1e9 / run["numpy_gflops"] for run in res["runs"]]
             kind = "forward only" if TASKS[task].predict else "forward+backward"
             print(
                 f"kandle {task}: {rate:.1f} GFLOP/s ({kind}), "
-                f"{100 * rate / gemm['gflops']:.0f}% of numpy's rate"
+                f"{100 * statistics.median(shares):.0f}% of numpy's rate beside it "
+                "(runs: "
+                + ", ".join(
+                    f"{100 * share:.0f}% of {run['numpy_gflops']:.0f}"
+                    for share, run in zip(shares, res["runs"])
+                )
+                + ")"
             )
 
 
@@ -546,15 +595,7 @@ def main(argv: list[str] | None = None) -> None:
             parser.error("--worker needs --task")
         run_worker(opts.worker, opts.task, opts.epochs, opts.samples)
     else:
-        results = run_all(opts)
-        gemm = None
-        if not opts.no_gemm:
-            print("[numpy] matmul GFLOP/s ...", file=sys.stderr, flush=True)
-            gemm = spawn(["--gemm-probe"], {}, drop_env=BLAS_ENV_TO_UNSET)
-            if "gflops" not in gemm:
-                print(f"numpy GEMM probe failed: {gemm.get('detail')}", file=sys.stderr)
-                gemm = None
-        report(opts, results, gemm)
+        report(opts, run_all(opts))
 
 
 if __name__ == "__main__":
