@@ -1,7 +1,7 @@
 //! The fused Dense op: `act(x · wᵀ + b)` in one forward pass and one backward pass.
 //! This is the hot op of training, so its backward is derived by hand.
 
-use super::matmul::{gemm_pair, gemm_then, Mat, Product};
+use super::matmul::{gemm_pair, Mat, Product};
 use crate::bail;
 use crate::error::{fmt_shape, Result};
 use crate::tensor::{alloc_for_overwrite, Float, Tensor};
@@ -101,25 +101,25 @@ impl<T: Float> Tensor<T> {
             let bias_data = bias.map(|b| b.data());
             let bias_data = bias_data.as_deref();
             // x·Wᵀ, then `+ bias` and the activation while each block is in cache.
-            gemm_then(
+            let (xd, wd) = (x.data(), weight.data());
+            let product = Product::new(
                 rows,
                 units,
                 fan_in,
                 &mut out,
-                Mat::rows(&x.data(), fan_in),
-                Mat::rows_t(&weight.data(), fan_in),
-                false,
-                |first, values| match bias_data {
-                    Some(b) => values
-                        .iter_mut()
-                        .zip(&b[first..])
-                        .for_each(|(v, &b)| *v = act.apply(*v + b)),
-                    None if act != Activation::Linear => {
-                        values.iter_mut().for_each(|v| *v = act.apply(*v))
-                    }
-                    None => {}
-                },
+                Mat::rows(&xd, fan_in),
+                Mat::rows_t(&wd, fan_in),
             );
+            product.run_then(|first, values| match bias_data {
+                Some(b) => values
+                    .iter_mut()
+                    .zip(&b[first..])
+                    .for_each(|(v, &b)| *v = act.apply(*v + b)),
+                None if act != Activation::Linear => {
+                    values.iter_mut().for_each(|v| *v = act.apply(*v))
+                }
+                None => {}
+            });
         }
         let mut shape = x.shape().to_vec();
         *shape.last_mut().expect("rank >= 1") = units;
@@ -135,27 +135,25 @@ impl<T: Float> Tensor<T> {
             let gpd = gp.data();
             let (xd, wd) = (x.data(), w.data());
             let mut dw = alloc_for_overwrite::<T>(w.numel())?;
-            let dw_product = Product {
-                m: units,
-                n: fan_in,
-                k: rows,
-                dst: &mut dw,
-                lhs: Mat::rows_t(&gpd, units),
-                rhs: Mat::rows(&xd, fan_in),
-                accumulate: false,
-            };
+            let dw_product = Product::new(
+                units,
+                fan_in,
+                rows,
+                &mut dw,
+                Mat::rows_t(&gpd, units),
+                Mat::rows(&xd, fan_in),
+            );
             // The input of a first layer is data: skip its (large) gradient.
             let dx = if x.requires_grad() {
                 let mut dx = alloc_for_overwrite::<T>(x.numel())?;
-                let dx_product = Product {
-                    m: rows,
-                    n: fan_in,
-                    k: units,
-                    dst: &mut dx,
-                    lhs: Mat::rows(&gpd, units),
-                    rhs: Mat::rows(&wd, fan_in),
-                    accumulate: false,
-                };
+                let dx_product = Product::new(
+                    rows,
+                    fan_in,
+                    units,
+                    &mut dx,
+                    Mat::rows(&gpd, units),
+                    Mat::rows(&wd, fan_in),
+                );
                 gemm_pair(dx_product, dw_product);
                 Some(Tensor::from_vec(dx, x.shape())?)
             } else {

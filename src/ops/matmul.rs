@@ -58,24 +58,7 @@ pub(crate) fn gemm<T: Float>(
     rhs: Mat<T>,
     accumulate: bool,
 ) {
-    gemm_then(m, n, k, dst, lhs, rhs, accumulate, |_, _| {})
-}
-
-/// [`gemm`], then `finish(first_column, values)` on every row of dst, in pieces: each
-/// by the task that computed it, while they are in its cache (a fused epilogue).
-#[allow(clippy::too_many_arguments)]
-pub(crate) fn gemm_then<T: Float>(
-    m: usize,
-    n: usize,
-    k: usize,
-    dst: &mut [T],
-    lhs: Mat<T>,
-    rhs: Mat<T>,
-    accumulate: bool,
-    finish: impl Fn(usize, &mut [T]) + Sync,
-) {
-    gemm_on(
-        parallel::num_threads(),
+    let product = Product {
         m,
         n,
         k,
@@ -83,11 +66,11 @@ pub(crate) fn gemm_then<T: Float>(
         lhs,
         rhs,
         accumulate,
-        finish,
-    )
+    };
+    product.run()
 }
 
-/// One matrix product for [`gemm_pair`]: the arguments of [`gemm`].
+/// One matrix product: `dst (m×n, row-major) = [dst +] lhs (m×k) · rhs (k×n)`.
 pub(crate) struct Product<'a, T> {
     pub m: usize,
     pub n: usize,
@@ -95,16 +78,49 @@ pub(crate) struct Product<'a, T> {
     pub dst: &'a mut [T],
     pub lhs: Mat<'a, T>,
     pub rhs: Mat<'a, T>,
+    /// Add to dst instead of overwriting it.
     pub accumulate: bool,
 }
 
-impl<T: Float> Product<'_, T> {
-    /// Runs it as [`gemm`] does.
-    pub fn run(self) {
-        self.run_on(parallel::num_threads())
+impl<'a, T: Float> Product<'a, T> {
+    /// `dst = lhs · rhs`.
+    pub fn new(
+        m: usize,
+        n: usize,
+        k: usize,
+        dst: &'a mut [T],
+        lhs: Mat<'a, T>,
+        rhs: Mat<'a, T>,
+    ) -> Self {
+        Product {
+            m,
+            n,
+            k,
+            dst,
+            lhs,
+            rhs,
+            accumulate: false,
+        }
     }
 
-    fn run_on(self, threads: usize) {
+    /// Computes it on the pool's threads.
+    pub fn run(self) {
+        self.run_on(parallel::num_threads(), |_, _| {})
+    }
+
+    /// [`Product::run`], then `finish(first_column, values)` on every row of dst, in
+    /// pieces: each by the task that computed it, while they are in its cache (a fused
+    /// epilogue).
+    pub fn run_then(self, finish: impl Fn(usize, &mut [T]) + Sync) {
+        self.run_on(parallel::num_threads(), finish)
+    }
+
+    fn work(&self) -> usize {
+        self.m * self.n * self.k
+    }
+
+    /// [`Product::run_then`] on at most `threads` threads.
+    fn run_on(self, threads: usize, finish: impl Fn(usize, &mut [T]) + Sync) {
         let Product {
             m,
             n,
@@ -114,11 +130,62 @@ impl<T: Float> Product<'_, T> {
             rhs,
             accumulate,
         } = self;
-        gemm_on(threads, m, n, k, dst, lhs, rhs, accumulate, |_, _| {})
-    }
-
-    fn work(&self) -> usize {
-        self.m * self.n * self.k
+        assert!(dst.len() >= m * n, "gemm: destination too small");
+        let reach = |a: &Mat<T>, r: usize, c: usize| {
+            r.saturating_sub(1) as isize * a.rs + c.saturating_sub(1) as isize * a.cs
+        };
+        assert!(
+            m * k == 0 || (reach(&lhs, m, k) as usize) < lhs.data.len(),
+            "gemm: lhs too small"
+        );
+        assert!(
+            k * n == 0 || (reach(&rhs, k, n) as usize) < rhs.data.len(),
+            "gemm: rhs too small"
+        );
+        if m * n == 0 {
+            return;
+        }
+        let finish_rows = |dst: &mut [T]| dst[..m * n].chunks_mut(n).for_each(|row| finish(0, row));
+        if k == 0 {
+            if !accumulate {
+                dst[..m * n].fill(T::zero());
+            }
+            return finish_rows(dst);
+        }
+        if (2..=FEW_ROWS).contains(&m) && n > m {
+            // gemm's micro-kernel walks dst's contiguous axis 16 values at a time, by 6 of
+            // the other axis, and packs rhs unless that axis has at most 32 values. dst has
+            // few rows here (a small batch): computing dstᵀ = rhsᵀ·lhsᵀ into column-major
+            // scratch puts them on that axis, so rhs (the weights) is read in place and no
+            // tile is partly empty. Both copies included, a 784→100 Dense at 32 rows and a
+            // 784→512 one at 16 rows run 25–30% faster; 784→512 at 32 rows breaks even.
+            if let Ok(mut scratch) = alloc_for_overwrite::<T>(m * n) {
+                if accumulate {
+                    transpose(&dst[..m * n], m, n, &mut scratch);
+                }
+                let split = split_for::<T>(n, m, k, threads);
+                // SAFETY: the asserts above, with the roles of rows and columns swapped.
+                unsafe {
+                    gemm_blocks(
+                        n,
+                        m,
+                        k,
+                        &mut scratch,
+                        rhs.t(),
+                        lhs.t(),
+                        accumulate,
+                        split,
+                        &|_, _| {},
+                    )
+                };
+                transpose(&scratch, n, m, &mut dst[..m * n]);
+                release(scratch);
+                return finish_rows(dst);
+            }
+        }
+        let split = split_for::<T>(m, n, k, threads);
+        // SAFETY: the asserts above keep every access in bounds.
+        unsafe { gemm_blocks(m, n, k, dst, lhs, rhs, accumulate, split, &finish) }
     }
 }
 
@@ -132,11 +199,12 @@ pub(crate) fn gemm_pair<T: Float>(a: Product<T>, b: Product<T>) {
     let threads = parallel::num_threads();
     match pair_threads(a.work(), b.work(), threads) {
         Some((ta, tb)) => {
-            parallel::pool().install(|| rayon::join(|| a.run_on(ta), || b.run_on(tb)));
+            parallel::pool()
+                .install(|| rayon::join(|| a.run_on(ta, |_, _| {}), || b.run_on(tb, |_, _| {})));
         }
         None => {
-            a.run_on(threads);
-            b.run_on(threads);
+            a.run();
+            b.run();
         }
     }
 }
@@ -170,77 +238,6 @@ const PAIR_COST: usize = 1 << 17;
 /// Whether a product of `work` multiply-adds is split over `threads` threads at all.
 fn split_for_work(work: usize, threads: usize) -> bool {
     threads >= 2 && work >= GEMM_PAR_THRESHOLD
-}
-
-/// [`gemm_then`] on at most `threads` threads.
-#[allow(clippy::too_many_arguments)]
-fn gemm_on<T: Float>(
-    threads: usize,
-    m: usize,
-    n: usize,
-    k: usize,
-    dst: &mut [T],
-    lhs: Mat<T>,
-    rhs: Mat<T>,
-    accumulate: bool,
-    finish: impl Fn(usize, &mut [T]) + Sync,
-) {
-    assert!(dst.len() >= m * n, "gemm: destination too small");
-    let reach = |a: &Mat<T>, r: usize, c: usize| {
-        r.saturating_sub(1) as isize * a.rs + c.saturating_sub(1) as isize * a.cs
-    };
-    assert!(
-        m * k == 0 || (reach(&lhs, m, k) as usize) < lhs.data.len(),
-        "gemm: lhs too small"
-    );
-    assert!(
-        k * n == 0 || (reach(&rhs, k, n) as usize) < rhs.data.len(),
-        "gemm: rhs too small"
-    );
-    if m * n == 0 {
-        return;
-    }
-    let finish_rows = |dst: &mut [T]| dst[..m * n].chunks_mut(n).for_each(|row| finish(0, row));
-    if k == 0 {
-        if !accumulate {
-            dst[..m * n].fill(T::zero());
-        }
-        return finish_rows(dst);
-    }
-    if (2..=FEW_ROWS).contains(&m) && n > m {
-        // gemm's micro-kernel walks dst's contiguous axis 16 values at a time, by 6 of
-        // the other axis, and packs rhs unless that axis has at most 32 values. dst has
-        // few rows here (a small batch): computing dstᵀ = rhsᵀ·lhsᵀ into column-major
-        // scratch puts them on that axis, so rhs (the weights) is read in place and no
-        // tile is partly empty. Both copies included, a 784→100 Dense at 32 rows and a
-        // 784→512 one at 16 rows run 25–30% faster; 784→512 at 32 rows breaks even.
-        if let Ok(mut scratch) = alloc_for_overwrite::<T>(m * n) {
-            if accumulate {
-                transpose(&dst[..m * n], m, n, &mut scratch);
-            }
-            let split = split_for::<T>(n, m, k, threads);
-            // SAFETY: the asserts above, with the roles of rows and columns swapped.
-            unsafe {
-                gemm_blocks(
-                    n,
-                    m,
-                    k,
-                    &mut scratch,
-                    rhs.t(),
-                    lhs.t(),
-                    accumulate,
-                    split,
-                    &|_, _| {},
-                )
-            };
-            transpose(&scratch, n, m, &mut dst[..m * n]);
-            release(scratch);
-            return finish_rows(dst);
-        }
-    }
-    let split = split_for::<T>(m, n, k, threads);
-    // SAFETY: the asserts above keep every access in bounds.
-    unsafe { gemm_blocks(m, n, k, dst, lhs, rhs, accumulate, split, &finish) }
 }
 
 /// `dst (cols×rows) = srcᵀ`, both row-major.
@@ -808,24 +805,22 @@ mod tests {
                 crate::parallel::set_num_threads(threads).unwrap();
                 let (mut out1, mut out2) = (vec![0.0f32; m1 * n1], vec![0.0f32; m2 * n2]);
                 gemm_pair(
-                    Product {
-                        m: m1,
-                        n: n1,
-                        k: k1,
-                        dst: &mut out1,
-                        lhs: Mat::rows(&a1, k1),
-                        rhs: Mat::rows(&b1, n1),
-                        accumulate: false,
-                    },
-                    Product {
-                        m: m2,
-                        n: n2,
-                        k: k2,
-                        dst: &mut out2,
-                        lhs: Mat::rows(&a2, k2),
-                        rhs: Mat::rows(&b2, n2),
-                        accumulate: false,
-                    },
+                    Product::new(
+                        m1,
+                        n1,
+                        k1,
+                        &mut out1,
+                        Mat::rows(&a1, k1),
+                        Mat::rows(&b1, n1),
+                    ),
+                    Product::new(
+                        m2,
+                        n2,
+                        k2,
+                        &mut out2,
+                        Mat::rows(&a2, k2),
+                        Mat::rows(&b2, n2),
+                    ),
                 );
                 let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
                 assert!(
