@@ -100,8 +100,8 @@ impl<T: Float> Tensor<T> {
         {
             let bias_data = bias.map(|b| b.data());
             let bias_data = bias_data.as_deref();
-            // x·Wᵀ, then `+ bias` and the activation while each block is in cache.
             let (xd, wd) = (x.data(), weight.data());
+            // x·Wᵀ, then `+ bias` and the activation while each block is in cache.
             let product = Product::new(
                 rows,
                 units,

@@ -153,8 +153,8 @@ impl<'a, T: Float> Product<'a, T> {
             return finish_rows(dst);
         }
         if (2..=FEW_ROWS).contains(&m) && n > m {
-            // gemm's micro-kernel walks dst's contiguous axis 16 values at a time, by 6 of
-            // the other axis, and packs rhs unless that axis has at most 32 values. dst has
+            // gemm's micro-kernel walks dst's contiguous axis whole vector registers at a
+            // time, by 6 of the other axis (see `micro_tile`), and packs rhs unless that axis has at most 32 values. dst has
             // few rows here (a small batch): computing dstᵀ = rhsᵀ·lhsᵀ into column-major
             // scratch puts them on that axis, so rhs (the weights) is read in place and no
             // tile is partly empty. Both copies included, a 784→100 Dense at 32 rows and a
@@ -218,7 +218,7 @@ fn pair_threads(a: usize, b: usize, threads: usize) -> Option<(usize, usize)> {
     if threads < 2 {
         return None;
     }
-    let time = |work: usize, t: usize| match split_for_work(work, t) {
+    let time = |work: usize, t: usize| match worth_splitting(work, t) {
         true => work / t + SPLIT_COST,
         false => work,
     };
@@ -236,7 +236,7 @@ const SPLIT_COST: usize = 1 << 20;
 const PAIR_COST: usize = 1 << 17;
 
 /// Whether a product of `work` multiply-adds is split over `threads` threads at all.
-fn split_for_work(work: usize, threads: usize) -> bool {
+fn worth_splitting(work: usize, threads: usize) -> bool {
     threads >= 2 && work >= GEMM_PAR_THRESHOLD
 }
 
@@ -265,7 +265,7 @@ enum Split {
 /// (k = 128) on 2 AVX-512 cores runs 8% faster cut into rows of 256 (13×43 tiles each)
 /// than into columns of 392 (7×86); at 100×784 the columns win, by the packing.
 fn split_for<T>(m: usize, n: usize, k: usize, threads: usize) -> Split {
-    if !split_for_work(m * n * k, threads) {
+    if !worth_splitting(m * n * k, threads) {
         return Split::One;
     }
     let (tile_cols, tile_rows) = micro_tile::<T>();
@@ -309,8 +309,8 @@ fn micro_tile<T>() -> (usize, usize) {
 /// other side being `other` long; None if it cannot be cut. Every block, the last one
 /// too, stays out of gemm's special paths for tiny matrices (a single row or column is
 /// a matrix-vector product; at most 64×64 blocks k differently), so splitting never
-/// changes the arithmetic. Blocks are multiples of 16 (gemm's f32 micro-tile height)
-/// where that costs little balance.
+/// changes the arithmetic. Blocks are multiples of 16 (an AVX2 f32 micro-tile's
+/// columns, a quarter of AVX-512's) where that costs little balance.
 fn block_len(len: usize, other: usize, threads: usize) -> Option<usize> {
     let min_len = if other > 64 { 16 } else { 80 };
     for tasks in (2..=threads.min(len / min_len)).rev() {
@@ -409,12 +409,11 @@ unsafe fn gemm_block<T: Float>(
     finish: &impl Fn(usize, &mut [T]),
 ) {
     debug_assert!(c0 + cols <= n);
-    let mut rhs_ptr = rhs.data.as_ptr().offset(c0 as isize * rhs.cs);
-    let mut rhs_cs = rhs.cs;
     let padded = padded_columns(rhs, c0, cols, k);
-    if let Some((copy, stride)) = &padded {
-        (rhs_ptr, rhs_cs) = (copy.as_ptr(), *stride as isize);
-    }
+    let (rhs_ptr, rhs_cs) = match &padded {
+        Some((copy, stride)) => (copy.as_ptr(), *stride as isize),
+        None => (rhs.data.as_ptr().offset(c0 as isize * rhs.cs), rhs.cs),
+    };
     gemm::gemm(
         rows,
         cols,
