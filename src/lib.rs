@@ -9,6 +9,7 @@
 
 pub mod autograd;
 pub mod error;
+pub mod huge_pages;
 pub mod losses;
 pub mod metrics;
 pub mod nn;
