@@ -4,8 +4,8 @@
 //! 784-512-512-10 model under Adam. In 4 KiB pages that is more pages than the CPU's
 //! TLB holds (3072 entries on Zen 4), so each step pays page walks, and more of them miss
 //! the cache when a neighbour shares it. In 2 MiB pages it is a few dozen entries.
-//! Measured on the 2-core VM of `benchmarks/`: Adam's step went from 2.37 to 2.30 ms at
-//! the 10th percentile and from 2.47 to 2.35 ms at the median.
+//! Measured on the 2-core VM of `benchmarks/` (Adam, 10-step chunks, 5 interleaved
+//! runs): 2.35 -> 2.30 ms a step at the 10th percentile, 2.48 -> 2.37 at the median.
 //!
 //! Linux gives huge pages to memory that asks for them (`madvise(MADV_HUGEPAGE)`) when
 //! transparent huge pages are in `madvise` mode, its usual default. Elsewhere, and for
@@ -18,134 +18,81 @@ use std::alloc::{GlobalAlloc, Layout, System};
 
 /// The size of a huge page, and the alignment of large allocations.
 pub const HUGE_PAGE: usize = 2 << 20;
-/// Allocations of at least this many bytes are mapped in huge pages. Their size is
-/// rounded up to whole huge pages (at most doubling it, for sizes near this bound), since
-/// the kernel only uses a huge page for an aligned 2 MiB range that lies wholly inside
-/// the mapping. 1 MiB keeps a 512×512 f32 weight, its gradient and its slots in.
+/// Allocations of at least this many bytes get huge pages. Their size is rounded up to
+/// whole huge pages (at most doubling it, for sizes near this bound), since the kernel
+/// only uses a huge page for an aligned 2 MiB range that lies wholly inside a mapping.
+/// 1 MiB takes in a 512×512 f32 weight, its gradient and its slots.
 pub const MIN_HUGE: usize = 1 << 20;
 
-/// The system allocator, except that allocations of [`MIN_HUGE`] bytes or more are
-/// mapped directly, aligned to [`HUGE_PAGE`] and marked for huge pages (on Linux).
+/// The system allocator, except that on Linux allocations of [`MIN_HUGE`] bytes or more
+/// are aligned to [`HUGE_PAGE`] and marked for huge pages.
 pub struct HugePageAllocator;
 
-/// Whether `layout` is served by a huge-page mapping. `dealloc` and `realloc` decide the
-/// same way from the same layout, so each block goes back to where it came from.
-fn is_huge(layout: &Layout) -> bool {
-    cfg!(target_os = "linux") && layout.size() >= MIN_HUGE && layout.align() <= HUGE_PAGE
+/// The layout a block of `layout` asks of the system allocator when it gets huge pages:
+/// whole huge pages, aligned to one. None when it does not: off Linux, below
+/// [`MIN_HUGE`], over-aligned, or too close to `isize::MAX` to round up. `dealloc` and
+/// `realloc` decide from the same layout, so each block is freed as it was allocated.
+fn huge(layout: &Layout) -> Option<Layout> {
+    let wanted = cfg!(target_os = "linux") && layout.size() >= MIN_HUGE;
+    if !wanted || layout.align() > HUGE_PAGE {
+        return None;
+    }
+    Layout::from_size_align(layout.size().div_ceil(HUGE_PAGE) * HUGE_PAGE, HUGE_PAGE).ok()
 }
 
-/// Bytes mapped for an allocation of `size` bytes: whole huge pages.
-fn mapped_len(size: usize) -> usize {
-    size.div_ceil(HUGE_PAGE) * HUGE_PAGE
+/// Asks the kernel to back `len` bytes at `ptr` with huge pages when it first touches
+/// them. Failure (a kernel without transparent huge pages) leaves ordinary pages, which
+/// are still correct, so it is ignored.
+unsafe fn advise(ptr: *mut u8, len: usize) {
+    #[cfg(target_os = "linux")]
+    libc::madvise(ptr.cast(), len, libc::MADV_HUGEPAGE);
+    #[cfg(not(target_os = "linux"))]
+    let _ = (ptr, len);
 }
 
-#[cfg(target_os = "linux")]
-mod map {
-    use super::{mapped_len, HUGE_PAGE};
-    use libc::{c_void, MADV_HUGEPAGE, MAP_ANONYMOUS, MAP_FAILED, MAP_PRIVATE};
-    use libc::{PROT_READ, PROT_WRITE};
-
-    /// Maps `size` bytes (zeroed, as all fresh anonymous memory is) at a huge-page
-    /// boundary, or returns null. Maps a huge page more than needed, then unmaps the
-    /// unaligned head and the tail.
-    pub(super) unsafe fn map_huge(size: usize) -> *mut u8 {
-        let len = mapped_len(size);
-        let Some(reserve) = len.checked_add(HUGE_PAGE) else {
-            return std::ptr::null_mut();
-        };
-        let prot = PROT_READ | PROT_WRITE;
-        let base = libc::mmap(
-            std::ptr::null_mut(),
-            reserve,
-            prot,
-            MAP_PRIVATE | MAP_ANONYMOUS,
-            -1,
-            0,
-        );
-        if base == MAP_FAILED {
-            return std::ptr::null_mut();
-        }
-        let base = base as usize;
-        let start = base.next_multiple_of(HUGE_PAGE);
-        // Unmapping parts of a fresh private mapping cannot fail in a way that matters:
-        // at worst the parts stay mapped, unused.
-        if start > base {
-            libc::munmap(base as *mut c_void, start - base);
-        }
-        let tail = base + reserve - (start + len);
-        if tail > 0 {
-            libc::munmap((start + len) as *mut c_void, tail);
-        }
-        // Fails only where the kernel has no transparent huge pages: then the memory
-        // is in ordinary pages, which is still correct.
-        libc::madvise(start as *mut c_void, len, MADV_HUGEPAGE);
-        start as *mut u8
+/// A block of `huge` from the system allocator, advised before anything touches it (so
+/// that the first touch maps huge pages), with its first `zero` bytes zeroed. Reuse of
+/// freed blocks is left to the system allocator, as for any large block: gemm asks for
+/// its packing buffers on every product.
+unsafe fn alloc_huge(huge: Layout, zero: usize) -> *mut u8 {
+    let ptr = System.alloc(huge);
+    if !ptr.is_null() {
+        advise(ptr, huge.size());
+        ptr.write_bytes(0, zero);
     }
-
-    pub(super) unsafe fn unmap_huge(ptr: *mut u8, size: usize) {
-        libc::munmap(ptr as *mut c_void, mapped_len(size));
-    }
+    ptr
 }
 
-#[cfg(not(target_os = "linux"))]
-mod map {
-    // Not reached while `is_huge` is false off Linux; kept correct all the same, as an
-    // aligned block from the system allocator.
-    use super::{mapped_len, HUGE_PAGE};
-    use std::alloc::{GlobalAlloc, Layout, System};
-
-    fn huge_layout(size: usize) -> Option<Layout> {
-        Layout::from_size_align(mapped_len(size), HUGE_PAGE).ok()
-    }
-    pub(super) unsafe fn map_huge(size: usize) -> *mut u8 {
-        huge_layout(size).map_or(std::ptr::null_mut(), |l| System.alloc_zeroed(l))
-    }
-    pub(super) unsafe fn unmap_huge(ptr: *mut u8, size: usize) {
-        if let Some(l) = huge_layout(size) {
-            System.dealloc(ptr, l)
-        }
-    }
-}
-
-// SAFETY: huge blocks are fresh private mappings, aligned to HUGE_PAGE (at least the
-// layout's alignment, which `is_huge` checks) and at least `size` bytes long, zeroed by
-// the kernel; they are unmapped with the same length they were mapped with, since
-// `mapped_len` depends only on the layout's size. Other layouts go to `System` unchanged.
+// SAFETY: every block comes from `System`. A huge one is allocated and freed with the
+// layout `huge` gives for its own layout, which is at least as large and at least as
+// aligned, and `huge` gives the same answer for the same layout every time.
 unsafe impl GlobalAlloc for HugePageAllocator {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        if is_huge(&layout) {
-            map::map_huge(layout.size())
-        } else {
-            System.alloc(layout)
+        match huge(&layout) {
+            Some(h) => alloc_huge(h, 0),
+            None => System.alloc(layout),
         }
     }
 
     unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        if is_huge(&layout) {
-            map::map_huge(layout.size())
-        } else {
-            System.alloc_zeroed(layout)
+        match huge(&layout) {
+            Some(h) => alloc_huge(h, layout.size()),
+            None => System.alloc_zeroed(layout),
         }
     }
 
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        if is_huge(&layout) {
-            map::unmap_huge(ptr, layout.size())
-        } else {
-            System.dealloc(ptr, layout)
-        }
+        System.dealloc(ptr, huge(&layout).unwrap_or(layout))
     }
 
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
         // SAFETY: the caller guarantees that `new_size`, rounded up to the alignment,
         // does not overflow isize.
         let new_layout = Layout::from_size_align_unchecked(new_size, layout.align());
-        if !is_huge(&layout) && !is_huge(&new_layout) {
-            return System.realloc(ptr, layout, new_size);
-        }
-        let both_huge = is_huge(&layout) && is_huge(&new_layout);
-        if both_huge && mapped_len(new_size) == mapped_len(layout.size()) {
-            return ptr; // still fits the pages already mapped
+        match (huge(&layout), huge(&new_layout)) {
+            (None, None) => return System.realloc(ptr, layout, new_size),
+            (Some(old), Some(new)) if old == new => return ptr, // the same huge pages
+            _ => {}
         }
         let new_ptr = self.alloc(new_layout);
         if !new_ptr.is_null() {
@@ -194,6 +141,20 @@ mod tests {
     }
 
     #[test]
+    fn a_freed_block_given_again_is_zeroed() {
+        let a = HugePageAllocator;
+        let size = 3 << 20;
+        unsafe {
+            let first = a.alloc(layout(size));
+            first.write_bytes(0xff, size);
+            a.dealloc(first, layout(size));
+            let again = a.alloc_zeroed(layout(size));
+            assert!((0..size).all(|i| *again.add(i) == 0));
+            a.dealloc(again, layout(size));
+        }
+    }
+
+    #[test]
     fn realloc_keeps_the_contents_across_the_threshold() {
         let a = HugePageAllocator;
         // small -> huge -> huge in the same pages -> huge in more pages -> small
@@ -225,7 +186,7 @@ mod tests {
     fn over_aligned_layouts_go_to_the_system_allocator() {
         let a = HugePageAllocator;
         let big_align = Layout::from_size_align(MIN_HUGE, 2 * HUGE_PAGE).unwrap();
-        assert!(!is_huge(&big_align));
+        assert!(huge(&big_align).is_none());
         unsafe {
             let ptr = a.alloc(big_align);
             assert!(!ptr.is_null());
