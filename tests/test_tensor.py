@@ -1,6 +1,9 @@
 """Tensor creation and forward ops, checked against numpy."""
 
 import operator
+import os
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -432,3 +435,39 @@ def test_softmax_rows_sum_to_one(rng):
     # Known value: softmax([1, 2, 3]) (hand-derived: e^k / (e + e^2 + e^3)).
     e = np.exp([1.0, 2.0, 3.0])
     assert_tensor_close(kd.ops.softmax(kd.tensor([1.0, 2.0, 3.0])), e / e.sum())
+
+
+# --------------------------------------------------------------------------- memory
+
+HUGE_PAGE_PROBE = """
+import kandle as kd
+
+def huge_page_kib():
+    # Total size of this process's mappings marked for transparent huge pages.
+    total, size = 0, 0
+    with open("/proc/self/smaps") as f:
+        for line in f:
+            if line.startswith("Size:"):
+                size = int(line.split()[1])
+            elif line.startswith("VmFlags:") and "hg" in line.split()[1:]:
+                total += size
+    return total
+
+before = huge_page_kib()
+kept = [kd.ops.zeros((768, 512)) for _ in range(8)]  # 1.5 MiB each
+print(huge_page_kib() - before)
+"""
+
+
+@pytest.mark.skipif(
+    not os.path.exists("/sys/kernel/mm/transparent_hugepage/enabled"),
+    reason="needs Linux with transparent huge pages",
+)
+def test_large_tensors_ask_for_huge_pages():
+    # Weights, gradients and optimizer slots of 1 MiB or more are backed by 2 MiB pages
+    # (src/huge_pages.rs): each 1.5 MiB tensor gets a whole huge page marked for it.
+    # numpy marks only arrays of 4 MiB or more, so the growth is kandle's own.
+    done = subprocess.run(
+        [sys.executable, "-c", HUGE_PAGE_PROBE], capture_output=True, text=True, check=True
+    )
+    assert int(done.stdout) >= 8 * 2048
