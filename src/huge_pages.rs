@@ -196,6 +196,19 @@ mod tests {
         }
     }
 
+    #[test]
+    fn which_layouts_get_huge_pages() {
+        let at = |size| huge(&layout(size));
+        assert_eq!(at(MIN_HUGE - 1), None);
+        let want = |pages| Layout::from_size_align(pages * HUGE_PAGE, HUGE_PAGE).ok();
+        if cfg!(target_os = "linux") {
+            assert_eq!(at(MIN_HUGE), want(1));
+            assert_eq!(at(HUGE_PAGE + 1), want(2));
+        }
+        // Too close to isize::MAX to round up to whole huge pages: the system's.
+        assert_eq!(at(isize::MAX as usize - 3), None);
+    }
+
     /// The mapping holding a large block is marked for huge pages (`hg` in its VmFlags),
     /// wherever the kernel has transparent huge pages at all.
     #[cfg(target_os = "linux")]
