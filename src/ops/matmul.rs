@@ -58,7 +58,7 @@ pub(crate) fn gemm<T: Float>(
     rhs: Mat<T>,
     accumulate: bool,
 ) {
-    let product = Product {
+    Product {
         m,
         n,
         k,
@@ -66,8 +66,8 @@ pub(crate) fn gemm<T: Float>(
         lhs,
         rhs,
         accumulate,
-    };
-    product.run()
+    }
+    .run()
 }
 
 /// One matrix product: `dst (m×n, row-major) = [dst +] lhs (m×k) · rhs (k×n)`.
@@ -154,38 +154,43 @@ impl<'a, T: Float> Product<'a, T> {
         }
         if (2..=FEW_ROWS).contains(&m) && n > m {
             // gemm's micro-kernel walks dst's contiguous axis whole vector registers at a
-            // time, by 6 of the other axis (see `micro_tile`), and packs rhs unless that axis has at most 32 values. dst has
-            // few rows here (a small batch): computing dstᵀ = rhsᵀ·lhsᵀ into column-major
-            // scratch puts them on that axis, so rhs (the weights) is read in place and no
-            // tile is partly empty. Both copies included, a 784→100 Dense at 32 rows and a
+            // time, by 6 of the other axis (see `micro_tile`), and packs rhs unless that
+            // axis has at most 32 values. dst has few rows here (a small batch):
+            // computing dstᵀ = rhsᵀ·lhsᵀ into column-major scratch puts them on that
+            // axis, so rhs (the weights) is read in place and no tile is partly empty. Both copies included, a 784→100 Dense at 32 rows and a
             // 784→512 one at 16 rows run 25–30% faster; 784→512 at 32 rows breaks even.
             if let Ok(mut scratch) = alloc_for_overwrite::<T>(m * n) {
                 if accumulate {
                     transpose(&dst[..m * n], m, n, &mut scratch);
                 }
+                let transposed = Product {
+                    m: n,
+                    n: m,
+                    k,
+                    dst: &mut scratch,
+                    lhs: rhs.t(),
+                    rhs: lhs.t(),
+                    accumulate,
+                };
                 let split = split_for::<T>(n, m, k, threads);
                 // SAFETY: the asserts above, with the roles of rows and columns swapped.
-                unsafe {
-                    gemm_blocks(
-                        n,
-                        m,
-                        k,
-                        &mut scratch,
-                        rhs.t(),
-                        lhs.t(),
-                        accumulate,
-                        split,
-                        &|_, _| {},
-                    )
-                };
+                unsafe { gemm_blocks(transposed, split, &|_, _| {}) };
                 transpose(&scratch, n, m, &mut dst[..m * n]);
                 release(scratch);
                 return finish_rows(dst);
             }
         }
-        let split = split_for::<T>(m, n, k, threads);
+        let product = Product {
+            m,
+            n,
+            k,
+            dst,
+            lhs,
+            rhs,
+            accumulate,
+        };
         // SAFETY: the asserts above keep every access in bounds.
-        unsafe { gemm_blocks(m, n, k, dst, lhs, rhs, accumulate, split, &finish) }
+        unsafe { gemm_blocks(product, split_for::<T>(m, n, k, threads), &finish) }
     }
 }
 
@@ -345,18 +350,20 @@ impl<T> DstPtr<T> {
 ///
 /// # Safety
 /// Every access of the whole product must be in bounds, as [`gemm`] checks.
-#[allow(clippy::too_many_arguments)]
 unsafe fn gemm_blocks<T: Float>(
-    m: usize,
-    n: usize,
-    k: usize,
-    dst: &mut [T],
-    lhs: Mat<T>,
-    rhs: Mat<T>,
-    accumulate: bool,
+    product: Product<T>,
     split: Split,
     finish: &(impl Fn(usize, &mut [T]) + Sync),
 ) {
+    let Product {
+        m,
+        n,
+        k,
+        dst,
+        lhs,
+        rhs,
+        accumulate,
+    } = product;
     let (len, block) = match split {
         // SAFETY: in bounds, and `dst` is borrowed mutably.
         Split::One => {
@@ -744,7 +751,13 @@ mod tests {
             ] {
                 let mut one = vec![0.0f32; m * n];
                 // SAFETY: the buffers have exactly the shapes of the product.
-                unsafe { gemm_blocks(m, n, k, &mut one, lhs, rhs, false, Split::One, &|_, _| {}) };
+                unsafe {
+                    gemm_blocks(
+                        super::Product::new(m, n, k, &mut one, lhs, rhs),
+                        Split::One,
+                        &|_, _| {},
+                    )
+                };
                 let mut splits = vec![];
                 for threads in 2..5 {
                     splits.push(split_for::<f32>(m, n, k, threads));
@@ -759,7 +772,13 @@ mod tests {
                 );
                 for split in splits {
                     let mut out = vec![0.0f32; m * n];
-                    unsafe { gemm_blocks(m, n, k, &mut out, lhs, rhs, false, split, &|_, _| {}) };
+                    unsafe {
+                        gemm_blocks(
+                            super::Product::new(m, n, k, &mut out, lhs, rhs),
+                            split,
+                            &|_, _| {},
+                        )
+                    };
                     let same = one
                         .iter()
                         .zip(&out)
@@ -776,6 +795,14 @@ mod tests {
     #[test]
     fn pairs_give_the_bits_of_each_product_alone() {
         use super::{gemm, gemm_pair, pair_threads, Mat, Product};
+        fn product<'a>(
+            (m, n, k): (usize, usize, usize),
+            out: &'a mut [f32],
+            a: &'a [f32],
+            b: &'a [f32],
+        ) -> Product<'a, f32> {
+            Product::new(m, n, k, out, Mat::rows(a, k), Mat::rows(b, n))
+        }
         // A 512-wide Dense's two gradients at batch 128, a small pair, a tiny one and a
         // lopsided one.
         let pairs = [
@@ -804,22 +831,8 @@ mod tests {
                 crate::parallel::set_num_threads(threads).unwrap();
                 let (mut out1, mut out2) = (vec![0.0f32; m1 * n1], vec![0.0f32; m2 * n2]);
                 gemm_pair(
-                    Product::new(
-                        m1,
-                        n1,
-                        k1,
-                        &mut out1,
-                        Mat::rows(&a1, k1),
-                        Mat::rows(&b1, n1),
-                    ),
-                    Product::new(
-                        m2,
-                        n2,
-                        k2,
-                        &mut out2,
-                        Mat::rows(&a2, k2),
-                        Mat::rows(&b2, n2),
-                    ),
+                    product((m1, n1, k1), &mut out1, &a1, &b1),
+                    product((m2, n2, k2), &mut out2, &a2, &b2),
                 );
                 let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
                 assert!(
