@@ -1,10 +1,15 @@
 """Shared pytest configuration for kandle's Python tests."""
 
+import os
 import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
+
+# Keras (a test-only dependency, the reference of the parity tests) runs on JAX; set
+# before any test imports it.
+os.environ.setdefault("KERAS_BACKEND", "jax")
 
 # Make `helpers` importable whatever pytest import mode the project configures.
 _TESTS_DIR = str(Path(__file__).resolve().parent)
