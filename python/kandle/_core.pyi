@@ -212,7 +212,7 @@ class Trainer:
         trainable: Sequence[Tensor],
         loss: Loss | None = None,
         optimizer: Optimizer | None = None,
-        metrics: Sequence[tuple[str, Metric]] = ...,
+        metrics: Sequence[tuple[str, Metric, bool]] = ...,
     ) -> Trainer: ...
     def run_batches(
         self,

@@ -106,7 +106,8 @@ class Model(Layer):
         self.stop_training = False
         self.history: History | None = None
         self._metric_specs: list[Any] = []
-        self._metrics: list[Any] | None = None
+        self._weighted_metric_specs: list[Any] = []
+        self._metrics: list[tuple[str, Any, bool]] | None = None
 
     # -- structure (Sequential provides it) ------------------------------------
     @property
@@ -131,6 +132,46 @@ class Model(Layer):
         if not self.trainable:
             return self.weights
         return [w for layer in self.layers for w in layer.non_trainable_weights]
+
+    def get_layer(self, name: str | None = None, index: int | None = None) -> Layer:
+        """A layer by name or by index in ``layers``, as ``keras.Model.get_layer``."""
+        if index is not None and name is not None:
+            raise InvalidArgumentError(
+                f"Provide only a layer name or a layer index. Received: index={index}, name={name}."
+            )
+        if index is not None:
+            if not isinstance(index, int | np.integer) or isinstance(index, bool):
+                raise InvalidArgumentError(f"get_layer: index must be an integer, got {index!r}")
+            if len(self.layers) <= index:
+                raise InvalidArgumentError(
+                    f"Was asked to retrieve layer at index {index} but model only has "
+                    f"{len(self.layers)} layers."
+                )
+            return self.layers[index]
+        if name is not None:
+            for layer in self.layers:
+                if layer.name == name:
+                    return layer
+            raise InvalidArgumentError(
+                f"No such layer: {name}. Existing layers are: "
+                f"{[layer.name for layer in self.layers]}."
+            )
+        raise InvalidArgumentError("Provide either a layer name or layer index at `get_layer`.")
+
+    @property
+    def output_shape(self) -> tuple[int | None, ...]:
+        """The shape of the model's output, batch axis first (once the input is known)."""
+        input_shape = self.input_shape
+        if input_shape is None:
+            raise AttributeError(
+                f"The model {self.name!r} has no defined output shape yet: give it an Input "
+                "or build it."
+            )
+        return self.compute_output_shape(input_shape)
+
+    @property
+    def input_shape(self) -> tuple[Any, ...] | None:
+        return None
 
     def count_params(self) -> int:
         return sum(layer.count_params() for layer in self.layers)
@@ -168,25 +209,47 @@ class Model(Layer):
 
     # -- compile ---------------------------------------------------------------
     def compile(
-        self, optimizer: Any = "rmsprop", loss: Any = None, metrics: Any = None, **kwargs: Any
+        self,
+        optimizer: Any = "rmsprop",
+        loss: Any = None,
+        metrics: Any = None,
+        weighted_metrics: Any = None,
+        **kwargs: Any,
     ) -> None:
-        """Sets the optimizer, loss and metrics, as ``keras.Model.compile``."""
+        """Configures the model for training, as ``keras.Model.compile``.
+
+        Args:
+            optimizer: an optimizer name (``"sgd"``, ``"adam"``, ...) or instance.
+            loss: a loss name, ``kandle.losses`` function or ``Loss`` instance.
+            metrics: metrics to track in training and testing, by name or instance.
+                They ignore sample and class weights.
+            weighted_metrics: metrics weighted by ``sample_weight`` or ``class_weight``.
+        """
         unsupported = {k for k, v in kwargs.items() if v is not None}
         if unsupported:
             raise InvalidArgumentError(f"compile: unsupported arguments {sorted(unsupported)}")
         self.optimizer = optimizers_module.get(optimizer)
         self.loss = losses_module.get(loss) if loss is not None else None
-        if metrics is None:
-            metrics = []
-        if isinstance(metrics, str | metrics_module.Metric) or callable(metrics):
-            metrics = [metrics]
-        self._metric_specs = list(metrics)
-        for spec in self._metric_specs:
-            if isinstance(spec, str):  # unknown names fail here, not at the first fit
-                metrics_module.get(spec, loss=self.loss)
+        self._metric_specs = self._metric_list("metrics", metrics)
+        self._weighted_metric_specs = self._metric_list("weighted_metrics", weighted_metrics)
         self._metrics = None
         self.compiled = True
         self.stop_training = False
+
+    def _metric_list(self, argument: str, metrics: Any) -> list[Any]:
+        if metrics is None:
+            return []
+        if isinstance(metrics, str | metrics_module.Metric) or callable(metrics):
+            metrics = [metrics]
+        if not isinstance(metrics, list | tuple):
+            raise InvalidArgumentError(
+                f"compile: expected `{argument}` to be a list or tuple, got "
+                f"{argument}={metrics!r} of type {type(metrics).__name__}"
+            )
+        for spec in metrics:
+            if isinstance(spec, str):  # unknown names fail here, not at the first fit
+                metrics_module.get(spec, loss=self.loss)
+        return list(metrics)
 
     def _assert_compiled(self, method: str) -> None:
         if not self.compiled:
@@ -198,23 +261,39 @@ class Model(Layer):
 
     def _resolve_metrics(
         self, y: np.ndarray | None, y_pred_shape: tuple[int | None, ...]
-    ) -> list[Any]:
-        """Keras resolves "accuracy" from the shapes of the first data it sees."""
+    ) -> list[tuple[str, Any, bool]]:
+        """The compiled metrics as ``(log name, metric, weighted)``. Keras resolves
+        "accuracy" from the shapes of the first data it sees, and names a weighted metric
+        whose name is taken ``weighted_<name>``."""
         if self._metrics is None:
             y_true = np.zeros((1, *np.shape(y)[1:])) if y is not None else None
             # Only the batch size (dropped here) is None.
             y_pred = np.zeros((1, *y_pred_shape[1:]))  # type: ignore[type-var]
-            self._metrics = []
-            for spec in self._metric_specs:
-                metric = metrics_module.get(spec, y_true=y_true, y_pred=y_pred, loss=self.loss)
-                if isinstance(spec, str):
-                    metric.name = spec
-                self._metrics.append(metric)
+            resolved: list[tuple[str, Any, bool]] = []
+            taken: dict[str, int] = {}
+            for specs, weighted in (
+                (self._metric_specs, False),
+                (self._weighted_metric_specs, True),
+            ):
+                for spec in specs:
+                    metric = metrics_module.get(spec, y_true=y_true, y_pred=y_pred, loss=self.loss)
+                    if isinstance(spec, str):
+                        metric.name = spec
+                    name = metric.name
+                    if name in taken and weighted:
+                        name = f"weighted_{name}"
+                    if name in taken:
+                        taken[name] += 1
+                        name = f"{name}_{taken[name] - 1}"
+                    else:
+                        taken[name] = 1
+                    resolved.append((name, metric, weighted))
+            self._metrics = resolved
         return self._metrics
 
     @property
     def metrics_names(self) -> list[str]:
-        return ["loss", *(m.name for m in self._metrics or [])]
+        return ["loss", *(name for name, _, _ in self._metrics or [])]
 
     # -- the engine ------------------------------------------------------------
     def _engine_layers(self) -> list[Any]:
@@ -241,7 +320,7 @@ class Model(Layer):
             self.trainable_weights,
             getattr(self.loss, "_engine", None),
             self.optimizer._engine if self.optimizer is not None else None,
-            [(m.name, m._engine) for m in metrics],
+            [(name, m._engine, weighted) for name, m, weighted in metrics],
         )
 
     def _drive(
@@ -302,8 +381,6 @@ class Model(Layer):
             raise InvalidArgumentError("fit: both `x` and `y` are required")
         sw = _array("sample_weight", sample_weight)
         n = _check_cardinality(x=x, y=y, sample_weight=sw)
-        if class_weight is not None:
-            sw = _class_weights_to_sample_weights(y, class_weight)
 
         val = None
         if validation_data is not None:
@@ -339,6 +416,9 @@ class Model(Layer):
                 )
             val = (x[split_at:], y[split_at:], None if sw is None else sw[split_at:])
             x, y, sw = x[:split_at], y[:split_at], None if sw is None else sw[:split_at]
+        if class_weight is not None:
+            # As in Keras, class weights weigh the training rows only, not validation.
+            sw = _class_weights_to_sample_weights(y, class_weight)
 
         trainer = self._trainer(x, y)
         data = _core.Dataset(x, y, sw)
@@ -399,9 +479,15 @@ class Model(Layer):
         return self._drive(test, data.num_batches(batch_size), callbacks, mode, running_logs)
 
     def _flatten_logs(self, logs: dict[str, float], return_dict: bool) -> Any:
+        """Keras's ``_flatten_metrics_in_order``: the values of ``loss`` and of each
+        compiled metric by the metric's own name, then the remaining keys sorted (so a
+        weighted metric that shares an unweighted one's name appears twice, then as
+        ``weighted_<name>``, exactly as in Keras)."""
         if return_dict:
             return logs
-        values = [logs[name] for name in self.metrics_names]
+        names = ["loss", *(metric.name for _, metric, _ in self._metrics or [])]
+        values = [logs[name] for name in names if name in logs]
+        values += [logs[key] for key in sorted(logs) if key not in names]
         return values[0] if len(values) == 1 else values
 
     def evaluate(
@@ -479,10 +565,12 @@ class Model(Layer):
                     "You cannot use `class_weight` and `sample_weight` at the same time."
                 )
             sw = _class_weights_to_sample_weights(y, class_weight)
-        # Running values accumulate across calls, as in Keras 3.
-        if getattr(self, "_on_batch_trainer", None) is None:
-            self._on_batch_trainer = self._trainer(x, y)
-        return self._on_batch_trainer, x, y, sw
+        # An engine made for this call sees the model as it is now (its layers, their
+        # trainable flags, the last compile); like Keras 3, each call reports its own
+        # batch: the metrics start anew.
+        trainer = self._trainer(x, y)
+        trainer.reset_metrics()
+        return trainer, x, y, sw
 
     def train_on_batch(
         self,
@@ -492,7 +580,18 @@ class Model(Layer):
         class_weight: dict[int, float] | None = None,
         return_dict: bool = False,
     ) -> Any:
-        """One gradient step on one batch; returns the running loss (and metrics)."""
+        """One gradient step on one batch, as ``keras.Model.train_on_batch``.
+
+        Args:
+            x: the inputs of the batch.
+            y: the targets of the batch.
+            sample_weight: optional per-sample weights of the loss.
+            class_weight: optional ``{class: weight}``; not with ``sample_weight``.
+            return_dict: return ``{name: value}`` instead of a list.
+
+        Returns:
+            The loss (and metrics) of this batch, computed before the update.
+        """
         self._assert_compiled("train_on_batch")
         trainer, x, y, sw = self._batch_trainer(x, y, sample_weight, class_weight)
         trainer.step(x, y, sw, training=True)
@@ -501,7 +600,15 @@ class Model(Layer):
     def test_on_batch(
         self, x: Any, y: Any = None, sample_weight: Any = None, return_dict: bool = False
     ) -> Any:
-        """The loss (and metrics) on one batch, without training."""
+        """The loss (and metrics) of one batch, without training, as
+        ``keras.Model.test_on_batch``.
+
+        Args:
+            x: the inputs of the batch.
+            y: the targets of the batch.
+            sample_weight: optional per-sample weights of the loss.
+            return_dict: return ``{name: value}`` instead of a list.
+        """
         self._assert_compiled("test_on_batch")
         trainer, x, y, sw = self._batch_trainer(x, y, sample_weight, None)
         trainer.step(x, y, sw, training=False)
@@ -515,9 +622,9 @@ class Model(Layer):
         return _core.Trainer(self._engine_layers(), []).forward(arr).numpy()
 
     def reset_metrics(self) -> None:
-        for m in self._metrics or []:
+        """Resets the state of every compiled metric."""
+        for _, m, _ in self._metrics or []:
             m.reset_state()
-        self._on_batch_trainer = None
 
     def call(self, inputs: Any, training: bool = False) -> Any:
         h = inputs
@@ -593,6 +700,8 @@ class Sequential(Model):
         if not self._layers:
             raise InvalidArgumentError("Sequential.pop: there are no layers to remove")
         layer = self._layers.pop()
+        # The output shape changed: "accuracy" and friends are resolved again.
+        self._metrics = None
         return layer
 
     @property
@@ -623,7 +732,10 @@ class Sequential(Model):
 
     def _ensure_built(self, sample_shape: tuple[int, ...]) -> None:
         expected = self.input_shape
-        if expected is not None and tuple(expected[1:]) != tuple(sample_shape):
+        if expected is not None and (
+            len(expected) - 1 != len(sample_shape)
+            or any(e is not None and e != s for e, s in zip(expected[1:], sample_shape))
+        ):
             raise ShapeError(
                 f"Input 0 of model {self.name!r} is incompatible: expected shape "
                 f"{(None, *expected[1:])}, got {(None, *sample_shape)}"
@@ -659,4 +771,67 @@ class Sequential(Model):
         return json.dumps({"class_name": "Sequential", "config": self.get_config()})
 
 
-__all__ = ["Input", "InputLayer", "Model", "Sequential"]
+def _copy(obj: Any) -> Any:
+    """A fresh object of the same class and config (strings stay as they are)."""
+    if isinstance(obj, str) or obj is None or not hasattr(obj, "get_config"):
+        return obj
+    return type(obj).from_config(obj.get_config())
+
+
+def clone_model(
+    model: Model,
+    input_tensors: Any = None,
+    clone_function: Any = None,
+    call_function: Any = None,
+    recursive: bool = False,
+    **kwargs: Any,
+) -> Model:
+    """A new model with the same structure and new, freshly initialized weights, as
+    ``keras.models.clone_model``. Each layer is rebuilt from its config, or by
+    ``clone_function(layer)``; a compiled model's clone is compiled the same way.
+
+    >>> import kandle as kd
+    >>> model = kd.Sequential([kd.Input((3,)), kd.layers.Dense(2, name="out")])
+    >>> clone = kd.models.clone_model(model)
+    >>> clone.get_layer("out") is model.get_layer("out"), clone.output_shape
+    (False, (None, 2))
+    """
+    if not isinstance(model, Sequential):
+        raise InvalidArgumentError(
+            f"clone_model: expected a Sequential model, got {type(model).__name__}"
+        )
+    if input_tensors is not None or call_function is not None or kwargs:
+        raise InvalidArgumentError(
+            "clone_model: input_tensors, call_function and other arguments are not "
+            "supported for Sequential models"
+        )
+    if clone_function is None:
+        clone_function = _copy
+    elif not callable(clone_function):
+        raise InvalidArgumentError(
+            "Expected `clone_function` argument to be a callable. "
+            f"Received: clone_function={clone_function}"
+        )
+    layers: list[Layer] = []
+    if model._input is not None:
+        layers.append(InputLayer.from_config(model._input.get_config()))
+    for layer in model.layers:
+        new = clone_function(layer)
+        if not isinstance(new, Layer):
+            raise InvalidArgumentError(
+                f"clone_model: clone_function must return a layer, got {type(new).__name__} "
+                f"for layer {layer.name!r}"
+            )
+        layers.append(new)
+    clone = Sequential(layers, name=model.name, trainable=model.trainable)
+    if model.compiled:
+        clone.compile(
+            optimizer=_copy(model.optimizer),
+            loss=_copy(model.loss),
+            metrics=[_copy(m) for m in model._metric_specs],
+            weighted_metrics=[_copy(m) for m in model._weighted_metric_specs],
+        )
+    return clone
+
+
+__all__ = ["Input", "InputLayer", "Model", "Sequential", "clone_model"]

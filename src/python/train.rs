@@ -8,7 +8,7 @@ use super::metrics::PyMetric;
 use super::optim::PyOptimizer;
 use super::run;
 use super::tensor::PyTensor;
-use crate::train::{Dataset, Mode, Trainer};
+use crate::train::{CompiledMetric, Dataset, Mode, Trainer};
 use pyo3::prelude::*;
 
 /// Training data held by the engine: one copy of x, y and sample weights.
@@ -48,7 +48,8 @@ impl PyDataset {
 }
 
 /// A compiled model's engine: layers, loss, optimizer and metrics, shared with their
-/// Python objects.
+/// Python objects. Each metric comes as `(name, metric, weighted)`: only weighted
+/// metrics (Keras's `weighted_metrics`) see sample weights.
 #[pyclass(name = "Trainer", module = "kandle._core")]
 pub struct PyTrainer {
     inner: Trainer,
@@ -63,7 +64,7 @@ impl PyTrainer {
         trainable: Vec<PyRef<'_, PyTensor>>,
         loss: Option<PyRef<'_, PyLoss>>,
         optimizer: Option<PyRef<'_, PyOptimizer>>,
-        metrics: Vec<(String, PyRef<'_, PyMetric>)>,
+        metrics: Vec<(String, PyRef<'_, PyMetric>, bool)>,
     ) -> Self {
         PyTrainer {
             inner: Trainer::new(
@@ -73,7 +74,11 @@ impl PyTrainer {
                 optimizer.map(|o| o.inner.clone()),
                 metrics
                     .into_iter()
-                    .map(|(name, m)| (name, m.inner.clone()))
+                    .map(|(name, m, weighted)| CompiledMetric {
+                        name,
+                        metric: m.inner.clone(),
+                        weighted,
+                    })
                     .collect(),
             ),
         }

@@ -15,7 +15,9 @@ use crate::autograd::{self, Node};
 use crate::bail;
 use crate::error::{fmt_shape, Result};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::sync::{
+    Arc, Mutex, OnceLock, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard, Weak,
+};
 
 /// A unique id per tensor, used as the key of gradients.
 pub type TensorId = u64;
@@ -36,6 +38,23 @@ struct Inner<T: Float> {
     node: Option<Node<T>>,
     /// Variables are leaves that gradients are taken for and optimizers update.
     variable: bool,
+    /// Variables only: the slot that the graphs recorded since the last write share, so
+    /// that the next write first saves the value they read (see [`SavedValue`]).
+    readers: Mutex<Weak<SavedValue<T>>>,
+}
+
+/// A variable's value as recorded graphs read it at forward time. A write to the
+/// variable fills it with a copy first, and only while such a graph is alive; backward
+/// then differentiates at the forward-time value (as TensorFlow's tape does), not at
+/// whatever the variable holds later. A training step drops its graph before the
+/// optimizer writes, so it never pays for the copy.
+pub(crate) struct SavedValue<T: Float>(OnceLock<Tensor<T>>);
+
+impl<T: Float> SavedValue<T> {
+    /// The saved value, if the variable was written since the graph read it.
+    pub(crate) fn get(&self) -> Option<&Tensor<T>> {
+        self.0.get()
+    }
 }
 
 impl<T: Float> Drop for Inner<T> {
@@ -137,6 +156,7 @@ impl<T: Float> Tensor<T> {
             data: RwLock::new(data),
             node,
             variable,
+            readers: Mutex::new(Weak::new()),
         }))
     }
 
@@ -255,8 +275,35 @@ impl<T: Float> Tensor<T> {
         self.0.data.read().unwrap_or_else(|e| e.into_inner())
     }
 
+    /// Write access to a variable's data. Graphs recorded since the last write keep a
+    /// copy of the value they read.
     fn data_mut(&self) -> RwLockWriteGuard<'_, Vec<T>> {
-        self.0.data.write().unwrap_or_else(|e| e.into_inner())
+        let data = self.0.data.write().unwrap_or_else(|e| e.into_inner());
+        let readers = std::mem::take(&mut *self.readers());
+        if let Some(saved) = readers.upgrade() {
+            let copy = Self::make(data.clone(), self.shape().to_vec(), None, true);
+            // Set once: the slot was taken out of `readers` under its lock above.
+            let _ = saved.0.set(copy);
+        }
+        data
+    }
+
+    fn readers(&self) -> std::sync::MutexGuard<'_, Weak<SavedValue<T>>> {
+        self.0
+            .readers
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The slot in which a graph recorded now finds this variable's current value if
+    /// the variable is written before the graph's backward pass.
+    pub(crate) fn saved_value(&self) -> Arc<SavedValue<T>> {
+        let mut readers = self.readers();
+        readers.upgrade().unwrap_or_else(|| {
+            let saved = Arc::new(SavedValue(OnceLock::new()));
+            *readers = Arc::downgrade(&saved);
+            saved
+        })
     }
 
     pub fn to_vec(&self) -> Vec<T> {
