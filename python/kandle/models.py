@@ -19,6 +19,13 @@ from kandle import layers as layers_module
 from kandle import losses as losses_module
 from kandle import metrics as metrics_module
 from kandle import optimizers as optimizers_module
+from kandle._batches import (
+    ArrayBatches,
+    StreamBatches,
+    as_batch_array,
+    is_stream,
+    warn_ran_out,
+)
 from kandle.callbacks import Callback, CallbackList, History
 from kandle.errors import InvalidArgumentError, ShapeError
 from kandle.layers.input_layer import Input, InputLayer
@@ -28,17 +35,21 @@ from kandle.layers.layer import Layer, ShapeLike
 _CHUNK_SECONDS = 0.05
 
 
-def _array(name: str, value: Any) -> np.ndarray | None:
-    if value is None:
-        return None
-    if isinstance(value, _core.Tensor):
-        return value.numpy()
-    arr = np.asarray(value)
-    if arr.dtype.kind not in "biuf":
-        raise TypeError(f"{name}: expected numeric data, got an array of dtype {arr.dtype}")
-    if arr.ndim == 0:
-        raise ShapeError(f"{name}: expected an array with a batch axis, got a scalar")
-    return arr
+_array = as_batch_array
+
+# More batches than any stream will give: "until it ends".
+_UNBOUNDED = 2**62
+
+
+def _check_stream_arguments(method: str, **arguments: Any) -> None:
+    """A stream of batches carries its own targets and weights (as in Keras)."""
+    for name, value in arguments.items():
+        if value is not None and not (name == "validation_split" and not value):
+            raise InvalidArgumentError(
+                f"{method}: `{name}` is not supported when `x` is a generator, iterator or "
+                f"PyDataset (its batches carry their own targets and weights), got {name}="
+                f"{type(value).__name__}"
+            )
 
 
 def _check_cardinality(**arrays: np.ndarray | None) -> int:
@@ -324,16 +335,25 @@ class Model(Layer):
         )
 
     def _drive(
-        self, run: Any, steps: int, callbacks: CallbackList, mode: str, logs_of: Any
+        self,
+        run: Any,
+        steps: int | None,
+        callbacks: CallbackList,
+        mode: str,
+        logs_of: Any,
     ) -> dict[str, float]:
-        """Runs ``steps`` batches through ``run(first, count, budget)``, calling batch
-        hooks per batch only when a callback has them, else per chunk of batches."""
+        """Runs ``steps`` batches (all there are, for None) through
+        ``run(first, count, budget)``, calling batch hooks per batch only when a callback
+        has them, else per chunk of batches."""
         per_batch = callbacks.needs_batch_hooks(mode)
         step, logs = 0, {}
-        while step < steps:
+        while steps is None or step < steps:
             if per_batch:
                 callbacks.batch_begin(mode, step, {})
-            done = run(step, 1 if per_batch else steps - step, _CHUNK_SECONDS)
+            left = _UNBOUNDED if steps is None else steps - step
+            done = run(step, 1 if per_batch else left, _CHUNK_SECONDS)
+            if done == 0:  # a stream of batches ended
+                break
             step += done
             logs = logs_of()
             callbacks.batch_end(mode, step - 1, logs)
@@ -356,9 +376,38 @@ class Model(Layer):
         class_weight: dict[int, float] | None = None,
         sample_weight: Any = None,
         initial_epoch: int = 0,
+        steps_per_epoch: int | None = None,
+        validation_steps: int | None = None,
         validation_batch_size: int | None = None,
+        validation_freq: int = 1,
     ) -> History:
-        """Trains the model, as ``keras.Model.fit``; returns a :class:`History`."""
+        """Trains the model for a number of epochs, as ``keras.Model.fit``.
+
+        Args:
+            x: the inputs: an array, or batches made by Python (a generator or iterator
+                of ``(x, y)`` / ``(x, y, sample_weight)``, or a
+                :class:`kandle.utils.PyDataset`).
+            y: the targets (arrays only; a stream of batches carries its own).
+            batch_size: rows per gradient step for arrays (default 32).
+            epochs: the index of the last epoch (with ``initial_epoch``).
+            verbose: ``"auto"``/1 (progress bar), 2 (a line per epoch) or 0.
+            callbacks: :class:`kandle.callbacks.Callback` objects.
+            validation_split: the fraction of the arrays, taken from the end before
+                shuffling, to evaluate on after each epoch.
+            validation_data: ``(x_val, y_val[, sample_weight_val])`` or a stream.
+            shuffle: shuffle the rows (arrays) or the batch order (PyDataset) each epoch.
+            class_weight: ``{class: weight}`` for the loss and ``weighted_metrics``.
+            sample_weight: per-row weights for arrays.
+            initial_epoch: the epoch to start from (for resuming).
+            steps_per_epoch: batches per epoch for a stream (default: until it ends).
+            validation_steps: batches of a validation stream per evaluation.
+            validation_batch_size: rows per validation batch (default ``batch_size``).
+            validation_freq: evaluate on the validation data every this many epochs.
+
+        Returns:
+            A :class:`kandle.callbacks.History` whose ``history`` holds the logs of
+            each epoch.
+        """
         self._assert_compiled("fit")
         verbose = _verbosity(verbose)
         batch_size = _check_batch_size(batch_size)
@@ -372,111 +421,145 @@ class Model(Layer):
             raise InvalidArgumentError(
                 f"validation_split: expected a float in [0, 1), got {validation_split!r}"
             )
+        if (
+            isinstance(validation_freq, bool)
+            or not isinstance(validation_freq, int | np.integer)
+            or validation_freq < 1
+        ):
+            raise InvalidArgumentError(
+                f"validation_freq: expected a positive integer, got {validation_freq!r}"
+            )
         if class_weight is not None and sample_weight is not None:
             raise InvalidArgumentError(
                 "You cannot use `class_weight` and `sample_weight` at the same time."
             )
-        x, y = _array("x", x), _array("y", y)
-        if x is None or y is None:
-            raise InvalidArgumentError("fit: both `x` and `y` are required")
-        sw = _array("sample_weight", sample_weight)
-        n = _check_cardinality(x=x, y=y, sample_weight=sw)
-
-        val = None
+        data: ArrayBatches | StreamBatches
+        val: ArrayBatches | StreamBatches | None = None
+        if is_stream(x):
+            _check_stream_arguments(
+                "fit", y=y, sample_weight=sample_weight, validation_split=validation_split
+            )
+            data = StreamBatches(x, steps_per_epoch, class_weight)
+        else:
+            x, y = _array("x", x), _array("y", y)
+            if x is None or y is None:
+                raise InvalidArgumentError("fit: both `x` and `y` are required")
+            sw = _array("sample_weight", sample_weight)
+            n = _check_cardinality(x=x, y=y, sample_weight=sw)
+            if validation_split and validation_data is None:
+                # Keras takes the LAST rows, before any shuffling.
+                split_at = int(math.floor(n * (1.0 - validation_split)))
+                if split_at == 0 or split_at == n:
+                    raise InvalidArgumentError(
+                        f"Training data contains {n} samples, which is not sufficient to split "
+                        f"it into a validation and training set as specified by "
+                        f"`validation_split={validation_split}`. Either provide more data, or a "
+                        "different value for the `validation_split` argument."
+                    )
+                val_sw = None if sw is None else sw[split_at:]
+                val = ArrayBatches(
+                    x[split_at:], y[split_at:], val_sw, validation_batch_size or batch_size
+                )
+                x, y, sw = x[:split_at], y[:split_at], None if sw is None else sw[:split_at]
+            if class_weight is not None:
+                # As in Keras, class weights weigh the training rows only, not validation.
+                sw = _class_weights_to_sample_weights(y, class_weight)
+            data = ArrayBatches(x, y, sw, batch_size)
         if validation_data is not None:
-            if not isinstance(validation_data, tuple | list) or len(validation_data) not in (2, 3):
-                raise InvalidArgumentError(
-                    "validation_data: expected a tuple (x_val, y_val) or (x_val, y_val, "
-                    f"val_sample_weight), got {type(validation_data).__name__}"
-                )
-            vx, vy = (
-                _array("validation_data x", validation_data[0]),
-                _array("validation_data y", validation_data[1]),
+            val = self._validation_batches(
+                validation_data, validation_steps, validation_batch_size or batch_size
             )
-            vsw = _array(
-                "validation_data sample_weight",
-                validation_data[2] if len(validation_data) == 3 else None,
-            )
-            if vx is None or vy is None:
-                raise InvalidArgumentError(
-                    "validation_data: both x_val and y_val are required, got "
-                    f"({type(validation_data[0]).__name__}, {type(validation_data[1]).__name__})"
-                )
-            _check_cardinality(x_val=vx, y_val=vy, sample_weight_val=vsw)
-            val = (vx, vy, vsw)
-        elif validation_split:
-            # Keras takes the LAST rows, before any shuffling.
-            split_at = int(math.floor(n * (1.0 - validation_split)))
-            if split_at == 0 or split_at == n:
-                raise InvalidArgumentError(
-                    f"Training data contains {n} samples, which is not sufficient to split it "
-                    f"into a validation and training set as specified by "
-                    f"`validation_split={validation_split}`. Either provide more data, or a "
-                    "different value for the `validation_split` argument."
-                )
-            val = (x[split_at:], y[split_at:], None if sw is None else sw[split_at:])
-            x, y, sw = x[:split_at], y[:split_at], None if sw is None else sw[:split_at]
-        if class_weight is not None:
-            # As in Keras, class weights weigh the training rows only, not validation.
-            sw = _class_weights_to_sample_weights(y, class_weight)
 
-        trainer = self._trainer(x, y)
-        data = _core.Dataset(x, y, sw)
-        val_data = _core.Dataset(*val) if val is not None else None
-        steps = data.num_batches(batch_size)
+        first_x, first_y, _ = data.first()
+        trainer = self._trainer(first_x, first_y)
         callback_list = CallbackList(
             callbacks,
             self,
             add_history=True,
             add_progbar=verbose != 0,
-            params={"verbose": verbose, "epochs": epochs, "steps": steps},
+            params={"verbose": verbose, "epochs": epochs, "steps": data.steps},
         )
         self.stop_training = False
         callback_list.call("on_train_begin", {})
         logs: dict[str, float] = {}
-        for epoch in range(initial_epoch, epochs):
-            trainer.reset_metrics()
-            callback_list.call("on_epoch_begin", epoch, {})
-            data.shuffle(bool(shuffle))
+        try:
+            for epoch in range(initial_epoch, epochs):
+                trainer.reset_metrics()
+                callback_list.call("on_epoch_begin", epoch, {})
+                data.begin_epoch(bool(shuffle))
 
-            def train(first: int, count: int, budget: float) -> int:
-                return trainer.run_batches(data, batch_size, first, count, budget)
+                def train(first: int, count: int, budget: float) -> int:
+                    return data.run(trainer, first, count, budget, True)
 
-            def running_logs() -> dict[str, float]:
-                return dict(sorted(trainer.logs()))
+                def running_logs() -> dict[str, float]:
+                    return dict(sorted(trainer.logs()))
 
-            logs = self._drive(train, steps, callback_list, "train", running_logs)
-            if val_data is not None:
-                val_logs = self._run_test(
-                    trainer,
-                    val_data,
-                    validation_batch_size or batch_size,
-                    CallbackList([], self),
-                    "test",
-                )
-                logs.update({f"val_{k}": v for k, v in val_logs.items()})
-                logs = dict(sorted(logs.items()))
-            callback_list.call("on_epoch_end", epoch, logs)
-            if self.stop_training:
-                break
+                logs = self._drive(train, data.steps, callback_list, "train", running_logs)
+                data.end_epoch()
+                if isinstance(data, StreamBatches) and data.exhausted:
+                    warn_ran_out(data.steps, epochs)
+                    break
+                if val is not None and (epoch + 1) % validation_freq == 0:
+                    val_logs = self._run_test(trainer, val, CallbackList([], self), "test")
+                    logs.update({f"val_{k}": v for k, v in val_logs.items()})
+                    logs = dict(sorted(logs.items()))
+                callback_list.call("on_epoch_end", epoch, logs)
+                if self.stop_training:
+                    break
+        finally:
+            for batches in (data, val):
+                if isinstance(batches, StreamBatches):
+                    batches.close()
         callback_list.call("on_train_end", logs)
         self.history = callback_list.history
-        self.history.params = {"verbose": verbose, "epochs": epochs, "steps": steps}
+        self.history.params = {"verbose": verbose, "epochs": epochs, "steps": data.steps}
         return self.history
 
+    def _validation_batches(
+        self, validation_data: Any, steps: int | None, batch_size: int
+    ) -> ArrayBatches | StreamBatches:
+        if is_stream(validation_data):
+            return StreamBatches(validation_data, steps, argument="validation_data")
+        if not isinstance(validation_data, tuple | list) or len(validation_data) not in (2, 3):
+            raise InvalidArgumentError(
+                "validation_data: expected a tuple (x_val, y_val) or (x_val, y_val, "
+                f"val_sample_weight), got {type(validation_data).__name__}"
+            )
+        vx, vy = (
+            _array("validation_data x", validation_data[0]),
+            _array("validation_data y", validation_data[1]),
+        )
+        vsw = _array(
+            "validation_data sample_weight",
+            validation_data[2] if len(validation_data) == 3 else None,
+        )
+        if vx is None or vy is None:
+            raise InvalidArgumentError(
+                "validation_data: both x_val and y_val are required, got "
+                f"({type(validation_data[0]).__name__}, {type(validation_data[1]).__name__})"
+            )
+        _check_cardinality(x_val=vx, y_val=vy, sample_weight_val=vsw)
+        return ArrayBatches(vx, vy, vsw, batch_size)
+
     def _run_test(
-        self, trainer: Any, data: Any, batch_size: int, callbacks: CallbackList, mode: str
+        self,
+        trainer: Any,
+        data: ArrayBatches | StreamBatches,
+        callbacks: CallbackList,
+        mode: str,
     ) -> dict[str, float]:
         trainer.reset_metrics()
-        data.shuffle(False)
+        data.begin_epoch(False)
 
         def test(first: int, count: int, budget: float) -> int:
-            return trainer.run_batches(data, batch_size, first, count, budget, training=False)
+            return data.run(trainer, first, count, budget, False)
 
         def running_logs() -> dict[str, float]:
             return dict(trainer.logs())
 
-        return self._drive(test, data.num_batches(batch_size), callbacks, mode, running_logs)
+        logs = self._drive(test, data.steps, callbacks, mode, running_logs)
+        data.end_epoch()
+        return logs
 
     def _flatten_logs(self, logs: dict[str, float], return_dict: bool) -> Any:
         """Keras's ``_flatten_metrics_in_order``: the values of ``loss`` and of each
@@ -497,28 +580,52 @@ class Model(Layer):
         batch_size: int | None = None,
         verbose: Any = "auto",
         sample_weight: Any = None,
+        steps: int | None = None,
         callbacks: Iterable[Callback] | None = None,
         return_dict: bool = False,
     ) -> Any:
-        """The loss and metrics on ``(x, y)``: a float, ``[loss, *metrics]`` in compile
-        order, or a dict with ``return_dict=True``."""
+        """The loss and metrics of the model on some data, as ``keras.Model.evaluate``.
+
+        Args:
+            x: the inputs: an array or a stream of batches (see :meth:`fit`).
+            y: the targets (arrays only).
+            batch_size: rows per batch for arrays (default 32).
+            verbose: ``"auto"``/1 (progress bar), 2 or 0.
+            sample_weight: per-row weights of the loss and ``weighted_metrics``.
+            steps: batches to take from a stream (default: until it ends).
+            callbacks: :class:`kandle.callbacks.Callback` objects.
+            return_dict: return ``{name: value}`` instead of a list.
+
+        Returns:
+            The loss (a float), ``[loss, *metrics]``, or a dict with ``return_dict``.
+        """
         self._assert_compiled("evaluate")
         verbose = _verbosity(verbose)
         batch_size = _check_batch_size(batch_size)
-        x, y, sw = _array("x", x), _array("y", y), _array("sample_weight", sample_weight)
-        if x is None or y is None:
-            raise InvalidArgumentError("evaluate: both `x` and `y` are required")
-        _check_cardinality(x=x, y=y, sample_weight=sw)
-        trainer = self._trainer(x, y)
-        data = _core.Dataset(x, y, sw)
-        callback_list = CallbackList(
-            callbacks,
-            self,
-            add_progbar=verbose != 0,
-            params={"verbose": verbose, "epochs": 1, "steps": data.num_batches(batch_size)},
-        )
-        callback_list.call("on_test_begin", {})
-        logs = self._run_test(trainer, data, batch_size, callback_list, "test")
+        data: ArrayBatches | StreamBatches
+        if is_stream(x):
+            _check_stream_arguments("evaluate", y=y, sample_weight=sample_weight)
+            data = StreamBatches(x, steps)
+        else:
+            x, y, sw = _array("x", x), _array("y", y), _array("sample_weight", sample_weight)
+            if x is None or y is None:
+                raise InvalidArgumentError("evaluate: both `x` and `y` are required")
+            _check_cardinality(x=x, y=y, sample_weight=sw)
+            data = ArrayBatches(x, y, sw, batch_size)
+        try:
+            first_x, first_y, _ = data.first()
+            trainer = self._trainer(first_x, first_y)
+            callback_list = CallbackList(
+                callbacks,
+                self,
+                add_progbar=verbose != 0,
+                params={"verbose": verbose, "epochs": 1, "steps": data.steps},
+            )
+            callback_list.call("on_test_begin", {})
+            logs = self._run_test(trainer, data, callback_list, "test")
+        finally:
+            if isinstance(data, StreamBatches):
+                data.close()
         callback_list.call("on_test_end", logs)
         return self._flatten_logs(logs, return_dict)
 
@@ -527,32 +634,55 @@ class Model(Layer):
         x: Any,
         batch_size: int | None = None,
         verbose: Any = "auto",
+        steps: int | None = None,
         callbacks: Iterable[Callback] | None = None,
     ) -> np.ndarray:
-        """The model's outputs for ``x`` (inference mode), as a float32 array."""
+        """The model's outputs (inference mode), as ``keras.Model.predict``.
+
+        Args:
+            x: the inputs: an array or a stream of batches (see :meth:`fit`; only the
+                ``x`` of each batch is used).
+            batch_size: rows per batch for arrays (default 32).
+            verbose: ``"auto"``/1 (progress bar), 2 or 0.
+            steps: batches to take from a stream (default: until it ends).
+            callbacks: :class:`kandle.callbacks.Callback` objects.
+
+        Returns:
+            The outputs as a float32 array, one row per input row.
+        """
         verbose = _verbosity(verbose)
         batch_size = _check_batch_size(batch_size)
-        x = _array("x", x)
-        if x is None:
-            raise InvalidArgumentError("predict: `x` is required")
-        self._ensure_built(tuple(x.shape[1:]))
-        trainer = _core.Trainer(self._engine_layers(), [])
-        data = _core.Dataset(x)
-        steps = data.num_batches(batch_size)
-        callback_list = CallbackList(
-            callbacks,
-            self,
-            add_progbar=verbose != 0,
-            params={"verbose": verbose, "epochs": 1, "steps": steps},
-        )
-        callback_list.call("on_predict_begin", {})
+        data: ArrayBatches | StreamBatches
+        if is_stream(x):
+            data = StreamBatches(x, steps)
+        else:
+            x = _array("x", x)
+            if x is None:
+                raise InvalidArgumentError("predict: `x` is required")
+            data = ArrayBatches(x, batch_size=batch_size)
+        try:
+            first_x, _, _ = data.first()
+            self._ensure_built(tuple(first_x.shape[1:]))
+            trainer = _core.Trainer(self._engine_layers(), [])
+            callback_list = CallbackList(
+                callbacks,
+                self,
+                add_progbar=verbose != 0,
+                params={"verbose": verbose, "epochs": 1, "steps": data.steps},
+            )
+            callback_list.call("on_predict_begin", {})
+            data.begin_epoch(False)
 
-        def predict(first: int, count: int, budget: float) -> int:
-            return trainer.predict_batches(data, batch_size, first, count, budget)
+            def predict(first: int, count: int, budget: float) -> int:
+                return data.predict(trainer, first, count, budget)
 
-        self._drive(predict, steps, callback_list, "predict", dict)
+            self._drive(predict, data.steps, callback_list, "predict", dict)
+            data.end_epoch()
+        finally:
+            if isinstance(data, StreamBatches):
+                data.close()
         callback_list.call("on_predict_end", {})
-        return trainer.take_predictions()
+        return data.predictions(trainer)
 
     def _batch_trainer(self, x: Any, y: Any, sample_weight: Any, class_weight: Any) -> Any:
         x, y, sw = _array("x", x), _array("y", y), _array("sample_weight", sample_weight)

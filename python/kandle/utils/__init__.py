@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 from typing import Any
 
 import numpy as np
@@ -9,15 +10,22 @@ import numpy as np
 from kandle import _core
 from kandle.errors import InvalidArgumentError
 from kandle.utils.progbar import Progbar
+from kandle.utils.py_dataset import PyDataset
 
 
 def set_random_seed(seed: int) -> None:
-    """Seeds kandle's random generator (initializers, shuffling, dropout).
+    """Seeds every random generator a training script uses, as
+    ``keras.utils.set_random_seed``: kandle's (initializers, shuffling, dropout),
+    Python's ``random`` (the batch order of a shuffled PyDataset) and numpy's global one.
 
     >>> import kandle as kd
     >>> kd.utils.set_random_seed(42)
     """
+    if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
+        raise InvalidArgumentError(f"set_random_seed: expected an integer >= 0, got {seed!r}")
     _core.set_random_seed(int(seed))
+    random.seed(int(seed))
+    np.random.seed(int(seed) % 2**32)
 
 
 def to_categorical(x: Any, num_classes: int | None = None) -> np.ndarray:
@@ -67,4 +75,4 @@ def to_categorical(x: Any, num_classes: int | None = None) -> np.ndarray:
     return out.reshape((*shape, int(num_classes)))
 
 
-__all__ = ["Progbar", "set_random_seed", "to_categorical"]
+__all__ = ["Progbar", "PyDataset", "set_random_seed", "to_categorical"]
