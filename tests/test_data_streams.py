@@ -5,7 +5,6 @@ processes), compared with Keras on the same batches."""
 from __future__ import annotations
 
 import threading
-import warnings
 
 import keras
 import numpy as np
