@@ -14,6 +14,9 @@ import kandle as kd
 
 ROWS, BATCH = 40, 8
 
+# Both libraries warn that shuffle=True does not reorder a generator's batches.
+pytestmark = pytest.mark.filterwarnings("ignore:`shuffle=True` was passed")
+
 
 def arrays(seed=0):
     rng = np.random.default_rng(seed)
@@ -165,6 +168,12 @@ def test_a_generator_that_runs_out_stops_training_with_keras_s_warning():
     assert len(history.history["loss"]) == 1
     want_history = want.fit(batches(), epochs=1, verbose=0)
     assert_same(history, want_history, got, want)
+
+
+def test_shuffle_is_ignored_for_a_generator_with_keras_s_warning():
+    model, _ = pair()
+    with pytest.warns(UserWarning, match="`shuffle=True` was passed, but will be ignored"):
+        model.fit(batches(), verbose=0)
 
 
 def test_the_next_batch_is_prepared_on_another_thread():

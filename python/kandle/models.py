@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import math
+import warnings
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -30,6 +31,7 @@ from kandle.callbacks import Callback, CallbackList, History
 from kandle.errors import InvalidArgumentError, ShapeError
 from kandle.layers.input_layer import Input, InputLayer
 from kandle.layers.layer import Layer, ShapeLike
+from kandle.utils.py_dataset import PyDataset
 
 # Seconds of batches the engine runs before Python redraws the progress bar.
 _CHUNK_SECONDS = 0.05
@@ -53,6 +55,7 @@ def _check_stream_arguments(method: str, **arguments: Any) -> None:
 
 
 def _check_cardinality(**arrays: np.ndarray | None) -> int:
+    """The number of rows the arrays share; there must be at least one."""
     sizes = {k: len(v) for k, v in arrays.items() if v is not None}
     if len(set(sizes.values())) > 1:
         detail = " ".join(f"'{k}' sizes: {n}" for k, n in sizes.items())
@@ -60,10 +63,16 @@ def _check_cardinality(**arrays: np.ndarray | None) -> int:
             "Data cardinality is ambiguous. Make sure all arrays contain the same number of "
             f"samples. {detail}"
         )
-    return next(iter(sizes.values()))
+    n = next(iter(sizes.values()))
+    if n == 0:
+        raise InvalidArgumentError(
+            f"{next(iter(sizes))}: expected at least one sample, got an array with 0 rows "
+            f"(shape {next(v for v in arrays.values() if v is not None).shape})"
+        )
+    return n
 
 
-def _check_batch_size(batch_size: Any) -> int:
+def _check_batch_size(batch_size: Any, argument: str = "batch_size") -> int:
     if batch_size is None:
         return 32
     if (
@@ -72,9 +81,10 @@ def _check_batch_size(batch_size: Any) -> int:
         or batch_size <= 0
     ):
         raise InvalidArgumentError(
-            f"batch_size: expected a positive integer or None, got {batch_size!r}"
+            f"{argument}: expected a positive integer or None, got {batch_size!r}"
         )
-    return int(batch_size)
+    # Beyond the rows of any array, a batch is all of them (and must fit a usize).
+    return int(min(batch_size, 2**62))
 
 
 def _verbosity(verbose: Any) -> int:
@@ -91,6 +101,8 @@ def _class_weights_to_sample_weights(y: np.ndarray, class_weight: dict[int, floa
     if labels.ndim > 1:
         labels = labels.argmax(axis=-1) if labels.shape[-1] != 1 else labels.reshape(len(labels))
     labels = np.round(labels).astype(np.int64)
+    if not class_weight:
+        return np.ones(len(labels), dtype=np.float32)
     classes = np.array(sorted(class_weight), dtype=np.int64)
     weights = np.array([class_weight[c] for c in sorted(class_weight)], dtype=np.float32)
     out = np.ones(len(labels), dtype=np.float32)
@@ -239,6 +251,8 @@ class Model(Layer):
         unsupported = {k for k, v in kwargs.items() if v is not None}
         if unsupported:
             raise InvalidArgumentError(f"compile: unsupported arguments {sorted(unsupported)}")
+        if optimizer is None:  # as Keras's optimizers.get(None)
+            raise InvalidArgumentError("Could not interpret optimizer identifier: None")
         self.optimizer = optimizers_module.get(optimizer)
         self.loss = losses_module.get(loss) if loss is not None else None
         self._metric_specs = self._metric_list("metrics", metrics)
@@ -411,6 +425,12 @@ class Model(Layer):
         self._assert_compiled("fit")
         verbose = _verbosity(verbose)
         batch_size = _check_batch_size(batch_size)
+        if validation_batch_size is not None:
+            validation_batch_size = _check_batch_size(
+                validation_batch_size, "validation_batch_size"
+            )
+        if not isinstance(shuffle, bool | np.bool_):
+            raise InvalidArgumentError(f"shuffle: expected a bool, got {shuffle!r}")
         if isinstance(epochs, bool) or not isinstance(epochs, int | np.integer) or epochs < 0:
             raise InvalidArgumentError(f"epochs: expected an integer >= 0, got {epochs!r}")
         if not isinstance(initial_epoch, int | np.integer) or initial_epoch < 0:
@@ -440,6 +460,13 @@ class Model(Layer):
                 "fit", y=y, sample_weight=sample_weight, validation_split=validation_split
             )
             data = StreamBatches(x, steps_per_epoch, class_weight)
+            if shuffle and not isinstance(x, PyDataset):
+                warnings.warn(
+                    "`shuffle=True` was passed, but will be ignored since the data `x` was "
+                    "provided as a generator. The generator is expected to yield "
+                    "already-shuffled data.",
+                    stacklevel=2,
+                )
         else:
             x, y = _array("x", x), _array("y", y)
             if x is None or y is None:
@@ -659,6 +686,10 @@ class Model(Layer):
             x = _array("x", x)
             if x is None:
                 raise InvalidArgumentError("predict: `x` is required")
+            if len(x) == 0:  # no batch to run: the outputs of no rows
+                self._ensure_built(tuple(x.shape[1:]))
+                out_shape = self.compute_output_shape((None, *x.shape[1:]))[1:]
+                return np.zeros((0, *out_shape), np.float32)  # type: ignore[arg-type]
             data = ArrayBatches(x, batch_size=batch_size)
         try:
             first_x, _, _ = data.first()

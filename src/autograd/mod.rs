@@ -54,6 +54,11 @@ impl<T: Float> Node<T> {
         }
     }
 
+    /// The inputs, taken out (the rest of the node is dropped).
+    pub(crate) fn into_inputs(mut self) -> Vec<Tensor<T>> {
+        std::mem::take(&mut self.inputs)
+    }
+
     /// The inputs with the values this op read: a variable written since then is
     /// replaced by its saved forward-time value.
     fn forward_inputs(&self) -> Cow<'_, [Tensor<T>]> {

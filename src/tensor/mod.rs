@@ -61,6 +61,21 @@ impl<T: Float> Drop for Inner<T> {
     fn drop(&mut self) {
         let data = std::mem::take(self.data.get_mut().unwrap_or_else(|e| e.into_inner()));
         T::pool().give(data);
+        // The graph behind this tensor is taken apart with a loop: dropped the ordinary
+        // way, a long chain of ops (a running total kept as a tensor) would recurse once
+        // per op and overflow the stack.
+        let Some(node) = self.node.take() else {
+            return;
+        };
+        let mut inputs = node.into_inputs();
+        while let Some(Tensor(input)) = inputs.pop() {
+            // Only tensors this one was the last owner of are taken apart here.
+            if let Ok(mut inner) = Arc::try_unwrap(input) {
+                if let Some(node) = inner.node.take() {
+                    inputs.extend(node.into_inputs());
+                }
+            }
+        }
     }
 }
 
@@ -425,6 +440,20 @@ mod tests {
             Tensor::<f32>::zeros(&[1 << 40, 1 << 40]),
             Err(crate::Error::Allocation(_))
         ));
+    }
+
+    /// A chain of 300,000 ops (a running total kept as a tensor) is freed without
+    /// recursion: a recursive drop overflowed the 2 MiB stack of a test thread.
+    #[test]
+    fn dropping_a_long_graph_does_not_overflow_the_stack() {
+        let x = Tensor::<f32>::variable(vec![1.0], &[1]).unwrap();
+        let mut total = Tensor::<f32>::zeros(&[1]).unwrap();
+        for _ in 0..300_000 {
+            total = total.add(&x).unwrap();
+        }
+        assert_eq!(total.to_vec(), vec![300_000.0]);
+        drop(total);
+        assert_eq!(Arc::strong_count(&x.0), 1);
     }
 
     #[test]
