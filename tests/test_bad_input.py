@@ -422,3 +422,102 @@ def test_set_num_threads_takes_positive_integers_only(value):
 def test_set_random_seed_takes_integers_only(value):
     with pytest.raises(ValueError, match="set_random_seed"):
         kd.utils.set_random_seed(value)
+
+
+@pytest.mark.parametrize("call", ["fit", "evaluate", "predict"])
+def test_ctrl_c_stops_a_long_engine_call_promptly(call):
+    """SIGINT during fit, evaluate or predict raises KeyboardInterrupt within about a
+    batch, long before the call would end; the model keeps working afterwards."""
+    import signal
+    import subprocess
+    import sys
+    import textwrap
+    import time
+
+    script = textwrap.dedent(
+        f"""
+        import sys, time
+        import numpy as np
+        import kandle as kd
+
+        model = kd.Sequential([kd.Input((256,)), kd.layers.Dense(1024, activation="relu"),
+                               kd.layers.Dense(1024), kd.layers.Dense(10)])
+        model.compile(optimizer="adam", loss="mse")
+        x, y = np.ones((20000, 256), "float32"), np.zeros((20000, 10), "float32")
+        calls = {{
+            "fit": lambda: model.fit(x, y, epochs=10**6, batch_size=1024, verbose=0),
+            "evaluate": lambda: [model.evaluate(x, y, verbose=0) for _ in range(10**6)],
+            "predict": lambda: model.predict(np.ones((400_000, 256), "float32"), verbose=0),
+        }}
+        # What the whole predict call would take: 20 times a twentieth of it.
+        start = time.perf_counter()
+        model.predict(np.ones((20_000, 256), "float32"), verbose=0)
+        print("start", 20 * (time.perf_counter() - start), flush=True)
+        try:
+            calls["{call}"]()
+        except KeyboardInterrupt:
+            stopped = time.perf_counter()
+            model.fit(x[:64], y[:64], epochs=1, verbose=0)
+            print("interrupted", stopped, flush=True)
+        """
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-c", script], stdout=subprocess.PIPE, text=True, bufsize=1
+    )
+    try:
+        word, full = proc.stdout.readline().split()
+        assert word == "start"
+        time.sleep(1.5)
+        sent = time.perf_counter()
+        proc.send_signal(signal.SIGINT)
+        out, _ = proc.communicate(timeout=120)  # fit and evaluate would never end
+    finally:
+        proc.kill()
+    assert out.startswith("interrupted"), out
+    # Stopped long before the call's end, not at it (no absolute time: CI is shared).
+    assert float(out.split()[1]) - sent < float(full) / 2
+
+
+def test_ctrl_c_stops_one_large_predict_on_batch():
+    """One engine call on one huge batch: checked between blocks of rows."""
+    import signal
+    import subprocess
+    import sys
+    import textwrap
+    import time
+
+    script = textwrap.dedent(
+        """
+        import time
+        import numpy as np
+        import kandle as kd
+
+        model = kd.Sequential([kd.Input((256,)), kd.layers.Dense(1024, activation="relu"),
+                               kd.layers.Dense(1024), kd.layers.Dense(10)])
+        x = np.ones((400_000, 256), "float32")
+        np.testing.assert_allclose(model.predict_on_batch(x[:5000]),
+                                   model.predict(x[:5000], verbose=0), rtol=1e-5, atol=1e-6)
+        start = time.perf_counter()
+        model.predict_on_batch(x[:20_000])
+        print("start", 20 * (time.perf_counter() - start), flush=True)
+        try:
+            model.predict_on_batch(x)
+        except KeyboardInterrupt:
+            print("interrupted", time.perf_counter(), flush=True)
+        """
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-c", script], stdout=subprocess.PIPE, text=True, bufsize=1
+    )
+    try:
+        word, full = proc.stdout.readline().split()
+        assert word == "start"
+        time.sleep(1.0)
+        sent = time.perf_counter()
+        proc.send_signal(signal.SIGINT)
+        out, _ = proc.communicate(timeout=120)
+    finally:
+        proc.kill()
+    assert out.startswith("interrupted"), out
+    # Stopped long before the call's end (before: only after all 400,000 rows).
+    assert float(out.split()[1]) - sent < float(full) / 2

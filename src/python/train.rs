@@ -6,8 +6,8 @@ use super::layers::PyLayer;
 use super::losses::PyLoss;
 use super::metrics::PyMetric;
 use super::optim::PyOptimizer;
-use super::run;
 use super::tensor::PyTensor;
+use super::{run, run_interruptible};
 use crate::train::{CompiledMetric, Dataset, Mode, Trainer};
 use pyo3::prelude::*;
 
@@ -100,7 +100,7 @@ impl PyTrainer {
     ) -> PyResult<usize> {
         let mode = if training { Mode::Train } else { Mode::Test };
         let (trainer, data) = (&mut self.inner, &data.inner);
-        run(py, || {
+        run_interruptible(py, || {
             trainer.run_batches(mode, data, batch_size, first, max_batches, budget_s)
         })
     }
@@ -117,7 +117,7 @@ impl PyTrainer {
         budget_s: f64,
     ) -> PyResult<usize> {
         let (trainer, data) = (&mut self.inner, &data.inner);
-        run(py, || {
+        run_interruptible(py, || {
             trainer.predict_batches(data, batch_size, first, max_batches, budget_s)
         })
     }
@@ -156,10 +156,11 @@ impl PyTrainer {
         run(py, || trainer.step(mode, &x, &y, sw.as_ref()))
     }
 
-    /// The model's output for `x` in inference mode.
+    /// The model's output for `x` in inference mode (in blocks of rows, so that Ctrl-C
+    /// stops a large batch between blocks).
     fn forward(&self, py: Python<'_>, x: &Bound<'_, PyAny>) -> PyResult<PyTensor> {
         let x = to_tensor(x)?;
-        run(py, || crate::no_grad(|| self.inner.forward(&x, false))).map(PyTensor::from)
+        run_interruptible(py, || self.inner.predict(&x)).map(PyTensor::from)
     }
 }
 

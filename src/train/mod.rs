@@ -5,6 +5,7 @@
 //! then reads the running logs.
 
 mod dataset;
+pub mod interrupt;
 
 pub use dataset::{Dataset, Rows};
 
@@ -135,6 +136,7 @@ fn for_batches<B: Send>(
                 gather_next()
             };
             done = after;
+            interrupt::check()?;
             match gathered {
                 Some(g) if start.elapsed().as_secs_f64() < budget_s => (count, batch) = g?,
                 _ => return Ok(done),
@@ -330,6 +332,35 @@ impl Trainer {
                 Ok(())
             },
         )
+    }
+
+    /// The model's output for all rows of `x` in inference mode, [`PREDICT_ROWS`] rows
+    /// at a time, stopping between blocks when interrupted ([`interrupt`]).
+    pub fn predict(&self, x: &Tensor) -> Result<Tensor> {
+        let rows = x.shape().first().copied().unwrap_or(0);
+        if x.rank() < 2 || rows <= PREDICT_ROWS {
+            return no_grad(|| self.forward(x, false));
+        }
+        let per_row: usize = x.shape()[1..].iter().product();
+        let (mut out, mut out_shape) = (Vec::new(), Vec::new());
+        for start in (0..rows).step_by(PREDICT_ROWS) {
+            interrupt::check()?;
+            let end = (start + PREDICT_ROWS).min(rows);
+            let mut shape = x.shape().to_vec();
+            shape[0] = end - start;
+            let block =
+                Tensor::from_vec(x.data()[start * per_row..end * per_row].to_vec(), &shape)?;
+            let y = no_grad(|| self.forward(&block, false))?;
+            out_shape = y.shape().to_vec();
+            if out.is_empty() {
+                let total = (y.numel() / (end - start)).saturating_mul(rows);
+                out.try_reserve_exact(total)
+                    .map_err(|e| crate::Error::Allocation(format!("predict: {e}")))?;
+            }
+            out.extend_from_slice(&y.data());
+        }
+        out_shape[0] = rows;
+        Tensor::from_vec(out, &out_shape)
     }
 
     /// Takes the predictions gathered so far, with their shape.
