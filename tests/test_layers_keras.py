@@ -394,9 +394,7 @@ def test_summary_rows_match_keras(capsys):
         # Layer names carry per-process counters that differ between libraries.
         # Keras wraps a long name onto a second row, whose other cells are empty.
         return [
-            [c.strip() for c in r.split("│")[2:4]]
-            for r in rows(text)
-            if r.split("│")[2].strip()
+            [c.strip() for c in r.split("│")[2:4]] for r in rows(text) if r.split("│")[2].strip()
         ]
 
     assert cells(mine) == cells(theirs)
@@ -509,9 +507,7 @@ def test_fit_parity_integer_lookup(rng):
     tokens = rng.choice([3, 7, 11, 19, 23], (32, 4)).astype(np.float32)
     y = randn(rng, (32, 1))
     kwargs = {"vocabulary": [3, 7, 11], "output_mode": "multi_hot"}
-    mine = kd.Sequential(
-        [kd.Input((4,)), kd.layers.IntegerLookup(**kwargs), kd.layers.Dense(1)]
-    )
+    mine = kd.Sequential([kd.Input((4,)), kd.layers.IntegerLookup(**kwargs), kd.layers.Dense(1)])
     encoded = np.asarray(L.IntegerLookup(**kwargs)(tokens)).astype(np.float32)
     theirs = keras.Sequential([keras.Input((4,)), L.Dense(1)])
     theirs.set_weights(mine.get_weights())

@@ -61,8 +61,8 @@ mod tests {
 
     #[test]
     fn penalty_of_the_last_call_divided_by_the_batch() {
-        let layer = ActivityRegularization::<f64>::from_config(&json!({"l1": 0.1, "l2": 0.5}))
-            .unwrap();
+        let layer =
+            ActivityRegularization::<f64>::from_config(&json!({"l1": 0.1, "l2": 0.5})).unwrap();
         assert!(layer.regularization().unwrap().is_none());
         let x = Tensor::<f64>::from_vec(vec![1.0, -2.0, 3.0, 0.5], &[2, 2]).unwrap();
         assert_eq!(layer.forward(&x).unwrap().to_vec(), x.to_vec());

@@ -206,7 +206,10 @@ mod tests {
         let x = Tensor::<f64>::full(&[200, 100], 2.0).unwrap();
         assert_eq!(layer.forward(&x, false).unwrap().to_vec(), x.to_vec());
         let (mean, std) = moments(&layer.forward(&x, true).unwrap().to_vec());
-        assert!((mean - 2.0).abs() < 0.01 && (std - 0.5).abs() < 0.01, "{mean} {std}");
+        assert!(
+            (mean - 2.0).abs() < 0.01 && (std - 0.5).abs() < 0.01,
+            "{mean} {std}"
+        );
         // A seeded layer repeats; the stream advances between calls.
         let again = GaussianNoise::new(0.5, Some(3)).unwrap();
         let first = again.forward(&x, true).unwrap().to_vec();
@@ -244,7 +247,10 @@ mod tests {
         let x = rand(&[400, 100], 2).map(|v| v * 3f64.sqrt()).unwrap(); // unit variance
         let y = layer.forward(&x, true).unwrap().to_vec();
         let (mean, std) = moments(&y);
-        assert!(mean.abs() < 0.03 && (std - 1.0).abs() < 0.03, "{mean} {std}");
+        assert!(
+            mean.abs() < 0.03 && (std - 1.0).abs() < 0.03,
+            "{mean} {std}"
+        );
         // Every output is either a·x + b (kept) or a·alpha_p + b (dropped).
         let (a, b) = AlphaDropout::affine(0.3);
         let dropped = a * ALPHA_P + b;
@@ -252,9 +258,7 @@ mod tests {
             .iter()
             .zip(x.to_vec())
             .filter(|(yv, xv)| {
-                assert!(
-                    (**yv - dropped).abs() < 1e-12 || (**yv - (a * xv + b)).abs() < 1e-12
-                );
+                assert!((**yv - dropped).abs() < 1e-12 || (**yv - (a * xv + b)).abs() < 1e-12);
                 (**yv - dropped).abs() < 1e-12
             })
             .count() as f64
@@ -265,10 +269,9 @@ mod tests {
 
     #[test]
     fn alpha_dropout_noise_shape_and_gradients() {
-        let layer = AlphaDropout::from_config(
-            &json!({"rate": 0.5, "noise_shape": [null, 1], "seed": 7}),
-        )
-        .unwrap();
+        let layer =
+            AlphaDropout::from_config(&json!({"rate": 0.5, "noise_shape": [null, 1], "seed": 7}))
+                .unwrap();
         let x = rand(&[4, 6], 1);
         let y = layer.forward(&x, true).unwrap().to_vec();
         let (a, b) = AlphaDropout::affine(0.5);

@@ -56,11 +56,13 @@ fn to_i64s(obj: &Bound<'_, PyAny>, what: &str) -> PyResult<Vec<i64>> {
     let flat = arr.call_method0("ravel")?;
     match kind.as_str() {
         "b" | "i" | "u" => {
-            let a: PyReadonlyArrayDyn<'_, i64> = flat.call_method1("astype", ("int64",))?.extract()?;
+            let a: PyReadonlyArrayDyn<'_, i64> =
+                flat.call_method1("astype", ("int64",))?.extract()?;
             Ok(a.as_array().iter().copied().collect())
         }
         "f" => {
-            let a: PyReadonlyArrayDyn<'_, f64> = flat.call_method1("astype", ("float64",))?.extract()?;
+            let a: PyReadonlyArrayDyn<'_, f64> =
+                flat.call_method1("astype", ("float64",))?.extract()?;
             a.as_array()
                 .iter()
                 .map(|&v| {
@@ -91,7 +93,10 @@ fn normalization_adapt<'py>(
     batches: Vec<Bound<'py, PyAny>>,
     axis: Vec<isize>,
 ) -> PyResult<(Bound<'py, PyAny>, Bound<'py, PyAny>)> {
-    let batches = batches.iter().map(to_tensor).collect::<PyResult<Vec<_>>>()?;
+    let batches = batches
+        .iter()
+        .map(to_tensor)
+        .collect::<PyResult<Vec<_>>>()?;
     let (mean, variance) = run(py, || preprocessing::adapt_moments(&batches, &axis))?;
     Ok((to_numpy(py, &mean)?, to_numpy(py, &variance)?))
 }
@@ -108,7 +113,9 @@ fn discretization_adapt(
         .iter()
         .map(|b| Ok(to_tensor(b)?.to_vec()))
         .collect::<PyResult<Vec<_>>>()?;
-    run(py, || preprocessing::adapt_bin_boundaries(&batches, epsilon, num_bins))
+    run(py, || {
+        preprocessing::adapt_bin_boundaries(&batches, epsilon, num_bins)
+    })
 }
 
 /// `IntegerLookup.adapt`: the tokens of `batches` by decreasing count, without the
@@ -146,7 +153,11 @@ fn category_encode(
     output_mode: &str,
     count_weights: Option<&Bound<'_, PyAny>>,
 ) -> PyResult<PyTensor> {
-    let mode = OutputMode::from_name("CategoryEncoding", output_mode, &["one_hot", "multi_hot", "count"])?;
+    let mode = OutputMode::from_name(
+        "CategoryEncoding",
+        output_mode,
+        &["one_hot", "multi_hot", "count"],
+    )?;
     let layer = CategoryEncoding::new(num_tokens, mode)?;
     let x = to_tensor(x)?;
     let weights = count_weights.map(to_tensor).transpose()?;

@@ -30,11 +30,7 @@ class GaussianNoise(Layer):
     _engine_class = "GaussianNoise"
 
     def __init__(self, stddev: float, seed: int | None = None, **kwargs: Any) -> None:
-        if (
-            isinstance(stddev, bool)
-            or not isinstance(stddev, (int, float))
-            or not 0 <= stddev <= 1
-        ):
+        if isinstance(stddev, bool) or not isinstance(stddev, (int, float)) or not 0 <= stddev <= 1:
             raise InvalidArgumentError(
                 "Invalid value received for argument `stddev`. Expected a float value between "
                 f"0 and 1. Received: stddev={stddev!r}"

@@ -360,7 +360,9 @@ class CategoryEncoding(Layer):
         self.output_mode = output_mode
         self.sparse = False
 
-    def __call__(self, inputs: Any, training: bool | None = None, count_weights: Any = None) -> Tensor:
+    def __call__(
+        self, inputs: Any, training: bool | None = None, count_weights: Any = None
+    ) -> Tensor:
         if count_weights is None:
             return super().__call__(inputs, training=training)
         if self.output_mode != "count":
@@ -423,7 +425,11 @@ class Discretization(_Adaptable):
             )
         if num_bins is None and bin_boundaries is None:
             raise InvalidArgumentError("You need to set either `num_bins` or `bin_boundaries`.")
-        if isinstance(epsilon, bool) or not isinstance(epsilon, (int, float)) or not 0 < epsilon <= 1:
+        if (
+            isinstance(epsilon, bool)
+            or not isinstance(epsilon, (int, float))
+            or not 0 < epsilon <= 1
+        ):
             raise InvalidArgumentError(
                 f"Discretization: `epsilon` must be a number in (0, 1], got epsilon={epsilon!r}"
             )
@@ -637,7 +643,9 @@ class IntegerLookup(_Adaptable):
                 "`vocabulary` argument or `set_vocabulary()` method."
             )
         batches = _batches(data, steps, whole=(list, tuple))
-        max_learned = None if self.max_tokens is None else self.max_tokens - self._token_start_index()
+        max_learned = (
+            None if self.max_tokens is None else self.max_tokens - self._token_start_index()
+        )
         tokens = _core.integer_lookup_adapt(batches, self.mask_token, self.oov_token, max_learned)
         self._set_tokens(list(tokens), record=True)
         self._refresh_engine()
@@ -674,8 +682,7 @@ def _int_list(values: Any) -> list[int]:
     array = values.numpy() if isinstance(values, Tensor) else np.asarray(values)
     if array.ndim != 1 or array.dtype.kind not in "biuf":
         raise InvalidArgumentError(
-            "IntegerLookup: the vocabulary must be a 1-D list or array of integers, got "
-            f"{values!r}"
+            f"IntegerLookup: the vocabulary must be a 1-D list or array of integers, got {values!r}"
         )
     if array.dtype.kind == "f" and not np.all(np.mod(array, 1) == 0):
         raise InvalidArgumentError(

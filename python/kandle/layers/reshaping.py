@@ -121,8 +121,7 @@ class RepeatVector(Layer):
     def __init__(self, n: int, **kwargs: Any) -> None:
         if not isinstance(n, int) or isinstance(n, bool):
             raise InvalidArgumentError(
-                f"RepeatVector: expected an integer value for `n`, got {type(n).__name__} "
-                f"(n={n!r})"
+                f"RepeatVector: expected an integer value for `n`, got {type(n).__name__} (n={n!r})"
             )
         if n <= 0:
             raise InvalidArgumentError(

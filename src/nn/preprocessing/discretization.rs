@@ -37,14 +37,30 @@ impl Discretization {
     }
 
     pub fn forward<T: Float>(&self, x: &Tensor<T>) -> Result<Tensor<T>> {
-        let bounds: Vec<T> = self.bin_boundaries.iter().map(|&b| T::from_f64(b)).collect();
+        let bounds: Vec<T> = self
+            .bin_boundaries
+            .iter()
+            .map(|&b| T::from_f64(b))
+            .collect();
         let indices: Vec<Option<usize>> = x
             .data()
             .iter()
             // NaN sorts after every boundary, as in numpy's digitize.
-            .map(|&v| Some(if v.is_nan() { bounds.len() } else { bounds.partition_point(|&b| b <= v) }))
+            .map(|&v| {
+                Some(if v.is_nan() {
+                    bounds.len()
+                } else {
+                    bounds.partition_point(|&b| b <= v)
+                })
+            })
             .collect();
-        encode(&indices, x.shape(), self.output_mode, bounds.len() + 1, None)
+        encode(
+            &indices,
+            x.shape(),
+            self.output_mode,
+            bounds.len() + 1,
+            None,
+        )
     }
 }
 
@@ -140,12 +156,22 @@ fn merge(new: Summary, old: Summary, epsilon: f64) -> Summary {
 /// `Discretization.adapt`: the `num_bins - 1` boundaries (fewer for little data) of
 /// Keras's approximate quantiles of `batches`, each summarized with `epsilon` and merged
 /// in order.
-pub fn adapt_bin_boundaries(batches: &[Vec<f32>], epsilon: f64, num_bins: usize) -> Result<Vec<f32>> {
+pub fn adapt_bin_boundaries(
+    batches: &[Vec<f32>],
+    epsilon: f64,
+    num_bins: usize,
+) -> Result<Vec<f32>> {
     if num_bins == 0 {
-        bail!(InvalidArgument, "Discretization.adapt: `num_bins` must be positive to adapt, got 0");
+        bail!(
+            InvalidArgument,
+            "Discretization.adapt: `num_bins` must be positive to adapt, got 0"
+        );
     }
     if !(epsilon > 0.0 && epsilon <= 1.0) {
-        bail!(InvalidArgument, "Discretization: `epsilon` must be in (0, 1], got {epsilon}");
+        bail!(
+            InvalidArgument,
+            "Discretization: `epsilon` must be in (0, 1], got {epsilon}"
+        );
     }
     let mut summary = Summary::default();
     for batch in batches {
@@ -163,9 +189,14 @@ mod tests {
 
     #[test]
     fn keras_docstring_examples() {
-        let x = Tensor::<f32>::from_vec(vec![-1.5, 1.0, 3.4, 0.5, 0.0, 3.0, 1.3, 0.0], &[2, 4]).unwrap();
-        let layer = Discretization::from_config(&json!({"bin_boundaries": [0.0, 1.0, 2.0]})).unwrap();
-        assert_eq!(layer.forward(&x).unwrap().to_vec(), vec![0., 2., 3., 1., 1., 3., 2., 1.]);
+        let x = Tensor::<f32>::from_vec(vec![-1.5, 1.0, 3.4, 0.5, 0.0, 3.0, 1.3, 0.0], &[2, 4])
+            .unwrap();
+        let layer =
+            Discretization::from_config(&json!({"bin_boundaries": [0.0, 1.0, 2.0]})).unwrap();
+        assert_eq!(
+            layer.forward(&x).unwrap().to_vec(),
+            vec![0., 2., 3., 1., 1., 3., 2., 1.]
+        );
         // Discretization(num_bins=4, epsilon=0.01).adapt(x)
         let bounds = adapt_bin_boundaries(&[x.to_vec()], 0.01, 4).unwrap();
         assert_eq!(bounds, vec![0.0, 0.5, 1.3]);
@@ -173,7 +204,10 @@ mod tests {
             bin_boundaries: bounds.iter().map(|&b| f64::from(b)).collect(),
             output_mode: OutputMode::Int,
         };
-        assert_eq!(adapted.forward(&x).unwrap().to_vec(), vec![0., 2., 3., 2., 1., 3., 3., 1.]);
+        assert_eq!(
+            adapted.forward(&x).unwrap().to_vec(),
+            vec![0., 2., 3., 2., 1., 3., 3., 1.]
+        );
     }
 
     #[test]
@@ -184,19 +218,36 @@ mod tests {
         assert_eq!(interp(1.0, &xp, &fp), 20.0);
         assert_eq!(interp(1.5, &xp, &fp), 30.0);
         assert_eq!(interp(3.0, &xp, &fp), 40.0);
-        assert_eq!(arange_to_one(0.25).collect::<Vec<_>>(), vec![0.0, 0.25, 0.5, 0.75]);
+        assert_eq!(
+            arange_to_one(0.25).collect::<Vec<_>>(),
+            vec![0.0, 0.25, 0.5, 0.75]
+        );
     }
 
     #[test]
     fn encodings_and_bad_arguments() {
-        let layer = Discretization::from_config(&json!({"bin_boundaries": [0.0, 1.0], "output_mode": "one_hot"})).unwrap();
-        let y = layer.forward(&Tensor::<f32>::from_vec(vec![-1.0, 0.5, 5.0, f32::NAN], &[4, 1]).unwrap()).unwrap();
+        let layer = Discretization::from_config(
+            &json!({"bin_boundaries": [0.0, 1.0], "output_mode": "one_hot"}),
+        )
+        .unwrap();
+        let y = layer
+            .forward(&Tensor::<f32>::from_vec(vec![-1.0, 0.5, 5.0, f32::NAN], &[4, 1]).unwrap())
+            .unwrap();
         assert_eq!(y.shape(), &[4, 3]);
-        assert_eq!(y.to_vec(), vec![1., 0., 0., 0., 1., 0., 0., 0., 1., 0., 0., 1.]);
+        assert_eq!(
+            y.to_vec(),
+            vec![1., 0., 0., 0., 1., 0., 0., 0., 1., 0., 0., 1.]
+        );
         assert!(Discretization::from_config(&json!({"num_bins": 3})).is_err());
-        assert!(Discretization::from_config(&json!({"bin_boundaries": [0.0], "output_mode": "tf_idf"})).is_err());
+        assert!(Discretization::from_config(
+            &json!({"bin_boundaries": [0.0], "output_mode": "tf_idf"})
+        )
+        .is_err());
         assert!(adapt_bin_boundaries(&[vec![1.0]], 0.01, 0).is_err());
         assert!(adapt_bin_boundaries(&[vec![1.0]], 0.0, 2).is_err());
-        assert_eq!(adapt_bin_boundaries(&[], 0.01, 3).unwrap(), Vec::<f32>::new());
+        assert_eq!(
+            adapt_bin_boundaries(&[], 0.01, 3).unwrap(),
+            Vec::<f32>::new()
+        );
     }
 }

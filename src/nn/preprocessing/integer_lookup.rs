@@ -33,10 +33,7 @@ const LAYER: &str = "IntegerLookup";
 fn token_of<T: Float>(v: T) -> Result<i64> {
     let f = v.to_f64();
     if f.fract() != 0.0 || !f.is_finite() {
-        bail!(
-            InvalidArgument,
-            "{LAYER}: expected integer inputs, got {f}"
-        );
+        bail!(InvalidArgument, "{LAYER}: expected integer inputs, got {f}");
     }
     Ok(f as i64)
 }
@@ -112,11 +109,12 @@ impl IntegerLookup {
             .copied()
             .chain(std::iter::repeat_n(self.oov_token, self.num_oov_indices))
             .collect();
-        let tokens = if vocabulary.len() >= special.len() && vocabulary[..special.len()] == special[..] {
-            vocabulary[special.len()..].to_vec()
-        } else {
-            vocabulary
-        };
+        let tokens =
+            if vocabulary.len() >= special.len() && vocabulary[..special.len()] == special[..] {
+                vocabulary[special.len()..].to_vec()
+            } else {
+                vocabulary
+            };
         let mut index = HashMap::with_capacity(tokens.len());
         let mut repeated = Vec::new();
         for (i, &t) in tokens.iter().enumerate() {
@@ -245,34 +243,74 @@ mod tests {
         let vocab = json!([12, 36, 1138, 42]);
         let data = t(&[12., 1138., 42., 42., 1000., 36.], &[2, 3]);
         let layer = IntegerLookup::from_config(&json!({"vocabulary": vocab})).unwrap();
-        assert_eq!(layer.forward(&data).unwrap().to_vec(), vec![1., 3., 4., 4., 0., 2.]);
+        assert_eq!(
+            layer.forward(&data).unwrap().to_vec(),
+            vec![1., 3., 4., 4., 0., 2.]
+        );
         // Adapted vocabulary: by count, ties by the larger token.
         let adapted = adapt_vocabulary(&[vec![12, 1138, 42, 42, 1000, 36]], None, Some(-1), None);
         assert_eq!(adapted, vec![42, 1138, 1000, 36, 12]);
-        let two_oov = IntegerLookup::from_config(&json!({"vocabulary": vocab, "num_oov_indices": 2})).unwrap();
-        assert_eq!(two_oov.forward(&data).unwrap().to_vec(), vec![2., 4., 5., 5., 0., 3.]);
-        let one_hot = IntegerLookup::from_config(&json!({"vocabulary": vocab, "output_mode": "one_hot"})).unwrap();
-        let y = one_hot.forward(&t(&[12., 36., 1138., 42., 7.], &[5])).unwrap();
+        let two_oov =
+            IntegerLookup::from_config(&json!({"vocabulary": vocab, "num_oov_indices": 2}))
+                .unwrap();
+        assert_eq!(
+            two_oov.forward(&data).unwrap().to_vec(),
+            vec![2., 4., 5., 5., 0., 3.]
+        );
+        let one_hot =
+            IntegerLookup::from_config(&json!({"vocabulary": vocab, "output_mode": "one_hot"}))
+                .unwrap();
+        let y = one_hot
+            .forward(&t(&[12., 36., 1138., 42., 7.], &[5]))
+            .unwrap();
         assert_eq!(y.shape(), &[5, 5]);
         assert_eq!(&y.to_vec()[..10], &[0., 1., 0., 0., 0., 0., 0., 1., 0., 0.]);
-        let multi = IntegerLookup::from_config(&json!({"vocabulary": vocab, "output_mode": "multi_hot"})).unwrap();
-        let y = multi.forward(&t(&[12., 1138., 12., 1138., 7., 36., 1138., 42., 42.], &[3, 3])).unwrap();
-        assert_eq!(y.to_vec(), vec![0., 1., 0., 1., 0., 1., 0., 1., 1., 0., 0., 0., 0., 1., 1.]);
-        let count = IntegerLookup::from_config(&json!({"vocabulary": vocab, "output_mode": "count"})).unwrap();
-        let y = count.forward(&t(&[12., 1138., 12., 1138., 7., 36., 1138., 42., 42.], &[3, 3])).unwrap();
-        assert_eq!(y.to_vec(), vec![0., 2., 0., 1., 0., 1., 0., 1., 1., 0., 0., 0., 0., 1., 2.]);
+        let multi =
+            IntegerLookup::from_config(&json!({"vocabulary": vocab, "output_mode": "multi_hot"}))
+                .unwrap();
+        let y = multi
+            .forward(&t(
+                &[12., 1138., 12., 1138., 7., 36., 1138., 42., 42.],
+                &[3, 3],
+            ))
+            .unwrap();
+        assert_eq!(
+            y.to_vec(),
+            vec![0., 1., 0., 1., 0., 1., 0., 1., 1., 0., 0., 0., 0., 1., 1.]
+        );
+        let count =
+            IntegerLookup::from_config(&json!({"vocabulary": vocab, "output_mode": "count"}))
+                .unwrap();
+        let y = count
+            .forward(&t(
+                &[12., 1138., 12., 1138., 7., 36., 1138., 42., 42.],
+                &[3, 3],
+            ))
+            .unwrap();
+        assert_eq!(
+            y.to_vec(),
+            vec![0., 2., 0., 1., 0., 1., 0., 1., 1., 0., 0., 0., 0., 1., 2.]
+        );
         // Inverse lookup, and the mask token.
-        let inverse = IntegerLookup::from_config(&json!({"vocabulary": vocab, "invert": true})).unwrap();
-        let y = inverse.forward(&t(&[1., 3., 4., 4., 0., 2.], &[2, 3])).unwrap();
+        let inverse =
+            IntegerLookup::from_config(&json!({"vocabulary": vocab, "invert": true})).unwrap();
+        let y = inverse
+            .forward(&t(&[1., 3., 4., 4., 0., 2.], &[2, 3]))
+            .unwrap();
         assert_eq!(y.to_vec(), vec![12., 1138., 42., 42., -1., 36.]);
-        let masked = IntegerLookup::from_config(&json!({"vocabulary": vocab, "mask_token": 0})).unwrap();
-        let y = masked.forward(&t(&[12., 1138., 0., 42., 0., 36.], &[2, 3])).unwrap();
+        let masked =
+            IntegerLookup::from_config(&json!({"vocabulary": vocab, "mask_token": 0})).unwrap();
+        let y = masked
+            .forward(&t(&[12., 1138., 0., 42., 0., 36.], &[2, 3]))
+            .unwrap();
         assert_eq!(y.to_vec(), vec![2., 4., 0., 5., 0., 3.]);
     }
 
     #[test]
     fn vocabulary_checks() {
-        let with_special = IntegerLookup::from_config(&json!({"vocabulary": [0, -1, 5, 6], "mask_token": 0})).unwrap();
+        let with_special =
+            IntegerLookup::from_config(&json!({"vocabulary": [0, -1, 5, 6], "mask_token": 0}))
+                .unwrap();
         assert_eq!(with_special.tokens, vec![5, 6]);
         for bad in [
             json!({"vocabulary": [5, 5]}),
@@ -286,12 +324,19 @@ mod tests {
         ] {
             assert!(IntegerLookup::from_config(&bad).is_err(), "{bad}");
         }
-        let strict = IntegerLookup::from_config(&json!({"vocabulary": [5], "num_oov_indices": 0})).unwrap();
+        let strict =
+            IntegerLookup::from_config(&json!({"vocabulary": [5], "num_oov_indices": 0})).unwrap();
         let err = strict.forward(&t(&[5., 6.], &[2])).unwrap_err().to_string();
-        assert!(err.contains("num_oov_indices=0") && err.contains('6'), "{err}");
+        assert!(
+            err.contains("num_oov_indices=0") && err.contains('6'),
+            "{err}"
+        );
         assert!(strict.forward(&t(&[5.5], &[1])).is_err());
         let padded = IntegerLookup::from_config(&json!({"vocabulary": [5], "max_tokens": 6, "pad_to_max_tokens": true, "output_mode": "multi_hot"})).unwrap();
         assert_eq!(padded.forward(&t(&[5.], &[1, 1])).unwrap().shape(), &[1, 6]);
-        assert_eq!(adapt_vocabulary(&[vec![3, 3, 0, 0, 0, 9]], Some(0), None, Some(1)), vec![3]);
+        assert_eq!(
+            adapt_vocabulary(&[vec![3, 3, 0, 0, 0, 9]], Some(0), None, Some(1)),
+            vec![3]
+        );
     }
 }

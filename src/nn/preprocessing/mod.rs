@@ -24,7 +24,11 @@ use serde_json::Value;
 /// A tensor from a JSON number or nested list of numbers (a config's array value), or
 /// from Keras's serialized numpy array `{"class_name": "__numpy__", "config": {"value":
 /// ...}}`.
-pub(crate) fn tensor_from_json<T: Float>(layer: &str, key: &str, value: &Value) -> Result<Tensor<T>> {
+pub(crate) fn tensor_from_json<T: Float>(
+    layer: &str,
+    key: &str,
+    value: &Value,
+) -> Result<Tensor<T>> {
     fn walk(v: &Value, depth: usize, shape: &mut Vec<usize>, data: &mut Vec<f64>) -> bool {
         match v {
             Value::Number(n) => {
@@ -63,7 +67,11 @@ pub(crate) fn tensor_from_json<T: Float>(layer: &str, key: &str, value: &Value) 
 }
 
 /// The integer axes of a config entry that may be an int, a list of ints or null.
-pub(crate) fn axes_from_config(config: &Value, key: &str, default: Vec<isize>) -> Result<Vec<isize>> {
+pub(crate) fn axes_from_config(
+    config: &Value,
+    key: &str,
+    default: Vec<isize>,
+) -> Result<Vec<isize>> {
     match config.get(key) {
         None => Ok(default),
         Some(Value::Null) => Ok(Vec::new()),
@@ -83,14 +91,34 @@ mod tests {
         assert_eq!((t.shape(), t.to_vec()), (&[2, 2][..], vec![1., 2., 3., 4.]));
         let t = tensor_from_json::<f32>("L", "scale", &json!(0.5)).unwrap();
         assert_eq!((t.shape(), t.to_vec()), (&[][..], vec![0.5]));
-        let numpy = json!({"class_name": "__numpy__", "config": {"value": [1, 2], "dtype": "float32"}});
-        assert_eq!(tensor_from_json::<f32>("L", "s", &numpy).unwrap().shape(), &[2]);
-        for bad in [json!([[1], [2, 3]]), json!([1, [2]]), json!("x"), json!([[1], 2])] {
-            let err = tensor_from_json::<f32>("L", "scale", &bad).unwrap_err().to_string();
+        let numpy =
+            json!({"class_name": "__numpy__", "config": {"value": [1, 2], "dtype": "float32"}});
+        assert_eq!(
+            tensor_from_json::<f32>("L", "s", &numpy).unwrap().shape(),
+            &[2]
+        );
+        for bad in [
+            json!([[1], [2, 3]]),
+            json!([1, [2]]),
+            json!("x"),
+            json!([[1], 2]),
+        ] {
+            let err = tensor_from_json::<f32>("L", "scale", &bad)
+                .unwrap_err()
+                .to_string();
             assert!(err.contains("`scale`"), "{err}");
         }
-        assert_eq!(axes_from_config(&json!({"axis": null}), "axis", vec![-1]).unwrap(), Vec::<isize>::new());
-        assert_eq!(axes_from_config(&json!({"axis": 2}), "axis", vec![-1]).unwrap(), vec![2]);
-        assert_eq!(axes_from_config(&json!({}), "axis", vec![-1]).unwrap(), vec![-1]);
+        assert_eq!(
+            axes_from_config(&json!({"axis": null}), "axis", vec![-1]).unwrap(),
+            Vec::<isize>::new()
+        );
+        assert_eq!(
+            axes_from_config(&json!({"axis": 2}), "axis", vec![-1]).unwrap(),
+            vec![2]
+        );
+        assert_eq!(
+            axes_from_config(&json!({}), "axis", vec![-1]).unwrap(),
+            vec![-1]
+        );
     }
 }

@@ -120,9 +120,15 @@ impl<T: Float> Normalization<T> {
 /// `adapt`'s statistics over `batches`: the mean and (biased) variance of each index of
 /// the kept `axis`, merged batch by batch with Keras's formula (for one batch, its plain
 /// mean and variance). Computed in f64; shaped as the kept axes.
-pub fn adapt_moments<T: Float>(batches: &[Tensor<T>], axis: &[isize]) -> Result<(Tensor<T>, Tensor<T>)> {
+pub fn adapt_moments<T: Float>(
+    batches: &[Tensor<T>],
+    axis: &[isize],
+) -> Result<(Tensor<T>, Tensor<T>)> {
     let Some(first) = batches.first() else {
-        bail!(InvalidArgument, "Normalization.adapt: expected at least one batch of data, got none");
+        bail!(
+            InvalidArgument,
+            "Normalization.adapt: expected at least one batch of data, got none"
+        );
     };
     let keep = kept_axes(axis, first.rank())?;
     let kept_shape: Vec<usize> = keep.iter().map(|&a| first.shape()[a]).collect();
@@ -147,7 +153,7 @@ pub fn adapt_moments<T: Float>(batches: &[Tensor<T>], axis: &[isize]) -> Result<
             .map(|a| a as isize)
             .collect();
         let rows_data = crate::autograd::no_grad(|| batch.permute(Some(&order)))?.to_vec();
-        let count = if features == 0 { 0 } else { rows_data.len() / features };
+        let count = rows_data.len().checked_div(features).unwrap_or(0);
         if count == 0 {
             continue;
         }
@@ -174,7 +180,8 @@ pub fn adapt_moments<T: Float>(batches: &[Tensor<T>], axis: &[isize]) -> Result<
             total_mean[k] = new_mean;
         }
     }
-    let to_tensor = |v: Vec<f64>| Tensor::from_vec(v.into_iter().map(T::from_f64).collect(), &kept_shape);
+    let to_tensor =
+        |v: Vec<f64>| Tensor::from_vec(v.into_iter().map(T::from_f64).collect(), &kept_shape);
     Ok((to_tensor(total_mean)?, to_tensor(total_var)?))
 }
 
@@ -190,12 +197,12 @@ mod tests {
         let data = Tensor::<f64>::from_vec(vec![1., 2., 3., 4., 5.], &[5]).unwrap();
         let (m, v) = adapt_moments(&[data], &[]).unwrap();
         assert_eq!((m.to_vec(), v.to_vec()), (vec![3.0], vec![2.0]));
-        let layer = Normalization::from_config(
-            &json!({"axis": null}),
-            &[m, v, Tensor::scalar(0.0)],
-        )
-        .unwrap();
-        let y = layer.forward(&Tensor::from_vec(vec![1., 2., 3.], &[3]).unwrap()).unwrap();
+        let layer =
+            Normalization::from_config(&json!({"axis": null}), &[m, v, Tensor::scalar(0.0)])
+                .unwrap();
+        let y = layer
+            .forward(&Tensor::from_vec(vec![1., 2., 3.], &[3]).unwrap())
+            .unwrap();
         let s = 2f64.sqrt();
         assert_eq!(y.to_vec(), vec![-2.0 / s, -1.0 / s, 0.0]);
         // Per feature, and inverted.
@@ -205,15 +212,22 @@ mod tests {
         )
         .unwrap();
         let (m, v) = adapt_moments(&[data], &[-1]).unwrap();
-        assert_eq!((m.to_vec(), v.to_vec()), (vec![1., 8., 5.], vec![1., 1., 1.]));
+        assert_eq!(
+            (m.to_vec(), v.to_vec()),
+            (vec![1., 8., 5.], vec![1., 1., 1.])
+        );
         let config = json!({"axis": [-1], "invert": true});
-        let inverse =
-            Normalization::from_config(&config, &[m, v, Tensor::scalar(0.0)]).unwrap();
-        let y = inverse.forward(&Tensor::from_vec(vec![1., 2., 3.], &[1, 3]).unwrap()).unwrap();
+        let inverse = Normalization::from_config(&config, &[m, v, Tensor::scalar(0.0)]).unwrap();
+        let y = inverse
+            .forward(&Tensor::from_vec(vec![1., 2., 3.], &[1, 3]).unwrap())
+            .unwrap();
         assert_eq!(y.to_vec(), vec![2., 10., 8.]);
         // Given mean and variance broadcast.
-        let given = Normalization::<f64>::from_config(&json!({"mean": 3.0, "variance": 2.0}), &[]).unwrap();
-        let y = given.forward(&Tensor::from_vec(vec![1., 2., 3.], &[3, 1]).unwrap()).unwrap();
+        let given =
+            Normalization::<f64>::from_config(&json!({"mean": 3.0, "variance": 2.0}), &[]).unwrap();
+        let y = given
+            .forward(&Tensor::from_vec(vec![1., 2., 3.], &[3, 1]).unwrap())
+            .unwrap();
         assert_eq!(y.to_vec(), vec![-2.0 / s, -1.0 / s, 0.0]);
     }
 
@@ -224,7 +238,12 @@ mod tests {
         let parts = [data.narrow(0, 0, 3).unwrap(), data.narrow(0, 3, 7).unwrap()];
         let (m2, v2) = adapt_moments(&parts, &[1, 2]).unwrap();
         assert_eq!(m.shape(), &[2, 3]);
-        for (a, b) in m.to_vec().iter().zip(m2.to_vec()).chain(v.to_vec().iter().zip(v2.to_vec())) {
+        for (a, b) in m
+            .to_vec()
+            .iter()
+            .zip(m2.to_vec())
+            .chain(v.to_vec().iter().zip(v2.to_vec()))
+        {
             assert!((a - b).abs() < 1e-12);
         }
         let bad = [data.clone(), rand(&[4, 3, 3], 1)];
@@ -235,7 +254,11 @@ mod tests {
 
     #[test]
     fn gradient_and_bad_configs() {
-        let w = [rand(&[3], 1), rand(&[3], 2).map(|v| v + 2.0).unwrap(), Tensor::scalar(0.0)];
+        let w = [
+            rand(&[3], 1),
+            rand(&[3], 2).map(|v| v + 2.0).unwrap(),
+            Tensor::scalar(0.0),
+        ];
         for invert in [false, true] {
             let layer = Normalization::from_config(&json!({"invert": invert}), &w).unwrap();
             check_grad(&[rand(&[4, 3], 5)], |t| layer.forward(&t[0]));
@@ -244,7 +267,15 @@ mod tests {
         let err = layer.forward(&rand(&[4, 2], 5)).unwrap_err().to_string();
         assert!(err.contains("size 3") && err.contains("(4, 2)"), "{err}");
         assert!(Normalization::<f64>::from_config(&json!({"mean": 1.0}), &[]).is_err());
-        assert!(Normalization::<f64>::from_config(&json!({"mean": [1.0], "variance": [1.0, 2.0]}), &[]).is_err());
-        assert!(Normalization::<f64>::from_config(&json!({"axis": -1, "mean": [[1.0]], "variance": [[1.0]]}), &[]).is_err());
+        assert!(Normalization::<f64>::from_config(
+            &json!({"mean": [1.0], "variance": [1.0, 2.0]}),
+            &[]
+        )
+        .is_err());
+        assert!(Normalization::<f64>::from_config(
+            &json!({"axis": -1, "mean": [[1.0]], "variance": [[1.0]]}),
+            &[]
+        )
+        .is_err());
     }
 }

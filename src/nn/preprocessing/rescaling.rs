@@ -17,7 +17,9 @@ impl<T: Float> Rescaling<T> {
     /// The layer of a Keras `Rescaling` config (`scale`, `offset`, default 0).
     pub fn from_config(config: &Value) -> Result<Self> {
         let scale = match config.get("scale") {
-            None | Some(Value::Null) => bail!(InvalidArgument, "Rescaling: the config has no `scale`"),
+            None | Some(Value::Null) => {
+                bail!(InvalidArgument, "Rescaling: the config has no `scale`")
+            }
             Some(v) => tensor_from_json("Rescaling", "scale", v)?,
         };
         let offset = match config.get("offset") {
@@ -45,9 +47,13 @@ mod tests {
         assert_eq!(r.forward(&x).unwrap().to_vec(), vec![-1., 0., 1.]);
         check_grad(&[rand(&[2, 3], 1)], |t| r.forward(&t[0]));
         let per_channel = Rescaling::<f64>::from_config(&json!({"scale": [1.0, 2.0]})).unwrap();
-        let y = per_channel.forward(&Tensor::ones(&[2, 2]).unwrap()).unwrap();
+        let y = per_channel
+            .forward(&Tensor::ones(&[2, 2]).unwrap())
+            .unwrap();
         assert_eq!(y.to_vec(), vec![1., 2., 1., 2.]);
-        assert!(per_channel.forward(&Tensor::ones(&[2, 3]).unwrap()).is_err());
+        assert!(per_channel
+            .forward(&Tensor::ones(&[2, 3]).unwrap())
+            .is_err());
         assert!(Rescaling::<f64>::from_config(&json!({})).is_err());
     }
 }
