@@ -62,7 +62,7 @@ class Dropout(Layer):
         **kwargs: Any,
     ) -> None:
         self.rate = check_rate(rate)
-        self.seed = check_seed("Dropout", seed)
+        self.seed = check_seed(type(self).__name__, seed)
         super().__init__(**kwargs)
         self.noise_shape = None if noise_shape is None else tuple(noise_shape)
 

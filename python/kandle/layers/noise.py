@@ -4,11 +4,10 @@ inference."""
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
 from typing import Any
 
 from kandle.errors import InvalidArgumentError
-from kandle.layers.dropout import check_rate, check_seed
+from kandle.layers.dropout import Dropout, check_rate, check_seed
 from kandle.layers.layer import Layer
 
 
@@ -69,10 +68,11 @@ class GaussianDropout(Layer):
         return {**super().get_config(), "rate": self.rate, "seed": self.seed}
 
 
-class AlphaDropout(Layer):
+class AlphaDropout(Dropout):
     """Dropout for SELU networks: in training, sets each element (or each ``noise_shape``
     group) with probability ``rate`` to SELU's saturation value ``-alpha * scale``, then
-    applies the affine map that keeps the inputs' mean and variance.
+    applies the affine map that keeps the inputs' mean and variance. Arguments and
+    config are Dropout's.
 
     >>> import kandle as kd
     >>> layer = kd.layers.AlphaDropout(0.2, seed=1)
@@ -81,23 +81,3 @@ class AlphaDropout(Layer):
     """
 
     _engine_class = "AlphaDropout"
-
-    def __init__(
-        self,
-        rate: float,
-        noise_shape: Sequence[int | None] | None = None,
-        seed: int | None = None,
-        **kwargs: Any,
-    ) -> None:
-        self.rate = check_rate(rate)
-        self.seed = check_seed("AlphaDropout", seed)
-        super().__init__(**kwargs)
-        self.noise_shape = None if noise_shape is None else tuple(noise_shape)
-
-    def get_config(self) -> dict[str, Any]:
-        return {
-            **super().get_config(),
-            "rate": self.rate,
-            "seed": self.seed,
-            "noise_shape": self.noise_shape,
-        }
