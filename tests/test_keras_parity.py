@@ -148,6 +148,22 @@ CASES: dict[str, Case] = {
                                         k.layers.Dense(2)], "mse"),
     "layer:embedding": Case(lambda k: [k.layers.Embedding(10, 3), k.layers.Flatten(),
                                        k.layers.Dense(2)], "mse", input_shape=(4,), tokens=10),
+    "layer:identity_unit_norm": Case(lambda k: [k.layers.Dense(4), k.layers.Identity(),
+                                                k.layers.UnitNormalization(), k.layers.Dense(2)],
+                                     "mse"),
+    "layer:repeat_permute": Case(lambda k: [k.layers.Dense(3), k.layers.RepeatVector(2),
+                                            k.layers.Permute((2, 1)), k.layers.Flatten(),
+                                            k.layers.Dense(2)], "mse"),
+    "layer:rescaling_normalization": Case(
+        lambda k: [k.layers.Rescaling(0.5, offset=0.1),
+                   k.layers.Normalization(mean=[0.1, 0.2, 0.3, 0.4], variance=[1, 2, 3, 4]),
+                   k.layers.Dense(2)], "mse"),
+    "layer:activity_regularization": Case(
+        lambda k: [k.layers.Dense(4), k.layers.ActivityRegularization(l1=0.01, l2=0.02),
+                   k.layers.Dense(2)], "mse"),
+    "layer:category_encoding": Case(
+        lambda k: [k.layers.CategoryEncoding(num_tokens=6, output_mode="count"),
+                   k.layers.Dense(2)], "mse", tokens=6),
 }  # fmt: skip
 
 
