@@ -58,7 +58,7 @@ impl UpdateRule for Sgd {
 
 pub(crate) const CLASS: RuleClass = RuleClass {
     class_name: "SGD",
-    default_name: "SGD",
+    default_name: "sgd",
     default_learning_rate: 0.01,
     default_weight_decay: None,
     from_args: |a| Ok(Arc::new(Sgd::from_args(a)?)),

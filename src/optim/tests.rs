@@ -641,7 +641,7 @@ fn lion_trajectory_and_the_sign_of_zero() {
 #[test]
 fn every_class_is_found_by_its_lower_case_name_with_keras_defaults() {
     let expected = [
-        ("sgd", "SGD", "SGD", 0.01),
+        ("sgd", "SGD", "sgd", 0.01),
         ("adam", "Adam", "adam", 0.001),
         ("adamw", "AdamW", "adamw", 0.001),
         ("rmsprop", "RMSprop", "rmsprop", 0.001),
