@@ -14,6 +14,9 @@ import pytest
 import kandle as kd
 from helpers import randn
 
+# Keras's own Variable.numpy() trips numpy 2's copy-keyword deprecation.
+pytestmark = pytest.mark.filterwarnings("ignore:__array__ implementation:DeprecationWarning")
+
 SHAPES = [(3, 4), (5,), ()]
 STEPS = 7
 # float32 arithmetic in both, in a different order: a few ulps per step.

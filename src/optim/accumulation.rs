@@ -34,8 +34,8 @@ impl Accumulation {
     /// Zeroed accumulators for the variables that have none yet.
     pub fn allocate(&mut self, owner: &str, variables: &[Tensor]) -> Result<()> {
         for v in variables {
-            if !self.sums.contains_key(&v.id()) {
-                self.sums.insert(v.id(), state_buffer(owner, v, 1)?);
+            if let std::collections::hash_map::Entry::Vacant(e) = self.sums.entry(v.id()) {
+                e.insert(state_buffer(owner, v, 1)?);
             }
         }
         Ok(())

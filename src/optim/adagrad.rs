@@ -3,8 +3,8 @@
 use super::config::{check_non_negative, check_positive, Args};
 use super::{Pass, RuleClass, UpdateRule};
 use crate::error::Result;
-use std::sync::Arc;
 use serde_json::{json, Map, Value};
+use std::sync::Arc;
 
 /// Hyper-parameters of Adagrad. One slot `accumulator`, starting at
 /// `initial_accumulator_value`: `acc += g²`, `w −= lr·g/sqrt(acc + ε)`.
@@ -26,7 +26,6 @@ impl Adagrad {
             epsilon: check_positive(&owner, "epsilon", a.f64_or("epsilon", 1e-7)?)?,
         })
     }
-
 }
 
 impl UpdateRule for Adagrad {

@@ -3,8 +3,8 @@
 use super::config::{check_positive, check_unit_open, Args};
 use super::{Pass, RuleClass, UpdateRule};
 use crate::error::Result;
-use std::sync::Arc;
 use serde_json::{json, Map, Value};
+use std::sync::Arc;
 
 /// Hyper-parameters of Adam. Slots `momentum` (m), `velocity` (v) and, with `amsgrad`,
 /// `velocity_hat`. At step `t` (1-based):
@@ -28,7 +28,6 @@ impl Adam {
             amsgrad: a.bool_or("amsgrad", false)?,
         })
     }
-
 }
 
 impl UpdateRule for Adam {

@@ -520,7 +520,10 @@ impl Optimizer {
     /// The gradients of `variable` summed since the last update (with
     /// `gradient_accumulation_steps`, once it has had one).
     pub fn accumulated_gradient(&self, variable: &Tensor) -> Option<Vec<f32>> {
-        self.accumulation.as_ref()?.sum(variable).map(<[f32]>::to_vec)
+        self.accumulation
+            .as_ref()?
+            .sum(variable)
+            .map(<[f32]>::to_vec)
     }
 
     /// Keras's `get_config()` keys. A schedule appears as `{"class_name", "config"}`.

@@ -3,8 +3,8 @@
 use super::config::{check_positive, check_range, Args};
 use super::{Pass, RuleClass, UpdateRule};
 use crate::error::Result;
-use std::sync::Arc;
 use serde_json::{json, Map, Value};
+use std::sync::Arc;
 
 /// Hyper-parameters of RMSprop. Slots `velocity`, then `momentum` when `momentum > 0`,
 /// then `average_gradient` when `centered`:
@@ -29,7 +29,6 @@ impl RmsProp {
             centered: a.bool_or("centered", false)?,
         })
     }
-
 }
 
 impl UpdateRule for RmsProp {

@@ -499,7 +499,10 @@ mod tests {
         .unwrap();
         close(s.value(2.0), 1.0);
         close(s.value(4.0), 2.0);
-        close(s.value(7.0), 2.0 * 0.5 * (1.0 + (std::f64::consts::PI * 0.75).cos()));
+        close(
+            s.value(7.0),
+            2.0 * 0.5 * (1.0 + (std::f64::consts::PI * 0.75).cos()),
+        );
     }
 
     #[test]
@@ -579,8 +582,7 @@ mod tests {
             json!({"initial_learning_rate": 0.1, "decay_steps": 0, "decay_rate": 0.5})
         )
         .contains("decay_steps"));
-        assert!(err("PolynomialDecay", json!({"decay_steps": 2}))
-            .contains("initial_learning_rate"));
+        assert!(err("PolynomialDecay", json!({"decay_steps": 2})).contains("initial_learning_rate"));
         assert!(Schedule::from_config(&json!({"config": {}}))
             .unwrap_err()
             .to_string()

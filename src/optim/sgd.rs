@@ -3,8 +3,8 @@
 use super::config::{check_range, Args};
 use super::{Pass, RuleClass, UpdateRule};
 use crate::error::Result;
-use std::sync::Arc;
 use serde_json::{json, Map, Value};
+use std::sync::Arc;
 
 /// Hyper-parameters of SGD. With `momentum > 0` each variable has a velocity slot:
 /// `m = momentum·m − lr·g`, then `w += m` (or, with `nesterov`, `w += momentum·m − lr·g`);
@@ -23,7 +23,6 @@ impl Sgd {
             nesterov: a.bool_or("nesterov", false)?,
         })
     }
-
 }
 
 impl UpdateRule for Sgd {

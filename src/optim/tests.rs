@@ -608,8 +608,8 @@ fn ftrl_trajectories() {
         0.5,
         ftrl_reference(0.1, -0.3, 0.3, 0.2, 0.1, 0.4),
     );
-    let mut opt = Optimizer::from_config("Ftrl", &json!({"initial_accumulator_value": 0.25}))
-        .unwrap();
+    let mut opt =
+        Optimizer::from_config("Ftrl", &json!({"initial_accumulator_value": 0.25})).unwrap();
     let w = var(&[1.0, 2.0]);
     opt.apply(&[constant(&[0.0, 0.0])], &[w.clone()]).unwrap();
     let slots = opt.slots(&w);
@@ -627,7 +627,14 @@ fn lion_trajectory_and_the_sign_of_zero() {
         0.0,
         move |w, g, _, s| {
             let c = s[0] * b1 + g * (1.0 - b1);
-            *w -= lr * if c > 0.0 { 1.0 } else if c < 0.0 { -1.0 } else { 0.0 };
+            *w -= lr
+                * if c > 0.0 {
+                    1.0
+                } else if c < 0.0 {
+                    -1.0
+                } else {
+                    0.0
+                };
             s[0] = s[0] * b2 + g * (1.0 - b2);
         },
     );
@@ -726,7 +733,10 @@ fn ema_averages_overwrites_and_finalizes() {
     let before = w.to_vec();
     plain.finalize_variable_values(&[w.clone()]).unwrap();
     assert_eq!(w.to_vec(), before);
-    let e = plain.swap_ema_weights(&[w.clone()]).unwrap_err().to_string();
+    let e = plain
+        .swap_ema_weights(&[w.clone()])
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("use_ema"), "{e}");
 }
 
@@ -735,13 +745,16 @@ fn ema_covers_every_variable_seen_even_without_a_gradient_this_step() {
     let config = json!({"learning_rate": 1.0, "use_ema": true, "ema_momentum": 0.5});
     let mut opt = Optimizer::from_config("SGD", &config).unwrap();
     let (a, b) = (var(&[1.0]), var(&[10.0]));
-    opt.apply(&[constant(&[1.0]), constant(&[1.0])], &[a.clone(), b.clone()])
-        .unwrap();
+    opt.apply(
+        &[constant(&[1.0]), constant(&[1.0])],
+        &[a.clone(), b.clone()],
+    )
+    .unwrap();
     // Only `a` gets a gradient; `b`'s average still moves toward its value, as in Keras.
     b.assign(&[20.0]).unwrap();
     opt.apply(&[constant(&[1.0])], &[a.clone()]).unwrap();
     assert_eq!(a.to_vec(), vec![-1.0]);
-    assert_eq!(opt.ema_average(&a).unwrap(), vec![0.5 * 0.0 + 0.5 * -1.0]);
+    assert_eq!(opt.ema_average(&a).unwrap(), vec![-0.5]); // 0.5·0 + 0.5·(−1)
     assert_eq!(opt.ema_average(&b).unwrap(), vec![0.5 * 9.0 + 0.5 * 20.0]);
 }
 
@@ -839,9 +852,15 @@ fn new_rules_give_the_same_bits_for_any_thread_count() {
         ("Nadam", json!({})),
         ("Adamax", json!({})),
         ("Adadelta", json!({"learning_rate": 1.0})),
-        ("Ftrl", json!({"l1_regularization_strength": 0.01, "learning_rate_power": -0.4})),
+        (
+            "Ftrl",
+            json!({"l1_regularization_strength": 0.01, "learning_rate_power": -0.4}),
+        ),
         ("Lion", json!({})),
-        ("Adam", json!({"use_ema": true, "gradient_accumulation_steps": 2})),
+        (
+            "Adam",
+            json!({"use_ema": true, "gradient_accumulation_steps": 2}),
+        ),
     ] {
         let run = |threads: usize| {
             crate::parallel::set_num_threads(threads).unwrap();
@@ -855,7 +874,9 @@ fn new_rules_give_the_same_bits_for_any_thread_count() {
         };
         let (one, two) = (run(1), run(2));
         assert!(
-            one.iter().zip(&two).all(|(a, b)| a.to_bits() == b.to_bits()),
+            one.iter()
+                .zip(&two)
+                .all(|(a, b)| a.to_bits() == b.to_bits()),
             "{class}"
         );
         assert_ne!(one, w0, "{class}");
