@@ -75,6 +75,31 @@ fn steps(a: &mut Args<'_>, key: &'static str) -> Result<f64> {
     check_positive(&owner, key, a.required_f64(key)?)
 }
 
+/// `initial_learning_rate`, `decay_steps`, `decay_rate` (checked by `check_rate`) and
+/// `staircase`: the arguments of ExponentialDecay and InverseTimeDecay.
+fn rate_decay_args(
+    a: &mut Args<'_>,
+    check_rate: fn(&str, &str, f64) -> Result<f64>,
+) -> Result<(f64, f64, f64, bool)> {
+    let owner = a.owner().to_string();
+    Ok((
+        a.required_f64("initial_learning_rate")?,
+        steps(a, "decay_steps")?,
+        check_rate(&owner, "decay_rate", a.required_f64("decay_rate")?)?,
+        a.bool_or("staircase", false)?,
+    ))
+}
+
+/// `step / decay_steps`, floored with `staircase`.
+fn decayed_steps(step: f64, decay_steps: f64, staircase: bool) -> f64 {
+    let p = step / decay_steps;
+    if staircase {
+        p.floor()
+    } else {
+        p
+    }
+}
+
 impl Schedule {
     /// Builds a schedule from Keras's serialized form
     /// `{"class_name": "ExponentialDecay", "config": {...}}` (extra keys `module` and
@@ -100,16 +125,16 @@ impl Schedule {
     pub fn from_class_config(class_name: &str, config: &Value) -> Result<Schedule> {
         let mut a = Args::new(class_name, config)?;
         let schedule = match class_name {
-            "ExponentialDecay" => Schedule::ExponentialDecay {
-                initial_learning_rate: a.required_f64("initial_learning_rate")?,
-                decay_steps: steps(&mut a, "decay_steps")?,
-                decay_rate: check_positive(
-                    class_name,
-                    "decay_rate",
-                    a.required_f64("decay_rate")?,
-                )?,
-                staircase: a.bool_or("staircase", false)?,
-            },
+            "ExponentialDecay" => {
+                let (initial_learning_rate, decay_steps, decay_rate, staircase) =
+                    rate_decay_args(&mut a, check_positive)?;
+                Schedule::ExponentialDecay {
+                    initial_learning_rate,
+                    decay_steps,
+                    decay_rate,
+                    staircase,
+                }
+            }
             "PiecewiseConstantDecay" => {
                 let boundaries = a.f64_list("boundaries")?;
                 let values = a.f64_list("values")?;
@@ -143,16 +168,16 @@ impl Schedule {
                 power: a.f64_or("power", 1.0)?,
                 cycle: a.bool_or("cycle", false)?,
             },
-            "InverseTimeDecay" => Schedule::InverseTimeDecay {
-                initial_learning_rate: a.required_f64("initial_learning_rate")?,
-                decay_steps: steps(&mut a, "decay_steps")?,
-                decay_rate: check_non_negative(
-                    class_name,
-                    "decay_rate",
-                    a.required_f64("decay_rate")?,
-                )?,
-                staircase: a.bool_or("staircase", false)?,
-            },
+            "InverseTimeDecay" => {
+                let (initial_learning_rate, decay_steps, decay_rate, staircase) =
+                    rate_decay_args(&mut a, check_non_negative)?;
+                Schedule::InverseTimeDecay {
+                    initial_learning_rate,
+                    decay_steps,
+                    decay_rate,
+                    staircase,
+                }
+            }
             "CosineDecay" => Schedule::CosineDecay {
                 initial_learning_rate: a.required_f64("initial_learning_rate")?,
                 decay_steps: steps(&mut a, "decay_steps")?,
@@ -269,9 +294,8 @@ impl Schedule {
                 decay_rate,
                 staircase,
             } => {
-                let p = step / decay_steps;
-                let p = if *staircase { p.floor() } else { p };
-                initial_learning_rate * decay_rate.powf(p)
+                initial_learning_rate
+                    * decay_rate.powf(decayed_steps(step, *decay_steps, *staircase))
             }
             Schedule::PiecewiseConstantDecay { boundaries, values } => {
                 let i = boundaries.iter().take_while(|&&b| step > b).count();
@@ -304,9 +328,8 @@ impl Schedule {
                 decay_rate,
                 staircase,
             } => {
-                let p = step / decay_steps;
-                let p = if *staircase { p.floor() } else { p };
-                initial_learning_rate / (1.0 + decay_rate * p)
+                initial_learning_rate
+                    / (1.0 + decay_rate * decayed_steps(step, *decay_steps, *staircase))
             }
             Schedule::CosineDecay {
                 initial_learning_rate,

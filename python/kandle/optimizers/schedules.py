@@ -79,7 +79,36 @@ class _BuiltinSchedule(LearningRateSchedule):
         return {"class_name": type(self).__name__, "config": config}
 
 
-class ExponentialDecay(_BuiltinSchedule):
+class _RateDecay(_BuiltinSchedule):
+    """The arguments ExponentialDecay and InverseTimeDecay share; ``name`` defaults to
+    the class name."""
+
+    def __init__(
+        self,
+        initial_learning_rate: float,
+        decay_steps: float,
+        decay_rate: float,
+        staircase: bool = False,
+        name: str | None = None,
+    ) -> None:
+        self.initial_learning_rate = initial_learning_rate
+        self.decay_steps = decay_steps
+        self.decay_rate = decay_rate
+        self.staircase = staircase
+        self.name = name if name is not None else type(self).__name__
+        self._validate()
+
+    def get_config(self) -> dict[str, Any]:
+        return {
+            "initial_learning_rate": self.initial_learning_rate,
+            "decay_steps": self.decay_steps,
+            "decay_rate": self.decay_rate,
+            "staircase": self.staircase,
+            "name": self.name,
+        }
+
+
+class ExponentialDecay(_RateDecay):
     """``initial_learning_rate * decay_rate ** (step / decay_steps)``.
 
     With ``staircase=True`` the exponent is floored, so the rate drops every
@@ -92,30 +121,6 @@ class ExponentialDecay(_BuiltinSchedule):
     [0.1, 0.1, 0.05, 0.025]
     >>> opt = kd.optimizers.SGD(learning_rate=lr)
     """
-
-    def __init__(
-        self,
-        initial_learning_rate: float,
-        decay_steps: int,
-        decay_rate: float,
-        staircase: bool = False,
-        name: str = "ExponentialDecay",
-    ) -> None:
-        self.initial_learning_rate = initial_learning_rate
-        self.decay_steps = decay_steps
-        self.decay_rate = decay_rate
-        self.staircase = staircase
-        self.name = name
-        self._validate()
-
-    def get_config(self) -> dict[str, Any]:
-        return {
-            "initial_learning_rate": self.initial_learning_rate,
-            "decay_steps": self.decay_steps,
-            "decay_rate": self.decay_rate,
-            "staircase": self.staircase,
-            "name": self.name,
-        }
 
 
 class CosineDecay(_BuiltinSchedule):
@@ -230,7 +235,7 @@ class PolynomialDecay(_BuiltinSchedule):
         }
 
 
-class InverseTimeDecay(_BuiltinSchedule):
+class InverseTimeDecay(_RateDecay):
     """``initial_learning_rate / (1 + decay_rate * step / decay_steps)`` (Keras's
     ``InverseTimeDecay``); with ``staircase=True`` the ratio ``step / decay_steps`` is
     floored.
@@ -240,30 +245,6 @@ class InverseTimeDecay(_BuiltinSchedule):
     >>> [round(lr(s), 6) for s in (0, 1, 2)]
     [0.1, 0.066667, 0.05]
     """
-
-    def __init__(
-        self,
-        initial_learning_rate: float,
-        decay_steps: float,
-        decay_rate: float,
-        staircase: bool = False,
-        name: str = "InverseTimeDecay",
-    ) -> None:
-        self.initial_learning_rate = initial_learning_rate
-        self.decay_steps = decay_steps
-        self.decay_rate = decay_rate
-        self.staircase = staircase
-        self.name = name
-        self._validate()
-
-    def get_config(self) -> dict[str, Any]:
-        return {
-            "initial_learning_rate": self.initial_learning_rate,
-            "decay_steps": self.decay_steps,
-            "decay_rate": self.decay_rate,
-            "staircase": self.staircase,
-            "name": self.name,
-        }
 
 
 class CosineDecayRestarts(_BuiltinSchedule):
