@@ -128,6 +128,25 @@ CASES: dict[str, Case] = {
         0.1, clipvalue=0.01)),
     "optimizer:loss_scale_factor": Case(mlp(2), "mse", optimizer=lambda k: k.optimizers.SGD(
         0.1, loss_scale_factor=128.0)),
+    "optimizer:nadam": Case(mlp(2), "mse", optimizer=lambda k: k.optimizers.Nadam(0.01)),
+    "optimizer:adamax": Case(mlp(2), "mse", optimizer=lambda k: k.optimizers.Adamax(0.01)),
+    "optimizer:adadelta": Case(mlp(2), "mse", optimizer=lambda k: k.optimizers.Adadelta(1.0)),
+    "optimizer:ftrl": Case(mlp(2), "mse", optimizer=lambda k: k.optimizers.Ftrl(
+        0.1, l1_regularization_strength=0.01, l2_regularization_strength=0.01)),
+    "optimizer:lion": Case(mlp(2), "mse", optimizer=lambda k: k.optimizers.Lion(0.003)),
+    "optimizer:adam_ema": Case(mlp(2), "mse", optimizer=lambda k: k.optimizers.Adam(
+        0.01, use_ema=True, ema_momentum=0.8)),
+    "optimizer:sgd_accumulation": Case(mlp(2), "mse", optimizer=lambda k: k.optimizers.SGD(
+        0.1, momentum=0.5, gradient_accumulation_steps=2)),
+    "schedule:polynomial": Case(mlp(2), "mse", optimizer=lambda k: k.optimizers.SGD(
+        k.optimizers.schedules.PolynomialDecay(0.1, 16, end_learning_rate=0.01, power=2.0))),
+    "schedule:inverse_time": Case(mlp(2), "mse", optimizer=lambda k: k.optimizers.SGD(
+        k.optimizers.schedules.InverseTimeDecay(0.1, decay_steps=2, decay_rate=0.5))),
+    "schedule:cosine_restarts": Case(mlp(2), "mse", optimizer=lambda k: k.optimizers.Adam(
+        k.optimizers.schedules.CosineDecayRestarts(0.05, first_decay_steps=4))),
+    "schedule:cosine_warmup": Case(mlp(2), "mse", optimizer=lambda k: k.optimizers.Adam(
+        k.optimizers.schedules.CosineDecay(0.0, decay_steps=4, warmup_target=0.05,
+                                           warmup_steps=2))),
     "schedule:exponential": Case(mlp(2), "mse", optimizer=lambda k: k.optimizers.SGD(
         k.optimizers.schedules.ExponentialDecay(0.1, decay_steps=3, decay_rate=0.5))),
     "schedule:cosine": Case(mlp(2), "mse", optimizer=lambda k: k.optimizers.Adam(

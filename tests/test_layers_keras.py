@@ -1,15 +1,25 @@
 """The noise, reshaping and preprocessing layers against real Keras (on JAX): forward
 values, configs, output shapes, summary rows, use inside fit, and bad arguments."""
 
+import importlib.util
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 import kandle as kd
 from helpers import randn
+from make_keras_references import batches_data, discretization_arrays
 
 keras = pytest.importorskip("keras")
+
+# Keras's Discretization.adapt needs TensorFlow, which CI lacks: its boundaries on the
+# test data are recorded by tests/make_keras_references.py.
+HAS_TENSORFLOW = importlib.util.find_spec("tensorflow") is not None
+KERAS_BOUNDARIES = json.loads(
+    (Path(__file__).parent / "data" / "keras_discretization.json").read_text()
+)["boundaries"]
 L = keras.layers
 
 # Keras's own numbers for these layers, reproduced in numpy where Keras's randomness
@@ -76,31 +86,36 @@ def test_inference_forward_config_and_shape_match_keras(case, rng):
     np.testing.assert_array_equal(clone(x).numpy(), got.numpy())
 
 
-def test_normalization_adapt_matches_keras(rng):
-    data = randn(rng, (50, 2, 3), scale=3.0) + 1.5
-    x = randn(rng, (4, 2, 3))
-    for axis in (-1, (1, 2), None, 1):
-        mine, theirs = kd.layers.Normalization(axis=axis), L.Normalization(axis=axis)
-        mine.adapt(data)
-        theirs.adapt(data)
-        for a, b in zip(mine.get_weights(), theirs.get_weights()):
-            np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-6)
-        np.testing.assert_allclose(mine(x).numpy(), np.asarray(theirs(x)), rtol=1e-5, atol=1e-6)
-        same_config(mine, theirs)
-    # Batches merge to (nearly) the statistics of the whole data, with Keras's formula.
-    mine, theirs = kd.layers.Normalization(), L.Normalization()
-    batches = [data[:7], data[7:30], data[30:]]
-    mine.adapt(iter(batches))
-    theirs.adapt(iter(batches))
-    for a, b in zip(mine.get_weights()[:2], theirs.get_weights()[:2]):
-        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
-    inverse = kd.layers.Normalization(invert=True)
-    inverse.adapt(data)
-    keras_inverse = L.Normalization(invert=True)
-    keras_inverse.adapt(data)
-    np.testing.assert_allclose(
-        inverse(x).numpy(), np.asarray(keras_inverse(x)), rtol=1e-5, atol=1e-5
-    )
+def test_normalization_adapt_follows_keras_s_formula(rng):
+    """Keras's adapt (whose array path needs TensorFlow's tf.data, which CI lacks)
+    computes the mean and population variance over every axis but `axis`, merging
+    batches exactly; the layer gives (x - mean) / max(sqrt(var), 1e-7), or
+    mean + x * max(sqrt(var), 1e-7) with invert=True."""
+    data = (randn(rng, (50, 2, 3), scale=3.0) + 1.5).astype(np.float32)
+    x = randn(rng, (4, 2, 3)).astype(np.float32)
+    wide = data.astype(np.float64)
+    for axis, keep in ((-1, (2,)), ((1, 2), (1, 2)), (None, ()), (1, (1,))):
+        reduce = tuple(d for d in range(3) if d not in keep)
+        mean, var = wide.mean(axis=reduce), wide.var(axis=reduce)
+        shape = [data.shape[d] if d in keep else 1 for d in range(3)]
+        scale = np.maximum(np.sqrt(var.reshape(shape)), 1e-7)
+        layer = kd.layers.Normalization(axis=axis)
+        layer.adapt(data)
+        got_mean, got_var = layer.get_weights()[:2]
+        np.testing.assert_allclose(got_mean, mean, rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(got_var, var, rtol=1e-5, atol=1e-6)
+        want = (x - mean.reshape(shape)) / scale
+        np.testing.assert_allclose(layer(x).numpy(), want, rtol=1e-5, atol=1e-5)
+        same_config(layer, L.Normalization(axis=axis))
+        batched = kd.layers.Normalization(axis=axis)
+        batched.adapt(iter([data[:7], data[7:30], data[30:]]))
+        for a, b in zip(batched.get_weights()[:2], (mean, var)):
+            np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+        inverse = kd.layers.Normalization(axis=axis, invert=True)
+        inverse.adapt(data)
+        np.testing.assert_allclose(
+            inverse(x).numpy(), mean.reshape(shape) + x * scale, rtol=1e-5, atol=1e-5
+        )
 
 
 def test_normalization_weights_summary_and_bad_arguments(rng, capsys):
@@ -257,30 +272,33 @@ def test_category_encoding_count_weights_match_keras():
     ],
 )
 def test_discretization_adapt_matches_keras_boundaries(data, num_bins, epsilon, rng):
-    arrays = {
-        "docstring": np.array([[-1.5, 1.0, 3.4, 0.5], [0.0, 3.0, 1.3, 0.0]]),
-        "normal": rng.standard_normal((200, 3)),
-        "ties": rng.integers(0, 5, (300, 2)).astype(np.float64),
-        "small": rng.standard_normal((2, 3)),
-        "large": rng.standard_normal((5000, 1)) * 10,
-    }
-    x = arrays[data]
+    x = discretization_arrays(rng)[data]
     mine = kd.layers.Discretization(num_bins=num_bins, epsilon=epsilon)
-    theirs = L.Discretization(num_bins=num_bins, epsilon=epsilon)
     mine.adapt(x)
-    theirs.adapt(x)
-    assert mine.bin_boundaries == theirs.bin_boundaries
-    assert mine.get_config() == {**theirs.get_config(), "name": mine.name, "dtype": "float32"}
-    np.testing.assert_array_equal(mine(x).numpy(), np.asarray(theirs(x)).astype(np.float32))
+    assert mine.bin_boundaries == KERAS_BOUNDARIES[f"{data}-{num_bins}-{epsilon}"]
+    # Bucket i holds boundaries[i-1] <= v < boundaries[i], compared in float32.
+    want = np.digitize(x.astype(np.float32), np.float32(mine.bin_boundaries))
+    np.testing.assert_array_equal(mine(x).numpy(), want)
+    assert mine.get_config() == {
+        **L.Discretization(num_bins=num_bins, epsilon=epsilon).get_config(),
+        "bin_boundaries": mine.bin_boundaries,
+        "name": mine.name,
+        "dtype": "float32",
+    }
+    if HAS_TENSORFLOW:  # Keras's adapt runs on tf.data
+        theirs = L.Discretization(num_bins=num_bins, epsilon=epsilon)
+        theirs.adapt(x)
+        assert mine.bin_boundaries == theirs.bin_boundaries
+        assert mine.get_config() == {**theirs.get_config(), "name": mine.name, "dtype": "float32"}
+        np.testing.assert_array_equal(mine(x).numpy(), np.asarray(theirs(x)).astype(np.float32))
 
 
 def test_discretization_batches_and_encodings_match_keras(rng):
-    x = rng.standard_normal((120, 2))
-    batches = [x[:50], x[50:100], x[100:]]
-    mine, theirs = kd.layers.Discretization(num_bins=4), L.Discretization(num_bins=4)
+    batches = batches_data(rng)
+    x = np.concatenate(batches)
+    mine = kd.layers.Discretization(num_bins=4)
     mine.adapt(batches)
-    theirs.adapt(batches)
-    np.testing.assert_allclose(mine.bin_boundaries, theirs.bin_boundaries, rtol=1e-6)
+    np.testing.assert_allclose(mine.bin_boundaries, KERAS_BOUNDARIES["batches-4"], rtol=1e-6)
     for mode in ("one_hot", "multi_hot", "count"):
         kwargs = {"bin_boundaries": [-0.5, 0.0, 0.7], "output_mode": mode}
         mine, theirs = kd.layers.Discretization(**kwargs), L.Discretization(**kwargs)

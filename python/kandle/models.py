@@ -527,7 +527,11 @@ class Model(Layer):
                     warn_ran_out(data.steps, epochs)
                     break
                 if val is not None and (epoch + 1) % validation_freq == 0:
-                    val_logs = self._run_test(trainer, val, CallbackList([], self), "test")
+                    # As Keras's evaluate inside fit: the test hooks of fit's callbacks
+                    # fire around validation (SwapEMAWeights swaps in the averages).
+                    callback_list.call("on_test_begin", {})
+                    val_logs = self._run_test(trainer, val, callback_list, "test")
+                    callback_list.call("on_test_end", val_logs)
                     logs.update({f"val_{k}": v for k, v in val_logs.items()})
                     logs = dict(sorted(logs.items()))
                 callback_list.call("on_epoch_end", epoch, logs)
@@ -537,6 +541,9 @@ class Model(Layer):
             for batches in (data, val):
                 if isinstance(batches, StreamBatches):
                     batches.close()
+            if epochs > 0 and self.optimizer is not None:
+                # Keras's end of fit: with use_ema, the weights become their averages.
+                self.optimizer.finalize_variable_values(self.trainable_weights)
         callback_list.call("on_train_end", logs)
         self.history = callback_list.history
         self.history.params = {"verbose": verbose, "epochs": epochs, "steps": data.steps}
