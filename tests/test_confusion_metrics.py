@@ -273,9 +273,7 @@ NAN_CASES = [
 def test_nan_predictions_do_what_keras_does(cls, args, kwargs):
     nan, inf = np.nan, np.inf
     t = np.array([[1, 0, 0], [0, 1, 0], [1, 0, 1], [0, 0, 1]], np.float32)
-    p = np.array(
-        [[nan, 0.2, 0.5], [0.1, nan, 0.3], [inf, 0.4, 0.0], [0.6, -inf, 1.0]], np.float32
-    )
+    p = np.array([[nan, 0.2, 0.5], [0.1, nan, 0.3], [inf, 0.4, 0.0], [0.6, -inf, 1.0]], np.float32)
     ours, theirs = both(cls, *args, **kwargs)
     ours.update_state(t, p)
     theirs.update_state(t, p)
@@ -523,16 +521,17 @@ def assert_same_logs(ours, theirs):
             np.testing.assert_allclose(g, w, rtol=1e-4, atol=1e-5, err_msg=key)
 
 
+# Named: default names count instances per process, which differ between libraries.
 CLASSIFICATION_METRICS = [
-    ("TruePositives", (), {"thresholds": [0.3, 0.6]}),
-    ("FalseNegatives", (), {}),
-    ("Precision", (), {"thresholds": [0.3, 0.7]}),
+    ("TruePositives", (), {"thresholds": [0.3, 0.6], "name": "tp"}),
+    ("FalseNegatives", (), {"name": "fn"}),
+    ("Precision", (), {"thresholds": [0.3, 0.7], "name": "precision"}),
     ("Recall", (), {"top_k": 2, "name": "recall_top2"}),
     ("Precision", (), {"class_id": 1, "name": "precision_1"}),
-    ("AUC", (), {}),
+    ("AUC", (), {"name": "auc"}),
     ("AUC", (), {"curve": "PR", "multi_label": True, "name": "pr_auc"}),
-    ("PrecisionAtRecall", (0.5,), {}),
-    ("SpecificityAtSensitivity", (0.5,), {"class_id": 2}),
+    ("PrecisionAtRecall", (0.5,), {"name": "p_at_r"}),
+    ("SpecificityAtSensitivity", (0.5,), {"class_id": 2, "name": "s_at_s"}),
     ("F1Score", (), {"threshold": 0.5}),
     ("F1Score", (), {"average": "macro", "name": "f1_macro"}),
     ("FBetaScore", (), {"beta": 2.0, "average": "weighted", "threshold": 0.4}),

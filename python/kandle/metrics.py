@@ -23,6 +23,7 @@ import numpy as np
 from kandle import _core
 from kandle.losses import _snake_case
 
+
 def _plain_config(value: Any) -> Any:
     """A config as strict JSON can carry it: numpy scalars and arrays as Python numbers
     and lists, non-finite floats as strings (which the engine rejects by name)."""
@@ -67,9 +68,7 @@ class Metric:
     def __init__(self, name: str | None = None, dtype: Any = None) -> None:
         self.name = name if name is not None else _auto_name(type(self).__name__)
         self.dtype = dtype or "float32"
-        self._engine = _core.Metric(
-            self._core_class, json.dumps(_plain_config(self._options()))
-        )
+        self._engine = _core.Metric(self._core_class, json.dumps(_plain_config(self._options())))
 
     # The class-specific config keys (beyond name and dtype), attributes of the same name.
     _option_names: tuple[str, ...] = ()
@@ -619,7 +618,7 @@ class FBetaScore(Metric):
     """
 
     _core_class = "FBetaScore"
-    _option_names = ("average", "beta", "threshold")
+    _option_names: tuple[str, ...] = ("average", "beta", "threshold")
 
     def __init__(
         self,

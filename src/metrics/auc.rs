@@ -334,10 +334,10 @@ impl Metric for Auc {
             let w = Values::new(vec![1, w.len()], w.clone());
             batch.scale_weights(&w, "label_weights")?;
         }
-        match &mut self.cm {
-            Some(cm) => cm.update(&batch),
-            None => Ok(()),
+        if let Some(cm) = &mut self.cm {
+            cm.update(&batch);
         }
+        Ok(())
     }
 
     fn result(&self) -> f64 {
@@ -365,13 +365,7 @@ impl Metric for Auc {
 mod tests {
     use super::*;
 
-    fn t(v: &[f32]) -> Tensor {
-        Tensor::from_vec(v.to_vec(), &[v.len()]).unwrap()
-    }
-
-    fn close(a: f64, b: f64) {
-        assert!((a - b).abs() < 1e-6, "{a} vs {b}");
-    }
+    use crate::metrics::testing::{close, vector as t};
 
     fn auc(num_thresholds: usize) -> Result<Auc> {
         Auc::new(AucConfig {
@@ -400,7 +394,14 @@ mod tests {
         let yt = Tensor::from_vec(vec![0., 1., 0., 0., 1., 1., 1., 0.], &[4, 2]).unwrap();
         let yp = Tensor::from_vec(vec![0.1, 0.8, 0.4, 0.3, 0.35, 0.7, 0.8, 0.2], &[4, 2]).unwrap();
         let column = |c: usize| {
-            let pick = |x: &Tensor| t(&x.data().iter().skip(c).step_by(2).copied().collect::<Vec<_>>());
+            let pick = |x: &Tensor| {
+                t(&x.data()
+                    .iter()
+                    .skip(c)
+                    .step_by(2)
+                    .copied()
+                    .collect::<Vec<_>>())
+            };
             let mut m = auc(50).unwrap();
             m.update(&pick(&yt), &pick(&yp), None).unwrap();
             m.result()

@@ -359,9 +359,10 @@ impl ConfusionMatrix {
     ) -> Result<Self> {
         let num_thresholds = thresholds.len();
         // Six buffers of f64: four counts, two per-bucket scratch.
-        let size = num_thresholds
-            .checked_mul(labels)
-            .filter(|n| n.checked_mul(6 * 8).is_some_and(|b| b <= isize::MAX as usize));
+        let size = num_thresholds.checked_mul(labels).filter(|n| {
+            n.checked_mul(6 * 8)
+                .is_some_and(|b| b <= isize::MAX as usize)
+        });
         let Some(size) = size else {
             bail!(
                 Allocation,
@@ -411,7 +412,7 @@ impl ConfusionMatrix {
     }
 
     /// Accumulates one batch; element `i` counts for label `i % labels`.
-    pub(crate) fn update(&mut self, batch: &Batch) -> Result<()> {
+    pub(crate) fn update(&mut self, batch: &Batch) {
         let (t, l) = (self.num_thresholds, self.labels);
         self.positive.fill(0.0);
         self.negative.fill(0.0);
@@ -443,7 +444,6 @@ impl ConfusionMatrix {
                 self.tn[at] += total_neg[col] - above_neg;
             }
         }
-        Ok(())
     }
 }
 
@@ -514,8 +514,9 @@ impl Metric for ConfusionCount {
         y_pred: &Tensor,
         sample_weight: Option<&Tensor>,
     ) -> Result<()> {
-        self.cm
-            .update(&Batch::new(y_true, y_pred, sample_weight, None, None, |p| p)?)
+        let batch = Batch::new(y_true, y_pred, sample_weight, None, None, |p| p)?;
+        self.cm.update(&batch);
+        Ok(())
     }
 
     fn result(&self) -> f64 {
@@ -598,7 +599,8 @@ impl Metric for PrecisionRecall {
             self.class_id,
             |p| p,
         )?;
-        self.cm.update(&batch)
+        self.cm.update(&batch);
+        Ok(())
     }
 
     fn result(&self) -> f64 {
@@ -739,7 +741,8 @@ impl Metric for RateAtRate {
         sample_weight: Option<&Tensor>,
     ) -> Result<()> {
         let batch = Batch::new(y_true, y_pred, sample_weight, None, self.class_id, |p| p)?;
-        self.cm.update(&batch)
+        self.cm.update(&batch);
+        Ok(())
     }
 
     /// Keras's `_find_max_under_constraint`, in float32 as Keras computes it: whether a
@@ -778,13 +781,7 @@ impl Metric for RateAtRate {
 mod tests {
     use super::*;
 
-    fn t(v: &[f32]) -> Tensor {
-        Tensor::from_vec(v.to_vec(), &[v.len()]).unwrap()
-    }
-
-    fn close(a: f64, b: f64) {
-        assert!((a - b).abs() < 1e-6, "{a} vs {b}");
-    }
+    use crate::metrics::testing::{close, vector as t};
 
     #[test]
     fn keras_docstring_values() {
@@ -816,8 +813,8 @@ mod tests {
         close(m.result(), 1.0);
         // SensitivityAtSpecificity docs: 0.5, and 0.333333 with weights [1, 1, 2, 2, 1].
         let (yt, yp) = (t(&[0., 0., 0., 1., 1.]), t(&[0., 0.3, 0.8, 0.3, 0.8]));
-        let mut m = RateAtRate::new(AtConstraint::SensitivityAtSpecificity, 0.5, 200, None)
-            .unwrap();
+        let mut m =
+            RateAtRate::new(AtConstraint::SensitivityAtSpecificity, 0.5, 200, None).unwrap();
         m.update(&yt, &yp, None).unwrap();
         close(m.result(), 0.5);
         m.reset();
@@ -878,8 +875,7 @@ mod tests {
     #[test]
     fn sizes_from_users_are_errors_not_aborts() {
         for n in [1usize << 40, 1 << 62, usize::MAX] {
-            let err =
-                RateAtRate::new(AtConstraint::PrecisionAtRecall, 0.5, n, None).unwrap_err();
+            let err = RateAtRate::new(AtConstraint::PrecisionAtRecall, 0.5, n, None).unwrap_err();
             assert!(matches!(err, crate::Error::Allocation(_)), "{err}");
         }
         assert!(RateAtRate::new(AtConstraint::PrecisionAtRecall, 0.5, 0, None).is_err());

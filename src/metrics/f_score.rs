@@ -94,7 +94,7 @@ impl FBetaScore {
         beta: f64,
         threshold: Option<f64>,
     ) -> Result<Self> {
-        if !(beta > 0.0) || !beta.is_finite() {
+        if !(beta.is_finite() && beta > 0.0) {
             bail!(
                 InvalidArgument,
                 "{class}: invalid `beta` argument value, it should be a finite float > 0, got beta={beta}"
@@ -197,20 +197,30 @@ impl Metric for FBetaScore {
             );
         }
         let (truth, pred) = (y_true.data(), y_pred.data());
-        let rows = truth.chunks(classes.max(1)).zip(pred.chunks(classes.max(1)));
+        let rows = truth
+            .chunks(classes.max(1))
+            .zip(pred.chunks(classes.max(1)));
         for (r, (truth, pred)) in rows.enumerate() {
             let w = weight.as_ref().map_or(1.0, |w| w[r] as f64);
             // Keras's `max` propagates NaN, so a row holding NaN predicts nothing.
-            let row_max = pred
-                .iter()
-                .fold(f32::NEG_INFINITY, |m, &p| if p.is_nan() || m.is_nan() { f32::NAN } else { m.max(p) });
+            let row_max = pred.iter().fold(f32::NEG_INFINITY, |m, &p| {
+                if p.is_nan() || m.is_nan() {
+                    f32::NAN
+                } else {
+                    m.max(p)
+                }
+            });
             for (c, (&t, &p)) in truth.iter().zip(pred).enumerate() {
                 let positive = match threshold {
                     Some(th) => p > th,
                     None => p >= row_max && p.abs() > 1e-9,
                 };
                 let (t, p) = (t as f64, f64::from(u8::from(positive)));
-                let at = if average == FScoreAverage::Micro { 0 } else { c };
+                let at = if average == FScoreAverage::Micro {
+                    0
+                } else {
+                    c
+                };
                 counts.tp[at] += p * t * w;
                 counts.fp[at] += p * (1.0 - t) * w;
                 counts.fn_[at] += (1.0 - p) * t * w;
@@ -249,7 +259,11 @@ impl Metric for FBetaScore {
             FScoreAverage::Macro => vec![mean_of(&scores)],
             FScoreAverage::Weighted => {
                 let total = c.support.iter().sum::<f64>() + EPSILON;
-                vec![scores.iter().zip(&c.support).map(|(s, w)| s * w / total).sum()]
+                vec![scores
+                    .iter()
+                    .zip(&c.support)
+                    .map(|(s, w)| s * w / total)
+                    .sum()]
             }
         }
     }
@@ -271,9 +285,7 @@ impl Metric for FBetaScore {
 mod tests {
     use super::*;
 
-    fn m2(v: &[f32], cols: usize) -> Tensor {
-        Tensor::from_vec(v.to_vec(), &[v.len() / cols, cols]).unwrap()
-    }
+    use crate::metrics::testing::matrix as m2;
 
     #[test]
     fn keras_docstring_values() {
@@ -305,7 +317,10 @@ mod tests {
         let mut m = FBetaScore::new(FScoreAverage::Macro, 1.0, None).unwrap();
         let v = Tensor::from_vec(vec![1., 0.], &[2]).unwrap();
         assert!(m.update(&v, &v, None).is_err());
-        m.update(&m2(&[1., 0.], 2), &m2(&[0.3, 0.7], 2), None).unwrap();
-        assert!(m.update(&m2(&[1., 0., 0.], 3), &m2(&[0.3, 0.7, 0.], 3), None).is_err());
+        m.update(&m2(&[1., 0.], 2), &m2(&[0.3, 0.7], 2), None)
+            .unwrap();
+        assert!(m
+            .update(&m2(&[1., 0., 0.], 3), &m2(&[0.3, 0.7, 0.], 3), None)
+            .is_err());
     }
 }

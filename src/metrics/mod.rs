@@ -9,7 +9,9 @@ mod r2;
 mod values;
 
 pub use auc::{Auc, AucConfig, AucCurve, AucSummation};
-pub use confusion::{AtConstraint, ConfusionCell, ConfusionCount, PrecisionRecall, RateAtRate, NEG_INF};
+pub use confusion::{
+    AtConstraint, ConfusionCell, ConfusionCount, PrecisionRecall, RateAtRate, NEG_INF,
+};
 pub use f_score::{FBetaScore, FScoreAverage};
 pub use mean::{MeanFn, MeanMetric};
 pub use r2::{R2Aggregation, R2Score};
@@ -189,6 +191,26 @@ pub fn metric_from_config(class_name: &str, config: &Value) -> Result<Box<dyn Me
     }
 }
 
+/// Small tensors and comparisons for the metrics' unit tests.
+#[cfg(test)]
+pub(crate) mod testing {
+    use crate::tensor::Tensor;
+
+    /// A rank-1 tensor of `v`.
+    pub fn vector(v: &[f32]) -> Tensor {
+        Tensor::from_vec(v.to_vec(), &[v.len()]).unwrap()
+    }
+
+    /// A `(len / cols, cols)` tensor of `v`.
+    pub fn matrix(v: &[f32], cols: usize) -> Tensor {
+        Tensor::from_vec(v.to_vec(), &[v.len() / cols, cols]).unwrap()
+    }
+
+    pub fn close(a: f64, b: f64) {
+        assert!((a - b).abs() < 1e-6, "{a} vs {b}");
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -221,7 +243,10 @@ mod tests {
             ("AUC", json!({"num_thresholds": 1e30})),
             ("TruePositives", json!({"thresholds": [-0.1]})),
             ("PrecisionAtRecall", json!({})),
-            ("PrecisionAtRecall", json!({"recall": 0.5, "num_thresholds": 0})),
+            (
+                "PrecisionAtRecall",
+                json!({"recall": 0.5, "num_thresholds": 0}),
+            ),
             ("F1Score", json!({"beta": 2.0})),
             ("F1Score", json!({"threshold": 1})),
             ("FBetaScore", json!({"beta": 2})),

@@ -68,11 +68,8 @@ impl R2Score {
     }
 
     pub(crate) fn from_config(c: &Config) -> Result<Self> {
-        let aggregation = R2Aggregation::parse(parse_str(
-            c,
-            "class_aggregation",
-            Some("uniform_average"),
-        )?)?;
+        let aggregation =
+            R2Aggregation::parse(parse_str(c, "class_aggregation", Some("uniform_average"))?)?;
         Ok(Self::new(aggregation, parse_size(c, "num_regressors", 0)?))
     }
 
@@ -181,8 +178,7 @@ impl Metric for R2Score {
                 vec![raw.iter().sum::<f64>() / raw.len() as f64]
             }
             R2Aggregation::VarianceWeightedAverage => vec![
-                raw.iter().zip(&total).map(|(r, t)| r * t).sum::<f64>()
-                    / total.iter().sum::<f64>(),
+                raw.iter().zip(&total).map(|(r, t)| r * t).sum::<f64>() / total.iter().sum::<f64>(),
             ],
         };
         match self.adjustment() {
@@ -205,7 +201,12 @@ impl Metric for R2Score {
     fn reset(&mut self) {
         self.num_samples = 0.0;
         if let Some(s) = &mut self.sums {
-            for v in [&mut s.sum, &mut s.squared_sum, &mut s.residual, &mut s.count] {
+            for v in [
+                &mut s.sum,
+                &mut s.squared_sum,
+                &mut s.residual,
+                &mut s.count,
+            ] {
                 v.fill(0.0);
             }
         }
@@ -216,20 +217,14 @@ impl Metric for R2Score {
 mod tests {
     use super::*;
 
-    fn m2(v: &[f32], cols: usize) -> Tensor {
-        Tensor::from_vec(v.to_vec(), &[v.len() / cols, cols]).unwrap()
-    }
+    use crate::metrics::testing::matrix as m2;
 
     #[test]
     fn keras_docstring_value() {
         // R2Score docs: 0.57142854.
         let mut m = R2Score::new(R2Aggregation::UniformAverage, 0);
-        m.update(
-            &m2(&[1., 4., 3.], 1),
-            &m2(&[2., 4., 4.], 1),
-            None,
-        )
-        .unwrap();
+        m.update(&m2(&[1., 4., 3.], 1), &m2(&[2., 4., 4.], 1), None)
+            .unwrap();
         assert!((m.result() - 0.57142854).abs() < 1e-6, "{}", m.result());
         assert!(m.result_warning().is_none());
     }
@@ -248,7 +243,10 @@ mod tests {
         let mut too_many = R2Score::new(R2Aggregation::UniformAverage, 4);
         too_many.update(&yt, &yp, None).unwrap();
         assert_eq!(too_many.result(), r);
-        assert!(too_many.result_warning().unwrap().contains("Division by zero"));
+        assert!(too_many
+            .result_warning()
+            .unwrap()
+            .contains("Division by zero"));
     }
 
     #[test]
@@ -257,7 +255,10 @@ mod tests {
         let v = Tensor::from_vec(vec![1., 2.], &[2]).unwrap();
         assert!(m.update(&v, &v, None).is_err());
         assert!(m.result_values().is_empty());
-        m.update(&m2(&[1., 2.], 2), &m2(&[1., 2.], 2), None).unwrap();
-        assert!(m.update(&m2(&[1., 2., 3.], 3), &m2(&[1., 2., 3.], 3), None).is_err());
+        m.update(&m2(&[1., 2.], 2), &m2(&[1., 2.], 2), None)
+            .unwrap();
+        assert!(m
+            .update(&m2(&[1., 2., 3.], 3), &m2(&[1., 2., 3.], 3), None)
+            .is_err());
     }
 }

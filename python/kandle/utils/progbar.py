@@ -82,7 +82,9 @@ class Progbar:
             return
         self._last_update = now
         per_unit = (now - self._start) / current if current else 0.0
-        metrics = "".join(f" - {k}:{_format_value(float(np.mean(v)))}" for k, v in sorted(values or []))
+        metrics = "".join(
+            f" - {k}:{_format_value(float(np.mean(v)))}" for k, v in sorted(values or [])
+        )
         digits = int(math.log10(max(self.target, 1))) + 1
         count = f"{current:>{digits}d}/{self.target}"
         if self.verbose == 2:
