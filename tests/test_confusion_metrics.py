@@ -416,7 +416,7 @@ def test_bad_arguments_raise_kandle_errors_naming_them(make, argument):
     assert argument in str(info.value)
 
 
-@pytest.mark.parametrize("size", [2**31 * 7, 2**40, 2**62, 2**63 - 1, 2**64 + 5, 2**70])
+@pytest.mark.parametrize("size", [2**40, 2**62, 2**63 - 1, 2**64 + 5, 2**70])
 @pytest.mark.parametrize(
     "make",
     [

@@ -846,6 +846,8 @@ mod tests {
         m.update(&yt, &yp, None).unwrap();
         assert_eq!(m.result_values(), vec![1.0, 3.0, 2.0]);
         assert!(m.result_is_array());
+        // The scalar summary (a training loop's f64 log) is the mean, as Keras shows it.
+        close(m.result(), 2.0);
         let mut fneg =
             ConfusionCount::new(ConfusionCell::FalseNegatives, Some(vec![0.7, 0.1, 0.3])).unwrap();
         fneg.update(&yt, &yp, None).unwrap();
