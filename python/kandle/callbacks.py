@@ -114,6 +114,7 @@ class ProgbarLogger(Callback):
         self.verbose = 1
         self.epochs = 1
         self._bar: Progbar | None = None
+        self._seen = 0  # batches shown in this bar (its length while unknown)
         self._in_fit = False
 
     def set_params(self, params: dict[str, Any]) -> None:
@@ -122,14 +123,18 @@ class ProgbarLogger(Callback):
         self.epochs = params.get("epochs", 1)
 
     def _start(self, steps: int | None = None) -> None:
-        target = steps if steps is not None else self.params.get("steps") or 1
+        # None: a stream of batches whose length is known only at its end.
+        target = steps if steps is not None else self.params.get("steps")
         self._bar = Progbar(target=target, verbose=self.verbose)
+        self._seen = 0
 
     def _show(self, batch: int, logs: Logs | None, finalize: bool = False) -> None:
         if self._bar is None:
             self._start()
         assert self._bar is not None
-        current = self._bar.target if finalize else batch + 1
+        if not finalize:
+            self._seen = batch + 1
+        current = (self._bar.target or self._seen) if finalize else batch + 1
         self._bar.update(current, list((logs or {}).items()), finalize=finalize)
 
     def on_train_begin(self, logs: Logs | None = None) -> None:

@@ -388,6 +388,12 @@ impl Optimizer {
         &self.name
     }
 
+    /// Keras's `loss_scale_factor`: the training loop multiplies the loss by it before
+    /// taking gradients, and [`Optimizer::apply`] divides the gradients by it.
+    pub fn loss_scale_factor(&self) -> Option<f64> {
+        self.loss_scale_factor
+    }
+
     /// Number of steps applied so far.
     pub fn iterations(&self) -> u64 {
         self.iterations

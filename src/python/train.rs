@@ -6,9 +6,9 @@ use super::layers::PyLayer;
 use super::losses::PyLoss;
 use super::metrics::{keras_result, PyMetric};
 use super::optim::PyOptimizer;
-use super::run;
 use super::tensor::PyTensor;
-use crate::train::{Dataset, Mode, SharedMetric, Trainer};
+use super::{run, run_interruptible};
+use crate::train::{CompiledMetric, Dataset, Mode, SharedMetric, Trainer};
 use pyo3::prelude::*;
 use pyo3::IntoPyObjectExt;
 
@@ -49,7 +49,8 @@ impl PyDataset {
 }
 
 /// A compiled model's engine: layers, loss, optimizer and metrics, shared with their
-/// Python objects.
+/// Python objects. Each metric comes as `(name, metric, weighted)`: only weighted
+/// metrics (Keras's `weighted_metrics`) see sample weights.
 #[pyclass(name = "Trainer", module = "kandle._core")]
 pub struct PyTrainer {
     inner: Trainer,
@@ -66,14 +67,18 @@ impl PyTrainer {
         trainable: Vec<PyRef<'_, PyTensor>>,
         loss: Option<PyRef<'_, PyLoss>>,
         optimizer: Option<PyRef<'_, PyOptimizer>>,
-        metrics: Vec<(String, PyRef<'_, PyMetric>)>,
+        metrics: Vec<(String, PyRef<'_, PyMetric>, bool)>,
     ) -> Self {
-        let metrics: Vec<(String, SharedMetric)> = metrics
+        let metrics: Vec<CompiledMetric> = metrics
             .into_iter()
-            .map(|(name, m)| (name, m.inner.clone()))
+            .map(|(name, m, weighted)| CompiledMetric {
+                name,
+                metric: m.inner.clone(),
+                weighted,
+            })
             .collect();
         PyTrainer {
-            metrics: metrics.iter().map(|(_, m)| m.clone()).collect(),
+            metrics: metrics.iter().map(|m| m.metric.clone()).collect(),
             inner: Trainer::new(
                 layers.iter().map(|l| l.inner.clone()).collect(),
                 trainable.iter().map(|t| t.inner.clone()).collect(),
@@ -100,7 +105,7 @@ impl PyTrainer {
     ) -> PyResult<usize> {
         let mode = if training { Mode::Train } else { Mode::Test };
         let (trainer, data) = (&mut self.inner, &data.inner);
-        run(py, || {
+        run_interruptible(py, || {
             trainer.run_batches(mode, data, batch_size, first, max_batches, budget_s)
         })
     }
@@ -117,7 +122,7 @@ impl PyTrainer {
         budget_s: f64,
     ) -> PyResult<usize> {
         let (trainer, data) = (&mut self.inner, &data.inner);
-        run(py, || {
+        run_interruptible(py, || {
             trainer.predict_batches(data, batch_size, first, max_batches, budget_s)
         })
     }
@@ -167,10 +172,11 @@ impl PyTrainer {
         run(py, || trainer.step(mode, &x, &y, sw.as_ref()))
     }
 
-    /// The model's output for `x` in inference mode.
+    /// The model's output for `x` in inference mode (in blocks of rows, so that Ctrl-C
+    /// stops a large batch between blocks).
     fn forward(&self, py: Python<'_>, x: &Bound<'_, PyAny>) -> PyResult<PyTensor> {
         let x = to_tensor(x)?;
-        run(py, || crate::no_grad(|| self.inner.forward(&x, false))).map(PyTensor::from)
+        run_interruptible(py, || self.inner.predict(&x)).map(PyTensor::from)
     }
 }
 
