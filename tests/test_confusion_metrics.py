@@ -479,9 +479,13 @@ def initial_weights(seed=1):
     return [(rng.standard_normal(s) * 0.7).astype(np.float32) for s in shapes]
 
 
-def fit_both(metrics, out_activation, loss, y):
+def fit_both(metrics, out_activation, loss, y, sample_weight=None):
+    """fit (with validation_split), evaluate and train_on_batch in kandle and Keras from
+    the same weights; with `sample_weight`, the metrics are compiled as
+    `weighted_metrics`."""
     x = np.random.default_rng(7).standard_normal((N, D)).astype(np.float32)
     weights = initial_weights()
+    sw = sample_weight
     results = []
     for lib in (kd, keras):
         model = lib.Sequential(
@@ -493,13 +497,20 @@ def fit_both(metrics, out_activation, loss, y):
         )
         model.set_weights(weights)
         built = [getattr(lib.metrics, cls)(*args, **kwargs) for cls, args, kwargs in metrics]
-        model.compile(optimizer=lib.optimizers.SGD(0.1), loss=loss, metrics=built)
+        key = "metrics" if sw is None else "weighted_metrics"
+        model.compile(optimizer=lib.optimizers.SGD(0.1), loss=loss, **{key: built})
         history = model.fit(
-            x, y, batch_size=BATCH, epochs=EPOCHS, shuffle=False, verbose=0,
+            x, y, sample_weight=sw, batch_size=BATCH, epochs=EPOCHS, shuffle=False, verbose=0,
             validation_split=0.25,
         )  # fmt: skip
-        evaluated = model.evaluate(x, y, batch_size=BATCH, verbose=0, return_dict=True)
-        results.append((history.history, evaluated))
+        evaluated = model.evaluate(
+            x, y, sample_weight=sw, batch_size=BATCH, verbose=0, return_dict=True
+        )
+        one_batch = model.train_on_batch(
+            x[:BATCH], y[:BATCH], sample_weight=None if sw is None else sw[:BATCH],
+            return_dict=True,
+        )  # fmt: skip
+        results.append((history.history, evaluated, one_batch))
     return results
 
 
@@ -538,26 +549,29 @@ CLASSIFICATION_METRICS = [
 ]
 
 
-def test_fit_history_matches_keras_for_classification_metrics():
-    y = np.random.default_rng(8).integers(0, 2, (N, OUT)).astype(np.float32)
-    (hist, ev), (k_hist, k_ev) = fit_both(
-        CLASSIFICATION_METRICS, "sigmoid", "binary_crossentropy", y
-    )
-    assert_same_logs(hist, k_hist)
-    assert_same_logs(ev, k_ev)
+@pytest.mark.parametrize("weighted", [False, True], ids=["metrics", "weighted_metrics"])
+def test_fit_history_matches_keras_for_classification_metrics(weighted):
+    rng = np.random.default_rng(8)
+    y = rng.integers(0, 2, (N, OUT)).astype(np.float32)
+    sw = rng.uniform(0.2, 2.0, N).astype(np.float32) if weighted else None
+    ours, theirs = fit_both(CLASSIFICATION_METRICS, "sigmoid", "binary_crossentropy", y, sw)
+    for got, want in zip(ours, theirs):
+        assert_same_logs(got, want)
 
 
-def test_fit_history_matches_keras_for_r2_score():
+@pytest.mark.parametrize("weighted", [False, True], ids=["metrics", "weighted_metrics"])
+def test_fit_history_matches_keras_for_r2_score(weighted):
     rng = np.random.default_rng(9)
     y = rng.standard_normal((N, OUT)).astype(np.float32)
+    sw = rng.uniform(0.2, 2.0, N).astype(np.float32) if weighted else None
     metrics = [
         ("R2Score", (), {}),
         ("R2Score", (), {"class_aggregation": None, "name": "r2_each"}),
         ("R2Score", (), {"class_aggregation": "variance_weighted_average", "name": "r2_var"}),
     ]
-    (hist, ev), (k_hist, k_ev) = fit_both(metrics, None, "mse", y)
-    assert_same_logs(hist, k_hist)
-    assert_same_logs(ev, k_ev)
+    ours, theirs = fit_both(metrics, None, "mse", y, sw)
+    for got, want in zip(ours, theirs):
+        assert_same_logs(got, want)
 
 
 def test_progress_bar_shows_the_mean_of_array_metrics(capsys):
