@@ -14,6 +14,7 @@ and reads the running value with ``result()``. The state lives in the Rust engin
 from __future__ import annotations
 
 import json
+import math
 from collections import defaultdict
 from typing import Any
 
@@ -21,6 +22,21 @@ import numpy as np
 
 from kandle import _core
 from kandle.losses import _snake_case
+
+
+def _plain_config(value: Any) -> Any:
+    """A config as strict JSON can carry it: numpy scalars and arrays as Python numbers
+    and lists, non-finite floats as strings (which the engine rejects by name)."""
+    if isinstance(value, np.ndarray | np.generic):
+        value = value.tolist()
+    if isinstance(value, dict):
+        return {k: _plain_config(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain_config(v) for v in value]
+    if isinstance(value, float) and not math.isfinite(value):
+        return repr(value)
+    return value
+
 
 # Keras names metrics created without a name per process: precision, precision_1, ...
 _name_counts: defaultdict[str, int] = defaultdict(int)
@@ -52,7 +68,7 @@ class Metric:
     def __init__(self, name: str | None = None, dtype: Any = None) -> None:
         self.name = name if name is not None else _auto_name(type(self).__name__)
         self.dtype = dtype or "float32"
-        self._engine = _core.Metric(self._core_class, json.dumps(self._options()))
+        self._engine = _core.Metric(self._core_class, json.dumps(_plain_config(self._options())))
 
     # The class-specific config keys (beyond name and dtype), attributes of the same name.
     _option_names: tuple[str, ...] = ()
@@ -65,7 +81,8 @@ class Metric:
         self._engine.update_state(y_true, y_pred, sample_weight)
 
     def result(self) -> Any:
-        """The running value (a float)."""
+        """The running value: a float, or a float32 array where Keras's is one (several
+        thresholds, per-class scores)."""
         return self._engine.result()
 
     def reset_state(self) -> None:
@@ -242,9 +259,87 @@ class RootMeanSquaredError(Metric):
         super().__init__(name=name, dtype=dtype)
 
 
-class _ThresholdMetric(Metric):
-    _option_names = ("thresholds", "top_k", "class_id")
+def _threshold_list(thresholds: Any, default: float) -> list[float]:
+    """Keras's ``parse_init_thresholds``: the thresholds as a list (``default`` for None)."""
+    if thresholds is None:
+        return [default]
+    return [float(t) for t in np.asarray(thresholds, dtype=np.float64).reshape(-1)]
 
+
+def _even_thresholds(num_thresholds: int) -> list[float]:
+    """The inner thresholds Keras spaces evenly between 0 and 1."""
+    return [(i + 1) * 1.0 / (num_thresholds - 1) for i in range(num_thresholds - 2)]
+
+
+class _ConfusionCount(Metric):
+    def __init__(
+        self,
+        thresholds: float | list[float] | None = None,
+        name: str | None = None,
+        dtype: Any = None,
+    ) -> None:
+        self.init_thresholds = thresholds
+        super().__init__(name=name, dtype=dtype)
+        self.thresholds = _threshold_list(thresholds, 0.5)
+
+    def _options(self) -> dict[str, Any]:
+        return {"thresholds": self.init_thresholds}
+
+
+class TruePositives(_ConfusionCount):
+    """The weighted count of positive labels predicted above ``thresholds`` (default
+    0.5); with a list of thresholds, one count per threshold.
+
+    >>> import kandle as kd
+    >>> m = kd.metrics.TruePositives()
+    >>> m.update_state([0, 1, 1, 1], [1, 0, 1, 1])
+    >>> m.result()
+    2.0
+    """
+
+    _core_class = "TruePositives"
+
+
+class FalsePositives(_ConfusionCount):
+    """The weighted count of negative labels predicted above ``thresholds``.
+
+    >>> import kandle as kd
+    >>> m = kd.metrics.FalsePositives(thresholds=[0.3, 0.6])
+    >>> m.update_state([0, 1, 0, 0], [0, 0, 1, 0.5])
+    >>> m.result().tolist()
+    [2.0, 1.0]
+    """
+
+    _core_class = "FalsePositives"
+
+
+class TrueNegatives(_ConfusionCount):
+    """The weighted count of negative labels predicted at or below ``thresholds``.
+
+    >>> import kandle as kd
+    >>> m = kd.metrics.TrueNegatives()
+    >>> m.update_state([0, 1, 0, 0], [1, 1, 0, 0])
+    >>> m.result()
+    2.0
+    """
+
+    _core_class = "TrueNegatives"
+
+
+class FalseNegatives(_ConfusionCount):
+    """The weighted count of positive labels predicted at or below ``thresholds``.
+
+    >>> import kandle as kd
+    >>> m = kd.metrics.FalseNegatives()
+    >>> m.update_state([0, 1, 1, 1], [0, 1, 0, 0])
+    >>> m.result()
+    2.0
+    """
+
+    _core_class = "FalseNegatives"
+
+
+class _ThresholdMetric(Metric):
     def __init__(
         self,
         thresholds: float | list[float] | None = None,
@@ -253,21 +348,22 @@ class _ThresholdMetric(Metric):
         name: str | None = None,
         dtype: Any = None,
     ) -> None:
-        self.thresholds = thresholds
+        self.init_thresholds = thresholds
         self.top_k = top_k
         self.class_id = class_id
         super().__init__(name=name, dtype=dtype)
+        # Keras's NEG_INF is the default threshold with top_k.
+        self.thresholds = _threshold_list(thresholds, 0.5 if top_k is None else -1e10)
 
-    def result(self) -> Any:
-        """A float, or one value per threshold when several were given."""
-        if isinstance(self.thresholds, (list, tuple)) and len(self.thresholds) != 1:
-            return np.asarray(self._engine.result_values(), dtype=np.float32)
-        return self._engine.result()
+    def _options(self) -> dict[str, Any]:
+        return {"thresholds": self.init_thresholds, "top_k": self.top_k, "class_id": self.class_id}
 
 
 class Precision(_ThresholdMetric):
     """``true_positives / (true_positives + false_positives)``, with predictions above
-    ``thresholds`` (default 0.5) or among the ``top_k`` counting as positive.
+    ``thresholds`` (default 0.5) or among the ``top_k`` counting as positive; with a
+    list of thresholds, one value per threshold. ``class_id`` restricts it to one
+    column of a ``(batch, classes)`` output.
 
     >>> import kandle as kd
     >>> m = kd.metrics.Precision()
@@ -292,9 +388,26 @@ class Recall(_ThresholdMetric):
     _core_class = "Recall"
 
 
+# Keras's AUCCurve.from_str and AUCSummationMethod.from_str: accepted spellings and the
+# name get_config reports. Other values go to the engine, which rejects them.
+_AUC_CURVES = {"ROC": "ROC", "roc": "ROC", "PR": "PR", "pr": "PR", "PRGAIN": "PRGAIN",
+               "prgain": "PRGAIN"}  # fmt: skip
+_AUC_SUMMATIONS = {
+    "interpolation": "interpolation",
+    "Interpolation": "interpolation",
+    "majoring": "majoring",
+    "Majoring": "majoring",
+    "minoring": "minoring",
+    "Minoring": "minoring",
+}
+
+
 class AUC(Metric):
-    """Area under the ROC (default) or PR curve, by a Riemann sum over ``num_thresholds``
-    thresholds (plus ``-1e-7`` and ``1 + 1e-7``).
+    """Area under the ROC (default), PR or PRGAIN curve, by a Riemann sum over
+    ``num_thresholds`` thresholds (plus ``-1e-7`` and ``1 + 1e-7``); for PR with
+    ``summation_method="interpolation"``, Davis & Goadrich's interpolation. With
+    ``multi_label=True``, one curve per column of ``(batch, labels)`` predictions,
+    averaged (weighted by ``label_weights`` if given).
 
     >>> import kandle as kd
     >>> m = kd.metrics.AUC(num_thresholds=3)
@@ -327,21 +440,250 @@ class AUC(Metric):
         label_weights: Any = None,
         from_logits: bool = False,
     ) -> None:
-        self.num_thresholds = len(thresholds) + 2 if thresholds is not None else num_thresholds
-        self.curve = curve
-        self.summation_method = summation_method
-        self.thresholds = None if thresholds is None else [float(t) for t in thresholds]
+        if thresholds is not None:
+            try:
+                thresholds = sorted(_threshold_list(thresholds, 0.5))
+            except (TypeError, ValueError):
+                thresholds = list(thresholds)  # not numbers: the engine names the bad value
+            num_thresholds = len(thresholds) + 2
+        self.num_thresholds = num_thresholds
+        self.curve = _AUC_CURVES.get(curve, curve)
+        self.summation_method = _AUC_SUMMATIONS.get(summation_method, summation_method)
+        self._init_thresholds = thresholds
         self.multi_label = multi_label
         self.num_labels = num_labels
-        self.label_weights = label_weights
+        self.label_weights = (
+            None if label_weights is None else np.asarray(label_weights, np.float32).tolist()
+        )
         self.from_logits = from_logits
         super().__init__(name=name, dtype=dtype)
 
+    @property
+    def thresholds(self) -> list[float]:
+        """All the thresholds, with the end points ``-1e-7`` and ``1 + 1e-7``."""
+        inner = self._init_thresholds
+        if inner is None:
+            inner = _even_thresholds(self.num_thresholds)
+        return [0.0 - 1e-7, *inner, 1.0 + 1e-7]
+
     def _options(self) -> dict[str, Any]:
         options = super()._options()
-        if self.thresholds is not None:
-            options["thresholds"] = self.thresholds
+        if self._init_thresholds is not None:
+            options["thresholds"] = self._init_thresholds
         return options
+
+
+class _RateAtRate(Metric):
+    # The name of the constrained rate's argument: specificity, sensitivity, ...
+    _constraint: str = ""
+
+    def __init__(
+        self,
+        value: float,
+        num_thresholds: int = 200,
+        class_id: int | None = None,
+        name: str | None = None,
+        dtype: Any = None,
+    ) -> None:
+        setattr(self, self._constraint, value)
+        self.num_thresholds = num_thresholds
+        self.class_id = class_id
+        super().__init__(name=name, dtype=dtype)
+
+    @property
+    def thresholds(self) -> list[float]:
+        """``num_thresholds`` thresholds evenly spaced from 0 to 1 (0.5 if just one)."""
+        if self.num_thresholds == 1:
+            return [0.5]
+        return [0.0, *_even_thresholds(self.num_thresholds), 1.0]
+
+    def _options(self) -> dict[str, Any]:
+        return {
+            "class_id": self.class_id,
+            "num_thresholds": self.num_thresholds,
+            self._constraint: getattr(self, self._constraint),
+        }
+
+
+class SensitivityAtSpecificity(_RateAtRate):
+    """The best sensitivity (recall) over ``num_thresholds`` evenly spaced thresholds
+    whose specificity is at least ``specificity``.
+
+    >>> import kandle as kd
+    >>> m = kd.metrics.SensitivityAtSpecificity(0.5)
+    >>> m.update_state([0, 0, 0, 1, 1], [0, 0.3, 0.8, 0.3, 0.8])
+    >>> m.result()
+    0.5
+    """
+
+    _core_class = "SensitivityAtSpecificity"
+    _constraint = "specificity"
+
+    def __init__(
+        self,
+        specificity: float,
+        num_thresholds: int = 200,
+        class_id: int | None = None,
+        name: str | None = None,
+        dtype: Any = None,
+    ) -> None:
+        super().__init__(specificity, num_thresholds, class_id, name, dtype)
+
+
+class SpecificityAtSensitivity(_RateAtRate):
+    """The best specificity over the thresholds whose sensitivity is at least
+    ``sensitivity``.
+
+    >>> import kandle as kd
+    >>> m = kd.metrics.SpecificityAtSensitivity(0.5)
+    >>> m.update_state([0, 0, 0, 1, 1], [0, 0.3, 0.8, 0.3, 0.8])
+    >>> round(m.result(), 4)
+    0.6667
+    """
+
+    _core_class = "SpecificityAtSensitivity"
+    _constraint = "sensitivity"
+
+    def __init__(
+        self,
+        sensitivity: float,
+        num_thresholds: int = 200,
+        class_id: int | None = None,
+        name: str | None = None,
+        dtype: Any = None,
+    ) -> None:
+        super().__init__(sensitivity, num_thresholds, class_id, name, dtype)
+
+
+class PrecisionAtRecall(_RateAtRate):
+    """The best precision over the thresholds whose recall is at least ``recall``.
+
+    >>> import kandle as kd
+    >>> m = kd.metrics.PrecisionAtRecall(0.5)
+    >>> m.update_state([0, 0, 0, 1, 1], [0, 0.3, 0.8, 0.3, 0.8])
+    >>> m.result()
+    0.5
+    """
+
+    _core_class = "PrecisionAtRecall"
+    _constraint = "recall"
+
+    def __init__(
+        self,
+        recall: float,
+        num_thresholds: int = 200,
+        class_id: int | None = None,
+        name: str | None = None,
+        dtype: Any = None,
+    ) -> None:
+        super().__init__(recall, num_thresholds, class_id, name, dtype)
+
+
+class RecallAtPrecision(_RateAtRate):
+    """The best recall over the thresholds whose precision is at least ``precision``.
+
+    >>> import kandle as kd
+    >>> m = kd.metrics.RecallAtPrecision(0.8)
+    >>> m.update_state([0, 0, 1, 1], [0, 0.5, 0.3, 0.9])
+    >>> m.result()
+    0.5
+    """
+
+    _core_class = "RecallAtPrecision"
+    _constraint = "precision"
+
+    def __init__(
+        self,
+        precision: float,
+        num_thresholds: int = 200,
+        class_id: int | None = None,
+        name: str | None = None,
+        dtype: Any = None,
+    ) -> None:
+        super().__init__(precision, num_thresholds, class_id, name, dtype)
+
+
+class FBetaScore(Metric):
+    """The F-beta score of a ``(batch, classes)`` output: ``(1 + beta^2) * precision *
+    recall / (beta^2 * precision + recall)``, per class (``average=None``, an array) or
+    averaged (``"micro"``, ``"macro"``, ``"weighted"``). Predictions above ``threshold``
+    are positive; without one, each row's maximum is.
+
+    >>> import kandle as kd
+    >>> m = kd.metrics.FBetaScore(beta=2.0, threshold=0.5)
+    >>> m.update_state([[1, 1, 1], [1, 0, 0], [1, 1, 0]],
+    ...                [[0.2, 0.6, 0.7], [0.2, 0.6, 0.6], [0.6, 0.8, 0.0]])
+    >>> [round(float(v), 4) for v in m.result()]
+    [0.3846, 0.9091, 0.8333]
+    """
+
+    _core_class = "FBetaScore"
+    _option_names: tuple[str, ...] = ("average", "beta", "threshold")
+
+    def __init__(
+        self,
+        average: str | None = None,
+        beta: float = 1.0,
+        threshold: float | None = None,
+        name: str = "fbeta_score",
+        dtype: Any = None,
+    ) -> None:
+        self.average = average
+        self.beta = beta
+        self.threshold = threshold
+        super().__init__(name=name, dtype=dtype)
+
+
+class F1Score(FBetaScore):
+    """The F1 score: :class:`FBetaScore` with ``beta=1``.
+
+    >>> import kandle as kd
+    >>> m = kd.metrics.F1Score(threshold=0.5)
+    >>> m.update_state([[1, 1, 1], [1, 0, 0], [1, 1, 0]],
+    ...                [[0.2, 0.6, 0.7], [0.2, 0.6, 0.6], [0.6, 0.8, 0.0]])
+    >>> [round(float(v), 4) for v in m.result()]
+    [0.5, 0.8, 0.6667]
+    """
+
+    _core_class = "F1Score"
+    _option_names = ("average", "threshold")
+
+    def __init__(
+        self,
+        average: str | None = None,
+        threshold: float | None = None,
+        name: str = "f1_score",
+        dtype: Any = None,
+    ) -> None:
+        super().__init__(average=average, beta=1.0, threshold=threshold, name=name, dtype=dtype)
+
+
+class R2Score(Metric):
+    """The coefficient of determination of each output of a ``(batch, outputs)``
+    regression, aggregated by ``class_aggregation`` (``"uniform_average"``,
+    ``"variance_weighted_average"``, or None for one score per output) and adjusted for
+    ``num_regressors`` independent variables when that is not 0.
+
+    >>> import kandle as kd
+    >>> m = kd.metrics.R2Score()
+    >>> m.update_state([[1], [4], [3]], [[2], [4], [4]])
+    >>> round(m.result(), 6)
+    0.571429
+    """
+
+    _core_class = "R2Score"
+    _option_names = ("class_aggregation", "num_regressors")
+
+    def __init__(
+        self,
+        class_aggregation: str | None = "uniform_average",
+        num_regressors: int = 0,
+        name: str = "r2_score",
+        dtype: Any = None,
+    ) -> None:
+        self.class_aggregation = class_aggregation
+        self.num_regressors = num_regressors
+        super().__init__(name=name, dtype=dtype)
 
 
 _CLASSES: dict[str, type[Metric]] = {
@@ -356,9 +698,20 @@ _CLASSES: dict[str, type[Metric]] = {
         MeanSquaredError,
         MeanAbsoluteError,
         RootMeanSquaredError,
+        TruePositives,
+        FalsePositives,
+        TrueNegatives,
+        FalseNegatives,
         Precision,
         Recall,
         AUC,
+        SensitivityAtSpecificity,
+        SpecificityAtSensitivity,
+        PrecisionAtRecall,
+        RecallAtPrecision,
+        FBetaScore,
+        F1Score,
+        R2Score,
     )
 }
 # Keras's ALL_OBJECTS_DICT: class names, their snake_case, and short aliases.
@@ -455,8 +808,19 @@ __all__ = [
     "MeanSquaredError",
     "MeanAbsoluteError",
     "RootMeanSquaredError",
+    "TruePositives",
+    "FalsePositives",
+    "TrueNegatives",
+    "FalseNegatives",
     "Precision",
     "Recall",
     "AUC",
+    "SensitivityAtSpecificity",
+    "SpecificityAtSensitivity",
+    "PrecisionAtRecall",
+    "RecallAtPrecision",
+    "FBetaScore",
+    "F1Score",
+    "R2Score",
     "get",
 ]

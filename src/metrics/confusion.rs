@@ -1,13 +1,16 @@
-//! Metrics from confusion matrices at thresholds: Precision, Recall, AUC, following
-//! Keras's `update_confusion_matrix_variables` (including its bucketed path for evenly
-//! spaced thresholds, which clips predictions to [0, 1]).
+//! Metrics from confusion matrices at thresholds, following Keras's
+//! `update_confusion_matrix_variables`: the counts (TruePositives, FalsePositives,
+//! TrueNegatives, FalseNegatives), Precision, Recall, and the sensitivity/specificity
+//! family (SensitivityAtSpecificity, SpecificityAtSensitivity, PrecisionAtRecall,
+//! RecallAtPrecision). The matrix is shared with AUC (`auc.rs`).
 
 use super::values::Values;
 use super::Metric;
 use crate::bail;
 use crate::error::{fmt_shape, Result};
-use crate::losses::{squeeze_or_expand_shapes, EPSILON};
+use crate::losses::{squeeze_or_expand_shapes, Config, EPSILON};
 use crate::tensor::Tensor;
+use serde_json::Value;
 
 /// Keras's `NEG_INF`: the default threshold with `top_k`, and the value of filtered-out
 /// predictions.
@@ -24,49 +27,196 @@ fn is_evenly_distributed(thresholds: &[f64]) -> bool {
         })
 }
 
-/// True/false positives and negatives at each threshold, weighted, in f64.
-#[derive(Debug, Clone)]
-pub(crate) struct ConfusionMatrix {
-    /// The thresholds as float32 (what predictions are compared with).
-    thresholds: Vec<f32>,
-    evenly: bool,
-    with_epsilon: bool,
-    pub tp: Vec<f64>,
-    pub fp: Vec<f64>,
-    pub tn: Vec<f64>,
-    pub fn_: Vec<f64>,
+/// The thresholds of a confusion matrix.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Thresholds {
+    /// `n` evenly spaced thresholds from 0 to 1, the ends moved out by epsilon when
+    /// `with_epsilon`: Keras's bucketed path, which depends on nothing else (so the
+    /// values need not be stored, however many there are).
+    Even { n: usize, with_epsilon: bool },
+    /// Any thresholds, compared with predictions one by one.
+    List(Vec<f64>),
 }
 
-impl ConfusionMatrix {
-    fn new(thresholds: &[f64], evenly: bool) -> Self {
-        let n = thresholds.len();
-        ConfusionMatrix {
-            thresholds: thresholds.iter().map(|&t| t as f32).collect(),
-            evenly,
-            with_epsilon: evenly && (thresholds[0] < 0.0 || thresholds[n - 1] > 1.0),
-            tp: vec![0.0; n],
-            fp: vec![0.0; n],
-            tn: vec![0.0; n],
-            fn_: vec![0.0; n],
+impl Thresholds {
+    /// A user's list: Keras takes the bucketed path when it is evenly distributed.
+    pub(crate) fn of_list(thresholds: Vec<f64>) -> Self {
+        if is_evenly_distributed(&thresholds) {
+            let n = thresholds.len();
+            Thresholds::Even {
+                n,
+                with_epsilon: thresholds[0] < 0.0 || thresholds[n - 1] > 1.0,
+            }
+        } else {
+            Thresholds::List(thresholds)
         }
     }
 
-    fn reset(&mut self) {
-        for v in [&mut self.tp, &mut self.fp, &mut self.tn, &mut self.fn_] {
-            v.fill(0.0);
+    pub(crate) fn len(&self) -> usize {
+        match self {
+            Thresholds::Even { n, .. } => *n,
+            Thresholds::List(t) => t.len(),
         }
     }
+}
 
-    /// Accumulates one batch. `prepare` maps predictions first (e.g. a sigmoid).
-    fn update(
-        &mut self,
+/// Reads an argument that is None, a number or a list of numbers (`thresholds`,
+/// `label_weights`).
+pub(crate) fn parse_numbers(cfg: &Config, key: &str) -> Result<Option<Vec<f64>>> {
+    let bad = |v: &Value| {
+        crate::Error::InvalidArgument(format!(
+            "{}: expected {key} to be None, a number or a list of numbers, got {key}={v}",
+            cfg.class
+        ))
+    };
+    match cfg.get(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Array(items)) => items
+            .iter()
+            .map(|v| v.as_f64().ok_or_else(|| bad(v)))
+            .collect::<Result<Vec<_>>>()
+            .map(Some),
+        Some(v) => Ok(Some(vec![v.as_f64().ok_or_else(|| bad(v))?])),
+    }
+}
+
+/// Reads an argument that is None or a string; `default` when missing.
+pub(crate) fn parse_str<'c>(
+    cfg: &'c Config,
+    key: &str,
+    default: Option<&'c str>,
+) -> Result<Option<&'c str>> {
+    match cfg.get(key) {
+        None => Ok(default),
+        Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s)),
+        Some(v) => bail!(
+            InvalidArgument,
+            "{}: expected {key} to be a string or None, got {key}={v}",
+            cfg.class
+        ),
+    }
+}
+
+/// Checks a user's thresholds as Keras's `assert_thresholds_range` does (each in
+/// [0, 1]; NaN is not), and that there is at least one.
+pub(crate) fn check_thresholds(class: &str, thresholds: &[f64]) -> Result<()> {
+    let outside: Vec<f64> = thresholds
+        .iter()
+        .copied()
+        .filter(|t| !(0.0..=1.0).contains(t))
+        .collect();
+    if !outside.is_empty() {
+        bail!(
+            InvalidArgument,
+            "{class}: thresholds values must be in [0, 1], got {outside:?}"
+        );
+    }
+    if thresholds.is_empty() {
+        bail!(
+            InvalidArgument,
+            "{class}: expected at least one value in thresholds, got []"
+        );
+    }
+    Ok(())
+}
+
+/// The thresholds of a count, Precision or Recall: the user's, checked, or `default`.
+fn user_thresholds(class: &str, thresholds: Option<Vec<f64>>, default: f64) -> Result<Thresholds> {
+    match thresholds {
+        Some(t) => {
+            check_thresholds(class, &t)?;
+            Ok(Thresholds::of_list(t))
+        }
+        None => Ok(Thresholds::List(vec![default])),
+    }
+}
+
+/// Reads a size argument such as `num_thresholds` (default `default`): a non-negative
+/// integer; one too large for any machine is an allocation error.
+pub(crate) fn parse_size(cfg: &Config, key: &str, default: usize) -> Result<usize> {
+    Ok(parse_opt_size(cfg, key)?.unwrap_or(default))
+}
+
+/// Reads a size argument that may be None (`num_labels`).
+pub(crate) fn parse_opt_size(cfg: &Config, key: &str) -> Result<Option<usize>> {
+    let v = match cfg.get(key) {
+        None | Some(Value::Null) => return Ok(None),
+        Some(v) => v,
+    };
+    if let Some(n) = v.as_u64() {
+        return usize::try_from(n)
+            .map(Some)
+            .map_err(|_| too_large(cfg.class, key, &n.to_string()));
+    }
+    match v.as_f64() {
+        // JSON integers beyond 64 bits arrive as floats.
+        Some(f) if f.fract() == 0.0 && f >= u64::MAX as f64 => {
+            Err(too_large(cfg.class, key, &v.to_string()))
+        }
+        _ => bail!(
+            InvalidArgument,
+            "{}: expected {key} to be a non-negative integer, got {key}={v}",
+            cfg.class
+        ),
+    }
+}
+
+fn too_large(class: &str, key: &str, value: &str) -> crate::Error {
+    crate::Error::Allocation(format!(
+        "{class}: {key}={value} is too large for this machine"
+    ))
+}
+
+/// Reads an optional class index (`class_id`).
+pub(crate) fn parse_index(cfg: &Config, key: &str) -> Result<Option<usize>> {
+    match cfg.get(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(v) => match v.as_u64().and_then(|n| usize::try_from(n).ok()) {
+            Some(n) => Ok(Some(n)),
+            None => bail!(
+                InvalidArgument,
+                "{}: expected {key} to be None or a non-negative integer, got {key}={v}",
+                cfg.class
+            ),
+        },
+    }
+}
+
+/// A zeroed buffer of `n` f64 for a metric's state, or an allocation error naming what
+/// asked for it.
+pub(crate) fn state_buffer(n: usize, what: &dyn Fn() -> String) -> Result<Vec<f64>> {
+    crate::tensor::alloc::<f64>(n).map_err(|_| {
+        crate::Error::Allocation(format!(
+            "{}: cannot allocate the metric's state of {n} values ({} bytes)",
+            what(),
+            n.saturating_mul(8)
+        ))
+    })
+}
+
+/// One batch as Keras's `update_confusion_matrix_variables` sees it, flattened in
+/// row-major order: predictions, boolean labels and per-element weights.
+pub(crate) struct Batch {
+    pub pred: Vec<f32>,
+    pub label: Vec<bool>,
+    pub weight: Option<Vec<f64>>,
+    /// The shape of the predictions (after `class_id` picks a column: `(..., 1)`).
+    pub shape: Vec<usize>,
+}
+
+impl Batch {
+    /// `y_true` and `y_pred` with ranks matched as Keras does (their shapes must then
+    /// agree), `prepare` applied to each prediction, `sample_weight` broadcast to them,
+    /// then `top_k` (per row of the last axis) and `class_id` applied.
+    pub(crate) fn new(
         y_true: &Tensor,
         y_pred: &Tensor,
         sample_weight: Option<&Tensor>,
         top_k: Option<usize>,
         class_id: Option<usize>,
         prepare: impl Fn(f32) -> f32,
-    ) -> Result<()> {
+    ) -> Result<Batch> {
         let (ps, ts) = squeeze_or_expand_shapes(y_pred.shape(), y_true.shape(), true);
         if ps != ts {
             bail!(
@@ -104,108 +254,291 @@ impl ConfusionMatrix {
                     fmt_shape(y_pred.shape())
                 );
             }
-            let pick = |i: usize| i % last == c;
-            pred = pred
-                .iter()
-                .enumerate()
-                .filter(|(i, _)| pick(*i))
-                .map(|(_, &v)| v)
-                .collect();
-            label = label
-                .iter()
-                .enumerate()
-                .filter(|(i, _)| pick(*i))
-                .map(|(_, &v)| v)
-                .collect();
-            weight = weight.map(|w| {
-                w.iter()
-                    .enumerate()
-                    .filter(|(i, _)| pick(*i))
-                    .map(|(_, &v)| v)
-                    .collect()
-            });
+            fn column<T: Copy>(v: &[T], c: usize, last: usize) -> Vec<T> {
+                v.iter().skip(c).step_by(last).copied().collect()
+            }
+            pred = column(&pred, c, last);
+            label = column(&label, c, last);
+            weight = weight.map(|w| column(&w, c, last));
             *shape.last_mut().expect("rank >= 2") = 1;
         }
-        let weight_at = |i: usize| weight.as_ref().map_or(1.0, |w| w[i]);
-        let n = self.thresholds.len();
-        if self.evenly {
-            // Bucket each prediction by the thresholds it exceeds; a reversed cumulative
-            // sum then counts, per threshold, the predictions above it.
-            let (mut tp_b, mut fp_b) = (vec![0.0; n], vec![0.0; n]);
-            let (mut total_true, mut total_false) = (0.0, 0.0);
-            for (i, (&p, &l)) in pred.iter().zip(&label).enumerate() {
-                let w = weight_at(i);
-                if l {
-                    total_true += w;
-                } else {
-                    total_false += w;
-                }
-                let p = p.clamp(0.0, 1.0);
-                let mut bucket = (p * (n as f32 - 1.0)).ceil() - 1.0;
-                if self.with_epsilon {
-                    bucket = bucket.max(0.0);
-                }
-                if bucket.is_nan() || bucket < 0.0 {
-                    continue;
-                }
-                let b = (bucket as usize).min(n - 1);
-                if l {
-                    tp_b[b] += w;
-                } else {
-                    fp_b[b] += w;
-                }
-            }
-            let (mut tp, mut fp) = (0.0, 0.0);
-            for j in (0..n).rev() {
-                tp += tp_b[j];
-                fp += fp_b[j];
-                self.tp[j] += tp;
-                self.fp[j] += fp;
-                self.fn_[j] += total_true - tp;
-                self.tn[j] += total_false - fp;
-            }
-        } else {
-            for (i, (&p, &l)) in pred.iter().zip(&label).enumerate() {
-                let w = weight_at(i);
-                for (j, &t) in self.thresholds.iter().enumerate() {
-                    match (l, p > t) {
-                        (true, true) => self.tp[j] += w,
-                        (true, false) => self.fn_[j] += w,
-                        (false, true) => self.fp[j] += w,
-                        (false, false) => self.tn[j] += w,
-                    }
-                }
-            }
+        Ok(Batch {
+            pred,
+            label,
+            weight,
+            shape,
+        })
+    }
+
+    /// Multiplies the weights by `w` broadcast to the predictions' shape.
+    pub(crate) fn scale_weights(&mut self, w: &Values, what: &str) -> Result<()> {
+        let w = w.broadcast_to(&self.shape, what)?.data;
+        match &mut self.weight {
+            Some(weight) => weight.iter_mut().zip(&w).for_each(|(a, b)| *a *= b),
+            None => self.weight = Some(w),
         }
         Ok(())
     }
 }
 
-/// Keeps the `k` largest values of `row` (ties: the lower index first, as `top_k`) and
-/// sets the others to `NEG_INF`.
+/// Keeps the `k` largest values of `row` (NaN counts as the largest; ties: the lower
+/// index first, as `top_k`) and replaces the others with Keras's
+/// `x * 0 + NEG_INF`, which is NaN for an infinite or NaN `x`.
 fn filter_top_k(row: &mut [f32], k: usize) {
     let mut order: Vec<usize> = (0..row.len()).collect();
     order.sort_by(|&a, &b| row[b].total_cmp(&row[a]).then(a.cmp(&b)));
     for &i in order.iter().skip(k) {
-        row[i] = NEG_INF as f32;
+        row[i] = row[i] * 0.0 + NEG_INF as f32;
     }
 }
 
-/// The logistic function, without overflow.
-fn sigmoid(x: f32) -> f32 {
-    if x >= 0.0 {
-        1.0 / (1.0 + (-x).exp())
-    } else {
-        let e = x.exp();
-        e / (1.0 + e)
+/// Which threshold a prediction passes last, computed once per batch element.
+#[derive(Debug, Clone)]
+enum Buckets {
+    /// Keras's bucketed path: a prediction, clipped to [0, 1], goes to bucket
+    /// `ceil(p * (n - 1)) - 1` in float32 (NaN to bucket 0, as XLA casts NaN to 0).
+    Even { n: usize, with_epsilon: bool },
+    /// The thresholds, as float32, sorted; `order[k]` is the index in the user's order
+    /// of `sorted[k]`. A prediction passes the thresholds strictly below it.
+    Sorted { sorted: Vec<f32>, order: Vec<usize> },
+}
+
+impl Buckets {
+    /// The (sorted) index of the largest threshold `p` exceeds, if any.
+    fn of(&self, p: f32) -> Option<usize> {
+        match self {
+            Buckets::Even { n, with_epsilon } => {
+                let p = p.clamp(0.0, 1.0);
+                let mut bucket = (p * (*n as f32 - 1.0)).ceil() - 1.0;
+                if *with_epsilon {
+                    bucket = bucket.max(0.0);
+                }
+                if bucket.is_nan() {
+                    return Some(0);
+                }
+                // Negative buckets, and any past the end, are dropped by segment_sum.
+                (bucket >= 0.0 && (bucket as usize) < *n).then_some(bucket as usize)
+            }
+            Buckets::Sorted { sorted, .. } => sorted.partition_point(|&t| t < p).checked_sub(1),
+        }
+    }
+
+    /// The user's index of the threshold of bucket `k`.
+    fn threshold(&self, k: usize) -> usize {
+        match self {
+            Buckets::Even { .. } => k,
+            Buckets::Sorted { order, .. } => order[k],
+        }
     }
 }
 
-fn divide_no_nan(a: f64, b: f64) -> f64 {
+/// Weighted true/false positives and negatives at each threshold, and for each label
+/// when multi-label: each count is a row-major `(thresholds, labels)` array, in f64.
+#[derive(Debug, Clone)]
+pub(crate) struct ConfusionMatrix {
+    buckets: Buckets,
+    num_thresholds: usize,
+    labels: usize,
+    pub tp: Vec<f64>,
+    pub fp: Vec<f64>,
+    pub tn: Vec<f64>,
+    pub fn_: Vec<f64>,
+    /// Per-bucket weights of positive and negative labels, reused by every update.
+    positive: Vec<f64>,
+    negative: Vec<f64>,
+}
+
+impl ConfusionMatrix {
+    /// Zeroed counts for `thresholds` and `labels` labels (1 unless multi-label). The
+    /// size is checked and the buffers allocated fallibly: `what` names the metric and
+    /// its arguments in the error.
+    pub(crate) fn new(
+        thresholds: &Thresholds,
+        labels: usize,
+        what: &dyn Fn() -> String,
+    ) -> Result<Self> {
+        let num_thresholds = thresholds.len();
+        // Six buffers of f64: four counts, two per-bucket scratch.
+        let size = num_thresholds.checked_mul(labels).filter(|n| {
+            n.checked_mul(6 * 8)
+                .is_some_and(|b| b <= isize::MAX as usize)
+        });
+        let Some(size) = size else {
+            bail!(
+                Allocation,
+                "{}: {num_thresholds} thresholds for {labels} label(s) are too many to allocate",
+                what()
+            );
+        };
+        let buckets = match thresholds {
+            Thresholds::Even { n, with_epsilon } => Buckets::Even {
+                n: *n,
+                with_epsilon: *with_epsilon,
+            },
+            Thresholds::List(t) => {
+                let mut order: Vec<usize> = (0..t.len()).collect();
+                order.sort_by(|&a, &b| (t[a] as f32).total_cmp(&(t[b] as f32)));
+                Buckets::Sorted {
+                    sorted: order.iter().map(|&i| t[i] as f32).collect(),
+                    order,
+                }
+            }
+        };
+        Ok(ConfusionMatrix {
+            buckets,
+            num_thresholds,
+            labels,
+            tp: state_buffer(size, what)?,
+            fp: state_buffer(size, what)?,
+            tn: state_buffer(size, what)?,
+            fn_: state_buffer(size, what)?,
+            positive: state_buffer(size, what)?,
+            negative: state_buffer(size, what)?,
+        })
+    }
+
+    pub(crate) fn num_thresholds(&self) -> usize {
+        self.num_thresholds
+    }
+
+    pub(crate) fn labels(&self) -> usize {
+        self.labels
+    }
+
+    pub(crate) fn reset(&mut self) {
+        for v in [&mut self.tp, &mut self.fp, &mut self.tn, &mut self.fn_] {
+            v.fill(0.0);
+        }
+    }
+
+    /// Accumulates one batch; element `i` counts for label `i % labels`.
+    pub(crate) fn update(&mut self, batch: &Batch) {
+        let (t, l) = (self.num_thresholds, self.labels);
+        self.positive.fill(0.0);
+        self.negative.fill(0.0);
+        let (mut total_pos, mut total_neg) = (vec![0.0; l], vec![0.0; l]);
+        for (i, (&p, &is_pos)) in batch.pred.iter().zip(&batch.label).enumerate() {
+            let w = batch.weight.as_ref().map_or(1.0, |w| w[i]);
+            let col = i % l;
+            let (total, bucketed) = if is_pos {
+                (&mut total_pos, &mut self.positive)
+            } else {
+                (&mut total_neg, &mut self.negative)
+            };
+            total[col] += w;
+            if let Some(k) = self.buckets.of(p) {
+                bucketed[k * l + col] += w;
+            }
+        }
+        // A prediction passes every threshold up to its bucket's: a reversed cumulative
+        // sum over the buckets counts, per threshold, the predictions above it.
+        for col in 0..l {
+            let (mut above_pos, mut above_neg) = (0.0, 0.0);
+            for k in (0..t).rev() {
+                above_pos += self.positive[k * l + col];
+                above_neg += self.negative[k * l + col];
+                let at = self.buckets.threshold(k) * l + col;
+                self.tp[at] += above_pos;
+                self.fp[at] += above_neg;
+                self.fn_[at] += total_pos[col] - above_pos;
+                self.tn[at] += total_neg[col] - above_neg;
+            }
+        }
+    }
+}
+
+pub(crate) fn divide_no_nan(a: f64, b: f64) -> f64 {
     if b == 0.0 {
         0.0
     } else {
         a / b
+    }
+}
+
+/// The mean of `values` (0 for none): the scalar summary of a metric whose Keras result
+/// is an array, as Keras's progress bar shows it.
+pub(crate) fn mean_of(values: &[f64]) -> f64 {
+    if values.is_empty() {
+        0.0
+    } else {
+        values.iter().sum::<f64>() / values.len() as f64
+    }
+}
+
+/// The four cells of a confusion matrix.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConfusionCell {
+    TruePositives,
+    FalsePositives,
+    TrueNegatives,
+    FalseNegatives,
+}
+
+impl ConfusionCell {
+    fn class_name(self) -> &'static str {
+        match self {
+            ConfusionCell::TruePositives => "TruePositives",
+            ConfusionCell::FalsePositives => "FalsePositives",
+            ConfusionCell::TrueNegatives => "TrueNegatives",
+            ConfusionCell::FalseNegatives => "FalseNegatives",
+        }
+    }
+}
+
+/// Keras's `TruePositives`, `FalsePositives`, `TrueNegatives` and `FalseNegatives`:
+/// the weighted count at each threshold.
+#[derive(Debug, Clone)]
+pub struct ConfusionCount {
+    cell: ConfusionCell,
+    cm: ConfusionMatrix,
+}
+
+impl ConfusionCount {
+    /// `thresholds` None means 0.5; given ones must lie in [0, 1].
+    pub fn new(cell: ConfusionCell, thresholds: Option<Vec<f64>>) -> Result<Self> {
+        let class = cell.class_name();
+        let thresholds = user_thresholds(class, thresholds, 0.5)?;
+        let cm = ConfusionMatrix::new(&thresholds, 1, &|| class.to_string())?;
+        Ok(ConfusionCount { cell, cm })
+    }
+
+    pub(crate) fn from_config(cell: ConfusionCell, cfg: &Config) -> Result<Self> {
+        Self::new(cell, parse_numbers(cfg, "thresholds")?)
+    }
+}
+
+impl Metric for ConfusionCount {
+    fn update(
+        &mut self,
+        y_true: &Tensor,
+        y_pred: &Tensor,
+        sample_weight: Option<&Tensor>,
+    ) -> Result<()> {
+        let batch = Batch::new(y_true, y_pred, sample_weight, None, None, |p| p)?;
+        self.cm.update(&batch);
+        Ok(())
+    }
+
+    fn result(&self) -> f64 {
+        mean_of(&self.result_values())
+    }
+
+    fn result_values(&self) -> Vec<f64> {
+        match self.cell {
+            ConfusionCell::TruePositives => &self.cm.tp,
+            ConfusionCell::FalsePositives => &self.cm.fp,
+            ConfusionCell::TrueNegatives => &self.cm.tn,
+            ConfusionCell::FalseNegatives => &self.cm.fn_,
+        }
+        .clone()
+    }
+
+    fn result_is_array(&self) -> bool {
+        self.cm.num_thresholds() != 1
+    }
+
+    fn reset(&mut self) {
+        self.cm.reset();
     }
 }
 
@@ -228,31 +561,26 @@ impl PrecisionRecall {
         class_id: Option<usize>,
     ) -> Result<Self> {
         let name = if recall { "Recall" } else { "Precision" };
-        let thresholds = match thresholds {
-            Some(t) => {
-                if let Some(bad) = t.iter().find(|t| !(0.0..=1.0).contains(*t)) {
-                    bail!(
-                        InvalidArgument,
-                        "{name}: threshold values must be in [0, 1], got {bad}"
-                    );
-                }
-                if t.is_empty() {
-                    bail!(InvalidArgument, "{name}: expected at least one threshold");
-                }
-                t
-            }
-            None => vec![if top_k.is_some() { NEG_INF } else { 0.5 }],
-        };
         if top_k == Some(0) {
             bail!(InvalidArgument, "{name}: expected top_k >= 1, got top_k=0");
         }
-        let evenly = is_evenly_distributed(&thresholds);
+        let default = if top_k.is_some() { NEG_INF } else { 0.5 };
+        let thresholds = user_thresholds(name, thresholds, default)?;
         Ok(PrecisionRecall {
             recall,
             top_k,
             class_id,
-            cm: ConfusionMatrix::new(&thresholds, evenly),
+            cm: ConfusionMatrix::new(&thresholds, 1, &|| name.to_string())?,
         })
+    }
+
+    pub(crate) fn from_config(recall: bool, cfg: &Config) -> Result<Self> {
+        Self::new(
+            recall,
+            parse_numbers(cfg, "thresholds")?,
+            parse_index(cfg, "top_k")?,
+            parse_index(cfg, "class_id")?,
+        )
     }
 }
 
@@ -263,19 +591,20 @@ impl Metric for PrecisionRecall {
         y_pred: &Tensor,
         sample_weight: Option<&Tensor>,
     ) -> Result<()> {
-        self.cm.update(
+        let batch = Batch::new(
             y_true,
             y_pred,
             sample_weight,
             self.top_k,
             self.class_id,
             |p| p,
-        )
+        )?;
+        self.cm.update(&batch);
+        Ok(())
     }
 
-    /// The value at the first threshold.
     fn result(&self) -> f64 {
-        self.result_values()[0]
+        mean_of(&self.result_values())
     }
 
     fn result_values(&self) -> Vec<f64> {
@@ -292,160 +621,155 @@ impl Metric for PrecisionRecall {
             .collect()
     }
 
+    fn result_is_array(&self) -> bool {
+        self.cm.num_thresholds() != 1
+    }
+
     fn reset(&mut self) {
         self.cm.reset();
     }
 }
 
-/// Which curve [`Auc`] integrates.
+/// The four metrics that maximize one rate subject to a floor on another.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum AucCurve {
-    Roc,
-    Pr,
+pub enum AtConstraint {
+    /// The best sensitivity (recall) where specificity >= the value.
+    SensitivityAtSpecificity,
+    /// The best specificity where sensitivity >= the value.
+    SpecificityAtSensitivity,
+    /// The best precision where recall >= the value.
+    PrecisionAtRecall,
+    /// The best recall where precision >= the value.
+    RecallAtPrecision,
 }
 
-/// Keras's AUC summation methods.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum AucSummation {
-    Interpolation,
-    Minoring,
-    Majoring,
+impl AtConstraint {
+    /// The Keras class name and the name of its constraint argument.
+    pub fn names(self) -> (&'static str, &'static str) {
+        match self {
+            AtConstraint::SensitivityAtSpecificity => ("SensitivityAtSpecificity", "specificity"),
+            AtConstraint::SpecificityAtSensitivity => ("SpecificityAtSensitivity", "sensitivity"),
+            AtConstraint::PrecisionAtRecall => ("PrecisionAtRecall", "recall"),
+            AtConstraint::RecallAtPrecision => ("RecallAtPrecision", "precision"),
+        }
+    }
 }
 
-/// Area under the ROC or PR curve, approximated at thresholds (Keras's `AUC`).
+/// Keras's `SensitivitySpecificityBase` family: with `num_thresholds` evenly spaced
+/// thresholds from 0 to 1 (just 0.5 when there is one), the largest value of one rate
+/// among the thresholds where the other reaches `value`.
 #[derive(Debug, Clone)]
-pub struct Auc {
-    curve: AucCurve,
-    summation: AucSummation,
-    from_logits: bool,
+pub struct RateAtRate {
+    kind: AtConstraint,
+    value: f64,
+    class_id: Option<usize>,
     cm: ConfusionMatrix,
 }
 
-impl Auc {
-    /// `thresholds` (in [0, 1]) overrides `num_thresholds`; either way the thresholds get
-    /// the end points `-EPSILON` and `1 + EPSILON`.
+impl RateAtRate {
     pub fn new(
+        kind: AtConstraint,
+        value: f64,
         num_thresholds: usize,
-        curve: AucCurve,
-        summation: AucSummation,
-        thresholds: Option<Vec<f64>>,
-        from_logits: bool,
+        class_id: Option<usize>,
     ) -> Result<Self> {
-        let (inner, evenly) = match thresholds {
-            Some(mut t) => {
-                if let Some(bad) = t.iter().find(|t| !(0.0..=1.0).contains(*t)) {
-                    bail!(
-                        InvalidArgument,
-                        "AUC: threshold values must be in [0, 1], got {bad}"
-                    );
-                }
-                t.sort_by(f64::total_cmp);
-                let mut ends = vec![0.0];
-                ends.extend(&t);
-                ends.push(1.0);
-                let evenly = is_evenly_distributed(&ends);
-                (t, evenly)
-            }
-            None => {
-                if num_thresholds <= 1 {
-                    bail!(
-                        InvalidArgument,
-                        "AUC: expected num_thresholds > 1, got num_thresholds={num_thresholds}"
-                    );
-                }
-                let t = (0..num_thresholds - 2)
-                    .map(|i| (i + 1) as f64 / (num_thresholds - 1) as f64)
-                    .collect();
-                (t, true)
+        let (class, arg) = kind.names();
+        if !(0.0..=1.0).contains(&value) {
+            bail!(
+                InvalidArgument,
+                "{class}: argument `{arg}` must be in the range [0, 1], got {arg}={value}"
+            );
+        }
+        if num_thresholds == 0 {
+            bail!(
+                InvalidArgument,
+                "{class}: argument `num_thresholds` must be an integer > 0, got num_thresholds=0"
+            );
+        }
+        let thresholds = if num_thresholds == 1 {
+            Thresholds::List(vec![0.5])
+        } else {
+            Thresholds::Even {
+                n: num_thresholds,
+                with_epsilon: false,
             }
         };
-        let mut all = vec![0.0 - EPSILON];
-        all.extend(inner);
-        all.push(1.0 + EPSILON);
-        Ok(Auc {
-            curve,
-            summation,
-            from_logits,
-            cm: ConfusionMatrix::new(&all, evenly),
+        let what = || format!("{class}(num_thresholds={num_thresholds})");
+        Ok(RateAtRate {
+            kind,
+            value,
+            class_id,
+            cm: ConfusionMatrix::new(&thresholds, 1, &what)?,
         })
     }
 
-    /// Keras's `interpolate_pr_auc` (Davis & Goadrich 2006).
-    fn interpolate_pr_auc(&self) -> f64 {
-        let ConfusionMatrix { tp, fp, fn_, .. } = &self.cm;
-        let p: Vec<f64> = tp.iter().zip(fp).map(|(a, b)| a + b).collect();
-        (0..tp.len() - 1)
-            .map(|i| {
-                let dtp = tp[i] - tp[i + 1];
-                let dp = p[i] - p[i + 1];
-                let slope = divide_no_nan(dtp, dp.max(0.0));
-                let intercept = tp[i + 1] - slope * p[i + 1];
-                let ratio = if p[i] > 0.0 && p[i + 1] > 0.0 {
-                    divide_no_nan(p[i], p[i + 1].max(0.0))
-                } else {
-                    1.0
-                };
-                divide_no_nan(
-                    slope * (dtp + intercept * ratio.ln()),
-                    (tp[i + 1] + fn_[i + 1]).max(0.0),
-                )
-            })
-            .sum()
+    pub(crate) fn from_config(kind: AtConstraint, cfg: &Config) -> Result<Self> {
+        let (class, arg) = kind.names();
+        let value = match cfg.get(arg).map(Value::as_f64) {
+            Some(Some(v)) => v,
+            _ => bail!(
+                InvalidArgument,
+                "{class}: expected `{arg}`, a number in [0, 1], got {}",
+                cfg.get(arg).map_or("nothing".to_string(), Value::to_string)
+            ),
+        };
+        Self::new(
+            kind,
+            value,
+            parse_size(cfg, "num_thresholds", 200)?,
+            parse_index(cfg, "class_id")?,
+        )
     }
 }
 
-impl Metric for Auc {
+/// Keras's `divide_no_nan` of float32 counts: `a / (a + b)`, 0 where `a + b` is 0.
+fn rate32(a: f64, b: f64) -> f32 {
+    let (a, b) = (a as f32, b as f32);
+    let total = a + b;
+    if total == 0.0 {
+        0.0
+    } else {
+        a / total
+    }
+}
+
+impl Metric for RateAtRate {
     fn update(
         &mut self,
         y_true: &Tensor,
         y_pred: &Tensor,
         sample_weight: Option<&Tensor>,
     ) -> Result<()> {
-        let from_logits = self.from_logits;
-        self.cm
-            .update(y_true, y_pred, sample_weight, None, None, |p| {
-                if from_logits {
-                    sigmoid(p)
-                } else {
-                    p
-                }
-            })
+        let batch = Batch::new(y_true, y_pred, sample_weight, None, self.class_id, |p| p)?;
+        self.cm.update(&batch);
+        Ok(())
     }
 
+    /// Keras's `_find_max_under_constraint`, in float32 as Keras computes it: whether a
+    /// rate reaches the floor can depend on the rounding.
     fn result(&self) -> f64 {
-        if self.curve == AucCurve::Pr && self.summation == AucSummation::Interpolation {
-            return self.interpolate_pr_auc();
-        }
         let ConfusionMatrix {
             tp, fp, tn, fn_, ..
         } = &self.cm;
-        let recall: Vec<f64> = (0..tp.len())
-            .map(|i| divide_no_nan(tp[i], tp[i] + fn_[i]))
-            .collect();
-        let (x, y) = match self.curve {
-            AucCurve::Roc => {
-                let fp_rate = (0..tp.len())
-                    .map(|i| divide_no_nan(fp[i], fp[i] + tn[i]))
-                    .collect();
-                (fp_rate, recall)
-            }
-            AucCurve::Pr => {
-                let precision = (0..tp.len())
-                    .map(|i| divide_no_nan(tp[i], tp[i] + fp[i]))
-                    .collect();
-                (recall, precision)
-            }
-        };
-        (0..x.len() - 1)
+        let floor = self.value as f32;
+        (0..tp.len())
             .map(|i| {
-                let height = match self.summation {
-                    AucSummation::Interpolation => (y[i] + y[i + 1]) / 2.0,
-                    AucSummation::Minoring => y[i].min(y[i + 1]),
-                    AucSummation::Majoring => y[i].max(y[i + 1]),
+                let sensitivity = rate32(tp[i], fn_[i]);
+                let specificity = rate32(tn[i], fp[i]);
+                let precision = rate32(tp[i], fp[i]);
+                let (constrained, dependent) = match self.kind {
+                    AtConstraint::SensitivityAtSpecificity => (specificity, sensitivity),
+                    AtConstraint::SpecificityAtSensitivity => (sensitivity, specificity),
+                    AtConstraint::PrecisionAtRecall => (sensitivity, precision),
+                    AtConstraint::RecallAtPrecision => (precision, sensitivity),
                 };
-                (x[i] - x[i + 1]) * height
+                if constrained >= floor {
+                    dependent
+                } else {
+                    0.0
+                }
             })
-            .sum()
+            .fold(0.0f32, f32::max) as f64
     }
 
     fn reset(&mut self) {
@@ -457,13 +781,7 @@ impl Metric for Auc {
 mod tests {
     use super::*;
 
-    fn t(v: &[f32]) -> Tensor {
-        Tensor::from_vec(v.to_vec(), &[v.len()]).unwrap()
-    }
-
-    fn close(a: f64, b: f64) {
-        assert!((a - b).abs() < 1e-6, "{a} vs {b}");
-    }
+    use crate::metrics::testing::{close, vector as t};
 
     #[test]
     fn keras_docstring_values() {
@@ -485,17 +803,23 @@ mod tests {
             .unwrap();
         close(m.result(), 0.5);
 
-        let (yt, yp) = (t(&[0., 0., 1., 1.]), t(&[0., 0.5, 0.3, 0.9]));
-        let roc = |n| Auc::new(n, AucCurve::Roc, AucSummation::Interpolation, None, false);
-        let mut m = roc(3).unwrap();
+        // TruePositives docs: 2, and 1 with weights [0, 0, 1, 0].
+        let (yt, yp) = (t(&[0., 1., 1., 1.]), t(&[1., 0., 1., 1.]));
+        let mut m = ConfusionCount::new(ConfusionCell::TruePositives, None).unwrap();
         m.update(&yt, &yp, None).unwrap();
-        assert_eq!(m.cm.tp, vec![2., 1., 0.]);
-        assert_eq!(m.cm.fp, vec![2., 0., 0.]);
-        close(m.result(), 0.75);
+        close(m.result(), 2.0);
         m.reset();
-        m.update(&yt, &yp, Some(&t(&[1., 0., 0., 1.]))).unwrap();
+        m.update(&yt, &yp, Some(&t(&[0., 0., 1., 0.]))).unwrap();
         close(m.result(), 1.0);
-        assert!(roc(1).is_err());
+        // SensitivityAtSpecificity docs: 0.5, and 0.333333 with weights [1, 1, 2, 2, 1].
+        let (yt, yp) = (t(&[0., 0., 0., 1., 1.]), t(&[0., 0.3, 0.8, 0.3, 0.8]));
+        let mut m =
+            RateAtRate::new(AtConstraint::SensitivityAtSpecificity, 0.5, 200, None).unwrap();
+        m.update(&yt, &yp, None).unwrap();
+        close(m.result(), 0.5);
+        m.reset();
+        m.update(&yt, &yp, Some(&t(&[1., 1., 2., 2., 1.]))).unwrap();
+        close(m.result(), 1.0 / 3.0);
     }
 
     #[test]
@@ -505,7 +829,8 @@ mod tests {
         let mut even = PrecisionRecall::new(false, Some(vec![0.0, 0.5, 1.0]), None, None).unwrap();
         let mut direct =
             PrecisionRecall::new(false, Some(vec![0.0, 0.5, 0.99]), None, None).unwrap();
-        assert!(even.cm.evenly && !direct.cm.evenly);
+        assert!(matches!(even.cm.buckets, Buckets::Even { .. }));
+        assert!(matches!(direct.cm.buckets, Buckets::Sorted { .. }));
         even.update(&yt, &yp, None).unwrap();
         direct.update(&yt, &yp, None).unwrap();
         assert_eq!(even.cm.tp[..2], direct.cm.tp[..2]);
@@ -513,18 +838,49 @@ mod tests {
     }
 
     #[test]
-    fn pr_auc_and_summations() {
-        let yt = t(&[0., 0., 1., 1.]);
-        let yp = t(&[0., 0.5, 0.3, 0.9]);
-        for (curve, summation) in [
-            (AucCurve::Pr, AucSummation::Interpolation),
-            (AucCurve::Pr, AucSummation::Minoring),
-            (AucCurve::Roc, AucSummation::Majoring),
-        ] {
-            let mut m = Auc::new(3, curve, summation, None, false).unwrap();
-            m.update(&yt, &yp, None).unwrap();
-            let r = m.result();
-            assert!((0.0..=1.0).contains(&r), "{r}");
+    fn unsorted_thresholds_count_in_the_users_order() {
+        let yt = t(&[1., 1., 0., 1.]);
+        let yp = t(&[0.9, 0.4, 0.6, 0.2]);
+        let mut m =
+            ConfusionCount::new(ConfusionCell::TruePositives, Some(vec![0.7, 0.1, 0.3])).unwrap();
+        m.update(&yt, &yp, None).unwrap();
+        assert_eq!(m.result_values(), vec![1.0, 3.0, 2.0]);
+        assert!(m.result_is_array());
+        // The scalar summary (a training loop's f64 log) is the mean, as Keras shows it.
+        close(m.result(), 2.0);
+        let mut fneg =
+            ConfusionCount::new(ConfusionCell::FalseNegatives, Some(vec![0.7, 0.1, 0.3])).unwrap();
+        fneg.update(&yt, &yp, None).unwrap();
+        assert_eq!(fneg.result_values(), vec![2.0, 0.0, 1.0]);
+    }
+
+    #[test]
+    fn nan_predictions_follow_keras() {
+        // Direct comparison: NaN exceeds no threshold. Bucketed: NaN lands in bucket 0.
+        let yt = t(&[1., 0., 1.]);
+        let yp = t(&[f32::NAN, f32::NAN, 0.7]);
+        let mut direct =
+            ConfusionCount::new(ConfusionCell::TruePositives, Some(vec![0.0, 0.3, 1.0])).unwrap();
+        direct.update(&yt, &yp, None).unwrap();
+        assert_eq!(direct.result_values(), vec![1.0, 1.0, 0.0]);
+        let mut even =
+            ConfusionCount::new(ConfusionCell::TruePositives, Some(vec![0.0, 0.5, 1.0])).unwrap();
+        even.update(&yt, &yp, None).unwrap();
+        assert_eq!(even.result_values(), vec![2.0, 1.0, 0.0]);
+        // top_k: NaN ranks first; filtered-out infinities become NaN.
+        let mut row = [f32::NAN, 0.2, f32::NEG_INFINITY, 0.5];
+        filter_top_k(&mut row, 2);
+        assert!(row[0].is_nan() && row[2].is_nan());
+        assert_eq!((row[1], row[3]), (NEG_INF as f32, 0.5));
+    }
+
+    #[test]
+    fn sizes_from_users_are_errors_not_aborts() {
+        for n in [1usize << 40, 1 << 62, usize::MAX] {
+            let err = RateAtRate::new(AtConstraint::PrecisionAtRecall, 0.5, n, None).unwrap_err();
+            assert!(matches!(err, crate::Error::Allocation(_)), "{err}");
         }
+        assert!(RateAtRate::new(AtConstraint::PrecisionAtRecall, 0.5, 0, None).is_err());
+        assert!(RateAtRate::new(AtConstraint::PrecisionAtRecall, 1.5, 10, None).is_err());
     }
 }

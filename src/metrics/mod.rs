@@ -1,12 +1,20 @@
 //! Metrics: stateful accumulators of a quality measure over batches, with Keras 3
 //! semantics. They read raw data and never record autograd graphs; sums are f64.
 
+mod auc;
 mod confusion;
+mod f_score;
 mod mean;
+mod r2;
 mod values;
 
-pub use confusion::{Auc, AucCurve, AucSummation, PrecisionRecall, NEG_INF};
+pub use auc::{Auc, AucConfig, AucCurve, AucSummation};
+pub use confusion::{
+    AtConstraint, ConfusionCell, ConfusionCount, PrecisionRecall, RateAtRate, NEG_INF,
+};
+pub use f_score::{FBetaScore, FScoreAverage};
 pub use mean::{MeanFn, MeanMetric};
+pub use r2::{R2Aggregation, R2Score};
 
 use crate::bail;
 use crate::error::Result;
@@ -22,17 +30,30 @@ pub trait Metric: Send + Sync {
         y_pred: &Tensor,
         sample_weight: Option<&Tensor>,
     ) -> Result<()>;
+    /// The running value; for a metric whose Keras result is an array, the mean of
+    /// [`Metric::result_values`] (what Keras's progress bar shows of it).
     fn result(&self) -> f64;
     fn reset(&mut self);
-    /// One value per threshold for metrics with several (Precision, Recall); otherwise
-    /// `[result()]`.
+    /// Keras's result as a list: one value per threshold (Precision, Recall, the
+    /// confusion counts), per class (F1Score with `average=None`) or per output
+    /// (R2Score with `class_aggregation=None`); otherwise `[result()]`.
     fn result_values(&self) -> Vec<f64> {
         vec![self.result()]
+    }
+    /// Whether Keras's result is an array, [`Metric::result_values`], rather than the
+    /// scalar [`Metric::result`].
+    fn result_is_array(&self) -> bool {
+        false
+    }
+    /// A warning Keras gives when it computes the result (R2Score falling back from its
+    /// adjusted score), if any.
+    fn result_warning(&self) -> Option<String> {
+        None
     }
 }
 
 /// The class names [`metric_from_config`] knows.
-pub const METRIC_CLASSES: [&str; 12] = [
+pub const METRIC_CLASSES: &[&str] = &[
     "Mean",
     "BinaryAccuracy",
     "CategoricalAccuracy",
@@ -42,31 +63,23 @@ pub const METRIC_CLASSES: [&str; 12] = [
     "MeanSquaredError",
     "MeanAbsoluteError",
     "RootMeanSquaredError",
+    "TruePositives",
+    "FalsePositives",
+    "TrueNegatives",
+    "FalseNegatives",
     "Precision",
     "Recall",
     "AUC",
+    "SensitivityAtSpecificity",
+    "SpecificityAtSensitivity",
+    "PrecisionAtRecall",
+    "RecallAtPrecision",
+    "FBetaScore",
+    "F1Score",
+    "R2Score",
 ];
 
 const COMMON: [&str; 2] = ["name", "dtype"];
-
-/// Thresholds given as None, a number or a list of numbers.
-fn thresholds(cfg: &Config, key: &str) -> Result<Option<Vec<f64>>> {
-    let bad = |v: &Value| {
-        crate::Error::InvalidArgument(format!(
-            "{}: expected {key} to be None, a number or a list of numbers, got {v}",
-            cfg.class
-        ))
-    };
-    match cfg.get(key) {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::Array(items)) => items
-            .iter()
-            .map(|v| v.as_f64().ok_or_else(|| bad(v)))
-            .collect::<Result<Vec<_>>>()
-            .map(Some),
-        Some(v) => v.as_f64().map(|t| Some(vec![t])).ok_or_else(|| bad(v)),
-    }
-}
 
 fn count(cfg: &Config, key: &str, value: Option<i64>) -> Result<Option<usize>> {
     value
@@ -126,79 +139,75 @@ pub fn metric_from_config(class_name: &str, config: &Value) -> Result<Box<dyn Me
             cfg(&[])?;
             mean(MeanFn::RootMeanSquaredError)
         }
+        "TruePositives" | "FalsePositives" | "TrueNegatives" | "FalseNegatives" => {
+            let cell = match class_name {
+                "TruePositives" => ConfusionCell::TruePositives,
+                "FalsePositives" => ConfusionCell::FalsePositives,
+                "TrueNegatives" => ConfusionCell::TrueNegatives,
+                _ => ConfusionCell::FalseNegatives,
+            };
+            let c = cfg(&["thresholds"])?;
+            Ok(Box::new(ConfusionCount::from_config(cell, &c)?))
+        }
         "Precision" | "Recall" => {
             let c = cfg(&["thresholds", "top_k", "class_id"])?;
-            Ok(Box::new(PrecisionRecall::new(
+            Ok(Box::new(PrecisionRecall::from_config(
                 class_name == "Recall",
-                thresholds(&c, "thresholds")?,
-                count(&c, "top_k", c.opt_int("top_k")?)?,
-                count(&c, "class_id", c.opt_int("class_id")?)?,
+                &c,
             )?))
         }
-        "AUC" => {
-            let c = cfg(&[
-                "num_thresholds",
-                "curve",
-                "summation_method",
-                "thresholds",
-                "multi_label",
-                "num_labels",
-                "label_weights",
-                "from_logits",
-            ])?;
-            if c.bool("multi_label", false)? {
-                bail!(InvalidArgument, "AUC: multi_label=True is not supported");
-            }
-            for key in ["num_labels", "label_weights"] {
-                if c.get(key).is_some_and(|v| !v.is_null()) {
-                    bail!(
-                        InvalidArgument,
-                        "AUC: {key} is only used with multi_label=True, which is not supported"
-                    );
-                }
-            }
-            let string = |key: &str, default: &str| -> Result<String> {
-                match c.get(key) {
-                    None => Ok(default.to_string()),
-                    Some(Value::String(s)) => Ok(s.clone()),
-                    Some(v) => bail!(
-                        InvalidArgument,
-                        "AUC: expected {key} to be a string, got {v}"
-                    ),
-                }
+        "AUC" => Ok(Box::new(Auc::from_config(&cfg(&auc::CONFIG_KEYS)?)?)),
+        "SensitivityAtSpecificity"
+        | "SpecificityAtSensitivity"
+        | "PrecisionAtRecall"
+        | "RecallAtPrecision" => {
+            let kind = match class_name {
+                "SensitivityAtSpecificity" => AtConstraint::SensitivityAtSpecificity,
+                "SpecificityAtSensitivity" => AtConstraint::SpecificityAtSensitivity,
+                "PrecisionAtRecall" => AtConstraint::PrecisionAtRecall,
+                _ => AtConstraint::RecallAtPrecision,
             };
-            let curve = match string("curve", "ROC")?.as_str() {
-                "ROC" | "roc" => AucCurve::Roc,
-                "PR" | "pr" => AucCurve::Pr,
-                other => bail!(
-                    InvalidArgument,
-                    "AUC: invalid curve {other:?}, expected \"ROC\" or \"PR\""
-                ),
-            };
-            let summation = match string("summation_method", "interpolation")?.as_str() {
-                "interpolation" | "Interpolation" => AucSummation::Interpolation,
-                "minoring" | "Minoring" => AucSummation::Minoring,
-                "majoring" | "Majoring" => AucSummation::Majoring,
-                other => bail!(
-                    InvalidArgument,
-                    "AUC: invalid summation_method {other:?}, expected \"interpolation\", \"majoring\" or \"minoring\""
-                ),
-            };
-            let n =
-                count(&c, "num_thresholds", Some(c.int("num_thresholds", 200)?))?.unwrap_or(200);
-            Ok(Box::new(Auc::new(
-                n,
-                curve,
-                summation,
-                thresholds(&c, "thresholds")?,
-                c.bool("from_logits", false)?,
-            )?))
+            let c = cfg(&["num_thresholds", "class_id", kind.names().1])?;
+            Ok(Box::new(RateAtRate::from_config(kind, &c)?))
         }
+        "FBetaScore" => Ok(Box::new(FBetaScore::from_config(&cfg(&[
+            "average",
+            "beta",
+            "threshold",
+        ])?)?)),
+        "F1Score" => Ok(Box::new(FBetaScore::from_config(&cfg(&[
+            "average",
+            "threshold",
+        ])?)?)),
+        "R2Score" => Ok(Box::new(R2Score::from_config(&cfg(&[
+            "class_aggregation",
+            "num_regressors",
+        ])?)?)),
         other => bail!(
             InvalidArgument,
             "unknown metric class {other:?}; expected one of {}",
             METRIC_CLASSES.join(", ")
         ),
+    }
+}
+
+/// Small tensors and comparisons for the metrics' unit tests.
+#[cfg(test)]
+pub(crate) mod testing {
+    use crate::tensor::Tensor;
+
+    /// A rank-1 tensor of `v`.
+    pub fn vector(v: &[f32]) -> Tensor {
+        Tensor::from_vec(v.to_vec(), &[v.len()]).unwrap()
+    }
+
+    /// A `(len / cols, cols)` tensor of `v`.
+    pub fn matrix(v: &[f32], cols: usize) -> Tensor {
+        Tensor::from_vec(v.to_vec(), &[v.len() / cols, cols]).unwrap()
+    }
+
+    pub fn close(a: f64, b: f64) {
+        assert!((a - b).abs() < 1e-6, "{a} vs {b}");
     }
 }
 
@@ -210,8 +219,15 @@ mod tests {
     #[test]
     fn registry() {
         for class in METRIC_CLASSES {
-            let m = metric_from_config(class, &json!({"name": "x", "dtype": "float32"}));
-            assert!(m.is_ok(), "{class}");
+            let mut config = json!({"name": "x", "dtype": "float32"});
+            // The sensitivity/specificity family has a required argument.
+            for key in ["specificity", "sensitivity", "recall", "precision"] {
+                if class.ends_with(&format!("At{}", key[..1].to_uppercase() + &key[1..])) {
+                    config[key] = json!(0.5);
+                }
+            }
+            let m = metric_from_config(class, &config);
+            assert!(m.is_ok(), "{class}: {:?}", m.err());
         }
         for (class, config) in [
             ("Nope", json!({})),
@@ -221,7 +237,23 @@ mod tests {
             ("Precision", json!({"top_k": -1})),
             ("AUC", json!({"curve": "XY"})),
             ("AUC", json!({"num_thresholds": 1})),
-            ("AUC", json!({"multi_label": true})),
+            ("AUC", json!({"num_labels": 3})),
+            ("AUC", json!({"summation_method": "trapezoid"})),
+            ("AUC", json!({"num_thresholds": 1u64 << 62})),
+            ("AUC", json!({"num_thresholds": 1e30})),
+            ("TruePositives", json!({"thresholds": [-0.1]})),
+            ("PrecisionAtRecall", json!({})),
+            (
+                "PrecisionAtRecall",
+                json!({"recall": 0.5, "num_thresholds": 0}),
+            ),
+            ("F1Score", json!({"beta": 2.0})),
+            ("F1Score", json!({"threshold": 1})),
+            ("FBetaScore", json!({"beta": 2})),
+            ("FBetaScore", json!({"beta": null})),
+            ("FBetaScore", json!({"average": "mean"})),
+            ("R2Score", json!({"class_aggregation": "variance_weighted"})),
+            ("R2Score", json!({"num_regressors": -1})),
         ] {
             assert!(
                 metric_from_config(class, &config).is_err(),

@@ -5,7 +5,10 @@ use super::layers::parse_config;
 use super::run;
 use crate::error::Error;
 use crate::metrics::{metric_from_config, Metric};
+use numpy::PyArray1;
+use pyo3::exceptions::PyUserWarning;
 use pyo3::prelude::*;
+use pyo3::IntoPyObjectExt;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 /// The engine side of a `kandle.metrics.Metric`, shared with the training loop.
@@ -44,9 +47,18 @@ impl PyMetric {
         run(py, || self.lock().update(&t, &p, w.as_ref()))
     }
 
-    /// The running value.
-    fn result(&self, py: Python<'_>) -> PyResult<f64> {
-        run(py, || Ok::<_, Error>(self.lock().result()))
+    /// The running value: a float, or a float32 array where Keras's result is one
+    /// (several thresholds, per-class scores). Warns as Keras does (R2Score).
+    fn result<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        let (value, warning) = run(py, || {
+            let m = self.lock();
+            Ok::<_, Error>((keras_result(&**m), m.result_warning()))
+        })?;
+        if let Some(message) = warning {
+            let message = std::ffi::CString::new(message)?;
+            PyErr::warn(py, &py.get_type::<PyUserWarning>(), &message, 1)?;
+        }
+        value.into_py(py)
     }
 
     /// The running values, one per threshold (Precision, Recall), else `[result()]`.
@@ -60,6 +72,33 @@ impl PyMetric {
             self.lock().reset();
             Ok::<_, Error>(())
         })
+    }
+}
+
+/// A metric's result as Keras gives it: a scalar or an array.
+pub(crate) enum KerasResult {
+    Scalar(f64),
+    Array(Vec<f64>),
+}
+
+pub(crate) fn keras_result(m: &dyn Metric) -> KerasResult {
+    if m.result_is_array() {
+        KerasResult::Array(m.result_values())
+    } else {
+        KerasResult::Scalar(m.result())
+    }
+}
+
+impl KerasResult {
+    /// A Python float, or a float32 numpy array as Keras returns.
+    pub(crate) fn into_py(self, py: Python<'_>) -> PyResult<Bound<'_, PyAny>> {
+        match self {
+            KerasResult::Scalar(v) => v.into_bound_py_any(py),
+            KerasResult::Array(v) => {
+                let v: Vec<f32> = v.into_iter().map(|x| x as f32).collect();
+                Ok(PyArray1::from_vec(py, v).into_any())
+            }
+        }
     }
 }
 

@@ -4,12 +4,13 @@
 use super::convert::{to_numpy, to_rows, to_tensor};
 use super::layers::PyLayer;
 use super::losses::PyLoss;
-use super::metrics::PyMetric;
+use super::metrics::{keras_result, PyMetric};
 use super::optim::PyOptimizer;
 use super::tensor::PyTensor;
 use super::{run, run_interruptible};
-use crate::train::{CompiledMetric, Dataset, Mode, Trainer};
+use crate::train::{CompiledMetric, Dataset, Mode, SharedMetric, Trainer};
 use pyo3::prelude::*;
+use pyo3::IntoPyObjectExt;
 
 /// Training data held by the engine: one copy of x, y and sample weights.
 #[pyclass(name = "Dataset", module = "kandle._core")]
@@ -53,6 +54,8 @@ impl PyDataset {
 #[pyclass(name = "Trainer", module = "kandle._core")]
 pub struct PyTrainer {
     inner: Trainer,
+    /// The trainer's metrics, in its order, for results that are arrays.
+    metrics: Vec<SharedMetric>,
 }
 
 #[pymethods]
@@ -66,20 +69,22 @@ impl PyTrainer {
         optimizer: Option<PyRef<'_, PyOptimizer>>,
         metrics: Vec<(String, PyRef<'_, PyMetric>, bool)>,
     ) -> Self {
+        let metrics: Vec<CompiledMetric> = metrics
+            .into_iter()
+            .map(|(name, m, weighted)| CompiledMetric {
+                name,
+                metric: m.inner.clone(),
+                weighted,
+            })
+            .collect();
         PyTrainer {
+            metrics: metrics.iter().map(|m| m.metric.clone()).collect(),
             inner: Trainer::new(
                 layers.iter().map(|l| l.inner.clone()).collect(),
                 trainable.iter().map(|t| t.inner.clone()).collect(),
                 loss.map(|l| l.inner.clone()),
                 optimizer.map(|o| o.inner.clone()),
-                metrics
-                    .into_iter()
-                    .map(|(name, m, weighted)| CompiledMetric {
-                        name,
-                        metric: m.inner.clone(),
-                        weighted,
-                    })
-                    .collect(),
+                metrics,
             ),
         }
     }
@@ -127,9 +132,20 @@ impl PyTrainer {
         to_numpy(py, &crate::Tensor::from_vec(data, &shape)?)
     }
 
-    /// The running `loss` and metric values, in order.
-    fn logs(&self) -> Vec<(String, f64)> {
-        self.inner.logs()
+    /// The running `loss` and metric values, in order: floats, and float32 arrays for
+    /// metrics whose Keras result is one (Keras's History holds those arrays).
+    fn logs<'py>(&self, py: Python<'py>) -> PyResult<Vec<(String, Bound<'py, PyAny>)>> {
+        let mut logs = self.inner.logs().into_iter();
+        let mut out = Vec::with_capacity(self.metrics.len() + 1);
+        // `loss` first, then one entry per metric in order.
+        if let Some((name, loss)) = logs.next() {
+            out.push((name, loss.into_bound_py_any(py)?));
+        }
+        for ((name, _), metric) in logs.zip(&self.metrics) {
+            let value = keras_result(&**metric.lock().unwrap_or_else(|e| e.into_inner()));
+            out.push((name, value.into_py(py)?));
+        }
+        Ok(out)
     }
 
     fn reset_metrics(&mut self) {

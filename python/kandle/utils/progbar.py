@@ -6,6 +6,9 @@ import math
 import sys
 import time
 from collections.abc import Iterable
+from typing import Any
+
+import numpy as np
 
 _BOLD, _GREEN, _GRAY, _RESET = "\x1b[1m", "\x1b[32m", "\x1b[37m", "\x1b[0m"
 
@@ -65,10 +68,11 @@ class Progbar:
     def update(
         self,
         current: int,
-        values: Iterable[tuple[str, float]] | None = None,
+        values: Iterable[tuple[str, Any]] | None = None,
         finalize: bool | None = None,
     ) -> None:
-        """Shows progress ``current`` of ``target`` with the running ``values``. An
+        """Shows progress ``current`` of ``target`` with the running ``values`` (an
+        array value, such as per-threshold counts, shows as its mean, as in Keras). An
         unknown target (None, a stream of batches) shows ``current/Unknown`` until the
         final update fixes it."""
         if finalize is None:
@@ -86,7 +90,9 @@ class Progbar:
             return
         self._last_update = now
         per_unit = (now - self._start) / current if current else 0.0
-        metrics = "".join(f" - {k}:{_format_value(float(v))}" for k, v in sorted(values or []))
+        metrics = "".join(
+            f" - {k}:{_format_value(float(np.mean(v)))}" for k, v in sorted(values or [])
+        )
         digits = int(math.log10(max(target, 1))) + 1
         count = f"{current:>{digits}d}/{target}"
         if self.verbose == 2:
