@@ -101,6 +101,23 @@ CASES: dict[str, Case] = {
         metrics=lambda k: ["accuracy", k.metrics.SparseTopKCategoricalAccuracy(k=2, name="top2")]),
     "metrics:regression": Case(
         mlp(2), "mse", metrics=lambda k: ["mae", k.metrics.RootMeanSquaredError(name="rmse")]),
+    "metrics:confusion": Case(
+        mlp(1, "sigmoid"), "binary_crossentropy", targets="binary", outputs=1,
+        metrics=lambda k: [k.metrics.TruePositives(name="tp"), k.metrics.FalsePositives(name="fp"),
+                           k.metrics.TrueNegatives(name="tn"), k.metrics.FalseNegatives(name="fn"),
+                           k.metrics.PrecisionAtRecall(0.5, name="p_at_r"),
+                           k.metrics.RecallAtPrecision(0.5, name="r_at_p"),
+                           k.metrics.SensitivityAtSpecificity(0.5, name="se_at_sp"),
+                           k.metrics.SpecificityAtSensitivity(0.5, name="sp_at_se")]),
+    "metrics:f_scores": Case(
+        mlp(3, "softmax"), "categorical_crossentropy", targets="one_hot", outputs=3,
+        metrics=lambda k: [k.metrics.F1Score(average="macro", name="f1"),
+                           k.metrics.FBetaScore(beta=2.0, average="weighted", threshold=0.4,
+                                                name="f2"),
+                           k.metrics.AUC(multi_label=True, name="ml_auc"),
+                           k.metrics.Precision(top_k=2, name="p_top2"),
+                           k.metrics.Recall(class_id=1, name="r_1")]),
+    "metrics:r2": Case(mlp(2), "mse", metrics=lambda k: [k.metrics.R2Score(name="r2")]),
     "metrics:sample_weight": Case(
         mlp(1, "sigmoid"), "binary_crossentropy", targets="binary", outputs=1,
         sample_weight=True, metrics=lambda k: ["accuracy", k.metrics.AUC(name="auc"), "mse"],
