@@ -494,7 +494,7 @@ impl Loss {
 
     /// Per-sample values and, for a sparse loss with `ignore_class`, the mask of samples
     /// that count.
-    fn per_sample_masked<T: Float>(
+    pub(crate) fn per_sample_masked<T: Float>(
         &self,
         y_true: &Tensor<T>,
         y_pred: &Tensor<T>,

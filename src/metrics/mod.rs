@@ -4,9 +4,11 @@
 mod confusion;
 mod mean;
 mod values;
+mod wrapper;
 
 pub use confusion::{Auc, AucCurve, AucSummation, PrecisionRecall, NEG_INF};
 pub use mean::{MeanFn, MeanMetric};
+pub use wrapper::{LossMean, SumMetric, WRAPPER_CLASSES};
 
 use crate::bail;
 use crate::error::Result;
@@ -194,10 +196,12 @@ pub fn metric_from_config(class_name: &str, config: &Value) -> Result<Box<dyn Me
                 c.bool("from_logits", false)?,
             )?))
         }
+        other if WRAPPER_CLASSES.contains(&other) => wrapper::wrapper_from_config(other, config),
         other => bail!(
             InvalidArgument,
-            "unknown metric class {other:?}; expected one of {}",
-            METRIC_CLASSES.join(", ")
+            "unknown metric class {other:?}; expected one of {}, {}",
+            METRIC_CLASSES.join(", "),
+            WRAPPER_CLASSES.join(", ")
         ),
     }
 }
