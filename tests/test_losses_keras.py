@@ -13,37 +13,23 @@ import numpy as np
 import pytest
 
 import kandle as kd
+from helpers import (
+    binary_labels,
+    counts,
+    one_hot_labels,
+    positive,
+    probabilities,
+    randn,
+)
 
 REDUCTIONS = ["sum_over_batch_size", "sum", None, "none", "mean", "mean_with_sample_weight"]
 
 
 # ---------------------------------------------------------------- inputs
-def probs(rng, shape):
-    return rng.uniform(0.02, 0.98, shape).astype(np.float32)
-
-
-def binary(rng, shape):
-    return rng.integers(0, 2, shape).astype(np.float32)
 
 
 def signs(rng, shape):
     return (rng.integers(0, 2, shape) * 2 - 1).astype(np.float32)
-
-
-def one_hot(rng, shape):
-    return np.eye(shape[-1], dtype=np.float32)[rng.integers(0, shape[-1], shape[:-1])]
-
-
-def normal(rng, shape):
-    return rng.standard_normal(shape).astype(np.float32)
-
-
-def counts(rng, shape):
-    return rng.integers(0, 5, shape).astype(np.float32)
-
-
-def positive(rng, shape):
-    return rng.uniform(0.1, 3.0, shape).astype(np.float32)
 
 
 def spread(rng, shape):
@@ -55,60 +41,77 @@ def spread(rng, shape):
 
 # id: (class name, kwargs, y_true maker, y_pred maker, shape)
 CASES = {
-    "kld": ("KLDivergence", {}, probs, probs, (6, 4)),
+    "kld": ("KLDivergence", {}, probabilities, probabilities, (6, 4)),
     "kld_out_of_range": ("KLDivergence", {}, spread, spread, (6, 4)),
     "poisson": ("Poisson", {}, counts, positive, (6, 4)),
-    "log_cosh": ("LogCosh", {}, normal, normal, (6, 4)),
-    "log_cosh_large": ("LogCosh", {}, normal, lambda r, s: normal(r, s) * 60, (6, 4)),
-    "hinge_01": ("Hinge", {}, binary, normal, (6, 4)),
-    "hinge_signed": ("Hinge", {}, signs, normal, (6, 4)),
-    "hinge_other": ("Hinge", {}, normal, normal, (6, 4)),
-    "squared_hinge": ("SquaredHinge", {}, binary, normal, (6, 4)),
-    "squared_hinge_signed": ("SquaredHinge", {}, signs, normal, (6, 4)),
-    "categorical_hinge": ("CategoricalHinge", {}, one_hot, normal, (6, 4)),
-    "cosine": ("CosineSimilarity", {}, normal, normal, (6, 4)),
-    "cosine_rank3": ("CosineSimilarity", {"axis": -1}, normal, normal, (6, 2, 3)),
-    "mape": ("MeanAbsolutePercentageError", {}, spread, normal, (6, 4)),
+    "log_cosh": ("LogCosh", {}, randn, randn, (6, 4)),
+    "log_cosh_large": ("LogCosh", {}, randn, lambda r, s: randn(r, s) * 60, (6, 4)),
+    "hinge_01": ("Hinge", {}, binary_labels, randn, (6, 4)),
+    "hinge_signed": ("Hinge", {}, signs, randn, (6, 4)),
+    "hinge_other": ("Hinge", {}, randn, randn, (6, 4)),
+    "squared_hinge": ("SquaredHinge", {}, binary_labels, randn, (6, 4)),
+    "squared_hinge_signed": ("SquaredHinge", {}, signs, randn, (6, 4)),
+    "categorical_hinge": ("CategoricalHinge", {}, one_hot_labels, randn, (6, 4)),
+    "cosine": ("CosineSimilarity", {}, randn, randn, (6, 4)),
+    "cosine_rank3": ("CosineSimilarity", {"axis": -1}, randn, randn, (6, 2, 3)),
+    "mape": ("MeanAbsolutePercentageError", {}, spread, randn, (6, 4)),
     "msle": ("MeanSquaredLogarithmicError", {}, spread, spread, (6, 4)),
-    "bfce": ("BinaryFocalCrossentropy", {}, binary, probs, (6, 4)),
+    "bfce": ("BinaryFocalCrossentropy", {}, binary_labels, probabilities, (6, 4)),
     "bfce_all": (
         "BinaryFocalCrossentropy",
         {"apply_class_balancing": True, "alpha": 0.4, "gamma": 1.5, "label_smoothing": 0.1},
-        binary,
-        probs,
+        binary_labels,
+        probabilities,
         (6, 4),
     ),
     "bfce_logits": (
         "BinaryFocalCrossentropy",
         {"from_logits": True, "apply_class_balancing": True},
-        binary,
-        lambda r, s: normal(r, s) * 3,
+        binary_labels,
+        lambda r, s: randn(r, s) * 3,
         (6, 4),
     ),
-    "bfce_gamma0": ("BinaryFocalCrossentropy", {"gamma": 0.0}, binary, probs, (6, 4)),
-    "cfce": ("CategoricalFocalCrossentropy", {}, one_hot, probs, (6, 4)),
+    "bfce_gamma0": (
+        "BinaryFocalCrossentropy",
+        {"gamma": 0.0},
+        binary_labels,
+        probabilities,
+        (6, 4),
+    ),
+    "cfce": ("CategoricalFocalCrossentropy", {}, one_hot_labels, probabilities, (6, 4)),
     "cfce_all": (
         "CategoricalFocalCrossentropy",
         {"alpha": [0.1, 0.2, 0.3, 0.4], "gamma": 3.0, "label_smoothing": 0.2},
-        one_hot,
-        probs,
+        one_hot_labels,
+        probabilities,
         (6, 4),
     ),
     "cfce_logits": (
         "CategoricalFocalCrossentropy",
         {"from_logits": True, "alpha": 0.5},
-        one_hot,
-        lambda r, s: normal(r, s) * 3,
+        one_hot_labels,
+        lambda r, s: randn(r, s) * 3,
         (6, 4),
     ),
-    "dice_all_axes": ("Dice", {}, binary, probs, (6, 4)),
-    "dice_axis_1": ("Dice", {"axis": 1}, binary, probs, (6, 4)),
-    "dice_axes": ("Dice", {"axis": (1, 2)}, binary, probs, (6, 2, 3)),
-    "tversky": ("Tversky", {}, binary, probs, (6, 4)),
-    "tversky_axis": ("Tversky", {"alpha": 0.7, "beta": 0.2, "axis": [1]}, binary, probs, (6, 4)),
-    "tversky_axes": ("Tversky", {"alpha": 0.1, "beta": 0.9, "axis": (1, 2)}, binary, probs,
-                     (6, 2, 3)),
-}  # fmt: skip
+    "dice_all_axes": ("Dice", {}, binary_labels, probabilities, (6, 4)),
+    "dice_axis_1": ("Dice", {"axis": 1}, binary_labels, probabilities, (6, 4)),
+    "dice_axes": ("Dice", {"axis": (1, 2)}, binary_labels, probabilities, (6, 2, 3)),
+    "tversky": ("Tversky", {}, binary_labels, probabilities, (6, 4)),
+    "tversky_axis": (
+        "Tversky",
+        {"alpha": 0.7, "beta": 0.2, "axis": [1]},
+        binary_labels,
+        probabilities,
+        (6, 4),
+    ),
+    "tversky_axes": (
+        "Tversky",
+        {"alpha": 0.1, "beta": 0.9, "axis": (1, 2)},
+        binary_labels,
+        probabilities,
+        (6, 2, 3),
+    ),
+}
 
 
 def case_inputs(case, seed=0):
@@ -177,23 +180,33 @@ def test_weights_of_several_shapes(case):
 
 
 FUNCTIONS = [
-    ("kl_divergence", {}, probs, probs),
+    ("kl_divergence", {}, probabilities, probabilities),
     ("poisson", {}, counts, positive),
-    ("log_cosh", {}, normal, normal),
-    ("hinge", {}, binary, normal),
-    ("squared_hinge", {}, signs, normal),
-    ("categorical_hinge", {}, one_hot, normal),
-    ("cosine_similarity", {}, normal, normal),
-    ("cosine_similarity", {"axis": 0}, normal, normal),
-    ("mean_absolute_percentage_error", {}, spread, normal),
+    ("log_cosh", {}, randn, randn),
+    ("hinge", {}, binary_labels, randn),
+    ("squared_hinge", {}, signs, randn),
+    ("categorical_hinge", {}, one_hot_labels, randn),
+    ("cosine_similarity", {}, randn, randn),
+    ("cosine_similarity", {"axis": 0}, randn, randn),
+    ("mean_absolute_percentage_error", {}, spread, randn),
     ("mean_squared_logarithmic_error", {}, spread, spread),
-    ("binary_focal_crossentropy", {"apply_class_balancing": True, "gamma": 1.0}, binary, probs),
-    ("binary_focal_crossentropy", {"axis": 0, "from_logits": True}, binary, normal),
-    ("categorical_focal_crossentropy", {"alpha": [0.5, 1.0, 2.0, 1.5]}, one_hot, probs),
-    ("categorical_focal_crossentropy", {"axis": 0, "from_logits": True}, one_hot, normal),
-    ("dice", {}, binary, probs),
-    ("dice", {"axis": 0}, binary, probs),
-    ("tversky", {"alpha": 0.2, "beta": 0.8, "axis": 1}, binary, probs),
+    (
+        "binary_focal_crossentropy",
+        {"apply_class_balancing": True, "gamma": 1.0},
+        binary_labels,
+        probabilities,
+    ),
+    ("binary_focal_crossentropy", {"axis": 0, "from_logits": True}, binary_labels, randn),
+    (
+        "categorical_focal_crossentropy",
+        {"alpha": [0.5, 1.0, 2.0, 1.5]},
+        one_hot_labels,
+        probabilities,
+    ),
+    ("categorical_focal_crossentropy", {"axis": 0, "from_logits": True}, one_hot_labels, randn),
+    ("dice", {}, binary_labels, probabilities),
+    ("dice", {"axis": 0}, binary_labels, probabilities),
+    ("tversky", {"alpha": 0.2, "beta": 0.8, "axis": 1}, binary_labels, probabilities),
 ]
 
 
@@ -238,14 +251,20 @@ def test_gradients_match_jax(case, reduction):
 # ---------------------------------------------------------------- NaN
 NAN_CASES = {
     **CASES,
-    "mse": ("MeanSquaredError", {}, normal, normal, (6, 4)),
-    "mae": ("MeanAbsoluteError", {}, normal, normal, (6, 4)),
-    "huber": ("Huber", {"delta": 0.5}, normal, normal, (6, 4)),
-    "bce": ("BinaryCrossentropy", {}, binary, probs, (6, 4)),
-    "bce_smooth": ("BinaryCrossentropy", {"label_smoothing": 0.1}, binary, probs, (6, 4)),
-    "bce_logits": ("BinaryCrossentropy", {"from_logits": True}, binary, normal, (6, 4)),
-    "cce": ("CategoricalCrossentropy", {}, one_hot, probs, (6, 4)),
-    "cce_logits": ("CategoricalCrossentropy", {"from_logits": True}, one_hot, normal, (6, 4)),
+    "mse": ("MeanSquaredError", {}, randn, randn, (6, 4)),
+    "mae": ("MeanAbsoluteError", {}, randn, randn, (6, 4)),
+    "huber": ("Huber", {"delta": 0.5}, randn, randn, (6, 4)),
+    "bce": ("BinaryCrossentropy", {}, binary_labels, probabilities, (6, 4)),
+    "bce_smooth": (
+        "BinaryCrossentropy",
+        {"label_smoothing": 0.1},
+        binary_labels,
+        probabilities,
+        (6, 4),
+    ),
+    "bce_logits": ("BinaryCrossentropy", {"from_logits": True}, binary_labels, randn, (6, 4)),
+    "cce": ("CategoricalCrossentropy", {}, one_hot_labels, probabilities, (6, 4)),
+    "cce_logits": ("CategoricalCrossentropy", {"from_logits": True}, one_hot_labels, randn, (6, 4)),
 }
 
 
@@ -270,9 +289,9 @@ def test_sparse_crossentropy_nan_prediction(from_logits):
     p = np.array([[0.2, np.nan, 0.1], [0.6, 0.3, 0.1]], np.float32)
     ours = kd.losses.SparseCategoricalCrossentropy(from_logits=from_logits, reduction=None)
     theirs = keras.losses.SparseCategoricalCrossentropy(from_logits=from_logits, reduction=None)
-    labels = np.array([1, 0])
+    targets = np.array([1, 0])
     np.testing.assert_allclose(
-        ours(labels, p).numpy(), np.asarray(theirs(labels, p)), rtol=1e-6, equal_nan=True
+        ours(targets, p).numpy(), np.asarray(theirs(targets, p)), rtol=1e-6, equal_nan=True
     )
 
 
@@ -368,7 +387,7 @@ KERAS_NAMES = [
 
 @pytest.mark.parametrize("name", KERAS_NAMES)
 def test_string_names_resolve_as_in_keras(rng, name):
-    t, p = one_hot(rng, (5, 3)), probs(rng, (5, 3))
+    t, p = one_hot_labels(rng, (5, 3)), probabilities(rng, (5, 3))
     ours, theirs = kd.losses.get(name), keras.losses.get(name)
     want = theirs(t, p)
     if not isinstance(theirs, keras.losses.Loss):  # a function: per-sample values
@@ -462,17 +481,17 @@ def fit_both(kd_loss, keras_loss, out, out_act, make_y, use_weights, lr=0.1):
 
 FIT_CASES = {
     # id: (loss identifier for both, outputs, output activation, labels, sample weights[, lr])
-    "hinge": ("hinge", 2, "tanh", binary, False),
-    "kld": ("kld", 3, "softmax", probs, True),
+    "hinge": ("hinge", 2, "tanh", binary_labels, False),
+    "kld": ("kld", 3, "softmax", probabilities, True),
     "squared_hinge": ("SquaredHinge", 2, None, signs, True),
-    "categorical_hinge": ("categorical_hinge", 3, None, one_hot, False),
-    "log_cosh": ("log_cosh", 2, None, normal, True),
+    "categorical_hinge": ("categorical_hinge", 3, None, one_hot_labels, False),
+    "log_cosh": ("log_cosh", 2, None, randn, True),
     "poisson": ("poisson", 2, "softplus", counts, False),
     # MAPE's gradients are 100 times larger.
     "mape": ("mape", 2, None, positive, False, 0.001),
     "msle": ("msle", 2, "relu", positive, True),
-    "cosine": ("cosine_similarity", 3, None, normal, True),
-    "dice": ("dice", 3, "sigmoid", binary, False),
+    "cosine": ("cosine_similarity", 3, None, randn, True),
+    "dice": ("dice", 3, "sigmoid", binary_labels, False),
 }
 
 
@@ -487,18 +506,18 @@ def test_fit_with_focal_and_tversky_objects_matches_keras():
     fit_both(
         kd.losses.BinaryFocalCrossentropy(**kwargs),
         keras.losses.BinaryFocalCrossentropy(**kwargs),
-        2, None, binary, True,
+        2, None, binary_labels, True,
     )  # fmt: skip
     kwargs = {"alpha": [0.2, 0.3, 0.5], "gamma": 1.5}
     fit_both(
         kd.losses.CategoricalFocalCrossentropy(**kwargs),
         keras.losses.CategoricalFocalCrossentropy(**kwargs),
-        3, "softmax", one_hot, False,
+        3, "softmax", one_hot_labels, False,
     )  # fmt: skip
     fit_both(
         kd.losses.Tversky(alpha=0.3, beta=0.7, axis=1),
         keras.losses.Tversky(alpha=0.3, beta=0.7, axis=1),
-        3, "sigmoid", binary, True,
+        3, "sigmoid", binary_labels, True,
     )  # fmt: skip
 
 
@@ -508,7 +527,7 @@ def test_terminate_on_nan_stops_a_probability_loss_as_keras_does(nan_in):
     that batch is NaN and TerminateOnNaN stops after it, in both libraries."""
     rng = np.random.default_rng(8)
     x = rng.standard_normal((16, 4)).astype(np.float32)
-    y = binary(rng, (16, 1))
+    y = binary_labels(rng, (16, 1))
     (x if nan_in == "x" else y)[5, 0] = np.nan
     weights = initial_weights([(4, 1), (1,)])
     histories, final_weights = [], []

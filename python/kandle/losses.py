@@ -604,7 +604,8 @@ class Dice(Loss):
     >>> import kandle as kd
     >>> y_true = [[[[1.0], [1.0]], [[0.0], [0.0]]], [[[1.0], [1.0]], [[0.0], [0.0]]]]
     >>> y_pred = [[[[0.0], [1.0]], [[0.0], [1.0]]], [[[0.4], [0.0]], [[0.0], [0.9]]]]
-    >>> [round(v, 4) for v in kd.losses.Dice(axis=(1, 2, 3), reduction=None)(y_true, y_pred).numpy().tolist()]
+    >>> per_sample = kd.losses.Dice(axis=(1, 2, 3), reduction=None)(y_true, y_pred)
+    >>> [round(v, 4) for v in per_sample.numpy().tolist()]
     [0.5, 0.7576]
     >>> round(float(kd.losses.Dice()(y_true, y_pred)), 4)
     0.6164

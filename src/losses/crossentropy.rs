@@ -187,18 +187,8 @@ fn class_indices<T: Float>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::losses::testing::{close, t32};
     use crate::ops::gradcheck::{check_grad, rand};
-
-    fn t32(v: &[f32], shape: &[usize]) -> Tensor<f32> {
-        Tensor::from_vec(v.to_vec(), shape).unwrap()
-    }
-
-    fn close(a: &[f32], b: &[f32], tol: f32) {
-        assert_eq!(a.len(), b.len());
-        for (x, y) in a.iter().zip(b) {
-            assert!((x - y).abs() <= tol, "{a:?} vs {b:?}");
-        }
-    }
 
     #[test]
     fn keras_docstring_values() {

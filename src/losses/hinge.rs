@@ -51,11 +51,8 @@ pub fn categorical_hinge<T: Float>(y_true: &Tensor<T>, y_pred: &Tensor<T>) -> Re
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::losses::testing::t32;
     use crate::ops::gradcheck::{check_grad, rand};
-
-    fn t32(v: &[f32], shape: &[usize]) -> Tensor<f32> {
-        Tensor::from_vec(v.to_vec(), shape).unwrap()
-    }
 
     #[test]
     fn keras_docstring_values() {

@@ -722,15 +722,31 @@ fn sum_over<T: Float>(x: &Tensor<T>, axis: isize) -> Result<Tensor<T>> {
     x.sum(Some(&[axis]), false)
 }
 
+/// Helpers of the loss and metric tests.
+#[cfg(test)]
+pub(crate) mod testing {
+    use crate::tensor::Tensor;
+
+    /// An f32 tensor of `shape` holding `v`.
+    pub(crate) fn t32(v: &[f32], shape: &[usize]) -> Tensor<f32> {
+        Tensor::from_vec(v.to_vec(), shape).unwrap()
+    }
+
+    /// Asserts that `a` and `b` agree elementwise within `tol`.
+    pub(crate) fn close(a: &[f32], b: &[f32], tol: f32) {
+        assert_eq!(a.len(), b.len());
+        for (x, y) in a.iter().zip(b) {
+            assert!((x - y).abs() <= tol, "{a:?} vs {b:?}");
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
+    use super::testing::t32;
     use super::*;
     use crate::ops::gradcheck::{check_grad, rand};
     use serde_json::json;
-
-    fn t32(v: &[f32], shape: &[usize]) -> Tensor<f32> {
-        Tensor::from_vec(v.to_vec(), shape).unwrap()
-    }
 
     fn loss(class: &str, config: Value) -> Loss {
         Loss::from_config(class, &config).unwrap()

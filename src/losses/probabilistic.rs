@@ -24,11 +24,8 @@ pub fn poisson<T: Float>(y_true: &Tensor<T>, y_pred: &Tensor<T>) -> Result<Tenso
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::losses::testing::t32;
     use crate::ops::gradcheck::{check_grad, rand};
-
-    fn t32(v: &[f32], shape: &[usize]) -> Tensor<f32> {
-        Tensor::from_vec(v.to_vec(), shape).unwrap()
-    }
 
     #[test]
     fn formulas() {

@@ -173,7 +173,13 @@ pub(crate) fn samplewise_values(
     weight: Option<Values>,
     sum: bool,
 ) -> Result<(Values, Option<Values>)> {
-    let fold = |v: &Values, axis| if sum { v.sum_from(axis) } else { v.mean_from(axis) };
+    let fold = |v: &Values, axis| {
+        if sum {
+            v.sum_from(axis)
+        } else {
+            v.mean_from(axis)
+        }
+    };
     let mut values = values;
     let mut weight = weight;
     if let Some(w) = weight.take() {

@@ -143,7 +143,10 @@ mod tests {
         assert_eq!(b.mean_last().data, vec![1., 2.]);
         assert_eq!(b.mean_from(0).data, vec![1.5]);
         assert_eq!(b.sum_from(1).data, vec![3., 6.]);
-        assert_eq!(Values::new(vec![2, 0], vec![]).sum_from(1).data, vec![0., 0.]);
+        assert_eq!(
+            Values::new(vec![2, 0], vec![]).sum_from(1).data,
+            vec![0., 0.]
+        );
         assert_eq!(argmax(&[1., 3., 3.]), 1);
     }
 }

@@ -40,7 +40,10 @@ const LOSS_FUNCTIONS: [(&str, &str); 19] = [
     ("huber", "Huber"),
     ("binary_crossentropy", "BinaryCrossentropy"),
     ("categorical_crossentropy", "CategoricalCrossentropy"),
-    ("sparse_categorical_crossentropy", "SparseCategoricalCrossentropy"),
+    (
+        "sparse_categorical_crossentropy",
+        "SparseCategoricalCrossentropy",
+    ),
     ("kl_divergence", "KLDivergence"),
     ("poisson", "Poisson"),
     ("log_cosh", "LogCosh"),
@@ -48,10 +51,19 @@ const LOSS_FUNCTIONS: [(&str, &str); 19] = [
     ("squared_hinge", "SquaredHinge"),
     ("categorical_hinge", "CategoricalHinge"),
     ("cosine_similarity", "CosineSimilarity"),
-    ("mean_absolute_percentage_error", "MeanAbsolutePercentageError"),
-    ("mean_squared_logarithmic_error", "MeanSquaredLogarithmicError"),
+    (
+        "mean_absolute_percentage_error",
+        "MeanAbsolutePercentageError",
+    ),
+    (
+        "mean_squared_logarithmic_error",
+        "MeanSquaredLogarithmicError",
+    ),
     ("binary_focal_crossentropy", "BinaryFocalCrossentropy"),
-    ("categorical_focal_crossentropy", "CategoricalFocalCrossentropy"),
+    (
+        "categorical_focal_crossentropy",
+        "CategoricalFocalCrossentropy",
+    ),
     ("dice", "Dice"),
     ("tversky", "Tversky"),
 ];
@@ -93,11 +105,12 @@ impl Metric for LossMean {
         if self.negate {
             values.data.iter_mut().for_each(|v| *v = -*v);
         }
-        let weight = sample_weight.map(Values::of);
-        // Samples of `ignore_class` count for nothing (Keras's apply_mask, "sum").
-        let weight = match mask {
-            Some(mask) => Some(masked_weight(Values::of(&mask), weight)?),
-            None => weight,
+        // Samples of `ignore_class` have value 0. As in Keras (reduce_to_samplewise_values
+        // applies the mask to the weights only), they count for nothing when weights are
+        // given, and as zeros in the mean when not.
+        let weight = match (sample_weight.map(Values::of), mask) {
+            (Some(w), Some(mask)) => Some(masked_weight(Values::of(&mask), w)?),
+            (weight, _) => weight,
         };
         let (total, count) = weighted_sums(values, weight)?;
         self.total += total;
@@ -119,10 +132,8 @@ impl Metric for LossMean {
     }
 }
 
-/// `weight · mask` with their ranks matched and then broadcast (the mask alone without
-/// weights).
-fn masked_weight(mask: Values, weight: Option<Values>) -> Result<Values> {
-    let Some(w) = weight else { return Ok(mask) };
+/// `weight · mask` with their ranks matched and then broadcast.
+fn masked_weight(mask: Values, w: Values) -> Result<Values> {
     let (ms, ws) = squeeze_or_expand_shapes(&mask.shape, &w.shape, true);
     let shape = broadcast_shapes(&ms, &ws, "sample_weight")?;
     let m = Values::new(ms, mask.data).broadcast_to(&shape, "mask")?;
@@ -192,7 +203,10 @@ fn take_last_axis(options: &mut Map<String, Value>, class: &str) -> Result<()> {
 pub fn wrapper_from_config(class_name: &str, config: &Value) -> Result<Box<dyn Metric>> {
     let cfg = |allowed: &[&str]| Config::with_common(class_name, config, &COMMON, allowed);
     let mean = |class: &str, options| -> Result<Box<dyn Metric>> {
-        Ok(Box::new(LossMean::new(unreduced_loss(class, options)?, false)))
+        Ok(Box::new(LossMean::new(
+            unreduced_loss(class, options)?,
+            false,
+        )))
     };
     match class_name {
         "Sum" => {
@@ -287,17 +301,17 @@ fn mean_metric_wrapper(config: &Value) -> Result<Box<dyn Metric>> {
     if class == "SparseCategoricalCrossentropy" {
         take_last_axis(&mut options, CLASS)?;
     }
-    Ok(Box::new(LossMean::new(unreduced_loss(class, options)?, false)))
+    Ok(Box::new(LossMean::new(
+        unreduced_loss(class, options)?,
+        false,
+    )))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::losses::testing::t32 as t;
     use serde_json::json;
-
-    fn t(v: &[f32], shape: &[usize]) -> Tensor {
-        Tensor::from_vec(v.to_vec(), shape).unwrap()
-    }
 
     fn close(a: f64, b: f64) {
         assert!((a - b).abs() < 1e-6, "{a} vs {b}");
@@ -347,7 +361,7 @@ mod tests {
     }
 
     #[test]
-    fn ignored_class_does_not_count() {
+    fn ignored_class_counts_only_without_weights() {
         let p = t(&[0.5, 0.5, 0.9, 0.1, 0.2, 0.8], &[3, 2]);
         let labels = t(&[0., -1., 1.], &[3]);
         let mut m = wrapper_from_config(
@@ -355,8 +369,9 @@ mod tests {
             &json!({"ignore_class": -1}),
         )
         .unwrap();
+        // Without weights Keras counts the ignored sample as a 0.
         m.update(&labels, &p, None).unwrap();
-        let expected = (-(0.5f64.ln()) - 0.8f32.ln() as f64) / 2.0;
+        let expected = (-(0.5f64.ln()) - 0.8f32.ln() as f64) / 3.0;
         assert!((m.result() - expected).abs() < 1e-6);
         m.reset();
         m.update(&labels, &p, Some(&t(&[1., 5., 3.], &[3])))
@@ -374,8 +389,8 @@ mod tests {
             &json!({"fn": "binary_crossentropy", "name": "bce", "label_smoothing": 0.2}),
         )
         .unwrap();
-        let mut b = wrapper_from_config("BinaryCrossentropy", &json!({"label_smoothing": 0.2}))
-            .unwrap();
+        let mut b =
+            wrapper_from_config("BinaryCrossentropy", &json!({"label_smoothing": 0.2})).unwrap();
         a.update(&yt, &yp, None).unwrap();
         b.update(&yt, &yp, None).unwrap();
         assert_eq!(a.result(), b.result());
@@ -403,7 +418,10 @@ mod tests {
             .err()
             .unwrap()
             .to_string();
-        assert!(err.contains("\"nope\"") && err.contains("kl_divergence"), "{err}");
+        assert!(
+            err.contains("\"nope\"") && err.contains("kl_divergence"),
+            "{err}"
+        );
     }
 
     #[test]
@@ -416,7 +434,10 @@ mod tests {
             ("SparseCategoricalCrossentropy", json!({"axis": 0})),
             ("CosineSimilarity", json!({"axis": "x"})),
         ] {
-            assert!(wrapper_from_config(class, &config).is_err(), "{class} {config}");
+            assert!(
+                wrapper_from_config(class, &config).is_err(),
+                "{class} {config}"
+            );
         }
     }
 
@@ -425,7 +446,10 @@ mod tests {
         let yt = t(&[0., 1., 0., 0.], &[2, 2]);
         let yp = t(&[f32::NAN, 0.4, 0.4, 0.6], &[2, 2]);
         for class in WRAPPER_CLASSES {
-            if matches!(class, "Sum" | "MeanMetricWrapper" | "SparseCategoricalCrossentropy") {
+            if matches!(
+                class,
+                "Sum" | "MeanMetricWrapper" | "SparseCategoricalCrossentropy"
+            ) {
                 continue;
             }
             let mut m = wrapper_from_config(class, &json!({})).unwrap();
