@@ -23,6 +23,8 @@ pub enum Error {
     Io(String),
     /// A bug in kandle: a caught panic. Never the user's fault.
     Internal(String),
+    /// The user interrupted a long engine call (Ctrl-C); see [`crate::train::interrupt`].
+    Interrupted(String),
 }
 
 impl fmt::Display for Error {
@@ -35,7 +37,8 @@ impl fmt::Display for Error {
             | Error::OutOfBounds(m)
             | Error::InvalidArgument(m)
             | Error::Io(m)
-            | Error::Internal(m) => m,
+            | Error::Internal(m)
+            | Error::Interrupted(m) => m,
         };
         f.write_str(msg)
     }

@@ -64,11 +64,38 @@ fn flush_subnormals_to_zero() {
 }
 
 fn slot() -> &'static RwLock<Arc<rayon::ThreadPool>> {
-    POOL.get_or_init(|| RwLock::new(build(default_threads())))
+    POOL.get_or_init(|| {
+        #[cfg(unix)]
+        watch_forks();
+        RwLock::new(build(default_threads()))
+    })
+}
+
+/// Set in a child process forked after the pool started: the pool's threads did not
+/// come along (fork copies only the forking thread), so work sent to them would wait
+/// forever.
+static FORKED: AtomicBool = AtomicBool::new(false);
+
+#[cfg(unix)]
+fn watch_forks() {
+    extern "C" fn in_child() {
+        FORKED.store(true, Ordering::Relaxed);
+    }
+    // SAFETY: registers a handler that only stores to an atomic (async-signal-safe).
+    unsafe {
+        libc::pthread_atfork(None, None, Some(in_child));
+    }
 }
 
 /// The pool all parallel work runs on.
 pub fn pool() -> Arc<rayon::ThreadPool> {
+    if FORKED.swap(false, Ordering::Relaxed) {
+        // In a forked child: a new pool of the same size. The old one is leaked, not
+        // dropped: dropping it would signal threads that do not exist here.
+        let mut slot = slot().write().unwrap_or_else(|e| e.into_inner());
+        let threads = slot.current_num_threads();
+        std::mem::forget(std::mem::replace(&mut *slot, build(threads)));
+    }
     slot().read().unwrap_or_else(|e| e.into_inner()).clone()
 }
 

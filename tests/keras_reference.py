@@ -279,10 +279,11 @@ class Optimizer:
         self.iterations += 1
 
 
-def _run(mlp, loss, x, y, sw, batch_size, metrics, reduction, opt=None):
+def _run(mlp, loss, x, y, sw, batch_size, metrics, reduction, opt=None, weighted=None):
     """One pass over the data in order: each batch's loss and predictions come from the
     weights before that batch's update. Returns the logs: loss as the batch-size-weighted
-    mean of the batch losses, metrics over every (y, y_pred, w) seen."""
+    mean of the batch losses, metrics over every (y, y_pred) seen. Keras's rule: the
+    sample weights reach only the `weighted` metrics (compile's `weighted_metrics`)."""
     tot_loss, seen = 0.0, []
     for start in range(0, len(x), batch_size):
         xb, yb = x[start : start + batch_size], y[start : start + batch_size]
@@ -297,6 +298,8 @@ def _run(mlp, loss, x, y, sw, batch_size, metrics, reduction, opt=None):
     ys, ps, ws = (np.concatenate(a) for a in zip(*seen))
     logs = {"loss": tot_loss / len(x)}
     for name, fn in (metrics or {}).items():
+        logs[name] = fn(ys, ps, np.ones_like(ws))
+    for name, fn in (weighted or {}).items():
         logs[name] = fn(ys, ps, ws)
     return logs
 
@@ -321,16 +324,24 @@ def fit(
     accuracy=False,
     metrics=None,
     reduction="sum_over_batch_size",
+    weighted_metrics=None,
 ):
-    """Keras fit with shuffle=False: returns the history dict. `metrics` maps History
-    keys to METRICS-style functions; `accuracy=True` adds sparse categorical accuracy."""
+    """Keras fit with shuffle=False: returns the history dict. `metrics` and
+    `weighted_metrics` map History keys to METRICS-style functions; `accuracy=True` adds
+    sparse categorical accuracy."""
     history: dict[str, list[float]] = {}
     metrics = _metrics(metrics, accuracy)
     for _ in range(initial_epoch, epochs):
-        logs = _run(mlp, loss, x, y, sw, batch_size, metrics, reduction, opt)
+        logs = _run(mlp, loss, x, y, sw, batch_size, metrics, reduction, opt, weighted_metrics)
         if val is not None:
             val_logs = evaluate(
-                mlp, loss, *val, batch_size=batch_size, metrics=metrics, reduction=reduction
+                mlp,
+                loss,
+                *val,
+                batch_size=batch_size,
+                metrics=metrics,
+                reduction=reduction,
+                weighted_metrics=weighted_metrics,
             )
             logs.update({"val_" + k: v for k, v in val_logs.items()})
         for k, v in logs.items():
@@ -348,8 +359,19 @@ def evaluate(
     accuracy=False,
     metrics=None,
     reduction="sum_over_batch_size",
+    weighted_metrics=None,
 ):
-    return _run(mlp, loss, x, y, sw, batch_size, _metrics(metrics, accuracy), reduction)
+    return _run(
+        mlp,
+        loss,
+        x,
+        y,
+        sw,
+        batch_size,
+        _metrics(metrics, accuracy),
+        reduction,
+        weighted=weighted_metrics,
+    )
 
 
 # ----------------------------------------------------------- comparing kandle with it

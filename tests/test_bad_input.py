@@ -6,6 +6,7 @@ PanicException derives from BaseException, so a panic makes these tests fail.
 """
 
 import operator
+import os
 
 import numpy as np
 import pytest
@@ -327,3 +328,196 @@ def test_nested_list_of_arrays(rng):
     rows = [randn(rng, (3,)), randn(rng, (3,))]
     np.testing.assert_array_equal(kd.tensor(rows).numpy(), np.stack(rows))
     np.testing.assert_array_equal(kd.tensor([rows[0].tolist(), rows[1]]).numpy(), np.stack(rows))
+
+
+@pytest.mark.parametrize("threads", ["1", "2"])
+def test_a_forked_child_can_train_after_the_parent_did(threads):
+    """fork copies only the forking thread: the child gets a new thread pool instead of
+    waiting forever on the parent's (which did not come along)."""
+    import subprocess
+    import sys
+    import textwrap
+
+    script = textwrap.dedent(
+        """
+        import os, sys
+        import numpy as np
+        import kandle as kd
+
+        def train():
+            model = kd.Sequential([kd.Input((64,)), kd.layers.Dense(256, activation="relu"),
+                                   kd.layers.Dense(3)])
+            model.compile(optimizer="adam", loss="mse")
+            x = np.ones((2048, 64), "float32")
+            model.fit(x, np.zeros((2048, 3)), epochs=1, batch_size=512, verbose=0)
+            return model.predict(x, verbose=0).shape
+
+        train()
+        pid = os.fork()
+        if pid == 0:
+            ok = train() == (2048, 3) and (kd.tensor(np.ones((600, 600))) @
+                                           kd.tensor(np.ones((600, 600)))).shape == (600, 600)
+            os._exit(0 if ok else 3)
+        _, status = os.waitpid(pid, 0)
+        sys.exit(os.waitstatus_to_exitcode(status))
+        """
+    )
+    env = {**os.environ, "KANDLE_NUM_THREADS": threads}
+    result = subprocess.run([sys.executable, "-c", script], env=env, timeout=120)
+    assert result.returncode == 0
+
+
+def test_freeing_a_long_graph_does_not_crash():
+    """A running loss total kept as a tensor in an eager loop: 100,000 recorded ops,
+    freed at once (a recursive drop segfaulted)."""
+    w = kd.Variable([1.0])
+    total = kd.tensor([0.0])
+    for _ in range(100_000):
+        total = total + w
+    assert total.numpy()[0] == 100_000.0
+    del total
+
+
+def test_empty_data():
+    """0 rows: fit and evaluate raise a clear error (Keras fails with StopIteration);
+    predict returns no rows of the output's shape."""
+    model = kd.Sequential([kd.Input((3,)), kd.layers.Dense(2)])
+    model.compile(optimizer="sgd", loss="mse")
+    x, y = np.zeros((0, 3), "float32"), np.zeros((0, 2), "float32")
+    with pytest.raises(ValueError, match="at least one sample.*0 rows"):
+        model.fit(x, y, verbose=0)
+    with pytest.raises(ValueError, match="at least one sample.*0 rows"):
+        model.evaluate(x, y, verbose=0)
+    out = model.predict(x, verbose=0)
+    assert out.shape == (0, 2) and out.dtype == np.float32
+
+
+def test_fit_arguments_get_clear_errors():
+    model = kd.Sequential([kd.Input((3,)), kd.layers.Dense(2)])
+    with pytest.raises(ValueError, match="optimizer identifier: None"):
+        model.compile(optimizer=None, loss="mse")
+    model.compile(optimizer="sgd", loss="mse")
+    x, y = np.ones((4, 3), "float32"), np.zeros((4, 2), "float32")
+    with pytest.raises(ValueError, match="validation_batch_size"):
+        model.fit(x, y, validation_split=0.5, validation_batch_size=0, verbose=0)
+    with pytest.raises(ValueError, match="shuffle"):
+        model.fit(x, y, shuffle="yes", verbose=0)
+    # A batch larger than the data (even 2**64) is all of it, as in Keras.
+    history = model.fit(x, y, batch_size=2**64, verbose=0)
+    assert history.params["steps"] == 1
+    # An empty class_weight weighs every class 1.
+    labels = np.array([0, 1, 1, 0])
+    clf = kd.Sequential([kd.Input((3,)), kd.layers.Dense(2)])
+    clf.compile(optimizer="sgd", loss=kd.losses.SparseCategoricalCrossentropy(from_logits=True))
+    assert np.isfinite(clf.fit(x, labels, class_weight={}, verbose=0).history["loss"][0])
+
+
+@pytest.mark.parametrize("value", [2.7, True, "2", 0])
+def test_set_num_threads_takes_positive_integers_only(value):
+    with pytest.raises(ValueError, match="set_num_threads"):
+        kd.config.set_num_threads(value)
+
+
+@pytest.mark.parametrize("value", [1.5, True, "1", -1])
+def test_set_random_seed_takes_integers_only(value):
+    with pytest.raises(ValueError, match="set_random_seed"):
+        kd.utils.set_random_seed(value)
+
+
+@pytest.mark.parametrize("call", ["fit", "evaluate", "predict"])
+def test_ctrl_c_stops_a_long_engine_call_promptly(call):
+    """SIGINT during fit, evaluate or predict raises KeyboardInterrupt within about a
+    batch, long before the call would end; the model keeps working afterwards."""
+    import signal
+    import subprocess
+    import sys
+    import textwrap
+    import time
+
+    script = textwrap.dedent(
+        f"""
+        import sys, time
+        import numpy as np
+        import kandle as kd
+
+        model = kd.Sequential([kd.Input((256,)), kd.layers.Dense(1024, activation="relu"),
+                               kd.layers.Dense(1024), kd.layers.Dense(10)])
+        model.compile(optimizer="adam", loss="mse")
+        x, y = np.ones((20000, 256), "float32"), np.zeros((20000, 10), "float32")
+        calls = {{
+            "fit": lambda: model.fit(x, y, epochs=10**6, batch_size=1024, verbose=0),
+            "evaluate": lambda: [model.evaluate(x, y, verbose=0) for _ in range(10**6)],
+            "predict": lambda: model.predict(np.ones((400_000, 256), "float32"), verbose=0),
+        }}
+        # What the whole predict call would take: 20 times a twentieth of it.
+        start = time.perf_counter()
+        model.predict(np.ones((20_000, 256), "float32"), verbose=0)
+        print("start", 20 * (time.perf_counter() - start), flush=True)
+        try:
+            calls["{call}"]()
+        except KeyboardInterrupt:
+            stopped = time.perf_counter()
+            model.fit(x[:64], y[:64], epochs=1, verbose=0)
+            print("interrupted", stopped, flush=True)
+        """
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-c", script], stdout=subprocess.PIPE, text=True, bufsize=1
+    )
+    try:
+        word, full = proc.stdout.readline().split()
+        assert word == "start"
+        time.sleep(1.5)
+        sent = time.perf_counter()
+        proc.send_signal(signal.SIGINT)
+        out, _ = proc.communicate(timeout=120)  # fit and evaluate would never end
+    finally:
+        proc.kill()
+    assert out.startswith("interrupted"), out
+    # Stopped long before the call's end, not at it (no absolute time: CI is shared).
+    assert float(out.split()[1]) - sent < float(full) / 2
+
+
+def test_ctrl_c_stops_one_large_predict_on_batch():
+    """One engine call on one huge batch: checked between blocks of rows."""
+    import signal
+    import subprocess
+    import sys
+    import textwrap
+    import time
+
+    script = textwrap.dedent(
+        """
+        import time
+        import numpy as np
+        import kandle as kd
+
+        model = kd.Sequential([kd.Input((256,)), kd.layers.Dense(1024, activation="relu"),
+                               kd.layers.Dense(1024), kd.layers.Dense(10)])
+        x = np.ones((400_000, 256), "float32")
+        np.testing.assert_allclose(model.predict_on_batch(x[:5000]),
+                                   model.predict(x[:5000], verbose=0), rtol=1e-5, atol=1e-6)
+        start = time.perf_counter()
+        model.predict_on_batch(x[:20_000])
+        print("start", 20 * (time.perf_counter() - start), flush=True)
+        try:
+            model.predict_on_batch(x)
+        except KeyboardInterrupt:
+            print("interrupted", time.perf_counter(), flush=True)
+        """
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-c", script], stdout=subprocess.PIPE, text=True, bufsize=1
+    )
+    try:
+        word, full = proc.stdout.readline().split()
+        assert word == "start"
+        time.sleep(1.0)
+        sent = time.perf_counter()
+        proc.send_signal(signal.SIGINT)
+        out, _ = proc.communicate(timeout=120)
+    finally:
+        proc.kill()
+    assert out.startswith("interrupted"), out
+    # Stopped long before the call's end (before: only after all 400,000 rows).
+    assert float(out.split()[1]) - sent < float(full) / 2

@@ -184,21 +184,29 @@ GROUPS = {
 }
 
 
-def compile_group(group):
+def fresh_metrics(group):
+    """Fresh metric objects for every test: copies through their configs."""
+    return [s if isinstance(s, str) else type(s).from_config(s.get_config())
+            for s in group["metrics"]]  # fmt: skip
+
+
+def compile_group(group, weighted_too=False):
+    """The group's model, compiled with its metrics, and (with `weighted_too`) the same
+    metrics again as `weighted_metrics`, which Keras logs as `weighted_<name>`."""
     out, out_act, make_y, loss, ref = group["model"]
     model, mlp = mlp_model(out, out_act)
-    # fresh metric objects for every test: copies through their configs
-    metrics = [s if isinstance(s, str) else type(s).from_config(s.get_config())
-               for s in group["metrics"]]  # fmt: skip
-    model.compile(optimizer=kd.optimizers.SGD(0.1), loss=loss, metrics=metrics)
+    weighted = fresh_metrics(group) if weighted_too else None
+    model.compile(optimizer=kd.optimizers.SGD(0.1), loss=loss, metrics=fresh_metrics(group),
+                  weighted_metrics=weighted)  # fmt: skip
     return model, mlp, make_y, out, ref
 
 
 @pytest.mark.parametrize("weighted", [False, True], ids=["unweighted", "sample_weight"])
 @pytest.mark.parametrize("name", list(GROUPS))
 def test_fit_metrics_match_reference_with_validation_split(name, weighted):
+    """Sample weights weight the loss and the `weighted_metrics`, never the `metrics`."""
     group = GROUPS[name]
-    model, mlp, make_y, out, ref = compile_group(group)
+    model, mlp, make_y, out, ref = compile_group(group, weighted_too=weighted)
     x, y, sw = dataset(make_y, out, seed=4)
     sw = sw if weighted else None
     history = model.fit(
@@ -207,12 +215,15 @@ def test_fit_metrics_match_reference_with_validation_split(name, weighted):
     )  # fmt: skip
     tr, va = slice(0, SPLIT), slice(SPLIT, N)
     cut = (lambda s: None) if sw is None else (lambda s: sw[s])
+    refs = {"metrics": group["want"]}
+    if weighted:
+        refs["weighted_metrics"] = {f"weighted_{k}": f for k, f in group["want"].items()}
     want = fit(mlp, Optimizer("sgd", 0.1), ref, x[tr], y[tr], sw=cut(tr), epochs=EPOCHS,
-               batch_size=BATCH, val=(x[va], y[va], cut(va)), metrics=group["want"])  # fmt: skip
+               batch_size=BATCH, val=(x[va], y[va], cut(va)), **refs)  # fmt: skip
     assert_logs(history.history, want)
     assert_weights(model, mlp)
     got = model.evaluate(x, y, sample_weight=sw, batch_size=BATCH, verbose=0, return_dict=True)
-    assert_logs(got, evaluate(mlp, ref, x, y, sw=sw, batch_size=BATCH, metrics=group["want"]))
+    assert_logs(got, evaluate(mlp, ref, x, y, sw=sw, batch_size=BATCH, **refs))
 
 
 @pytest.mark.parametrize("name", ["binary", "categorical", "sparse"])

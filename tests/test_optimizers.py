@@ -300,7 +300,7 @@ def test_defaults_are_keras_defaults():
     ada = kd.optimizers.Adagrad().get_config()
     assert (ada["initial_accumulator_value"], ada["epsilon"]) == (0.1, 1e-7)
     names = [o().name for o in (kd.optimizers.SGD, kd.optimizers.Adam, kd.optimizers.AdamW)]
-    assert names == ["SGD", "adam", "adamw"]
+    assert names == ["sgd", "adam", "adamw"]  # Keras 3.15: name=None, snake-cased
 
 
 def test_learning_rate_get_set_and_iterations(rng):
@@ -403,8 +403,8 @@ def test_get_resolves_names_classes_and_instances():
     got = kd.optimizers.get({"class_name": "SGD", "config": {"learning_rate": 0.3}})
     assert got.learning_rate == pytest.approx(0.3)
     with pytest.raises(ValueError, match="sgd") as e:
-        kd.optimizers.get("nadam")
-    assert "nadam" in str(e.value) and "rmsprop" in str(e.value)
+        kd.optimizers.get("adafactor")
+    assert "adafactor" in str(e.value) and "lion" in str(e.value)
     with pytest.raises(ValueError):
         kd.optimizers.get(42)
 
@@ -431,8 +431,6 @@ def test_get_resolves_names_classes_and_instances():
         (lambda: kd.optimizers.Adam(clipnorm=1.0, global_clipnorm=1.0), "only one"),
         (lambda: kd.optimizers.SGD(clipnorm=-1.0), "clipnorm"),
         (lambda: kd.optimizers.SGD(weight_decay=-0.1), "weight_decay"),
-        (lambda: kd.optimizers.SGD(use_ema=True), "use_ema"),
-        (lambda: kd.optimizers.SGD(gradient_accumulation_steps=4), "gradient_accumulation_steps"),
         (lambda: kd.optimizers.SGD(bogus=1), "not recognized"),
         (lambda: kd.optimizers.AdamW(weight_decay=None), "weight_decay"),
         (lambda: kd.optimizers.SGD(learning_rate=lambda: 0.1), "callable"),

@@ -9,6 +9,7 @@ array([[ -6., -12.]], dtype=float32)
 
 from kandle import (
     activations,
+    backend,
     callbacks,
     config,
     errors,
@@ -34,6 +35,7 @@ __all__ = [
     "Variable",
     "__version__",
     "activations",
+    "backend",
     "callbacks",
     "config",
     "errors",

@@ -32,6 +32,11 @@ __all__ = [
     "set_num_threads",
     "get_num_threads",
     "Layer",
+    "normalization_adapt",
+    "discretization_adapt",
+    "integer_lookup_adapt",
+    "integer_lookup_tokens",
+    "category_encode",
     "Loss",
     "Metric",
     "activation",
@@ -155,6 +160,23 @@ class Layer:
     def forward(self, x: _Operand, training: bool = False) -> Tensor: ...
     def regularization(self) -> Tensor | None: ...
 
+def normalization_adapt(
+    batches: Sequence[_Operand], axis: Sequence[int]
+) -> tuple[_Float32Array, _Float32Array]: ...
+def discretization_adapt(
+    batches: Sequence[_Operand], epsilon: float, num_bins: int
+) -> list[float]: ...
+def integer_lookup_adapt(
+    batches: Sequence[Any],
+    mask_token: int | None,
+    oov_token: int | None,
+    max_learned: int | None = None,
+) -> list[int]: ...
+def integer_lookup_tokens(config_json: str) -> list[int]: ...
+def category_encode(
+    x: _Operand, num_tokens: int, output_mode: str, count_weights: _Operand | None = None
+) -> Tensor: ...
+
 # --- src/python/losses.rs ------------------------------------------------------------
 
 @final
@@ -186,6 +208,12 @@ class Optimizer:
     @property
     def iterations(self) -> int: ...
     @property
+    def raw_iterations(self) -> int: ...
+    def finalize_variable_values(self, variables: Iterable[_Operand]) -> None: ...
+    def swap_ema_weights(self, variables: Iterable[_Operand]) -> None: ...
+    def copy_variables_to_ema(self, variables: Iterable[_Operand]) -> None: ...
+    def ema_average(self, variable: _Operand) -> list[float] | None: ...
+    @property
     def learning_rate(self) -> float: ...
     def set_learning_rate(self, value: float) -> None: ...
     def set_learning_rate_schedule(self, config_json: str) -> None: ...
@@ -212,7 +240,7 @@ class Trainer:
         trainable: Sequence[Tensor],
         loss: Loss | None = None,
         optimizer: Optimizer | None = None,
-        metrics: Sequence[tuple[str, Metric]] = ...,
+        metrics: Sequence[tuple[str, Metric, bool]] = ...,
     ) -> Trainer: ...
     def run_batches(
         self,

@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from kandle.errors import InvalidArgumentError
 from kandle.utils.progbar import Progbar
 
 Logs = dict[str, float]
@@ -114,6 +115,7 @@ class ProgbarLogger(Callback):
         self.verbose = 1
         self.epochs = 1
         self._bar: Progbar | None = None
+        self._seen = 0  # batches shown in this bar (its length while unknown)
         self._in_fit = False
 
     def set_params(self, params: dict[str, Any]) -> None:
@@ -122,14 +124,18 @@ class ProgbarLogger(Callback):
         self.epochs = params.get("epochs", 1)
 
     def _start(self, steps: int | None = None) -> None:
-        target = steps if steps is not None else self.params.get("steps") or 1
+        # None: a stream of batches whose length is known only at its end.
+        target = steps if steps is not None else self.params.get("steps")
         self._bar = Progbar(target=target, verbose=self.verbose)
+        self._seen = 0
 
     def _show(self, batch: int, logs: Logs | None, finalize: bool = False) -> None:
         if self._bar is None:
             self._start()
         assert self._bar is not None
-        current = self._bar.target if finalize else batch + 1
+        if not finalize:
+            self._seen = batch + 1
+        current = (self._bar.target or self._seen) if finalize else batch + 1
         self._bar.update(current, list((logs or {}).items()), finalize=finalize)
 
     def on_train_begin(self, logs: Logs | None = None) -> None:
@@ -488,6 +494,80 @@ class LambdaCallback(Callback):
         return hook in self.__dict__
 
 
+class SwapEMAWeights(Callback):
+    """Evaluates (and predicts) with the optimizer's moving average of the weights
+    (Keras's ``SwapEMAWeights``); the optimizer needs ``use_ema=True``.
+
+    Before evaluation the model's weights and their averages swap places; after it they
+    swap back. With ``swap_on_epoch=True`` they also swap at the end of each epoch and
+    back at the start of the next, so that callbacks placed after this one (such as a
+    checkpoint) see the averages; after the last epoch the averages stay in the model.
+    Unlike Keras 3.15, whose ``on_predict_end`` leaves the averages in the model, the
+    weights are restored after ``predict`` too.
+
+    >>> import numpy as np, kandle as kd
+    >>> model = kd.Sequential([kd.Input((2,)), kd.layers.Dense(1)])
+    >>> model.compile(optimizer=kd.optimizers.SGD(use_ema=True), loss="mse")
+    >>> history = model.fit(np.ones((8, 2)), np.ones((8, 1)), epochs=2, verbose=0)
+    >>> loss = model.evaluate(np.ones((8, 2)), np.ones((8, 1)), verbose=0,
+    ...                       callbacks=[kd.callbacks.SwapEMAWeights()])
+    """
+
+    def __init__(self, swap_on_epoch: bool = False) -> None:
+        super().__init__()
+        self.swap_on_epoch = swap_on_epoch
+        self._ema_weights_in_model = False
+
+    def _optimizer_engine(self) -> Any:
+        optimizer = self.model.optimizer
+        if not getattr(optimizer, "use_ema", False):
+            raise InvalidArgumentError(
+                "SwapEMAWeights must be used when `use_ema=True` is set on the optimizer. "
+                f"Received: use_ema={getattr(optimizer, 'use_ema', None)}"
+            )
+        return optimizer._engine
+
+    def _swap_variables(self) -> None:
+        self._optimizer_engine().swap_ema_weights(self.model.trainable_weights)
+
+    def _finalize_ema_values(self) -> None:
+        # The averages take the (swapped-in) averages, so that fit's final
+        # `finalize_variable_values` leaves them in the model.
+        self._optimizer_engine().copy_variables_to_ema(self.model.trainable_weights)
+
+    def _swap_in(self) -> None:
+        if not self._ema_weights_in_model:
+            self._swap_variables()
+            self._ema_weights_in_model = True
+
+    def _swap_out(self) -> None:
+        if self._ema_weights_in_model:
+            self._swap_variables()
+            self._ema_weights_in_model = False
+
+    def on_epoch_begin(self, epoch: int, logs: Logs | None = None) -> None:
+        if self.swap_on_epoch:
+            self._swap_out()
+
+    def on_epoch_end(self, epoch: int, logs: Logs | None = None) -> None:
+        if self.swap_on_epoch and not self._ema_weights_in_model:
+            self._swap_in()
+            if epoch == self.params["epochs"] - 1:
+                self._finalize_ema_values()
+
+    def on_test_begin(self, logs: Logs | None = None) -> None:
+        self._swap_in()
+
+    def on_test_end(self, logs: Logs | None = None) -> None:
+        self._swap_out()
+
+    def on_predict_begin(self, logs: Logs | None = None) -> None:
+        self._swap_in()
+
+    def on_predict_end(self, logs: Logs | None = None) -> None:
+        self._swap_out()
+
+
 __all__ = [
     "Callback",
     "CallbackList",
@@ -498,5 +578,6 @@ __all__ = [
     "LearningRateScheduler",
     "ProgbarLogger",
     "ReduceLROnPlateau",
+    "SwapEMAWeights",
     "TerminateOnNaN",
 ]

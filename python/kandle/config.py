@@ -1,6 +1,9 @@
 """Engine settings (``kandle.config``)."""
 
+import numpy as np
+
 from kandle import _core
+from kandle.errors import InvalidArgumentError
 
 
 def set_num_threads(n: int) -> None:
@@ -11,6 +14,8 @@ def set_num_threads(n: int) -> None:
     >>> kd.config.set_num_threads(1); kd.config.get_num_threads()
     1
     """
+    if isinstance(n, bool) or not isinstance(n, int | np.integer) or n < 1:
+        raise InvalidArgumentError(f"set_num_threads: expected an integer >= 1, got {n!r}")
     _core.set_num_threads(int(n))
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import math
+import warnings
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -19,29 +20,42 @@ from kandle import layers as layers_module
 from kandle import losses as losses_module
 from kandle import metrics as metrics_module
 from kandle import optimizers as optimizers_module
+from kandle._batches import (
+    ArrayBatches,
+    StreamBatches,
+    as_batch_array,
+    is_stream,
+    warn_ran_out,
+)
 from kandle.callbacks import Callback, CallbackList, History
 from kandle.errors import InvalidArgumentError, ShapeError
 from kandle.layers.input_layer import Input, InputLayer
 from kandle.layers.layer import Layer, ShapeLike
+from kandle.utils.py_dataset import PyDataset
 
 # Seconds of batches the engine runs before Python redraws the progress bar.
 _CHUNK_SECONDS = 0.05
 
 
-def _array(name: str, value: Any) -> np.ndarray | None:
-    if value is None:
-        return None
-    if isinstance(value, _core.Tensor):
-        return value.numpy()
-    arr = np.asarray(value)
-    if arr.dtype.kind not in "biuf":
-        raise TypeError(f"{name}: expected numeric data, got an array of dtype {arr.dtype}")
-    if arr.ndim == 0:
-        raise ShapeError(f"{name}: expected an array with a batch axis, got a scalar")
-    return arr
+_array = as_batch_array
+
+# More batches than any stream will give: "until it ends".
+_UNBOUNDED = 2**62
+
+
+def _check_stream_arguments(method: str, **arguments: Any) -> None:
+    """A stream of batches carries its own targets and weights (as in Keras)."""
+    for name, value in arguments.items():
+        if value is not None and not (name == "validation_split" and not value):
+            raise InvalidArgumentError(
+                f"{method}: `{name}` is not supported when `x` is a generator, iterator or "
+                f"PyDataset (its batches carry their own targets and weights), got {name}="
+                f"{type(value).__name__}"
+            )
 
 
 def _check_cardinality(**arrays: np.ndarray | None) -> int:
+    """The number of rows the arrays share; there must be at least one."""
     sizes = {k: len(v) for k, v in arrays.items() if v is not None}
     if len(set(sizes.values())) > 1:
         detail = " ".join(f"'{k}' sizes: {n}" for k, n in sizes.items())
@@ -49,10 +63,16 @@ def _check_cardinality(**arrays: np.ndarray | None) -> int:
             "Data cardinality is ambiguous. Make sure all arrays contain the same number of "
             f"samples. {detail}"
         )
-    return next(iter(sizes.values()))
+    n = next(iter(sizes.values()))
+    if n == 0:
+        raise InvalidArgumentError(
+            f"{next(iter(sizes))}: expected at least one sample, got an array with 0 rows "
+            f"(shape {next(v for v in arrays.values() if v is not None).shape})"
+        )
+    return n
 
 
-def _check_batch_size(batch_size: Any) -> int:
+def _check_batch_size(batch_size: Any, argument: str = "batch_size") -> int:
     if batch_size is None:
         return 32
     if (
@@ -61,9 +81,10 @@ def _check_batch_size(batch_size: Any) -> int:
         or batch_size <= 0
     ):
         raise InvalidArgumentError(
-            f"batch_size: expected a positive integer or None, got {batch_size!r}"
+            f"{argument}: expected a positive integer or None, got {batch_size!r}"
         )
-    return int(batch_size)
+    # Beyond the rows of any array, a batch is all of them (and must fit a usize).
+    return int(min(batch_size, 2**62))
 
 
 def _verbosity(verbose: Any) -> int:
@@ -80,6 +101,8 @@ def _class_weights_to_sample_weights(y: np.ndarray, class_weight: dict[int, floa
     if labels.ndim > 1:
         labels = labels.argmax(axis=-1) if labels.shape[-1] != 1 else labels.reshape(len(labels))
     labels = np.round(labels).astype(np.int64)
+    if not class_weight:
+        return np.ones(len(labels), dtype=np.float32)
     classes = np.array(sorted(class_weight), dtype=np.int64)
     weights = np.array([class_weight[c] for c in sorted(class_weight)], dtype=np.float32)
     out = np.ones(len(labels), dtype=np.float32)
@@ -106,7 +129,8 @@ class Model(Layer):
         self.stop_training = False
         self.history: History | None = None
         self._metric_specs: list[Any] = []
-        self._metrics: list[Any] | None = None
+        self._weighted_metric_specs: list[Any] = []
+        self._metrics: list[tuple[str, Any, bool]] | None = None
 
     # -- structure (Sequential provides it) ------------------------------------
     @property
@@ -131,6 +155,46 @@ class Model(Layer):
         if not self.trainable:
             return self.weights
         return [w for layer in self.layers for w in layer.non_trainable_weights]
+
+    def get_layer(self, name: str | None = None, index: int | None = None) -> Layer:
+        """A layer by name or by index in ``layers``, as ``keras.Model.get_layer``."""
+        if index is not None and name is not None:
+            raise InvalidArgumentError(
+                f"Provide only a layer name or a layer index. Received: index={index}, name={name}."
+            )
+        if index is not None:
+            if not isinstance(index, int | np.integer) or isinstance(index, bool):
+                raise InvalidArgumentError(f"get_layer: index must be an integer, got {index!r}")
+            if len(self.layers) <= index:
+                raise InvalidArgumentError(
+                    f"Was asked to retrieve layer at index {index} but model only has "
+                    f"{len(self.layers)} layers."
+                )
+            return self.layers[index]
+        if name is not None:
+            for layer in self.layers:
+                if layer.name == name:
+                    return layer
+            raise InvalidArgumentError(
+                f"No such layer: {name}. Existing layers are: "
+                f"{[layer.name for layer in self.layers]}."
+            )
+        raise InvalidArgumentError("Provide either a layer name or layer index at `get_layer`.")
+
+    @property
+    def output_shape(self) -> tuple[int | None, ...]:
+        """The shape of the model's output, batch axis first (once the input is known)."""
+        input_shape = self.input_shape
+        if input_shape is None:
+            raise AttributeError(
+                f"The model {self.name!r} has no defined output shape yet: give it an Input "
+                "or build it."
+            )
+        return self.compute_output_shape(input_shape)
+
+    @property
+    def input_shape(self) -> tuple[Any, ...] | None:
+        return None
 
     def count_params(self) -> int:
         return sum(layer.count_params() for layer in self.layers)
@@ -168,25 +232,49 @@ class Model(Layer):
 
     # -- compile ---------------------------------------------------------------
     def compile(
-        self, optimizer: Any = "rmsprop", loss: Any = None, metrics: Any = None, **kwargs: Any
+        self,
+        optimizer: Any = "rmsprop",
+        loss: Any = None,
+        metrics: Any = None,
+        weighted_metrics: Any = None,
+        **kwargs: Any,
     ) -> None:
-        """Sets the optimizer, loss and metrics, as ``keras.Model.compile``."""
+        """Configures the model for training, as ``keras.Model.compile``.
+
+        Args:
+            optimizer: an optimizer name (``"sgd"``, ``"adam"``, ...) or instance.
+            loss: a loss name, ``kandle.losses`` function or ``Loss`` instance.
+            metrics: metrics to track in training and testing, by name or instance.
+                They ignore sample and class weights.
+            weighted_metrics: metrics weighted by ``sample_weight`` or ``class_weight``.
+        """
         unsupported = {k for k, v in kwargs.items() if v is not None}
         if unsupported:
             raise InvalidArgumentError(f"compile: unsupported arguments {sorted(unsupported)}")
+        if optimizer is None:  # as Keras's optimizers.get(None)
+            raise InvalidArgumentError("Could not interpret optimizer identifier: None")
         self.optimizer = optimizers_module.get(optimizer)
         self.loss = losses_module.get(loss) if loss is not None else None
-        if metrics is None:
-            metrics = []
-        if isinstance(metrics, str | metrics_module.Metric) or callable(metrics):
-            metrics = [metrics]
-        self._metric_specs = list(metrics)
-        for spec in self._metric_specs:
-            if isinstance(spec, str):  # unknown names fail here, not at the first fit
-                metrics_module.get(spec, loss=self.loss)
+        self._metric_specs = self._metric_list("metrics", metrics)
+        self._weighted_metric_specs = self._metric_list("weighted_metrics", weighted_metrics)
         self._metrics = None
         self.compiled = True
         self.stop_training = False
+
+    def _metric_list(self, argument: str, metrics: Any) -> list[Any]:
+        if metrics is None:
+            return []
+        if isinstance(metrics, str | metrics_module.Metric) or callable(metrics):
+            metrics = [metrics]
+        if not isinstance(metrics, list | tuple):
+            raise InvalidArgumentError(
+                f"compile: expected `{argument}` to be a list or tuple, got "
+                f"{argument}={metrics!r} of type {type(metrics).__name__}"
+            )
+        for spec in metrics:
+            if isinstance(spec, str):  # unknown names fail here, not at the first fit
+                metrics_module.get(spec, loss=self.loss)
+        return list(metrics)
 
     def _assert_compiled(self, method: str) -> None:
         if not self.compiled:
@@ -198,23 +286,39 @@ class Model(Layer):
 
     def _resolve_metrics(
         self, y: np.ndarray | None, y_pred_shape: tuple[int | None, ...]
-    ) -> list[Any]:
-        """Keras resolves "accuracy" from the shapes of the first data it sees."""
+    ) -> list[tuple[str, Any, bool]]:
+        """The compiled metrics as ``(log name, metric, weighted)``. Keras resolves
+        "accuracy" from the shapes of the first data it sees, and names a weighted metric
+        whose name is taken ``weighted_<name>``."""
         if self._metrics is None:
             y_true = np.zeros((1, *np.shape(y)[1:])) if y is not None else None
             # Only the batch size (dropped here) is None.
             y_pred = np.zeros((1, *y_pred_shape[1:]))  # type: ignore[type-var]
-            self._metrics = []
-            for spec in self._metric_specs:
-                metric = metrics_module.get(spec, y_true=y_true, y_pred=y_pred, loss=self.loss)
-                if isinstance(spec, str):
-                    metric.name = spec
-                self._metrics.append(metric)
+            resolved: list[tuple[str, Any, bool]] = []
+            taken: dict[str, int] = {}
+            for specs, weighted in (
+                (self._metric_specs, False),
+                (self._weighted_metric_specs, True),
+            ):
+                for spec in specs:
+                    metric = metrics_module.get(spec, y_true=y_true, y_pred=y_pred, loss=self.loss)
+                    if isinstance(spec, str):
+                        metric.name = spec
+                    name = metric.name
+                    if name in taken and weighted:
+                        name = f"weighted_{name}"
+                    if name in taken:
+                        taken[name] += 1
+                        name = f"{name}_{taken[name] - 1}"
+                    else:
+                        taken[name] = 1
+                    resolved.append((name, metric, weighted))
+            self._metrics = resolved
         return self._metrics
 
     @property
     def metrics_names(self) -> list[str]:
-        return ["loss", *(m.name for m in self._metrics or [])]
+        return ["loss", *(name for name, _, _ in self._metrics or [])]
 
     # -- the engine ------------------------------------------------------------
     def _engine_layers(self) -> list[Any]:
@@ -241,20 +345,29 @@ class Model(Layer):
             self.trainable_weights,
             getattr(self.loss, "_engine", None),
             self.optimizer._engine if self.optimizer is not None else None,
-            [(m.name, m._engine) for m in metrics],
+            [(name, m._engine, weighted) for name, m, weighted in metrics],
         )
 
     def _drive(
-        self, run: Any, steps: int, callbacks: CallbackList, mode: str, logs_of: Any
+        self,
+        run: Any,
+        steps: int | None,
+        callbacks: CallbackList,
+        mode: str,
+        logs_of: Any,
     ) -> dict[str, float]:
-        """Runs ``steps`` batches through ``run(first, count, budget)``, calling batch
-        hooks per batch only when a callback has them, else per chunk of batches."""
+        """Runs ``steps`` batches (all there are, for None) through
+        ``run(first, count, budget)``, calling batch hooks per batch only when a callback
+        has them, else per chunk of batches."""
         per_batch = callbacks.needs_batch_hooks(mode)
         step, logs = 0, {}
-        while step < steps:
+        while steps is None or step < steps:
             if per_batch:
                 callbacks.batch_begin(mode, step, {})
-            done = run(step, 1 if per_batch else steps - step, _CHUNK_SECONDS)
+            left = _UNBOUNDED if steps is None else steps - step
+            done = run(step, 1 if per_batch else left, _CHUNK_SECONDS)
+            if done == 0:  # a stream of batches ended
+                break
             step += done
             logs = logs_of()
             callbacks.batch_end(mode, step - 1, logs)
@@ -277,12 +390,47 @@ class Model(Layer):
         class_weight: dict[int, float] | None = None,
         sample_weight: Any = None,
         initial_epoch: int = 0,
+        steps_per_epoch: int | None = None,
+        validation_steps: int | None = None,
         validation_batch_size: int | None = None,
+        validation_freq: int = 1,
     ) -> History:
-        """Trains the model, as ``keras.Model.fit``; returns a :class:`History`."""
+        """Trains the model for a number of epochs, as ``keras.Model.fit``.
+
+        Args:
+            x: the inputs: an array, or batches made by Python (a generator or iterator
+                of ``(x, y)`` / ``(x, y, sample_weight)``, or a
+                :class:`kandle.utils.PyDataset`).
+            y: the targets (arrays only; a stream of batches carries its own).
+            batch_size: rows per gradient step for arrays (default 32).
+            epochs: the index of the last epoch (with ``initial_epoch``).
+            verbose: ``"auto"``/1 (progress bar), 2 (a line per epoch) or 0.
+            callbacks: :class:`kandle.callbacks.Callback` objects.
+            validation_split: the fraction of the arrays, taken from the end before
+                shuffling, to evaluate on after each epoch.
+            validation_data: ``(x_val, y_val[, sample_weight_val])`` or a stream.
+            shuffle: shuffle the rows (arrays) or the batch order (PyDataset) each epoch.
+            class_weight: ``{class: weight}`` for the loss and ``weighted_metrics``.
+            sample_weight: per-row weights for arrays.
+            initial_epoch: the epoch to start from (for resuming).
+            steps_per_epoch: batches per epoch for a stream (default: until it ends).
+            validation_steps: batches of a validation stream per evaluation.
+            validation_batch_size: rows per validation batch (default ``batch_size``).
+            validation_freq: evaluate on the validation data every this many epochs.
+
+        Returns:
+            A :class:`kandle.callbacks.History` whose ``history`` holds the logs of
+            each epoch.
+        """
         self._assert_compiled("fit")
         verbose = _verbosity(verbose)
         batch_size = _check_batch_size(batch_size)
+        if validation_batch_size is not None:
+            validation_batch_size = _check_batch_size(
+                validation_batch_size, "validation_batch_size"
+            )
+        if not isinstance(shuffle, bool | np.bool_):
+            raise InvalidArgumentError(f"shuffle: expected a bool, got {shuffle!r}")
         if isinstance(epochs, bool) or not isinstance(epochs, int | np.integer) or epochs < 0:
             raise InvalidArgumentError(f"epochs: expected an integer >= 0, got {epochs!r}")
         if not isinstance(initial_epoch, int | np.integer) or initial_epoch < 0:
@@ -293,115 +441,163 @@ class Model(Layer):
             raise InvalidArgumentError(
                 f"validation_split: expected a float in [0, 1), got {validation_split!r}"
             )
+        if (
+            isinstance(validation_freq, bool)
+            or not isinstance(validation_freq, int | np.integer)
+            or validation_freq < 1
+        ):
+            raise InvalidArgumentError(
+                f"validation_freq: expected a positive integer, got {validation_freq!r}"
+            )
         if class_weight is not None and sample_weight is not None:
             raise InvalidArgumentError(
                 "You cannot use `class_weight` and `sample_weight` at the same time."
             )
-        x, y = _array("x", x), _array("y", y)
-        if x is None or y is None:
-            raise InvalidArgumentError("fit: both `x` and `y` are required")
-        sw = _array("sample_weight", sample_weight)
-        n = _check_cardinality(x=x, y=y, sample_weight=sw)
-        if class_weight is not None:
-            sw = _class_weights_to_sample_weights(y, class_weight)
-
-        val = None
+        data: ArrayBatches | StreamBatches
+        val: ArrayBatches | StreamBatches | None = None
+        if is_stream(x):
+            _check_stream_arguments(
+                "fit", y=y, sample_weight=sample_weight, validation_split=validation_split
+            )
+            data = StreamBatches(x, steps_per_epoch, class_weight)
+            if shuffle and not isinstance(x, PyDataset):
+                warnings.warn(
+                    "`shuffle=True` was passed, but will be ignored since the data `x` was "
+                    "provided as a generator. The generator is expected to yield "
+                    "already-shuffled data.",
+                    stacklevel=2,
+                )
+        else:
+            x, y = _array("x", x), _array("y", y)
+            if x is None or y is None:
+                raise InvalidArgumentError("fit: both `x` and `y` are required")
+            sw = _array("sample_weight", sample_weight)
+            n = _check_cardinality(x=x, y=y, sample_weight=sw)
+            if validation_split and validation_data is None:
+                # Keras takes the LAST rows, before any shuffling.
+                split_at = int(math.floor(n * (1.0 - validation_split)))
+                if split_at == 0 or split_at == n:
+                    raise InvalidArgumentError(
+                        f"Training data contains {n} samples, which is not sufficient to split "
+                        f"it into a validation and training set as specified by "
+                        f"`validation_split={validation_split}`. Either provide more data, or a "
+                        "different value for the `validation_split` argument."
+                    )
+                val_sw = None if sw is None else sw[split_at:]
+                val = ArrayBatches(
+                    x[split_at:], y[split_at:], val_sw, validation_batch_size or batch_size
+                )
+                x, y, sw = x[:split_at], y[:split_at], None if sw is None else sw[:split_at]
+            if class_weight is not None:
+                # As in Keras, class weights weigh the training rows only, not validation.
+                sw = _class_weights_to_sample_weights(y, class_weight)
+            data = ArrayBatches(x, y, sw, batch_size)
         if validation_data is not None:
-            if not isinstance(validation_data, tuple | list) or len(validation_data) not in (2, 3):
-                raise InvalidArgumentError(
-                    "validation_data: expected a tuple (x_val, y_val) or (x_val, y_val, "
-                    f"val_sample_weight), got {type(validation_data).__name__}"
-                )
-            vx, vy = (
-                _array("validation_data x", validation_data[0]),
-                _array("validation_data y", validation_data[1]),
+            val = self._validation_batches(
+                validation_data, validation_steps, validation_batch_size or batch_size
             )
-            vsw = _array(
-                "validation_data sample_weight",
-                validation_data[2] if len(validation_data) == 3 else None,
-            )
-            if vx is None or vy is None:
-                raise InvalidArgumentError(
-                    "validation_data: both x_val and y_val are required, got "
-                    f"({type(validation_data[0]).__name__}, {type(validation_data[1]).__name__})"
-                )
-            _check_cardinality(x_val=vx, y_val=vy, sample_weight_val=vsw)
-            val = (vx, vy, vsw)
-        elif validation_split:
-            # Keras takes the LAST rows, before any shuffling.
-            split_at = int(math.floor(n * (1.0 - validation_split)))
-            if split_at == 0 or split_at == n:
-                raise InvalidArgumentError(
-                    f"Training data contains {n} samples, which is not sufficient to split it "
-                    f"into a validation and training set as specified by "
-                    f"`validation_split={validation_split}`. Either provide more data, or a "
-                    "different value for the `validation_split` argument."
-                )
-            val = (x[split_at:], y[split_at:], None if sw is None else sw[split_at:])
-            x, y, sw = x[:split_at], y[:split_at], None if sw is None else sw[:split_at]
 
-        trainer = self._trainer(x, y)
-        data = _core.Dataset(x, y, sw)
-        val_data = _core.Dataset(*val) if val is not None else None
-        steps = data.num_batches(batch_size)
+        first_x, first_y, _ = data.first()
+        trainer = self._trainer(first_x, first_y)
         callback_list = CallbackList(
             callbacks,
             self,
             add_history=True,
             add_progbar=verbose != 0,
-            params={"verbose": verbose, "epochs": epochs, "steps": steps},
+            params={"verbose": verbose, "epochs": epochs, "steps": data.steps},
         )
         self.stop_training = False
         callback_list.call("on_train_begin", {})
         logs: dict[str, float] = {}
-        for epoch in range(initial_epoch, epochs):
-            trainer.reset_metrics()
-            callback_list.call("on_epoch_begin", epoch, {})
-            data.shuffle(bool(shuffle))
+        try:
+            for epoch in range(initial_epoch, epochs):
+                trainer.reset_metrics()
+                callback_list.call("on_epoch_begin", epoch, {})
+                data.begin_epoch(bool(shuffle))
 
-            def train(first: int, count: int, budget: float) -> int:
-                return trainer.run_batches(data, batch_size, first, count, budget)
+                def train(first: int, count: int, budget: float) -> int:
+                    return data.run(trainer, first, count, budget, True)
 
-            def running_logs() -> dict[str, float]:
-                return dict(sorted(trainer.logs()))
+                def running_logs() -> dict[str, float]:
+                    return dict(sorted(trainer.logs()))
 
-            logs = self._drive(train, steps, callback_list, "train", running_logs)
-            if val_data is not None:
-                val_logs = self._run_test(
-                    trainer,
-                    val_data,
-                    validation_batch_size or batch_size,
-                    CallbackList([], self),
-                    "test",
-                )
-                logs.update({f"val_{k}": v for k, v in val_logs.items()})
-                logs = dict(sorted(logs.items()))
-            callback_list.call("on_epoch_end", epoch, logs)
-            if self.stop_training:
-                break
+                logs = self._drive(train, data.steps, callback_list, "train", running_logs)
+                data.end_epoch()
+                if isinstance(data, StreamBatches) and data.exhausted:
+                    warn_ran_out(data.steps, epochs)
+                    break
+                if val is not None and (epoch + 1) % validation_freq == 0:
+                    val_logs = self._run_test(trainer, val, CallbackList([], self), "test")
+                    logs.update({f"val_{k}": v for k, v in val_logs.items()})
+                    logs = dict(sorted(logs.items()))
+                callback_list.call("on_epoch_end", epoch, logs)
+                if self.stop_training:
+                    break
+        finally:
+            for batches in (data, val):
+                if isinstance(batches, StreamBatches):
+                    batches.close()
         callback_list.call("on_train_end", logs)
         self.history = callback_list.history
-        self.history.params = {"verbose": verbose, "epochs": epochs, "steps": steps}
+        self.history.params = {"verbose": verbose, "epochs": epochs, "steps": data.steps}
         return self.history
 
+    def _validation_batches(
+        self, validation_data: Any, steps: int | None, batch_size: int
+    ) -> ArrayBatches | StreamBatches:
+        if is_stream(validation_data):
+            return StreamBatches(validation_data, steps, argument="validation_data")
+        if not isinstance(validation_data, tuple | list) or len(validation_data) not in (2, 3):
+            raise InvalidArgumentError(
+                "validation_data: expected a tuple (x_val, y_val) or (x_val, y_val, "
+                f"val_sample_weight), got {type(validation_data).__name__}"
+            )
+        vx, vy = (
+            _array("validation_data x", validation_data[0]),
+            _array("validation_data y", validation_data[1]),
+        )
+        vsw = _array(
+            "validation_data sample_weight",
+            validation_data[2] if len(validation_data) == 3 else None,
+        )
+        if vx is None or vy is None:
+            raise InvalidArgumentError(
+                "validation_data: both x_val and y_val are required, got "
+                f"({type(validation_data[0]).__name__}, {type(validation_data[1]).__name__})"
+            )
+        _check_cardinality(x_val=vx, y_val=vy, sample_weight_val=vsw)
+        return ArrayBatches(vx, vy, vsw, batch_size)
+
     def _run_test(
-        self, trainer: Any, data: Any, batch_size: int, callbacks: CallbackList, mode: str
+        self,
+        trainer: Any,
+        data: ArrayBatches | StreamBatches,
+        callbacks: CallbackList,
+        mode: str,
     ) -> dict[str, float]:
         trainer.reset_metrics()
-        data.shuffle(False)
+        data.begin_epoch(False)
 
         def test(first: int, count: int, budget: float) -> int:
-            return trainer.run_batches(data, batch_size, first, count, budget, training=False)
+            return data.run(trainer, first, count, budget, False)
 
         def running_logs() -> dict[str, float]:
             return dict(trainer.logs())
 
-        return self._drive(test, data.num_batches(batch_size), callbacks, mode, running_logs)
+        logs = self._drive(test, data.steps, callbacks, mode, running_logs)
+        data.end_epoch()
+        return logs
 
     def _flatten_logs(self, logs: dict[str, float], return_dict: bool) -> Any:
+        """Keras's ``_flatten_metrics_in_order``: the values of ``loss`` and of each
+        compiled metric by the metric's own name, then the remaining keys sorted (so a
+        weighted metric that shares an unweighted one's name appears twice, then as
+        ``weighted_<name>``, exactly as in Keras)."""
         if return_dict:
             return logs
-        values = [logs[name] for name in self.metrics_names]
+        names = ["loss", *(metric.name for _, metric, _ in self._metrics or [])]
+        values = [logs[name] for name in names if name in logs]
+        values += [logs[key] for key in sorted(logs) if key not in names]
         return values[0] if len(values) == 1 else values
 
     def evaluate(
@@ -411,28 +607,52 @@ class Model(Layer):
         batch_size: int | None = None,
         verbose: Any = "auto",
         sample_weight: Any = None,
+        steps: int | None = None,
         callbacks: Iterable[Callback] | None = None,
         return_dict: bool = False,
     ) -> Any:
-        """The loss and metrics on ``(x, y)``: a float, ``[loss, *metrics]`` in compile
-        order, or a dict with ``return_dict=True``."""
+        """The loss and metrics of the model on some data, as ``keras.Model.evaluate``.
+
+        Args:
+            x: the inputs: an array or a stream of batches (see :meth:`fit`).
+            y: the targets (arrays only).
+            batch_size: rows per batch for arrays (default 32).
+            verbose: ``"auto"``/1 (progress bar), 2 or 0.
+            sample_weight: per-row weights of the loss and ``weighted_metrics``.
+            steps: batches to take from a stream (default: until it ends).
+            callbacks: :class:`kandle.callbacks.Callback` objects.
+            return_dict: return ``{name: value}`` instead of a list.
+
+        Returns:
+            The loss (a float), ``[loss, *metrics]``, or a dict with ``return_dict``.
+        """
         self._assert_compiled("evaluate")
         verbose = _verbosity(verbose)
         batch_size = _check_batch_size(batch_size)
-        x, y, sw = _array("x", x), _array("y", y), _array("sample_weight", sample_weight)
-        if x is None or y is None:
-            raise InvalidArgumentError("evaluate: both `x` and `y` are required")
-        _check_cardinality(x=x, y=y, sample_weight=sw)
-        trainer = self._trainer(x, y)
-        data = _core.Dataset(x, y, sw)
-        callback_list = CallbackList(
-            callbacks,
-            self,
-            add_progbar=verbose != 0,
-            params={"verbose": verbose, "epochs": 1, "steps": data.num_batches(batch_size)},
-        )
-        callback_list.call("on_test_begin", {})
-        logs = self._run_test(trainer, data, batch_size, callback_list, "test")
+        data: ArrayBatches | StreamBatches
+        if is_stream(x):
+            _check_stream_arguments("evaluate", y=y, sample_weight=sample_weight)
+            data = StreamBatches(x, steps)
+        else:
+            x, y, sw = _array("x", x), _array("y", y), _array("sample_weight", sample_weight)
+            if x is None or y is None:
+                raise InvalidArgumentError("evaluate: both `x` and `y` are required")
+            _check_cardinality(x=x, y=y, sample_weight=sw)
+            data = ArrayBatches(x, y, sw, batch_size)
+        try:
+            first_x, first_y, _ = data.first()
+            trainer = self._trainer(first_x, first_y)
+            callback_list = CallbackList(
+                callbacks,
+                self,
+                add_progbar=verbose != 0,
+                params={"verbose": verbose, "epochs": 1, "steps": data.steps},
+            )
+            callback_list.call("on_test_begin", {})
+            logs = self._run_test(trainer, data, callback_list, "test")
+        finally:
+            if isinstance(data, StreamBatches):
+                data.close()
         callback_list.call("on_test_end", logs)
         return self._flatten_logs(logs, return_dict)
 
@@ -441,32 +661,59 @@ class Model(Layer):
         x: Any,
         batch_size: int | None = None,
         verbose: Any = "auto",
+        steps: int | None = None,
         callbacks: Iterable[Callback] | None = None,
     ) -> np.ndarray:
-        """The model's outputs for ``x`` (inference mode), as a float32 array."""
+        """The model's outputs (inference mode), as ``keras.Model.predict``.
+
+        Args:
+            x: the inputs: an array or a stream of batches (see :meth:`fit`; only the
+                ``x`` of each batch is used).
+            batch_size: rows per batch for arrays (default 32).
+            verbose: ``"auto"``/1 (progress bar), 2 or 0.
+            steps: batches to take from a stream (default: until it ends).
+            callbacks: :class:`kandle.callbacks.Callback` objects.
+
+        Returns:
+            The outputs as a float32 array, one row per input row.
+        """
         verbose = _verbosity(verbose)
         batch_size = _check_batch_size(batch_size)
-        x = _array("x", x)
-        if x is None:
-            raise InvalidArgumentError("predict: `x` is required")
-        self._ensure_built(tuple(x.shape[1:]))
-        trainer = _core.Trainer(self._engine_layers(), [])
-        data = _core.Dataset(x)
-        steps = data.num_batches(batch_size)
-        callback_list = CallbackList(
-            callbacks,
-            self,
-            add_progbar=verbose != 0,
-            params={"verbose": verbose, "epochs": 1, "steps": steps},
-        )
-        callback_list.call("on_predict_begin", {})
+        data: ArrayBatches | StreamBatches
+        if is_stream(x):
+            data = StreamBatches(x, steps)
+        else:
+            x = _array("x", x)
+            if x is None:
+                raise InvalidArgumentError("predict: `x` is required")
+            if len(x) == 0:  # no batch to run: the outputs of no rows
+                self._ensure_built(tuple(x.shape[1:]))
+                out_shape = self.compute_output_shape((None, *x.shape[1:]))[1:]
+                return np.zeros((0, *out_shape), np.float32)  # type: ignore[arg-type]
+            data = ArrayBatches(x, batch_size=batch_size)
+        try:
+            first_x, _, _ = data.first()
+            self._ensure_built(tuple(first_x.shape[1:]))
+            trainer = _core.Trainer(self._engine_layers(), [])
+            callback_list = CallbackList(
+                callbacks,
+                self,
+                add_progbar=verbose != 0,
+                params={"verbose": verbose, "epochs": 1, "steps": data.steps},
+            )
+            callback_list.call("on_predict_begin", {})
+            data.begin_epoch(False)
 
-        def predict(first: int, count: int, budget: float) -> int:
-            return trainer.predict_batches(data, batch_size, first, count, budget)
+            def predict(first: int, count: int, budget: float) -> int:
+                return data.predict(trainer, first, count, budget)
 
-        self._drive(predict, steps, callback_list, "predict", dict)
+            self._drive(predict, data.steps, callback_list, "predict", dict)
+            data.end_epoch()
+        finally:
+            if isinstance(data, StreamBatches):
+                data.close()
         callback_list.call("on_predict_end", {})
-        return trainer.take_predictions()
+        return data.predictions(trainer)
 
     def _batch_trainer(self, x: Any, y: Any, sample_weight: Any, class_weight: Any) -> Any:
         x, y, sw = _array("x", x), _array("y", y), _array("sample_weight", sample_weight)
@@ -479,10 +726,12 @@ class Model(Layer):
                     "You cannot use `class_weight` and `sample_weight` at the same time."
                 )
             sw = _class_weights_to_sample_weights(y, class_weight)
-        # Running values accumulate across calls, as in Keras 3.
-        if getattr(self, "_on_batch_trainer", None) is None:
-            self._on_batch_trainer = self._trainer(x, y)
-        return self._on_batch_trainer, x, y, sw
+        # An engine made for this call sees the model as it is now (its layers, their
+        # trainable flags, the last compile); like Keras 3, each call reports its own
+        # batch: the metrics start anew.
+        trainer = self._trainer(x, y)
+        trainer.reset_metrics()
+        return trainer, x, y, sw
 
     def train_on_batch(
         self,
@@ -492,7 +741,18 @@ class Model(Layer):
         class_weight: dict[int, float] | None = None,
         return_dict: bool = False,
     ) -> Any:
-        """One gradient step on one batch; returns the running loss (and metrics)."""
+        """One gradient step on one batch, as ``keras.Model.train_on_batch``.
+
+        Args:
+            x: the inputs of the batch.
+            y: the targets of the batch.
+            sample_weight: optional per-sample weights of the loss.
+            class_weight: optional ``{class: weight}``; not with ``sample_weight``.
+            return_dict: return ``{name: value}`` instead of a list.
+
+        Returns:
+            The loss (and metrics) of this batch, computed before the update.
+        """
         self._assert_compiled("train_on_batch")
         trainer, x, y, sw = self._batch_trainer(x, y, sample_weight, class_weight)
         trainer.step(x, y, sw, training=True)
@@ -501,7 +761,15 @@ class Model(Layer):
     def test_on_batch(
         self, x: Any, y: Any = None, sample_weight: Any = None, return_dict: bool = False
     ) -> Any:
-        """The loss (and metrics) on one batch, without training."""
+        """The loss (and metrics) of one batch, without training, as
+        ``keras.Model.test_on_batch``.
+
+        Args:
+            x: the inputs of the batch.
+            y: the targets of the batch.
+            sample_weight: optional per-sample weights of the loss.
+            return_dict: return ``{name: value}`` instead of a list.
+        """
         self._assert_compiled("test_on_batch")
         trainer, x, y, sw = self._batch_trainer(x, y, sample_weight, None)
         trainer.step(x, y, sw, training=False)
@@ -515,9 +783,9 @@ class Model(Layer):
         return _core.Trainer(self._engine_layers(), []).forward(arr).numpy()
 
     def reset_metrics(self) -> None:
-        for m in self._metrics or []:
+        """Resets the state of every compiled metric."""
+        for _, m, _ in self._metrics or []:
             m.reset_state()
-        self._on_batch_trainer = None
 
     def call(self, inputs: Any, training: bool = False) -> Any:
         h = inputs
@@ -593,6 +861,8 @@ class Sequential(Model):
         if not self._layers:
             raise InvalidArgumentError("Sequential.pop: there are no layers to remove")
         layer = self._layers.pop()
+        # The output shape changed: "accuracy" and friends are resolved again.
+        self._metrics = None
         return layer
 
     @property
@@ -623,7 +893,10 @@ class Sequential(Model):
 
     def _ensure_built(self, sample_shape: tuple[int, ...]) -> None:
         expected = self.input_shape
-        if expected is not None and tuple(expected[1:]) != tuple(sample_shape):
+        if expected is not None and (
+            len(expected) - 1 != len(sample_shape)
+            or any(e is not None and e != s for e, s in zip(expected[1:], sample_shape))
+        ):
             raise ShapeError(
                 f"Input 0 of model {self.name!r} is incompatible: expected shape "
                 f"{(None, *expected[1:])}, got {(None, *sample_shape)}"
@@ -659,4 +932,67 @@ class Sequential(Model):
         return json.dumps({"class_name": "Sequential", "config": self.get_config()})
 
 
-__all__ = ["Input", "InputLayer", "Model", "Sequential"]
+def _copy(obj: Any) -> Any:
+    """A fresh object of the same class and config (strings stay as they are)."""
+    if isinstance(obj, str) or obj is None or not hasattr(obj, "get_config"):
+        return obj
+    return type(obj).from_config(obj.get_config())
+
+
+def clone_model(
+    model: Model,
+    input_tensors: Any = None,
+    clone_function: Any = None,
+    call_function: Any = None,
+    recursive: bool = False,
+    **kwargs: Any,
+) -> Model:
+    """A new model with the same structure and new, freshly initialized weights, as
+    ``keras.models.clone_model``. Each layer is rebuilt from its config, or by
+    ``clone_function(layer)``; a compiled model's clone is compiled the same way.
+
+    >>> import kandle as kd
+    >>> model = kd.Sequential([kd.Input((3,)), kd.layers.Dense(2, name="out")])
+    >>> clone = kd.models.clone_model(model)
+    >>> clone.get_layer("out") is model.get_layer("out"), clone.output_shape
+    (False, (None, 2))
+    """
+    if not isinstance(model, Sequential):
+        raise InvalidArgumentError(
+            f"clone_model: expected a Sequential model, got {type(model).__name__}"
+        )
+    if input_tensors is not None or call_function is not None or kwargs:
+        raise InvalidArgumentError(
+            "clone_model: input_tensors, call_function and other arguments are not "
+            "supported for Sequential models"
+        )
+    if clone_function is None:
+        clone_function = _copy
+    elif not callable(clone_function):
+        raise InvalidArgumentError(
+            "Expected `clone_function` argument to be a callable. "
+            f"Received: clone_function={clone_function}"
+        )
+    layers: list[Layer] = []
+    if model._input is not None:
+        layers.append(InputLayer.from_config(model._input.get_config()))
+    for layer in model.layers:
+        new = clone_function(layer)
+        if not isinstance(new, Layer):
+            raise InvalidArgumentError(
+                f"clone_model: clone_function must return a layer, got {type(new).__name__} "
+                f"for layer {layer.name!r}"
+            )
+        layers.append(new)
+    clone = Sequential(layers, name=model.name, trainable=model.trainable)
+    if model.compiled:
+        clone.compile(
+            optimizer=_copy(model.optimizer),
+            loss=_copy(model.loss),
+            metrics=[_copy(m) for m in model._metric_specs],
+            weighted_metrics=[_copy(m) for m in model._weighted_metric_specs],
+        )
+    return clone
+
+
+__all__ = ["Input", "InputLayer", "Model", "Sequential", "clone_model"]

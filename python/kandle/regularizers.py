@@ -128,4 +128,20 @@ def deserialize(config: dict[str, Any]) -> Regularizer:
     return deserialize_from(_CLASSES, "regularizer", config)
 
 
-__all__ = ["L1", "L1L2", "L2", "Regularizer", "deserialize", "get", "serialize"]
+# Keras's lower-case names of the same classes.
+l1 = L1
+l2 = L2
+l1_l2 = L1L2
+
+__all__ = [
+    "L1",
+    "L1L2",
+    "L2",
+    "Regularizer",
+    "deserialize",
+    "get",
+    "l1",
+    "l1_l2",
+    "l2",
+    "serialize",
+]

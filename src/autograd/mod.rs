@@ -6,9 +6,11 @@
 
 use crate::bail;
 use crate::error::{fmt_shape, Result};
-use crate::tensor::{Float, Tensor, TensorId};
+use crate::tensor::{Float, SavedValue, Tensor, TensorId};
+use std::borrow::Cow;
 use std::cell::Cell;
 use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 
 /// What a backward rule sees.
 pub struct BackwardArgs<'a, T: Float> {
@@ -30,15 +32,46 @@ impl<T: Float, F> BackwardFn<T> for F where
 /// How a tensor was computed.
 pub struct Node<T: Float> {
     inputs: Vec<Tensor<T>>,
+    /// Per input that is a variable, its value as this op read it (empty if none is).
+    saved: Vec<Option<Arc<SavedValue<T>>>>,
     backward: Box<dyn BackwardFn<T>>,
 }
 
 impl<T: Float> Node<T> {
     pub(crate) fn new(inputs: Vec<Tensor<T>>, backward: impl BackwardFn<T> + 'static) -> Self {
+        let saved = if inputs.iter().any(Tensor::is_variable) {
+            inputs
+                .iter()
+                .map(|t| t.is_variable().then(|| t.saved_value()))
+                .collect()
+        } else {
+            Vec::new()
+        };
         Node {
             inputs,
+            saved,
             backward: Box::new(backward),
         }
+    }
+
+    /// The inputs, taken out (the rest of the node is dropped).
+    pub(crate) fn into_inputs(mut self) -> Vec<Tensor<T>> {
+        std::mem::take(&mut self.inputs)
+    }
+
+    /// The inputs with the values this op read: a variable written since then is
+    /// replaced by its saved forward-time value.
+    fn forward_inputs(&self) -> Cow<'_, [Tensor<T>]> {
+        let saved_of = |s: &Option<Arc<SavedValue<T>>>| s.as_ref().and_then(|s| s.get().cloned());
+        if !self.saved.iter().any(|s| saved_of(s).is_some()) {
+            return Cow::Borrowed(&self.inputs);
+        }
+        let inputs = self.inputs.iter().zip(&self.saved);
+        Cow::Owned(
+            inputs
+                .map(|(input, s)| saved_of(s).unwrap_or_else(|| input.clone()))
+                .collect(),
+        )
     }
 }
 
@@ -118,7 +151,7 @@ pub fn grad<T: Float>(loss: &Tensor<T>, wrt: &[Tensor<T>]) -> Result<Vec<Tensor<
             let Some(g) = g else { continue };
             let node = t.node().expect("ordered tensors are recorded");
             let input_grads = (node.backward)(&BackwardArgs {
-                inputs: &node.inputs,
+                inputs: &node.forward_inputs(),
                 output: &t,
                 grad: &g,
             })?;
@@ -146,4 +179,45 @@ pub fn grad<T: Float>(loss: &Tensor<T>, wrt: &[Tensor<T>]) -> Result<Vec<Tensor<
             })
             .collect()
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A variable written between forward and backward: the gradient is taken at the
+    /// value the forward pass read, for every graph recorded before the write, while
+    /// graphs recorded after it see the new value.
+    #[test]
+    fn backward_sees_the_forward_time_value_of_a_variable() {
+        let v = Tensor::<f64>::variable(vec![1.0, -2.0], &[2]).unwrap();
+        let first = v.mul(&v).unwrap().sum(None, false).unwrap();
+        let also_first = v.mul(&v).unwrap().sum(None, false).unwrap();
+        v.assign(&[5.0, 3.0]).unwrap();
+        let second = v.mul(&v).unwrap().sum(None, false).unwrap();
+        v.update_with(&Tensor::from_vec(vec![1.0, 1.0], &[2]).unwrap(), |a, b| {
+            a + b
+        })
+        .unwrap();
+        let g = |loss: &Tensor<f64>| grad(loss, &[v.clone()]).unwrap()[0].to_vec();
+        assert_eq!(g(&first), vec![2.0, -4.0]);
+        assert_eq!(g(&also_first), vec![2.0, -4.0]);
+        assert_eq!(g(&second), vec![10.0, 6.0]);
+        assert_eq!(
+            g(&v.mul(&v).unwrap().sum(None, false).unwrap()),
+            vec![12.0, 8.0]
+        );
+    }
+
+    /// The graph alone holds the saved-value slot: once it is dropped, a write has
+    /// nothing to fill and copies nothing (a training step's case).
+    #[test]
+    fn a_dropped_graph_releases_its_saved_value() {
+        let v = Tensor::<f32>::variable(vec![1.0], &[1]).unwrap();
+        let loss = v.mul(&v).unwrap();
+        let slot = Arc::downgrade(loss.node().unwrap().saved[0].as_ref().unwrap());
+        drop(loss);
+        assert!(slot.upgrade().is_none());
+        v.assign(&[2.0]).unwrap();
+    }
 }

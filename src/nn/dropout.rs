@@ -19,7 +19,59 @@ pub struct Dropout {
     /// The mask's shape: `None` entries take the input's size; size-1 entries share
     /// one mask value along that axis (Keras's `noise_shape`).
     pub noise_shape: Option<Vec<Option<usize>>>,
-    rng: Option<Mutex<ChaCha8Rng>>,
+    rng: LayerRng,
+}
+
+/// The random stream of a layer with noise: its own generator when it has a `seed`
+/// (reproducible whatever else draws), else kandle's global one.
+pub(crate) struct LayerRng(Option<Mutex<ChaCha8Rng>>);
+
+impl LayerRng {
+    pub(crate) fn new(seed: Option<u64>) -> Self {
+        LayerRng(seed.map(|s| Mutex::new(ChaCha8Rng::seed_from_u64(s))))
+    }
+
+    /// Runs `fill` with the layer's generator.
+    pub(crate) fn draw(&self, fill: impl FnOnce(&mut ChaCha8Rng)) {
+        match &self.0 {
+            Some(own) => fill(&mut own.lock().unwrap_or_else(|e| e.into_inner())),
+            None => with_rng(fill),
+        }
+    }
+}
+
+/// The shape of a noise mask for an input of shape `input`: Keras's `noise_shape`, whose
+/// `None` entries take the input's size and whose size-1 entries share one value along
+/// that axis; the input's shape when there is none.
+pub(crate) fn noise_mask_shape(
+    layer: &str,
+    noise_shape: Option<&[Option<usize>]>,
+    input: &[usize],
+) -> Result<Vec<usize>> {
+    let Some(noise) = noise_shape else {
+        return Ok(input.to_vec());
+    };
+    let shape: Vec<usize> = noise
+        .iter()
+        .zip(input)
+        .map(|(n, &d)| n.unwrap_or(d))
+        .collect();
+    let fits =
+        noise.len() == input.len() && shape.iter().zip(input).all(|(&m, &d)| m == d || m == 1);
+    if !fits {
+        bail!(
+            Shape,
+            "{layer}: noise_shape {} does not broadcast to the input shape {}",
+            fmt_shape(
+                &noise
+                    .iter()
+                    .map(|n| n.map_or("None".to_string(), |v| v.to_string()))
+                    .collect::<Vec<_>>()
+            ),
+            fmt_shape(input)
+        );
+    }
+    Ok(shape)
 }
 
 impl Dropout {
@@ -37,7 +89,7 @@ impl Dropout {
         Ok(Dropout {
             rate,
             noise_shape,
-            rng: seed.map(|s| Mutex::new(ChaCha8Rng::seed_from_u64(s))),
+            rng: LayerRng::new(seed),
         })
     }
 
@@ -53,43 +105,16 @@ impl Dropout {
         )
     }
 
-    fn mask_shape(&self, input: &[usize]) -> Result<Vec<usize>> {
-        let Some(noise) = &self.noise_shape else {
-            return Ok(input.to_vec());
-        };
-        let shape: Vec<usize> = noise
-            .iter()
-            .zip(input)
-            .map(|(n, &d)| n.unwrap_or(d))
-            .collect();
-        let fits =
-            noise.len() == input.len() && shape.iter().zip(input).all(|(&m, &d)| m == d || m == 1);
-        if !fits {
-            bail!(
-                Shape,
-                "Dropout: noise_shape {} does not broadcast to the input shape {}",
-                fmt_shape(
-                    &noise
-                        .iter()
-                        .map(|n| n.map_or("None".to_string(), |v| v.to_string()))
-                        .collect::<Vec<_>>()
-                ),
-                fmt_shape(input)
-            );
-        }
-        Ok(shape)
-    }
-
     pub fn forward<T: Float>(&self, x: &Tensor<T>, training: bool) -> Result<Tensor<T>> {
         if !training || self.rate == 0.0 {
             return Ok(x.clone());
         }
-        let shape = self.mask_shape(x.shape())?;
+        let shape = noise_mask_shape("Dropout", self.noise_shape.as_deref(), x.shape())?;
         let n = crate::tensor::shape::checked_numel(&shape, std::mem::size_of::<T>())?;
         let keep = 1.0 - self.rate;
         let scale = T::from_f64(1.0 / keep);
         let mut mask = crate::tensor::alloc::<T>(n)?;
-        let mut fill = |rng: &mut ChaCha8Rng| {
+        self.rng.draw(|rng| {
             for m in mask.iter_mut() {
                 *m = if rng.random::<f64>() < keep {
                     scale
@@ -97,11 +122,7 @@ impl Dropout {
                     T::zero()
                 };
             }
-        };
-        match &self.rng {
-            Some(own) => fill(&mut own.lock().unwrap_or_else(|e| e.into_inner())),
-            None => with_rng(fill),
-        }
+        });
         x.mul(&Tensor::from_vec(mask, &shape)?)
     }
 }

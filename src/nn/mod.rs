@@ -6,24 +6,34 @@
 //! nothing named in a file is imported or executed.
 
 mod activation;
+mod activity;
 mod batch_norm;
 mod dense;
 mod dropout;
 mod embedding;
 pub mod init;
 mod layer_norm;
+mod noise;
+pub mod preprocessing;
 pub mod regularizer;
 mod reshape;
+mod unit_norm;
 
 pub use activation::ActivationLayer;
+pub use activity::ActivityRegularization;
 pub use batch_norm::BatchNormalization;
 pub use dense::Dense;
 pub use dropout::Dropout;
 pub use embedding::Embedding;
 pub use init::Initializer;
 pub use layer_norm::LayerNormalization;
+pub use noise::{AlphaDropout, GaussianDropout, GaussianNoise};
+pub use preprocessing::{
+    CategoryEncoding, Discretization, IntegerLookup, Normalization, Rescaling,
+};
 pub use regularizer::Regularizer;
-pub use reshape::{Flatten, Reshape};
+pub use reshape::{Flatten, Identity, Permute, RepeatVector, Reshape};
+pub use unit_norm::UnitNormalization;
 
 use crate::bail;
 use crate::error::Result;
@@ -105,6 +115,58 @@ impl Layer for Embedding<f32> {
     }
 }
 
+/// Implements [`Layer`] for layers whose forward ignores `training` (`$call` is the
+/// type's own forward, of `&self, &Tensor`).
+macro_rules! inference_only_layer {
+    ($($ty:ty),* $(,)?) => {$(
+        impl Layer for $ty {
+            fn forward(&self, x: &Tensor, _training: bool) -> Result<Tensor> {
+                <$ty>::forward(self, x)
+            }
+        }
+    )*};
+}
+
+inference_only_layer!(
+    RepeatVector,
+    Permute,
+    UnitNormalization,
+    Normalization<f32>,
+    Rescaling<f32>,
+    CategoryEncoding,
+    Discretization,
+    IntegerLookup,
+);
+
+impl Layer for Identity {
+    fn forward(&self, x: &Tensor, _training: bool) -> Result<Tensor> {
+        Ok(x.clone())
+    }
+}
+
+/// Implements [`Layer`] for the noise layers, whose forward takes `training`.
+macro_rules! training_layer {
+    ($($ty:ty),* $(,)?) => {$(
+        impl Layer for $ty {
+            fn forward(&self, x: &Tensor, training: bool) -> Result<Tensor> {
+                <$ty>::forward(self, x, training)
+            }
+        }
+    )*};
+}
+
+training_layer!(GaussianNoise, GaussianDropout, AlphaDropout);
+
+impl Layer for ActivityRegularization<f32> {
+    fn forward(&self, x: &Tensor, _training: bool) -> Result<Tensor> {
+        ActivityRegularization::forward(self, x)
+    }
+
+    fn regularization(&self) -> Result<Option<Tensor>> {
+        ActivityRegularization::regularization(self)
+    }
+}
+
 /// The `i`-th weight, or an error naming the layer and what it expected.
 pub(crate) fn weight<T: Float>(
     class_name: &str,
@@ -165,13 +227,26 @@ pub(crate) fn scale_and_shift<T: Float>(
 /// The Keras layer classes [`layer_from_config`] knows, sorted.
 pub const LAYER_CLASSES: &[&str] = &[
     "Activation",
+    "ActivityRegularization",
+    "AlphaDropout",
     "BatchNormalization",
+    "CategoryEncoding",
     "Dense",
+    "Discretization",
     "Dropout",
     "Embedding",
     "Flatten",
+    "GaussianDropout",
+    "GaussianNoise",
+    "Identity",
+    "IntegerLookup",
     "LayerNormalization",
+    "Normalization",
+    "Permute",
+    "RepeatVector",
+    "Rescaling",
     "Reshape",
+    "UnitNormalization",
 ];
 
 /// Checks that a weightless layer got no weights.
@@ -186,6 +261,29 @@ fn no_weights(class_name: &str, weights: &[Tensor]) -> Result<()> {
     Ok(())
 }
 
+/// A layer without weights, of a class in [`LAYER_CLASSES`].
+fn weightless_layer(class_name: &str, config: &Value) -> Result<Box<dyn Layer>> {
+    Ok(match class_name {
+        "Activation" => Box::new(ActivationLayer::from_config(config)?),
+        "ActivityRegularization" => Box::new(ActivityRegularization::from_config(config)?),
+        "AlphaDropout" => Box::new(AlphaDropout::from_config(config)?),
+        "CategoryEncoding" => Box::new(CategoryEncoding::from_config(config)?),
+        "Discretization" => Box::new(Discretization::from_config(config)?),
+        "Dropout" => Box::new(Dropout::from_config(config)?),
+        "Flatten" => Box::new(Flatten),
+        "GaussianDropout" => Box::new(GaussianDropout::from_config(config)?),
+        "GaussianNoise" => Box::new(GaussianNoise::from_config(config)?),
+        "Identity" => Box::new(Identity),
+        "IntegerLookup" => Box::new(IntegerLookup::from_config(config)?),
+        "Permute" => Box::new(Permute::from_config(config)?),
+        "RepeatVector" => Box::new(RepeatVector::from_config(config)?),
+        "Rescaling" => Box::new(Rescaling::from_config(config)?),
+        "Reshape" => Box::new(Reshape::from_config(config)?),
+        "UnitNormalization" => Box::new(UnitNormalization::from_config(config)?),
+        _ => bail!(Internal, "{class_name} is not a weightless layer class"),
+    })
+}
+
 /// The layer of Keras class `class_name` with `config` and `weights`.
 pub fn layer_from_config(
     class_name: &str,
@@ -197,14 +295,10 @@ pub fn layer_from_config(
         "BatchNormalization" => Box::new(BatchNormalization::from_config(config, weights)?),
         "LayerNormalization" => Box::new(LayerNormalization::from_config(config, weights)?),
         "Embedding" => Box::new(Embedding::from_config(config, weights)?),
-        "Activation" | "Dropout" | "Flatten" | "Reshape" => {
+        "Normalization" => Box::new(Normalization::from_config(config, weights)?),
+        _ if LAYER_CLASSES.contains(&class_name) => {
             no_weights(class_name, weights)?;
-            match class_name {
-                "Activation" => Box::new(ActivationLayer::from_config(config)?),
-                "Dropout" => Box::new(Dropout::from_config(config)?),
-                "Flatten" => Box::new(Flatten),
-                _ => Box::new(Reshape::from_config(config)?),
-            }
+            weightless_layer(class_name, config)?
         }
         _ => bail!(
             InvalidArgument,
@@ -261,6 +355,44 @@ mod tests {
                 json!({"input_dim": 2, "output_dim": 5}),
                 vec![v(&[2, 5])],
                 vec![2, 3, 5],
+            ),
+            ("Identity", json!({}), vec![], vec![2, 3]),
+            ("RepeatVector", json!({"n": 4}), vec![], vec![2, 4, 3]),
+            ("Permute", json!({"dims": [1]}), vec![], vec![2, 3]),
+            ("UnitNormalization", json!({"axis": -1}), vec![], vec![2, 3]),
+            ("GaussianNoise", json!({"stddev": 0.1}), vec![], vec![2, 3]),
+            ("GaussianDropout", json!({"rate": 0.1}), vec![], vec![2, 3]),
+            ("AlphaDropout", json!({"rate": 0.1}), vec![], vec![2, 3]),
+            (
+                "ActivityRegularization",
+                json!({"l1": 0.1}),
+                vec![],
+                vec![2, 3],
+            ),
+            (
+                "Normalization",
+                json!({"axis": [-1]}),
+                vec![v(&[3]), v(&[3]), v(&[])],
+                vec![2, 3],
+            ),
+            ("Rescaling", json!({"scale": 0.5}), vec![], vec![2, 3]),
+            (
+                "CategoryEncoding",
+                json!({"num_tokens": 3}),
+                vec![],
+                vec![2, 3],
+            ),
+            (
+                "Discretization",
+                json!({"bin_boundaries": [0.5], "output_mode": "one_hot"}),
+                vec![],
+                vec![2, 3, 2],
+            ),
+            (
+                "IntegerLookup",
+                json!({"vocabulary": [1]}),
+                vec![],
+                vec![2, 3],
             ),
         ];
         for (class, config, weights, shape) in cases {

@@ -1,4 +1,4 @@
-//! Flatten and Reshape: new shapes for the non-batch axes.
+//! Layers that move elements: Flatten, Reshape, RepeatVector, Permute and Identity.
 
 use crate::bail;
 use crate::error::{fmt_shape, Result};
@@ -70,6 +70,91 @@ impl Reshape {
     }
 }
 
+/// The input, unchanged (Keras's placeholder layer).
+pub struct Identity;
+
+/// `(batch, features) -> (batch, n, features)`: each sample repeated `n` times.
+pub struct RepeatVector {
+    pub n: usize,
+}
+
+impl RepeatVector {
+    pub fn new(n: usize) -> Result<Self> {
+        if n == 0 {
+            bail!(
+                InvalidArgument,
+                "RepeatVector: `n` must be a positive integer, got {n}"
+            );
+        }
+        Ok(RepeatVector { n })
+    }
+
+    /// The layer of a Keras `RepeatVector` config (`n`).
+    pub fn from_config(config: &Value) -> Result<Self> {
+        let Some(n) = super::config_or::<Option<usize>>(config, "n", None)? else {
+            bail!(InvalidArgument, "RepeatVector: the config has no `n`");
+        };
+        RepeatVector::new(n)
+    }
+
+    pub fn forward<T: Float>(&self, x: &Tensor<T>) -> Result<Tensor<T>> {
+        let &[batch, features] = x.shape() else {
+            bail!(
+                Shape,
+                "RepeatVector: expected a 2-D input (batch, features), got shape {}",
+                fmt_shape(x.shape())
+            );
+        };
+        x.reshape(&[batch, 1, features])?
+            .broadcast_to(&[batch, self.n, features])
+    }
+}
+
+/// Permutes the non-batch axes: `dims` lists them, numbered from 1, in their new order.
+pub struct Permute {
+    pub dims: Vec<usize>,
+}
+
+impl Permute {
+    pub fn new(dims: Vec<usize>) -> Result<Self> {
+        let mut sorted = dims.clone();
+        sorted.sort_unstable();
+        if sorted != (1..=dims.len()).collect::<Vec<_>>() {
+            bail!(
+                InvalidArgument,
+                "Permute: `dims` must be a permutation of 1..={}, got {}",
+                dims.len(),
+                fmt_shape(&dims)
+            );
+        }
+        Ok(Permute { dims })
+    }
+
+    /// The layer of a Keras `Permute` config (`dims`).
+    pub fn from_config(config: &Value) -> Result<Self> {
+        let Some(dims) = super::config_or::<Option<Vec<usize>>>(config, "dims", None)? else {
+            bail!(InvalidArgument, "Permute: the config has no `dims`");
+        };
+        Permute::new(dims)
+    }
+
+    pub fn forward<T: Float>(&self, x: &Tensor<T>) -> Result<Tensor<T>> {
+        if x.rank() != self.dims.len() + 1 {
+            bail!(
+                Shape,
+                "Permute: dims {} expect inputs of rank {}, got shape {}",
+                fmt_shape(&self.dims),
+                self.dims.len() + 1,
+                fmt_shape(x.shape())
+            );
+        }
+        let axes: Vec<isize> = std::iter::once(0)
+            .chain(self.dims.iter().map(|&d| d as isize))
+            .collect();
+        x.permute(Some(&axes))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -106,6 +191,33 @@ mod tests {
         assert!(err.contains("(3, 4)") && err.contains("(5, -1)"), "{err}");
         assert!(Reshape::new(vec![7]).unwrap().forward(&x).is_err());
         assert!(Reshape::new(vec![-1, -1]).is_err());
+    }
+
+    #[test]
+    fn repeat_vector_and_permute() {
+        let x = Tensor::<f64>::from_vec(vec![1., 2., 3., 4.], &[2, 2]).unwrap();
+        let r = RepeatVector::new(3).unwrap();
+        let y = r.forward(&x).unwrap();
+        assert_eq!(y.shape(), &[2, 3, 2]);
+        assert_eq!(
+            y.to_vec(),
+            vec![1., 2., 1., 2., 1., 2., 3., 4., 3., 4., 3., 4.]
+        );
+        assert!(r.forward(&rand(&[2, 2, 2], 1)).is_err());
+        assert!(RepeatVector::new(0).is_err());
+        check_grad(&[rand(&[2, 3], 1)], |t| r.forward(&t[0]));
+        let p = Permute::new(vec![2, 1]).unwrap();
+        let z = Tensor::<f64>::from_vec((0..6).map(f64::from).collect(), &[1, 2, 3]).unwrap();
+        let y = p.forward(&z).unwrap();
+        assert_eq!(y.shape(), &[1, 3, 2]);
+        assert_eq!(y.to_vec(), vec![0., 3., 1., 4., 2., 5.]);
+        check_grad(&[rand(&[2, 3, 4], 1)], |t| {
+            Permute::new(vec![2, 1])?.forward(&t[0])
+        });
+        assert!(p.forward(&x).is_err());
+        for bad in [vec![0, 1], vec![1, 1], vec![2, 3]] {
+            assert!(Permute::new(bad).is_err());
+        }
     }
 
     #[test]

@@ -15,6 +15,10 @@ fn broadcast_zip<T: Float>(
     let shape = broadcast_shapes(a.shape(), b.shape(), op)?;
     let n = checked_numel(&shape, std::mem::size_of::<T>())?;
     let mut out = alloc_for_overwrite::<T>(n)?;
+    if n == 0 {
+        // An empty result (a zero-size axis broadcast against anything), as in numpy.
+        return Ok((out, shape));
+    }
     let (x, y) = (a.data(), b.data());
     let (nx, ny) = (x.len(), y.len());
     if nx == n && ny == n {
@@ -133,6 +137,25 @@ impl<T: Float> Tensor<T> {
 #[cfg(test)]
 mod tests {
     use crate::ops::gradcheck::{check_grad, rand};
+    use crate::Tensor;
+
+    /// A zero-size axis broadcasts as in numpy: (3, 1) + (0,) is (3, 0), and the
+    /// gradients come back empty in each operand's shape.
+    #[test]
+    fn broadcasting_against_a_zero_size_axis() {
+        let a = Tensor::<f64>::variable(vec![1.0, 2.0, 3.0], &[3, 1]).unwrap();
+        let b = Tensor::<f64>::variable(vec![], &[0]).unwrap();
+        for out in [a.add(&b).unwrap(), b.mul(&a).unwrap(), a.sub(&b).unwrap()] {
+            assert_eq!(out.shape(), &[3, 0]);
+            let grads = crate::grad(&out.sum(None, false).unwrap(), &[a.clone(), b.clone()]);
+            let grads = grads.unwrap();
+            assert_eq!(
+                (grads[0].shape(), grads[1].shape()),
+                (&[3, 1][..], &[0][..])
+            );
+            assert_eq!(grads[0].to_vec(), vec![0.0; 3]);
+        }
+    }
 
     #[test]
     fn gradients_with_broadcasting() {

@@ -1,9 +1,10 @@
 //! Keras's `Adagrad`.
 
 use super::config::{check_non_negative, check_positive, Args};
-use super::Pass;
+use super::{Pass, RuleClass, UpdateRule};
 use crate::error::Result;
 use serde_json::{json, Map, Value};
+use std::sync::Arc;
 
 /// Hyper-parameters of Adagrad. One slot `accumulator`, starting at
 /// `initial_accumulator_value`: `acc += g²`, `w −= lr·g/sqrt(acc + ε)`.
@@ -25,12 +26,18 @@ impl Adagrad {
             epsilon: check_positive(&owner, "epsilon", a.f64_or("epsilon", 1e-7)?)?,
         })
     }
+}
 
-    pub(crate) fn slot_names(&self) -> &'static [&'static str] {
+impl UpdateRule for Adagrad {
+    fn slot_names(&self) -> &'static [&'static str] {
         &["accumulator"]
     }
 
-    pub(crate) fn update(&self, lr: f32, _step: u64, pass: Pass<'_>) {
+    fn slot_init(&self, _slot: usize) -> f32 {
+        self.initial_accumulator_value as f32
+    }
+
+    fn update(&self, lr: f32, _step: u64, pass: Pass<'_>) {
         let eps = self.epsilon as f32;
         pass.run::<1>(move |w, g, s| {
             s[0] += g * g;
@@ -38,7 +45,7 @@ impl Adagrad {
         })
     }
 
-    pub(crate) fn config(&self, c: &mut Map<String, Value>) {
+    fn config(&self, c: &mut Map<String, Value>) {
         c.insert(
             "initial_accumulator_value".into(),
             json!(self.initial_accumulator_value),
@@ -46,3 +53,11 @@ impl Adagrad {
         c.insert("epsilon".into(), json!(self.epsilon));
     }
 }
+
+pub(crate) const CLASS: RuleClass = RuleClass {
+    class_name: "Adagrad",
+    default_name: "adagrad",
+    default_learning_rate: 0.001,
+    default_weight_decay: None,
+    from_args: |a| Ok(Arc::new(Adagrad::from_args(a)?)),
+};

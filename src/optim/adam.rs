@@ -1,9 +1,10 @@
 //! Keras's `Adam` (and `AdamW`, the same rule with decoupled weight decay on by default).
 
 use super::config::{check_positive, check_unit_open, Args};
-use super::Pass;
+use super::{Pass, RuleClass, UpdateRule};
 use crate::error::Result;
 use serde_json::{json, Map, Value};
+use std::sync::Arc;
 
 /// Hyper-parameters of Adam. Slots `momentum` (m), `velocity` (v) and, with `amsgrad`,
 /// `velocity_hat`. At step `t` (1-based):
@@ -27,8 +28,10 @@ impl Adam {
             amsgrad: a.bool_or("amsgrad", false)?,
         })
     }
+}
 
-    pub(crate) fn slot_names(&self) -> &'static [&'static str] {
+impl UpdateRule for Adam {
+    fn slot_names(&self) -> &'static [&'static str] {
         if self.amsgrad {
             &["momentum", "velocity", "velocity_hat"]
         } else {
@@ -36,7 +39,7 @@ impl Adam {
         }
     }
 
-    pub(crate) fn update(&self, lr: f32, step: u64, pass: Pass<'_>) {
+    fn update(&self, lr: f32, step: u64, pass: Pass<'_>) {
         let t = step as f64;
         let alpha =
             (lr as f64 * (1.0 - self.beta_2.powf(t)).sqrt() / (1.0 - self.beta_1.powf(t))) as f32;
@@ -58,10 +61,27 @@ impl Adam {
         }
     }
 
-    pub(crate) fn config(&self, c: &mut Map<String, Value>) {
+    fn config(&self, c: &mut Map<String, Value>) {
         c.insert("beta_1".into(), json!(self.beta_1));
         c.insert("beta_2".into(), json!(self.beta_2));
         c.insert("epsilon".into(), json!(self.epsilon));
         c.insert("amsgrad".into(), json!(self.amsgrad));
     }
 }
+
+pub(crate) const ADAM: RuleClass = RuleClass {
+    class_name: "Adam",
+    default_name: "adam",
+    default_learning_rate: 0.001,
+    default_weight_decay: None,
+    from_args: |a| Ok(Arc::new(Adam::from_args(a)?)),
+};
+
+/// Adam with decoupled weight decay, on by default.
+pub(crate) const ADAMW: RuleClass = RuleClass {
+    class_name: "AdamW",
+    default_name: "adamw",
+    default_learning_rate: 0.001,
+    default_weight_decay: Some(0.004),
+    from_args: |a| Ok(Arc::new(Adam::from_args(a)?)),
+};

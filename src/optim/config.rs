@@ -57,6 +57,21 @@ impl<'a> Args<'a> {
         }
     }
 
+    /// An integer or None.
+    pub fn opt_int(&mut self, key: &'static str) -> Result<Option<i64>> {
+        match self.get(key) {
+            None => Ok(None),
+            Some(v) => match v.as_i64() {
+                Some(x) => Ok(Some(x)),
+                None => bail!(
+                    InvalidArgument,
+                    "{}: argument `{key}` must be an integer or None, got {key}={v}",
+                    self.owner
+                ),
+            },
+        }
+    }
+
     pub fn f64_or(&mut self, key: &'static str, default: f64) -> Result<f64> {
         Ok(self.opt_f64(key)?.unwrap_or(default))
     }
@@ -103,19 +118,6 @@ impl<'a> Args<'a> {
             Some(v) => bail!(
                 InvalidArgument,
                 "{owner}: argument `{key}` must be a list of numbers, got {v}"
-            ),
-        }
-    }
-
-    /// A Keras argument kandle does not implement: accepted only when absent, null or
-    /// `false`, so configs written by Keras with their defaults still load.
-    pub fn unsupported(&mut self, key: &'static str) -> Result<()> {
-        match self.get(key) {
-            None | Some(Value::Bool(false)) => Ok(()),
-            Some(v) => bail!(
-                InvalidArgument,
-                "{}: argument `{key}` is not supported by kandle; expected None, got {key}={v}",
-                self.owner
             ),
         }
     }

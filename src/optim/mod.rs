@@ -1,17 +1,23 @@
 //! Optimizers: Keras 3's update rules and defaults, updating variables in place.
 //!
 //! One [`Optimizer`] type holds what every Keras optimizer shares (learning rate or
-//! schedule, weight decay, gradient clipping, loss scaling, the `iterations` counter and
-//! per-variable slot state); a [`Rule`] holds what differs: the hyper-parameters and the
-//! update formula of SGD, Adam, AdamW, RMSprop or Adagrad.
+//! schedule, weight decay, gradient clipping, loss scaling, gradient accumulation, the
+//! moving average of the weights (EMA), the `iterations` counter and per-variable slot
+//! state); an [`UpdateRule`] holds what differs: the hyper-parameters and the update
+//! formula of SGD, Adam, AdamW, RMSprop, Adagrad, Nadam, Adamax, Adadelta, Ftrl or Lion.
+//! Each rule lives in one file, with its [`RuleClass`] (names and defaults) beside it;
+//! [`CLASSES`] lists them.
 //!
-//! Each step follows Keras's `BaseOptimizer.apply`: unscale the gradients
-//! (`loss_scale_factor`), clip them (`clipnorm`, `global_clipnorm` or `clipvalue`),
-//! apply weight decay `w −= w·wd·lr`, run the update rule, then `iterations += 1`. The
-//! learning rate is the schedule's value at the current `iterations`. Everything but the
-//! norms happens in one pass over each variable's data, in place: slots live in one
-//! buffer per variable (one array per slot, one after another), created on first
-//! use and reused afterwards, so a steady-state step allocates nothing.
+//! Each step follows Keras's `BaseOptimizer.apply` (its JAX form): unscale the gradients
+//! (`loss_scale_factor`); with `gradient_accumulation_steps = n`, add them to the
+//! accumulators and only every n-th call go on with their mean; clip them (`clipnorm`,
+//! `global_clipnorm` or `clipvalue`), apply weight decay `w −= w·wd·lr`, run the update
+//! rule; update the EMA (and every `ema_overwrite_frequency` steps copy it into the
+//! variables); then count the call. The learning rate is the schedule's value at the
+//! number of calls. Everything but the norms happens in one pass over each variable's
+//! data, in place: slots live in one buffer per variable (one array per slot, one after
+//! another), created on first use and reused afterwards, so a steady-state step
+//! allocates nothing.
 //!
 //! ```
 //! use kandle::optim::Optimizer;
@@ -27,15 +33,27 @@
 //! assert!((w[0] - 0.95).abs() < 1e-6 && (w[1] - 2.05).abs() < 1e-6);
 //! ```
 
+mod accumulation;
+mod adadelta;
 mod adagrad;
 mod adam;
+mod adamax;
 mod config;
+mod ema;
+mod ftrl;
+mod lion;
+mod nadam;
 mod rmsprop;
 pub mod schedules;
 mod sgd;
 
+pub use adadelta::Adadelta;
 pub use adagrad::Adagrad;
 pub use adam::Adam;
+pub use adamax::Adamax;
+pub use ftrl::Ftrl;
+pub use lion::Lion;
+pub use nadam::Nadam;
 pub use rmsprop::RmsProp;
 pub use schedules::Schedule;
 pub use sgd::Sgd;
@@ -44,70 +62,58 @@ use crate::bail;
 use crate::error::{fmt_shape, Result};
 use crate::parallel::{chunked_sum, num_threads, pool, vectorized, CHUNK, PAR_THRESHOLD};
 use crate::tensor::{alloc, Float, Tensor, TensorId};
-use config::{check_non_negative, Args};
+use accumulation::Accumulation;
+use config::{check_non_negative, check_range, Args};
+use ema::Ema;
 use rayon::prelude::*;
 use serde_json::{json, Map, Value};
 use std::collections::HashMap;
+use std::fmt;
+use std::sync::Arc;
 
 /// The update formula of one Keras optimizer class, with its hyper-parameters.
-#[derive(Clone, Debug, PartialEq)]
-pub enum Rule {
-    Sgd(Sgd),
-    Adam(Adam),
-    /// Adam with decoupled weight decay (on by default, 0.004).
-    AdamW(Adam),
-    RmsProp(RmsProp),
-    Adagrad(Adagrad),
-}
-
-impl Rule {
-    /// Keras's class name.
-    pub fn class_name(&self) -> &'static str {
-        match self {
-            Rule::Sgd(_) => "SGD",
-            Rule::Adam(_) => "Adam",
-            Rule::AdamW(_) => "AdamW",
-            Rule::RmsProp(_) => "RMSprop",
-            Rule::Adagrad(_) => "Adagrad",
-        }
-    }
-
+pub trait UpdateRule: fmt::Debug + Send + Sync {
     /// Names of the per-element slots, in their order in the slot buffer.
-    pub fn slot_names(&self) -> &'static [&'static str] {
-        match self {
-            Rule::Sgd(r) => r.slot_names(),
-            Rule::Adam(r) | Rule::AdamW(r) => r.slot_names(),
-            Rule::RmsProp(r) => r.slot_names(),
-            Rule::Adagrad(r) => r.slot_names(),
-        }
+    fn slot_names(&self) -> &'static [&'static str];
+
+    /// The value slot `slot` starts at (zero unless the rule says otherwise).
+    fn slot_init(&self, _slot: usize) -> f32 {
+        0.0
     }
 
-    fn slot_init(&self) -> f32 {
-        match self {
-            Rule::Adagrad(r) => r.initial_accumulator_value as f32,
-            _ => 0.0,
-        }
-    }
+    /// One step over one variable; `step` is Keras's `iterations + 1` (1-based).
+    fn update(&self, lr: f32, step: u64, pass: Pass<'_>);
 
-    /// One step of the rule; `step` is `iterations + 1`.
-    fn update(&self, lr: f32, step: u64, pass: Pass<'_>) {
-        match self {
-            Rule::Sgd(r) => r.update(lr, step, pass),
-            Rule::Adam(r) | Rule::AdamW(r) => r.update(lr, step, pass),
-            Rule::RmsProp(r) => r.update(lr, step, pass),
-            Rule::Adagrad(r) => r.update(lr, step, pass),
-        }
-    }
-
-    fn config(&self, c: &mut Map<String, Value>) {
-        match self {
-            Rule::Sgd(r) => r.config(c),
-            Rule::Adam(r) | Rule::AdamW(r) => r.config(c),
-            Rule::RmsProp(r) => r.config(c),
-            Rule::Adagrad(r) => r.config(c),
-        }
-    }
+    /// Adds the rule's own `get_config()` keys.
+    fn config(&self, c: &mut Map<String, Value>);
 }
+
+/// One Keras optimizer class: its class name, defaults, and the reader of its own
+/// arguments (the rule's hyper-parameters) from a config.
+#[derive(Debug)]
+pub struct RuleClass {
+    pub class_name: &'static str,
+    /// `name` when the config has none.
+    pub default_name: &'static str,
+    pub default_learning_rate: f64,
+    /// AdamW's decay is on by default.
+    pub default_weight_decay: Option<f64>,
+    pub(crate) from_args: fn(&mut Args<'_>) -> Result<Arc<dyn UpdateRule>>,
+}
+
+/// Every optimizer class kandle implements.
+pub const CLASSES: [&RuleClass; 10] = [
+    &sgd::CLASS,
+    &adam::ADAM,
+    &adam::ADAMW,
+    &rmsprop::CLASS,
+    &adagrad::CLASS,
+    &nadam::CLASS,
+    &adamax::CLASS,
+    &adadelta::CLASS,
+    &ftrl::CLASS,
+    &lion::CLASS,
+];
 
 /// A constant learning rate or a schedule of the step count.
 #[derive(Clone, Debug, PartialEq)]
@@ -126,7 +132,7 @@ struct Prep {
 }
 
 /// One variable's data, gradient and slots, walked once by [`Pass::run`].
-pub(crate) struct Pass<'a> {
+pub struct Pass<'a> {
     var: &'a mut [f32],
     grad: &'a [f32],
     slots: &'a mut [f32],
@@ -181,7 +187,7 @@ impl Pass<'_> {
     /// `w` already decayed; `K` is the number of slots per element. In parallel over
     /// fixed chunks for large variables: every element is independent, so results never
     /// depend on the thread count.
-    pub(crate) fn run<const K: usize>(self, f: impl Fn(&mut f32, f32, &mut [f32]) + Sync + Send) {
+    pub fn run<const K: usize>(self, f: impl Fn(&mut f32, f32, &mut [f32]) + Sync + Send) {
         let Pass {
             var,
             grad,
@@ -228,18 +234,24 @@ impl Pass<'_> {
     }
 }
 
-/// A Keras optimizer: SGD, Adam, AdamW, RMSprop or Adagrad with Keras 3's defaults.
+/// A Keras optimizer (any of [`CLASSES`]) with Keras 3's defaults.
 #[derive(Clone, Debug)]
 pub struct Optimizer {
+    class: &'static RuleClass,
     name: String,
-    rule: Rule,
+    rule: Arc<dyn UpdateRule>,
     learning_rate: LearningRate,
     weight_decay: Option<f64>,
     clipnorm: Option<f64>,
     clipvalue: Option<f64>,
     global_clipnorm: Option<f64>,
     loss_scale_factor: Option<f64>,
-    iterations: u64,
+    use_ema: bool,
+    /// The moving averages (touched only with `use_ema`) and their settings.
+    ema: Ema,
+    accumulation: Option<Accumulation>,
+    /// Keras's `_iterations`: the number of `apply` calls, accumulating ones included.
+    raw_iterations: u64,
     /// Per variable id: `numel × slot_names().len()` values: one array per slot, one after another.
     slots: HashMap<TensorId, Vec<f32>>,
 }
@@ -278,57 +290,70 @@ fn l2_norm(data: &[f32]) -> f64 {
     .sqrt()
 }
 
+/// A fresh buffer of `n × k` values (for `k` arrays as long as `variable`).
+fn state_buffer(owner: &str, variable: &Tensor, k: usize) -> Result<Vec<f32>> {
+    let n = variable.numel().checked_mul(k).ok_or_else(|| {
+        crate::Error::Allocation(format!(
+            "{owner}: optimizer state for a variable of shape {} overflows",
+            fmt_shape(variable.shape())
+        ))
+    })?;
+    alloc::<f32>(n)
+}
+
+/// Calls `f` with the data of gradient `g` of variable `v`: a copy when the gradient is
+/// the variable itself, whose lock the update takes.
+fn with_data<R>(g: &Tensor, v: &Tensor, f: impl FnOnce(&[f32]) -> R) -> R {
+    if g.id() == v.id() {
+        f(&g.to_vec())
+    } else {
+        f(&g.data())
+    }
+}
+
 impl Optimizer {
-    /// An optimizer of Keras class `class_name` ("SGD", "Adam", "AdamW", "RMSprop",
-    /// "Adagrad", or the lower-case names) from the keyword arguments of its Keras
-    /// constructor as a JSON object (`get_config()`'s keys; missing keys take Keras's
-    /// defaults). `learning_rate` is a number or a schedule config
-    /// `{"class_name": "ExponentialDecay", "config": {...}}`.
+    /// An optimizer of Keras class `class_name` (one of [`CLASSES`], or its lower-case
+    /// name) from the keyword arguments of its Keras constructor as a JSON object
+    /// (`get_config()`'s keys; missing keys take Keras's defaults). `learning_rate` is a
+    /// number or a schedule config `{"class_name": "ExponentialDecay", "config": {...}}`.
     pub fn from_config(class_name: &str, config: &Value) -> Result<Optimizer> {
-        let (class, default_lr, default_name) = match class_name.to_ascii_lowercase().as_str() {
-            "sgd" => ("SGD", 0.01, "SGD"),
-            "adam" => ("Adam", 0.001, "adam"),
-            "adamw" => ("AdamW", 0.001, "adamw"),
-            "rmsprop" => ("RMSprop", 0.001, "rmsprop"),
-            "adagrad" => ("Adagrad", 0.001, "adagrad"),
-            _ => bail!(
+        let lower = class_name.to_ascii_lowercase();
+        let Some(class) = CLASSES
+            .into_iter()
+            .find(|c| c.class_name.to_ascii_lowercase() == lower)
+        else {
+            let names: Vec<&str> = CLASSES.iter().map(|c| c.class_name).collect();
+            bail!(
                 InvalidArgument,
-                "Optimizer: unknown class_name {class_name:?}; expected one of SGD, Adam, \
-                 AdamW, RMSprop, Adagrad"
-            ),
+                "Optimizer: unknown class_name {class_name:?}; expected one of {}",
+                names.join(", ")
+            );
         };
-        let mut a = Args::new(class, config)?;
-        let rule = match class {
-            "SGD" => Rule::Sgd(Sgd::from_args(&mut a)?),
-            "Adam" => Rule::Adam(Adam::from_args(&mut a)?),
-            "AdamW" => Rule::AdamW(Adam::from_args(&mut a)?),
-            "RMSprop" => Rule::RmsProp(RmsProp::from_args(&mut a)?),
-            _ => Rule::Adagrad(Adagrad::from_args(&mut a)?),
-        };
-        let learning_rate = learning_rate_from(class, a.get("learning_rate"), default_lr)?;
+        let owner = class.class_name;
+        let mut a = Args::new(owner, config)?;
+        let rule = (class.from_args)(&mut a)?;
+        let learning_rate =
+            learning_rate_from(owner, a.get("learning_rate"), class.default_learning_rate)?;
         let name = match a.get("name") {
-            None => default_name.to_string(),
+            None => class.default_name.to_string(),
             Some(Value::String(s)) => s.clone(),
             Some(v) => bail!(
                 InvalidArgument,
-                "{class}: argument `name` must be a string, got {v}"
+                "{owner}: argument `name` must be a string, got {v}"
             ),
         };
         let mut non_negative = |key: &'static str| -> Result<Option<f64>> {
             a.opt_f64(key)?
-                .map(|x| check_non_negative(class, key, x))
+                .map(|x| check_non_negative(owner, key, x))
                 .transpose()
         };
-        let mut weight_decay = non_negative("weight_decay")?;
+        let weight_decay = non_negative("weight_decay")?.or(class.default_weight_decay);
         let clipnorm = non_negative("clipnorm")?;
         let clipvalue = non_negative("clipvalue")?;
         let global_clipnorm = non_negative("global_clipnorm")?;
         let loss_scale_factor = a.opt_f64("loss_scale_factor")?;
         if let Some(s) = loss_scale_factor {
-            config::check_positive(class, "loss_scale_factor", s)?;
-        }
-        if class == "AdamW" {
-            weight_decay = Some(weight_decay.unwrap_or(0.004));
+            config::check_positive(owner, "loss_scale_factor", s)?;
         }
         if [clipnorm, clipvalue, global_clipnorm]
             .iter()
@@ -339,20 +364,39 @@ impl Optimizer {
             let show = |c: Option<f64>| c.map_or("None".to_string(), |x| x.to_string());
             bail!(
                 InvalidArgument,
-                "{class}: only one of `clipnorm`, `clipvalue` and `global_clipnorm` can be set; \
+                "{owner}: only one of `clipnorm`, `clipvalue` and `global_clipnorm` can be set; \
                  got clipnorm={}, clipvalue={}, global_clipnorm={}",
                 show(clipnorm),
                 show(clipvalue),
                 show(global_clipnorm)
             );
         }
-        // Keras arguments kandle accepts only at their defaults.
-        a.unsupported("use_ema")?;
-        a.opt_f64("ema_momentum")?; // only read by Keras when use_ema is on
-        a.opt_f64("ema_overwrite_frequency")?;
-        a.unsupported("gradient_accumulation_steps")?;
+        let use_ema = a.bool_or("use_ema", false)?;
+        let ema_momentum = a.f64_or("ema_momentum", 0.99)?;
+        let ema_overwrite_frequency = a.opt_int("ema_overwrite_frequency")?;
+        // As in Keras, the EMA settings are only checked when the EMA is on.
+        if use_ema {
+            check_range(owner, "ema_momentum", ema_momentum, 0.0, 1.0)?;
+            if let Some(f) = ema_overwrite_frequency.filter(|&f| f < 1) {
+                bail!(
+                    InvalidArgument,
+                    "{owner}: argument `ema_overwrite_frequency` must be an integer >= 1 or \
+                     None, got ema_overwrite_frequency={f}"
+                );
+            }
+        }
+        let accumulation = match a.opt_int("gradient_accumulation_steps")? {
+            None => None,
+            Some(n) if n >= 2 => Some(Accumulation::new(n as u64)),
+            Some(n) => bail!(
+                InvalidArgument,
+                "{owner}: argument `gradient_accumulation_steps` must be an integer >= 2 or \
+                 None, got gradient_accumulation_steps={n}"
+            ),
+        };
         a.finish()?;
         Ok(Optimizer {
+            class,
             name,
             rule,
             learning_rate,
@@ -361,7 +405,10 @@ impl Optimizer {
             clipvalue,
             global_clipnorm,
             loss_scale_factor,
-            iterations: 0,
+            use_ema,
+            ema: Ema::new(ema_momentum, ema_overwrite_frequency.map(|f| f as u64)),
+            accumulation,
+            raw_iterations: 0,
             slots: HashMap::new(),
         })
     }
@@ -376,34 +423,52 @@ impl Optimizer {
         Self::from_config("Adam", &json!({ "learning_rate": learning_rate }))
     }
 
-    pub fn rule(&self) -> &Rule {
-        &self.rule
+    /// The update rule: its slots and hyper-parameters.
+    pub fn rule(&self) -> &dyn UpdateRule {
+        &*self.rule
     }
 
     pub fn class_name(&self) -> &'static str {
-        self.rule.class_name()
+        self.class.class_name
     }
 
     pub fn name(&self) -> &str {
         &self.name
     }
 
-    /// Number of steps applied so far.
-    pub fn iterations(&self) -> u64 {
-        self.iterations
+    /// Keras's `loss_scale_factor`: the training loop multiplies the loss by it before
+    /// taking gradients, and [`Optimizer::apply`] divides the gradients by it.
+    pub fn loss_scale_factor(&self) -> Option<f64> {
+        self.loss_scale_factor
     }
 
-    /// Sets the step counter (as when restoring a saved optimizer).
-    pub fn set_iterations(&mut self, iterations: u64) {
-        self.iterations = iterations;
+    /// Keras's `iterations`: the number of updates applied so far. With
+    /// `gradient_accumulation_steps = n` it is the number of `apply` calls divided by n
+    /// (rounded down), which is also the step count the update rules see.
+    pub fn iterations(&self) -> u64 {
+        match &self.accumulation {
+            None => self.raw_iterations,
+            Some(acc) => self.raw_iterations / acc.steps(),
+        }
+    }
+
+    /// The number of `apply` calls so far, accumulating ones included: Keras's
+    /// `_iterations` variable (saved as `iteration`), which schedules read.
+    pub fn raw_iterations(&self) -> u64 {
+        self.raw_iterations
+    }
+
+    /// Sets the number of `apply` calls (as when restoring Keras's saved `iteration`).
+    pub fn set_raw_iterations(&mut self, raw_iterations: u64) {
+        self.raw_iterations = raw_iterations;
     }
 
     /// The learning rate the next step uses: the constant, or the schedule's value at
-    /// the current `iterations`.
+    /// the number of `apply` calls so far.
     pub fn learning_rate(&self) -> f64 {
         match &self.learning_rate {
             LearningRate::Constant(x) => *x,
-            LearningRate::Schedule(s) => s.value(self.iterations as f64),
+            LearningRate::Schedule(s) => s.value(self.raw_iterations as f64),
         }
     }
 
@@ -453,26 +518,50 @@ impl Optimizer {
         }
     }
 
-    /// Keras's `get_config()` keys (without the EMA and accumulation options, which are
-    /// always at their defaults). A schedule appears as `{"class_name", "config"}`.
+    /// The moving average of `variable` (with `use_ema`, once it has been updated).
+    pub fn ema_average(&self, variable: &Tensor) -> Option<Vec<f32>> {
+        self.ema.average(variable).map(<[f32]>::to_vec)
+    }
+
+    /// The gradients of `variable` summed since the last update (with
+    /// `gradient_accumulation_steps`, once it has had one).
+    pub fn accumulated_gradient(&self, variable: &Tensor) -> Option<Vec<f32>> {
+        self.accumulation
+            .as_ref()?
+            .sum(variable)
+            .map(<[f32]>::to_vec)
+    }
+
+    /// Keras's `get_config()` keys. A schedule appears as `{"class_name", "config"}`.
     pub fn config(&self) -> Value {
         let mut c = Map::new();
         c.insert("name".into(), json!(self.name));
         let lr = match &self.learning_rate {
             LearningRate::Constant(x) => json!(x),
-            LearningRate::Schedule(s) => schedule_config(s),
+            LearningRate::Schedule(s) => s.config(),
         };
         c.insert("learning_rate".into(), lr);
         c.insert("weight_decay".into(), json!(self.weight_decay));
         c.insert("clipnorm".into(), json!(self.clipnorm));
         c.insert("global_clipnorm".into(), json!(self.global_clipnorm));
         c.insert("clipvalue".into(), json!(self.clipvalue));
+        c.insert("use_ema".into(), json!(self.use_ema));
+        c.insert("ema_momentum".into(), json!(self.ema.momentum()));
+        c.insert(
+            "ema_overwrite_frequency".into(),
+            json!(self.ema.overwrite_frequency()),
+        );
         c.insert("loss_scale_factor".into(), json!(self.loss_scale_factor));
+        c.insert(
+            "gradient_accumulation_steps".into(),
+            json!(self.accumulation.as_ref().map(Accumulation::steps)),
+        );
         self.rule.config(&mut c);
         Value::Object(c)
     }
 
-    /// One step: `grads[i]` updates `variables[i]` in place. Nothing changes (not even
+    /// One call of Keras's `apply`: `grads[i]` updates `variables[i]` in place (with
+    /// gradient accumulation, only every n-th call updates). Nothing changes (not even
     /// `iterations`) unless every pair matches in shape and every variable is one. An
     /// empty list is a no-op, as in Keras.
     pub fn apply(&mut self, grads: &[Tensor], variables: &[Tensor]) -> Result<()> {
@@ -480,26 +569,61 @@ impl Optimizer {
         if grads.is_empty() {
             return Ok(());
         }
-        // Slots for variables seen for the first time, before anything is written.
-        let (k, init) = (self.rule.slot_names().len(), self.rule.slot_init());
-        if k > 0 {
-            for v in variables {
-                if !self.slots.contains_key(&v.id()) {
-                    let n = v.numel().checked_mul(k).ok_or_else(|| {
-                        crate::Error::Allocation(format!(
-                            "{}: slots for a variable of shape {} overflow",
-                            self.class_name(),
-                            fmt_shape(v.shape())
-                        ))
-                    })?;
-                    let mut buf = alloc::<f32>(n)?;
-                    if init != 0.0 {
-                        buf.fill(init);
-                    }
-                    self.slots.insert(v.id(), buf);
-                }
+        // State for variables seen for the first time, before anything is written.
+        self.allocate_slots(variables)?;
+        if let Some(acc) = &mut self.accumulation {
+            acc.allocate(self.class.class_name, variables)?;
+        }
+        if self.use_ema {
+            self.ema.allocate(self.class.class_name, variables)?;
+        }
+        let update = match &mut self.accumulation {
+            None => true,
+            Some(acc) => acc.add(grads, variables, self.raw_iterations),
+        };
+        if update {
+            self.step(grads, variables)?;
+            if let Some(acc) = &mut self.accumulation {
+                acc.reset(variables);
             }
         }
+        if self.use_ema {
+            self.ema.update(self.iterations())?;
+        }
+        self.raw_iterations += 1;
+        Ok(())
+    }
+
+    /// Creates the rule's slots of the variables that have none yet.
+    fn allocate_slots(&mut self, variables: &[Tensor]) -> Result<()> {
+        let k = self.rule.slot_names().len();
+        if k == 0 {
+            return Ok(());
+        }
+        for v in variables {
+            if !self.slots.contains_key(&v.id()) {
+                let mut buf = state_buffer(self.class.class_name, v, k)?;
+                for (slot, values) in buf.chunks_mut(v.numel().max(1)).enumerate() {
+                    let init = self.rule.slot_init(slot);
+                    if init != 0.0 {
+                        values.fill(init);
+                    }
+                }
+                self.slots.insert(v.id(), buf);
+            }
+        }
+        Ok(())
+    }
+
+    /// Clipping, weight decay and the rule over every variable, from `grads` or, with
+    /// gradient accumulation, from the accumulated means.
+    fn step(&mut self, grads: &[Tensor], variables: &[Tensor]) -> Result<()> {
+        let means = self.accumulation.as_ref();
+        // Calls `f` with the gradient of pair `i` as the rule sees it.
+        let with_grad = |i: usize, f: &mut dyn FnMut(&[f32])| match means {
+            Some(acc) => f(acc.sum(&variables[i]).expect("allocated")),
+            None => with_data(&grads[i], &variables[i], f),
+        };
         let lr = self.learning_rate();
         let base = 1.0 / self.loss_scale_factor.unwrap_or(1.0);
         let clip_value = self.clipvalue.filter(|&c| c > 0.0).map(|c| c as f32);
@@ -507,7 +631,10 @@ impl Optimizer {
         let global_scale = match self.global_clipnorm.filter(|&c| c > 0.0) {
             None => 1.0,
             Some(c) => {
-                let sq: f64 = grads.iter().map(|g| l2_norm(&g.data()).powi(2)).sum();
+                let mut sq = 0.0;
+                for i in 0..grads.len() {
+                    with_grad(i, &mut |g| sq += l2_norm(g).powi(2));
+                }
                 let norm = sq.sqrt() * base;
                 // Keras: clip·min(1/norm, 1/clip), NaN when the norm is not finite.
                 if norm.is_finite() {
@@ -518,86 +645,81 @@ impl Optimizer {
             }
         };
         let decay = self.weight_decay.map(|wd| (wd * lr) as f32);
-        let (lr32, step) = (lr as f32, self.iterations + 1);
-        for (g, v) in grads.iter().zip(variables) {
-            // A gradient that is the variable itself is read from a copy: its lock is taken.
-            let copy;
-            let guard;
-            let grad: &[f32] = if g.id() == v.id() {
-                copy = g.to_vec();
-                &copy
-            } else {
-                guard = g.data();
-                &guard
-            };
-            let scale = match clipnorm {
-                None => base * global_scale,
-                Some(c) => {
-                    let norm = l2_norm(grad) * base;
-                    let denom = if norm.is_nan() { norm } else { norm.max(c) };
-                    base * c / denom
-                }
-            };
-            let prep = Prep {
-                scale: scale as f32,
-                clip_value,
-                decay,
-            };
+        let (lr32, step) = (lr as f32, self.iterations() + 1);
+        let rule = &self.rule;
+        for (i, v) in variables.iter().enumerate() {
+            let mut result = Ok(());
             let slots: &mut [f32] = match self.slots.get_mut(&v.id()) {
                 Some(s) => s,
                 None => &mut [],
             };
-            let rule = &self.rule;
-            v.update_in_place(|var| {
-                rule.update(
-                    lr32,
-                    step,
-                    Pass {
-                        var,
-                        grad,
-                        slots,
-                        prep,
-                    },
-                )
-            })?;
+            with_grad(i, &mut |grad| {
+                let scale = match clipnorm {
+                    None => base * global_scale,
+                    Some(c) => {
+                        let norm = l2_norm(grad) * base;
+                        let denom = if norm.is_nan() { norm } else { norm.max(c) };
+                        base * c / denom
+                    }
+                };
+                let prep = Prep {
+                    scale: scale as f32,
+                    clip_value,
+                    decay,
+                };
+                result = v.update_in_place(|var| {
+                    rule.update(
+                        lr32,
+                        step,
+                        Pass {
+                            var,
+                            grad,
+                            slots: &mut *slots,
+                            prep,
+                        },
+                    )
+                });
+            });
+            result?;
         }
-        self.iterations += 1;
         Ok(())
     }
-}
 
-/// Keras's serialized form of a schedule: `{"class_name", "config"}`.
-pub fn schedule_config(s: &Schedule) -> Value {
-    let config = match s {
-        Schedule::ExponentialDecay {
-            initial_learning_rate,
-            decay_steps,
-            decay_rate,
-            staircase,
-        } => json!({
-            "initial_learning_rate": initial_learning_rate,
-            "decay_steps": decay_steps,
-            "decay_rate": decay_rate,
-            "staircase": staircase,
-        }),
-        Schedule::CosineDecay {
-            initial_learning_rate,
-            decay_steps,
-            alpha,
-            warmup_target,
-            warmup_steps,
-        } => json!({
-            "initial_learning_rate": initial_learning_rate,
-            "decay_steps": decay_steps,
-            "alpha": alpha,
-            "warmup_target": warmup_target,
-            "warmup_steps": warmup_steps,
-        }),
-        Schedule::PiecewiseConstantDecay { boundaries, values } => {
-            json!({ "boundaries": boundaries, "values": values })
+    /// Keras's `finalize_variable_values`: with `use_ema`, overwrites each of
+    /// `variables` that has a moving average with it (`fit` calls this after its last
+    /// epoch); otherwise does nothing.
+    pub fn finalize_variable_values(&self, variables: &[Tensor]) -> Result<()> {
+        if self.use_ema {
+            self.ema.overwrite(variables)?;
         }
-    };
-    json!({ "class_name": s.class_name(), "config": config })
+        Ok(())
+    }
+
+    /// Swaps the values of each of `variables` with its moving average (the
+    /// `SwapEMAWeights` callback). Needs `use_ema`.
+    pub fn swap_ema_weights(&mut self, variables: &[Tensor]) -> Result<()> {
+        self.check_ema("swap_ema_weights")?;
+        self.ema.swap(variables)
+    }
+
+    /// Sets the moving average of each of `variables` to its current value
+    /// (`SwapEMAWeights` at the end of its last epoch). Needs `use_ema`.
+    pub fn copy_variables_to_ema(&mut self, variables: &[Tensor]) -> Result<()> {
+        self.check_ema("copy_variables_to_ema")?;
+        self.ema.copy_from(variables);
+        Ok(())
+    }
+
+    fn check_ema(&self, op: &str) -> Result<()> {
+        if !self.use_ema {
+            bail!(
+                InvalidArgument,
+                "{op}: the optimizer keeps no moving average of the weights; create it with \
+                 use_ema=True (got use_ema=False)"
+            );
+        }
+        Ok(())
+    }
 }
 
 /// Gradients and variables must pair up one to one, with equal shapes.

@@ -1,9 +1,10 @@
 //! Keras's `RMSprop`, with optional momentum and centering.
 
 use super::config::{check_positive, check_range, Args};
-use super::Pass;
+use super::{Pass, RuleClass, UpdateRule};
 use crate::error::Result;
 use serde_json::{json, Map, Value};
+use std::sync::Arc;
 
 /// Hyper-parameters of RMSprop. Slots `velocity`, then `momentum` when `momentum > 0`,
 /// then `average_gradient` when `centered`:
@@ -28,8 +29,10 @@ impl RmsProp {
             centered: a.bool_or("centered", false)?,
         })
     }
+}
 
-    pub(crate) fn slot_names(&self) -> &'static [&'static str] {
+impl UpdateRule for RmsProp {
+    fn slot_names(&self) -> &'static [&'static str] {
         match (self.momentum > 0.0, self.centered) {
             (false, false) => &["velocity"],
             (true, false) => &["velocity", "momentum"],
@@ -38,7 +41,7 @@ impl RmsProp {
         }
     }
 
-    pub(crate) fn update(&self, lr: f32, _step: u64, pass: Pass<'_>) {
+    fn update(&self, lr: f32, _step: u64, pass: Pass<'_>) {
         let (rho, one_minus_rho) = (self.rho as f32, (1.0 - self.rho) as f32);
         let (mu, eps) = (self.momentum as f32, self.epsilon as f32);
         // The increment `lr·g/sqrt(denominator)` for slots `s` (velocity first).
@@ -66,10 +69,18 @@ impl RmsProp {
         }
     }
 
-    pub(crate) fn config(&self, c: &mut Map<String, Value>) {
+    fn config(&self, c: &mut Map<String, Value>) {
         c.insert("rho".into(), json!(self.rho));
         c.insert("momentum".into(), json!(self.momentum));
         c.insert("epsilon".into(), json!(self.epsilon));
         c.insert("centered".into(), json!(self.centered));
     }
 }
+
+pub(crate) const CLASS: RuleClass = RuleClass {
+    class_name: "RMSprop",
+    default_name: "rmsprop",
+    default_learning_rate: 0.001,
+    default_weight_decay: None,
+    from_args: |a| Ok(Arc::new(RmsProp::from_args(a)?)),
+};

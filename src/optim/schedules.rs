@@ -1,10 +1,12 @@
-//! Learning-rate schedules: Keras 3's `ExponentialDecay`, `CosineDecay` and
-//! `PiecewiseConstantDecay`, evaluated at the optimizer's `iterations` before each step.
+//! Learning-rate schedules: Keras 3's `ExponentialDecay`, `PiecewiseConstantDecay`,
+//! `PolynomialDecay`, `InverseTimeDecay`, `CosineDecay` and `CosineDecayRestarts`,
+//! evaluated at the optimizer's number of `apply` calls before each step.
 
 use super::config::{check_non_negative, check_positive, Args};
 use crate::bail;
 use crate::error::Result;
-use serde_json::Value;
+use serde_json::{json, Value};
+use std::f64::consts::PI;
 
 /// A learning rate as a function of the step count.
 #[derive(Clone, Debug, PartialEq)]
@@ -12,6 +14,30 @@ pub enum Schedule {
     /// `initial_learning_rate * decay_rate ^ (step / decay_steps)`; with `staircase`
     /// the exponent is floored.
     ExponentialDecay {
+        initial_learning_rate: f64,
+        decay_steps: f64,
+        decay_rate: f64,
+        staircase: bool,
+    },
+    /// `values[0]` while `step <= boundaries[0]`, `values[i]` while
+    /// `boundaries[i-1] < step <= boundaries[i]`, `values[n]` after `boundaries[n-1]`.
+    PiecewiseConstantDecay {
+        boundaries: Vec<f64>,
+        values: Vec<f64>,
+    },
+    /// `(initial − end)·(1 − step/decay_steps)^power + end`, with the step capped at
+    /// `decay_steps`; with `cycle`, `decay_steps` is instead multiplied by
+    /// `ceil(step/decay_steps)` (1 at step 0), so the decay restarts from the top.
+    PolynomialDecay {
+        initial_learning_rate: f64,
+        decay_steps: f64,
+        end_learning_rate: f64,
+        power: f64,
+        cycle: bool,
+    },
+    /// `initial_learning_rate / (1 + decay_rate·step/decay_steps)`; with `staircase`
+    /// the ratio is floored.
+    InverseTimeDecay {
         initial_learning_rate: f64,
         decay_steps: f64,
         decay_rate: f64,
@@ -27,12 +53,51 @@ pub enum Schedule {
         warmup_target: Option<f64>,
         warmup_steps: f64,
     },
-    /// `values[0]` while `step <= boundaries[0]`, `values[i]` while
-    /// `boundaries[i-1] < step <= boundaries[i]`, `values[n]` after `boundaries[n-1]`.
-    PiecewiseConstantDecay {
-        boundaries: Vec<f64>,
-        values: Vec<f64>,
+    /// Cosine decays (SGDR): the first over `first_decay_steps`, each next one `t_mul`
+    /// times longer and starting `m_mul` times higher, each from its start down to
+    /// `alpha·initial_learning_rate`.
+    CosineDecayRestarts {
+        initial_learning_rate: f64,
+        first_decay_steps: f64,
+        t_mul: f64,
+        m_mul: f64,
+        alpha: f64,
     },
+}
+
+/// The schedules by Keras class name, for errors.
+const NAMES: &str = "ExponentialDecay, PiecewiseConstantDecay, PolynomialDecay, \
+                     InverseTimeDecay, CosineDecay, CosineDecayRestarts";
+
+/// A required `decay_steps`-like argument: > 0.
+fn steps(a: &mut Args<'_>, key: &'static str) -> Result<f64> {
+    let owner = a.owner().to_string();
+    check_positive(&owner, key, a.required_f64(key)?)
+}
+
+/// `initial_learning_rate`, `decay_steps`, `decay_rate` (checked by `check_rate`) and
+/// `staircase`: the arguments of ExponentialDecay and InverseTimeDecay.
+fn rate_decay_args(
+    a: &mut Args<'_>,
+    check_rate: fn(&str, &str, f64) -> Result<f64>,
+) -> Result<(f64, f64, f64, bool)> {
+    let owner = a.owner().to_string();
+    Ok((
+        a.required_f64("initial_learning_rate")?,
+        steps(a, "decay_steps")?,
+        check_rate(&owner, "decay_rate", a.required_f64("decay_rate")?)?,
+        a.bool_or("staircase", false)?,
+    ))
+}
+
+/// `step / decay_steps`, floored with `staircase`.
+fn decayed_steps(step: f64, decay_steps: f64, staircase: bool) -> f64 {
+    let p = step / decay_steps;
+    if staircase {
+        p.floor()
+    } else {
+        p
+    }
 }
 
 impl Schedule {
@@ -58,54 +123,21 @@ impl Schedule {
 
     /// Builds a schedule from its class name and its `get_config()` dict.
     pub fn from_class_config(class_name: &str, config: &Value) -> Result<Schedule> {
+        let mut a = Args::new(class_name, config)?;
         let schedule = match class_name {
             "ExponentialDecay" => {
-                let mut a = Args::new("ExponentialDecay", config)?;
-                let s = Schedule::ExponentialDecay {
-                    initial_learning_rate: a.required_f64("initial_learning_rate")?,
-                    decay_steps: check_positive(
-                        "ExponentialDecay",
-                        "decay_steps",
-                        a.required_f64("decay_steps")?,
-                    )?,
-                    decay_rate: check_positive(
-                        "ExponentialDecay",
-                        "decay_rate",
-                        a.required_f64("decay_rate")?,
-                    )?,
-                    staircase: a.bool_or("staircase", false)?,
-                };
-                a.get("name");
-                a.finish()?;
-                s
-            }
-            "CosineDecay" => {
-                let mut a = Args::new("CosineDecay", config)?;
-                let s = Schedule::CosineDecay {
-                    initial_learning_rate: a.required_f64("initial_learning_rate")?,
-                    decay_steps: check_positive(
-                        "CosineDecay",
-                        "decay_steps",
-                        a.required_f64("decay_steps")?,
-                    )?,
-                    alpha: a.f64_or("alpha", 0.0)?,
-                    warmup_target: a.opt_f64("warmup_target")?,
-                    warmup_steps: check_non_negative(
-                        "CosineDecay",
-                        "warmup_steps",
-                        a.f64_or("warmup_steps", 0.0)?,
-                    )?,
-                };
-                a.get("name");
-                a.finish()?;
-                s
+                let (initial_learning_rate, decay_steps, decay_rate, staircase) =
+                    rate_decay_args(&mut a, check_positive)?;
+                Schedule::ExponentialDecay {
+                    initial_learning_rate,
+                    decay_steps,
+                    decay_rate,
+                    staircase,
+                }
             }
             "PiecewiseConstantDecay" => {
-                let mut a = Args::new("PiecewiseConstantDecay", config)?;
                 let boundaries = a.f64_list("boundaries")?;
                 let values = a.f64_list("values")?;
-                a.get("name");
-                a.finish()?;
                 if values.len() != boundaries.len() + 1 {
                     bail!(
                         InvalidArgument,
@@ -129,12 +161,48 @@ impl Schedule {
                 }
                 Schedule::PiecewiseConstantDecay { boundaries, values }
             }
+            "PolynomialDecay" => Schedule::PolynomialDecay {
+                initial_learning_rate: a.required_f64("initial_learning_rate")?,
+                decay_steps: steps(&mut a, "decay_steps")?,
+                end_learning_rate: a.f64_or("end_learning_rate", 0.0001)?,
+                power: a.f64_or("power", 1.0)?,
+                cycle: a.bool_or("cycle", false)?,
+            },
+            "InverseTimeDecay" => {
+                let (initial_learning_rate, decay_steps, decay_rate, staircase) =
+                    rate_decay_args(&mut a, check_non_negative)?;
+                Schedule::InverseTimeDecay {
+                    initial_learning_rate,
+                    decay_steps,
+                    decay_rate,
+                    staircase,
+                }
+            }
+            "CosineDecay" => Schedule::CosineDecay {
+                initial_learning_rate: a.required_f64("initial_learning_rate")?,
+                decay_steps: steps(&mut a, "decay_steps")?,
+                alpha: a.f64_or("alpha", 0.0)?,
+                warmup_target: a.opt_f64("warmup_target")?,
+                warmup_steps: check_non_negative(
+                    class_name,
+                    "warmup_steps",
+                    a.f64_or("warmup_steps", 0.0)?,
+                )?,
+            },
+            "CosineDecayRestarts" => Schedule::CosineDecayRestarts {
+                initial_learning_rate: a.required_f64("initial_learning_rate")?,
+                first_decay_steps: steps(&mut a, "first_decay_steps")?,
+                t_mul: check_positive(class_name, "t_mul", a.f64_or("t_mul", 2.0)?)?,
+                m_mul: check_non_negative(class_name, "m_mul", a.f64_or("m_mul", 1.0)?)?,
+                alpha: a.f64_or("alpha", 0.0)?,
+            },
             other => bail!(
                 InvalidArgument,
-                "learning_rate schedule: unknown class_name {other:?}; expected one of \
-                 ExponentialDecay, CosineDecay, PiecewiseConstantDecay"
+                "learning_rate schedule: unknown class_name {other:?}; expected one of {NAMES}"
             ),
         };
+        a.get("name");
+        a.finish()?;
         Ok(schedule)
     }
 
@@ -142,9 +210,79 @@ impl Schedule {
     pub fn class_name(&self) -> &'static str {
         match self {
             Schedule::ExponentialDecay { .. } => "ExponentialDecay",
-            Schedule::CosineDecay { .. } => "CosineDecay",
             Schedule::PiecewiseConstantDecay { .. } => "PiecewiseConstantDecay",
+            Schedule::PolynomialDecay { .. } => "PolynomialDecay",
+            Schedule::InverseTimeDecay { .. } => "InverseTimeDecay",
+            Schedule::CosineDecay { .. } => "CosineDecay",
+            Schedule::CosineDecayRestarts { .. } => "CosineDecayRestarts",
         }
+    }
+
+    /// Keras's serialized form, `{"class_name", "config"}` (without `name`, which
+    /// the Python class keeps).
+    pub fn config(&self) -> Value {
+        let config = match self {
+            Schedule::ExponentialDecay {
+                initial_learning_rate,
+                decay_steps,
+                decay_rate,
+                staircase,
+            }
+            | Schedule::InverseTimeDecay {
+                initial_learning_rate,
+                decay_steps,
+                decay_rate,
+                staircase,
+            } => json!({
+                "initial_learning_rate": initial_learning_rate,
+                "decay_steps": decay_steps,
+                "decay_rate": decay_rate,
+                "staircase": staircase,
+            }),
+            Schedule::PiecewiseConstantDecay { boundaries, values } => {
+                json!({ "boundaries": boundaries, "values": values })
+            }
+            Schedule::PolynomialDecay {
+                initial_learning_rate,
+                decay_steps,
+                end_learning_rate,
+                power,
+                cycle,
+            } => json!({
+                "initial_learning_rate": initial_learning_rate,
+                "decay_steps": decay_steps,
+                "end_learning_rate": end_learning_rate,
+                "power": power,
+                "cycle": cycle,
+            }),
+            Schedule::CosineDecay {
+                initial_learning_rate,
+                decay_steps,
+                alpha,
+                warmup_target,
+                warmup_steps,
+            } => json!({
+                "initial_learning_rate": initial_learning_rate,
+                "decay_steps": decay_steps,
+                "alpha": alpha,
+                "warmup_target": warmup_target,
+                "warmup_steps": warmup_steps,
+            }),
+            Schedule::CosineDecayRestarts {
+                initial_learning_rate,
+                first_decay_steps,
+                t_mul,
+                m_mul,
+                alpha,
+            } => json!({
+                "initial_learning_rate": initial_learning_rate,
+                "first_decay_steps": first_decay_steps,
+                "t_mul": t_mul,
+                "m_mul": m_mul,
+                "alpha": alpha,
+            }),
+        };
+        json!({ "class_name": self.class_name(), "config": config })
     }
 
     /// The learning rate at `step`, with Keras's formulas.
@@ -156,9 +294,42 @@ impl Schedule {
                 decay_rate,
                 staircase,
             } => {
+                initial_learning_rate
+                    * decay_rate.powf(decayed_steps(step, *decay_steps, *staircase))
+            }
+            Schedule::PiecewiseConstantDecay { boundaries, values } => {
+                let i = boundaries.iter().take_while(|&&b| step > b).count();
+                values[i]
+            }
+            Schedule::PolynomialDecay {
+                initial_learning_rate,
+                decay_steps,
+                end_learning_rate,
+                power,
+                cycle,
+            } => {
+                let (step, decay_steps) = if *cycle {
+                    let multiplier = if step == 0.0 {
+                        1.0
+                    } else {
+                        (step / decay_steps).ceil()
+                    };
+                    (step, decay_steps * multiplier)
+                } else {
+                    (step.min(*decay_steps), *decay_steps)
+                };
                 let p = step / decay_steps;
-                let p = if *staircase { p.floor() } else { p };
-                initial_learning_rate * decay_rate.powf(p)
+                (initial_learning_rate - end_learning_rate) * (1.0 - p).powf(*power)
+                    + end_learning_rate
+            }
+            Schedule::InverseTimeDecay {
+                initial_learning_rate,
+                decay_steps,
+                decay_rate,
+                staircase,
+            } => {
+                initial_learning_rate
+                    / (1.0 + decay_rate * decayed_steps(step, *decay_steps, *staircase))
             }
             Schedule::CosineDecay {
                 initial_learning_rate,
@@ -168,7 +339,7 @@ impl Schedule {
                 warmup_steps,
             } => {
                 let cosine = |step: f64, from: f64| {
-                    let decayed = 0.5 * (1.0 + (std::f64::consts::PI * step / decay_steps).cos());
+                    let decayed = 0.5 * (1.0 + (PI * step / decay_steps).cos());
                     from * ((1.0 - alpha) * decayed + alpha)
                 };
                 match warmup_target {
@@ -184,9 +355,26 @@ impl Schedule {
                     }
                 }
             }
-            Schedule::PiecewiseConstantDecay { boundaries, values } => {
-                let i = boundaries.iter().take_while(|&&b| step > b).count();
-                values[i]
+            Schedule::CosineDecayRestarts {
+                initial_learning_rate,
+                first_decay_steps,
+                t_mul,
+                m_mul,
+                alpha,
+            } => {
+                let fraction = step / first_decay_steps;
+                // The index of the current period and the fraction of it completed.
+                let (restart, fraction) = if *t_mul == 1.0 {
+                    let restart = fraction.floor();
+                    (restart, fraction - restart)
+                } else {
+                    // Periods 1, t, t², ...: period i starts at (1 − tⁱ)/(1 − t).
+                    let restart = ((1.0 - fraction * (1.0 - t_mul)).ln() / t_mul.ln()).floor();
+                    let start = (1.0 - t_mul.powf(restart)) / (1.0 - t_mul);
+                    (restart, (fraction - start) / t_mul.powf(restart))
+                };
+                let cosine = 0.5 * m_mul.powf(restart) * (1.0 + (PI * fraction).cos());
+                initial_learning_rate * ((1.0 - alpha) * cosine + alpha)
             }
         }
     }
@@ -264,6 +452,109 @@ mod tests {
     }
 
     #[test]
+    fn polynomial_decay_capped_and_cycling() {
+        let s = Schedule::from_class_config(
+            "PolynomialDecay",
+            &json!({"initial_learning_rate": 0.1, "decay_steps": 10, "power": 2.0,
+                    "end_learning_rate": 0.01}),
+        )
+        .unwrap();
+        for step in [0.0, 3.0, 10.0, 25.0] {
+            let p = f64::min(step, 10.0) / 10.0;
+            close(s.value(step), 0.09 * (1.0 - p).powi(2) + 0.01);
+        }
+        close(s.value(25.0), 0.01);
+        // With cycle, decay_steps grows to the next multiple: step 15 is halfway to 20.
+        let s = Schedule::from_class_config(
+            "PolynomialDecay",
+            &json!({"initial_learning_rate": 1.0, "decay_steps": 10, "cycle": true,
+                    "end_learning_rate": 0.0}),
+        )
+        .unwrap();
+        close(s.value(0.0), 1.0);
+        close(s.value(5.0), 0.5);
+        close(s.value(10.0), 0.0);
+        close(s.value(15.0), 0.25);
+        close(s.value(20.0), 0.0);
+        close(s.value(21.0), 1.0 - 21.0 / 30.0);
+    }
+
+    #[test]
+    fn inverse_time_decay_smooth_and_staircase() {
+        let cfg = |staircase: bool| {
+            json!({"initial_learning_rate": 0.1, "decay_steps": 4, "decay_rate": 0.5,
+                   "staircase": staircase})
+        };
+        let s = Schedule::from_class_config("InverseTimeDecay", &cfg(false)).unwrap();
+        for step in [0.0, 1.0, 4.0, 9.0] {
+            close(s.value(step), 0.1 / (1.0 + 0.5 * step / 4.0));
+        }
+        let s = Schedule::from_class_config("InverseTimeDecay", &cfg(true)).unwrap();
+        close(s.value(3.0), 0.1);
+        close(s.value(4.0), 0.1 / 1.5);
+        close(s.value(9.0), 0.1 / 2.0);
+    }
+
+    #[test]
+    fn cosine_decay_restarts_periods() {
+        // t_mul = 2: periods of 10, 20, 40 steps starting at 0, 10, 30; m_mul halves
+        // each restart's peak.
+        let s = Schedule::from_class_config(
+            "CosineDecayRestarts",
+            &json!({"initial_learning_rate": 1.0, "first_decay_steps": 10, "t_mul": 2.0,
+                    "m_mul": 0.5, "alpha": 0.1}),
+        )
+        .unwrap();
+        let at = |peak: f64, fraction: f64| {
+            0.9 * 0.5 * peak * (1.0 + (std::f64::consts::PI * fraction).cos()) + 0.1
+        };
+        close(s.value(0.0), 1.0);
+        close(s.value(5.0), at(1.0, 0.5));
+        close(s.value(10.0), at(0.5, 0.0));
+        close(s.value(20.0), at(0.5, 0.5));
+        close(s.value(30.0), at(0.25, 0.0));
+        close(s.value(50.0), at(0.25, 0.5));
+        // t_mul = 1: equal periods.
+        let s = Schedule::from_class_config(
+            "CosineDecayRestarts",
+            &json!({"initial_learning_rate": 2.0, "first_decay_steps": 4, "t_mul": 1.0}),
+        )
+        .unwrap();
+        close(s.value(2.0), 1.0);
+        close(s.value(4.0), 2.0);
+        close(
+            s.value(7.0),
+            2.0 * 0.5 * (1.0 + (std::f64::consts::PI * 0.75).cos()),
+        );
+    }
+
+    #[test]
+    fn configs_round_trip() {
+        let configs = [
+            json!({"class_name": "ExponentialDecay", "config": {"initial_learning_rate": 0.1,
+                   "decay_steps": 10.0, "decay_rate": 0.5, "staircase": true}}),
+            json!({"class_name": "PiecewiseConstantDecay", "config": {"boundaries": [2.0],
+                   "values": [1.0, 0.5]}}),
+            json!({"class_name": "PolynomialDecay", "config": {"initial_learning_rate": 0.1,
+                   "decay_steps": 10.0, "end_learning_rate": 0.001, "power": 0.5,
+                   "cycle": true}}),
+            json!({"class_name": "InverseTimeDecay", "config": {"initial_learning_rate": 0.1,
+                   "decay_steps": 10.0, "decay_rate": 0.5, "staircase": false}}),
+            json!({"class_name": "CosineDecay", "config": {"initial_learning_rate": 0.1,
+                   "decay_steps": 10.0, "alpha": 0.1, "warmup_target": 0.2,
+                   "warmup_steps": 3.0}}),
+            json!({"class_name": "CosineDecayRestarts", "config": {
+                   "initial_learning_rate": 0.1, "first_decay_steps": 10.0, "t_mul": 3.0,
+                   "m_mul": 0.9, "alpha": 0.01}}),
+        ];
+        for cfg in configs {
+            let s = Schedule::from_config(&cfg).unwrap();
+            assert_eq!(s.config(), cfg);
+            assert_eq!(Schedule::from_config(&s.config()).unwrap(), s);
+        }
+    }
+
+    #[test]
     fn bad_schedules_name_the_argument() {
         let err = |class: &str, cfg: Value| {
             Schedule::from_class_config(class, &cfg)
@@ -296,6 +587,25 @@ mod tests {
         )
         .contains("bogus"));
         assert!(err("Nope", json!({})).contains("Nope"));
+        let restarts = |key: &str, x: f64| {
+            let mut c = json!({"initial_learning_rate": 0.1, "first_decay_steps": 10});
+            c[key] = json!(x);
+            err("CosineDecayRestarts", c)
+        };
+        assert!(restarts("first_decay_steps", 0.0).contains("first_decay_steps"));
+        assert!(restarts("t_mul", 0.0).contains("t_mul"));
+        assert!(restarts("m_mul", -1.0).contains("m_mul"));
+        assert!(err(
+            "PolynomialDecay",
+            json!({"initial_learning_rate": 0.1, "decay_steps": -2})
+        )
+        .contains("decay_steps"));
+        assert!(err(
+            "InverseTimeDecay",
+            json!({"initial_learning_rate": 0.1, "decay_steps": 0, "decay_rate": 0.5})
+        )
+        .contains("decay_steps"));
+        assert!(err("PolynomialDecay", json!({"decay_steps": 2})).contains("initial_learning_rate"));
         assert!(Schedule::from_config(&json!({"config": {}}))
             .unwrap_err()
             .to_string()

@@ -1,9 +1,10 @@
 //! Keras's `SGD`: gradient descent with optional (Nesterov) momentum.
 
 use super::config::{check_range, Args};
-use super::Pass;
+use super::{Pass, RuleClass, UpdateRule};
 use crate::error::Result;
 use serde_json::{json, Map, Value};
+use std::sync::Arc;
 
 /// Hyper-parameters of SGD. With `momentum > 0` each variable has a velocity slot:
 /// `m = momentum·m − lr·g`, then `w += m` (or, with `nesterov`, `w += momentum·m − lr·g`);
@@ -22,8 +23,10 @@ impl Sgd {
             nesterov: a.bool_or("nesterov", false)?,
         })
     }
+}
 
-    pub(crate) fn slot_names(&self) -> &'static [&'static str] {
+impl UpdateRule for Sgd {
+    fn slot_names(&self) -> &'static [&'static str] {
         if self.momentum != 0.0 {
             &["momentum"]
         } else {
@@ -31,7 +34,7 @@ impl Sgd {
         }
     }
 
-    pub(crate) fn update(&self, lr: f32, _step: u64, pass: Pass<'_>) {
+    fn update(&self, lr: f32, _step: u64, pass: Pass<'_>) {
         let mu = self.momentum as f32;
         match (self.momentum != 0.0, self.nesterov) {
             (false, _) => pass.run::<0>(move |w, g, _| *w -= g * lr),
@@ -46,8 +49,16 @@ impl Sgd {
         }
     }
 
-    pub(crate) fn config(&self, c: &mut Map<String, Value>) {
+    fn config(&self, c: &mut Map<String, Value>) {
         c.insert("momentum".into(), json!(self.momentum));
         c.insert("nesterov".into(), json!(self.nesterov));
     }
 }
+
+pub(crate) const CLASS: RuleClass = RuleClass {
+    class_name: "SGD",
+    default_name: "sgd",
+    default_learning_rate: 0.01,
+    default_weight_decay: None,
+    from_args: |a| Ok(Arc::new(Sgd::from_args(a)?)),
+};

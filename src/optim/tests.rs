@@ -341,8 +341,43 @@ fn bad_hyper_parameters_name_the_argument() {
         "{two}"
     );
     assert!(err("SGD", json!({"beta_1": 0.9})).contains("beta_1"));
-    assert!(err("SGD", json!({"use_ema": true})).contains("use_ema"));
-    assert!(err("Nadam", json!({})).contains("Nadam"));
+    assert!(err("SGD", json!({"use_ema": 1})).contains("use_ema"));
+    let ema = |m: f64| json!({"use_ema": true, "ema_momentum": m});
+    assert!(err("SGD", ema(1.5)).contains("ema_momentum"));
+    assert!(err("SGD", ema(-0.1)).contains("ema_momentum"));
+    // Keras only checks the EMA settings when the EMA is on.
+    assert!(Optimizer::from_config("SGD", &json!({"ema_momentum": 1.5})).is_ok());
+    let freq = err(
+        "SGD",
+        json!({"use_ema": true, "ema_overwrite_frequency": 0}),
+    );
+    assert!(freq.contains("ema_overwrite_frequency=0"), "{freq}");
+    for n in [json!(1), json!(0), json!(-2), json!(2.5), json!(true)] {
+        let e = err("Adam", json!({ "gradient_accumulation_steps": n }));
+        assert!(e.contains("gradient_accumulation_steps"), "{e}");
+    }
+    assert!(err("Lion", json!({"beta_1": 0.0})).contains("beta_1"));
+    assert!(err("Lion", json!({"beta_2": 1.5})).contains("beta_2"));
+    assert!(err("Ftrl", json!({"learning_rate_power": 0.5})).contains("learning_rate_power"));
+    for key in [
+        "initial_accumulator_value",
+        "l1_regularization_strength",
+        "l2_regularization_strength",
+        "l2_shrinkage_regularization_strength",
+        "beta",
+    ] {
+        let mut c = json!({});
+        c[key] = json!(-0.1);
+        assert!(err("Ftrl", c).contains(key), "{key}");
+    }
+    assert!(err("Nadam", json!({"beta_2": 1.0})).contains("beta_2"));
+    assert!(err("Adamax", json!({"epsilon": -1.0})).contains("epsilon"));
+    assert!(err("Adadelta", json!({"rho": 2.0})).contains("rho"));
+    let unknown = err("Adafactor", json!({}));
+    assert!(
+        unknown.contains("Adafactor") && unknown.contains("Lion"),
+        "{unknown}"
+    );
     let lr = json!({"class_name": "ExponentialDecay", "config": {
         "initial_learning_rate": 0.1, "decay_steps": 0, "decay_rate": 0.5}});
     assert!(err("SGD", json!({ "learning_rate": lr })).contains("decay_steps"));
@@ -402,27 +437,46 @@ fn a_gradient_may_be_the_variable_itself() {
 
 #[test]
 fn large_variables_give_the_same_bits_for_any_thread_count() {
-    let n = 3 * PAR_THRESHOLD + 7;
+    let n = 2 * PAR_THRESHOLD + 7;
     let w0: Vec<f32> = (0..n).map(|i| ((i as f32) * 0.37).sin()).collect();
     let g: Vec<f32> = (0..n).map(|i| ((i as f32) * 0.11).cos()).collect();
-    let run = |threads: usize| {
-        crate::parallel::set_num_threads(threads).unwrap();
-        let config =
-            json!({"momentum": 0.5, "centered": true, "clipnorm": 10.0, "weight_decay": 0.1});
-        let mut opt = Optimizer::from_config("RMSprop", &config).unwrap();
-        let w = Tensor::variable(w0.clone(), &[n]).unwrap();
-        let g = Tensor::from_vec(g.clone(), &[n]).unwrap();
-        for _ in 0..3 {
-            opt.apply(&[g.clone()], &[w.clone()]).unwrap();
-        }
-        w.to_vec()
-    };
-    let (one, two) = (run(1), run(2));
-    assert!(one
-        .iter()
-        .zip(&two)
-        .all(|(a, b)| a.to_bits() == b.to_bits()));
-    assert_ne!(one, w0);
+    for (class, config) in [
+        (
+            "RMSprop",
+            json!({"momentum": 0.5, "centered": true, "clipnorm": 10.0, "weight_decay": 0.1}),
+        ),
+        ("Nadam", json!({})),
+        ("Adamax", json!({})),
+        ("Adadelta", json!({"learning_rate": 1.0})),
+        (
+            "Ftrl",
+            json!({"l1_regularization_strength": 0.01, "learning_rate_power": -0.4}),
+        ),
+        ("Lion", json!({})),
+        (
+            "Adam",
+            json!({"use_ema": true, "gradient_accumulation_steps": 2}),
+        ),
+    ] {
+        let run = |threads: usize| {
+            crate::parallel::set_num_threads(threads).unwrap();
+            let mut opt = Optimizer::from_config(class, &config).unwrap();
+            let w = Tensor::variable(w0.clone(), &[n]).unwrap();
+            let g = Tensor::from_vec(g.clone(), &[n]).unwrap();
+            for _ in 0..4 {
+                opt.apply(&[g.clone()], &[w.clone()]).unwrap();
+            }
+            w.to_vec()
+        };
+        let (one, two) = (run(1), run(2));
+        assert!(
+            one.iter()
+                .zip(&two)
+                .all(|(a, b)| a.to_bits() == b.to_bits()),
+            "{class}"
+        );
+        assert_ne!(one, w0, "{class}");
+    }
 }
 
 /// candle-nn's `tests/optim.rs` fixture: fit y = 3·x1 + x2 − 2 with the sum of
@@ -453,4 +507,353 @@ fn candle_linear_regression_fixture() {
     );
     assert!((b + 1.9796902).abs() < 1e-4, "{b}");
     assert_eq!(sgd.iterations(), 1000);
+}
+
+#[test]
+fn nadam_trajectory() {
+    let (lr, b1, b2, eps) = (0.01, 0.9f64, 0.999f64, 1e-7);
+    let u = |t: u64| b1 * (1.0 - 0.5 * 0.96f64.powi(t as i32));
+    // The running product of the momentum schedule, as Keras keeps it in a variable.
+    let product = |t: u64| (1..=t).map(u).product::<f64>();
+    check_trajectory(
+        "Nadam",
+        json!({ "learning_rate": lr }),
+        2,
+        0.0,
+        move |w, g, t, s| {
+            s[0] += (g - s[0]) * (1.0 - b1);
+            s[1] += (g * g - s[1]) * (1.0 - b2);
+            let (p, p_next) = (product(t), product(t) * u(t + 1));
+            let m_hat = u(t + 1) * s[0] / (1.0 - p_next) + (1.0 - u(t)) * g / (1.0 - p);
+            let v_hat = s[1] / (1.0 - b2.powi(t as i32));
+            *w -= m_hat * lr / (v_hat.sqrt() + eps);
+        },
+    );
+}
+
+#[test]
+fn nadam_momentum_product_matches_the_running_product_far_out() {
+    let nadam = |b1: f64| Nadam {
+        beta_1: b1,
+        beta_2: 0.999,
+        epsilon: 1e-7,
+    };
+    for b1 in [0.9, 0.999] {
+        let mut running = 1.0f64;
+        for t in 1..=3000u64 {
+            running *= nadam(b1).momentum_at(t);
+            let closed = nadam(b1).momentum_product(t);
+            assert!(
+                (closed - running).abs() <= 1e-12 * running.abs() + 1e-300,
+                "beta_1 {b1} t {t}: {closed} vs {running}"
+            );
+        }
+    }
+}
+
+#[test]
+fn adamax_trajectory() {
+    let (lr, b1, b2, eps) = (0.02, 0.8f64, 0.9f64, 1e-3);
+    check_trajectory(
+        "Adamax",
+        json!({"learning_rate": lr, "beta_1": b1, "beta_2": b2, "epsilon": eps}),
+        2,
+        0.0,
+        move |w, g, t, s| {
+            s[0] += (g - s[0]) * (1.0 - b1);
+            s[1] = (b2 * s[1]).max(g.abs());
+            *w -= lr * s[0] / ((1.0 - b1.powi(t as i32)) * (s[1] + eps));
+        },
+    );
+}
+
+#[test]
+fn adadelta_trajectory() {
+    let (lr, rho, eps) = (1.0, 0.95, 1e-7);
+    check_trajectory(
+        "Adadelta",
+        json!({ "learning_rate": lr }),
+        2,
+        0.0,
+        move |w, g, _, s| {
+            s[0] = rho * s[0] + (1.0 - rho) * g * g;
+            let delta = -(s[1] + eps).sqrt() * g / (s[0] + eps).sqrt();
+            s[1] = rho * s[1] + (1.0 - rho) * delta * delta;
+            *w += lr * delta;
+        },
+    );
+}
+
+fn ftrl_reference(
+    lr: f64,
+    power: f64,
+    l1: f64,
+    l2: f64,
+    shrinkage: f64,
+    beta: f64,
+) -> impl Fn(&mut f64, f64, u64, &mut [f64]) {
+    move |w, g, t, s| {
+        if t == 1 {
+            s[1] = 0.0; // `linear` starts at zero, `accumulator` at the initial value
+        }
+        let l2 = l2 + beta / (2.0 * lr);
+        let n_new = s[0] + g * g;
+        s[1] += g + 2.0 * shrinkage * *w - (n_new.powf(-power) - s[0].powf(-power)) / lr * *w;
+        let quadratic = n_new.powf(-power) / lr + 2.0 * l2;
+        *w = (s[1].clamp(-l1, l1) - s[1]) / quadratic;
+        s[0] = n_new;
+    }
+}
+
+#[test]
+fn ftrl_trajectories() {
+    // Defaults: no regularization, so w = −z/(sqrt(n)/lr).
+    check_trajectory(
+        "Ftrl",
+        json!({"learning_rate": 0.1}),
+        2,
+        0.1,
+        ftrl_reference(0.1, -0.5, 0.0, 0.0, 0.0, 0.0),
+    );
+    // Every option, and a power other than −0.5. l1 = 0.3 zeroes some weights.
+    let config = json!({"learning_rate": 0.1, "learning_rate_power": -0.3,
+        "initial_accumulator_value": 0.5, "l1_regularization_strength": 0.3,
+        "l2_regularization_strength": 0.2, "l2_shrinkage_regularization_strength": 0.1,
+        "beta": 0.4});
+    check_trajectory(
+        "Ftrl",
+        config,
+        2,
+        0.5,
+        ftrl_reference(0.1, -0.3, 0.3, 0.2, 0.1, 0.4),
+    );
+    let mut opt =
+        Optimizer::from_config("Ftrl", &json!({"initial_accumulator_value": 0.25})).unwrap();
+    let w = var(&[1.0, 2.0]);
+    opt.apply(&[constant(&[0.0, 0.0])], &[w.clone()]).unwrap();
+    let slots = opt.slots(&w);
+    assert_eq!(slots[0], ("accumulator", vec![0.25, 0.25]));
+    assert_eq!(slots[1].0, "linear");
+}
+
+#[test]
+fn lion_trajectory_and_the_sign_of_zero() {
+    let (lr, b1, b2) = (0.05, 0.9, 0.99);
+    check_trajectory(
+        "Lion",
+        json!({ "learning_rate": lr }),
+        1,
+        0.0,
+        move |w, g, _, s| {
+            let c = s[0] * b1 + g * (1.0 - b1);
+            *w -= lr
+                * if c > 0.0 {
+                    1.0
+                } else if c < 0.0 {
+                    -1.0
+                } else {
+                    0.0
+                };
+            s[0] = s[0] * b2 + g * (1.0 - b2);
+        },
+    );
+    // A zero gradient on a zero momentum moves nothing (sign(0) = 0, not 1).
+    let mut opt = Optimizer::from_config("Lion", &json!({"learning_rate": 0.5})).unwrap();
+    let w = var(&[1.0, 1.0]);
+    opt.apply(&[constant(&[0.0, 2.0])], &[w.clone()]).unwrap();
+    assert_eq!(w.to_vec(), vec![1.0, 0.5]);
+}
+
+#[test]
+fn every_class_is_found_by_its_lower_case_name_with_keras_defaults() {
+    let expected = [
+        ("sgd", "SGD", "sgd", 0.01),
+        ("adam", "Adam", "adam", 0.001),
+        ("adamw", "AdamW", "adamw", 0.001),
+        ("rmsprop", "RMSprop", "rmsprop", 0.001),
+        ("adagrad", "Adagrad", "adagrad", 0.001),
+        ("nadam", "Nadam", "nadam", 0.001),
+        ("adamax", "Adamax", "adamax", 0.001),
+        ("adadelta", "Adadelta", "adadelta", 0.001),
+        ("ftrl", "Ftrl", "ftrl", 0.001),
+        ("lion", "Lion", "lion", 0.001),
+    ];
+    assert_eq!(CLASSES.len(), expected.len());
+    for (lower, class, name, lr) in expected {
+        let opt = Optimizer::from_config(lower, &json!({})).unwrap();
+        assert_eq!(opt.class_name(), class);
+        assert_eq!(opt.name(), name);
+        assert_eq!(opt.learning_rate(), lr);
+        let config = opt.config();
+        assert_eq!(config["use_ema"], false);
+        assert_eq!(config["ema_momentum"], 0.99);
+        assert!(config["gradient_accumulation_steps"].is_null());
+        let again = Optimizer::from_config(class, &config).unwrap();
+        assert_eq!(again.config(), config, "{class}");
+    }
+}
+
+/// SGD(0.1) with `ema_momentum` 0.9 over GRADS, checked after every step against
+/// Keras's formulas; returns the optimizer, the variable, its plain value and average.
+fn sgd_with_ema(overwrite_frequency: Option<usize>) -> (Optimizer, Tensor, Vec<f64>, Vec<f64>) {
+    let (lr, m) = (0.1, 0.9);
+    let config = json!({"learning_rate": lr, "use_ema": true, "ema_momentum": m,
+        "ema_overwrite_frequency": overwrite_frequency});
+    let mut opt = Optimizer::from_config("SGD", &config).unwrap();
+    let w = var(&W0);
+    assert_eq!(opt.ema_average(&w), None);
+    let (mut expected, mut average) = (W0.to_vec(), vec![0.0; 3]);
+    for (t, g) in GRADS.iter().enumerate() {
+        opt.apply(&[constant(g)], &[w.clone()]).unwrap();
+        for i in 0..3 {
+            expected[i] -= lr * g[i];
+            // At iterations 0 the average starts as the variable.
+            let m = if t == 0 { 0.0 } else { m };
+            average[i] = m * average[i] + (1.0 - m) * expected[i];
+        }
+        assert_close(&opt.ema_average(&w).unwrap(), &average, "EMA");
+        if overwrite_frequency.is_some_and(|f| (t + 1) % f == 0) {
+            expected.clone_from(&average);
+        }
+        assert_close(&w.to_vec(), &expected, "SGD with EMA");
+    }
+    (opt, w, expected, average)
+}
+
+#[test]
+fn ema_averages_overwrites_and_finalizes() {
+    let (mut opt, w, expected, average) = sgd_with_ema(None);
+    // A swap exchanges them; a second swap undoes it.
+    opt.swap_ema_weights(&[w.clone()]).unwrap();
+    assert_close(&w.to_vec(), &average, "swapped in");
+    assert_close(&opt.ema_average(&w).unwrap(), &expected, "swapped out");
+    opt.swap_ema_weights(&[w.clone()]).unwrap();
+    assert_close(&w.to_vec(), &expected, "swapped back");
+    opt.finalize_variable_values(&[w.clone()]).unwrap();
+    assert_close(&w.to_vec(), &average, "finalized");
+    opt.apply(&[constant(&[0.0; 3])], &[w.clone()]).unwrap();
+    opt.copy_variables_to_ema(&[w.clone()]).unwrap();
+    assert_eq!(opt.ema_average(&w).unwrap(), w.to_vec());
+
+    // With ema_overwrite_frequency = 2, every second step the variables take the average.
+    let (_, w2, expected2, average2) = sgd_with_ema(Some(2));
+    assert_ne!(expected2, expected);
+    assert_close(&w2.to_vec(), &expected2, "overwritten at step 2");
+    assert_ne!(average2, expected2, "not at step 3");
+
+    // Without the EMA, finalizing does nothing and swapping is refused.
+    let mut plain = Optimizer::sgd(0.1).unwrap();
+    let w = var(&W0);
+    plain.apply(&[constant(&GRADS[0])], &[w.clone()]).unwrap();
+    let before = w.to_vec();
+    plain.finalize_variable_values(&[w.clone()]).unwrap();
+    assert_eq!(w.to_vec(), before);
+    let e = plain
+        .swap_ema_weights(&[w.clone()])
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("use_ema"), "{e}");
+}
+
+#[test]
+fn ema_covers_every_variable_seen_even_without_a_gradient_this_step() {
+    let config = json!({"learning_rate": 1.0, "use_ema": true, "ema_momentum": 0.5});
+    let mut opt = Optimizer::from_config("SGD", &config).unwrap();
+    let (a, b) = (var(&[1.0]), var(&[10.0]));
+    opt.apply(
+        &[constant(&[1.0]), constant(&[1.0])],
+        &[a.clone(), b.clone()],
+    )
+    .unwrap();
+    // Only `a` gets a gradient; `b`'s average still moves toward its value, as in Keras.
+    b.assign(&[20.0]).unwrap();
+    opt.apply(&[constant(&[1.0])], &[a.clone()]).unwrap();
+    assert_eq!(a.to_vec(), vec![-1.0]);
+    assert_eq!(opt.ema_average(&a).unwrap(), vec![-0.5]); // 0.5·0 + 0.5·(−1)
+    assert_eq!(opt.ema_average(&b).unwrap(), vec![0.5 * 9.0 + 0.5 * 20.0]);
+}
+
+/// Gradient accumulation over 3 calls: variables and slots move only on every third
+/// call, with the mean gradient; `iterations` counts updates, schedules read calls.
+#[test]
+fn gradient_accumulation_applies_the_mean_every_n_calls() {
+    let sched = json!({"class_name": "ExponentialDecay", "config": {
+        "initial_learning_rate": 0.1, "decay_steps": 1, "decay_rate": 0.5}});
+    let config = json!({"learning_rate": sched, "momentum": 0.5,
+        "gradient_accumulation_steps": 3});
+    let mut opt = Optimizer::from_config("SGD", &config).unwrap();
+    let w = var(&W0);
+    let grads: Vec<[f64; 3]> = GRADS.iter().chain(GRADS.iter().rev()).copied().collect();
+    let (mut expected, mut velocity, mut sum) = (W0.to_vec(), [0.0; 3], [0.0; 3]);
+    for (call, g) in grads.iter().enumerate() {
+        let lr = 0.1 * 0.5f64.powi(call as i32);
+        assert_eq!(opt.raw_iterations(), call as u64);
+        assert_eq!(opt.iterations(), call as u64 / 3);
+        assert!((opt.learning_rate() - lr).abs() < 1e-12);
+        opt.apply(&[constant(g)], &[w.clone()]).unwrap();
+        for i in 0..3 {
+            sum[i] += g[i];
+        }
+        if (call + 1) % 3 == 0 {
+            for i in 0..3 {
+                velocity[i] = 0.5 * velocity[i] - lr * sum[i] / 3.0;
+                expected[i] += velocity[i];
+            }
+            sum = [0.0; 3];
+            assert_close(&opt.accumulated_gradient(&w).unwrap(), &sum, "reset");
+        } else {
+            assert_close(&opt.accumulated_gradient(&w).unwrap(), &sum, "summed");
+        }
+        assert_close(&w.to_vec(), &expected, &format!("call {call}"));
+    }
+    assert_eq!(opt.iterations(), 2);
+    assert_eq!(opt.config()["gradient_accumulation_steps"], 3);
+}
+
+#[test]
+fn gradient_accumulation_clips_the_mean_and_feeds_adam_its_update_count() {
+    // clipnorm applies to the mean gradient, not to each call's.
+    let config = json!({"learning_rate": 1.0, "clipnorm": 1.0, "gradient_accumulation_steps": 2});
+    let mut opt = Optimizer::from_config("SGD", &config).unwrap();
+    let w = var(&[0.0, 0.0]);
+    opt.apply(&[constant(&[6.0, 0.0])], &[w.clone()]).unwrap();
+    opt.apply(&[constant(&[0.0, 8.0])], &[w.clone()]).unwrap();
+    // mean (3, 4) of norm 5, clipped to norm 1
+    assert_close(&w.to_vec(), &[-0.6, -0.8], "clipped mean");
+
+    // Adam's bias correction counts updates (t = 1, 2), not calls.
+    let mut acc = Optimizer::from_config(
+        "Adam",
+        &json!({"learning_rate": 0.1, "gradient_accumulation_steps": 2}),
+    )
+    .unwrap();
+    let mut plain = Optimizer::adam(0.1).unwrap();
+    let (a, b) = (var(&W0), var(&W0));
+    for g in &GRADS[..2] {
+        acc.apply(&[constant(g)], &[a.clone()]).unwrap();
+        acc.apply(&[constant(g)], &[a.clone()]).unwrap();
+        plain.apply(&[constant(g)], &[b.clone()]).unwrap();
+    }
+    assert_eq!(a.to_vec(), b.to_vec());
+    assert_eq!(acc.iterations(), 2);
+    assert_eq!(acc.raw_iterations(), 4);
+}
+
+#[test]
+fn ema_with_accumulation_counts_updates() {
+    // iterations stays 0 for the first two calls, so both copy the variable.
+    let config = json!({"learning_rate": 1.0, "use_ema": true, "ema_momentum": 0.5,
+        "gradient_accumulation_steps": 2});
+    let mut opt = Optimizer::from_config("SGD", &config).unwrap();
+    let w = var(&[0.0]);
+    opt.apply(&[constant(&[2.0])], &[w.clone()]).unwrap();
+    assert_eq!(w.to_vec(), vec![0.0]);
+    assert_eq!(opt.ema_average(&w).unwrap(), vec![0.0]);
+    opt.apply(&[constant(&[4.0])], &[w.clone()]).unwrap();
+    assert_eq!(w.to_vec(), vec![-3.0]);
+    assert_eq!(opt.ema_average(&w).unwrap(), vec![-3.0]);
+    // From the third call on, the momentum applies, on accumulating calls too.
+    opt.apply(&[constant(&[1.0])], &[w.clone()]).unwrap();
+    assert_eq!(w.to_vec(), vec![-3.0]);
+    assert_eq!(opt.ema_average(&w).unwrap(), vec![-3.0]);
 }

@@ -2,7 +2,7 @@
 //! the same name in `kandle.errors` (which subclass ValueError, TypeError, ...).
 
 use crate::error::Error;
-use pyo3::exceptions::PyRuntimeError;
+use pyo3::exceptions::{PyKeyboardInterrupt, PyRuntimeError};
 use pyo3::prelude::*;
 use pyo3::types::PyType;
 
@@ -17,6 +17,7 @@ impl From<Error> for PyErr {
             Error::InvalidArgument(_) => "InvalidArgumentError",
             Error::Io(_) => "KandleIOError",
             Error::Internal(_) => "InternalError",
+            Error::Interrupted(m) => return PyKeyboardInterrupt::new_err(m.clone()),
         };
         let msg = e.to_string();
         Python::attach(|py| {

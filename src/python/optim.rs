@@ -53,9 +53,45 @@ impl PyOptimizer {
         run(py, || self.lock().apply(&g, &v))
     }
 
+    /// Keras's `iterations`: updates applied (calls divided by the accumulation steps).
     #[getter]
     fn iterations(&self) -> u64 {
         self.lock().iterations()
+    }
+
+    /// Calls of `apply` so far, accumulating ones included (Keras's `_iterations`).
+    #[getter]
+    fn raw_iterations(&self) -> u64 {
+        self.lock().raw_iterations()
+    }
+
+    /// With `use_ema`, each of `variables` takes its moving average.
+    fn finalize_variable_values(
+        &self,
+        py: Python<'_>,
+        variables: &Bound<'_, PyAny>,
+    ) -> PyResult<()> {
+        let v = tensors(variables)?;
+        run(py, || self.lock().finalize_variable_values(&v))
+    }
+
+    /// Swaps each of `variables` with its moving average.
+    fn swap_ema_weights(&self, py: Python<'_>, variables: &Bound<'_, PyAny>) -> PyResult<()> {
+        let v = tensors(variables)?;
+        run(py, || self.lock().swap_ema_weights(&v))
+    }
+
+    /// Sets the moving average of each of `variables` to its current value.
+    fn copy_variables_to_ema(&self, py: Python<'_>, variables: &Bound<'_, PyAny>) -> PyResult<()> {
+        let v = tensors(variables)?;
+        run(py, || self.lock().copy_variables_to_ema(&v))
+    }
+
+    /// The moving average of `variable`, or None before its first step (or without
+    /// `use_ema`).
+    fn ema_average(&self, variable: &Bound<'_, PyAny>) -> PyResult<Option<Vec<f32>>> {
+        let v = to_tensor(variable)?;
+        Ok(self.lock().ema_average(&v))
     }
 
     /// The learning rate of the next step (a schedule's value at `iterations`).

@@ -6,9 +6,9 @@ use super::layers::PyLayer;
 use super::losses::PyLoss;
 use super::metrics::PyMetric;
 use super::optim::PyOptimizer;
-use super::run;
 use super::tensor::PyTensor;
-use crate::train::{Dataset, Mode, Trainer};
+use super::{run, run_interruptible};
+use crate::train::{CompiledMetric, Dataset, Mode, Trainer};
 use pyo3::prelude::*;
 
 /// Training data held by the engine: one copy of x, y and sample weights.
@@ -48,7 +48,8 @@ impl PyDataset {
 }
 
 /// A compiled model's engine: layers, loss, optimizer and metrics, shared with their
-/// Python objects.
+/// Python objects. Each metric comes as `(name, metric, weighted)`: only weighted
+/// metrics (Keras's `weighted_metrics`) see sample weights.
 #[pyclass(name = "Trainer", module = "kandle._core")]
 pub struct PyTrainer {
     inner: Trainer,
@@ -63,7 +64,7 @@ impl PyTrainer {
         trainable: Vec<PyRef<'_, PyTensor>>,
         loss: Option<PyRef<'_, PyLoss>>,
         optimizer: Option<PyRef<'_, PyOptimizer>>,
-        metrics: Vec<(String, PyRef<'_, PyMetric>)>,
+        metrics: Vec<(String, PyRef<'_, PyMetric>, bool)>,
     ) -> Self {
         PyTrainer {
             inner: Trainer::new(
@@ -73,7 +74,11 @@ impl PyTrainer {
                 optimizer.map(|o| o.inner.clone()),
                 metrics
                     .into_iter()
-                    .map(|(name, m)| (name, m.inner.clone()))
+                    .map(|(name, m, weighted)| CompiledMetric {
+                        name,
+                        metric: m.inner.clone(),
+                        weighted,
+                    })
                     .collect(),
             ),
         }
@@ -95,7 +100,7 @@ impl PyTrainer {
     ) -> PyResult<usize> {
         let mode = if training { Mode::Train } else { Mode::Test };
         let (trainer, data) = (&mut self.inner, &data.inner);
-        run(py, || {
+        run_interruptible(py, || {
             trainer.run_batches(mode, data, batch_size, first, max_batches, budget_s)
         })
     }
@@ -112,7 +117,7 @@ impl PyTrainer {
         budget_s: f64,
     ) -> PyResult<usize> {
         let (trainer, data) = (&mut self.inner, &data.inner);
-        run(py, || {
+        run_interruptible(py, || {
             trainer.predict_batches(data, batch_size, first, max_batches, budget_s)
         })
     }
@@ -151,10 +156,11 @@ impl PyTrainer {
         run(py, || trainer.step(mode, &x, &y, sw.as_ref()))
     }
 
-    /// The model's output for `x` in inference mode.
+    /// The model's output for `x` in inference mode (in blocks of rows, so that Ctrl-C
+    /// stops a large batch between blocks).
     fn forward(&self, py: Python<'_>, x: &Bound<'_, PyAny>) -> PyResult<PyTensor> {
         let x = to_tensor(x)?;
-        run(py, || crate::no_grad(|| self.inner.forward(&x, false))).map(PyTensor::from)
+        run_interruptible(py, || self.inner.predict(&x)).map(PyTensor::from)
     }
 }
 

@@ -15,7 +15,9 @@ use crate::autograd::{self, Node};
 use crate::bail;
 use crate::error::{fmt_shape, Result};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::sync::{
+    Arc, Mutex, OnceLock, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard, Weak,
+};
 
 /// A unique id per tensor, used as the key of gradients.
 pub type TensorId = u64;
@@ -36,12 +38,44 @@ struct Inner<T: Float> {
     node: Option<Node<T>>,
     /// Variables are leaves that gradients are taken for and optimizers update.
     variable: bool,
+    /// Variables only: the slot that the graphs recorded since the last write share, so
+    /// that the next write first saves the value they read (see [`SavedValue`]).
+    readers: Mutex<Weak<SavedValue<T>>>,
+}
+
+/// A variable's value as recorded graphs read it at forward time. A write to the
+/// variable fills it with a copy first, and only while such a graph is alive; backward
+/// then differentiates at the forward-time value (as TensorFlow's tape does), not at
+/// whatever the variable holds later. A training step drops its graph before the
+/// optimizer writes, so it never pays for the copy.
+pub(crate) struct SavedValue<T: Float>(OnceLock<Tensor<T>>);
+
+impl<T: Float> SavedValue<T> {
+    /// The saved value, if the variable was written since the graph read it.
+    pub(crate) fn get(&self) -> Option<&Tensor<T>> {
+        self.0.get()
+    }
 }
 
 impl<T: Float> Drop for Inner<T> {
     fn drop(&mut self) {
         let data = std::mem::take(self.data.get_mut().unwrap_or_else(|e| e.into_inner()));
         T::pool().give(data);
+        // The graph behind this tensor is taken apart with a loop: dropped the ordinary
+        // way, a long chain of ops (a running total kept as a tensor) would recurse once
+        // per op and overflow the stack.
+        let Some(node) = self.node.take() else {
+            return;
+        };
+        let mut inputs = node.into_inputs();
+        while let Some(Tensor(input)) = inputs.pop() {
+            // Only tensors this one was the last owner of are taken apart here.
+            if let Ok(mut inner) = Arc::try_unwrap(input) {
+                if let Some(node) = inner.node.take() {
+                    inputs.extend(node.into_inputs());
+                }
+            }
+        }
     }
 }
 
@@ -137,6 +171,7 @@ impl<T: Float> Tensor<T> {
             data: RwLock::new(data),
             node,
             variable,
+            readers: Mutex::new(Weak::new()),
         }))
     }
 
@@ -255,8 +290,35 @@ impl<T: Float> Tensor<T> {
         self.0.data.read().unwrap_or_else(|e| e.into_inner())
     }
 
+    /// Write access to a variable's data. Graphs recorded since the last write keep a
+    /// copy of the value they read.
     fn data_mut(&self) -> RwLockWriteGuard<'_, Vec<T>> {
-        self.0.data.write().unwrap_or_else(|e| e.into_inner())
+        let data = self.0.data.write().unwrap_or_else(|e| e.into_inner());
+        let readers = std::mem::take(&mut *self.readers());
+        if let Some(saved) = readers.upgrade() {
+            let copy = Self::make(data.clone(), self.shape().to_vec(), None, true);
+            // Set once: the slot was taken out of `readers` under its lock above.
+            let _ = saved.0.set(copy);
+        }
+        data
+    }
+
+    fn readers(&self) -> std::sync::MutexGuard<'_, Weak<SavedValue<T>>> {
+        self.0
+            .readers
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The slot in which a graph recorded now finds this variable's current value if
+    /// the variable is written before the graph's backward pass.
+    pub(crate) fn saved_value(&self) -> Arc<SavedValue<T>> {
+        let mut readers = self.readers();
+        readers.upgrade().unwrap_or_else(|| {
+            let saved = Arc::new(SavedValue(OnceLock::new()));
+            *readers = Arc::downgrade(&saved);
+            saved
+        })
     }
 
     pub fn to_vec(&self) -> Vec<T> {
@@ -378,6 +440,20 @@ mod tests {
             Tensor::<f32>::zeros(&[1 << 40, 1 << 40]),
             Err(crate::Error::Allocation(_))
         ));
+    }
+
+    /// A chain of 300,000 ops (a running total kept as a tensor) is freed without
+    /// recursion: a recursive drop overflowed the 2 MiB stack of a test thread.
+    #[test]
+    fn dropping_a_long_graph_does_not_overflow_the_stack() {
+        let x = Tensor::<f32>::variable(vec![1.0], &[1]).unwrap();
+        let mut total = Tensor::<f32>::zeros(&[1]).unwrap();
+        for _ in 0..300_000 {
+            total = total.add(&x).unwrap();
+        }
+        assert_eq!(total.to_vec(), vec![300_000.0]);
+        drop(total);
+        assert_eq!(Arc::strong_count(&x.0), 1);
     }
 
     #[test]

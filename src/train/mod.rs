@@ -5,6 +5,7 @@
 //! then reads the running logs.
 
 mod dataset;
+pub mod interrupt;
 
 pub use dataset::{Dataset, Rows};
 
@@ -22,6 +23,15 @@ use std::time::Instant;
 
 /// A shared metric: the Python object and the training loop update the same state.
 pub type SharedMetric = Arc<Mutex<Box<dyn Metric>>>;
+
+/// A metric as `compile` placed it: in `metrics`, which ignore sample and class
+/// weights, or in `weighted_metrics`, which use them (Keras's rule).
+pub struct CompiledMetric {
+    /// The name in the logs.
+    pub name: String,
+    pub metric: SharedMetric,
+    pub weighted: bool,
+}
 
 /// Keras's loss tracker: the mean of batch losses weighted by batch size.
 #[derive(Default, Clone, Copy, Debug)]
@@ -50,7 +60,7 @@ pub struct Trainer {
     trainable: Vec<Tensor>,
     loss: Option<Arc<Loss>>,
     optimizer: Option<Arc<Mutex<Optimizer>>>,
-    metrics: Vec<(String, SharedMetric)>,
+    metrics: Vec<CompiledMetric>,
     loss_tracker: RunningMean,
     /// Rows of predictions gathered so far by [`Trainer::predict_batches`].
     predictions: Vec<f32>,
@@ -126,6 +136,7 @@ fn for_batches<B: Send>(
                 gather_next()
             };
             done = after;
+            interrupt::check()?;
             match gathered {
                 Some(g) if start.elapsed().as_secs_f64() < budget_s => (count, batch) = g?,
                 _ => return Ok(done),
@@ -147,7 +158,7 @@ impl Trainer {
         trainable: Vec<Tensor>,
         loss: Option<Arc<Loss>>,
         optimizer: Option<Arc<Mutex<Optimizer>>>,
-        metrics: Vec<(String, SharedMetric)>,
+        metrics: Vec<CompiledMetric>,
     ) -> Self {
         Trainer {
             layers,
@@ -200,29 +211,51 @@ impl Trainer {
         sample_weight: Option<&Tensor>,
     ) -> Result<()> {
         let batch = x.shape().first().copied().unwrap_or(1) as f64;
-        let (loss, y_pred) = match mode {
+        let (loss, grads) = match mode {
             Mode::Train => {
-                let y_pred = self.forward(x, true)?;
-                let loss = self.total_loss(y, &y_pred, sample_weight)?;
-                let grads = grad(&loss, &self.trainable)?;
                 let Some(optimizer) = &self.optimizer else {
                     bail!(
                         InvalidArgument,
                         "the model has no optimizer: call compile() first"
                     );
                 };
-                lock(optimizer).apply(&grads, &self.trainable)?;
-                (loss.item()?, y_pred)
+                let y_pred = self.forward(x, true)?;
+                let loss = self.total_loss(y, &y_pred, sample_weight)?;
+                // Keras scales the loss for the gradients only; apply divides them back.
+                let grads = match lock(optimizer).loss_scale_factor() {
+                    Some(s) => grad(&loss.mul(&Tensor::scalar(s as f32))?, &self.trainable)?,
+                    None => grad(&loss, &self.trainable)?,
+                };
+                self.update_metrics(y, &y_pred, sample_weight)?;
+                // The graph (loss, y_pred) is dropped here, before the optimizer writes
+                // the weights, so that no forward-time copy of them is kept.
+                (loss.item()?, Some((optimizer.clone(), grads)))
             }
             Mode::Test => no_grad(|| {
                 let y_pred = self.forward(x, false)?;
-                Ok::<_, crate::Error>((self.total_loss(y, &y_pred, sample_weight)?.item()?, y_pred))
+                let loss = self.total_loss(y, &y_pred, sample_weight)?.item()?;
+                self.update_metrics(y, &y_pred, sample_weight)?;
+                Ok::<_, crate::Error>((loss, None))
             })?,
         };
+        if let Some((optimizer, grads)) = grads {
+            lock(&optimizer).apply(&grads, &self.trainable)?;
+        }
         self.loss_tracker.add(loss as f64, batch);
+        Ok(())
+    }
+
+    /// Feeds one batch to the metrics: sample weights reach only the weighted ones.
+    fn update_metrics(
+        &self,
+        y: &Tensor,
+        y_pred: &Tensor,
+        sample_weight: Option<&Tensor>,
+    ) -> Result<()> {
         no_grad(|| {
-            for (_, metric) in &self.metrics {
-                lock(metric).update(y, &y_pred, sample_weight)?;
+            for m in &self.metrics {
+                let weight = if m.weighted { sample_weight } else { None };
+                lock(&m.metric).update(y, y_pred, weight)?;
             }
             Ok(())
         })
@@ -301,6 +334,35 @@ impl Trainer {
         )
     }
 
+    /// The model's output for all rows of `x` in inference mode, [`PREDICT_ROWS`] rows
+    /// at a time, stopping between blocks when interrupted ([`interrupt`]).
+    pub fn predict(&self, x: &Tensor) -> Result<Tensor> {
+        let rows = x.shape().first().copied().unwrap_or(0);
+        if x.rank() < 2 || rows <= PREDICT_ROWS {
+            return no_grad(|| self.forward(x, false));
+        }
+        let per_row: usize = x.shape()[1..].iter().product();
+        let (mut out, mut out_shape) = (Vec::new(), Vec::new());
+        for start in (0..rows).step_by(PREDICT_ROWS) {
+            interrupt::check()?;
+            let end = (start + PREDICT_ROWS).min(rows);
+            let mut shape = x.shape().to_vec();
+            shape[0] = end - start;
+            let block =
+                Tensor::from_vec(x.data()[start * per_row..end * per_row].to_vec(), &shape)?;
+            let y = no_grad(|| self.forward(&block, false))?;
+            out_shape = y.shape().to_vec();
+            if out.is_empty() {
+                let total = (y.numel() / (end - start)).saturating_mul(rows);
+                out.try_reserve_exact(total)
+                    .map_err(|e| crate::Error::Allocation(format!("predict: {e}")))?;
+            }
+            out.extend_from_slice(&y.data());
+        }
+        out_shape[0] = rows;
+        Tensor::from_vec(out, &out_shape)
+    }
+
     /// Takes the predictions gathered so far, with their shape.
     pub fn take_predictions(&mut self) -> (Vec<f32>, Vec<usize>) {
         let data = std::mem::take(&mut self.predictions);
@@ -316,7 +378,7 @@ impl Trainer {
         logs.extend(
             self.metrics
                 .iter()
-                .map(|(name, m)| (name.clone(), lock(m).result())),
+                .map(|m| (m.name.clone(), lock(&m.metric).result())),
         );
         logs
     }
@@ -324,8 +386,8 @@ impl Trainer {
     /// Starts new running averages (each epoch, and each evaluation).
     pub fn reset_metrics(&mut self) {
         self.loss_tracker = RunningMean::default();
-        for (_, m) in &self.metrics {
-            lock(m).reset();
+        for m in &self.metrics {
+            lock(&m.metric).reset();
         }
     }
 }

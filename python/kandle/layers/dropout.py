@@ -10,6 +10,30 @@ from kandle.errors import InvalidArgumentError
 from kandle.layers.layer import Layer
 
 
+def check_rate(rate: Any) -> float:
+    """``rate`` as a float in [0, 1), or Keras's error naming it."""
+    if (
+        isinstance(rate, bool)
+        or not isinstance(rate, (int, float))
+        or not math.isfinite(rate)
+        or not 0 <= rate < 1
+    ):
+        raise InvalidArgumentError(
+            f"Invalid value received for argument `rate`. Expected a float value in [0, 1). "
+            f"Received: rate={rate!r}"
+        )
+    return float(rate)
+
+
+def check_seed(layer: str, seed: Any) -> int | None:
+    """``seed`` as None or a non-negative int, or an error naming it."""
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int) or seed < 0):
+        raise InvalidArgumentError(
+            f"{layer}: `seed` must be None or a non-negative integer, got seed={seed!r}"
+        )
+    return seed
+
+
 class Dropout(Layer):
     """Inverted dropout: in training, zeroes each input element with probability ``rate``
     and scales the others by ``1 / (1 - rate)``; in inference, the identity.
@@ -37,24 +61,10 @@ class Dropout(Layer):
         seed: int | None = None,
         **kwargs: Any,
     ) -> None:
-        if (
-            isinstance(rate, bool)
-            or not isinstance(rate, (int, float))
-            or not math.isfinite(rate)
-            or not 0 <= rate < 1
-        ):
-            raise InvalidArgumentError(
-                f"Invalid value received for argument `rate`. Expected a float value in [0, 1). "
-                f"Received: rate={rate!r}"
-            )
-        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int) or seed < 0):
-            raise InvalidArgumentError(
-                f"Dropout: `seed` must be None or a non-negative integer, got seed={seed!r}"
-            )
+        self.rate = check_rate(rate)
+        self.seed = check_seed(type(self).__name__, seed)
         super().__init__(**kwargs)
-        self.rate = float(rate)
         self.noise_shape = None if noise_shape is None else tuple(noise_shape)
-        self.seed = seed
 
     def get_config(self) -> dict[str, Any]:
         return {

@@ -1,4 +1,4 @@
-"""BatchNormalization and LayerNormalization."""
+"""BatchNormalization, LayerNormalization and UnitNormalization."""
 
 from __future__ import annotations
 
@@ -225,3 +225,42 @@ class LayerNormalization(Layer):
             "beta_constraint": None,
             "gamma_constraint": None,
         }
+
+
+class UnitNormalization(Layer):
+    """Scales each sample to unit L2 norm over ``axis`` (an int or a list of ints):
+    ``x * min(1 / sqrt(sum(x**2)), 1e12)``.
+
+    >>> import kandle as kd
+    >>> kd.layers.UnitNormalization()(kd.tensor([[3.0, 4.0]])).numpy()
+    array([[0.6, 0.8]], dtype=float32)
+    """
+
+    _engine_class = "UnitNormalization"
+
+    def __init__(self, axis: int | Sequence[int] = -1, **kwargs: Any) -> None:
+        if isinstance(axis, (list, tuple)) and all(
+            isinstance(a, int) and not isinstance(a, bool) for a in axis
+        ):
+            axis = list(axis)
+        elif isinstance(axis, bool) or not isinstance(axis, int):
+            raise InvalidArgumentError(
+                "Invalid value for `axis` argument: expected an int or a list/tuple of ints. "
+                f"Received: axis={axis!r}"
+            )
+        super().__init__(**kwargs)
+        self.axis: int | list[int] = axis
+
+    def compute_output_shape(self, input_shape: ShapeLike) -> tuple[int | None, ...]:
+        for a in self.axis if isinstance(self.axis, list) else [self.axis]:
+            if not -len(input_shape) <= a < len(input_shape):
+                raise ShapeError(
+                    f"Axis {self.axis} is out of bounds for input shape {tuple(input_shape)}."
+                )
+        return tuple(input_shape)
+
+    def build(self, input_shape: ShapeLike) -> None:
+        self.compute_output_shape(input_shape)
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "axis": self.axis}

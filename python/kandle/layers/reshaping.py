@@ -1,4 +1,4 @@
-"""Flatten and Reshape."""
+"""Flatten, Reshape, RepeatVector, Permute and Identity."""
 
 from __future__ import annotations
 
@@ -86,3 +86,86 @@ class Reshape(Layer):
 
     def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "target_shape": list(self.target_shape)}
+
+
+class Identity(Layer):
+    """Returns its input unchanged: a placeholder where no operation is wanted.
+
+    >>> import kandle as kd
+    >>> kd.layers.Identity()(kd.tensor([[1.0, 2.0]])).numpy()
+    array([[1., 2.]], dtype=float32)
+    """
+
+    _engine_class = "Identity"
+
+
+def _check_rank(layer: Layer, input_shape: ShapeLike, rank: int) -> None:
+    if len(input_shape) != rank:
+        raise ShapeError(
+            f"Input 0 of layer {layer.name!r} is incompatible with the layer: expected "
+            f"ndim={rank}, found ndim={len(input_shape)}. Full shape received: "
+            f"{tuple(input_shape)}"
+        )
+
+
+class RepeatVector(Layer):
+    """Repeats each sample ``n`` times: ``(batch, features) -> (batch, n, features)``.
+
+    >>> import kandle as kd
+    >>> kd.layers.RepeatVector(3)(kd.ops.ones((2, 4))).shape
+    (2, 3, 4)
+    """
+
+    _engine_class = "RepeatVector"
+
+    def __init__(self, n: int, **kwargs: Any) -> None:
+        if not isinstance(n, int) or isinstance(n, bool):
+            raise InvalidArgumentError(
+                f"RepeatVector: expected an integer value for `n`, got {type(n).__name__} (n={n!r})"
+            )
+        if n <= 0:
+            raise InvalidArgumentError(
+                f"Argument `n` should be a positive integer. Received: n={n}"
+            )
+        super().__init__(**kwargs)
+        self.n = n
+
+    def build(self, input_shape: ShapeLike) -> None:
+        _check_rank(self, input_shape, 2)
+
+    def compute_output_shape(self, input_shape: ShapeLike) -> tuple[int | None, ...]:
+        return (input_shape[0], self.n, input_shape[1])
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "n": self.n}
+
+
+class Permute(Layer):
+    """Permutes the non-batch axes: ``dims`` (numbered from 1) lists them in their new
+    order, so ``(2, 1)`` swaps the two axes of each sample.
+
+    >>> import kandle as kd
+    >>> kd.layers.Permute((2, 1))(kd.ops.ones((2, 10, 64))).shape
+    (2, 64, 10)
+    """
+
+    _engine_class = "Permute"
+
+    def __init__(self, dims: Sequence[int], **kwargs: Any) -> None:
+        dims = tuple(dims)
+        if sorted(dims) != list(range(1, len(dims) + 1)):
+            raise InvalidArgumentError(
+                "Invalid permutation argument `dims` for Permute Layer. The set of indices in "
+                f"`dims` must be consecutive and start from 1. Received dims={dims}"
+            )
+        super().__init__(**kwargs)
+        self.dims = dims
+
+    def build(self, input_shape: ShapeLike) -> None:
+        _check_rank(self, input_shape, len(self.dims) + 1)
+
+    def compute_output_shape(self, input_shape: ShapeLike) -> tuple[int | None, ...]:
+        return (input_shape[0], *(input_shape[d] for d in self.dims))
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "dims": self.dims}

@@ -39,8 +39,17 @@ class Optimizer:
     ``kandle.optimizers.schedules`` schedule), ``weight_decay`` (``w -= w * wd * lr``
     before each update), ``clipnorm`` (per-gradient norm), ``clipvalue`` (elementwise),
     ``global_clipnorm`` (norm over all gradients; at most one clip option),
-    ``loss_scale_factor`` (gradients are divided by it first) and ``name``. ``use_ema``
-    and ``gradient_accumulation_steps`` are accepted only at their defaults.
+    ``loss_scale_factor`` (gradients are divided by it first), ``name``, and:
+
+    - ``use_ema``, ``ema_momentum`` (default 0.99), ``ema_overwrite_frequency``: keep an
+      exponential moving average of the weights, ``average = ema_momentum * average +
+      (1 - ema_momentum) * weight`` after every step (the first step copies the weight);
+      every ``ema_overwrite_frequency`` steps, and at the end of ``fit``
+      (``finalize_variable_values``), the weights take their averages. The
+      ``kandle.callbacks.SwapEMAWeights`` callback evaluates with the averages.
+    - ``gradient_accumulation_steps=n`` (an integer >= 2): ``apply`` sums the gradients,
+      and every n-th call updates the weights with their mean. ``iterations`` counts
+      updates (calls // n); learning-rate schedules see the number of calls.
 
     >>> import kandle as kd
     >>> opt = kd.optimizers.Adam(learning_rate=0.01, clipnorm=1.0)
@@ -139,7 +148,8 @@ class Optimizer:
 
     @property
     def iterations(self) -> int:
-        """Number of steps applied so far."""
+        """Number of updates applied so far (with ``gradient_accumulation_steps=n``, the
+        number of ``apply`` calls divided by n)."""
         return self._engine.iterations
 
     @property
@@ -218,6 +228,21 @@ class Optimizer:
         if self._variables is None:
             self._variables = built_on
 
+    def finalize_variable_values(self, var_list: Sequence[Variable]) -> None:
+        """With ``use_ema``, sets each variable of ``var_list`` to its moving average
+        (``fit`` does this after its last epoch); without, does nothing.
+
+        >>> import kandle as kd
+        >>> opt = kd.optimizers.SGD(1.0, use_ema=True, ema_momentum=0.5)
+        >>> w = kd.Variable([0.0])
+        >>> opt.apply([kd.tensor([1.0])], [w])  # w = -1, average = -1 (first step)
+        >>> opt.apply([kd.tensor([1.0])], [w])  # w = -2, average = (-1 - 2) / 2
+        >>> opt.finalize_variable_values([w])
+        >>> w.numpy()
+        array([-1.5], dtype=float32)
+        """
+        self._engine.finalize_variable_values(list(var_list))
+
     def apply_gradients(self, grads_and_vars: Iterable[tuple[Tensor | None, Variable]]) -> int:
         """Keras 2's form: an iterable of ``(gradient, variable)`` pairs. Returns
         ``iterations``."""
@@ -295,7 +320,7 @@ class SGD(Optimizer):
         ema_overwrite_frequency: int | None = None,
         loss_scale_factor: float | None = None,
         gradient_accumulation_steps: int | None = None,
-        name: str = "SGD",
+        name: str | None = None,
         **kwargs: Any,
     ) -> None:
         self.momentum = momentum
@@ -492,9 +517,253 @@ class Adagrad(Optimizer):
         )  # fmt: skip
 
 
+class Nadam(Optimizer):
+    """Adam with Nesterov momentum; Keras 3's ``Nadam``.
+
+    With the momentum schedule ``u_t = beta_1 * (1 - 0.5 * 0.96**t)`` and its running
+    product ``P_t = u_1 * ... * u_t``, at step ``t``: ``m += (g - m) * (1 - beta_1)``,
+    ``v += (g**2 - v) * (1 - beta_2)``, ``m_hat = u_{t+1} * m / (1 - P_t * u_{t+1}) +
+    (1 - u_t) * g / (1 - P_t)``, ``v_hat = v / (1 - beta_2**t)`` and
+    ``w -= lr * m_hat / (sqrt(v_hat) + epsilon)``.
+
+    >>> import kandle as kd
+    >>> opt = kd.optimizers.Nadam(learning_rate=0.1)
+    >>> w = kd.Variable([1.0])
+    >>> opt.apply([kd.tensor([3.0])], [w])
+    >>> round(float(w.numpy()[0]), 4)  # the first step is about 1.06 * lr * sign(g)
+    0.8937
+    """
+
+    _engine_class = "Nadam"
+    _option_names = ("beta_1", "beta_2", "epsilon")
+
+    def __init__(
+        self,
+        learning_rate: LearningRate = 0.001,
+        beta_1: float = 0.9,
+        beta_2: float = 0.999,
+        epsilon: float = 1e-7,
+        weight_decay: float | None = None,
+        clipnorm: float | None = None,
+        clipvalue: float | None = None,
+        global_clipnorm: float | None = None,
+        use_ema: bool = False,
+        ema_momentum: float = 0.99,
+        ema_overwrite_frequency: int | None = None,
+        loss_scale_factor: float | None = None,
+        gradient_accumulation_steps: int | None = None,
+        name: str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        self.beta_1 = beta_1
+        self.beta_2 = beta_2
+        self.epsilon = epsilon
+        super().__init__(
+            learning_rate, weight_decay, clipnorm, clipvalue, global_clipnorm, use_ema,
+            ema_momentum, ema_overwrite_frequency, loss_scale_factor,
+            gradient_accumulation_steps, name, **kwargs,
+        )  # fmt: skip
+
+
+class Adamax(Optimizer):
+    """Adam with the infinity norm; Keras 3's ``Adamax``.
+
+    At step ``t``: ``m += (g - m) * (1 - beta_1)``, ``u = max(beta_2 * u, |g|)``,
+    ``w -= lr * m / ((1 - beta_1**t) * (u + epsilon))``.
+
+    >>> import kandle as kd
+    >>> opt = kd.optimizers.Adamax(learning_rate=0.1)
+    >>> w = kd.Variable([1.0])
+    >>> opt.apply([kd.tensor([-2.0])], [w])  # 1 + 0.1 * 0.2 / (0.1 * 2)
+    >>> round(float(w.numpy()[0]), 4)
+    1.1
+    """
+
+    _engine_class = "Adamax"
+    _option_names = ("beta_1", "beta_2", "epsilon")
+
+    def __init__(
+        self,
+        learning_rate: LearningRate = 0.001,
+        beta_1: float = 0.9,
+        beta_2: float = 0.999,
+        epsilon: float = 1e-7,
+        weight_decay: float | None = None,
+        clipnorm: float | None = None,
+        clipvalue: float | None = None,
+        global_clipnorm: float | None = None,
+        use_ema: bool = False,
+        ema_momentum: float = 0.99,
+        ema_overwrite_frequency: int | None = None,
+        loss_scale_factor: float | None = None,
+        gradient_accumulation_steps: int | None = None,
+        name: str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        self.beta_1 = beta_1
+        self.beta_2 = beta_2
+        self.epsilon = epsilon
+        super().__init__(
+            learning_rate, weight_decay, clipnorm, clipvalue, global_clipnorm, use_ema,
+            ema_momentum, ema_overwrite_frequency, loss_scale_factor,
+            gradient_accumulation_steps, name, **kwargs,
+        )  # fmt: skip
+
+
+class Adadelta(Optimizer):
+    """Adadelta; Keras 3's ``Adadelta`` (which keeps a ``learning_rate``, 0.001).
+
+    ``a = rho * a + (1 - rho) * g**2``, ``delta = -sqrt(d + epsilon) * g /
+    sqrt(a + epsilon)``, ``d = rho * d + (1 - rho) * delta**2``, ``w += lr * delta``.
+
+    >>> import kandle as kd
+    >>> opt = kd.optimizers.Adadelta(learning_rate=1.0, rho=0.0, epsilon=1.0)
+    >>> w = kd.Variable([1.0])
+    >>> opt.apply([kd.tensor([0.0])], [w])  # a zero gradient moves nothing
+    >>> float(w.numpy()[0])
+    1.0
+    """
+
+    _engine_class = "Adadelta"
+    _option_names = ("rho", "epsilon")
+
+    def __init__(
+        self,
+        learning_rate: LearningRate = 0.001,
+        rho: float = 0.95,
+        epsilon: float = 1e-7,
+        weight_decay: float | None = None,
+        clipnorm: float | None = None,
+        clipvalue: float | None = None,
+        global_clipnorm: float | None = None,
+        use_ema: bool = False,
+        ema_momentum: float = 0.99,
+        ema_overwrite_frequency: int | None = None,
+        loss_scale_factor: float | None = None,
+        gradient_accumulation_steps: int | None = None,
+        name: str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        self.rho = rho
+        self.epsilon = epsilon
+        super().__init__(
+            learning_rate, weight_decay, clipnorm, clipvalue, global_clipnorm, use_ema,
+            ema_momentum, ema_overwrite_frequency, loss_scale_factor,
+            gradient_accumulation_steps, name, **kwargs,
+        )  # fmt: skip
+
+
+class Ftrl(Optimizer):
+    """Follow The Regularized Leader; Keras 3's ``Ftrl``.
+
+    With ``p = -learning_rate_power``, ``l1 = l1_regularization_strength``,
+    ``l2 = l2_regularization_strength + beta / (2 * lr)`` and
+    ``s = l2_shrinkage_regularization_strength``, per weight: ``n_new = n + g**2``,
+    ``z += g + 2 * s * w - (n_new**p - n**p) / lr * w``,
+    ``w = (clip(z, -l1, l1) - z) / (n_new**p / lr + 2 * l2)``, ``n = n_new``; ``n``
+    starts at ``initial_accumulator_value``, ``z`` at 0.
+
+    >>> import kandle as kd
+    >>> opt = kd.optimizers.Ftrl(learning_rate=1.0, initial_accumulator_value=0.0,
+    ...                          l1_regularization_strength=10.0)
+    >>> w = kd.Variable([0.5])
+    >>> opt.apply([kd.tensor([1.0])], [w])  # |z| <= l1: the weight is set to 0
+    >>> float(w.numpy()[0])
+    0.0
+    """
+
+    _engine_class = "Ftrl"
+    _option_names = (
+        "learning_rate_power",
+        "initial_accumulator_value",
+        "l1_regularization_strength",
+        "l2_regularization_strength",
+        "l2_shrinkage_regularization_strength",
+        "beta",
+    )
+
+    def __init__(
+        self,
+        learning_rate: LearningRate = 0.001,
+        learning_rate_power: float = -0.5,
+        initial_accumulator_value: float = 0.1,
+        l1_regularization_strength: float = 0.0,
+        l2_regularization_strength: float = 0.0,
+        l2_shrinkage_regularization_strength: float = 0.0,
+        beta: float = 0.0,
+        weight_decay: float | None = None,
+        clipnorm: float | None = None,
+        clipvalue: float | None = None,
+        global_clipnorm: float | None = None,
+        use_ema: bool = False,
+        ema_momentum: float = 0.99,
+        ema_overwrite_frequency: int | None = None,
+        loss_scale_factor: float | None = None,
+        gradient_accumulation_steps: int | None = None,
+        name: str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        self.learning_rate_power = learning_rate_power
+        self.initial_accumulator_value = initial_accumulator_value
+        self.l1_regularization_strength = l1_regularization_strength
+        self.l2_regularization_strength = l2_regularization_strength
+        self.l2_shrinkage_regularization_strength = l2_shrinkage_regularization_strength
+        self.beta = beta
+        super().__init__(
+            learning_rate, weight_decay, clipnorm, clipvalue, global_clipnorm, use_ema,
+            ema_momentum, ema_overwrite_frequency, loss_scale_factor,
+            gradient_accumulation_steps, name, **kwargs,
+        )  # fmt: skip
+
+
+class Lion(Optimizer):
+    """Lion (EvoLved Sign Momentum); Keras 3's ``Lion``.
+
+    ``w -= lr * sign(beta_1 * m + (1 - beta_1) * g)``, then
+    ``m = beta_2 * m + (1 - beta_2) * g``. ``beta_1`` must be in (0, 1].
+
+    >>> import kandle as kd
+    >>> opt = kd.optimizers.Lion(learning_rate=0.1)
+    >>> w = kd.Variable([1.0, 1.0, 1.0])
+    >>> opt.apply([kd.tensor([3.0, -0.5, 0.0])], [w])  # steps of lr * sign(g)
+    >>> [round(float(x), 4) for x in w.numpy()]
+    [0.9, 1.1, 1.0]
+    """
+
+    _engine_class = "Lion"
+    _option_names = ("beta_1", "beta_2")
+
+    def __init__(
+        self,
+        learning_rate: LearningRate = 0.001,
+        beta_1: float = 0.9,
+        beta_2: float = 0.99,
+        weight_decay: float | None = None,
+        clipnorm: float | None = None,
+        clipvalue: float | None = None,
+        global_clipnorm: float | None = None,
+        use_ema: bool = False,
+        ema_momentum: float = 0.99,
+        ema_overwrite_frequency: int | None = None,
+        loss_scale_factor: float | None = None,
+        gradient_accumulation_steps: int | None = None,
+        name: str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        self.beta_1 = beta_1
+        self.beta_2 = beta_2
+        super().__init__(
+            learning_rate, weight_decay, clipnorm, clipvalue, global_clipnorm, use_ema,
+            ema_momentum, ema_overwrite_frequency, loss_scale_factor,
+            gradient_accumulation_steps, name, **kwargs,
+        )  # fmt: skip
+
+
 # The concrete classes, whose learning_rate has a default (the base class has none).
-_ALL: dict[str, type[SGD | Adam | AdamW | RMSprop | Adagrad]] = {
-    cls.__name__.lower(): cls for cls in (SGD, Adam, AdamW, RMSprop, Adagrad)
+_Concrete = SGD | Adam | AdamW | RMSprop | Adagrad | Nadam | Adamax | Adadelta | Ftrl | Lion
+_ALL: dict[str, type[_Concrete]] = {
+    cls.__name__.lower(): cls
+    for cls in (SGD, Adam, AdamW, RMSprop, Adagrad, Nadam, Adamax, Adadelta, Ftrl, Lion)
 }
 
 
@@ -527,7 +796,8 @@ def deserialize(config: dict[str, Any]) -> Optimizer:
 
 def get(identifier: str | dict[str, Any] | Optimizer | type[Optimizer] | None) -> Optimizer | None:
     """An optimizer from a name (``"sgd"``, ``"adam"``, ``"adamw"``, ``"rmsprop"``,
-    ``"adagrad"``; case-insensitive), a config dict, a class or an instance.
+    ``"adagrad"``, ``"nadam"``, ``"adamax"``, ``"adadelta"``, ``"ftrl"``, ``"lion"``;
+    case-insensitive), a config dict, a class or an instance.
 
     >>> import kandle as kd
     >>> type(kd.optimizers.get("rmsprop")).__name__
@@ -556,9 +826,14 @@ def get(identifier: str | dict[str, Any] | Optimizer | type[Optimizer] | None) -
 
 __all__ = [
     "SGD",
+    "Adadelta",
     "Adagrad",
     "Adam",
     "AdamW",
+    "Adamax",
+    "Ftrl",
+    "Lion",
+    "Nadam",
     "Optimizer",
     "RMSprop",
     "deserialize",

@@ -22,7 +22,8 @@ class LearningRateSchedule:
     """Base class of learning-rate schedules: ``__call__(step)`` gives the learning rate.
 
     kandle's optimizers run their steps in Rust, so they accept the built-in schedules
-    (``ExponentialDecay``, ``CosineDecay``, ``PiecewiseConstantDecay``), whose values the
+    (``ExponentialDecay``, ``PiecewiseConstantDecay``, ``PolynomialDecay``,
+    ``InverseTimeDecay``, ``CosineDecay``, ``CosineDecayRestarts``), whose values the
     engine computes itself.
 
     >>> import kandle as kd
@@ -51,8 +52,7 @@ class LearningRateSchedule:
         """``{"class_name", "config"}`` for the engine; only built-in schedules have one."""
         raise NotImplementedError(
             f"kandle's optimizers run in Rust and cannot call the Python schedule "
-            f"'{type(self).__name__}'; use ExponentialDecay, CosineDecay or "
-            "PiecewiseConstantDecay"
+            f"'{type(self).__name__}'; use one of {', '.join(sorted(_SCHEDULES))}"
         )
 
     def _engine_json(self) -> str:
@@ -79,7 +79,36 @@ class _BuiltinSchedule(LearningRateSchedule):
         return {"class_name": type(self).__name__, "config": config}
 
 
-class ExponentialDecay(_BuiltinSchedule):
+class _RateDecay(_BuiltinSchedule):
+    """The arguments ExponentialDecay and InverseTimeDecay share; ``name`` defaults to
+    the class name."""
+
+    def __init__(
+        self,
+        initial_learning_rate: float,
+        decay_steps: float,
+        decay_rate: float,
+        staircase: bool = False,
+        name: str | None = None,
+    ) -> None:
+        self.initial_learning_rate = initial_learning_rate
+        self.decay_steps = decay_steps
+        self.decay_rate = decay_rate
+        self.staircase = staircase
+        self.name = name if name is not None else type(self).__name__
+        self._validate()
+
+    def get_config(self) -> dict[str, Any]:
+        return {
+            "initial_learning_rate": self.initial_learning_rate,
+            "decay_steps": self.decay_steps,
+            "decay_rate": self.decay_rate,
+            "staircase": self.staircase,
+            "name": self.name,
+        }
+
+
+class ExponentialDecay(_RateDecay):
     """``initial_learning_rate * decay_rate ** (step / decay_steps)``.
 
     With ``staircase=True`` the exponent is floored, so the rate drops every
@@ -92,30 +121,6 @@ class ExponentialDecay(_BuiltinSchedule):
     [0.1, 0.1, 0.05, 0.025]
     >>> opt = kd.optimizers.SGD(learning_rate=lr)
     """
-
-    def __init__(
-        self,
-        initial_learning_rate: float,
-        decay_steps: int,
-        decay_rate: float,
-        staircase: bool = False,
-        name: str = "ExponentialDecay",
-    ) -> None:
-        self.initial_learning_rate = initial_learning_rate
-        self.decay_steps = decay_steps
-        self.decay_rate = decay_rate
-        self.staircase = staircase
-        self.name = name
-        self._validate()
-
-    def get_config(self) -> dict[str, Any]:
-        return {
-            "initial_learning_rate": self.initial_learning_rate,
-            "decay_steps": self.decay_steps,
-            "decay_rate": self.decay_rate,
-            "staircase": self.staircase,
-            "name": self.name,
-        }
 
 
 class CosineDecay(_BuiltinSchedule):
@@ -186,8 +191,114 @@ class PiecewiseConstantDecay(_BuiltinSchedule):
         return {"boundaries": self.boundaries, "values": self.values, "name": self.name}
 
 
+class PolynomialDecay(_BuiltinSchedule):
+    """A polynomial decay from ``initial_learning_rate`` to ``end_learning_rate`` over
+    ``decay_steps`` steps (Keras's ``PolynomialDecay``).
+
+    ``(initial_learning_rate - end_learning_rate) * (1 - step / decay_steps) ** power +
+    end_learning_rate`` with ``step`` capped at ``decay_steps``. With ``cycle=True``,
+    ``decay_steps`` is instead multiplied by ``ceil(step / decay_steps)`` (1 at step 0),
+    so the rate climbs back and decays again, each cycle longer.
+
+    >>> import kandle as kd
+    >>> lr = kd.optimizers.schedules.PolynomialDecay(
+    ...     1.0, decay_steps=10, end_learning_rate=0.0, power=2.0)
+    >>> [round(lr(s), 6) for s in (0, 5, 10, 20)]
+    [1.0, 0.25, 0.0, 0.0]
+    """
+
+    def __init__(
+        self,
+        initial_learning_rate: float,
+        decay_steps: int,
+        end_learning_rate: float = 0.0001,
+        power: float = 1.0,
+        cycle: bool = False,
+        name: str = "PolynomialDecay",
+    ) -> None:
+        self.initial_learning_rate = initial_learning_rate
+        self.decay_steps = decay_steps
+        self.end_learning_rate = end_learning_rate
+        self.power = power
+        self.cycle = cycle
+        self.name = name
+        self._validate()
+
+    def get_config(self) -> dict[str, Any]:
+        return {
+            "initial_learning_rate": self.initial_learning_rate,
+            "decay_steps": self.decay_steps,
+            "end_learning_rate": self.end_learning_rate,
+            "power": self.power,
+            "cycle": self.cycle,
+            "name": self.name,
+        }
+
+
+class InverseTimeDecay(_RateDecay):
+    """``initial_learning_rate / (1 + decay_rate * step / decay_steps)`` (Keras's
+    ``InverseTimeDecay``); with ``staircase=True`` the ratio ``step / decay_steps`` is
+    floored.
+
+    >>> import kandle as kd
+    >>> lr = kd.optimizers.schedules.InverseTimeDecay(0.1, decay_steps=1, decay_rate=0.5)
+    >>> [round(lr(s), 6) for s in (0, 1, 2)]
+    [0.1, 0.066667, 0.05]
+    """
+
+
+class CosineDecayRestarts(_BuiltinSchedule):
+    """Cosine decay with warm restarts, SGDR (Keras's ``CosineDecayRestarts``).
+
+    The first period decays the rate from ``initial_learning_rate`` to
+    ``alpha * initial_learning_rate`` along a half cosine over ``first_decay_steps``
+    steps; each next period is ``t_mul`` times longer and starts ``m_mul`` times higher
+    than the one before.
+
+    >>> import kandle as kd
+    >>> lr = kd.optimizers.schedules.CosineDecayRestarts(1.0, first_decay_steps=10)
+    >>> [round(lr(s), 6) for s in (0, 5, 10, 20, 30)]
+    [1.0, 0.5, 1.0, 0.5, 1.0]
+    """
+
+    def __init__(
+        self,
+        initial_learning_rate: float,
+        first_decay_steps: int,
+        t_mul: float = 2.0,
+        m_mul: float = 1.0,
+        alpha: float = 0.0,
+        name: str = "SGDRDecay",
+    ) -> None:
+        self.initial_learning_rate = initial_learning_rate
+        self.first_decay_steps = first_decay_steps
+        self._t_mul = t_mul
+        self._m_mul = m_mul
+        self.alpha = alpha
+        self.name = name
+        self._validate()
+
+    def get_config(self) -> dict[str, Any]:
+        return {
+            "initial_learning_rate": self.initial_learning_rate,
+            "first_decay_steps": self.first_decay_steps,
+            "t_mul": self._t_mul,
+            "m_mul": self._m_mul,
+            "alpha": self.alpha,
+            "name": self.name,
+        }
+
+
 _SCHEDULES: dict[str, type[LearningRateSchedule]] = {
-    cls.__name__: cls for cls in (ExponentialDecay, CosineDecay, PiecewiseConstantDecay)
+    cls.__name__: cls
+    for cls in (
+        ExponentialDecay,
+        PiecewiseConstantDecay,
+        PolynomialDecay,
+        InverseTimeDecay,
+        CosineDecay,
+        CosineDecayRestarts,
+    )
 }
 
 
@@ -226,9 +337,12 @@ def deserialize(config: dict[str, Any]) -> LearningRateSchedule:
 
 __all__ = [
     "CosineDecay",
+    "CosineDecayRestarts",
     "ExponentialDecay",
+    "InverseTimeDecay",
     "LearningRateSchedule",
     "PiecewiseConstantDecay",
+    "PolynomialDecay",
     "deserialize",
     "serialize",
 ]

@@ -45,7 +45,7 @@ class Progbar:
 
     def __init__(
         self,
-        target: int,
+        target: int | None,
         width: int = 20,
         verbose: int = 1,
         interval: float = 0.05,
@@ -68,9 +68,17 @@ class Progbar:
         values: Iterable[tuple[str, float]] | None = None,
         finalize: bool | None = None,
     ) -> None:
-        """Shows progress ``current`` of ``target`` with the running ``values``."""
+        """Shows progress ``current`` of ``target`` with the running ``values``. An
+        unknown target (None, a stream of batches) shows ``current/Unknown`` until the
+        final update fixes it."""
         if finalize is None:
-            finalize = current >= self.target
+            finalize = self.target is not None and current >= self.target
+        if self.target is None:
+            if not finalize:
+                self._update_unknown(current)
+                return
+            self.target = current
+        target = self.target
         now = time.time()
         if self.verbose == 0 or (self.verbose == 2 and not finalize):
             return
@@ -79,8 +87,8 @@ class Progbar:
         self._last_update = now
         per_unit = (now - self._start) / current if current else 0.0
         metrics = "".join(f" - {k}:{_format_value(float(v))}" for k, v in sorted(values or []))
-        digits = int(math.log10(max(self.target, 1))) + 1
-        count = f"{current:>{digits}d}/{self.target}"
+        digits = int(math.log10(max(target, 1))) + 1
+        count = f"{current:>{digits}d}/{target}"
         if self.verbose == 2:
             line = f"{count} - {now - self._start:.0f}s -" + _format_time_per_unit(
                 per_unit, self.unit_name
@@ -88,7 +96,7 @@ class Progbar:
             sys.stdout.write(line + metrics + "\n")
             sys.stdout.flush()
             return
-        done = int(self.width * min(current / max(self.target, 1), 1.0))
+        done = int(self.width * min(current / max(target, 1), 1.0))
         color = self._dynamic
         bar = (
             (f"{_BOLD}{count}{_RESET} " if color else f"{count} ")
@@ -99,8 +107,8 @@ class Progbar:
                 else "━" * (self.width - done)
             )
         )
-        if current < self.target:
-            when = _format_eta(per_unit * (self.target - current))
+        if current < target:
+            when = _format_eta(per_unit * (target - current))
         else:
             when = f"{now - self._start:.0f}s"
         line = bar + (f" {_BOLD}{when}{_RESET}" if color else f" {when}")
@@ -109,4 +117,18 @@ class Progbar:
         self._previous_width = len(line)
         prefix = "\r" if self._dynamic else ""
         sys.stdout.write(prefix + line + " " * pad + ("\n" if finalize else ""))
+        sys.stdout.flush()
+
+    def _update_unknown(self, current: int) -> None:
+        """Keras's line while the number of steps is unknown: ``12/Unknown 3s 4ms/step``."""
+        now = time.time()
+        if self.verbose != 1 or not self._dynamic or now - self._last_update < self.interval:
+            return
+        self._last_update = now
+        per_unit = (now - self._start) / current if current else 0.0
+        line = f"{current:>7d}/Unknown {now - self._start:.0f}s"
+        line += _format_time_per_unit(per_unit, self.unit_name)
+        pad = max(self._previous_width - len(line), 0)
+        self._previous_width = len(line)
+        sys.stdout.write("\r" + line + " " * pad)
         sys.stdout.flush()

@@ -1,0 +1,372 @@
+"""Where ``fit``, ``evaluate`` and ``predict`` get their batches.
+
+In-memory arrays go to the Rust engine whole (:class:`ArrayBatches`): it gathers and
+runs the batches itself, with the GIL released. Batches made by Python code (a
+generator, an iterator or a :class:`kandle.utils.PyDataset`) come one by one
+(:class:`StreamBatches`): background threads (or processes) prepare the next ones
+while the engine runs the current batch, and each batch is one engine call.
+"""
+
+from __future__ import annotations
+
+import collections
+import concurrent.futures
+import itertools
+import queue
+import random
+import threading
+import time
+import warnings
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import numpy as np
+
+from kandle import _core
+from kandle.errors import InvalidArgumentError, ShapeError
+from kandle.utils.py_dataset import PyDataset
+
+Batch = tuple[np.ndarray, np.ndarray | None, np.ndarray | None]
+
+
+def as_batch_array(name: str, value: Any) -> np.ndarray | None:
+    """User data as a numeric array with a batch axis (None stays None)."""
+    if value is None:
+        return None
+    if isinstance(value, _core.Tensor):
+        return value.numpy()
+    arr = np.asarray(value)
+    if arr.dtype.kind not in "biuf":
+        raise TypeError(f"{name}: expected numeric data, got an array of dtype {arr.dtype}")
+    if arr.ndim == 0:
+        raise ShapeError(f"{name}: expected an array with a batch axis, got a scalar")
+    return arr
+
+
+def is_stream(x: Any) -> bool:
+    """Whether ``x`` is batches made by Python (not one array of all the data)."""
+    if isinstance(x, PyDataset):
+        return True
+    if isinstance(x, np.ndarray | _core.Tensor | list | tuple | dict | str | bytes):
+        return False
+    return isinstance(x, Iterator) or (
+        hasattr(x, "__iter__") and not hasattr(x, "__array__") and not hasattr(x, "__len__")
+    )
+
+
+def unpack(data: Any) -> tuple[Any, Any, Any]:
+    """Keras's ``unpack_x_y_sample_weight``: ``x``, ``(x,)``, ``(x, y)`` or
+    ``(x, y, sample_weight)``."""
+    if isinstance(data, list):
+        data = tuple(data)
+    if not isinstance(data, tuple):
+        return data, None, None
+    if 1 <= len(data) <= 3:
+        return (*data, *(None,) * (3 - len(data)))  # type: ignore[return-value]
+    raise InvalidArgumentError(
+        "Data is expected to be in format `x`, `(x,)`, `(x, y)`, or `(x, y, sample_weight)`, "
+        f"found a tuple of {len(data)} items"
+    )
+
+
+class ArrayBatches:
+    """All the data in memory: the engine gathers and runs the batches."""
+
+    def __init__(
+        self,
+        x: np.ndarray,
+        y: np.ndarray | None = None,
+        sample_weight: np.ndarray | None = None,
+        batch_size: int = 32,
+    ) -> None:
+        self.x, self.y = x, y
+        self.dataset = _core.Dataset(x, y, sample_weight)
+        self.batch_size = batch_size
+        self.steps: int | None = self.dataset.num_batches(batch_size)
+
+    def first(self) -> Batch:
+        """One row, for building the model and resolving its metrics."""
+        return self.x[:1], None if self.y is None else self.y[:1], None
+
+    def begin_epoch(self, shuffle: bool) -> None:
+        self.dataset.shuffle(shuffle)
+
+    def end_epoch(self) -> None:
+        pass
+
+    def run(self, trainer: Any, first: int, count: int, budget: float, training: bool) -> int:
+        return int(
+            trainer.run_batches(
+                self.dataset, self.batch_size, first, count, budget, training=training
+            )
+        )
+
+    def predict(self, trainer: Any, first: int, count: int, budget: float) -> int:
+        return int(trainer.predict_batches(self.dataset, self.batch_size, first, count, budget))
+
+    def predictions(self, trainer: Any) -> np.ndarray:
+        return trainer.take_predictions()  # type: ignore[no-any-return]
+
+
+class _Failure:
+    def __init__(self, error: BaseException) -> None:
+        self.error = error
+
+
+_END = object()
+
+
+class _Prefetcher:
+    """Takes the items of an iterator on a background thread, up to ``depth`` ahead,
+    while the engine (which releases the GIL) runs the current batch."""
+
+    def __init__(self, items: Iterator[Any], depth: int) -> None:
+        self._queue: queue.Queue[Any] = queue.Queue(maxsize=depth)
+        self._stop = threading.Event()
+        self._ended = False
+        self._thread = threading.Thread(target=self._fill, args=(items,), daemon=True)
+        self._thread.start()
+
+    def _put(self, item: Any) -> bool:
+        while not self._stop.is_set():
+            try:
+                self._queue.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def _fill(self, items: Iterator[Any]) -> None:
+        try:
+            for item in items:
+                if not self._put(item):
+                    return
+            self._put(_END)
+        except BaseException as error:  # raised again where the batch is taken
+            self._put(_Failure(error))
+
+    def get(self) -> Any:
+        """The next item, or ``_END``."""
+        if self._ended:
+            return _END
+        item = self._queue.get()
+        if item is _END:
+            self._ended = True
+        elif isinstance(item, _Failure):
+            self._ended = True
+            raise item.error
+        return item
+
+    def close(self) -> None:
+        self._stop.set()
+
+
+# The PyDataset of a worker process (set once per process by its initializer).
+_worker_dataset: Any = None
+
+
+def _init_worker(dataset: Any) -> None:
+    global _worker_dataset
+    _worker_dataset = dataset
+
+
+def _worker_item(index: int) -> Any:
+    return _worker_dataset[index]
+
+
+def _ordered(
+    executor: concurrent.futures.Executor,
+    fetch: Callable[[int], Any],
+    indices: Iterator[int],
+    ahead: int,
+) -> Iterator[Any]:
+    """``fetch(i)`` for each index in order, ``ahead`` of them running at once."""
+    pending: collections.deque[concurrent.futures.Future[Any]] = collections.deque()
+    for i in itertools.islice(indices, ahead):
+        pending.append(executor.submit(fetch, i))
+    while pending:
+        done = pending.popleft()
+        for i in itertools.islice(indices, 1):
+            pending.append(executor.submit(fetch, i))
+        yield done.result()
+
+
+class StreamBatches:
+    """Batches made by Python: a generator or iterator (consumed across epochs), or a
+    PyDataset (read anew each epoch, in a shuffled order with ``shuffle``)."""
+
+    def __init__(
+        self,
+        source: Any,
+        steps: int | None = None,
+        class_weight: dict[int, float] | None = None,
+        argument: str = "x",
+    ) -> None:
+        if steps is not None and (
+            isinstance(steps, bool) or not isinstance(steps, int | np.integer) or steps <= 0
+        ):
+            raise InvalidArgumentError(f"steps: expected a positive integer or None, got {steps!r}")
+        self.source = source
+        self.argument = argument
+        self.class_weight = class_weight
+        self._pending: collections.deque[Batch] = collections.deque()
+        self._prefetcher: _Prefetcher | None = None
+        self._executor: concurrent.futures.Executor | None = None
+        self._taken = 0
+        self.exhausted = False
+        if class_weight is not None and not isinstance(source, PyDataset):
+            raise InvalidArgumentError(
+                "Argument `class_weight` is not supported for Python generator inputs, as in "
+                "Keras: use a PyDataset, or yield (x, y, sample_weight) batches"
+            )
+        if isinstance(source, PyDataset):
+            num_batches = source.num_batches
+            self.steps = steps if steps is not None else num_batches
+            self._limit = num_batches
+        else:
+            self.steps = steps
+            self._limit = None
+            self._prefetcher = _Prefetcher(self._batches(iter(source)), 10)
+
+    # -- making batches --------------------------------------------------------
+    def _prepare(self, data: Any) -> Batch:
+        x, y, sw = unpack(data)
+        x = as_batch_array(f"{self.argument} (a batch)", x)
+        y = as_batch_array(f"{self.argument} (a batch's y)", y)
+        sw = as_batch_array(f"{self.argument} (a batch's sample_weight)", sw)
+        if x is None:
+            raise InvalidArgumentError(f"{self.argument}: a batch has no inputs (x is None)")
+        if self.class_weight is not None and y is not None:
+            if sw is not None:
+                raise InvalidArgumentError(
+                    "You cannot use `class_weight` and `sample_weight` at the same time."
+                )
+            from kandle.models import _class_weights_to_sample_weights
+
+            sw = _class_weights_to_sample_weights(y, self.class_weight)
+        return x, y, sw
+
+    def _batches(self, items: Iterator[Any]) -> Iterator[Batch]:
+        for item in items:
+            yield self._prepare(item)
+
+    def _dataset_items(self, shuffle: bool) -> Iterator[Any]:
+        dataset = self.source
+        count = self._limit
+        if self.steps is not None:
+            count = self.steps if count is None else min(count, self.steps)
+        indices: Iterator[int]
+        if count is None:
+            indices = itertools.count()
+        else:
+            order = list(range(count if self._limit is None else self._limit))
+            if shuffle:
+                random.shuffle(order)
+            indices = iter(order[:count])
+        if dataset.workers == 1:
+            return (dataset[i] for i in indices)
+        if self._executor is None:
+            if dataset.use_multiprocessing:
+                self._executor = concurrent.futures.ProcessPoolExecutor(
+                    dataset.workers, initializer=_init_worker, initargs=(dataset,)
+                )
+            else:
+                self._executor = concurrent.futures.ThreadPoolExecutor(dataset.workers)
+        fetch = _worker_item if dataset.use_multiprocessing else dataset.__getitem__
+        return _ordered(self._executor, fetch, indices, dataset.max_queue_size)
+
+    # -- the epoch -------------------------------------------------------------
+    def first(self) -> Batch:
+        """The first batch, for building the model (not consumed from the stream)."""
+        if isinstance(self.source, PyDataset):
+            return self._prepare(self.source[0])
+        if not self._pending:
+            assert self._prefetcher is not None
+            item = self._prefetcher.get()
+            if item is _END:
+                raise InvalidArgumentError(f"{self.argument}: the data yielded no batch")
+            self._pending.append(item)
+        return self._pending[0]
+
+    def begin_epoch(self, shuffle: bool) -> None:
+        self._taken = 0
+        if isinstance(self.source, PyDataset):
+            self.source.on_epoch_begin()
+            depth = self.source.max_queue_size
+            self._prefetcher = _Prefetcher(self._batches(self._dataset_items(shuffle)), depth)
+
+    def end_epoch(self) -> None:
+        if isinstance(self.source, PyDataset):
+            if self._prefetcher is not None:
+                self._prefetcher.close()
+                self._prefetcher = None
+            self.source.on_epoch_end()
+
+    def close(self) -> None:
+        if self._prefetcher is not None:
+            self._prefetcher.close()
+        if self._executor is not None:
+            self._executor.shutdown(wait=False, cancel_futures=True)
+            self._executor = None
+
+    def _next(self) -> Batch | None:
+        if self.steps is not None and self._taken >= self.steps:
+            return None
+        if self._pending:
+            batch = self._pending.popleft()
+        else:
+            assert self._prefetcher is not None
+            item = self._prefetcher.get()
+            if item is _END:
+                self.exhausted = self.steps is not None or self._taken == 0
+                return None
+            batch = item
+        self._taken += 1
+        return batch
+
+    def _batches_until(self, count: int, budget: float) -> Iterator[Batch]:
+        start = time.perf_counter()
+        for _ in range(count):
+            batch = self._next()
+            if batch is None:
+                return
+            yield batch
+            if time.perf_counter() - start >= budget:
+                return
+
+    def run(self, trainer: Any, first: int, count: int, budget: float, training: bool) -> int:
+        done = 0
+        for x, y, sw in self._batches_until(count, budget):
+            if y is None:
+                raise InvalidArgumentError(
+                    f"{self.argument}: batches must be (x, y) or (x, y, sample_weight) to "
+                    "train or evaluate, got x alone"
+                )
+            trainer.step(x, y, sw, training=training)
+            done += 1
+        return done
+
+    def predict(self, trainer: Any, first: int, count: int, budget: float) -> int:
+        if not hasattr(self, "_outputs"):
+            self._outputs: list[np.ndarray] = []
+        done = 0
+        for x, _, _ in self._batches_until(count, budget):
+            self._outputs.append(trainer.forward(x).numpy())
+            done += 1
+        return done
+
+    def predictions(self, trainer: Any) -> np.ndarray:
+        outputs = getattr(self, "_outputs", [])
+        if not outputs:
+            return np.zeros((0,), np.float32)
+        return np.concatenate(outputs)
+
+
+def warn_ran_out(steps: int | None, epochs: int) -> None:
+    warnings.warn(
+        "Your input ran out of data; interrupting training. Make sure that your dataset "
+        "or generator can generate at least `steps_per_epoch * epochs` batches. You may "
+        f"need to use the `.repeat()` function when building your dataset "
+        f"(steps_per_epoch={steps}, epochs={epochs}).",
+        stacklevel=3,
+    )
