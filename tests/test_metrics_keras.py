@@ -308,6 +308,17 @@ def test_bad_arguments():
         M.BinaryCrossentropy(label_smoothing=2.0)
     with pytest.raises(E.InvalidArgumentError, match="label_smoothing to be a number"):
         M.CategoricalCrossentropy(label_smoothing="x")
+    with pytest.raises(E.InvalidArgumentError, match="ignore_class to be an integer, got 0.5"):
+        M.SparseCategoricalCrossentropy(ignore_class=0.5)
+    with pytest.raises(E.InvalidArgumentError, match="axis to be an integer"):
+        M.CosineSimilarity(axis=None)
+    with pytest.raises(E.InvalidArgumentError, match="expected delta to be a number"):
+        M.MeanMetricWrapper(kd.losses.huber, delta=object())
+    # NumPy scalars are numbers.
+    m = M.MeanMetricWrapper(kd.losses.huber, delta=np.float32(0.5))
+    m.update_state([[0.0]], [[2.0]])
+    assert m.result() == pytest.approx(0.875)
+    assert M.BinaryCrossentropy(label_smoothing=np.float64(0.1)).label_smoothing == 0.1
     with pytest.raises(TypeError, match="fn to be callable"):
         M.MeanMetricWrapper("mse")
     with pytest.raises(ValueError, match="Could not interpret the metric function 'nope'"):
@@ -326,10 +337,15 @@ def initial_weights(shapes, seed=1):
     return [(rng.standard_normal(s) * 0.5).astype(np.float32) for s in shapes]
 
 
-def fit_both(loss, ours_metrics, keras_metrics, out, out_act, make_y, weighted_metrics=False):
+def fit_both(
+    loss, ours_metrics, keras_metrics, out, out_act, make_y, sample_weight=False, weighted=False
+):
+    """Trains the same model in kandle and Keras with these metrics (as weighted_metrics
+    with `weighted`) and compares their histories."""
     rng = np.random.default_rng(9)
     x = rng.standard_normal((20, 4)).astype(np.float32)
     y = make_y(rng, (20, out))
+    sw = rng.uniform(0.2, 2.0, 20).astype(np.float32) if sample_weight else None
     weights = initial_weights([(4, 5), (5,), (5, out), (out,)])
     histories = []
     for lib, metrics in ((kd, ours_metrics), (keras, keras_metrics)):
@@ -339,10 +355,12 @@ def fit_both(loss, ours_metrics, keras_metrics, out, out_act, make_y, weighted_m
         )  # fmt: skip
         model.set_weights(weights)
         lib_loss = loss if isinstance(loss, str) else loss(lib)
-        model.compile(optimizer=lib.optimizers.SGD(0.1), loss=lib_loss, metrics=metrics)
+        kind = "weighted_metrics" if weighted else "metrics"
+        model.compile(optimizer=lib.optimizers.SGD(0.1), loss=lib_loss, **{kind: metrics})
         history = model.fit(
-            x, y, batch_size=6, epochs=2, shuffle=False, verbose=0, validation_split=0.25
-        )
+            x, y, sample_weight=sw, batch_size=6, epochs=2, shuffle=False, verbose=0,
+            validation_split=0.25,
+        )  # fmt: skip
         histories.append(history.history)
     ours, theirs = histories
     assert sorted(ours) == sorted(theirs)
@@ -378,3 +396,15 @@ def test_metrics_by_class_and_function_in_fit_match_keras():
         return lib.losses.BinaryCrossentropy(from_logits=True)
 
     fit_both(loss, classes(kd), classes(keras), 2, None, binary_labels)
+
+
+def test_weighted_metrics_in_fit_match_keras():
+    def metrics(lib):
+        M = lib.metrics
+        return [M.KLDivergence(), M.Hinge(), M.CosineSimilarity(), "msle", lib.losses.poisson]
+
+    ours, theirs = metrics(kd), metrics(keras)
+    fit_both("mse", ours, theirs, 3, "sigmoid", probabilities, sample_weight=True, weighted=True)
+    # Sample weights reach only the loss when the metrics are plain metrics.
+    ours, theirs = metrics(kd), metrics(keras)
+    fit_both("mse", ours, theirs, 3, "sigmoid", probabilities, sample_weight=True)

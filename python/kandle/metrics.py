@@ -286,6 +286,12 @@ class Sum(Metric):
         self._engine.update_state(0.0, values, sample_weight)
 
 
+def _json_value(value: Any) -> Any:
+    """NumPy scalars and arrays as Python values; anything else as its repr, which the
+    engine then rejects with the name of the argument."""
+    return value.tolist() if hasattr(value, "tolist") else repr(value)
+
+
 def _builtin_name(fn: Any) -> str | None:
     """The engine's name for one of kandle's loss functions, else None."""
     return next((name for f, name in _BUILTIN_FUNCTIONS.items() if f is fn), None)
@@ -349,7 +355,8 @@ class MeanMetricWrapper(Mean):
         # called here and its values averaged by an engine `Mean`.
         self._in_engine = isinstance(self, _LossMetric) or _builtin_name(fn) is not None
         if self._in_engine:
-            self._state = _core.Metric(self._core_class, json.dumps(self._options()))
+            options = json.dumps(self._options(), default=_json_value)
+            self._state = _core.Metric(self._core_class, options)
         else:
             self._state = _core.Metric("Mean", "{}")
 
@@ -444,6 +451,7 @@ class BinaryCrossentropy(_LossMetric):
         from_logits: bool = False,
         label_smoothing: float = 0,
     ) -> None:
+        label_smoothing = _losses._number(label_smoothing, "label_smoothing", type(self).__name__)
         super().__init__(
             name, dtype, from_logits=bool(from_logits), label_smoothing=label_smoothing
         )
@@ -472,6 +480,9 @@ class CategoricalCrossentropy(_LossMetric):
         label_smoothing: float = 0,
         axis: int = -1,
     ) -> None:
+        owner = type(self).__name__
+        label_smoothing = _losses._number(label_smoothing, "label_smoothing", owner)
+        axis = _losses._integer(axis, "axis", owner)
         super().__init__(
             name, dtype, from_logits=bool(from_logits), label_smoothing=label_smoothing, axis=axis
         )
@@ -500,6 +511,10 @@ class SparseCategoricalCrossentropy(_LossMetric):
         ignore_class: int | None = None,
         axis: int = -1,
     ) -> None:
+        owner = type(self).__name__
+        if ignore_class is not None:
+            ignore_class = _losses._integer(ignore_class, "ignore_class", owner)
+        axis = _losses._integer(axis, "axis", owner)
         super().__init__(
             name, dtype, from_logits=bool(from_logits), ignore_class=ignore_class, axis=axis
         )
@@ -580,7 +595,7 @@ class CosineSimilarity(_LossMetric):
     _option_names = ("axis",)
 
     def __init__(self, name: str = "cosine_similarity", dtype: Any = None, axis: int = -1) -> None:
-        super().__init__(name, dtype, axis=axis)
+        super().__init__(name, dtype, axis=_losses._integer(axis, "axis", "CosineSimilarity"))
 
 
 class Hinge(_LossMetric):
