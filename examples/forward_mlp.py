@@ -1,6 +1,6 @@
 """The proposal's 784 → 100 → 10 network with relu, run forward on one random image.
 
-    python examples/forward_mlp.py
+python examples/forward_mlp.py
 """
 
 import numpy as np

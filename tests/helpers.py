@@ -28,6 +28,31 @@ def nonzero(rng, shape, margin=0.1):
     return (x + np.sign(x) * margin + (x == 0) * margin).astype(np.float32)
 
 
+def probabilities(rng, shape):
+    """Float32 probabilities in [0.02, 0.98): inside the cross-entropies' clip."""
+    return rng.uniform(0.02, 0.98, shape).astype(np.float32)
+
+
+def binary_labels(rng, shape):
+    """Float32 labels of 0 and 1."""
+    return rng.integers(0, 2, shape).astype(np.float32)
+
+
+def one_hot_labels(rng, shape):
+    """Float32 one-hot rows over the last axis of `shape`."""
+    return np.eye(shape[-1], dtype=np.float32)[rng.integers(0, shape[-1], shape[:-1])]
+
+
+def class_labels(rng, shape):
+    """Float32 class indices for predictions of `shape` (classes on the last axis)."""
+    return rng.integers(0, shape[-1], shape[:-1]).astype(np.float32)
+
+
+def counts(rng, shape):
+    """Float32 counts 0 to 4 (Poisson targets)."""
+    return rng.integers(0, 5, shape).astype(np.float32)
+
+
 def f64(x):
     return np.asarray(x, dtype=np.float64)
 

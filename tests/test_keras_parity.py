@@ -86,6 +86,42 @@ CASES: dict[str, Case] = {
     "loss:scce_logits": Case(
         mlp(3), lambda k: k.losses.SparseCategoricalCrossentropy(from_logits=True),
         targets="sparse", outputs=3),
+    "loss:kld": Case(mlp(3, "softmax"), "kl_divergence", targets="one_hot", outputs=3),
+    "loss:poisson": Case(mlp(2, "softplus"), "poisson", targets="positive"),
+    "loss:log_cosh": Case(mlp(2), "log_cosh"),
+    "loss:hinge": Case(mlp(2, "tanh"), "hinge", targets="binary"),
+    "loss:squared_hinge": Case(mlp(2, "tanh"), "squared_hinge", targets="binary"),
+    "loss:categorical_hinge": Case(mlp(3), "categorical_hinge", targets="one_hot", outputs=3),
+    "loss:cosine_similarity": Case(mlp(3), lambda k: k.losses.CosineSimilarity(axis=-1),
+                                   outputs=3),
+    "loss:mape": Case(mlp(2, "softplus"), "mape", targets="positive"),
+    "loss:msle": Case(mlp(2, "softplus"), "msle", targets="positive"),
+    "loss:binary_focal": Case(mlp(2, "sigmoid"), lambda k: k.losses.BinaryFocalCrossentropy(
+        apply_class_balancing=True, alpha=0.3, gamma=1.5), targets="binary"),
+    "loss:categorical_focal": Case(mlp(3), lambda k: k.losses.CategoricalFocalCrossentropy(
+        from_logits=True, gamma=2.0), targets="one_hot", outputs=3),
+    "loss:dice": Case(mlp(2, "sigmoid"), lambda k: k.losses.Dice(axis=-1), targets="binary"),
+    "loss:tversky": Case(mlp(2, "sigmoid"), lambda k: k.losses.Tversky(alpha=0.7, beta=0.3,
+                                                                       axis=-1),
+                         targets="binary"),
+    "metrics:loss_style": Case(
+        mlp(3, "softmax"), "categorical_crossentropy", targets="one_hot", outputs=3,
+        metrics=lambda k: [k.metrics.CategoricalCrossentropy(name="cce"),
+                           k.metrics.KLDivergence(name="kld"), k.metrics.Poisson(name="poisson"),
+                           k.metrics.CategoricalHinge(name="chinge"),
+                           k.metrics.CosineSimilarity(name="cos"),
+                           k.metrics.LogCoshError(name="logcosh"),
+                           k.metrics.MeanAbsolutePercentageError(name="mape"),
+                           k.metrics.MeanSquaredLogarithmicError(name="msle")]),
+    "metrics:binary_loss_style": Case(
+        mlp(1, "sigmoid"), "binary_crossentropy", targets="binary", outputs=1,
+        metrics=lambda k: [k.metrics.BinaryCrossentropy(name="bce"), k.metrics.Hinge(name="h"),
+                           k.metrics.SquaredHinge(name="sh")]),
+    "metrics:sparse_loss_style": Case(
+        mlp(3), lambda k: k.losses.SparseCategoricalCrossentropy(from_logits=True),
+        targets="sparse", outputs=3,
+        metrics=lambda k: [k.metrics.SparseCategoricalCrossentropy(from_logits=True,
+                                                                   name="scce")]),
     # -- metrics, named: unnamed ones are numbered per process (auc, auc_1, ...), in
     # kandle as in Keras. (Keras's rule: sample and class weights reach only weighted_metrics)
     "metrics:binary": Case(

@@ -15,11 +15,13 @@ array([0.5], dtype=float32)
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Callable
 from typing import Any
 
 from kandle import _core
 from kandle._core import Tensor
+from kandle.errors import InvalidArgumentError
 
 _REDUCTIONS = ("sum_over_batch_size", "sum", "none", None, "mean", "mean_with_sample_weight")
 
@@ -116,7 +118,42 @@ def _reduce(values: Any, sample_weight: Any, reduction: str | None) -> Tensor:
         divisor = float(convert_to_tensor(sample_weight).sum())
     else:
         divisor = float(values.size)
-    return total * (0.0 if divisor == 0 else 1.0 / divisor)
+    if divisor == 0:
+        # Keras's divide_no_nan: 0, even when the sum is NaN or infinite.
+        return convert_to_tensor(0.0)
+    return total * (1.0 / divisor)
+
+
+def _number(value: Any, name: str, owner: str) -> float:
+    """``value`` as a finite float, or an error naming the argument."""
+    if isinstance(value, bool) or not hasattr(value, "__float__") or isinstance(value, str):
+        raise InvalidArgumentError(f"{owner}: expected {name} to be a number, got {value!r}")
+    number = float(value)
+    if not math.isfinite(number):
+        raise InvalidArgumentError(f"{owner}: expected {name} to be finite, got {name}={number}")
+    return number
+
+
+def _numbers(value: Any, name: str, owner: str) -> float | list[float]:
+    """A number or a list of numbers (Keras's per-class ``alpha``), as given."""
+    if isinstance(value, (list, tuple)):
+        return [_number(v, name, owner) for v in value]
+    return _number(value, name, owner)
+
+
+def _axes(value: Any, owner: str) -> Any:
+    """None, an integer or a tuple/list of integers, kept in the form given."""
+    if value is None:
+        return None
+    if isinstance(value, (list, tuple)):
+        return type(value)(_integer(a, "axis", owner) for a in value)
+    return _integer(value, "axis", owner)
+
+
+def _integer(value: Any, name: str, owner: str) -> int:
+    if isinstance(value, bool) or not hasattr(value, "__index__"):
+        raise InvalidArgumentError(f"{owner}: expected {name} to be an integer, got {value!r}")
+    return int(value)
 
 
 class MeanSquaredError(Loss):
@@ -276,6 +313,351 @@ class SparseCategoricalCrossentropy(Loss):
         self._build_engine()
 
 
+class KLDivergence(Loss):
+    """Kullback-Leibler divergence: ``sum(y_true * log(y_true / y_pred), axis=-1)``, with
+    both clipped to ``[1e-7, 1]``, then reduced.
+
+    >>> import kandle as kd
+    >>> round(float(kd.losses.KLDivergence()([[0.5, 0.5]], [[0.25, 0.75]])), 4)
+    0.1438
+    """
+
+    _class_name = "KLDivergence"
+
+    def __init__(
+        self,
+        reduction: str | None = "sum_over_batch_size",
+        name: str = "kl_divergence",
+        dtype: Any = None,
+    ) -> None:
+        super().__init__(name=name, reduction=reduction, dtype=dtype)
+        self._build_engine()
+
+
+class Poisson(Loss):
+    """Poisson loss: ``mean(y_pred - y_true * log(y_pred + 1e-7), axis=-1)``, reduced.
+
+    >>> import kandle as kd
+    >>> round(float(kd.losses.Poisson()([[0.0, 1.0]], [[1.0, 1.0]])), 4)
+    1.0
+    """
+
+    _class_name = "Poisson"
+
+    def __init__(
+        self,
+        reduction: str | None = "sum_over_batch_size",
+        name: str = "poisson",
+        dtype: Any = None,
+    ) -> None:
+        super().__init__(name=name, reduction=reduction, dtype=dtype)
+        self._build_engine()
+
+
+class LogCosh(Loss):
+    """Logarithm of the hyperbolic cosine of the error, ``mean(log(cosh(y_pred - y_true)),
+    axis=-1)``, reduced: like half the squared error for small errors and like the absolute
+    error for large ones.
+
+    >>> import kandle as kd
+    >>> round(float(kd.losses.LogCosh()([[0.0, 1.0], [0.0, 0.0]], [[1.0, 1.0], [0.0, 0.0]])), 3)
+    0.108
+    """
+
+    _class_name = "LogCosh"
+
+    def __init__(
+        self,
+        reduction: str | None = "sum_over_batch_size",
+        name: str = "log_cosh",
+        dtype: Any = None,
+    ) -> None:
+        super().__init__(name=name, reduction=reduction, dtype=dtype)
+        self._build_engine()
+
+
+class Hinge(Loss):
+    """Hinge loss: ``mean(maximum(1 - y_true * y_pred, 0), axis=-1)``, reduced.
+
+    Labels are expected to be -1 or 1; labels that are all 0 or 1 are converted to -1 or 1.
+
+    >>> import kandle as kd
+    >>> round(float(kd.losses.Hinge()([[0.0, 1.0], [0.0, 0.0]], [[0.6, 0.4], [0.4, 0.6]])), 3)
+    1.3
+    """
+
+    _class_name = "Hinge"
+
+    def __init__(
+        self,
+        reduction: str | None = "sum_over_batch_size",
+        name: str = "hinge",
+        dtype: Any = None,
+    ) -> None:
+        super().__init__(name=name, reduction=reduction, dtype=dtype)
+        self._build_engine()
+
+
+class SquaredHinge(Loss):
+    """Squared hinge loss: ``mean(square(maximum(1 - y_true * y_pred, 0)), axis=-1)``,
+    reduced; 0/1 labels are converted to -1/1.
+
+    >>> import kandle as kd
+    >>> sh = kd.losses.SquaredHinge()
+    >>> round(float(sh([[0.0, 1.0], [0.0, 0.0]], [[0.6, 0.4], [0.4, 0.6]])), 3)
+    1.86
+    """
+
+    _class_name = "SquaredHinge"
+
+    def __init__(
+        self,
+        reduction: str | None = "sum_over_batch_size",
+        name: str = "squared_hinge",
+        dtype: Any = None,
+    ) -> None:
+        super().__init__(name=name, reduction=reduction, dtype=dtype)
+        self._build_engine()
+
+
+class CategoricalHinge(Loss):
+    """Categorical hinge loss: ``maximum(neg - pos + 1, 0)`` with
+    ``pos = sum(y_true * y_pred, axis=-1)`` and ``neg = max((1 - y_true) * y_pred, axis=-1)``,
+    reduced.
+
+    >>> import kandle as kd
+    >>> ch = kd.losses.CategoricalHinge()
+    >>> round(float(ch([[0.0, 1.0], [0.0, 0.0]], [[0.6, 0.4], [0.4, 0.6]])), 3)
+    1.4
+    """
+
+    _class_name = "CategoricalHinge"
+
+    def __init__(
+        self,
+        reduction: str | None = "sum_over_batch_size",
+        name: str = "categorical_hinge",
+        dtype: Any = None,
+    ) -> None:
+        super().__init__(name=name, reduction=reduction, dtype=dtype)
+        self._build_engine()
+
+
+class CosineSimilarity(Loss):
+    """Negative cosine similarity along ``axis``: ``-sum(l2_normalize(y_true) *
+    l2_normalize(y_pred), axis)``, reduced. -1 means the same direction, 0 orthogonal (or
+    a zero vector), 1 opposite directions.
+
+    Keras's ``get_config`` leaves ``axis`` out; kandle's includes it, so that a round trip
+    keeps it.
+
+    >>> import kandle as kd
+    >>> cs = kd.losses.CosineSimilarity()
+    >>> round(float(cs([[0.0, 1.0], [1.0, 1.0]], [[1.0, 0.0], [1.0, 1.0]])), 4)
+    -0.5
+    """
+
+    _class_name = "CosineSimilarity"
+    _option_names = ("axis",)
+
+    def __init__(
+        self,
+        axis: int = -1,
+        reduction: str | None = "sum_over_batch_size",
+        name: str = "cosine_similarity",
+        dtype: Any = None,
+    ) -> None:
+        super().__init__(name=name, reduction=reduction, dtype=dtype)
+        self.axis = _integer(axis, "axis", "CosineSimilarity")
+        self._build_engine()
+
+
+class MeanAbsolutePercentageError(Loss):
+    """``100 * mean(abs((y_true - y_pred) / maximum(abs(y_true), 1e-7)), axis=-1)``, reduced.
+
+    >>> import kandle as kd
+    >>> mape = kd.losses.MeanAbsolutePercentageError()
+    >>> round(float(mape([[2.0, 4.0]], [[1.0, 5.0]])), 3)
+    37.5
+    """
+
+    _class_name = "MeanAbsolutePercentageError"
+
+    def __init__(
+        self,
+        reduction: str | None = "sum_over_batch_size",
+        name: str = "mean_absolute_percentage_error",
+        dtype: Any = None,
+    ) -> None:
+        super().__init__(name=name, reduction=reduction, dtype=dtype)
+        self._build_engine()
+
+
+class MeanSquaredLogarithmicError(Loss):
+    """``mean(square(log(y_pred + 1) - log(y_true + 1)), axis=-1)``, with both first raised
+    to at least 1e-7, then reduced.
+
+    >>> import kandle as kd
+    >>> msle = kd.losses.MeanSquaredLogarithmicError()
+    >>> round(float(msle([[0.0, 1.0], [0.0, 0.0]], [[1.0, 1.0], [1.0, 0.0]])), 3)
+    0.24
+    """
+
+    _class_name = "MeanSquaredLogarithmicError"
+
+    def __init__(
+        self,
+        reduction: str | None = "sum_over_batch_size",
+        name: str = "mean_squared_logarithmic_error",
+        dtype: Any = None,
+    ) -> None:
+        super().__init__(name=name, reduction=reduction, dtype=dtype)
+        self._build_engine()
+
+
+class BinaryFocalCrossentropy(Loss):
+    """Binary cross-entropy scaled by the focal factor ``(1 - p_t) ** gamma`` (Lin et al.,
+    2018), averaged over ``axis``, then reduced. ``p_t`` is the probability given to the
+    true label; with ``apply_class_balancing`` entries are also weighted by ``alpha`` for
+    label 1 and ``1 - alpha`` for label 0. ``from_logits`` and ``label_smoothing`` are
+    those of :class:`BinaryCrossentropy`.
+
+    >>> import kandle as kd
+    >>> bfce = kd.losses.BinaryFocalCrossentropy(gamma=2.0)
+    >>> round(float(bfce([[0, 1], [0, 0]], [[0.6, 0.4], [0.4, 0.6]])), 3)
+    0.268
+    """
+
+    _class_name = "BinaryFocalCrossentropy"
+    _option_names = (
+        "from_logits",
+        "label_smoothing",
+        "axis",
+        "apply_class_balancing",
+        "alpha",
+        "gamma",
+    )
+
+    def __init__(
+        self,
+        apply_class_balancing: bool = False,
+        alpha: float = 0.25,
+        gamma: float = 2.0,
+        from_logits: bool = False,
+        label_smoothing: float = 0.0,
+        axis: int = -1,
+        reduction: str | None = "sum_over_batch_size",
+        name: str = "binary_focal_crossentropy",
+        dtype: Any = None,
+    ) -> None:
+        super().__init__(name=name, reduction=reduction, dtype=dtype)
+        owner = "BinaryFocalCrossentropy"
+        self.apply_class_balancing = bool(apply_class_balancing)
+        self.alpha = _number(alpha, "alpha", owner)
+        self.gamma = _number(gamma, "gamma", owner)
+        self.from_logits = bool(from_logits)
+        self.label_smoothing = _number(label_smoothing, "label_smoothing", owner)
+        self.axis = _integer(axis, "axis", owner)
+        self._build_engine()
+
+
+class CategoricalFocalCrossentropy(Loss):
+    """Categorical cross-entropy scaled by ``alpha * (1 - p) ** gamma`` per class (Lin et
+    al., 2018), summed over ``axis``, then reduced. ``alpha`` is one number or one per
+    class. ``from_logits`` and ``label_smoothing`` are those of
+    :class:`CategoricalCrossentropy`.
+
+    >>> import kandle as kd
+    >>> cfce = kd.losses.CategoricalFocalCrossentropy()
+    >>> round(float(cfce([[0, 1, 0], [0, 0, 1]], [[0.05, 0.95, 0], [0.1, 0.8, 0.1]])), 3)
+    0.233
+    """
+
+    _class_name = "CategoricalFocalCrossentropy"
+    _option_names = ("from_logits", "label_smoothing", "axis", "alpha", "gamma")
+
+    def __init__(
+        self,
+        alpha: float | list[float] = 0.25,
+        gamma: float = 2.0,
+        from_logits: bool = False,
+        label_smoothing: float = 0.0,
+        axis: int = -1,
+        reduction: str | None = "sum_over_batch_size",
+        name: str = "categorical_focal_crossentropy",
+        dtype: Any = None,
+    ) -> None:
+        super().__init__(name=name, reduction=reduction, dtype=dtype)
+        owner = "CategoricalFocalCrossentropy"
+        self.alpha = _numbers(alpha, "alpha", owner)
+        self.gamma = _number(gamma, "gamma", owner)
+        self.from_logits = bool(from_logits)
+        self.label_smoothing = _number(label_smoothing, "label_smoothing", owner)
+        self.axis = _integer(axis, "axis", owner)
+        self._build_engine()
+
+
+class Dice(Loss):
+    """Dice loss: ``1 - 2 * sum(y_true * y_pred) / (sum(y_true) + sum(y_pred) + 1e-7)``, the
+    sums over ``axis`` (all axes by default, giving one value for the batch), reduced.
+
+    >>> import kandle as kd
+    >>> y_true = [[[[1.0], [1.0]], [[0.0], [0.0]]], [[[1.0], [1.0]], [[0.0], [0.0]]]]
+    >>> y_pred = [[[[0.0], [1.0]], [[0.0], [1.0]]], [[[0.4], [0.0]], [[0.0], [0.9]]]]
+    >>> per_sample = kd.losses.Dice(axis=(1, 2, 3), reduction=None)(y_true, y_pred)
+    >>> [round(v, 4) for v in per_sample.numpy().tolist()]
+    [0.5, 0.7576]
+    >>> round(float(kd.losses.Dice()(y_true, y_pred)), 4)
+    0.6164
+    """
+
+    _class_name = "Dice"
+    _option_names = ("axis",)
+
+    def __init__(
+        self,
+        reduction: str | None = "sum_over_batch_size",
+        name: str = "dice",
+        axis: Any = None,
+        dtype: Any = None,
+    ) -> None:
+        super().__init__(name=name, reduction=reduction, dtype=dtype)
+        self.axis = _axes(axis, "Dice")
+        self._build_engine()
+
+
+class Tversky(Loss):
+    """Tversky loss (Salehi et al., 2017): ``1 - tp / (tp + alpha * fp + beta * fn + 1e-7)``
+    with Keras's terms ``tp = sum(y_true * y_pred)``, ``fp = sum((1 - y_pred) * y_true)``
+    and ``fn = sum(y_pred * (1 - y_true))``, the sums over ``axis`` (all axes by default),
+    reduced. ``alpha = beta = 0.5`` is the Dice loss.
+
+    >>> import kandle as kd
+    >>> y_true = [[1.0, 1.0, 0.0, 0.0]]
+    >>> y_pred = [[0.0, 1.0, 0.0, 1.0]]
+    >>> round(float(kd.losses.Tversky(alpha=0.7, beta=0.3)(y_true, y_pred)), 4)
+    0.5
+    """
+
+    _class_name = "Tversky"
+    _option_names = ("alpha", "beta", "axis")
+
+    def __init__(
+        self,
+        alpha: float = 0.5,
+        beta: float = 0.5,
+        reduction: str | None = "sum_over_batch_size",
+        name: str = "tversky",
+        axis: Any = None,
+        dtype: Any = None,
+    ) -> None:
+        super().__init__(name=name, reduction=reduction, dtype=dtype)
+        self.alpha = _number(alpha, "alpha", "Tversky")
+        self.beta = _number(beta, "beta", "Tversky")
+        self.axis = _axes(axis, "Tversky")
+        self._build_engine()
+
+
 class LossFunctionWrapper(Loss):
     """A :class:`Loss` around a Python function ``fn(y_true, y_pred)`` of per-sample values.
 
@@ -350,6 +732,95 @@ def sparse_categorical_crossentropy(
     return _function("SparseCategoricalCrossentropy", options).per_sample(y_true, y_pred)
 
 
+def kl_divergence(y_true: Any, y_pred: Any) -> Tensor:
+    """``sum(y_true * log(y_true / y_pred), axis=-1)``, both clipped to ``[1e-7, 1]``."""
+    return _function("KLDivergence", {}).per_sample(y_true, y_pred)
+
+
+def poisson(y_true: Any, y_pred: Any) -> Tensor:
+    """``mean(y_pred - y_true * log(y_pred + 1e-7), axis=-1)``, one value per sample."""
+    return _function("Poisson", {}).per_sample(y_true, y_pred)
+
+
+def log_cosh(y_true: Any, y_pred: Any) -> Tensor:
+    """``mean(log(cosh(y_pred - y_true)), axis=-1)``, one value per sample."""
+    return _function("LogCosh", {}).per_sample(y_true, y_pred)
+
+
+def hinge(y_true: Any, y_pred: Any) -> Tensor:
+    """``mean(maximum(1 - y_true * y_pred, 0), axis=-1)``; 0/1 labels become -1/1."""
+    return _function("Hinge", {}).per_sample(y_true, y_pred)
+
+
+def squared_hinge(y_true: Any, y_pred: Any) -> Tensor:
+    """``mean(square(maximum(1 - y_true * y_pred, 0)), axis=-1)``; 0/1 labels become -1/1."""
+    return _function("SquaredHinge", {}).per_sample(y_true, y_pred)
+
+
+def categorical_hinge(y_true: Any, y_pred: Any) -> Tensor:
+    """``maximum(max((1 - y_true) * y_pred) - sum(y_true * y_pred) + 1, 0)`` per sample."""
+    return _function("CategoricalHinge", {}).per_sample(y_true, y_pred)
+
+
+def cosine_similarity(y_true: Any, y_pred: Any, axis: int = -1) -> Tensor:
+    """``-sum(l2_normalize(y_true) * l2_normalize(y_pred), axis)``."""
+    options = {"axis": _integer(axis, "axis", "cosine_similarity")}
+    return _function("CosineSimilarity", options).per_sample(y_true, y_pred)
+
+
+def mean_absolute_percentage_error(y_true: Any, y_pred: Any) -> Tensor:
+    """``100 * mean(abs((y_true - y_pred) / maximum(abs(y_true), 1e-7)), axis=-1)``."""
+    return _function("MeanAbsolutePercentageError", {}).per_sample(y_true, y_pred)
+
+
+def mean_squared_logarithmic_error(y_true: Any, y_pred: Any) -> Tensor:
+    """``mean(square(log(y_pred + 1) - log(y_true + 1)), axis=-1)``, both at least 1e-7."""
+    return _function("MeanSquaredLogarithmicError", {}).per_sample(y_true, y_pred)
+
+
+def binary_focal_crossentropy(
+    y_true: Any,
+    y_pred: Any,
+    apply_class_balancing: bool = False,
+    alpha: float = 0.25,
+    gamma: float = 2.0,
+    from_logits: bool = False,
+    label_smoothing: float = 0.0,
+    axis: int = -1,
+) -> Tensor:
+    """Binary focal cross-entropy averaged over ``axis``, one value per sample."""
+    return BinaryFocalCrossentropy(
+        apply_class_balancing, alpha, gamma, from_logits, label_smoothing, axis, reduction=None
+    ).call(y_true, y_pred)
+
+
+def categorical_focal_crossentropy(
+    y_true: Any,
+    y_pred: Any,
+    alpha: float | list[float] = 0.25,
+    gamma: float = 2.0,
+    from_logits: bool = False,
+    label_smoothing: float = 0.0,
+    axis: int = -1,
+) -> Tensor:
+    """Categorical focal cross-entropy along ``axis``, one value per sample."""
+    return CategoricalFocalCrossentropy(
+        alpha, gamma, from_logits, label_smoothing, axis, reduction=None
+    ).call(y_true, y_pred)
+
+
+def dice(y_true: Any, y_pred: Any, axis: Any = None) -> Tensor:
+    """``1 - 2 * sum(y_true * y_pred) / (sum(y_true) + sum(y_pred) + 1e-7)`` over ``axis``."""
+    return Dice(reduction=None, axis=axis).call(y_true, y_pred)
+
+
+def tversky(
+    y_true: Any, y_pred: Any, alpha: float = 0.5, beta: float = 0.5, axis: Any = None
+) -> Tensor:
+    """``1 - tp / (tp + alpha * fp + beta * fn + 1e-7)`` over ``axis`` (see :class:`Tversky`)."""
+    return Tversky(alpha, beta, reduction=None, axis=axis).call(y_true, y_pred)
+
+
 def _function(class_name: str, options: dict[str, Any]) -> _core.Loss:
     return _core.Loss(class_name, json.dumps({"reduction": None, **options}))
 
@@ -365,6 +836,9 @@ def _snake_case(name: str) -> str:
 
 mse = MSE = mean_squared_error
 mae = MAE = mean_absolute_error
+mape = MAPE = mean_absolute_percentage_error
+msle = MSLE = mean_squared_logarithmic_error
+kld = KLD = kl_divergence
 
 _CLASSES: dict[str, type[Loss]] = {
     cls.__name__: cls
@@ -375,6 +849,19 @@ _CLASSES: dict[str, type[Loss]] = {
         BinaryCrossentropy,
         CategoricalCrossentropy,
         SparseCategoricalCrossentropy,
+        KLDivergence,
+        Poisson,
+        LogCosh,
+        Hinge,
+        SquaredHinge,
+        CategoricalHinge,
+        CosineSimilarity,
+        MeanAbsolutePercentageError,
+        MeanSquaredLogarithmicError,
+        BinaryFocalCrossentropy,
+        CategoricalFocalCrossentropy,
+        Dice,
+        Tversky,
     )
 }
 # Keras's string identifiers of loss functions, with the Loss class each one builds.
@@ -391,6 +878,51 @@ _FUNCTIONS: dict[str, type[Loss]] = {
     "BCE": BinaryCrossentropy,
     "categorical_crossentropy": CategoricalCrossentropy,
     "sparse_categorical_crossentropy": SparseCategoricalCrossentropy,
+    "kl_divergence": KLDivergence,
+    "kld": KLDivergence,
+    "KLD": KLDivergence,
+    "poisson": Poisson,
+    "log_cosh": LogCosh,
+    "hinge": Hinge,
+    "squared_hinge": SquaredHinge,
+    "categorical_hinge": CategoricalHinge,
+    "cosine_similarity": CosineSimilarity,
+    "mean_absolute_percentage_error": MeanAbsolutePercentageError,
+    "mape": MeanAbsolutePercentageError,
+    "MAPE": MeanAbsolutePercentageError,
+    "mean_squared_logarithmic_error": MeanSquaredLogarithmicError,
+    "msle": MeanSquaredLogarithmicError,
+    "MSLE": MeanSquaredLogarithmicError,
+    "binary_focal_crossentropy": BinaryFocalCrossentropy,
+    "categorical_focal_crossentropy": CategoricalFocalCrossentropy,
+    "dice": Dice,
+    "tversky": Tversky,
+}
+# The built-in loss functions, by the name the engine knows them (MeanMetricWrapper runs
+# these in Rust).
+_BUILTIN_FUNCTIONS: dict[Callable[..., Any], str] = {
+    fn: fn.__name__
+    for fn in (
+        mean_squared_error,
+        mean_absolute_error,
+        huber,
+        binary_crossentropy,
+        categorical_crossentropy,
+        sparse_categorical_crossentropy,
+        kl_divergence,
+        poisson,
+        log_cosh,
+        hinge,
+        squared_hinge,
+        categorical_hinge,
+        cosine_similarity,
+        mean_absolute_percentage_error,
+        mean_squared_logarithmic_error,
+        binary_focal_crossentropy,
+        categorical_focal_crossentropy,
+        dice,
+        tversky,
+    )
 }
 
 
@@ -442,15 +974,47 @@ __all__ = [
     "BinaryCrossentropy",
     "CategoricalCrossentropy",
     "SparseCategoricalCrossentropy",
+    "KLDivergence",
+    "Poisson",
+    "LogCosh",
+    "Hinge",
+    "SquaredHinge",
+    "CategoricalHinge",
+    "CosineSimilarity",
+    "MeanAbsolutePercentageError",
+    "MeanSquaredLogarithmicError",
+    "BinaryFocalCrossentropy",
+    "CategoricalFocalCrossentropy",
+    "Dice",
+    "Tversky",
     "mean_squared_error",
     "mean_absolute_error",
     "huber",
     "binary_crossentropy",
     "categorical_crossentropy",
     "sparse_categorical_crossentropy",
+    "kl_divergence",
+    "poisson",
+    "log_cosh",
+    "hinge",
+    "squared_hinge",
+    "categorical_hinge",
+    "cosine_similarity",
+    "mean_absolute_percentage_error",
+    "mean_squared_logarithmic_error",
+    "binary_focal_crossentropy",
+    "categorical_focal_crossentropy",
+    "dice",
+    "tversky",
     "mse",
     "MSE",
     "mae",
     "MAE",
+    "mape",
+    "MAPE",
+    "msle",
+    "MSLE",
+    "kld",
+    "KLD",
     "get",
 ]

@@ -16,12 +16,33 @@ from __future__ import annotations
 import json
 import math
 from collections import defaultdict
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
 from kandle import _core
-from kandle.losses import _snake_case
+from kandle import losses as _losses
+from kandle.losses import (
+    _BUILTIN_FUNCTIONS,
+    _snake_case,
+    binary_crossentropy,
+    binary_focal_crossentropy,
+    categorical_crossentropy,
+    categorical_focal_crossentropy,
+    categorical_hinge,
+    hinge,
+    huber,
+    kl_divergence,
+    log_cosh,
+    mean_absolute_error,
+    mean_absolute_percentage_error,
+    mean_squared_error,
+    mean_squared_logarithmic_error,
+    poisson,
+    sparse_categorical_crossentropy,
+    squared_hinge,
+)
 
 
 def _plain_config(value: Any) -> Any:
@@ -264,6 +285,429 @@ def _threshold_list(thresholds: Any, default: float) -> list[float]:
     if thresholds is None:
         return [default]
     return [float(t) for t in np.asarray(thresholds, dtype=np.float64).reshape(-1)]
+
+
+class Sum(Metric):
+    """The (weighted) sum of the values given to ``update_state(values, sample_weight)``.
+
+    >>> import kandle as kd
+    >>> m = kd.metrics.Sum()
+    >>> m.update_state([1, 3, 5, 7])
+    >>> m.result()
+    16.0
+    >>> m.reset_state()
+    >>> m.update_state([1, 3, 5, 7], sample_weight=[1, 1, 0, 0])
+    >>> m.result()
+    4.0
+    """
+
+    _core_class = "Sum"
+
+    def __init__(self, name: str = "sum", dtype: Any = None) -> None:
+        super().__init__(name=name, dtype=dtype)
+
+    def update_state(self, values: Any, sample_weight: Any = None) -> None:  # type: ignore[override]
+        self._engine.update_state(0.0, values, sample_weight)
+
+
+def _json_value(value: Any) -> Any:
+    """NumPy scalars and arrays as Python values; anything else as its repr, which the
+    engine then rejects with the name of the argument."""
+    return value.tolist() if hasattr(value, "tolist") else repr(value)
+
+
+def _builtin_name(fn: Any) -> str | None:
+    """The engine's name for one of kandle's loss functions, else None."""
+    return next((name for f, name in _BUILTIN_FUNCTIONS.items() if f is fn), None)
+
+
+def _serialize_function(fn: Callable[..., Any]) -> dict[str, Any]:
+    """A function in the serialized form Keras writes (for its own and users' functions)."""
+    name = getattr(fn, "__name__", repr(fn))
+    return {
+        "module": "builtins",
+        "class_name": "function",
+        "config": name,
+        "registered_name": "function",
+    }
+
+
+def _builtin_function(name: str) -> Callable[..., Any]:
+    for fn, fn_name in _BUILTIN_FUNCTIONS.items():
+        if fn_name == name:
+            return fn
+    raise ValueError(
+        f"Could not interpret the metric function {name!r}: expected one of "
+        f"{sorted(_BUILTIN_FUNCTIONS.values())} or the function itself"
+    )
+
+
+class MeanMetricWrapper(Mean):
+    """The (weighted) running mean of ``fn(y_true, y_pred, **kwargs)``, a function of
+    per-sample values, as ``keras.metrics.MeanMetricWrapper``.
+
+    With one of kandle's loss functions (``kd.losses.mean_squared_error``,
+    ``kd.losses.binary_crossentropy``, ...; also under ``kd.metrics``) the metric runs in
+    the Rust engine, also inside ``fit``. Any other Python function works standalone,
+    computing with kandle ops in ``update_state``, but cannot run in ``fit`` yet.
+
+    >>> import kandle as kd
+    >>> m = kd.metrics.MeanMetricWrapper(kd.losses.binary_crossentropy, from_logits=True)
+    >>> m.update_state([[0.0, 1.0]], [[-2.0, 3.0]])
+    >>> round(m.result(), 4)
+    0.0878
+    >>> def abs_error(y_true, y_pred):
+    ...     return abs(kd.ops.convert_to_tensor(y_true) - y_pred)
+    >>> m = kd.metrics.MeanMetricWrapper(abs_error, name="abs_error")
+    >>> m.update_state([1.0, 2.0], [1.5, 1.0])
+    >>> m.result()
+    0.75
+    """
+
+    _core_class = "MeanMetricWrapper"
+
+    def __init__(
+        self, fn: Callable[..., Any], name: str | None = None, dtype: Any = None, **kwargs: Any
+    ) -> None:
+        if not callable(fn):
+            raise TypeError(f"MeanMetricWrapper: expected fn to be callable, got {fn!r}")
+        self._fn = fn
+        self._fn_kwargs = kwargs
+        self.name = name if name is not None else _auto_name(type(self).__name__)
+        self.dtype = dtype or "float32"
+        # Subclasses and kandle's own functions run in the engine; any other function is
+        # called here and its values averaged by an engine `Mean`.
+        self._in_engine = isinstance(self, _LossMetric) or _builtin_name(fn) is not None
+        if self._in_engine:
+            options = json.dumps(self._options(), default=_json_value)
+            self._state = _core.Metric(self._core_class, options)
+        else:
+            self._state = _core.Metric("Mean", "{}")
+
+    def _options(self) -> dict[str, Any]:
+        if isinstance(self, _LossMetric):
+            return super()._options()
+        return {"fn": _builtin_name(self._fn), **self._fn_kwargs}
+
+    # A property, so that the training loop's use of a Python function's metric (which
+    # only update_state can compute) raises a clear error.
+    @property
+    def _engine(self) -> Any:  # type: ignore[override]
+        if not self._in_engine:
+            raise NotImplementedError(
+                f"the metric {self.name!r} wraps the Python function {self._fn!r}; the Rust "
+                "batch loop of fit/evaluate runs only kandle's built-in metrics and loss "
+                "functions (kandle.metrics, kandle.losses). Custom Python metrics are not "
+                "supported in fit yet; use this one standalone with update_state()"
+            )
+        return self._state
+
+    def update_state(self, y_true: Any, y_pred: Any, sample_weight: Any = None) -> None:  # type: ignore[override]
+        if self._in_engine:
+            self._state.update_state(y_true, y_pred, sample_weight)
+        else:
+            values = self._fn(y_true, y_pred, **self._fn_kwargs)
+            self._state.update_state(0.0, values, sample_weight)
+
+    def result(self) -> Any:
+        return self._state.result()
+
+    def reset_state(self) -> None:
+        self._state.reset_state()
+
+    def get_config(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "dtype": self.dtype,
+            "fn": _serialize_function(self._fn),
+            **self._fn_kwargs,
+        }
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> Metric:
+        config = dict(config)
+        fn = config.pop("fn")
+        if isinstance(fn, dict):
+            fn = fn.get("config")
+        if isinstance(fn, str):
+            fn = _builtin_function(fn)
+        return cls(fn, **config)
+
+
+class _LossMetric(MeanMetricWrapper):
+    """A Keras metric class around one loss function: Keras's config (no ``fn``), and the
+    engine class of the same name."""
+
+    _loss_function: Callable[..., Any]
+
+    def __init__(self, name: str, dtype: Any = None, **kwargs: Any) -> None:
+        for key, value in kwargs.items():
+            setattr(self, key, value)
+        super().__init__(type(self)._loss_function, name=name, dtype=dtype, **kwargs)
+
+    def get_config(self) -> dict[str, Any]:
+        return Metric.get_config(self)
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> Metric:
+        return cls(**config)
+
+
+class BinaryCrossentropy(_LossMetric):
+    """The running mean of the binary cross-entropy (see
+    :class:`kandle.losses.BinaryCrossentropy`).
+
+    >>> import kandle as kd
+    >>> m = kd.metrics.BinaryCrossentropy()
+    >>> m.update_state([[0, 1], [0, 0]], [[0.6, 0.4], [0.4, 0.6]])
+    >>> round(m.result(), 4)
+    0.8149
+    """
+
+    _core_class = "BinaryCrossentropy"
+    _loss_function = binary_crossentropy
+    _option_names = ("from_logits", "label_smoothing")
+
+    def __init__(
+        self,
+        name: str = "binary_crossentropy",
+        dtype: Any = None,
+        from_logits: bool = False,
+        label_smoothing: float = 0,
+    ) -> None:
+        label_smoothing = _losses._number(label_smoothing, "label_smoothing", type(self).__name__)
+        super().__init__(
+            name, dtype, from_logits=bool(from_logits), label_smoothing=label_smoothing
+        )
+
+
+class CategoricalCrossentropy(_LossMetric):
+    """The running mean of the categorical cross-entropy (see
+    :class:`kandle.losses.CategoricalCrossentropy`).
+
+    >>> import kandle as kd
+    >>> m = kd.metrics.CategoricalCrossentropy()
+    >>> m.update_state([[0, 1, 0], [0, 0, 1]], [[0.05, 0.95, 0], [0.1, 0.8, 0.1]])
+    >>> round(m.result(), 4)
+    1.1769
+    """
+
+    _core_class = "CategoricalCrossentropy"
+    _loss_function = categorical_crossentropy
+    _option_names = ("from_logits", "label_smoothing", "axis")
+
+    def __init__(
+        self,
+        name: str = "categorical_crossentropy",
+        dtype: Any = None,
+        from_logits: bool = False,
+        label_smoothing: float = 0,
+        axis: int = -1,
+    ) -> None:
+        owner = type(self).__name__
+        label_smoothing = _losses._number(label_smoothing, "label_smoothing", owner)
+        axis = _losses._integer(axis, "axis", owner)
+        super().__init__(
+            name, dtype, from_logits=bool(from_logits), label_smoothing=label_smoothing, axis=axis
+        )
+
+
+class SparseCategoricalCrossentropy(_LossMetric):
+    """The running mean of the cross-entropy of integer labels; samples of
+    ``ignore_class`` do not count.
+
+    >>> import kandle as kd
+    >>> m = kd.metrics.SparseCategoricalCrossentropy()
+    >>> m.update_state([1, 2], [[0.05, 0.95, 0], [0.1, 0.8, 0.1]])
+    >>> round(m.result(), 4)
+    1.1769
+    """
+
+    _core_class = "SparseCategoricalCrossentropy"
+    _loss_function = sparse_categorical_crossentropy
+    _option_names = ("from_logits", "ignore_class", "axis")
+
+    def __init__(
+        self,
+        name: str = "sparse_categorical_crossentropy",
+        dtype: Any = None,
+        from_logits: bool = False,
+        ignore_class: int | None = None,
+        axis: int = -1,
+    ) -> None:
+        owner = type(self).__name__
+        if ignore_class is not None:
+            ignore_class = _losses._integer(ignore_class, "ignore_class", owner)
+        axis = _losses._integer(axis, "axis", owner)
+        super().__init__(
+            name, dtype, from_logits=bool(from_logits), ignore_class=ignore_class, axis=axis
+        )
+
+
+class KLDivergence(_LossMetric):
+    """The running mean of the Kullback-Leibler divergence
+    ``sum(y_true * log(y_true / y_pred), axis=-1)`` (both clipped to ``[1e-7, 1]``).
+
+    >>> import kandle as kd
+    >>> m = kd.metrics.KLDivergence()
+    >>> m.update_state([[0, 1], [0, 0]], [[0.6, 0.4], [0.4, 0.6]])
+    >>> round(m.result(), 4)
+    0.4581
+    """
+
+    _core_class = "KLDivergence"
+    _loss_function = kl_divergence
+
+    def __init__(self, name: str = "kl_divergence", dtype: Any = None) -> None:
+        super().__init__(name, dtype)
+
+
+class Poisson(_LossMetric):
+    """The running mean of the Poisson loss ``mean(y_pred - y_true * log(y_pred), axis=-1)``.
+
+    >>> import kandle as kd
+    >>> m = kd.metrics.Poisson()
+    >>> m.update_state([[0, 1], [0, 0]], [[1, 1], [0, 0]])
+    >>> round(m.result(), 4)
+    0.5
+    """
+
+    _core_class = "Poisson"
+    _loss_function = poisson
+
+    def __init__(self, name: str = "poisson", dtype: Any = None) -> None:
+        super().__init__(name, dtype)
+
+
+class LogCoshError(_LossMetric):
+    """The running mean of ``mean(log(cosh(y_pred - y_true)), axis=-1)``.
+
+    >>> import kandle as kd
+    >>> m = kd.metrics.LogCoshError()
+    >>> m.update_state([[0, 1], [0, 0]], [[1, 1], [0, 0]])
+    >>> round(m.result(), 3)
+    0.108
+    """
+
+    _core_class = "LogCoshError"
+    _loss_function = log_cosh
+
+    def __init__(self, name: str = "logcosh", dtype: Any = None) -> None:
+        super().__init__(name, dtype)
+
+
+def _cosine_similarity(y_true: Any, y_pred: Any, axis: int = -1) -> Any:
+    """The cosine similarity along ``axis`` (the loss's negative)."""
+    return -_losses.cosine_similarity(y_true, y_pred, axis=axis)
+
+
+class CosineSimilarity(_LossMetric):
+    """The running mean of the cosine similarity along ``axis``:
+    ``sum(l2_normalize(y_true) * l2_normalize(y_pred), axis)``.
+
+    Keras's ``get_config`` leaves ``axis`` out; kandle's includes it.
+
+    >>> import kandle as kd
+    >>> m = kd.metrics.CosineSimilarity(axis=1)
+    >>> m.update_state([[0.0, 1.0], [1.0, 1.0]], [[1.0, 0.0], [1.0, 1.0]])
+    >>> round(m.result(), 4)
+    0.5
+    """
+
+    _core_class = "CosineSimilarity"
+    _loss_function = _cosine_similarity
+    _option_names = ("axis",)
+
+    def __init__(self, name: str = "cosine_similarity", dtype: Any = None, axis: int = -1) -> None:
+        super().__init__(name, dtype, axis=_losses._integer(axis, "axis", "CosineSimilarity"))
+
+
+class Hinge(_LossMetric):
+    """The running mean of the hinge loss ``mean(maximum(1 - y_true * y_pred, 0), axis=-1)``
+    (0/1 labels become -1/1).
+
+    >>> import kandle as kd
+    >>> m = kd.metrics.Hinge()
+    >>> m.update_state([[0, 1], [0, 0]], [[0.6, 0.4], [0.4, 0.6]])
+    >>> round(m.result(), 4)
+    1.3
+    """
+
+    _core_class = "Hinge"
+    _loss_function = hinge
+
+    def __init__(self, name: str = "hinge", dtype: Any = None) -> None:
+        super().__init__(name, dtype)
+
+
+class SquaredHinge(_LossMetric):
+    """The running mean of ``mean(square(maximum(1 - y_true * y_pred, 0)), axis=-1)``.
+
+    >>> import kandle as kd
+    >>> m = kd.metrics.SquaredHinge()
+    >>> m.update_state([[0, 1], [0, 0]], [[0.6, 0.4], [0.4, 0.6]])
+    >>> round(m.result(), 4)
+    1.86
+    """
+
+    _core_class = "SquaredHinge"
+    _loss_function = squared_hinge
+
+    def __init__(self, name: str = "squared_hinge", dtype: Any = None) -> None:
+        super().__init__(name, dtype)
+
+
+class CategoricalHinge(_LossMetric):
+    """The running mean of the categorical hinge loss (see
+    :class:`kandle.losses.CategoricalHinge`).
+
+    >>> import kandle as kd
+    >>> m = kd.metrics.CategoricalHinge()
+    >>> m.update_state([[0, 1], [0, 0]], [[0.6, 0.4], [0.4, 0.6]])
+    >>> round(m.result(), 4)
+    1.4
+    """
+
+    _core_class = "CategoricalHinge"
+    _loss_function = categorical_hinge
+
+    def __init__(self, name: str = "categorical_hinge", dtype: Any = None) -> None:
+        super().__init__(name, dtype)
+
+
+class MeanAbsolutePercentageError(_LossMetric):
+    """The running mean of ``100 * mean(abs((y_true - y_pred) / y_true), axis=-1)`` (the
+    denominator at least 1e-7).
+
+    >>> import kandle as kd
+    >>> m = kd.metrics.MeanAbsolutePercentageError()
+    >>> m.update_state([[2.0, 4.0]], [[1.0, 5.0]])
+    >>> m.result()
+    37.5
+    """
+
+    _core_class = "MeanAbsolutePercentageError"
+    _loss_function = mean_absolute_percentage_error
+
+    def __init__(self, name: str = "mean_absolute_percentage_error", dtype: Any = None) -> None:
+        super().__init__(name, dtype)
+
+
+class MeanSquaredLogarithmicError(_LossMetric):
+    """The running mean of ``mean(square(log(y_pred + 1) - log(y_true + 1)), axis=-1)``.
+
+    >>> import kandle as kd
+    >>> m = kd.metrics.MeanSquaredLogarithmicError()
+    >>> m.update_state([[0, 1], [0, 0]], [[1, 1], [0, 0]])
+    >>> round(m.result(), 4)
+    0.1201
+    """
+
+    _core_class = "MeanSquaredLogarithmicError"
+    _loss_function = mean_squared_logarithmic_error
+
+    def __init__(self, name: str = "mean_squared_logarithmic_error", dtype: Any = None) -> None:
+        super().__init__(name, dtype)
 
 
 def _even_thresholds(num_thresholds: int) -> list[float]:
@@ -712,6 +1156,20 @@ _CLASSES: dict[str, type[Metric]] = {
         FBetaScore,
         F1Score,
         R2Score,
+        Sum,
+        MeanMetricWrapper,
+        BinaryCrossentropy,
+        CategoricalCrossentropy,
+        SparseCategoricalCrossentropy,
+        KLDivergence,
+        Poisson,
+        LogCoshError,
+        CosineSimilarity,
+        Hinge,
+        SquaredHinge,
+        CategoricalHinge,
+        MeanAbsolutePercentageError,
+        MeanSquaredLogarithmicError,
     )
 }
 # Keras's ALL_OBJECTS_DICT: class names, their snake_case, and short aliases.
@@ -722,6 +1180,12 @@ _NAMES: dict[str, type[Metric]] = {
     "MSE": MeanSquaredError,
     "mae": MeanAbsoluteError,
     "MAE": MeanAbsoluteError,
+    "bce": BinaryCrossentropy,
+    "BCE": BinaryCrossentropy,
+    "mape": MeanAbsolutePercentageError,
+    "MAPE": MeanAbsolutePercentageError,
+    "msle": MeanSquaredLogarithmicError,
+    "MSLE": MeanSquaredLogarithmicError,
 }
 
 
@@ -791,6 +1255,9 @@ def get(identifier: Any, y_true: Any = None, y_pred: Any = None, loss: Any = Non
         return cls(name=identifier)
     if isinstance(identifier, type) and issubclass(identifier, Metric):
         return identifier()
+    if callable(identifier) and not isinstance(identifier, type):
+        # Keras's compile wraps a function, named after it.
+        return MeanMetricWrapper(identifier, name=getattr(identifier, "__name__", None))
     raise ValueError(
         f"Could not interpret metric identifier: {identifier!r}. Expected a string, a dict "
         "or a Metric"
@@ -822,5 +1289,35 @@ __all__ = [
     "FBetaScore",
     "F1Score",
     "R2Score",
+    "Sum",
+    "MeanMetricWrapper",
+    "BinaryCrossentropy",
+    "CategoricalCrossentropy",
+    "SparseCategoricalCrossentropy",
+    "KLDivergence",
+    "Poisson",
+    "LogCoshError",
+    "CosineSimilarity",
+    "Hinge",
+    "SquaredHinge",
+    "CategoricalHinge",
+    "MeanAbsolutePercentageError",
+    "MeanSquaredLogarithmicError",
+    "binary_crossentropy",
+    "binary_focal_crossentropy",
+    "categorical_crossentropy",
+    "categorical_focal_crossentropy",
+    "categorical_hinge",
+    "hinge",
+    "huber",
+    "kl_divergence",
+    "log_cosh",
+    "mean_absolute_error",
+    "mean_absolute_percentage_error",
+    "mean_squared_error",
+    "mean_squared_logarithmic_error",
+    "poisson",
+    "sparse_categorical_crossentropy",
+    "squared_hinge",
     "get",
 ]

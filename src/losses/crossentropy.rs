@@ -1,14 +1,10 @@
 //! Cross-entropy losses: binary, categorical and sparse categorical, from probabilities
 //! (clipped to `[EPSILON, 1 - EPSILON]`) or from logits (stable forms).
 
-use super::{matched, EPSILON};
+use super::{matched, mean_over, scalar, EPSILON};
 use crate::bail;
 use crate::error::{fmt_shape, Result};
 use crate::tensor::{Float, Tensor};
-
-fn scalar<T: Float>(v: f64) -> Tensor<T> {
-    Tensor::scalar(T::from_f64(v))
-}
 
 pub(super) fn check_label_smoothing(label_smoothing: f64, op: &str) -> Result<()> {
     if !(0.0..=1.0).contains(&label_smoothing) {
@@ -32,25 +28,43 @@ pub fn binary_crossentropy<T: Float>(
 ) -> Result<Tensor<T>> {
     check_label_smoothing(label_smoothing, "binary_crossentropy")?;
     let (t, p) = matched(y_true, y_pred, "binary_crossentropy")?;
-    let t = if label_smoothing != 0.0 {
-        t.mul(&scalar(1.0 - label_smoothing))?
-            .add(&scalar(0.5 * label_smoothing))?
-    } else {
-        t
-    };
+    let t = smooth_binary_labels(t, label_smoothing)?;
     let elementwise = if from_logits {
         p.sigmoid_cross_entropy_with_logits(&t)?
     } else {
-        let p = p.clip(EPSILON, 1.0 - EPSILON)?;
-        let one = scalar::<T>(1.0);
-        let pos = t.mul(&p.log()?)?;
-        let neg = one.sub(&t)?.mul(&one.sub(&p)?.log()?)?;
-        pos.add(&neg)?.neg()?
+        binary_crossentropy_elementwise(&t, &p)?
     };
-    if elementwise.rank() == 0 {
-        return Ok(elementwise);
+    mean_over(&elementwise, axis)
+}
+
+/// Labels squeezed towards 0.5: `y·(1 - ls) + 0.5·ls` (unchanged for `ls == 0`).
+pub(super) fn smooth_binary_labels<T: Float>(t: Tensor<T>, ls: f64) -> Result<Tensor<T>> {
+    if ls == 0.0 {
+        return Ok(t);
     }
-    elementwise.mean(Some(&[axis]), false)
+    t.mul(&scalar(1.0 - ls))?.add(&scalar(0.5 * ls))
+}
+
+/// Labels smoothed over the classes of the last axis: `y·(1 - ls) + ls/num_classes`.
+pub(super) fn smooth_categorical_labels<T: Float>(t: Tensor<T>, ls: f64) -> Result<Tensor<T>> {
+    if ls == 0.0 || t.rank() == 0 {
+        return Ok(t);
+    }
+    let classes = t.shape()[t.rank() - 1] as f64;
+    t.mul(&scalar(1.0 - ls))?.add(&scalar(ls / classes))
+}
+
+/// `-(t·log(p) + (1 - t)·log(1 - p))` elementwise, with `p` clipped to
+/// `[EPSILON, 1 - EPSILON]` (NaN stays NaN).
+pub(super) fn binary_crossentropy_elementwise<T: Float>(
+    t: &Tensor<T>,
+    p: &Tensor<T>,
+) -> Result<Tensor<T>> {
+    let p = p.clip(EPSILON, 1.0 - EPSILON)?;
+    let one = scalar::<T>(1.0);
+    let pos = t.mul(&p.log()?)?;
+    let neg = one.sub(t)?.mul(&one.sub(&p)?.log()?)?;
+    pos.add(&neg)?.neg()
 }
 
 /// `-sum(y_true · log(probabilities), axis)`, as `keras.losses.categorical_crossentropy`.
@@ -73,13 +87,7 @@ pub fn categorical_crossentropy<T: Float>(
             fmt_shape(p.shape())
         );
     }
-    let t = if label_smoothing != 0.0 {
-        let classes = t.shape()[t.rank() - 1] as f64;
-        t.mul(&scalar(1.0 - label_smoothing))?
-            .add(&scalar(label_smoothing / classes))?
-    } else {
-        t
-    };
+    let t = smooth_categorical_labels(t, label_smoothing)?;
     let log_prob = log_probabilities(&p, from_logits, axis)?;
     t.mul(&log_prob)?.sum(Some(&[axis]), false)?.neg()
 }
@@ -179,18 +187,8 @@ fn class_indices<T: Float>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::losses::testing::{close, t32};
     use crate::ops::gradcheck::{check_grad, rand};
-
-    fn t32(v: &[f32], shape: &[usize]) -> Tensor<f32> {
-        Tensor::from_vec(v.to_vec(), shape).unwrap()
-    }
-
-    fn close(a: &[f32], b: &[f32], tol: f32) {
-        assert_eq!(a.len(), b.len());
-        for (x, y) in a.iter().zip(b) {
-            assert!((x - y).abs() <= tol, "{a:?} vs {b:?}");
-        }
-    }
 
     #[test]
     fn keras_docstring_values() {

@@ -6,12 +6,25 @@
 //! Everything is built from autograd ops, so gradients flow to `y_pred`.
 
 mod crossentropy;
+mod focal;
+mod hinge;
+mod probabilistic;
 mod regression;
+mod segmentation;
 
 pub use crossentropy::{
     binary_crossentropy, categorical_crossentropy, sparse_categorical_crossentropy,
 };
-pub use regression::{huber, mean_absolute_error, mean_squared_error};
+pub use focal::{
+    binary_focal_crossentropy, categorical_focal_crossentropy, BinaryFocal, CategoricalFocal,
+};
+pub use hinge::{categorical_hinge, hinge, squared_hinge};
+pub use probabilistic::{kl_divergence, poisson};
+pub use regression::{
+    cosine_similarity, huber, log_cosh, mean_absolute_error, mean_absolute_percentage_error,
+    mean_squared_error, mean_squared_logarithmic_error,
+};
+pub use segmentation::{dice, tversky};
 
 use crate::bail;
 use crate::error::{fmt_shape, Result};
@@ -94,7 +107,52 @@ pub enum LossKind {
         from_logits: bool,
         ignore_class: Option<i64>,
     },
+    KLDivergence,
+    Poisson,
+    LogCosh,
+    Hinge,
+    SquaredHinge,
+    CategoricalHinge,
+    CosineSimilarity {
+        axis: isize,
+    },
+    MeanAbsolutePercentageError,
+    MeanSquaredLogarithmicError,
+    BinaryFocalCrossentropy(BinaryFocal),
+    CategoricalFocalCrossentropy(CategoricalFocal),
+    /// `axis`: the axes summed over; `None` for all of them.
+    Dice {
+        axis: Option<Vec<isize>>,
+    },
+    Tversky {
+        alpha: f64,
+        beta: f64,
+        axis: Option<Vec<isize>>,
+    },
 }
+
+/// The loss classes [`Loss::from_config`] knows, by Keras class name.
+pub const LOSS_CLASSES: [&str; 19] = [
+    "MeanSquaredError",
+    "MeanAbsoluteError",
+    "Huber",
+    "BinaryCrossentropy",
+    "CategoricalCrossentropy",
+    "SparseCategoricalCrossentropy",
+    "KLDivergence",
+    "Poisson",
+    "LogCosh",
+    "Hinge",
+    "SquaredHinge",
+    "CategoricalHinge",
+    "CosineSimilarity",
+    "MeanAbsolutePercentageError",
+    "MeanSquaredLogarithmicError",
+    "BinaryFocalCrossentropy",
+    "CategoricalFocalCrossentropy",
+    "Dice",
+    "Tversky",
+];
 
 /// A Keras loss object: a loss function with its options and a reduction.
 #[derive(Debug, Clone, PartialEq)]
@@ -193,6 +251,46 @@ impl<'a> Config<'a> {
             }),
         }
     }
+
+    /// A number or a list of numbers (a number gives a list of one).
+    pub(crate) fn f64_list(&self, key: &str, default: f64) -> Result<Vec<f64>> {
+        let bad = |v: &Value| {
+            crate::Error::InvalidArgument(format!(
+                "{}: expected {key} to be a number or a list of numbers, got {v}",
+                self.class
+            ))
+        };
+        match self.get(key) {
+            None => Ok(vec![default]),
+            Some(Value::Array(items)) if !items.is_empty() => items
+                .iter()
+                .map(|v| v.as_f64().ok_or_else(|| bad(v)))
+                .collect(),
+            Some(v) => v.as_f64().map(|x| vec![x]).ok_or_else(|| bad(v)),
+        }
+    }
+
+    /// Axes given as None (all axes), an integer or a list of integers.
+    pub(crate) fn axes(&self, key: &str) -> Result<Option<Vec<isize>>> {
+        let bad = |v: &Value| {
+            crate::Error::InvalidArgument(format!(
+                "{}: expected {key} to be None, an integer or a list of integers, got {v}",
+                self.class
+            ))
+        };
+        match self.get(key) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::Array(items)) => items
+                .iter()
+                .map(|v| v.as_i64().map(|a| a as isize).ok_or_else(|| bad(v)))
+                .collect::<Result<Vec<_>>>()
+                .map(Some),
+            Some(v) => v
+                .as_i64()
+                .map(|a| Some(vec![a as isize]))
+                .ok_or_else(|| bad(v)),
+        }
+    }
 }
 
 impl Loss {
@@ -206,6 +304,19 @@ impl Loss {
             LossKind::CategoricalCrossentropy {
                 label_smoothing, ..
             } => crossentropy::check_label_smoothing(*label_smoothing, "CategoricalCrossentropy")?,
+            LossKind::BinaryFocalCrossentropy(o) => focal::check_focal(
+                &[o.alpha],
+                o.gamma,
+                o.label_smoothing,
+                "BinaryFocalCrossentropy",
+            )?,
+            LossKind::CategoricalFocalCrossentropy(o) => focal::check_focal(
+                &o.alpha,
+                o.gamma,
+                o.label_smoothing,
+                "CategoricalFocalCrossentropy",
+            )?,
+            LossKind::Tversky { alpha, beta, .. } => segmentation::check_tversky(*alpha, *beta)?,
             _ => {}
         }
         Ok(Loss { kind, reduction })
@@ -269,9 +380,100 @@ impl Loss {
                     c,
                 )
             }
+            "KLDivergence"
+            | "Poisson"
+            | "LogCosh"
+            | "Hinge"
+            | "SquaredHinge"
+            | "CategoricalHinge"
+            | "MeanAbsolutePercentageError"
+            | "MeanSquaredLogarithmicError" => {
+                let kind = match class_name {
+                    "KLDivergence" => LossKind::KLDivergence,
+                    "Poisson" => LossKind::Poisson,
+                    "LogCosh" => LossKind::LogCosh,
+                    "Hinge" => LossKind::Hinge,
+                    "SquaredHinge" => LossKind::SquaredHinge,
+                    "CategoricalHinge" => LossKind::CategoricalHinge,
+                    "MeanAbsolutePercentageError" => LossKind::MeanAbsolutePercentageError,
+                    _ => LossKind::MeanSquaredLogarithmicError,
+                };
+                (kind, Config::new(class_name, config, &[])?)
+            }
+            "CosineSimilarity" => {
+                let c = Config::new(class_name, config, &["axis"])?;
+                (
+                    LossKind::CosineSimilarity {
+                        axis: c.int("axis", -1)? as isize,
+                    },
+                    c,
+                )
+            }
+            "BinaryFocalCrossentropy" => {
+                let c = Config::new(
+                    class_name,
+                    config,
+                    &[
+                        "apply_class_balancing",
+                        "alpha",
+                        "gamma",
+                        "from_logits",
+                        "label_smoothing",
+                        "axis",
+                    ],
+                )?;
+                let d = BinaryFocal::default();
+                let o = BinaryFocal {
+                    apply_class_balancing: c
+                        .bool("apply_class_balancing", d.apply_class_balancing)?,
+                    alpha: c.f64("alpha", d.alpha)?,
+                    gamma: c.f64("gamma", d.gamma)?,
+                    from_logits: c.bool("from_logits", d.from_logits)?,
+                    label_smoothing: c.f64("label_smoothing", d.label_smoothing)?,
+                    axis: c.int("axis", -1)? as isize,
+                };
+                (LossKind::BinaryFocalCrossentropy(o), c)
+            }
+            "CategoricalFocalCrossentropy" => {
+                let c = Config::new(
+                    class_name,
+                    config,
+                    &["alpha", "gamma", "from_logits", "label_smoothing", "axis"],
+                )?;
+                let d = CategoricalFocal::default();
+                let o = CategoricalFocal {
+                    alpha: c.f64_list("alpha", d.alpha[0])?,
+                    gamma: c.f64("gamma", d.gamma)?,
+                    from_logits: c.bool("from_logits", d.from_logits)?,
+                    label_smoothing: c.f64("label_smoothing", d.label_smoothing)?,
+                    axis: c.int("axis", -1)? as isize,
+                };
+                (LossKind::CategoricalFocalCrossentropy(o), c)
+            }
+            "Dice" => {
+                let c = Config::new(class_name, config, &["axis"])?;
+                (
+                    LossKind::Dice {
+                        axis: c.axes("axis")?,
+                    },
+                    c,
+                )
+            }
+            "Tversky" => {
+                let c = Config::new(class_name, config, &["alpha", "beta", "axis"])?;
+                (
+                    LossKind::Tversky {
+                        alpha: c.f64("alpha", 0.5)?,
+                        beta: c.f64("beta", 0.5)?,
+                        axis: c.axes("axis")?,
+                    },
+                    c,
+                )
+            }
             other => bail!(
                 InvalidArgument,
-                "unknown loss class {other:?}; expected one of MeanSquaredError, MeanAbsoluteError, Huber, BinaryCrossentropy, CategoricalCrossentropy, SparseCategoricalCrossentropy"
+                "unknown loss class {other:?}; expected one of {}",
+                LOSS_CLASSES.join(", ")
             ),
         };
         let reduction = match cfg.get("reduction") {
@@ -292,25 +494,25 @@ impl Loss {
 
     /// Per-sample values and, for a sparse loss with `ignore_class`, the mask of samples
     /// that count.
-    fn per_sample_masked<T: Float>(
+    pub(crate) fn per_sample_masked<T: Float>(
         &self,
         y_true: &Tensor<T>,
         y_pred: &Tensor<T>,
     ) -> Result<(Tensor<T>, Option<Tensor<T>>)> {
-        let values = match self.kind {
+        let values = match &self.kind {
             LossKind::MeanSquaredError => mean_squared_error(y_true, y_pred)?,
             LossKind::MeanAbsoluteError => mean_absolute_error(y_true, y_pred)?,
-            LossKind::Huber { delta } => huber(y_true, y_pred, delta)?,
+            LossKind::Huber { delta } => huber(y_true, y_pred, *delta)?,
             LossKind::BinaryCrossentropy {
                 from_logits,
                 label_smoothing,
                 axis,
-            } => binary_crossentropy(y_true, y_pred, from_logits, label_smoothing, axis)?,
+            } => binary_crossentropy(y_true, y_pred, *from_logits, *label_smoothing, *axis)?,
             LossKind::CategoricalCrossentropy {
                 from_logits,
                 label_smoothing,
                 axis,
-            } => categorical_crossentropy(y_true, y_pred, from_logits, label_smoothing, axis)?,
+            } => categorical_crossentropy(y_true, y_pred, *from_logits, *label_smoothing, *axis)?,
             LossKind::SparseCategoricalCrossentropy {
                 from_logits,
                 ignore_class,
@@ -318,9 +520,30 @@ impl Loss {
                 return crossentropy::sparse_categorical_crossentropy_masked(
                     y_true,
                     y_pred,
-                    from_logits,
-                    ignore_class,
+                    *from_logits,
+                    *ignore_class,
                 )
+            }
+            LossKind::KLDivergence => kl_divergence(y_true, y_pred)?,
+            LossKind::Poisson => poisson(y_true, y_pred)?,
+            LossKind::LogCosh => log_cosh(y_true, y_pred)?,
+            LossKind::Hinge => hinge(y_true, y_pred)?,
+            LossKind::SquaredHinge => squared_hinge(y_true, y_pred)?,
+            LossKind::CategoricalHinge => categorical_hinge(y_true, y_pred)?,
+            LossKind::CosineSimilarity { axis } => cosine_similarity(y_true, y_pred, *axis)?,
+            LossKind::MeanAbsolutePercentageError => {
+                mean_absolute_percentage_error(y_true, y_pred)?
+            }
+            LossKind::MeanSquaredLogarithmicError => {
+                mean_squared_logarithmic_error(y_true, y_pred)?
+            }
+            LossKind::BinaryFocalCrossentropy(o) => binary_focal_crossentropy(y_true, y_pred, o)?,
+            LossKind::CategoricalFocalCrossentropy(o) => {
+                categorical_focal_crossentropy(y_true, y_pred, o)?
+            }
+            LossKind::Dice { axis } => dice(y_true, y_pred, axis.as_deref())?,
+            LossKind::Tversky { alpha, beta, axis } => {
+                tversky(y_true, y_pred, *alpha, *beta, axis.as_deref())?
             }
         };
         Ok((values, None))
@@ -367,8 +590,12 @@ impl Loss {
     }
 }
 
-/// `values * weight`, where `weight` must broadcast to the shape of `values`.
+/// `values * weight`, where `weight` must broadcast to the shape of `values`, or (as in
+/// Keras) `values` is one value for the whole batch (Dice or Tversky over all axes).
 fn weighted<T: Float>(values: &Tensor<T>, weight: &Tensor<T>) -> Result<Tensor<T>> {
+    if values.rank() == 0 {
+        return values.mul(weight);
+    }
     let shape = broadcast_shapes(values.shape(), weight.shape(), "sample_weight").ok();
     if shape.as_deref() != Some(values.shape()) {
         bail!(
@@ -398,8 +625,11 @@ fn reduce_values<T: Float>(
         }
         _ => values.numel() as f64,
     };
-    let scale = if divisor == 0.0 { 0.0 } else { 1.0 / divisor };
-    loss.mul(&Tensor::scalar(T::from_f64(scale)))
+    if divisor == 0.0 {
+        // Keras's divide_no_nan: 0, even when the sum is NaN or infinite.
+        return Ok(Tensor::scalar(T::zero()));
+    }
+    loss.mul(&scalar(1.0 / divisor))
 }
 
 /// Keras's `squeeze_or_expand_to_same_rank` on shapes: where the ranks differ by one and
@@ -466,23 +696,57 @@ fn matched<T: Float>(
     Ok((t, p))
 }
 
-/// Mean over the last axis (a scalar stays as it is).
-fn mean_last<T: Float>(x: &Tensor<T>) -> Result<Tensor<T>> {
+/// A rank-0 constant.
+fn scalar<T: Float>(v: f64) -> Tensor<T> {
+    Tensor::scalar(T::from_f64(v))
+}
+
+/// Mean over `axis` (a scalar stays as it is).
+fn mean_over<T: Float>(x: &Tensor<T>, axis: isize) -> Result<Tensor<T>> {
     if x.rank() == 0 {
         return Ok(x.clone());
     }
-    x.mean(Some(&[-1]), false)
+    x.mean(Some(&[axis]), false)
+}
+
+/// Mean over the last axis (a scalar stays as it is).
+fn mean_last<T: Float>(x: &Tensor<T>) -> Result<Tensor<T>> {
+    mean_over(x, -1)
+}
+
+/// Sum over `axis` (a scalar stays as it is).
+fn sum_over<T: Float>(x: &Tensor<T>, axis: isize) -> Result<Tensor<T>> {
+    if x.rank() == 0 {
+        return Ok(x.clone());
+    }
+    x.sum(Some(&[axis]), false)
+}
+
+/// Helpers of the loss and metric tests.
+#[cfg(test)]
+pub(crate) mod testing {
+    use crate::tensor::Tensor;
+
+    /// An f32 tensor of `shape` holding `v`.
+    pub(crate) fn t32(v: &[f32], shape: &[usize]) -> Tensor<f32> {
+        Tensor::from_vec(v.to_vec(), shape).unwrap()
+    }
+
+    /// Asserts that `a` and `b` agree elementwise within `tol`.
+    pub(crate) fn close(a: &[f32], b: &[f32], tol: f32) {
+        assert_eq!(a.len(), b.len());
+        for (x, y) in a.iter().zip(b) {
+            assert!((x - y).abs() <= tol, "{a:?} vs {b:?}");
+        }
+    }
 }
 
 #[cfg(test)]
 mod tests {
+    use super::testing::t32;
     use super::*;
     use crate::ops::gradcheck::{check_grad, rand};
     use serde_json::json;
-
-    fn t32(v: &[f32], shape: &[usize]) -> Tensor<f32> {
-        Tensor::from_vec(v.to_vec(), shape).unwrap()
-    }
 
     fn loss(class: &str, config: Value) -> Loss {
         Loss::from_config(class, &config).unwrap()
@@ -518,12 +782,133 @@ mod tests {
                 "SparseCategoricalCrossentropy",
                 json!({"ignore_class": 0.5}),
             ),
+            ("KLDivergence", json!({"axis": -1})),
+            ("CosineSimilarity", json!({"axis": 1.5})),
+            ("BinaryFocalCrossentropy", json!({"gamma": -2.0})),
+            (
+                "BinaryFocalCrossentropy",
+                json!({"apply_class_balancing": 1}),
+            ),
+            ("BinaryFocalCrossentropy", json!({"label_smoothing": -0.1})),
+            ("CategoricalFocalCrossentropy", json!({"alpha": "x"})),
+            ("CategoricalFocalCrossentropy", json!({"alpha": []})),
+            ("Dice", json!({"axis": [1, "2"]})),
+            ("Dice", json!({"axis": true})),
+            ("Tversky", json!({"beta": null})),
         ] {
             assert!(
                 Loss::from_config(class, &config).is_err(),
                 "{class} {config}"
             );
         }
+    }
+
+    #[test]
+    fn new_loss_configs() {
+        assert_eq!(
+            loss("BinaryFocalCrossentropy", json!({})).kind,
+            LossKind::BinaryFocalCrossentropy(BinaryFocal::default())
+        );
+        assert_eq!(
+            loss("CategoricalFocalCrossentropy", json!({"alpha": [0.1, 0.9]})).kind,
+            LossKind::CategoricalFocalCrossentropy(CategoricalFocal {
+                alpha: vec![0.1, 0.9],
+                ..Default::default()
+            })
+        );
+        assert_eq!(
+            loss("Dice", json!({"axis": [1, 2]})).kind,
+            LossKind::Dice {
+                axis: Some(vec![1, 2])
+            }
+        );
+        assert_eq!(
+            loss("Tversky", json!({"axis": 1, "alpha": 0.3})).kind,
+            LossKind::Tversky {
+                alpha: 0.3,
+                beta: 0.5,
+                axis: Some(vec![1])
+            }
+        );
+        assert_eq!(
+            loss("CosineSimilarity", json!({})).kind,
+            LossKind::CosineSimilarity { axis: -1 }
+        );
+        for class in LOSS_CLASSES {
+            let l = Loss::from_config(class, &json!({"name": "x", "reduction": "sum"}));
+            assert_eq!(l.unwrap().reduction, Reduction::Sum, "{class}");
+        }
+        let err = Loss::from_config("Nope", &json!({}))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("Tversky") && err.contains("\"Nope\""), "{err}");
+    }
+
+    #[test]
+    fn nan_propagates_through_every_reduction() {
+        // The clip used to turn NaN into 1e-7: BinaryCrossentropy()([[1]], [[nan]]) was 16.1.
+        let t = t32(&[1.], &[1, 1]);
+        let p = t32(&[f32::NAN], &[1, 1]);
+        for reduction in [
+            "sum_over_batch_size",
+            "sum",
+            "none",
+            "mean",
+            "mean_with_sample_weight",
+        ] {
+            for class in [
+                "BinaryCrossentropy",
+                "CategoricalCrossentropy",
+                "KLDivergence",
+                "Poisson",
+            ] {
+                let l = loss(class, json!({ "reduction": reduction }));
+                let v = l.call(&t, &p, None).unwrap().to_vec();
+                assert!(v.iter().all(|x| x.is_nan()), "{class} {reduction}: {v:?}");
+                let w = t32(&[0.5], &[1]);
+                let v = l.call(&t, &p, Some(&w)).unwrap().to_vec();
+                assert!(v.iter().all(|x| x.is_nan()), "{class} {reduction}: {v:?}");
+            }
+        }
+        // A NaN label or weight is NaN too.
+        let bce = loss("BinaryCrossentropy", json!({}));
+        let half = t32(&[0.5], &[1, 1]);
+        assert!(bce.call(&p, &half, None).unwrap().item().unwrap().is_nan());
+        let w = t32(&[f32::NAN], &[1]);
+        assert!(bce
+            .call(&t, &half, Some(&w))
+            .unwrap()
+            .item()
+            .unwrap()
+            .is_nan());
+        // Keras's divide_no_nan: weights summing to 0 give 0, even over NaN values.
+        let mwsw = loss(
+            "MeanSquaredError",
+            json!({"reduction": "mean_with_sample_weight"}),
+        );
+        let t2 = t32(&[f32::NAN, 1.], &[2, 1]);
+        let zeros = t32(&[0., 0.], &[2]);
+        let v = mwsw
+            .call(&t2, &t32(&[0., 0.], &[2, 1]), Some(&zeros))
+            .unwrap();
+        assert_eq!(v.item().unwrap(), 0.0);
+    }
+
+    #[test]
+    fn one_value_for_the_batch_is_weighted_by_broadcasting() {
+        // Dice over all axes gives one value; Keras multiplies it by each weight and
+        // reduces those (0.6164384 in the Dice docs).
+        let t = t32(&[1., 1., 0., 0., 1., 1., 0., 0.], &[2, 2, 2, 1]);
+        let p = t32(&[0., 1., 0., 1., 0.4, 0., 0., 0.9], &[2, 2, 2, 1]);
+        let dice = loss("Dice", json!({}));
+        let v = dice.call(&t, &p, None).unwrap().item().unwrap();
+        assert!((v - 0.616_438_4).abs() < 1e-6, "{v}");
+        let w = t32(&[1., 0.5], &[2]);
+        let v = dice.call(&t, &p, Some(&w)).unwrap().item().unwrap();
+        assert!((v - 0.616_438_4 * 0.75).abs() < 1e-6, "{v}");
+        let mwsw = loss("Dice", json!({"reduction": "mean_with_sample_weight"}));
+        let v = mwsw.call(&t, &p, Some(&w)).unwrap().item().unwrap();
+        assert!((v - 0.616_438_4).abs() < 1e-6, "{v}");
     }
 
     #[test]
@@ -598,6 +983,14 @@ mod tests {
         let labels = rand(&[3, 4], 3).map(|v| (v + 1.0) / 2.0).unwrap();
         let weights = rand(&[3], 4).map(|v| v + 1.5).unwrap();
         let classes = Tensor::<f64>::from_vec(vec![2., 0., 3.], &[3, 1]).unwrap();
+        let signs = labels.map(|v| if v > 0.5 { 1.0 } else { -1.0 }).unwrap();
+        let one_hot = Tensor::<f64>::from_vec(
+            vec![0., 1., 0., 0., 1., 0., 0., 0., 0., 0., 0., 1.],
+            &[3, 4],
+        )
+        .unwrap();
+        // Labels away from the predictions, where |y_true - y_pred| has its kink.
+        let shifted = labels.map(|v| v + 2.0).unwrap();
         let reductions = [
             "sum_over_batch_size",
             "sum",
@@ -635,6 +1028,35 @@ mod tests {
                         json!({"from_logits": true, "ignore_class": 3}),
                         &classes,
                         &logits,
+                    ),
+                    ("KLDivergence", json!({}), &labels, &probs),
+                    ("Poisson", json!({}), &labels, &probs),
+                    ("LogCosh", json!({}), &labels, &logits),
+                    ("Hinge", json!({}), &signs, &probs),
+                    ("SquaredHinge", json!({}), &signs, &probs),
+                    ("CategoricalHinge", json!({}), &one_hot, &probs),
+                    ("CosineSimilarity", json!({}), &labels, &logits),
+                    ("MeanAbsolutePercentageError", json!({}), &shifted, &probs),
+                    ("MeanSquaredLogarithmicError", json!({}), &labels, &probs),
+                    (
+                        "BinaryFocalCrossentropy",
+                        json!({"apply_class_balancing": true, "from_logits": true}),
+                        &labels,
+                        &logits,
+                    ),
+                    (
+                        "CategoricalFocalCrossentropy",
+                        json!({"alpha": [0.1, 0.2, 0.3, 0.4], "label_smoothing": 0.1}),
+                        &labels,
+                        &probs,
+                    ),
+                    ("Dice", json!({"axis": 1}), &labels, &probs),
+                    ("Dice", json!({}), &labels, &probs),
+                    (
+                        "Tversky",
+                        json!({"alpha": 0.7, "beta": 0.2, "axis": [1]}),
+                        &labels,
+                        &probs,
                     ),
                 ];
                 for (class, mut config, t, p) in cases {

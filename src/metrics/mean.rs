@@ -164,9 +164,22 @@ impl Metric for MeanMetric {
     }
 }
 
-/// Keras's `Mean.update_state` (with `reduce_to_samplewise_values`): the weighted sum of
-/// the values and the sum of the weights (or the number of samples).
-pub(crate) fn weighted_sums(values: Values, weight: Option<Values>) -> Result<(f64, f64)> {
+/// Keras's `reduce_to_samplewise_values`: `values` weighted by `weight` (its rank matched
+/// to theirs, the values' extra axes folded first, then broadcast), folded to one value
+/// per sample; and the weights folded to one per sample. Folding is the mean (`Mean`) or,
+/// with `sum`, the sum (`Sum`).
+pub(crate) fn samplewise_values(
+    values: Values,
+    weight: Option<Values>,
+    sum: bool,
+) -> Result<(Values, Option<Values>)> {
+    let fold = |v: &Values, axis| {
+        if sum {
+            v.sum_from(axis)
+        } else {
+            v.mean_from(axis)
+        }
+    };
     let mut values = values;
     let mut weight = weight;
     if let Some(w) = weight.take() {
@@ -175,17 +188,24 @@ pub(crate) fn weighted_sums(values: Values, weight: Option<Values>) -> Result<(f
         let w = Values::new(ws, w.data);
         let w_rank = w.rank();
         if values.rank() > w_rank {
-            values = values.mean_from(w_rank);
+            values = fold(&values, w_rank);
         }
         let w = w.broadcast_to(&values.shape, "sample_weight")?;
         for (v, w) in values.data.iter_mut().zip(&w.data) {
             *v *= w;
         }
-        weight = Some(if w_rank > 1 { w.mean_from(1) } else { w });
+        weight = Some(if w_rank > 1 { fold(&w, 1) } else { w });
     }
     if values.rank() > 1 {
-        values = values.mean_from(1);
+        values = fold(&values, 1);
     }
+    Ok((values, weight))
+}
+
+/// Keras's `Mean.update_state`: the weighted sum of the values and the sum of the weights
+/// (or the number of samples).
+pub(crate) fn weighted_sums(values: Values, weight: Option<Values>) -> Result<(f64, f64)> {
+    let (values, weight) = samplewise_values(values, weight, false)?;
     let total = values.data.iter().sum();
     let count = match weight {
         Some(w) => w.data.iter().sum(),

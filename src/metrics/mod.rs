@@ -7,6 +7,7 @@ mod f_score;
 mod mean;
 mod r2;
 mod values;
+mod wrapper;
 
 pub use auc::{Auc, AucConfig, AucCurve, AucSummation};
 pub use confusion::{
@@ -15,6 +16,7 @@ pub use confusion::{
 pub use f_score::{FBetaScore, FScoreAverage};
 pub use mean::{MeanFn, MeanMetric};
 pub use r2::{R2Aggregation, R2Score};
+pub use wrapper::{LossMean, SumMetric, WRAPPER_CLASSES};
 
 use crate::bail;
 use crate::error::Result;
@@ -183,10 +185,12 @@ pub fn metric_from_config(class_name: &str, config: &Value) -> Result<Box<dyn Me
             "class_aggregation",
             "num_regressors",
         ])?)?)),
+        other if WRAPPER_CLASSES.contains(&other) => wrapper::wrapper_from_config(other, config),
         other => bail!(
             InvalidArgument,
-            "unknown metric class {other:?}; expected one of {}",
-            METRIC_CLASSES.join(", ")
+            "unknown metric class {other:?}; expected one of {}, {}",
+            METRIC_CLASSES.join(", "),
+            WRAPPER_CLASSES.join(", ")
         ),
     }
 }

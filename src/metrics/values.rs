@@ -41,16 +41,34 @@ impl Values {
 
     /// The mean over all axes from `axis` on (a no-op when there are none).
     pub fn mean_from(&self, axis: usize) -> Values {
+        self.fold_from(axis, true)
+    }
+
+    /// The sum over all axes from `axis` on (a no-op when there are none).
+    pub fn sum_from(&self, axis: usize) -> Values {
+        self.fold_from(axis, false)
+    }
+
+    /// The sum (or mean) over all axes from `axis` on.
+    fn fold_from(&self, axis: usize, mean: bool) -> Values {
         if axis >= self.rank() {
             return self.clone();
         }
+        let outer: usize = self.shape[..axis].iter().product();
         let inner: usize = self.shape[axis..].iter().product();
         let data = if inner == 0 {
-            vec![f64::NAN; self.shape[..axis].iter().product()]
+            vec![if mean { f64::NAN } else { 0.0 }; outer]
         } else {
             self.data
                 .chunks(inner)
-                .map(|c| c.iter().sum::<f64>() / inner as f64)
+                .map(|c| {
+                    let sum = c.iter().sum::<f64>();
+                    if mean {
+                        sum / inner as f64
+                    } else {
+                        sum
+                    }
+                })
                 .collect()
         };
         Values::new(self.shape[..axis].to_vec(), data)
@@ -124,6 +142,11 @@ mod tests {
         assert!(v.broadcast_to(&[3, 3], "w").is_err());
         assert_eq!(b.mean_last().data, vec![1., 2.]);
         assert_eq!(b.mean_from(0).data, vec![1.5]);
+        assert_eq!(b.sum_from(1).data, vec![3., 6.]);
+        assert_eq!(
+            Values::new(vec![2, 0], vec![]).sum_from(1).data,
+            vec![0., 0.]
+        );
         assert_eq!(argmax(&[1., 3., 3.]), 1);
     }
 }

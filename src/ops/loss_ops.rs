@@ -8,8 +8,9 @@ use crate::tensor::{alloc, Float, Tensor};
 use super::unary::sigmoid;
 
 impl<T: Float> Tensor<T> {
-    /// `min(max(x, lo), hi)`. The gradient passes where `lo <= x <= hi` (bounds
-    /// included) and is 0 outside, as TensorFlow's `clip_by_value` and Keras's `ops.clip`.
+    /// `min(max(x, lo), hi)`, keeping NaN as NaN (as `jnp.clip` and Keras's `ops.clip`;
+    /// `f32::max` would turn it into `lo`). The gradient passes where `lo <= x <= hi`
+    /// (bounds included) and is 0 outside and at NaN, as in JAX.
     pub fn clip(&self, lo: f64, hi: f64) -> Result<Tensor<T>> {
         if lo.is_nan() || hi.is_nan() || lo > hi {
             bail!(
@@ -18,7 +19,15 @@ impl<T: Float> Tensor<T> {
             );
         }
         let (l, h) = (T::from_f64(lo), T::from_f64(hi));
-        let y = super::map_data(&self.data(), move |x| x.max(l).min(h))?;
+        let y = super::map_data(&self.data(), move |x| {
+            if x < l {
+                l
+            } else if x > h {
+                h
+            } else {
+                x
+            }
+        })?;
         Ok(Tensor::from_op(
             y,
             self.shape().to_vec(),
@@ -137,6 +146,24 @@ mod tests {
         // The bound itself (0.2) passes the gradient.
         assert_eq!(g[0].to_vec(), vec![0., 1., 1., 0.]);
         assert!(x.clip(1.0, 0.0).is_err());
+        // NaN stays NaN (f32::max would give the lower bound) and passes no gradient,
+        // as jnp.clip.
+        let with_nan = Tensor::<f64>::variable(vec![f64::NAN, 0.5], &[2]).unwrap();
+        let y = with_nan.clip(1e-7, 1.0 - 1e-7).unwrap();
+        assert!(y.to_vec()[0].is_nan());
+        assert_eq!(y.to_vec()[1], 0.5);
+        let g = crate::grad(
+            &y.mul(&Tensor::scalar(2.0))
+                .unwrap()
+                .sum(None, false)
+                .unwrap(),
+            &[with_nan],
+        )
+        .unwrap();
+        assert_eq!(g[0].to_vec(), vec![0., 2.]);
+        // An infinite bound clips on one side only.
+        let y = x.clip(0.2, f64::INFINITY).unwrap();
+        assert_eq!(y.to_vec(), vec![0.2, 0.2, 0.5, 2.]);
         let away = rand(&[3, 4], 7)
             .map(|v| if (v.abs() - 0.5).abs() < 0.05 { 0.1 } else { v })
             .unwrap();
