@@ -154,6 +154,9 @@ CASES: dict[str, Case] = {
                            k.metrics.Precision(top_k=2, name="p_top2"),
                            k.metrics.Recall(class_id=1, name="r_1")]),
     "metrics:r2": Case(mlp(2), "mse", metrics=lambda k: [k.metrics.R2Score(name="r2")]),
+    "metrics:mean_metric_wrapper": Case(
+        mlp(2), "mse",
+        metrics=lambda k: [k.metrics.MeanMetricWrapper(k.losses.mean_absolute_error, name="w")]),
     "metrics:sample_weight": Case(
         mlp(1, "sigmoid"), "binary_crossentropy", targets="binary", outputs=1,
         sample_weight=True, metrics=lambda k: ["accuracy", k.metrics.AUC(name="auc"), "mse"],
@@ -233,6 +236,10 @@ CASES: dict[str, Case] = {
     "layer:activity_regularization": Case(
         lambda k: [k.layers.Dense(4), k.layers.ActivityRegularization(l1=0.01, l2=0.02),
                    k.layers.Dense(2)], "mse"),
+    "layer:discretization": Case(
+        lambda k: [k.layers.Discretization(bin_boundaries=[-0.5, 0.0, 0.5],
+                                           output_mode="one_hot"),
+                   k.layers.Flatten(), k.layers.Dense(2)], "mse"),
     "layer:category_encoding": Case(
         lambda k: [k.layers.CategoryEncoding(num_tokens=6, output_mode="count"),
                    k.layers.Dense(2)], "mse", tokens=6),
