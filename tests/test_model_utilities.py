@@ -152,3 +152,17 @@ def test_to_categorical_matches_keras(labels, num_classes):
 def test_to_categorical_rejects_bad_labels(labels, num_classes, match):
     with pytest.raises(ValueError, match=match):
         kd.utils.to_categorical(labels, num_classes=num_classes)
+
+
+@pytest.mark.parametrize("mode, first", [("steps", "7/7 "), ("samples", "50/50 ")])
+def test_progbar_logger_counts_steps_or_samples(mode, first, capsys):
+    model = _model(kd)
+    model.compile(optimizer="sgd", loss="mse")
+    x, y = np.ones((50, 6), "float32"), np.zeros((50, 3), "float32")
+    bar = kd.callbacks.ProgbarLogger(count_mode=mode)
+    model.fit(x, y, batch_size=8, verbose=1, callbacks=[bar])
+    assert capsys.readouterr().out.startswith(first)
+    model.evaluate(x, y, batch_size=8, verbose=1, callbacks=[bar])
+    assert capsys.readouterr().out.startswith(first)
+    with pytest.raises(ValueError, match="count_mode"):
+        kd.callbacks.ProgbarLogger(count_mode="rows")

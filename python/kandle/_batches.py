@@ -83,6 +83,8 @@ class ArrayBatches:
         self.dataset = _core.Dataset(x, y, sample_weight)
         self.batch_size = batch_size
         self.steps: int | None = self.dataset.num_batches(batch_size)
+        # Rows and batch size, for a progress bar that counts samples.
+        self.samples: tuple[int, int] | None = (len(x), batch_size)
 
     def first(self) -> Batch:
         """One row, for building the model and resolving its metrics."""
@@ -214,6 +216,7 @@ class StreamBatches:
         self._executor: concurrent.futures.Executor | None = None
         self._taken = 0
         self.exhausted = False
+        self.samples: tuple[int, int] | None = None  # rows unknown
         if class_weight is not None and not isinstance(source, PyDataset):
             raise InvalidArgumentError(
                 "Argument `class_weight` is not supported for Python generator inputs, as in "

@@ -103,39 +103,60 @@ class History(Callback):
 
 class ProgbarLogger(Callback):
     """Prints Keras's progress bar (added by ``fit``/``evaluate``/``predict`` when
-    ``verbose`` is not 0).
+    ``verbose`` is not 0). ``count_mode="steps"`` (Keras 3's only mode, the default)
+    counts batches; ``"samples"`` (tf.keras 2's default) counts rows where the data is
+    arrays, and batches where it is a stream of unknown rows.
 
     >>> import kandle as kd
     >>> kd.callbacks.ProgbarLogger().verbose
     1
+    >>> kd.callbacks.ProgbarLogger(count_mode="samples").count_mode
+    'samples'
     """
 
-    def __init__(self) -> None:
+    def __init__(self, count_mode: str = "steps") -> None:
         super().__init__()
+        if count_mode not in ("steps", "samples"):
+            raise InvalidArgumentError(
+                f"ProgbarLogger: count_mode must be 'steps' or 'samples', got {count_mode!r}"
+            )
+        self.count_mode = count_mode
         self.verbose = 1
         self.epochs = 1
         self._bar: Progbar | None = None
         self._seen = 0  # batches shown in this bar (its length while unknown)
         self._in_fit = False
+        self._samples: tuple[int, int] | None = None  # (rows, batch size), set by fit
 
     def set_params(self, params: dict[str, Any]) -> None:
         super().set_params(params)
         self.verbose = params.get("verbose", 1)
         self.epochs = params.get("epochs", 1)
 
+    def _by_samples(self) -> tuple[int, int] | None:
+        return self._samples if self.count_mode == "samples" else None
+
     def _start(self, steps: int | None = None) -> None:
-        # None: a stream of batches whose length is known only at its end.
-        target = steps if steps is not None else self.params.get("steps")
-        self._bar = Progbar(target=target, verbose=self.verbose)
+        by_samples = self._by_samples()
+        if by_samples is not None:
+            self._bar = Progbar(target=by_samples[0], verbose=self.verbose, unit_name="sample")
+        else:
+            # None: a stream of batches whose length is known only at its end.
+            target = steps if steps is not None else self.params.get("steps")
+            self._bar = Progbar(target=target, verbose=self.verbose)
         self._seen = 0
 
     def _show(self, batch: int, logs: Logs | None, finalize: bool = False) -> None:
         if self._bar is None:
             self._start()
         assert self._bar is not None
+        count = batch + 1
+        by_samples = self._by_samples()
+        if by_samples is not None:
+            count = min(count * by_samples[1], by_samples[0])
         if not finalize:
-            self._seen = batch + 1
-        current = (self._bar.target or self._seen) if finalize else batch + 1
+            self._seen = count
+        current = (self._bar.target or self._seen) if finalize else count
         self._bar.update(current, list((logs or {}).items()), finalize=finalize)
 
     def on_train_begin(self, logs: Logs | None = None) -> None:
@@ -189,7 +210,10 @@ class CallbackList:
         add_history: bool = False,
         add_progbar: bool = False,
         params: dict[str, Any] | None = None,
+        samples: tuple[int, int] | None = None,
     ) -> None:
+        """``samples``: the number of rows and the batch size, when known (arrays), for
+        a ProgbarLogger that counts samples."""
         self.callbacks = list(callbacks or [])
         for c in self.callbacks:
             if not isinstance(c, Callback):
@@ -205,6 +229,8 @@ class CallbackList:
         for c in self.callbacks:
             c.set_model(model)
             c.set_params(dict(params or {}))
+            if isinstance(c, ProgbarLogger):
+                c._samples = samples
 
     def needs_batch_hooks(self, mode: str) -> bool:
         """Whether a callback other than the progress bar has a per-batch hook here."""

@@ -505,6 +505,7 @@ class Model(Layer):
             add_history=True,
             add_progbar=verbose != 0,
             params={"verbose": verbose, "epochs": epochs, "steps": data.steps},
+            samples=data.samples,
         )
         self.stop_training = False
         callback_list.call("on_train_begin", {})
@@ -654,6 +655,7 @@ class Model(Layer):
                 self,
                 add_progbar=verbose != 0,
                 params={"verbose": verbose, "epochs": 1, "steps": data.steps},
+                samples=data.samples,
             )
             callback_list.call("on_test_begin", {})
             logs = self._run_test(trainer, data, callback_list, "test")
@@ -707,6 +709,7 @@ class Model(Layer):
                 self,
                 add_progbar=verbose != 0,
                 params={"verbose": verbose, "epochs": 1, "steps": data.steps},
+                samples=data.samples,
             )
             callback_list.call("on_predict_begin", {})
             data.begin_epoch(False)
