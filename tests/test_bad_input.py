@@ -424,15 +424,36 @@ def test_set_random_seed_takes_integers_only(value):
         kd.utils.set_random_seed(value)
 
 
+def _interrupt(script, wait):
+    """Runs `script`, which prints "start <seconds the whole call would take>" and then
+    "interrupted <time>" when its KeyboardInterrupt arrives; sends SIGINT `wait` seconds
+    after "start". Returns (seconds from the signal to the stop, the whole call's)."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    proc = subprocess.Popen(
+        [sys.executable, "-c", script], stdout=subprocess.PIPE, text=True, bufsize=1
+    )
+    try:
+        word, full = proc.stdout.readline().split()
+        assert word == "start"
+        time.sleep(wait)
+        sent = time.perf_counter()
+        proc.send_signal(signal.SIGINT)
+        out, _ = proc.communicate(timeout=120)
+    finally:
+        proc.kill()
+    assert out.startswith("interrupted"), out
+    return float(out.split()[1]) - sent, float(full)
+
+
 @pytest.mark.parametrize("call", ["fit", "evaluate", "predict"])
 def test_ctrl_c_stops_a_long_engine_call_promptly(call):
     """SIGINT during fit, evaluate or predict raises KeyboardInterrupt within about a
     batch, long before the call would end; the model keeps working afterwards."""
-    import signal
-    import subprocess
-    import sys
     import textwrap
-    import time
 
     script = textwrap.dedent(
         f"""
@@ -461,30 +482,14 @@ def test_ctrl_c_stops_a_long_engine_call_promptly(call):
             print("interrupted", stopped, flush=True)
         """
     )
-    proc = subprocess.Popen(
-        [sys.executable, "-c", script], stdout=subprocess.PIPE, text=True, bufsize=1
-    )
-    try:
-        word, full = proc.stdout.readline().split()
-        assert word == "start"
-        time.sleep(1.5)
-        sent = time.perf_counter()
-        proc.send_signal(signal.SIGINT)
-        out, _ = proc.communicate(timeout=120)  # fit and evaluate would never end
-    finally:
-        proc.kill()
-    assert out.startswith("interrupted"), out
+    stop, full = _interrupt(script, wait=1.5)  # fit and evaluate would never end
     # Stopped long before the call's end, not at it (no absolute time: CI is shared).
-    assert float(out.split()[1]) - sent < float(full) / 2
+    assert stop < full / 2
 
 
 def test_ctrl_c_stops_one_large_predict_on_batch():
     """One engine call on one huge batch: checked between blocks of rows."""
-    import signal
-    import subprocess
-    import sys
     import textwrap
-    import time
 
     script = textwrap.dedent(
         """
@@ -506,18 +511,6 @@ def test_ctrl_c_stops_one_large_predict_on_batch():
             print("interrupted", time.perf_counter(), flush=True)
         """
     )
-    proc = subprocess.Popen(
-        [sys.executable, "-c", script], stdout=subprocess.PIPE, text=True, bufsize=1
-    )
-    try:
-        word, full = proc.stdout.readline().split()
-        assert word == "start"
-        time.sleep(1.0)
-        sent = time.perf_counter()
-        proc.send_signal(signal.SIGINT)
-        out, _ = proc.communicate(timeout=120)
-    finally:
-        proc.kill()
-    assert out.startswith("interrupted"), out
+    stop, full = _interrupt(script, wait=1.0)
     # Stopped long before the call's end (before: only after all 400,000 rows).
-    assert float(out.split()[1]) - sent < float(full) / 2
+    assert stop < full / 2

@@ -10,6 +10,7 @@ import pytest
 
 import kandle as kd
 from helpers import randn
+from make_keras_references import CASES as DISCRETIZATION_CASES
 from make_keras_references import batches_data, discretization_arrays
 
 keras = pytest.importorskip("keras")
@@ -259,18 +260,7 @@ def test_category_encoding_count_weights_match_keras():
         kd.layers.CategoryEncoding(num_tokens=4)(x, count_weights=w)
 
 
-@pytest.mark.parametrize(
-    "data, num_bins, epsilon",
-    [
-        ("docstring", 4, 0.01),
-        ("normal", 5, 0.01),
-        ("normal", 3, 0.01),
-        ("normal", 7, 0.05),
-        ("ties", 4, 0.01),
-        ("small", 10, 0.01),
-        ("large", 6, 0.001),
-    ],
-)
+@pytest.mark.parametrize("data, num_bins, epsilon", DISCRETIZATION_CASES)
 def test_discretization_adapt_matches_keras_boundaries(data, num_bins, epsilon, rng):
     x = discretization_arrays(rng)[data]
     mine = kd.layers.Discretization(num_bins=num_bins, epsilon=epsilon)
