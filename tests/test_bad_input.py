@@ -514,3 +514,35 @@ def test_ctrl_c_stops_one_large_predict_on_batch():
     stop, full = _interrupt(script, wait=1.0)
     # Stopped long before the call's end (before: only after all 400,000 rows).
     assert stop < full / 2
+
+
+def test_numpy_scalars_in_configs_reach_the_engine():
+    """SGD(momentum=np.float32(0.9)) failed to serialize; it now steps as 0.9 does."""
+    results = []
+    for momentum in (0.9, np.float32(0.9), np.float64(0.9)):
+        w = kd.Variable([1.0, 2.0])
+        opt = kd.optimizers.SGD(learning_rate=np.float32(0.1), momentum=momentum)
+        for _ in range(3):
+            opt.apply([kd.tensor([0.5, -1.0])], [w])
+        results.append(w.numpy())
+    np.testing.assert_allclose(results[1], results[0], rtol=1e-6)
+    np.testing.assert_allclose(results[2], results[0], rtol=1e-6)
+
+
+@pytest.mark.parametrize(
+    "make, argument",
+    [
+        (lambda: kd.optimizers.SGD(learning_rate=float("nan")), "learning_rate"),
+        (lambda: kd.optimizers.Adam(epsilon=float("inf")), "epsilon"),
+        (lambda: kd.optimizers.SGD(clipnorm=float("nan")), "clipnorm"),
+        (
+            lambda: kd.layers.Dense(2, kernel_initializer=kd.initializers.Constant(np.inf)).build(
+                (None, 3)
+            ),
+            "value",
+        ),
+    ],
+)
+def test_non_finite_hyper_parameters_are_refused_by_name(make, argument):
+    with pytest.raises(ValueError, match=f"`{argument}`"):
+        make()

@@ -3,11 +3,34 @@
 from __future__ import annotations
 
 import json
+import math
 from typing import Any, TypeVar
+
+import numpy as np
 
 from kandle.errors import InvalidArgumentError
 
 T = TypeVar("T", bound="ConfigObject")
+
+
+def plain(value: Any) -> Any:
+    """A config as strict JSON can carry it: numpy scalars and arrays as Python numbers
+    and lists, non-finite floats as strings (which the engine rejects by the argument's
+    name, where JSON itself would fail with no name)."""
+    if isinstance(value, np.ndarray | np.generic):
+        value = value.tolist()
+    if isinstance(value, dict):
+        return {k: plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [plain(v) for v in value]
+    if isinstance(value, float) and not math.isfinite(value):
+        return repr(value)
+    return value
+
+
+def engine_json(config: Any) -> str:
+    """The JSON of a config for the Rust engine (see :func:`plain`)."""
+    return json.dumps(plain(config))
 
 
 class ConfigObject:

@@ -14,14 +14,19 @@ True
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
 
 from kandle import _core
-from kandle._config import ConfigObject, deserialize_from, get_from, serialized
+from kandle._config import (
+    ConfigObject,
+    deserialize_from,
+    engine_json,
+    get_from,
+    serialized,
+)
 from kandle.errors import InvalidArgumentError
 
 Shape = Sequence[int]
@@ -59,7 +64,7 @@ class Initializer(ConfigObject):
     def __call__(self, shape: Shape, dtype: Any = None) -> np.ndarray:
         shape = tuple(int(d) for d in shape)
         fan_in, fan_out = compute_fans(shape)
-        config = json.dumps({"class_name": type(self).__name__, "config": self.get_config()})
+        config = engine_json({"class_name": type(self).__name__, "config": self.get_config()})
         return _core.initialize_from_config(config, shape, fan_in, fan_out)
 
 

@@ -14,12 +14,12 @@ array([0.5], dtype=float32)
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Callable
 from typing import Any
 
 from kandle import _core
+from kandle._config import engine_json
 from kandle._core import Tensor
 from kandle.errors import InvalidArgumentError
 
@@ -73,7 +73,7 @@ class Loss:
     def _build_engine(self) -> None:
         if self._class_name is not None:
             config = {"reduction": self.reduction, **self._options()}
-            self._engine = _core.Loss(self._class_name, json.dumps(config))
+            self._engine = _core.Loss(self._class_name, engine_json(config))
 
     def call(self, y_true: Any, y_pred: Any) -> Tensor:
         """The per-sample loss values."""
@@ -822,7 +822,7 @@ def tversky(
 
 
 def _function(class_name: str, options: dict[str, Any]) -> _core.Loss:
-    return _core.Loss(class_name, json.dumps({"reduction": None, **options}))
+    return _core.Loss(class_name, engine_json({"reduction": None, **options}))
 
 
 def _snake_case(name: str) -> str:

@@ -14,7 +14,6 @@ and reads the running value with ``result()``. The state lives in the Rust engin
 from __future__ import annotations
 
 import json
-import math
 from collections import defaultdict
 from collections.abc import Callable
 from typing import Any
@@ -23,6 +22,7 @@ import numpy as np
 
 from kandle import _core
 from kandle import losses as _losses
+from kandle._config import engine_json
 from kandle.losses import (
     _BUILTIN_FUNCTIONS,
     _snake_case,
@@ -43,21 +43,6 @@ from kandle.losses import (
     sparse_categorical_crossentropy,
     squared_hinge,
 )
-
-
-def _plain_config(value: Any) -> Any:
-    """A config as strict JSON can carry it: numpy scalars and arrays as Python numbers
-    and lists, non-finite floats as strings (which the engine rejects by name)."""
-    if isinstance(value, np.ndarray | np.generic):
-        value = value.tolist()
-    if isinstance(value, dict):
-        return {k: _plain_config(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_plain_config(v) for v in value]
-    if isinstance(value, float) and not math.isfinite(value):
-        return repr(value)
-    return value
-
 
 # Keras names metrics created without a name per process: precision, precision_1, ...
 _name_counts: defaultdict[str, int] = defaultdict(int)
@@ -89,7 +74,7 @@ class Metric:
     def __init__(self, name: str | None = None, dtype: Any = None) -> None:
         self.name = name if name is not None else _auto_name(type(self).__name__)
         self.dtype = dtype or "float32"
-        self._engine = _core.Metric(self._core_class, json.dumps(_plain_config(self._options())))
+        self._engine = _core.Metric(self._core_class, engine_json(self._options()))
 
     # The class-specific config keys (beyond name and dtype), attributes of the same name.
     _option_names: tuple[str, ...] = ()

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import functools
 import inspect
-import json
 import re
 from collections import defaultdict
 from collections.abc import Callable, Sequence
@@ -13,6 +12,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from kandle import _core, initializers
+from kandle._config import engine_json
 from kandle._core import Tensor, Variable
 from kandle.errors import InvalidArgumentError, ShapeError
 
@@ -141,7 +141,7 @@ class Layer:
     def _make_engine(self) -> None:
         if self._engine_class is not None:
             self._engine = _core.Layer(
-                self._engine_class, json.dumps(self._engine_config()), self.weights
+                self._engine_class, engine_json(self._engine_config()), self.weights
             )
 
     def regularization(self) -> Tensor | None:

@@ -19,7 +19,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any, ClassVar, cast
 
 from kandle import _core
-from kandle._config import serialized
+from kandle._config import engine_json, serialized
 from kandle._core import Tensor, Variable
 from kandle.errors import InvalidArgumentError
 from kandle.optimizers import schedules
@@ -113,7 +113,7 @@ class Optimizer:
             "gradient_accumulation_steps": gradient_accumulation_steps,
             **self._options(),
         }
-        self._engine = _core.Optimizer(self._engine_class, json.dumps(config))
+        self._engine = _core.Optimizer(self._engine_class, engine_json(config))
 
     # The subclass's own constructor arguments (attributes of the same name), which are
     # also Keras's config keys.

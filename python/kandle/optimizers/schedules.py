@@ -11,11 +11,10 @@ optimizer's ``learning_rate``. The values are computed by the Rust engine.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from kandle import _core
-from kandle._config import serialized
+from kandle._config import engine_json, serialized
 
 
 class LearningRateSchedule:
@@ -56,7 +55,7 @@ class LearningRateSchedule:
         )
 
     def _engine_json(self) -> str:
-        return json.dumps(self._engine_config())
+        return engine_json(self._engine_config())
 
     def _validate(self) -> None:
         # The engine checks every argument (and raises naming it) when it evaluates.
