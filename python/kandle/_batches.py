@@ -69,6 +69,23 @@ def unpack(data: Any) -> tuple[Any, Any, Any]:
     )
 
 
+def class_weights_to_sample_weights(y: np.ndarray, class_weight: dict[int, float]) -> np.ndarray:
+    """Keras's conversion: each sample weighs its class's weight (1 if not listed)."""
+    labels = y
+    if labels.ndim > 1:
+        labels = labels.argmax(axis=-1) if labels.shape[-1] != 1 else labels.reshape(len(labels))
+    labels = np.round(labels).astype(np.int64)
+    if not class_weight:
+        return np.ones(len(labels), dtype=np.float32)
+    classes = np.array(sorted(class_weight), dtype=np.int64)
+    weights = np.array([class_weight[c] for c in sorted(class_weight)], dtype=np.float32)
+    out = np.ones(len(labels), dtype=np.float32)
+    pos = np.searchsorted(classes, labels)
+    found = (pos < len(classes)) & (classes[np.minimum(pos, len(classes) - 1)] == labels)
+    out[found] = weights[pos[found]]
+    return out
+
+
 class ArrayBatches:
     """All the data in memory: the engine gathers and runs the batches."""
 
@@ -217,6 +234,7 @@ class StreamBatches:
         self._taken = 0
         self.exhausted = False
         self.samples: tuple[int, int] | None = None  # rows unknown
+        self._outputs: list[np.ndarray] = []  # what predict has computed
         if class_weight is not None and not isinstance(source, PyDataset):
             raise InvalidArgumentError(
                 "Argument `class_weight` is not supported for Python generator inputs, as in "
@@ -244,9 +262,7 @@ class StreamBatches:
                 raise InvalidArgumentError(
                     "You cannot use `class_weight` and `sample_weight` at the same time."
                 )
-            from kandle.models import _class_weights_to_sample_weights
-
-            sw = _class_weights_to_sample_weights(y, self.class_weight)
+            sw = class_weights_to_sample_weights(y, self.class_weight)
         return x, y, sw
 
     def _batches(self, items: Iterator[Any]) -> Iterator[Batch]:
@@ -350,8 +366,6 @@ class StreamBatches:
         return done
 
     def predict(self, trainer: Any, first: int, count: int, budget: float) -> int:
-        if not hasattr(self, "_outputs"):
-            self._outputs: list[np.ndarray] = []
         done = 0
         for x, _, _ in self._batches_until(count, budget):
             self._outputs.append(trainer.forward(x).numpy())
@@ -359,10 +373,9 @@ class StreamBatches:
         return done
 
     def predictions(self, trainer: Any) -> np.ndarray:
-        outputs = getattr(self, "_outputs", [])
-        if not outputs:
+        if not self._outputs:
             return np.zeros((0,), np.float32)
-        return np.concatenate(outputs)
+        return np.concatenate(self._outputs)
 
 
 def warn_ran_out(steps: int | None, epochs: int) -> None:

@@ -24,6 +24,7 @@ from kandle._batches import (
     ArrayBatches,
     StreamBatches,
     as_batch_array,
+    class_weights_to_sample_weights,
     is_stream,
     warn_ran_out,
 )
@@ -93,23 +94,6 @@ def _verbosity(verbose: Any) -> int:
     if verbose not in (0, 1, 2):
         raise InvalidArgumentError(f"verbose: expected 'auto', 0, 1 or 2, got {verbose!r}")
     return int(verbose)
-
-
-def _class_weights_to_sample_weights(y: np.ndarray, class_weight: dict[int, float]) -> np.ndarray:
-    """Keras's conversion: each sample weighs its class's weight (1 if not listed)."""
-    labels = y
-    if labels.ndim > 1:
-        labels = labels.argmax(axis=-1) if labels.shape[-1] != 1 else labels.reshape(len(labels))
-    labels = np.round(labels).astype(np.int64)
-    if not class_weight:
-        return np.ones(len(labels), dtype=np.float32)
-    classes = np.array(sorted(class_weight), dtype=np.int64)
-    weights = np.array([class_weight[c] for c in sorted(class_weight)], dtype=np.float32)
-    out = np.ones(len(labels), dtype=np.float32)
-    pos = np.searchsorted(classes, labels)
-    found = (pos < len(classes)) & (classes[np.minimum(pos, len(classes) - 1)] == labels)
-    out[found] = weights[pos[found]]
-    return out
 
 
 class Model(Layer):
@@ -490,7 +474,7 @@ class Model(Layer):
                 x, y, sw = x[:split_at], y[:split_at], None if sw is None else sw[:split_at]
             if class_weight is not None:
                 # As in Keras, class weights weigh the training rows only, not validation.
-                sw = _class_weights_to_sample_weights(y, class_weight)
+                sw = class_weights_to_sample_weights(y, class_weight)
             data = ArrayBatches(x, y, sw, batch_size)
         if validation_data is not None:
             val = self._validation_batches(
@@ -735,7 +719,7 @@ class Model(Layer):
                 raise InvalidArgumentError(
                     "You cannot use `class_weight` and `sample_weight` at the same time."
                 )
-            sw = _class_weights_to_sample_weights(y, class_weight)
+            sw = class_weights_to_sample_weights(y, class_weight)
         # An engine made for this call sees the model as it is now (its layers, their
         # trainable flags, the last compile); like Keras 3, each call reports its own
         # batch: the metrics start anew.
