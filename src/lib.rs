@@ -12,10 +12,12 @@ pub mod error;
 pub mod huge_pages;
 pub mod losses;
 pub mod metrics;
+pub mod model;
 pub mod nn;
 pub mod ops;
 pub mod optim;
 pub mod parallel;
+pub mod prelude;
 #[cfg(feature = "python")]
 mod python;
 pub mod tensor;
