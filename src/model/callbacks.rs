@@ -4,6 +4,7 @@
 
 use crate::error::Result;
 use crate::tensor::Tensor;
+use crate::train::Mode;
 use std::collections::BTreeMap;
 
 /// Named values at a hook point: the running `loss` and metrics of the epoch so far,
@@ -49,8 +50,13 @@ pub trait Callback {
     fn on_epoch_end(&mut self, epoch: usize, logs: &Logs, control: &mut Control) -> Result<()> {
         Ok(())
     }
-    /// After training batch `batch` (0-based within the epoch), with the running logs.
-    /// Called once per group of batches unless [`Callback::needs_every_batch`].
+    /// Before training batch `batch` (0-based within the epoch); called only when a
+    /// callback [`needs_every_batch`](Callback::needs_every_batch).
+    fn on_train_batch_begin(&mut self, batch: usize, control: &mut Control) -> Result<()> {
+        Ok(())
+    }
+    /// After training batch `batch`, with the running logs. Called once per group of
+    /// batches unless a callback [`needs_every_batch`](Callback::needs_every_batch).
     fn on_train_batch_end(
         &mut self,
         batch: usize,
@@ -59,9 +65,30 @@ pub trait Callback {
     ) -> Result<()> {
         Ok(())
     }
-    /// Whether [`Callback::on_train_batch_end`] must see every batch. When no callback
-    /// needs it, batches run in groups of about 50 ms between hooks.
-    fn needs_every_batch(&self) -> bool {
+    /// Before a validation pass.
+    fn on_test_begin(&mut self, control: &mut Control) -> Result<()> {
+        Ok(())
+    }
+    /// After a validation pass, with its logs (without the `val_` prefix).
+    fn on_test_end(&mut self, logs: &Logs, control: &mut Control) -> Result<()> {
+        Ok(())
+    }
+    /// Before validation batch `batch`, as [`Callback::on_train_batch_begin`].
+    fn on_test_batch_begin(&mut self, batch: usize, control: &mut Control) -> Result<()> {
+        Ok(())
+    }
+    /// After validation batch `batch`, as [`Callback::on_train_batch_end`].
+    fn on_test_batch_end(
+        &mut self,
+        batch: usize,
+        logs: &Logs,
+        control: &mut Control,
+    ) -> Result<()> {
+        Ok(())
+    }
+    /// Whether the batch hooks of `mode` must see every batch. When no callback needs
+    /// it, batches run in groups of about 50 ms between hooks.
+    fn needs_every_batch(&self, mode: Mode) -> bool {
         false
     }
 }
@@ -73,8 +100,8 @@ pub struct Params {
     pub epochs: usize,
     /// The first epoch's index (Keras's `initial_epoch`).
     pub initial_epoch: usize,
-    /// Batches per epoch.
-    pub steps: usize,
+    /// Batches per epoch (None for a stream that runs until it ends).
+    pub steps: Option<usize>,
 }
 
 /// The record of a fit: each epoch's logs, by name (Keras's `History.history`).
@@ -212,7 +239,7 @@ pub struct ProgressBar {
     bar: Option<indicatif::ProgressBar>,
     started: std::time::Instant,
     epochs: usize,
-    steps: usize,
+    steps: Option<usize>,
     hidden: bool,
 }
 
@@ -223,7 +250,7 @@ impl ProgressBar {
             bar: None,
             started: std::time::Instant::now(),
             epochs: 0,
-            steps: 0,
+            steps: None,
             hidden: !std::io::IsTerminal::is_terminal(&std::io::stderr()),
         }
     }
@@ -239,7 +266,10 @@ impl ProgressBar {
             format!("{:.0}us/step", per_step * 1e6)
         };
         let mut parts = vec![time];
-        parts.extend(logs.iter().map(|(name, value)| format!("{name}: {value:.4}")));
+        parts.extend(
+            logs.iter()
+                .map(|(name, value)| format!("{name}: {value:.4}")),
+        );
         parts.join(" - ")
     }
 }
@@ -262,13 +292,14 @@ impl Callback for ProgressBar {
             return Ok(());
         }
         eprintln!("Epoch {}/{}", epoch + 1, self.epochs);
-        let bar = indicatif::ProgressBar::new(self.steps as u64);
+        let bar = match self.steps {
+            Some(steps) => indicatif::ProgressBar::new(steps as u64),
+            None => indicatif::ProgressBar::no_length(),
+        };
         bar.set_style(
-            indicatif::ProgressStyle::with_template(
-                "{pos}/{len} {bar:20} {elapsed} {msg}",
-            )
-            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
-            .progress_chars("━━ "),
+            indicatif::ProgressStyle::with_template("{pos}/{len} {bar:20} {elapsed} {msg}")
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+                .progress_chars("━━ "),
         );
         self.bar = Some(bar);
         self.started = std::time::Instant::now();
@@ -290,8 +321,8 @@ impl Callback for ProgressBar {
 
     fn on_epoch_end(&mut self, _epoch: usize, logs: &Logs, _control: &mut Control) -> Result<()> {
         if let Some(bar) = self.bar.take() {
-            bar.set_position(self.steps as u64);
-            bar.finish_with_message(self.message(self.steps, logs));
+            let done = bar.position() as usize;
+            bar.finish_with_message(self.message(done, logs));
             eprintln!();
         }
         Ok(())
@@ -324,7 +355,7 @@ mod tests {
         let params = Params {
             epochs: 9,
             initial_epoch: 0,
-            steps: 1,
+            steps: Some(1),
         };
         stop.on_train_begin(&params, &mut control).unwrap();
         let mut stopped_at = None;

@@ -21,7 +21,7 @@
 //! and this module's epoch loop.
 
 pub mod callbacks;
-mod fit;
+pub mod fit;
 pub mod names;
 pub mod spec;
 
@@ -408,19 +408,26 @@ impl Sequential {
         }
         hooks.extend(callbacks.iter_mut().map(|c| &mut **c as &mut dyn Callback));
         let weights = self.weights();
-        fit::fit_loop(
+        let mut val_batches = validation
+            .as_mut()
+            .map(|data| fit::ArrayBatches { data, batch_size });
+        let outcome = fit::fit_loop(
             &mut trainer,
-            &mut train,
-            validation.as_mut(),
+            &mut fit::ArrayBatches {
+                data: &mut train,
+                batch_size,
+            },
+            val_batches.as_mut().map(|v| v as &mut dyn fit::Batches),
             &fit::LoopOptions {
                 epochs,
                 initial_epoch,
-                batch_size,
                 shuffle,
+                validation_freq: 1,
             },
             &mut hooks,
             &weights,
-        )
+        )?;
+        Ok(outcome.history)
     }
 
     /// The loss and the metrics of the model on `x` and `y` (Keras's `evaluate`, batch
