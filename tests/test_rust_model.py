@@ -62,9 +62,7 @@ def test_python_and_rust_models_train_to_bitwise_equal_weights(shuffle: bool) ->
         x, y, batch_size=16, epochs=3, shuffle=shuffle, validation_split=0.2, verbose=0
     )
     kd.utils.set_random_seed(7)
-    rust_history = twin.fit(
-        x, y, epochs=3, batch_size=16, shuffle=shuffle, validation_split=0.2
-    )
+    rust_history = twin.fit(x, y, epochs=3, batch_size=16, shuffle=shuffle, validation_split=0.2)
 
     assert sorted(rust_history) == sorted(history.history)
     for name, values in history.history.items():

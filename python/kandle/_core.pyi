@@ -15,6 +15,8 @@ from typing_extensions import Never, disjoint_base
 __all__ = [
     "__version__",
     "Tensor",
+    "Sequential",
+    "snake_case",
     "Variable",
     "tensor",
     "grad",
@@ -221,11 +223,10 @@ class Optimizer:
 
 def schedule_value(config_json: str, step: float) -> float: ...
 
-# --- src/python/train.rs -------------------------------------------------------------
+# --- src/python/model.rs -------------------------------------------------------------
 
-@final
 def snake_case(name: str) -> str: ...
-
+@final
 class Sequential:
     def __new__(cls, layers: list[str]) -> Sequential: ...
     @staticmethod
@@ -245,6 +246,9 @@ class Sequential:
     ) -> dict[str, list[float]]: ...
     def predict(self, x: Any) -> _Float32Array: ...
 
+# --- src/python/train.rs -------------------------------------------------------------
+
+@final
 class Dataset:
     def __new__(
         cls, x: _Operand, y: _Operand | None = None, sample_weight: _Operand | None = None

@@ -825,13 +825,8 @@ def _function(class_name: str, options: dict[str, Any]) -> _core.Loss:
     return _core.Loss(class_name, engine_json({"reduction": None, **options}))
 
 
-def _snake_case(name: str) -> str:
-    """Keras's ``to_snake_case``."""
-    import re
-
-    name = re.sub(r"\W+", "", name)
-    name = re.sub("(.)([A-Z][a-z]+)", r"\1_\2", name)
-    return re.sub("([a-z])([A-Z])", r"\1_\2", name).lower()
+# Keras's `to_snake_case`, once, in the engine.
+_snake_case = _core.snake_case
 
 
 mse = MSE = mean_squared_error
