@@ -97,8 +97,9 @@ def _verbosity(verbose: Any) -> int:
 
 
 class _FitHooks:
-    """The engine's way into Python during ``fit``: ``call(hook, *args)`` runs Keras's
-    hook on every callback and answers whether the model should stop training."""
+    """The engine's way into Python during ``fit`` and ``evaluate``: ``call(hook,
+    *args)`` runs Keras's hook on every callback and answers whether the model should
+    stop training."""
 
     def __init__(self, model: Model, callbacks: CallbackList) -> None:
         self.model, self.callbacks = model, callbacks
@@ -558,26 +559,6 @@ class Model(Layer):
         _check_cardinality(x_val=vx, y_val=vy, sample_weight_val=vsw)
         return ArrayBatches(vx, vy, vsw, batch_size)
 
-    def _run_test(
-        self,
-        trainer: Any,
-        data: ArrayBatches | StreamBatches,
-        callbacks: CallbackList,
-        mode: str,
-    ) -> dict[str, float]:
-        trainer.reset_metrics()
-        data.begin_epoch(False)
-
-        def test(first: int, count: int, budget: float) -> int:
-            return data.run(trainer, first, count, budget, False)
-
-        def running_logs() -> dict[str, float]:
-            return dict(trainer.logs())
-
-        logs = self._drive(test, data.steps, callbacks, mode, running_logs)
-        data.end_epoch()
-        return logs
-
     def _flatten_logs(self, logs: dict[str, float], return_dict: bool) -> Any:
         """Keras's ``_flatten_metrics_in_order``: the values of ``loss`` and of each
         compiled metric by the metric's own name, then the remaining keys sorted (so a
@@ -639,13 +620,14 @@ class Model(Layer):
                 params={"verbose": verbose, "epochs": 1, "steps": data.steps},
                 samples=data.samples,
             )
-            callback_list.call("on_test_begin", {})
-            logs = self._run_test(trainer, data, callback_list, "test")
+            # Keras's evaluate loop, in the engine, as fit's.
+            trainer.evaluate(
+                data, _FitHooks(self, callback_list), callback_list.needs_batch_hooks("test")
+            )
         finally:
             if isinstance(data, StreamBatches):
                 data.close()
-        callback_list.call("on_test_end", logs)
-        return self._flatten_logs(logs, return_dict)
+        return self._flatten_logs(dict(trainer.logs()), return_dict)
 
     def predict(
         self,

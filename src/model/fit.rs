@@ -162,6 +162,40 @@ fn run_pass(
     Ok(logs)
 }
 
+/// One pass over `batches` in test mode between the test hooks, with new running
+/// metrics (the validation of `fit`, and Keras's `evaluate`). Returns its logs.
+fn test_pass(
+    trainer: &mut Trainer,
+    batches: &mut dyn Batches,
+    callbacks: &mut [&mut dyn Callback],
+    control: &mut Control,
+) -> Result<Logs> {
+    trainer.reset_metrics();
+    for c in callbacks.iter_mut() {
+        c.on_test_begin(control)?;
+    }
+    batches.begin_epoch(false)?;
+    let logs = run_pass(trainer, batches, Mode::Test, callbacks, control)?;
+    batches.end_epoch()?;
+    for c in callbacks.iter_mut() {
+        c.on_test_end(&logs, control)?;
+    }
+    Ok(logs)
+}
+
+/// Keras's `evaluate`: one pass over `batches` between the test hooks.
+pub fn evaluate_loop(
+    trainer: &mut Trainer,
+    batches: &mut dyn Batches,
+    callbacks: &mut [&mut dyn Callback],
+) -> Result<Logs> {
+    let mut control = Control {
+        stop_training: false,
+        weights: &[],
+    };
+    test_pass(trainer, batches, callbacks, &mut control)
+}
+
 /// Keras's `fit`: for each epoch from `initial_epoch`, new running metrics, a new pass
 /// over `train`, then every `validation_freq` epochs a pass over `validation` (its logs
 /// prefixed `val_`, between the test hooks); callbacks at each hook; stops early when a
@@ -225,16 +259,7 @@ fn epochs<'w>(
         }
         if let Some(val) = validation.as_deref_mut() {
             if (epoch + 1) % options.validation_freq.max(1) == 0 {
-                trainer.reset_metrics();
-                for c in callbacks.iter_mut() {
-                    c.on_test_begin(&mut control)?;
-                }
-                val.begin_epoch(false)?;
-                let val_logs = run_pass(trainer, val, Mode::Test, callbacks, &mut control)?;
-                val.end_epoch()?;
-                for c in callbacks.iter_mut() {
-                    c.on_test_end(&val_logs, &mut control)?;
-                }
+                let val_logs = test_pass(trainer, val, callbacks, &mut control)?;
                 logs.extend(val_logs.into_iter().map(|(k, v)| (format!("val_{k}"), v)));
             }
         }

@@ -36,7 +36,7 @@ use crate::metrics::{metric_from_config, METRIC_CLASSES, WRAPPER_CLASSES};
 use crate::nn::{layer_from_config, new_layer_weights, Layer};
 use crate::optim::Optimizer;
 use crate::tensor::Tensor;
-use crate::train::{CompiledMetric, Dataset, Mode, Rows, Trainer};
+use crate::train::{CompiledMetric, Dataset, Rows, Trainer};
 use serde_json::Value;
 use std::sync::{Arc, Mutex};
 
@@ -157,7 +157,10 @@ impl Sequential {
             );
         }
         let Some(layers) = inner.get("layers").and_then(Value::as_array) else {
-            bail!(InvalidArgument, "load: the model config has no `layers` list");
+            bail!(
+                InvalidArgument,
+                "load: the model config has no `layers` list"
+            );
         };
         let mut model = Sequential::new();
         if let Some(name) = inner.get("name").and_then(Value::as_str) {
@@ -166,7 +169,10 @@ impl Sequential {
         // The sample shape: `[null, 784]` without its batch axis.
         let sample_shape = |batch_shape: &Value| -> Option<Vec<usize>> {
             let dims = batch_shape.as_array()?;
-            dims.get(1..)?.iter().map(|d| d.as_u64().map(|d| d as usize)).collect()
+            dims.get(1..)?
+                .iter()
+                .map(|d| d.as_u64().map(|d| d as usize))
+                .collect()
         };
         let mut input_shape = None;
         for layer in layers {
@@ -512,9 +518,12 @@ impl Sequential {
     pub fn evaluate(&mut self, x: &Tensor, y: &Tensor) -> Result<(f64, Logs)> {
         let n = rows(x, "x")?;
         let mut trainer = self.trainer(x, y, "evaluate")?;
-        let data = dataset(x, y, 0..n)?;
-        trainer.run_batches(Mode::Test, &data, 32, 0, usize::MAX, f64::INFINITY)?;
-        let mut logs: Logs = trainer.logs().into_iter().collect();
+        let mut data = dataset(x, y, 0..n)?;
+        let mut batches = fit::ArrayBatches {
+            data: &mut data,
+            batch_size: 32,
+        };
+        let mut logs = fit::evaluate_loop(&mut trainer, &mut batches, &mut [])?;
         let loss = logs.remove("loss").unwrap_or(f64::NAN);
         Ok((loss, logs))
     }

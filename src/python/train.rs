@@ -9,7 +9,7 @@ use super::metrics::{keras_result, PyMetric};
 use super::optim::PyOptimizer;
 use super::tensor::PyTensor;
 use super::{run, run_interruptible};
-use crate::model::fit::{fit_loop, ArrayBatches, Batches, LoopOptions};
+use crate::model::fit::{evaluate_loop, fit_loop, ArrayBatches, Batches, LoopOptions};
 use crate::train::{CompiledMetric, Dataset, Mode, SharedMetric, Trainer};
 use pyo3::prelude::*;
 use pyo3::IntoPyObjectExt;
@@ -204,6 +204,27 @@ impl PyTrainer {
             )
         });
         outcome.map(|o| o.ran_out).map_err(|e| raised.take_or(e))
+    }
+
+    /// Keras's `evaluate` loop over `data` (as `fit`'s `train`), calling `hooks` at the
+    /// test hooks; `every_batch` says whether the batch hooks need every batch.
+    fn evaluate(
+        &mut self,
+        py: Python<'_>,
+        data: &Bound<'_, PyAny>,
+        hooks: &Bound<'_, PyAny>,
+        every_batch: bool,
+    ) -> PyResult<()> {
+        let raised = Raised::default();
+        let mut data = Source::of(data, &raised)?;
+        let mut hooks = PyHooks::new(hooks, self.metrics.clone(), [false, every_batch], &raised);
+        let trainer = &mut self.inner;
+        let mut batches = data.batches();
+        run_interruptible(py, move || {
+            evaluate_loop(trainer, &mut *batches, &mut [&mut hooks])
+        })
+        .map(drop)
+        .map_err(|e| raised.take_or(e))
     }
 
     fn reset_metrics(&mut self) {
