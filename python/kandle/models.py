@@ -243,12 +243,43 @@ class Model(Layer):
     ) -> None:
         """Configures the model for training, as ``keras.Model.compile``.
 
+        Example:
+
+        >>> import kandle as kd
+        >>> model = kd.Sequential([kd.Input((4,)), kd.layers.Dense(3)])
+        >>> model.compile(
+        ...     optimizer=kd.optimizers.Adam(learning_rate=1e-3),
+        ...     loss=kd.losses.SparseCategoricalCrossentropy(from_logits=True),
+        ...     metrics=["accuracy"],
+        ... )
+
         Args:
-            optimizer: an optimizer name (``"sgd"``, ``"adam"``, ...) or instance.
-            loss: a loss name, ``kandle.losses`` function or ``Loss`` instance.
-            metrics: metrics to track in training and testing, by name or instance.
-                They ignore sample and class weights.
-            weighted_metrics: metrics weighted by ``sample_weight`` or ``class_weight``.
+            optimizer: The optimizer: a name (``"sgd"``, ``"adam"``, ``"rmsprop"``, ...)
+                with Keras's defaults, or a :mod:`kandle.optimizers` instance. Default
+                ``"rmsprop"``, as in Keras.
+            loss: The loss to minimize: a name (``"mse"``,
+                ``"sparse_categorical_crossentropy"``, ...), a :mod:`kandle.losses`
+                function or ``Loss`` instance, or a Python callable
+                ``f(y_true, y_pred)``. ``y_true`` has the shape of the model's output,
+                except for the sparse losses, which take integer class labels without
+                the last axis. Optional for a model that only predicts; ``fit`` and
+                ``evaluate`` need it.
+            metrics: A list of metrics to report during training and testing: names
+                (``"accuracy"``, ``"mae"``, ...), :mod:`kandle.metrics` instances or
+                functions. ``"accuracy"`` (or ``"acc"``) becomes binary, categorical
+                or sparse categorical accuracy from the shapes of the targets and
+                outputs that the model first sees, as in Keras. These metrics ignore
+                ``sample_weight`` and ``class_weight``. An unknown name raises here,
+                not at the first ``fit``.
+            weighted_metrics: A list of metrics, given as for ``metrics``, that are
+                weighted by ``sample_weight`` or ``class_weight``. A weighted metric
+                whose name is already taken is logged as ``weighted_<name>``.
+            **kwargs: Keras's other arguments (``loss_weights``, ``run_eagerly``,
+                ``steps_per_execution``, ``jit_compile``, ``auto_scale_loss``) are not
+                supported: a value other than None raises ``InvalidArgumentError``.
+
+        Calling ``compile`` again replaces the optimizer, loss and metrics; the weights
+        are kept.
         """
         unsupported = {k for k, v in kwargs.items() if v is not None}
         if unsupported:
@@ -397,32 +428,92 @@ class Model(Layer):
         validation_batch_size: int | None = None,
         validation_freq: int = 1,
     ) -> History:
-        """Trains the model for a number of epochs, as ``keras.Model.fit``.
+        """Trains the model for a fixed number of epochs, as ``keras.Model.fit``.
+
+        The whole batch loop runs in the Rust engine with the GIL released; Python
+        redraws the progress bar and runs the callbacks between chunks of batches (per
+        batch only when a callback has batch hooks). Ctrl-C stops training within a
+        batch.
+
+        Example:
+
+        >>> import numpy as np
+        >>> import kandle as kd
+        >>> x = np.random.rand(64, 3).astype("float32")
+        >>> y = x.sum(axis=1, keepdims=True)
+        >>> model = kd.Sequential([kd.Input((3,)), kd.layers.Dense(1)])
+        >>> model.compile(optimizer="sgd", loss="mse", metrics=["mae"])
+        >>> history = model.fit(x, y, epochs=2, validation_split=0.25, verbose=0)
+        >>> sorted(history.history)
+        ['loss', 'mae', 'val_loss', 'val_mae']
+        >>> len(history.history["loss"])
+        2
 
         Args:
-            x: the inputs: an array, or batches made by Python (a generator or iterator
-                of ``(x, y)`` / ``(x, y, sample_weight)``, or a
-                :class:`kandle.utils.PyDataset`).
-            y: the targets (arrays only; a stream of batches carries its own).
-            batch_size: rows per gradient step for arrays (default 32).
-            epochs: the index of the last epoch (with ``initial_epoch``).
-            verbose: ``"auto"``/1 (progress bar), 2 (a line per epoch) or 0.
-            callbacks: :class:`kandle.callbacks.Callback` objects.
-            validation_split: the fraction of the arrays, taken from the end before
-                shuffling, to evaluate on after each epoch.
-            validation_data: ``(x_val, y_val[, sample_weight_val])`` or a stream.
-            shuffle: shuffle the rows (arrays) or the batch order (PyDataset) each epoch.
-            class_weight: ``{class: weight}`` for the loss and ``weighted_metrics``.
-            sample_weight: per-row weights for arrays.
-            initial_epoch: the epoch to start from (for resuming).
-            steps_per_epoch: batches per epoch for a stream (default: until it ends).
-            validation_steps: batches of a validation stream per evaluation.
-            validation_batch_size: rows per validation batch (default ``batch_size``).
-            validation_freq: evaluate on the validation data every this many epochs.
+            x: The inputs. Either an array (numpy, a list, or a :class:`kandle.Tensor`)
+                whose first axis is the samples (float32 C-ordered arrays are read in
+                place, others are converted once), or batches made by Python: a
+                generator or iterator that yields ``(x, y)`` or
+                ``(x, y, sample_weight)`` tuples, or a :class:`kandle.utils.PyDataset`.
+            y: The targets, an array with as many rows as ``x`` (integer class labels
+                for the sparse losses). Must be None when ``x`` is a stream of
+                batches, which carries its own targets.
+            batch_size: The number of samples per gradient step, for arrays. Default
+                32. The last batch of an epoch keeps the remaining rows even when there
+                are fewer. Streams make their own batches.
+            epochs: The epoch at which training ends: with ``initial_epoch``, ``fit``
+                runs the epochs ``initial_epoch .. epochs - 1``, so
+                ``fit(epochs=3, initial_epoch=1)`` trains for 2 epochs. An epoch is one
+                pass over the arrays, or ``steps_per_epoch`` batches of a stream.
+            verbose: ``"auto"`` (the same as 1), 0 (silent), 1 (a progress bar) or 2
+                (one line per epoch).
+            callbacks: A list of :class:`kandle.callbacks.Callback` objects, called at
+                the start and end of training, of each epoch and of batches. A
+                :class:`kandle.callbacks.History` and, unless ``verbose=0``, the
+                progress bar are added.
+            validation_split: A float in ``[0, 1)``: the fraction of the training
+                arrays to hold out and evaluate on at the end of each epoch. As in
+                Keras, the held-out rows are the LAST rows of ``x`` and ``y``, taken
+                before any shuffling. Arrays only; ignored when ``validation_data`` is
+                given.
+            validation_data: The data to evaluate on at the end of each epoch:
+                ``(x_val, y_val)``, ``(x_val, y_val, val_sample_weight)``, or a stream
+                of batches. The model is not trained on it, and ``class_weight`` does
+                not apply to it.
+            shuffle: Whether to shuffle the rows of the arrays before each epoch (the
+                order of the batches, for a PyDataset). Ignored, with a warning, for a
+                generator or iterator, which is expected to shuffle its own data.
+            class_weight: A dict ``{class index: weight}`` that scales the loss (and
+                the ``weighted_metrics``) of each training sample by the weight of its
+                class, to pay more attention to a rare class. Not together with
+                ``sample_weight``.
+            sample_weight: An array of one weight per training row, that scales each
+                row's contribution to the loss and to the ``weighted_metrics``. Arrays
+                only (a stream's batches carry their own weights).
+            initial_epoch: The epoch at which to start training, to resume a
+                previous run. Default 0.
+            steps_per_epoch: The number of batches of an epoch, for a stream. Default
+                None: until the stream ends. When a stream ends before ``epochs`` are
+                done, training stops with a warning.
+            validation_steps: The number of batches of a ``validation_data`` stream to
+                evaluate on each time. Default None: until it ends.
+            validation_batch_size: The number of samples per validation batch, for
+                arrays. Default: ``batch_size``.
+            validation_freq: Run validation every this many epochs (default 1: after
+                each epoch).
 
         Returns:
-            A :class:`kandle.callbacks.History` whose ``history`` holds the logs of
-            each epoch.
+            A :class:`kandle.callbacks.History`, also kept as ``model.history``. Its
+            ``history`` attribute maps ``"loss"``, each metric's name and their
+            ``"val_"`` versions (keys sorted, as in Keras) to one value per epoch. An
+            epoch's training loss and metrics are the running means over its batches,
+            weighted by batch size.
+
+        Raises:
+            InvalidArgumentError: The model is not compiled (or has no loss), or an
+                argument is invalid; the message names the argument.
+            ShapeError: ``x``, ``y`` and ``sample_weight`` have different numbers of
+                rows, or the data does not fit the model's input shape.
         """
         self._assert_compiled("fit")
         verbose = _verbosity(verbose)
@@ -582,20 +673,52 @@ class Model(Layer):
         callbacks: Iterable[Callback] | None = None,
         return_dict: bool = False,
     ) -> Any:
-        """The loss and metrics of the model on some data, as ``keras.Model.evaluate``.
+        """Returns the loss and metric values of the model on the given data, as
+        ``keras.Model.evaluate``. The model runs in inference mode (no dropout;
+        BatchNormalization uses its moving statistics), in batches, in the engine.
+
+        Example:
+
+        >>> import numpy as np
+        >>> import kandle as kd
+        >>> x = np.random.rand(64, 3).astype("float32")
+        >>> y = x.sum(axis=1, keepdims=True)
+        >>> model = kd.Sequential([kd.Input((3,)), kd.layers.Dense(1)])
+        >>> model.compile(optimizer="sgd", loss="mse", metrics=["mae"])
+        >>> loss, mae = model.evaluate(x, y, verbose=0)
+        >>> sorted(model.evaluate(x, y, verbose=0, return_dict=True))
+        ['loss', 'mae']
 
         Args:
-            x: the inputs: an array or a stream of batches (see :meth:`fit`).
-            y: the targets (arrays only).
-            batch_size: rows per batch for arrays (default 32).
-            verbose: ``"auto"``/1 (progress bar), 2 or 0.
-            sample_weight: per-row weights of the loss and ``weighted_metrics``.
-            steps: batches to take from a stream (default: until it ends).
-            callbacks: :class:`kandle.callbacks.Callback` objects.
-            return_dict: return ``{name: value}`` instead of a list.
+            x: The inputs: an array whose first axis is the samples, or a stream of
+                batches (a generator, an iterator or a
+                :class:`kandle.utils.PyDataset`; see :meth:`fit`).
+            y: The targets, an array with as many rows as ``x``. Must be None when
+                ``x`` is a stream.
+            batch_size: The number of samples per batch, for arrays. Default 32.
+            verbose: ``"auto"`` (the same as 1), 0 (silent), 1 (a progress bar) or 2
+                (a single line at the end).
+            sample_weight: An array of one weight per row, that weights the loss and
+                the ``weighted_metrics``. Arrays only.
+            steps: The number of batches to take from a stream. Default None: until it
+                ends.
+            callbacks: A list of :class:`kandle.callbacks.Callback` objects; their
+                ``on_test_*`` hooks are called.
+            return_dict: If True, return a dict ``{name: value}`` of the loss and
+                metrics; if False, a list.
 
         Returns:
-            The loss (a float), ``[loss, *metrics]``, or a dict with ``return_dict``.
+            With ``return_dict=False``: the loss, a float, when the model has no
+            metrics, else the list ``[loss, metric, ...]`` in the order of
+            ``compile`` (``model.metrics_names`` gives the names). With
+            ``return_dict=True``: the dict. The values are means over the batches,
+            weighted by batch size.
+
+        Raises:
+            InvalidArgumentError: The model is not compiled (or has no loss), or an
+                argument is invalid.
+            ShapeError: ``x``, ``y`` and ``sample_weight`` have different numbers of
+                rows, or the data does not fit the model.
         """
         self._assert_compiled("evaluate")
         verbose = _verbosity(verbose)
@@ -637,18 +760,40 @@ class Model(Layer):
         steps: int | None = None,
         callbacks: Iterable[Callback] | None = None,
     ) -> np.ndarray:
-        """The model's outputs (inference mode), as ``keras.Model.predict``.
+        """Returns the model's outputs for the given inputs, as
+        ``keras.Model.predict``. The model runs in inference mode (no dropout;
+        BatchNormalization uses its moving statistics), in the engine, with the GIL
+        released. The model need not be compiled.
+
+        Example:
+
+        >>> import numpy as np
+        >>> import kandle as kd
+        >>> model = kd.Sequential([kd.Input((3,)), kd.layers.Dense(2)])
+        >>> model.predict(np.ones((5, 3), "float32"), verbose=0).shape
+        (5, 2)
 
         Args:
-            x: the inputs: an array or a stream of batches (see :meth:`fit`; only the
-                ``x`` of each batch is used).
-            batch_size: rows per batch for arrays (default 32).
-            verbose: ``"auto"``/1 (progress bar), 2 or 0.
-            steps: batches to take from a stream (default: until it ends).
-            callbacks: :class:`kandle.callbacks.Callback` objects.
+            x: The inputs: an array whose first axis is the samples, or a stream of
+                batches (a generator, an iterator or a
+                :class:`kandle.utils.PyDataset`; only the ``x`` of each batch is used).
+            batch_size: The number of samples per batch, for arrays. Default 32. It
+                sets the steps of the progress bar and of the callbacks; the outputs
+                do not depend on it.
+            verbose: ``"auto"`` (the same as 1), 0 (silent), 1 (a progress bar) or 2
+                (a single line at the end).
+            steps: The number of batches to take from a stream. Default None: until it
+                ends.
+            callbacks: A list of :class:`kandle.callbacks.Callback` objects; their
+                ``on_predict_*`` hooks are called.
 
         Returns:
-            The outputs as a float32 array, one row per input row.
+            The outputs, a float32 numpy array with one row per input row (for a
+            stream, the batches' outputs concatenated).
+
+        Raises:
+            InvalidArgumentError: An argument is invalid.
+            ShapeError: The inputs do not fit the model's input shape.
         """
         verbose = _verbosity(verbose)
         batch_size = _check_batch_size(batch_size)
@@ -715,17 +860,31 @@ class Model(Layer):
         class_weight: dict[int, float] | None = None,
         return_dict: bool = False,
     ) -> Any:
-        """One gradient step on one batch, as ``keras.Model.train_on_batch``.
+        """Runs one gradient step on one batch of data, as
+        ``keras.Model.train_on_batch``.
+
+        Example:
+
+        >>> import numpy as np
+        >>> import kandle as kd
+        >>> model = kd.Sequential([kd.Input((3,)), kd.layers.Dense(1)])
+        >>> model.compile(optimizer="sgd", loss="mse")
+        >>> loss = model.train_on_batch(np.ones((8, 3)), np.zeros((8, 1)))
 
         Args:
-            x: the inputs of the batch.
-            y: the targets of the batch.
-            sample_weight: optional per-sample weights of the loss.
-            class_weight: optional ``{class: weight}``; not with ``sample_weight``.
-            return_dict: return ``{name: value}`` instead of a list.
+            x: The inputs of the batch, an array whose first axis is the samples.
+            y: The targets of the batch, with as many rows as ``x``.
+            sample_weight: Optional, one weight per row, for the loss and the
+                ``weighted_metrics``.
+            class_weight: Optional dict ``{class index: weight}`` (see :meth:`fit`).
+                Not together with ``sample_weight``.
+            return_dict: If True, return a dict ``{name: value}``; if False, a list
+                (or the loss alone when the model has no metrics).
 
         Returns:
-            The loss (and metrics) of this batch, computed before the update.
+            The loss and metrics of this batch alone (as in Keras 3, each call starts
+            the metrics anew), computed by the forward pass before the weights are
+            updated; in the form that :meth:`evaluate` returns.
         """
         self._assert_compiled("train_on_batch")
         trainer, x, y, sw = self._batch_trainer(x, y, sample_weight, class_weight)
@@ -735,14 +894,29 @@ class Model(Layer):
     def test_on_batch(
         self, x: Any, y: Any = None, sample_weight: Any = None, return_dict: bool = False
     ) -> Any:
-        """The loss (and metrics) of one batch, without training, as
+        """Returns the loss and metrics of the model on one batch, without training, as
         ``keras.Model.test_on_batch``.
 
+        Example:
+
+        >>> import numpy as np
+        >>> import kandle as kd
+        >>> model = kd.Sequential([kd.Input((3,)), kd.layers.Dense(1)])
+        >>> model.compile(optimizer="sgd", loss="mse", metrics=["mae"])
+        >>> sorted(model.test_on_batch(np.ones((8, 3)), np.zeros((8, 1)), return_dict=True))
+        ['loss', 'mae']
+
         Args:
-            x: the inputs of the batch.
-            y: the targets of the batch.
-            sample_weight: optional per-sample weights of the loss.
-            return_dict: return ``{name: value}`` instead of a list.
+            x: The inputs of the batch, an array whose first axis is the samples.
+            y: The targets of the batch, with as many rows as ``x``.
+            sample_weight: Optional, one weight per row, for the loss and the
+                ``weighted_metrics``.
+            return_dict: If True, return a dict ``{name: value}``; if False, a list
+                (or the loss alone when the model has no metrics).
+
+        Returns:
+            The loss and metrics of this batch alone, in inference mode, in the form
+            that :meth:`evaluate` returns.
         """
         self._assert_compiled("test_on_batch")
         trainer, x, y, sw = self._batch_trainer(x, y, sample_weight, None)
@@ -750,7 +924,23 @@ class Model(Layer):
         return self._flatten_logs(dict(trainer.logs()), return_dict)
 
     def predict_on_batch(self, x: Any) -> np.ndarray:
-        """The outputs for one batch, as a float32 array."""
+        """Returns the model's outputs for one batch, in inference mode, as
+        ``keras.Model.predict_on_batch``.
+
+        Example:
+
+        >>> import numpy as np
+        >>> import kandle as kd
+        >>> model = kd.Sequential([kd.Input((3,)), kd.layers.Dense(2)])
+        >>> model.predict_on_batch(np.ones((4, 3))).shape
+        (4, 2)
+
+        Args:
+            x: The inputs of the batch, an array whose first axis is the samples.
+
+        Returns:
+            The outputs, a float32 numpy array with one row per input row.
+        """
         arr = _array("x", x)
         assert arr is not None
         self._ensure_built(tuple(arr.shape[1:]))

@@ -127,3 +127,34 @@ def softmax(x: ArrayLike, axis: int = -1) -> Tensor:
 
 def log_softmax(x: ArrayLike, axis: int = -1) -> Tensor:
     return _core.log_softmax(x, axis)
+
+
+__all__ = [
+    "abs",
+    "add",
+    "arange",
+    "concatenate",
+    "convert_to_tensor",
+    "divide",
+    "exp",
+    "full",
+    "log",
+    "log_softmax",
+    "matmul",
+    "max",
+    "mean",
+    "multiply",
+    "negative",
+    "ones",
+    "power",
+    "relu",
+    "reshape",
+    "sigmoid",
+    "softmax",
+    "sqrt",
+    "subtract",
+    "sum",
+    "tanh",
+    "transpose",
+    "zeros",
+]
