@@ -26,3 +26,8 @@ pub mod train;
 pub use autograd::{grad, is_grad_enabled, no_grad, set_grad_enabled};
 pub use error::{Error, Result};
 pub use tensor::{Float, Tensor};
+
+// The README's Rust code runs as a doctest.
+#[doc = include_str!("../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;
