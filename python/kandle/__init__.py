@@ -21,6 +21,7 @@ from kandle import (
     ops,
     optimizers,
     regularizers,
+    saving,
     utils,
 )
 from kandle._core import Tensor, Variable, __version__, tensor
@@ -49,6 +50,7 @@ __all__ = [
     "ops",
     "optimizers",
     "regularizers",
+    "saving",
     "tensor",
     "utils",
 ]

@@ -594,6 +594,149 @@ class SwapEMAWeights(Callback):
         self._swap_out()
 
 
+class ModelCheckpoint(Callback):
+    """Saves the model (``.keras``) or its weights (``.weights.h5`` with
+    ``save_weights_only=True``) during training, as Keras's ``ModelCheckpoint``.
+
+    ``filepath`` may hold ``{epoch}`` (1-based), ``{batch}`` (with an integer
+    ``save_freq``) and any log key with a format, e.g.
+    ``"ckpt-{epoch:02d}-{val_loss:.2f}.keras"``. With ``save_best_only``, a file is
+    written only when ``monitor`` improves (``mode``: ``"min"``, ``"max"`` or
+    ``"auto"``) on the best so far, which starts at ``initial_value_threshold``.
+    ``save_freq`` is ``"epoch"`` or a number of batches. Each save is atomic.
+
+    >>> import os, tempfile, numpy as np, kandle as kd
+    >>> folder = tempfile.mkdtemp()
+    >>> model = kd.Sequential([kd.Input((2,)), kd.layers.Dense(1)])
+    >>> model.compile(optimizer="sgd", loss="mse")
+    >>> ckpt = kd.callbacks.ModelCheckpoint(os.path.join(folder, "m-{epoch:02d}.keras"))
+    >>> _ = model.fit(np.ones((4, 2)), np.ones((4, 1)), epochs=2, verbose=0, callbacks=[ckpt])
+    >>> sorted(os.listdir(folder))
+    ['m-01.keras', 'm-02.keras']
+    """
+
+    def __init__(
+        self,
+        filepath: Any,
+        monitor: str = "val_loss",
+        verbose: int = 0,
+        save_best_only: bool = False,
+        save_weights_only: bool = False,
+        mode: str = "auto",
+        save_freq: str | int = "epoch",
+        initial_value_threshold: float | None = None,
+    ) -> None:
+        super().__init__()
+        self.filepath = os.fspath(filepath)
+        self.monitor = monitor
+        self.verbose = verbose
+        self.save_best_only = save_best_only
+        self.save_weights_only = save_weights_only
+        self.mode = mode
+        self.save_freq = save_freq
+        self.best: float | None = initial_value_threshold
+        self.monitor_op = _monitor_op(monitor, mode)
+        self._batches_seen_since_last_saving = 0
+        self._last_batch_seen: int | None = None
+        self._current_epoch = 0
+        if save_freq != "epoch" and (isinstance(save_freq, bool) or not isinstance(save_freq, int)):
+            raise InvalidArgumentError(
+                f"Unrecognized save_freq: {save_freq}. "
+                "Expected save_freq are 'epoch' or integer values"
+            )
+        if save_weights_only:
+            if not self.filepath.endswith((".weights.h5", ".safetensors")):
+                raise InvalidArgumentError(
+                    "When using `save_weights_only=True` in `ModelCheckpoint`, the filepath "
+                    "provided must end in `.weights.h5` (Keras weights format) or "
+                    f"`.safetensors`. Received: filepath={self.filepath}"
+                )
+        elif not self.filepath.endswith(".keras"):
+            raise InvalidArgumentError(
+                "The filepath provided must end in `.keras` (Keras model format). "
+                f"Received: filepath={self.filepath}"
+            )
+
+    def on_train_batch_end(self, batch: int, logs: Logs | None = None) -> None:
+        if self._should_save_on_batch(batch):
+            self._save_model(self._current_epoch, batch, logs)
+
+    def on_epoch_begin(self, epoch: int, logs: Logs | None = None) -> None:
+        self._current_epoch = epoch
+
+    def on_epoch_end(self, epoch: int, logs: Logs | None = None) -> None:
+        if self.save_freq == "epoch":
+            self._save_model(epoch, None, logs)
+
+    def _should_save_on_batch(self, batch: int) -> bool:
+        if self.save_freq == "epoch":
+            return False
+        if self._last_batch_seen is None or batch <= self._last_batch_seen:
+            added = batch + 1  # a new epoch: batches count from 0
+        else:
+            added = batch - self._last_batch_seen
+        self._batches_seen_since_last_saving += added
+        self._last_batch_seen = batch
+        if self._batches_seen_since_last_saving >= int(self.save_freq):
+            self._batches_seen_since_last_saving = 0
+            return True
+        return False
+
+    def _should_save(self, epoch: int, logs: Logs, filepath: str) -> bool:
+        if not self.save_best_only:
+            if self.verbose > 0:
+                print(f"\nEpoch {epoch + 1}: saving model to {filepath}")
+            return True
+        current = logs.get(self.monitor)
+        if current is None:
+            import warnings
+
+            warnings.warn(
+                f"Can save best model only with {self.monitor} available.", stacklevel=3
+            )
+            return True
+        best = "None" if self.best is None else f"{self.best:.5f}"
+        if self.best is None or bool(self.monitor_op(current, self.best)):
+            if self.verbose > 0:
+                print(
+                    f"\nEpoch {epoch + 1}: {self.monitor} improved from {best} to "
+                    f"{current:.5f}, saving model to {filepath}"
+                )
+            self.best = float(current)
+            return True
+        if self.verbose > 0:
+            print(f"\nEpoch {epoch + 1}: {self.monitor} did not improve from {best}")
+        return False
+
+    def _file_path(self, epoch: int, batch: int | None, logs: Logs) -> str:
+        try:
+            if batch is None or "batch" in logs:
+                return self.filepath.format(epoch=epoch + 1, **logs)
+            return self.filepath.format(epoch=epoch + 1, batch=batch + 1, **logs)
+        except KeyError as e:
+            raise KeyError(
+                f'Failed to format this callback filepath: "{self.filepath}". Reason: {e}'
+            ) from None
+
+    def _save_model(self, epoch: int, batch: int | None, logs: Logs | None) -> None:
+        logs = dict(logs or {})
+        filepath = self._file_path(epoch, batch, logs)
+        if os.path.isdir(filepath):
+            raise OSError(
+                "Please specify a non-directory filepath for ModelCheckpoint. Filepath used "
+                f"is an existing directory: {filepath}"
+            )
+        if not self._should_save(epoch, logs, filepath):
+            return
+        folder = os.path.dirname(filepath)
+        if folder:
+            os.makedirs(folder, exist_ok=True)
+        if self.save_weights_only:
+            self.model.save_weights(filepath, overwrite=True)
+        else:
+            self.model.save(filepath, overwrite=True)
+
+
 __all__ = [
     "Callback",
     "CallbackList",
@@ -602,6 +745,7 @@ __all__ = [
     "History",
     "LambdaCallback",
     "LearningRateScheduler",
+    "ModelCheckpoint",
     "ProgbarLogger",
     "ReduceLROnPlateau",
     "SwapEMAWeights",

@@ -801,6 +801,27 @@ class Model(Layer):
         return shape
 
     # -- summary ---------------------------------------------------------------
+    # -- saving (kandle.saving) -------------------------------------------------
+    def save(self, filepath: Any, overwrite: bool = True, **kwargs: Any) -> None:
+        """Saves the model to a ``.keras`` file (see :func:`kandle.saving.save_model`)."""
+        from kandle import saving
+
+        saving.save_model(self, filepath, overwrite=overwrite, **kwargs)
+
+    def save_weights(self, filepath: Any, overwrite: bool = True) -> None:
+        """Saves the weights to ``.weights.h5`` or ``.safetensors``
+        (see :func:`kandle.saving.save_weights`)."""
+        from kandle import saving
+
+        saving.save_weights(self, filepath, overwrite=overwrite)
+
+    def load_weights(self, filepath: Any, skip_mismatch: bool = False) -> None:
+        """Loads weights from ``.weights.h5``, ``.keras`` or ``.safetensors``; on an
+        error the model is unchanged (see :func:`kandle.saving.load_weights`)."""
+        from kandle import saving
+
+        saving.load_weights(self, filepath, skip_mismatch=skip_mismatch)
+
     def summary(self, line_length: int | None = None, print_fn: Any = None) -> None:
         """Prints Keras's table of layers, output shapes and parameter counts."""
         from kandle.utils.summary import print_summary
@@ -989,4 +1010,17 @@ def clone_model(
     return clone
 
 
-__all__ = ["Input", "InputLayer", "Model", "Sequential", "clone_model"]
+def load_model(
+    filepath: Any,
+    custom_objects: dict[str, Any] | None = None,
+    compile: bool = True,
+    safe_mode: bool = True,
+) -> Model:
+    """The model of a ``.keras`` file (see :func:`kandle.saving.load_model`)."""
+    from kandle import saving
+
+    model: Model = saving.load_model(filepath, custom_objects, compile, safe_mode)
+    return model
+
+
+__all__ = ["Input", "InputLayer", "Model", "Sequential", "clone_model", "load_model"]
