@@ -13,10 +13,10 @@ import zipfile
 
 import numpy as np
 import pytest
-from safetensors_reader import write_safetensors
 
 import kandle as kd
 from kandle.errors import KandleError
+from safetensors_reader import write_safetensors
 
 
 def make_model():
@@ -103,7 +103,9 @@ def test_zip_entry_with_parent_path(tmp_path):
     members = good_members(make_model()) + [("../../evil.txt", b"x")]
     assert_refused(make_model(), keras_file(tmp_path / "evil.keras", members), match="refusing")
     inner = npz([("../x.npy", npy("(1,)", data=b"\0" * 4))])
-    path = keras_file(tmp_path / "evil2.keras", [good_members(make_model())[0], ("model.weights.npz", inner)])
+    path = keras_file(
+        tmp_path / "evil2.keras", [good_members(make_model())[0], ("model.weights.npz", inner)]
+    )
     assert_refused(make_model(), path, match="refusing")
 
 
@@ -113,7 +115,10 @@ def test_header_length_past_the_end(tmp_path):
     st.write_bytes(struct.pack("<Q", 1 << 30) + header + b"\0" * 24)
     assert_refused(make_model(), st, match="past the end")
     bad = b"\x93NUMPY\x01\x00" + struct.pack("<H", 60000) + b"{}"
-    members = [good_members(make_model())[0], ("model.weights.npz", npz([("layers/dense/vars/0.npy", bad)]))]
+    members = [
+        good_members(make_model())[0],
+        ("model.weights.npz", npz([("layers/dense/vars/0.npy", bad)])),
+    ]
     assert_refused(make_model(), keras_file(tmp_path / "long.keras", members), match="past the end")
 
 
@@ -131,26 +136,42 @@ def test_overlapping_and_out_of_range_offsets(tmp_path):
 
 
 def test_shapes_whose_element_count_overflows(tmp_path):
-    header = b'{"fc.weight":{"dtype":"F32","shape":[4294967296,4294967296,16],"data_offsets":[0,8]}}'
+    header = (
+        b'{"fc.weight":{"dtype":"F32","shape":[4294967296,4294967296,16],"data_offsets":[0,8]}}'
+    )
     path = tmp_path / "overflow.safetensors"
     path.write_bytes(struct.pack("<Q", len(header)) + header + b"\0" * 8)
     assert_refused(make_model(), path, match="overflow")
     member = npy("(4294967296, 4294967296, 16)", data=b"\0" * 8)
-    members = [good_members(make_model())[0], ("model.weights.npz", npz([("layers/dense/vars/0.npy", member)]))]
+    members = [
+        good_members(make_model())[0],
+        ("model.weights.npz", npz([("layers/dense/vars/0.npy", member)])),
+    ]
     assert_refused(make_model(), keras_file(tmp_path / "overflow.keras", members), match="overflow")
 
 
 def test_dtypes_other_than_float32(tmp_path):
     model = make_model()
     path = tmp_path / "f64.safetensors"
-    header = b'{"fc.weight":{"dtype":"F64","shape":[2,3],"data_offsets":[0,48]},"fc.bias":{"dtype":"F64","shape":[2],"data_offsets":[48,64]}}'
+    header = json.dumps(
+        {
+            "fc.weight": {"dtype": "F64", "shape": [2, 3], "data_offsets": [0, 48]},
+            "fc.bias": {"dtype": "F64", "shape": [2], "data_offsets": [48, 64]},
+        }
+    ).encode()
     path.write_bytes(struct.pack("<Q", len(header)) + header + b"\0" * 64)
     assert_refused(model, path, match="float32")
     member = npy("(3, 2)", descr="<f8", data=b"\0" * 48)
-    members = [good_members(model)[0], ("model.weights.npz", npz([("layers/dense/vars/0.npy", member)]))]
+    members = [
+        good_members(model)[0],
+        ("model.weights.npz", npz([("layers/dense/vars/0.npy", member)])),
+    ]
     assert_refused(model, keras_file(tmp_path / "f64.keras", members), match="float32")
     pickled = npy("()", descr="|O", data=b"\x80\x04N.")
-    members = [good_members(model)[0], ("model.weights.npz", npz([("layers/dense/vars/0.npy", pickled)]))]
+    members = [
+        good_members(model)[0],
+        ("model.weights.npz", npz([("layers/dense/vars/0.npy", pickled)])),
+    ]
     assert_refused(model, keras_file(tmp_path / "pickle.keras", members), match="not supported")
 
 
@@ -165,8 +186,13 @@ def test_headers_that_are_not_utf8_or_json(tmp_path):
         path = keras_file(tmp_path / f"c{i}.keras", [("config.json", config), weights])
         with pytest.raises(KandleError, match="UTF-8|JSON"):
             kd.saving.load_model(path)
-    member = npy(None, header="{'descr': '<f4', 'fortran_order': False, 'shape': (\xe9,), }", data=b"")
-    members = [good_members(model)[0], ("model.weights.npz", npz([("layers/dense/vars/0.npy", member)]))]
+    member = npy(
+        None, header="{'descr': '<f4', 'fortran_order': False, 'shape': (\xe9,), }", data=b""
+    )
+    members = [
+        good_members(model)[0],
+        ("model.weights.npz", npz([("layers/dense/vars/0.npy", member)])),
+    ]
     assert_refused(model, keras_file(tmp_path / "latin.keras", members), match="ASCII")
 
 
@@ -198,7 +224,10 @@ def test_weights_missing_or_extra(tmp_path):
 def test_npz_member_declaring_a_huge_shape(tmp_path):
     # A few bytes that declare 2^40 floats (4 TiB): refused without allocating.
     member = npy("(1099511627776,)", data=b"\0" * 16)
-    members = [good_members(make_model())[0], ("model.weights.npz", npz([("layers/dense/vars/0.npy", member)]))]
+    members = [
+        good_members(make_model())[0],
+        ("model.weights.npz", npz([("layers/dense/vars/0.npy", member)])),
+    ]
     assert_refused(make_model(), keras_file(tmp_path / "bomb.keras", members), match="truncated")
     # A zip member declaring far more bytes than deflate can produce from it.
     data = bytearray(keras_file(tmp_path / "z.keras", good_members(make_model())).read_bytes())
@@ -244,7 +273,8 @@ def test_a_lambda_in_a_config_is_refused(tmp_path):
 _SAVER = """
 import sys, numpy as np, kandle as kd
 path, fmt = sys.argv[1], sys.argv[2]
-model = kd.Sequential([kd.Input((64,)), kd.layers.Dense(512), kd.layers.Dense(512)])
+layers = [kd.layers.Dense(512, name="a"), kd.layers.Dense(512, name="b")]
+model = kd.Sequential([kd.Input((64,)), *layers])
 print("ready", flush=True)
 i = 0
 while True:
@@ -271,7 +301,9 @@ def test_a_process_killed_during_save_leaves_a_loadable_file(tmp_path, fmt):
         proc.wait()
         if not path.exists():
             continue  # killed before the first rename: no file at all, never a partial one
-        model = kd.Sequential([kd.Input((64,)), kd.layers.Dense(512), kd.layers.Dense(512)])
+        model = kd.Sequential(
+            [kd.Input((64,)), kd.layers.Dense(512, name="a"), kd.layers.Dense(512, name="b")]
+        )
         if fmt == "keras":
             model = kd.saving.load_model(path)
         else:

@@ -691,9 +691,7 @@ class ModelCheckpoint(Callback):
         if current is None:
             import warnings
 
-            warnings.warn(
-                f"Can save best model only with {self.monitor} available.", stacklevel=3
-            )
+            warnings.warn(f"Can save best model only with {self.monitor} available.", stacklevel=3)
             return True
         best = "None" if self.best is None else f"{self.best:.5f}"
         if self.best is None or bool(self.monitor_op(current, self.best)):

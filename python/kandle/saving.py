@@ -473,11 +473,13 @@ def _optimizer_arrays(model: Any) -> tuple[list[np.ndarray], int]:
 def _variable_layouts(model: Any) -> dict[int, Callable[[np.ndarray], np.ndarray]]:
     """Per variable (by id), the conversion of an array of its shape to Keras's layout."""
     out: dict[int, Callable[[np.ndarray], np.ndarray]] = {}
+
+    def converter(layer: Layer, i: int) -> Callable[[np.ndarray], np.ndarray]:
+        return lambda a: np.ascontiguousarray(layer._to_keras_layout(i, a), np.float32)
+
     for layer in model.layers:
         for i, w in enumerate(layer.weights):
-            out[id(w)] = lambda a, layer=layer, i=i: np.ascontiguousarray(
-                layer._to_keras_layout(i, a), np.float32
-            )
+            out[id(w)] = converter(layer, i)
     return out
 
 
@@ -524,8 +526,7 @@ def _plan_layer_weights(model: Any, store: dict[str, Any], source: str) -> list[
             arrays.append(array)
         if f"{key}/vars/{len(expected)}" in store:
             raise InvalidArgumentError(
-                f"load: {source} has more weights for layer {layer.name!r} than its "
-                f"{len(expected)}"
+                f"load: {source} has more weights for layer {layer.name!r} than its {len(expected)}"
             )
         plan.append((layer, arrays))
     known = {f"{key}/" for key, _ in _layer_keys(model)}
@@ -604,9 +605,7 @@ def _plan_optimizer(model: Any, store: dict[str, Any], integers: dict[str, int])
 
     def apply() -> None:
         engine = opt._engine
-        if learning_rate is not None and np.float32(opt.learning_rate) != np.float32(
-            learning_rate
-        ):
+        if learning_rate is not None and np.float32(opt.learning_rate) != np.float32(learning_rate):
             opt.learning_rate = learning_rate
         engine.set_raw_iterations(int(iteration))
         if not unbuilt:
@@ -636,7 +635,7 @@ def _apply_plan(plan: list[Any]) -> None:
 
 def _h5py() -> Any:
     try:
-        import h5py
+        import h5py  # type: ignore[import-untyped, import-not-found]
     except ImportError:
         raise KandleIOError(
             "HDF5 weights (.h5) need h5py: install it with `pip install kandle[h5]`"
@@ -703,8 +702,7 @@ def _check_keras_path(filepath: Any, what: str) -> str:
         raise InvalidArgumentError(
             f"The filename must end in `.keras`. Received: filepath={path}"
             + (
-                " (for weights alone use model.save_weights with .weights.h5 or "
-                ".safetensors)"
+                " (for weights alone use model.save_weights with .weights.h5 or .safetensors)"
                 if what == "save"
                 else ""
             )
@@ -796,8 +794,7 @@ def save_weights(model: Any, filepath: Any, overwrite: bool = True) -> None:
         _core.write_atomic(path, _h5_bytes(model, include_optimizer=False))
     else:
         raise InvalidArgumentError(
-            "The filename must end in `.weights.h5` or `.safetensors`. "
-            f"Received: filepath={path}"
+            f"The filename must end in `.weights.h5` or `.safetensors`. Received: filepath={path}"
         )
 
 
