@@ -502,7 +502,6 @@ def _plan_layer_weights(model: Any, store: dict[str, Any], source: str) -> list[
     dtype) and returns the assignments to make, touching nothing."""
     plan = []
     for key, layer in _layer_keys(model):
-        expected = [np.empty(0)] * len(layer.weights)
         expected = layer.get_weights()
         arrays = []
         for i, current in enumerate(expected):
@@ -556,9 +555,12 @@ def _plan_optimizer(model: Any, store: dict[str, Any], integers: dict[str, int])
         iteration = int(np.asarray(store["optimizer/vars/0"]))
     if iteration is None or iteration < 0:
         raise InvalidArgumentError("load: the optimizer state has no valid iteration count")
-    arrays = [store[f"optimizer/vars/{i}"] for i in range(1, len(keys)) if True]
-    if len(arrays) != len(keys) - 1 or any(a is None for a in arrays):
-        raise InvalidArgumentError("load: the optimizer variables are not numbered 0..n-1")
+    arrays = [store.get(f"optimizer/vars/{i}") for i in range(1, len(keys))]
+    if any(a is None for a in arrays):
+        raise InvalidArgumentError(
+            f"load: the file's {len(keys)} optimizer variables are not numbered 0 to "
+            f"{len(keys) - 1}"
+        )
     at = 0
     learning_rate = None
     if opt._schedule is None:
