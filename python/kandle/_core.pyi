@@ -54,6 +54,8 @@ __all__ = [
     "save_safetensors",
     "load_safetensors",
     "write_atomic",
+    "rng_state",
+    "set_rng_state",
     "Dataset",
     "Trainer",
 ]
@@ -256,6 +258,8 @@ def save_safetensors(
 ) -> None: ...
 def load_safetensors(path: str | os.PathLike[str]) -> list[tuple[str, _Float32Array]]: ...
 def write_atomic(path: str | os.PathLike[str], data: bytes) -> None: ...
+def rng_state() -> bytes: ...
+def set_rng_state(state: bytes) -> None: ...
 
 # --- src/python/train.rs -------------------------------------------------------------
 

@@ -493,6 +493,8 @@ class Model(Layer):
         )
         self.stop_training = False
         callback_list.call("on_train_begin", {})
+        # BackupAndRestore sets the epoch to resume from (Keras's `_initial_epoch`).
+        initial_epoch = getattr(self, "_initial_epoch", None) or initial_epoch
         logs: dict[str, float] = {}
         try:
             for epoch in range(initial_epoch, epochs):

@@ -102,7 +102,21 @@ fn write_atomic(py: Python<'_>, path: PathBuf, data: &[u8]) -> PyResult<()> {
     run(py, || io::write_atomic(&path, data))
 }
 
+/// The global random generator's exact position (for checkpoints).
+#[pyfunction]
+fn rng_state(py: Python<'_>) -> Bound<'_, PyBytes> {
+    PyBytes::new(py, &crate::tensor::random::rng_state())
+}
+
+/// Restores the global random generator to a position from `rng_state`.
+#[pyfunction]
+fn set_rng_state(state: &[u8]) -> PyResult<()> {
+    Ok(crate::tensor::random::set_rng_state(state)?)
+}
+
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_function(wrap_pyfunction!(rng_state, m)?)?;
+    m.add_function(wrap_pyfunction!(set_rng_state, m)?)?;
     m.add_function(wrap_pyfunction!(save_keras, m)?)?;
     m.add_function(wrap_pyfunction!(save_keras_h5, m)?)?;
     m.add_function(wrap_pyfunction!(read_keras, m)?)?;
