@@ -1,6 +1,7 @@
 """Saving and loading: kandle's own round trip, weights files, and interop with Keras."""
 
 import json
+import os
 import zipfile
 
 import numpy as np
@@ -257,7 +258,7 @@ def test_keras_loads_kandles_file(tmp_path, rng):
 
 def test_kandle_loads_keras_files(tmp_path, rng):
     keras = _keras()
-    x, y = data(rng)
+    x, _ = data(rng)
     theirs = keras.Sequential(
         [
             keras.Input((5,)),
@@ -267,19 +268,76 @@ def test_kandle_loads_keras_files(tmp_path, rng):
         ]
     )
     theirs.compile(optimizer=keras.optimizers.Adam(0.01), loss="mse", metrics=["mae"])
-    theirs.fit(x, y, epochs=1, batch_size=16, verbose=0)
+    # A trained-looking state without training (Keras's numpy backend cannot fit):
+    # random weights, and optimizer slots and step count set by hand.
+    theirs.set_weights([rng.standard_normal(w.shape).astype(np.float32) for w in theirs.weights])
+    theirs.optimizer.build(theirs.trainable_variables)
+    theirs.optimizer.iterations.assign(7)
+    slots = []
+    for variable in theirs.optimizer.variables[2:]:
+        value = np.abs(rng.standard_normal(variable.shape)).astype(np.float32)
+        variable.assign(value)
+        slots.append(value)
     path = tmp_path / "keras.keras"
     theirs.save(path)  # model.weights.h5, Keras's default
     model = kd.models.load_model(path)
     np.testing.assert_allclose(
         model.predict(x, verbose=0), np.asarray(theirs.predict(x, verbose=0)), rtol=1e-5, atol=1e-5
     )
-    assert model.optimizer.iterations == int(theirs.optimizer.iterations)
     assert isinstance(model.optimizer, kd.optimizers.Adam)
+    assert model.optimizer.iterations == 7
+    # Keras's momentum and velocity of the first kernel, in kandle's (out, in) layout.
+    momentum, velocity = model.optimizer._engine.slots(model.layers[0].weight)
+    np.testing.assert_array_equal(momentum.reshape(8, 5), slots[0].T)
+    np.testing.assert_array_equal(velocity.reshape(8, 5), slots[1].T)
     weights_path = tmp_path / "keras.weights.h5"
     theirs.save_weights(weights_path)
-    fresh = kd.models.load_model(path)
+    fresh = kd.models.load_model(path, compile=False)
+    fresh.set_weights([np.zeros_like(w) for w in fresh.get_weights()])
     fresh.load_weights(weights_path)
     np.testing.assert_allclose(
         fresh.predict(x, verbose=0), np.asarray(theirs.predict(x, verbose=0)), rtol=1e-5, atol=1e-5
+    )
+
+
+_KERAS_NUMPY = """
+import sys
+import numpy as np
+import keras
+
+model = keras.saving.load_model(sys.argv[1])
+assert keras.backend.backend() == "numpy"
+np.save(sys.argv[2], np.asarray(model.predict(np.load(sys.argv[3]), verbose=0)))
+print(int(model.optimizer.iterations))
+"""
+
+
+def test_keras_on_the_numpy_backend_loads_kandles_file(tmp_path, rng):
+    _keras()
+    import subprocess
+    import sys
+
+    x, y = data(rng)
+    model = make_model(kd.optimizers.Adam(learning_rate=0.01))
+    fit(model, x, y)
+    model.save(tmp_path / "m.keras", weights_format="h5")
+    np.save(tmp_path / "x.npy", x)
+    env = {**os.environ, "KERAS_BACKEND": "numpy"}
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            _KERAS_NUMPY,
+            tmp_path / "m.keras",
+            tmp_path / "p.npy",
+            tmp_path / "x.npy",
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+    )
+    assert done.returncode == 0, done.stderr
+    assert int(done.stdout.split()[-1]) == model.optimizer.iterations
+    np.testing.assert_allclose(
+        np.load(tmp_path / "p.npy"), model.predict(x, verbose=0), rtol=1e-5, atol=1e-5
     )
