@@ -8,7 +8,9 @@ use kandle::ops::Activation;
 use kandle::Tensor;
 
 fn input() -> Vec<f32> {
-    (0..3 * 20).map(|i| ((i * 37 % 23) as f32 - 11.0) / 7.0).collect()
+    (0..3 * 20)
+        .map(|i| ((i * 37 % 23) as f32 - 11.0) / 7.0)
+        .collect()
 }
 
 fn assert_close(a: &[f32], b: &[f32]) {
@@ -29,7 +31,13 @@ fn a_candle_varmap_file_loads_into_kandle() {
     let linear = candle_nn::linear(20, 32, vb.pp("dense")).unwrap();
     varmap.save(&path).unwrap();
     let x = CandleTensor::from_vec(input(), (3, 20), &Device::Cpu).unwrap();
-    let theirs: Vec<f32> = linear.forward(&x).unwrap().flatten_all().unwrap().to_vec1().unwrap();
+    let theirs: Vec<f32> = linear
+        .forward(&x)
+        .unwrap()
+        .flatten_all()
+        .unwrap()
+        .to_vec1()
+        .unwrap();
 
     let tensors = kandle::io::load_safetensors(&path).unwrap();
     let get = |name: &str| tensors.iter().find(|(n, _)| n == name).unwrap().1.clone();
@@ -49,13 +57,18 @@ fn a_kandle_file_loads_into_candle() {
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join("kandle.safetensors");
 
-    let weight: Vec<f32> = (0..32 * 20).map(|i| ((i * 13 % 17) as f32 - 8.0) / 10.0).collect();
+    let weight: Vec<f32> = (0..32 * 20)
+        .map(|i| ((i * 13 % 17) as f32 - 8.0) / 10.0)
+        .collect();
     let bias: Vec<f32> = (0..32).map(|i| i as f32 / 32.0).collect();
     let weight = Tensor::from_vec(weight, &[32, 20]).unwrap();
     let bias = Tensor::from_vec(bias, &[32]).unwrap();
     kandle::io::save_safetensors(
         &path,
-        &[("dense.weight".into(), weight.clone()), ("dense.bias".into(), bias.clone())],
+        &[
+            ("dense.weight".into(), weight.clone()),
+            ("dense.bias".into(), bias.clone()),
+        ],
     )
     .unwrap();
     let ours = Tensor::from_vec(input(), &[3, 20])
@@ -64,12 +77,17 @@ fn a_kandle_file_loads_into_candle() {
         .unwrap();
 
     // SAFETY: the file is not modified while mapped.
-    let vb = unsafe {
-        VarBuilder::from_mmaped_safetensors(&[&path], DType::F32, &Device::Cpu).unwrap()
-    };
+    let vb =
+        unsafe { VarBuilder::from_mmaped_safetensors(&[&path], DType::F32, &Device::Cpu).unwrap() };
     let linear = candle_nn::linear(20, 32, vb.pp("dense")).unwrap();
     let x = CandleTensor::from_vec(input(), (3, 20), &Device::Cpu).unwrap();
-    let theirs: Vec<f32> = linear.forward(&x).unwrap().flatten_all().unwrap().to_vec1().unwrap();
+    let theirs: Vec<f32> = linear
+        .forward(&x)
+        .unwrap()
+        .flatten_all()
+        .unwrap()
+        .to_vec1()
+        .unwrap();
     assert_close(&ours.to_vec(), &theirs);
     std::fs::remove_dir_all(dir).unwrap();
 }
