@@ -802,7 +802,6 @@ class Model(Layer):
             shape = tuple(layer.compute_output_shape(shape))
         return shape
 
-    # -- summary ---------------------------------------------------------------
     # -- saving (kandle.saving) -------------------------------------------------
     def save(self, filepath: Any, overwrite: bool = True, **kwargs: Any) -> None:
         """Saves the model to a ``.keras`` file (see :func:`kandle.saving.save_model`)."""
@@ -824,6 +823,7 @@ class Model(Layer):
 
         saving.load_weights(self, filepath, skip_mismatch=skip_mismatch)
 
+    # -- summary ---------------------------------------------------------------
     def summary(self, line_length: int | None = None, print_fn: Any = None) -> None:
         """Prints Keras's table of layers, output shapes and parameter counts."""
         from kandle.utils.summary import print_summary
