@@ -13,10 +13,12 @@ pub mod huge_pages;
 pub mod io;
 pub mod losses;
 pub mod metrics;
+pub mod model;
 pub mod nn;
 pub mod ops;
 pub mod optim;
 pub mod parallel;
+pub mod prelude;
 #[cfg(feature = "python")]
 mod python;
 pub mod tensor;
