@@ -10,6 +10,7 @@
 pub mod autograd;
 pub mod error;
 pub mod huge_pages;
+pub mod io;
 pub mod losses;
 pub mod metrics;
 pub mod model;

@@ -24,6 +24,7 @@ from kandle import (
     ops,
     optimizers,
     regularizers,
+    saving,
     utils,
 )
 from kandle._core import Tensor, Variable, __version__, tensor
@@ -52,6 +53,7 @@ __all__ = [
     "ops",
     "optimizers",
     "regularizers",
+    "saving",
     "tensor",
     "utils",
 ]

@@ -5,6 +5,7 @@ signature. Arguments typed ``_Operand`` accept a Tensor, a Python number, or any
 ``numpy.asarray`` turns into a bool, integer or float array; they are copied to float32.
 """
 
+import os
 from collections.abc import Iterable, Sequence
 from typing import Any, TypeAlias, final
 
@@ -49,6 +50,14 @@ __all__ = [
     "regularization_penalty",
     "Optimizer",
     "schedule_value",
+    "save_keras",
+    "save_keras_h5",
+    "read_keras",
+    "save_safetensors",
+    "load_safetensors",
+    "write_atomic",
+    "rng_state",
+    "set_rng_state",
     "Dataset",
     "Trainer",
 ]
@@ -215,6 +224,11 @@ class Optimizer:
     def swap_ema_weights(self, variables: Iterable[_Operand]) -> None: ...
     def copy_variables_to_ema(self, variables: Iterable[_Operand]) -> None: ...
     def ema_average(self, variable: _Operand) -> list[float] | None: ...
+    def set_raw_iterations(self, raw_iterations: int) -> None: ...
+    @property
+    def slot_names(self) -> list[str]: ...
+    def slots(self, variable: _Operand) -> list[_Float32Array]: ...
+    def set_slots(self, variable: _Operand, values: Iterable[_Operand]) -> None: ...
     @property
     def learning_rate(self) -> float: ...
     def set_learning_rate(self, value: float) -> None: ...
@@ -246,6 +260,32 @@ class Sequential:
         validation_split: float = 0.0,
     ) -> dict[str, list[float]]: ...
     def predict(self, x: Any) -> _Float32Array: ...
+
+# --- src/python/io.rs ----------------------------------------------------------------
+
+def save_keras(
+    path: str | os.PathLike[str],
+    config_json: str,
+    weights: Iterable[tuple[str, _Operand]],
+    integers: Iterable[tuple[str, int]],
+) -> None: ...
+def save_keras_h5(path: str | os.PathLike[str], config_json: str, h5: bytes) -> None: ...
+def read_keras(
+    path: str | os.PathLike[str],
+) -> tuple[
+    str,
+    str,
+    list[tuple[str, _Float32Array]] | None,
+    list[tuple[str, int]] | None,
+    bytes | None,
+]: ...
+def save_safetensors(
+    path: str | os.PathLike[str], tensors: Iterable[tuple[str, _Operand]]
+) -> None: ...
+def load_safetensors(path: str | os.PathLike[str]) -> list[tuple[str, _Float32Array]]: ...
+def write_atomic(path: str | os.PathLike[str], data: bytes) -> None: ...
+def rng_state() -> bytes: ...
+def set_rng_state(state: bytes) -> None: ...
 
 # --- src/python/train.rs -------------------------------------------------------------
 

@@ -14,6 +14,7 @@ bar is refreshed between chunks.
 from __future__ import annotations
 
 import csv
+import json
 import math
 import os
 from collections.abc import Callable, Iterable
@@ -231,6 +232,8 @@ class CallbackList:
             c.set_params(dict(params or {}))
             if isinstance(c, ProgbarLogger):
                 c._samples = samples
+            if isinstance(c, BackupAndRestore):
+                c._peers = self.callbacks  # to back up ModelCheckpoint's best value
 
     def needs_batch_hooks(self, mode: str) -> bool:
         """Whether a callback other than the progress bar has a per-batch hook here."""
@@ -594,7 +597,271 @@ class SwapEMAWeights(Callback):
         self._swap_out()
 
 
+class ModelCheckpoint(Callback):
+    """Saves the model (``.keras``) or its weights (``.weights.h5`` with
+    ``save_weights_only=True``) during training, as Keras's ``ModelCheckpoint``.
+
+    ``filepath`` may hold ``{epoch}`` (1-based), ``{batch}`` (with an integer
+    ``save_freq``) and any log key with a format, e.g.
+    ``"ckpt-{epoch:02d}-{val_loss:.2f}.keras"``. With ``save_best_only``, a file is
+    written only when ``monitor`` improves (``mode``: ``"min"``, ``"max"`` or
+    ``"auto"``) on the best so far, which starts at ``initial_value_threshold``.
+    ``save_freq`` is ``"epoch"`` or a number of batches. Each save is atomic.
+
+    >>> import os, tempfile, numpy as np, kandle as kd
+    >>> folder = tempfile.mkdtemp()
+    >>> model = kd.Sequential([kd.Input((2,)), kd.layers.Dense(1)])
+    >>> model.compile(optimizer="sgd", loss="mse")
+    >>> ckpt = kd.callbacks.ModelCheckpoint(os.path.join(folder, "m-{epoch:02d}.keras"))
+    >>> _ = model.fit(np.ones((4, 2)), np.ones((4, 1)), epochs=2, verbose=0, callbacks=[ckpt])
+    >>> sorted(os.listdir(folder))
+    ['m-01.keras', 'm-02.keras']
+    """
+
+    def __init__(
+        self,
+        filepath: Any,
+        monitor: str = "val_loss",
+        verbose: int = 0,
+        save_best_only: bool = False,
+        save_weights_only: bool = False,
+        mode: str = "auto",
+        save_freq: str | int = "epoch",
+        initial_value_threshold: float | None = None,
+    ) -> None:
+        super().__init__()
+        self.filepath = os.fspath(filepath)
+        self.monitor = monitor
+        self.verbose = verbose
+        self.save_best_only = save_best_only
+        self.save_weights_only = save_weights_only
+        self.mode = mode
+        self.save_freq = save_freq
+        self.best: float | None = initial_value_threshold
+        self.monitor_op = _monitor_op(monitor, mode)
+        self._batches_seen_since_last_saving = 0
+        self._last_batch_seen: int | None = None
+        self._current_epoch = 0
+        if save_freq != "epoch" and (isinstance(save_freq, bool) or not isinstance(save_freq, int)):
+            raise InvalidArgumentError(
+                f"Unrecognized save_freq: {save_freq}. "
+                "Expected save_freq are 'epoch' or integer values"
+            )
+        if save_weights_only:
+            if not self.filepath.endswith((".weights.h5", ".safetensors")):
+                raise InvalidArgumentError(
+                    "When using `save_weights_only=True` in `ModelCheckpoint`, the filepath "
+                    "provided must end in `.weights.h5` (Keras weights format) or "
+                    f"`.safetensors`. Received: filepath={self.filepath}"
+                )
+        elif not self.filepath.endswith(".keras"):
+            raise InvalidArgumentError(
+                "The filepath provided must end in `.keras` (Keras model format). "
+                f"Received: filepath={self.filepath}"
+            )
+
+    def on_train_batch_end(self, batch: int, logs: Logs | None = None) -> None:
+        if self._should_save_on_batch(batch):
+            self._save_model(self._current_epoch, batch, logs)
+
+    def on_epoch_begin(self, epoch: int, logs: Logs | None = None) -> None:
+        self._current_epoch = epoch
+
+    def on_epoch_end(self, epoch: int, logs: Logs | None = None) -> None:
+        if self.save_freq == "epoch":
+            self._save_model(epoch, None, logs)
+
+    def _should_save_on_batch(self, batch: int) -> bool:
+        if self.save_freq == "epoch":
+            return False
+        if self._last_batch_seen is None or batch <= self._last_batch_seen:
+            added = batch + 1  # a new epoch: batches count from 0
+        else:
+            added = batch - self._last_batch_seen
+        self._batches_seen_since_last_saving += added
+        self._last_batch_seen = batch
+        if self._batches_seen_since_last_saving >= int(self.save_freq):
+            self._batches_seen_since_last_saving = 0
+            return True
+        return False
+
+    def _should_save(self, epoch: int, logs: Logs, filepath: str) -> bool:
+        if not self.save_best_only:
+            if self.verbose > 0:
+                print(f"\nEpoch {epoch + 1}: saving model to {filepath}")
+            return True
+        current = logs.get(self.monitor)
+        if current is None:
+            import warnings
+
+            warnings.warn(f"Can save best model only with {self.monitor} available.", stacklevel=3)
+            return True
+        best = "None" if self.best is None else f"{self.best:.5f}"
+        if self.best is None or bool(self.monitor_op(current, self.best)):
+            if self.verbose > 0:
+                print(
+                    f"\nEpoch {epoch + 1}: {self.monitor} improved from {best} to "
+                    f"{current:.5f}, saving model to {filepath}"
+                )
+            self.best = float(current)
+            return True
+        if self.verbose > 0:
+            print(f"\nEpoch {epoch + 1}: {self.monitor} did not improve from {best}")
+        return False
+
+    def _file_path(self, epoch: int, batch: int | None, logs: Logs) -> str:
+        try:
+            if batch is None or "batch" in logs:
+                return self.filepath.format(epoch=epoch + 1, **logs)
+            return self.filepath.format(epoch=epoch + 1, batch=batch + 1, **logs)
+        except KeyError as e:
+            raise KeyError(
+                f'Failed to format this callback filepath: "{self.filepath}". Reason: {e}'
+            ) from None
+
+    def _save_model(self, epoch: int, batch: int | None, logs: Logs | None) -> None:
+        logs = dict(logs or {})
+        filepath = self._file_path(epoch, batch, logs)
+        if os.path.isdir(filepath):
+            raise OSError(
+                "Please specify a non-directory filepath for ModelCheckpoint. Filepath used "
+                f"is an existing directory: {filepath}"
+            )
+        if not self._should_save(epoch, logs, filepath):
+            return
+        folder = os.path.dirname(filepath)
+        if folder:
+            os.makedirs(folder, exist_ok=True)
+        if self.save_weights_only:
+            self.model.save_weights(filepath, overwrite=True)
+        else:
+            self.model.save(filepath, overwrite=True)
+
+
+class BackupAndRestore(Callback):
+    """Backs up the training state so that a ``fit`` that was interrupted (killed,
+    crashed) resumes where it stopped when ``fit`` is called again, as Keras's
+    ``BackupAndRestore``.
+
+    The backup, ``<backup_dir>/latest.keras``, is written atomically at the end of each
+    epoch (or every ``save_freq`` batches) and holds the weights, the optimizer state,
+    the epoch reached, kandle's random generator (shuffling, unseeded dropout) and the
+    best value of each ``ModelCheckpoint`` of the same ``fit``, which Keras loses
+    (keras#17012). A seeded run killed at an epoch end and resumed ends with weights
+    bitwise equal to an uninterrupted run's (layers with their own ``seed`` restart
+    their stream, as in Keras). With ``delete_checkpoint``, a ``fit`` that completes
+    deletes the backup.
+
+    >>> import tempfile, numpy as np, kandle as kd
+    >>> model = kd.Sequential([kd.Input((2,)), kd.layers.Dense(1)])
+    >>> model.compile(optimizer="sgd", loss="mse")
+    >>> backup = kd.callbacks.BackupAndRestore(tempfile.mkdtemp())
+    >>> _ = model.fit(np.ones((4, 2)), np.ones((4, 1)), epochs=2, verbose=0, callbacks=[backup])
+    """
+
+    def __init__(
+        self,
+        backup_dir: Any,
+        save_freq: str | int = "epoch",
+        double_checkpoint: bool = False,
+        delete_checkpoint: bool = True,
+    ) -> None:
+        super().__init__()
+        if not backup_dir:
+            raise InvalidArgumentError("Empty `backup_dir` argument passed")
+        if save_freq != "epoch" and (isinstance(save_freq, bool) or not isinstance(save_freq, int)):
+            raise InvalidArgumentError(
+                f"Invalid value for argument `save_freq`. Received: save_freq={save_freq}. "
+                "Expected either 'epoch' or an integer value."
+            )
+        if double_checkpoint:
+            raise InvalidArgumentError(
+                "BackupAndRestore: double_checkpoint is not needed in kandle: every backup "
+                "is written atomically, so a crash leaves the previous one whole"
+            )
+        self.backup_dir = os.fspath(backup_dir)
+        self.save_freq = save_freq
+        self.delete_checkpoint = delete_checkpoint
+        self._path = os.path.join(self.backup_dir, "latest.keras")
+        self._current_epoch = 0
+        self._batches_seen_since_last_saving = 0
+        self._last_batch_seen = -1
+        self._peers: list[Callback] = []
+
+    def _checkpoints(self) -> list[ModelCheckpoint]:
+        return [c for c in self._peers if isinstance(c, ModelCheckpoint)]
+
+    def on_train_begin(self, logs: Logs | None = None) -> None:
+        if not self.model.built:
+            raise InvalidArgumentError(
+                "To use the BackupAndRestore callback, your model must be built before you "
+                "call `fit()`."
+            )
+        self.model._initial_epoch = None
+        if not os.path.exists(self._path):
+            return
+        from kandle import _core, saving
+
+        config_json, _metadata, weights, integers, _h5 = _core.read_keras(self._path)
+        state = json.loads(config_json).get("kandle_backup")
+        if not isinstance(state, dict):
+            raise InvalidArgumentError(f"BackupAndRestore: {self._path} is not a kandle backup")
+        store, int_store = dict(weights or []), dict(integers or [])
+        plan = saving._plan_layer_weights(self.model, store, self._path)
+        optimizer_plan = saving._plan_optimizer(self.model, store, int_store)
+        saving._apply_plan(plan)
+        if optimizer_plan is not None:
+            optimizer_plan()
+        _core.set_rng_state(bytes.fromhex(state["rng_state"]))
+        for checkpoint, best in zip(self._checkpoints(), state.get("checkpoint_best", [])):
+            checkpoint.best = best
+        self._current_epoch = int(state["epoch"])
+        self.model._initial_epoch = self._current_epoch
+
+    def on_epoch_begin(self, epoch: int, logs: Logs | None = None) -> None:
+        self._current_epoch = epoch
+
+    def on_epoch_end(self, epoch: int, logs: Logs | None = None) -> None:
+        self._current_epoch = epoch + 1
+        self._last_batch_seen = -1
+        if self.save_freq == "epoch":
+            self._save()
+
+    def on_train_batch_end(self, batch: int, logs: Logs | None = None) -> None:
+        if self.save_freq == "epoch":
+            return
+        added = batch + 1 if batch <= self._last_batch_seen else batch - self._last_batch_seen
+        self._batches_seen_since_last_saving += added
+        self._last_batch_seen = batch
+        if self._batches_seen_since_last_saving >= int(self.save_freq):
+            self._batches_seen_since_last_saving = 0
+            self._save()
+
+    def _save(self) -> None:
+        from kandle import _core, saving
+
+        os.makedirs(self.backup_dir, exist_ok=True)
+        weights, integers = saving._weight_entries(self.model, include_optimizer=True)
+        state = {
+            "epoch": self._current_epoch,
+            "rng_state": _core.rng_state().hex(),
+            "checkpoint_best": [c.best for c in self._checkpoints()],
+        }
+        config = {"class_name": "BackupAndRestore", "kandle_backup": state}
+        _core.save_keras(self._path, json.dumps(config), weights, integers)
+
+    def on_train_end(self, logs: Logs | None = None) -> None:
+        self.model._initial_epoch = None
+        if self.delete_checkpoint and os.path.exists(self._path):
+            os.remove(self._path)
+            try:
+                os.rmdir(self.backup_dir)
+            except OSError:
+                pass  # the folder holds other files: leave it
+
+
 __all__ = [
+    "BackupAndRestore",
     "Callback",
     "CallbackList",
     "CSVLogger",
@@ -602,6 +869,7 @@ __all__ = [
     "History",
     "LambdaCallback",
     "LearningRateScheduler",
+    "ModelCheckpoint",
     "ProgbarLogger",
     "ReduceLROnPlateau",
     "SwapEMAWeights",

@@ -113,6 +113,11 @@ class _FitHooks:
             self.callbacks.call(hook, *args)
         return bool(self.model.stop_training)
 
+    def resume_at(self) -> int | None:
+        """The epoch a callback asked ``fit`` to resume at (BackupAndRestore sets
+        Keras's ``model._initial_epoch`` in ``on_train_begin``)."""
+        return getattr(self.model, "_initial_epoch", None) or None
+
 
 class Model(Layer):
     """The base class of models: ``compile``, ``fit``, ``evaluate``, ``predict``,
@@ -970,6 +975,27 @@ class Model(Layer):
             shape = tuple(layer.compute_output_shape(shape))
         return shape
 
+    # -- saving (kandle.saving) -------------------------------------------------
+    def save(self, filepath: Any, overwrite: bool = True, **kwargs: Any) -> None:
+        """Saves the model to a ``.keras`` file (see :func:`kandle.saving.save_model`)."""
+        from kandle import saving
+
+        saving.save_model(self, filepath, overwrite=overwrite, **kwargs)
+
+    def save_weights(self, filepath: Any, overwrite: bool = True) -> None:
+        """Saves the weights to ``.weights.h5`` or ``.safetensors``
+        (see :func:`kandle.saving.save_weights`)."""
+        from kandle import saving
+
+        saving.save_weights(self, filepath, overwrite=overwrite)
+
+    def load_weights(self, filepath: Any, skip_mismatch: bool = False) -> None:
+        """Loads weights from ``.weights.h5``, ``.keras`` or ``.safetensors``; on an
+        error the model is unchanged (see :func:`kandle.saving.load_weights`)."""
+        from kandle import saving
+
+        saving.load_weights(self, filepath, skip_mismatch=skip_mismatch)
+
     # -- summary ---------------------------------------------------------------
     def summary(self, line_length: int | None = None, print_fn: Any = None) -> None:
         """Prints Keras's table of layers, output shapes and parameter counts."""
@@ -1159,4 +1185,17 @@ def clone_model(
     return clone
 
 
-__all__ = ["Input", "InputLayer", "Model", "Sequential", "clone_model"]
+def load_model(
+    filepath: Any,
+    custom_objects: dict[str, Any] | None = None,
+    compile: bool = True,
+    safe_mode: bool = True,
+) -> Model:
+    """The model of a ``.keras`` file (see :func:`kandle.saving.load_model`)."""
+    from kandle import saving
+
+    model: Model = saving.load_model(filepath, custom_objects, compile, safe_mode)
+    return model
+
+
+__all__ = ["Input", "InputLayer", "Model", "Sequential", "clone_model", "load_model"]

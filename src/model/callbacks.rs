@@ -17,6 +17,9 @@ pub struct Control<'a> {
     pub stop_training: bool,
     /// The model's weights (variables), in the model's order.
     pub weights: &'a [Tensor],
+    /// Set in `on_train_begin` to start at another epoch than `initial_epoch` (a
+    /// callback that resumes an interrupted fit, like Keras's BackupAndRestore).
+    pub resume_at: Option<usize>,
 }
 
 /// Code run at Keras's hook points. Every hook does nothing unless overridden.
@@ -351,6 +354,7 @@ mod tests {
         let mut control = Control {
             stop_training: false,
             weights: &weights,
+            resume_at: None,
         };
         let params = Params {
             epochs: 9,

@@ -192,6 +192,7 @@ pub fn evaluate_loop(
     let mut control = Control {
         stop_training: false,
         weights: &[],
+        resume_at: None,
     };
     test_pass(trainer, batches, callbacks, &mut control)
 }
@@ -236,6 +237,7 @@ fn epochs<'w>(
     let mut control = Control {
         stop_training: false,
         weights,
+        resume_at: None,
     };
     let mut outcome = FitOutcome {
         history: History::default(),
@@ -245,7 +247,8 @@ fn epochs<'w>(
     for c in callbacks.iter_mut() {
         c.on_train_begin(&params, &mut control)?;
     }
-    for epoch in options.initial_epoch..options.epochs {
+    let first_epoch = control.resume_at.unwrap_or(options.initial_epoch);
+    for epoch in first_epoch..options.epochs {
         trainer.reset_metrics();
         for c in callbacks.iter_mut() {
             c.on_epoch_begin(epoch, &mut control)?;

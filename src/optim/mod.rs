@@ -518,6 +518,46 @@ impl Optimizer {
         }
     }
 
+    /// Replaces the slots of `variable` (as when loading a saved optimizer): `values[k]`
+    /// is slot `k` of [`UpdateRule::slot_names`], as long as the variable. Nothing
+    /// changes unless every array fits.
+    pub fn set_slots(&mut self, variable: &Tensor, values: &[Vec<f32>]) -> Result<()> {
+        let names = self.rule.slot_names();
+        if values.len() != names.len() {
+            bail!(
+                InvalidArgument,
+                "{}: set_slots: expected {} slot arrays ({}), got {}",
+                self.class.class_name,
+                names.len(),
+                names.join(", "),
+                values.len()
+            );
+        }
+        if let Some((k, v)) = values
+            .iter()
+            .enumerate()
+            .find(|(_, v)| v.len() != variable.numel())
+        {
+            bail!(
+                Shape,
+                "{}: set_slots: slot {} has {} values for a variable of shape {}",
+                self.class.class_name,
+                names[k],
+                v.len(),
+                fmt_shape(variable.shape())
+            );
+        }
+        if names.is_empty() {
+            return Ok(());
+        }
+        let mut buf = state_buffer(self.class.class_name, variable, names.len())?;
+        for (chunk, v) in buf.chunks_mut(variable.numel().max(1)).zip(values) {
+            chunk[..v.len()].copy_from_slice(v);
+        }
+        self.slots.insert(variable.id(), buf);
+        Ok(())
+    }
+
     /// The moving average of `variable` (with `use_ema`, once it has been updated).
     pub fn ema_average(&self, variable: &Tensor) -> Option<Vec<f32>> {
         self.ema.average(variable).map(<[f32]>::to_vec)

@@ -222,7 +222,13 @@ fn mode_name(mode: Mode) -> &'static str {
 
 impl Callback for PyHooks {
     fn on_train_begin(&mut self, _params: &Params, control: &mut Control) -> Result<()> {
-        self.hook(control, "on_train_begin", |py| Ok(vec![empty(py)]))
+        self.hook(control, "on_train_begin", |py| Ok(vec![empty(py)]))?;
+        // A callback may resume an interrupted fit (Keras's `model._initial_epoch`).
+        let hooks = &self.hooks;
+        control.resume_at = self.raised.keep(Python::attach(|py| {
+            hooks.call_method0(py, "resume_at")?.extract::<Option<usize>>(py)
+        }))?;
+        Ok(())
     }
 
     fn on_train_end(&mut self, _logs: &Logs, control: &mut Control) -> Result<()> {

@@ -5,6 +5,7 @@ mod convert;
 mod error;
 mod fit;
 mod functions;
+mod io;
 mod layers;
 mod losses;
 mod metrics;
@@ -94,6 +95,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<tensor::PyTensor>()?;
     m.add_class::<tensor::PyVariable>()?;
     functions::register(m)?;
+    io::register(m)?;
     layers::register(m)?;
     losses::register(m)?;
     metrics::register(m)?;

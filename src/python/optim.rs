@@ -5,6 +5,7 @@ use super::run;
 use crate::error::Error;
 use crate::optim::{Optimizer, Schedule};
 use crate::tensor::Tensor;
+use numpy::PyArray1;
 use pyo3::prelude::*;
 use std::sync::{Arc, Mutex, MutexGuard};
 
@@ -63,6 +64,39 @@ impl PyOptimizer {
     #[getter]
     fn raw_iterations(&self) -> u64 {
         self.lock().raw_iterations()
+    }
+
+    /// Sets the number of `apply` calls (restoring a saved optimizer's `iteration`).
+    fn set_raw_iterations(&self, raw_iterations: u64) {
+        self.lock().set_raw_iterations(raw_iterations)
+    }
+
+    /// The update rule's slot names, in their order.
+    #[getter]
+    fn slot_names(&self) -> Vec<&'static str> {
+        self.lock().rule().slot_names().to_vec()
+    }
+
+    /// The slots of `variable` as flat float32 arrays, in `slot_names` order (empty
+    /// before its first step).
+    fn slots<'py>(
+        &self,
+        py: Python<'py>,
+        variable: &Bound<'py, PyAny>,
+    ) -> PyResult<Vec<Bound<'py, PyArray1<f32>>>> {
+        let v = to_tensor(variable)?;
+        let slots = self.lock().slots(&v);
+        Ok(slots
+            .into_iter()
+            .map(|(_, values)| PyArray1::from_vec(py, values))
+            .collect())
+    }
+
+    /// Replaces the slots of `variable` (flat arrays in `slot_names` order).
+    fn set_slots(&self, variable: &Bound<'_, PyAny>, values: &Bound<'_, PyAny>) -> PyResult<()> {
+        let v = to_tensor(variable)?;
+        let values: Vec<Vec<f32>> = tensors(values)?.iter().map(Tensor::to_vec).collect();
+        Ok(self.lock().set_slots(&v, &values)?)
     }
 
     /// With `use_ema`, each of `variables` takes its moving average.
