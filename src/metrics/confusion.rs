@@ -186,7 +186,7 @@ pub(crate) fn parse_index(cfg: &Config, key: &str) -> Result<Option<usize>> {
 /// A zeroed buffer of `n` f64 for a metric's state, or an allocation error naming what
 /// asked for it.
 pub(crate) fn state_buffer(n: usize, what: &dyn Fn() -> String) -> Result<Vec<f64>> {
-    crate::tensor::alloc::<f64>(n).map_err(|_| {
+    crate::kernels::pool::alloc::<f64>(n).map_err(|_| {
         crate::Error::Allocation(format!(
             "{}: cannot allocate the metric's state of {n} values ({} bytes)",
             what(),

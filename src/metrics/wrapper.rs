@@ -5,10 +5,10 @@
 use super::mean::{samplewise_values, weighted_sums};
 use super::values::Values;
 use super::Metric;
-use crate::autograd::no_grad;
 use crate::bail;
 use crate::error::Result;
 use crate::losses::{squeeze_or_expand_shapes, Config, Loss};
+use crate::tensor::no_grad;
 use crate::tensor::shape::broadcast_shapes;
 use crate::tensor::Tensor;
 use serde_json::{Map, Value};

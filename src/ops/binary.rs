@@ -1,9 +1,10 @@
 //! Elementwise arithmetic between two tensors, with NumPy broadcasting.
 
 use crate::error::Result;
-use crate::parallel;
+use crate::kernels::parallel;
+use crate::kernels::pool::alloc_for_overwrite;
 use crate::tensor::shape::{broadcast_shapes, broadcast_strides, checked_numel};
-use crate::tensor::{alloc_for_overwrite, Float, Tensor};
+use crate::tensor::{Float, Tensor};
 
 /// Computes `f(a, b)` elementwise over the broadcast shape.
 fn broadcast_zip<T: Float>(

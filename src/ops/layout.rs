@@ -4,11 +4,12 @@
 
 use crate::bail;
 use crate::error::{fmt_shape, Result};
-use crate::parallel;
+use crate::kernels::parallel;
+use crate::kernels::pool::{alloc, alloc_for_overwrite};
 use crate::tensor::shape::{
     broadcast_shapes, broadcast_strides, checked_numel, normalize_axis, strides,
 };
-use crate::tensor::{alloc, alloc_for_overwrite, Float, Tensor};
+use crate::tensor::{Float, Tensor};
 
 /// Where each element of a result comes from: `offset + sum(index[d] * strides[d])`.
 #[derive(Clone, Debug)]

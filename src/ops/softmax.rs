@@ -2,9 +2,10 @@
 //! subtracted first).
 
 use crate::error::Result;
-use crate::parallel;
+use crate::kernels::parallel;
+use crate::kernels::pool::alloc_for_overwrite;
 use crate::tensor::shape::normalize_axis;
-use crate::tensor::{alloc_for_overwrite, Float, Tensor};
+use crate::tensor::{Float, Tensor};
 
 /// Writes `log_softmax` (if `log`) or `softmax` of `x` along `axis`.
 fn softmax_data<T: Float>(x: &Tensor<T>, axis: usize, log: bool) -> Result<Vec<T>> {

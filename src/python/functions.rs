@@ -113,12 +113,12 @@ fn set_random_seed(seed: u64) {
 
 #[pyfunction]
 fn set_num_threads(n: usize) -> PyResult<()> {
-    Ok(crate::parallel::set_num_threads(n)?)
+    Ok(crate::kernels::parallel::set_num_threads(n)?)
 }
 
 #[pyfunction]
 fn get_num_threads() -> usize {
-    crate::parallel::num_threads()
+    crate::kernels::parallel::num_threads()
 }
 
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {

@@ -2,18 +2,19 @@
 //!
 //! A tensor is a cheap handle (`Arc`) to immutable data, except for variables, whose
 //! data an optimizer updates in place. Ops live in `crate::ops`; this file holds the
-//! type itself, creation and access.
+//! type itself, creation and access, and `graph.rs` the record of how it was made.
 
-mod element;
-mod pool;
+mod graph;
 pub mod random;
 pub mod shape;
 
-pub use element::Float;
+pub use crate::kernels::Float;
+pub(crate) use graph::Node;
+pub use graph::{is_grad_enabled, no_grad, set_grad_enabled, BackwardArgs, BackwardFn};
 
-use crate::autograd::{self, Node};
 use crate::bail;
 use crate::error::{fmt_shape, Result};
+use crate::kernels::pool::alloc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{
     Arc, Mutex, OnceLock, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard, Weak,
@@ -96,72 +97,6 @@ impl<T: Float> std::fmt::Debug for Tensor<T> {
     }
 }
 
-/// A zero-filled buffer of `n` elements, or an allocation error instead of an abort.
-pub(crate) fn alloc<T: Float>(n: usize) -> Result<Vec<T>> {
-    pooled_or_fresh(n, true)
-}
-
-/// A buffer of `n` elements for an op that writes every one of them: a reused buffer
-/// keeps its old values instead of being zeroed first.
-pub(crate) fn alloc_for_overwrite<T: Float>(n: usize) -> Result<Vec<T>> {
-    pooled_or_fresh(n, false)
-}
-
-/// Hands a scratch buffer from [`alloc_for_overwrite`] back to the pool.
-pub(crate) fn release<T: Float>(buffer: Vec<T>) {
-    T::pool().give(buffer);
-}
-
-/// A buffer from the pool (zeroed if asked), or a new zeroed one.
-fn pooled_or_fresh<T: Float>(n: usize, zeroed: bool) -> Result<Vec<T>> {
-    let Some(mut v) = T::pool().take(n) else {
-        return fresh_zeroed(n);
-    };
-    if zeroed {
-        v.clear();
-    }
-    v.truncate(n);
-    v.resize(n, T::zero());
-    Ok(v)
-}
-
-#[cfg(test)]
-thread_local! {
-    /// Buffers of at least the pool's minimum size this thread got from the allocator:
-    /// tests check that steady-state training steps need none.
-    pub(crate) static FRESH_LARGE_BUFFERS: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
-}
-
-/// A new zeroed buffer from the allocator. Zeroed allocation (calloc) maps fresh
-/// pages that are already zero instead of writing every byte.
-fn fresh_zeroed<T: Float>(n: usize) -> Result<Vec<T>> {
-    #[cfg(test)]
-    if n >= pool::MIN_ELEMENTS {
-        FRESH_LARGE_BUFFERS.with(|c| c.set(c.get() + 1));
-    }
-    let too_large = || {
-        crate::Error::Allocation(format!(
-            "cannot allocate {n} elements of {} ({} bytes)",
-            T::DTYPE,
-            n.saturating_mul(std::mem::size_of::<T>())
-        ))
-    };
-    let layout = std::alloc::Layout::array::<T>(n).map_err(|_| too_large())?;
-    if layout.size() == 0 {
-        return Ok(Vec::new());
-    }
-    // SAFETY: the layout has a non-zero size; all-zero bits are 0.0 for f32 and f64 (the
-    // only `Float`s), so the `n` elements are initialized; the Vec takes ownership of the
-    // allocation with the same layout (capacity n of T).
-    unsafe {
-        let ptr = std::alloc::alloc_zeroed(layout) as *mut T;
-        if ptr.is_null() {
-            return Err(too_large());
-        }
-        Ok(Vec::from_raw_parts(ptr, n, n))
-    }
-}
-
 impl<T: Float> Tensor<T> {
     fn make(data: Vec<T>, shape: Vec<usize>, node: Option<Node<T>>, variable: bool) -> Self {
         debug_assert_eq!(data.len(), shape.iter().product::<usize>());
@@ -195,9 +130,9 @@ impl<T: Float> Tensor<T> {
         data: Vec<T>,
         shape: Vec<usize>,
         inputs: &[&Tensor<T>],
-        backward: impl autograd::BackwardFn<T> + 'static,
+        backward: impl BackwardFn<T> + 'static,
     ) -> Self {
-        let node = (autograd::is_grad_enabled() && inputs.iter().any(|t| t.requires_grad()))
+        let node = (is_grad_enabled() && inputs.iter().any(|t| t.requires_grad()))
             .then(|| Node::new(inputs.iter().map(|&t| t.clone()).collect(), backward));
         Self::make(data, shape, node, false)
     }
@@ -391,7 +326,7 @@ impl<T: Float> Tensor<T> {
         }
         let src = other.data();
         let mut dst = self.data_mut();
-        crate::parallel::for_each_chunk(&mut dst, |start, chunk| {
+        crate::kernels::parallel::for_each_chunk(&mut dst, |start, chunk| {
             for (i, d) in chunk.iter_mut().enumerate() {
                 *d = f(*d, src[start + i]);
             }

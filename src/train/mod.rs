@@ -9,7 +9,6 @@ pub mod interrupt;
 
 pub use dataset::{Dataset, Rows};
 
-use crate::autograd::{grad, no_grad};
 use crate::bail;
 use crate::error::Result;
 use crate::losses::Loss;
@@ -17,6 +16,7 @@ use crate::metrics::Metric;
 use crate::nn::Layer;
 use crate::optim::Optimizer;
 use crate::tensor::Tensor;
+use crate::{grad, no_grad};
 use std::ops::Range;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Instant;
@@ -79,7 +79,7 @@ const PREDICT_ROWS: usize = 2048;
 /// `budget_s` seconds have passed. Returns how many batches ran.
 ///
 /// Batches too small to be gathered on several cores (see
-/// [`crate::parallel::GATHER_PAR_THRESHOLD`]) are gathered one ahead, on another core
+/// [`crate::kernels::parallel::GATHER_PAR_THRESHOLD`]) are gathered one ahead, on another core
 /// while the current batch runs: gathering shuffled rows waits on memory, and at batch
 /// 32 on 784 features it took a tenth of the step (whose products then run on one
 /// core). Larger batches are gathered on all cores at the start of their step: run
@@ -105,7 +105,7 @@ fn for_batches<B: Send>(
     }
     let group = group.max(1);
     let per_row: usize = data.x().shape()[1..].iter().product();
-    let ahead = batch_size * group * per_row < crate::parallel::GATHER_PAR_THRESHOLD;
+    let ahead = batch_size * group * per_row < crate::kernels::parallel::GATHER_PAR_THRESHOLD;
     // The batches from `done` on that run together, and their rows.
     let next = |done: usize| {
         let count = group.min(steps - done);
@@ -115,7 +115,7 @@ fn for_batches<B: Send>(
     };
     // The loop runs on a worker of the pool, so the parallel parts of each step start
     // without a hand-off from this (foreign) thread, and the other workers poll for them.
-    crate::parallel::run_hot(|| {
+    crate::kernels::parallel::run_hot(|| {
         let (mut count, rows) = next(0);
         let mut batch = gather(rows)?;
         let mut done = 0;
@@ -395,9 +395,9 @@ impl Trainer {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::kernels::pool::FRESH_LARGE_BUFFERS;
     use crate::losses::LossKind;
     use crate::nn::Dense;
-    use crate::tensor::FRESH_LARGE_BUFFERS;
     use serde_json::json;
 
     /// Every batch's rows, once and in order, whether gathered ahead (few features) or
@@ -451,7 +451,7 @@ mod tests {
     /// 16 KB of f32, and gemm's packing scratch come from the system allocator.)
     #[test]
     fn steady_state_training_steps_allocate_no_tensor_buffers() {
-        crate::parallel::set_num_threads(1).unwrap();
+        crate::kernels::parallel::set_num_threads(1).unwrap();
         let (rows, features) = (96, 300);
         let x: Vec<f32> = (0..rows * features)
             .map(|i| (i % 17) as f32 / 17.0)

@@ -12,7 +12,7 @@
 //! small or over-aligned allocations, this allocator is the system's.
 //!
 //! The Python extension uses it; a Rust program opts in with
-//! `#[global_allocator] static A: kandle::huge_pages::HugePageAllocator = kandle::huge_pages::HugePageAllocator;`.
+//! `#[global_allocator] static A: kandle::kernels::huge_pages::HugePageAllocator = kandle::kernels::huge_pages::HugePageAllocator;`.
 
 use std::alloc::{GlobalAlloc, Layout, System};
 

@@ -12,7 +12,7 @@ mod sealed {
     impl Sealed for f64 {}
 }
 
-/// A floating-point element type of a [`Tensor`](super::Tensor): `f32` or `f64`.
+/// A floating-point element type of a [`Tensor`](crate::Tensor): `f32` or `f64`.
 pub trait Float:
     sealed::Sealed
     + num_traits::Float

@@ -221,7 +221,7 @@ pub fn for_each_rows_above<T: Send>(
 /// sums combined in order. The same bits for any thread count.
 pub fn chunked_sum<T, F>(n: usize, f: F) -> T
 where
-    T: crate::Float,
+    T: super::Float,
     F: Fn(usize) -> T + Sync + Send,
 {
     let chunk_sum = |c: usize| {
