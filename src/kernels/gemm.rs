@@ -7,9 +7,7 @@ use super::Float;
 use rayon::prelude::*;
 
 /// Products with fewer multiply-adds than this run on one thread: below it, waking a
-/// second thread costs more than it saves. Measured on 2 cores with AVX-512: a
-/// 784→100 Dense at batch 32 (2.5M) trains 25% faster on one thread, and at batch 64
-/// (5M) 12% faster on two.
+/// second thread costs more than it saves (measurements in `benchmarks/README.md`).
 const GEMM_PAR_THRESHOLD: usize = 1 << 22;
 
 /// Products whose dst has 2 to this many rows (and more columns) are computed
@@ -156,8 +154,9 @@ impl<'a, T: Float> Product<'a, T> {
             // time, by 6 of the other axis (see `micro_tile`), and packs rhs unless that
             // axis has at most 32 values. dst has few rows here (a small batch):
             // computing dstᵀ = rhsᵀ·lhsᵀ into column-major scratch puts them on that
-            // axis, so rhs (the weights) is read in place and no tile is partly empty. Both copies included, a 784→100 Dense at 32 rows and a
-            // 784→512 one at 16 rows run 25–30% faster; 784→512 at 32 rows breaks even.
+            // axis, so rhs (the weights) is read in place and no tile is partly empty.
+            // Up to [`FEW_ROWS`] rows, that gain outweighs the two transposing copies
+            // (measurements in `benchmarks/README.md`).
             if let Ok(mut scratch) = alloc_for_overwrite::<T>(m * n) {
                 if accumulate {
                     transpose(&dst[..m * n], m, n, &mut scratch);
@@ -196,8 +195,7 @@ impl<'a, T: Float> Product<'a, T> {
 /// Two independent products (a Dense backward's input and weight gradients), each on
 /// its own share of the threads when that beats running them one after the other on
 /// all of them: products too small to split then still run side by side, and big ones
-/// skip the split's cost (each block packs the whole of one operand). On 2 cores this
-/// takes about 1% off a 784-512-512-10 training step at batch 128. The bits are those
+/// skip the split's cost (each block packs the whole of one operand). The bits are those
 /// of [`gemm`]: splitting never changes the arithmetic.
 pub(crate) fn gemm_pair<T: Float>(a: Product<T>, b: Product<T>) {
     let threads = parallel::num_threads();
@@ -265,9 +263,9 @@ enum Split {
 /// The split for `threads` threads: the one whose biggest task takes least time, in a
 /// rough model of gemm. A task computes whole micro-tiles, partly empty ones too, and
 /// packs its share of one operand and all of the other: splitting rows makes every task
-/// pack all of rhs (k×n), splitting columns all of lhs (m×k). A 512×784 weight gradient
-/// (k = 128) on 2 AVX-512 cores runs 8% faster cut into rows of 256 (13×43 tiles each)
-/// than into columns of 392 (7×86); at 100×784 the columns win, by the packing.
+/// pack all of rhs (k×n), splitting columns all of lhs (m×k). So a wide weight gradient
+/// can run faster cut into rows, with fuller tiles, while a narrow one is faster cut
+/// into columns, which pack less (measurements in `benchmarks/README.md`).
 fn split_for<T>(m: usize, n: usize, k: usize, threads: usize) -> Split {
     if !worth_splitting(m * n * k, threads) {
         return Split::One;
@@ -459,9 +457,9 @@ unsafe fn gemm_block<T: Float>(
 /// gemm would pack them slowly: with dst row-major, gemm packs rhs's columns side by
 /// side, and when each column is contiguous (the weights of x·Wᵀ) and their stride is
 /// a multiple of 1 KiB, the dozens of columns it reads at once all fall into the same
-/// few cache sets. A 512-wide Dense layer's forward product ran at 60% of the rate of
-/// a 520-wide one; the copy costs about 2% of the product. Returns the copy and its
-/// column stride, or None when no copy is needed (or none could be had).
+/// few cache sets, and the packing stalls; the copy costs far less than it saves
+/// (measurements in `benchmarks/README.md`). Returns the copy and its column stride, or
+/// None when no copy is needed (or none could be had).
 fn padded_columns<T: Float>(
     rhs: Mat<T>,
     c0: usize,

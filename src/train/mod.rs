@@ -304,7 +304,7 @@ impl Trainer {
     ///
     /// In inference every layer maps each row on its own, so consecutive batches go
     /// through the model together, [`PREDICT_ROWS`] rows at a time: larger products run
-    /// nearer the machine's peak (Keras's default batch of 32 predicts 1.45x faster).
+    /// nearer the machine's peak (see `benchmarks/README.md`).
     /// Each row gets the output its batch gives alone, up to the rounding of gemm's
     /// sums, which may depend on the number of rows (as in Keras's backends); a given
     /// call gives the same bits every time and for any thread count.
