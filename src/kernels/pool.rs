@@ -16,6 +16,7 @@ const MAX_BUFFERS: usize = 64;
 pub struct BufferPool<T>(Mutex<Vec<Vec<T>>>);
 
 impl<T: Float> BufferPool<T> {
+    /// An empty pool (a `const fn`, for the per-type statics).
     pub const fn new() -> Self {
         BufferPool(Mutex::new(Vec::new()))
     }

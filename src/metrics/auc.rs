@@ -16,7 +16,9 @@ use crate::tensor::Tensor;
 /// Which curve [`Auc`] integrates.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AucCurve {
+    /// The receiver operating characteristic: true against false positive rate.
     Roc,
+    /// Precision against recall.
     Pr,
     /// Precision-recall gain (Flach & Kull 2015).
     PrGain,
@@ -66,8 +68,11 @@ impl AucSummation {
 /// The arguments of Keras's `AUC`; `Default` gives Keras's defaults.
 #[derive(Debug, Clone, PartialEq)]
 pub struct AucConfig {
+    /// How many evenly spaced thresholds (Keras's default 200).
     pub num_thresholds: usize,
+    /// Which curve to integrate (default ROC).
     pub curve: AucCurve,
+    /// How the area is summed (default interpolation).
     pub summation_method: AucSummation,
     /// Thresholds in [0, 1] to use instead of `num_thresholds` evenly spaced ones.
     pub thresholds: Option<Vec<f64>>,

@@ -516,9 +516,13 @@ pub(crate) fn mean_of(values: &[f64]) -> f64 {
 /// The four cells of a confusion matrix.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ConfusionCell {
+    /// Predictions above a threshold whose label is positive.
     TruePositives,
+    /// Predictions above a threshold whose label is negative.
     FalsePositives,
+    /// Predictions at or below a threshold whose label is negative.
     TrueNegatives,
+    /// Predictions at or below a threshold whose label is positive.
     FalseNegatives,
 }
 
@@ -705,6 +709,8 @@ pub struct RateAtRate {
 }
 
 impl RateAtRate {
+    /// The metric `kind` with its constraint `value` (in [0, 1]), over `num_thresholds`
+    /// (> 0) thresholds, of column `class_id` of y_pred when given.
     pub fn new(
         kind: AtConstraint,
         value: f64,

@@ -90,6 +90,7 @@ impl<T: Float> Tensor<T> {
         self.sum(Some(&axes), true)?.reshape(shape)
     }
 
+    /// `self + other`, broadcast as in NumPy.
     pub fn add(&self, other: &Tensor<T>) -> Result<Tensor<T>> {
         let (data, shape) = broadcast_zip(self, other, "add", |a, b| a + b)?;
         Ok(Tensor::from_op(data, shape, &[self, other], |a| {
@@ -100,6 +101,7 @@ impl<T: Float> Tensor<T> {
         }))
     }
 
+    /// `self - other`, broadcast as in NumPy.
     pub fn sub(&self, other: &Tensor<T>) -> Result<Tensor<T>> {
         let (data, shape) = broadcast_zip(self, other, "subtract", |a, b| a - b)?;
         Ok(Tensor::from_op(data, shape, &[self, other], |a| {
@@ -110,6 +112,7 @@ impl<T: Float> Tensor<T> {
         }))
     }
 
+    /// `self * other`, broadcast as in NumPy.
     pub fn mul(&self, other: &Tensor<T>) -> Result<Tensor<T>> {
         let (data, shape) = broadcast_zip(self, other, "multiply", |a, b| a * b)?;
         Ok(Tensor::from_op(data, shape, &[self, other], |a| {
@@ -121,6 +124,7 @@ impl<T: Float> Tensor<T> {
         }))
     }
 
+    /// `self / other`, broadcast as in NumPy.
     pub fn div(&self, other: &Tensor<T>) -> Result<Tensor<T>> {
         let (data, shape) = broadcast_zip(self, other, "divide", |a, b| a / b)?;
         Ok(Tensor::from_op(data, shape, &[self, other], |a| {

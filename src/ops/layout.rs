@@ -84,8 +84,11 @@ pub enum IndexItem {
     Int(isize),
     /// `start:stop:step`; `None` takes the default for the step's direction.
     Slice {
+        /// The first position (default: the start for the step's direction).
         start: Option<isize>,
+        /// The position to stop before (default: past the end for the step's direction).
         stop: Option<isize>,
+        /// The stride; not 0, negative walks backwards.
         step: isize,
     },
     /// `...`: as many full slices as needed.

@@ -11,9 +11,13 @@ use crate::tensor::{Float, Tensor};
 /// the output, so the backward needs no extra buffer.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Activation {
+    /// `x`.
     Linear,
+    /// `max(x, 0)`.
     Relu,
+    /// `1 / (1 + exp(-x))`.
     Sigmoid,
+    /// `tanh(x)`.
     Tanh,
 }
 

@@ -38,6 +38,8 @@ fn softmax_data<T: Float>(x: &Tensor<T>, axis: usize, log: bool) -> Result<Vec<T
 }
 
 impl<T: Float> Tensor<T> {
+    /// `exp(x) / sum(exp(x))` along `axis` (negative counts from the end), computed
+    /// stably.
     pub fn softmax(&self, axis: isize) -> Result<Tensor<T>> {
         let axis = normalize_axis(axis, self.rank(), "softmax")?;
         let data = softmax_data(self, axis, false)?;
@@ -54,6 +56,7 @@ impl<T: Float> Tensor<T> {
         ))
     }
 
+    /// `log(softmax(x))` along `axis` (negative counts from the end), computed stably.
     pub fn log_softmax(&self, axis: isize) -> Result<Tensor<T>> {
         let axis = normalize_axis(axis, self.rank(), "log_softmax")?;
         let data = softmax_data(self, axis, true)?;

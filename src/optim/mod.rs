@@ -93,9 +93,11 @@ pub trait UpdateRule: fmt::Debug + Send + Sync {
 /// arguments (the rule's hyper-parameters) from a config.
 #[derive(Debug)]
 pub struct RuleClass {
+    /// Keras's class name (`"Adam"`).
     pub class_name: &'static str,
     /// `name` when the config has none.
     pub default_name: &'static str,
+    /// `learning_rate` when the config has none.
     pub default_learning_rate: f64,
     /// AdamW's decay is on by default.
     pub default_weight_decay: Option<f64>,
@@ -119,7 +121,9 @@ pub const CLASSES: [&RuleClass; 10] = [
 /// A constant learning rate or a schedule of the step count.
 #[derive(Clone, Debug, PartialEq)]
 pub enum LearningRate {
+    /// The same rate at every step.
     Constant(f64),
+    /// A rate that depends on the step count.
     Schedule(Schedule),
 }
 
@@ -371,10 +375,12 @@ impl Optimizer {
         &*self.rule
     }
 
+    /// Keras's class name of the optimizer (`"Adam"`, ...).
     pub fn class_name(&self) -> &'static str {
         self.class.class_name
     }
 
+    /// The optimizer's `name`.
     pub fn name(&self) -> &str {
         &self.name
     }
@@ -415,6 +421,7 @@ impl Optimizer {
         }
     }
 
+    /// The learning rate as configured: a constant or a schedule.
     pub fn learning_rate_spec(&self) -> &LearningRate {
         &self.learning_rate
     }

@@ -152,10 +152,12 @@ impl<T: Float> Tensor<T> {
         Ok(Self::make(data, shape.to_vec(), None, false))
     }
 
+    /// A tensor of `shape` filled with zeros.
     pub fn zeros(shape: &[usize]) -> Result<Self> {
         Self::full(shape, T::zero())
     }
 
+    /// A tensor of `shape` filled with ones.
     pub fn ones(shape: &[usize]) -> Result<Self> {
         Self::full(shape, T::one())
     }
@@ -191,22 +193,27 @@ impl<T: Float> Tensor<T> {
         Self::make(self.to_vec(), self.shape().to_vec(), None, false)
     }
 
+    /// This tensor's unique id (the key of its gradient).
     pub fn id(&self) -> TensorId {
         self.0.id
     }
 
+    /// The size of each axis.
     pub fn shape(&self) -> &[usize] {
         &self.0.shape
     }
 
+    /// The number of axes.
     pub fn rank(&self) -> usize {
         self.0.shape.len()
     }
 
+    /// The number of elements.
     pub fn numel(&self) -> usize {
         self.0.shape.iter().product()
     }
 
+    /// Whether this is a variable: a leaf that optimizers update in place.
     pub fn is_variable(&self) -> bool {
         self.0.variable
     }
@@ -256,6 +263,7 @@ impl<T: Float> Tensor<T> {
         })
     }
 
+    /// A copy of the row-major data.
     pub fn to_vec(&self) -> Vec<T> {
         self.data().clone()
     }

@@ -303,7 +303,7 @@ impl Trainer {
     /// (in data order); stops early after `budget_s` seconds. Returns batches run.
     ///
     /// In inference every layer maps each row on its own, so consecutive batches go
-    /// through the model together, [`PREDICT_ROWS`] rows at a time: larger products run
+    /// through the model together, `PREDICT_ROWS` rows at a time: larger products run
     /// nearer the machine's peak (see `benchmarks/README.md`).
     /// Each row gets the output its batch gives alone, up to the rounding of gemm's
     /// sums, which may depend on the number of rows (as in Keras's backends); a given
@@ -334,7 +334,7 @@ impl Trainer {
         )
     }
 
-    /// The model's output for all rows of `x` in inference mode, [`PREDICT_ROWS`] rows
+    /// The model's output for all rows of `x` in inference mode, `PREDICT_ROWS` rows
     /// at a time, stopping between blocks when interrupted ([`interrupt`]).
     pub fn predict(&self, x: &Tensor) -> Result<Tensor> {
         let rows = x.shape().first().copied().unwrap_or(0);
