@@ -287,19 +287,13 @@ fn in_top_k(row: &[f64], target: f64, k: usize) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn t(v: &[f32], shape: &[usize]) -> Tensor {
-        Tensor::from_vec(v.to_vec(), shape).unwrap()
-    }
+    use crate::losses::testing::t32 as t;
+    use crate::metrics::testing::close;
 
     fn run(func: MeanFn, y_true: &Tensor, y_pred: &Tensor, w: Option<&Tensor>) -> f64 {
         let mut m = MeanMetric::new(func).unwrap();
         m.update(y_true, y_pred, w).unwrap();
         m.result()
-    }
-
-    fn close(a: f64, b: f64) {
-        assert!((a - b).abs() < 1e-6, "{a} vs {b}");
     }
 
     #[test]

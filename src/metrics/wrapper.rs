@@ -311,11 +311,8 @@ fn mean_metric_wrapper(config: &Value) -> Result<Box<dyn Metric>> {
 mod tests {
     use super::*;
     use crate::losses::testing::t32 as t;
+    use crate::metrics::testing::close;
     use serde_json::json;
-
-    fn close(a: f64, b: f64) {
-        assert!((a - b).abs() < 1e-6, "{a} vs {b}");
-    }
 
     #[test]
     fn keras_docstring_values() {
