@@ -12,9 +12,11 @@ pub mod error;
 pub mod kernels;
 pub mod losses;
 pub mod metrics;
+pub mod model;
 pub mod nn;
 pub mod ops;
 pub mod optim;
+pub mod prelude;
 #[cfg(feature = "python")]
 mod python;
 pub mod tensor;

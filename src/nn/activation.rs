@@ -1,6 +1,7 @@
 //! The Activation layer: an activation function as a layer.
 
 use crate::error::Result;
+use crate::nn::Layer;
 use crate::ops::ActivationFn;
 use crate::tensor::{Float, Tensor};
 use serde_json::Value;
@@ -20,6 +21,12 @@ impl ActivationLayer {
 
     pub fn forward<T: Float>(&self, x: &Tensor<T>) -> Result<Tensor<T>> {
         self.activation.apply(x)
+    }
+}
+
+impl Layer for ActivationLayer {
+    fn forward(&self, x: &Tensor, _training: bool) -> Result<Tensor> {
+        ActivationLayer::forward(self, x)
     }
 }
 

@@ -2,6 +2,7 @@
 
 use super::regularizer::Regularizer;
 use crate::error::Result;
+use crate::nn::Layer;
 use crate::tensor::{Float, Tensor};
 use serde_json::Value;
 use std::sync::Mutex;
@@ -50,6 +51,16 @@ impl<T: Float> ActivityRegularization<T> {
         let batch = x.shape().first().copied().unwrap_or(1);
         let scale = if batch == 0 { 0.0 } else { 1.0 / batch as f64 };
         Ok(Some(penalty.mul(&Tensor::scalar(T::from_f64(scale)))?))
+    }
+}
+
+impl Layer for ActivityRegularization<f32> {
+    fn forward(&self, x: &Tensor, _training: bool) -> Result<Tensor> {
+        ActivityRegularization::forward(self, x)
+    }
+
+    fn regularization(&self) -> Result<Option<Tensor>> {
+        ActivityRegularization::regularization(self)
     }
 }
 

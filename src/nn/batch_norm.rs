@@ -1,10 +1,12 @@
 //! BatchNormalization with Keras's semantics: batch statistics in training (which also
 //! update the moving statistics in place), moving statistics in inference.
 
+use super::init::new_variable;
 use super::regularizer::{total_penalty, Regularizer};
-use super::{config_or, keep_only_axes, scale_and_shift};
+use super::{config_or, keep_only_axes, scale_and_shift, NewWeight};
 use crate::bail;
 use crate::error::{fmt_shape, Result};
+use crate::nn::Layer;
 use crate::tensor::shape::normalize_axis;
 use crate::tensor::{Float, Tensor};
 use serde_json::Value;
@@ -127,6 +129,55 @@ impl<T: Float> BatchNormalization<T> {
             self.beta.as_ref(),
             &param_shape,
         )
+    }
+}
+
+impl BatchNormalization<f32> {
+    /// The weights of a new layer of `config` for inputs of `input_shape`, one value per
+    /// index of `axis`: gamma (if `scale`), beta (if `center`), then the moving mean and
+    /// variance, which the layer updates itself.
+    pub fn new_weights(config: &Value, input_shape: &[usize]) -> Result<Vec<NewWeight>> {
+        let axis = normalize_axis(
+            config_or(config, "axis", -1)?,
+            input_shape.len(),
+            "BatchNormalization",
+        )?;
+        let shape = [input_shape[axis]];
+        let new = |key: &str, default: &str| {
+            new_variable(config, key, default, &shape, (shape[0], shape[0]))
+        };
+        let mut weights = Vec::with_capacity(4);
+        if config_or(config, "scale", true)? {
+            weights.push(NewWeight::trainable(
+                "gamma",
+                new("gamma_initializer", "ones")?,
+            ));
+        }
+        if config_or(config, "center", true)? {
+            weights.push(NewWeight::trainable(
+                "beta",
+                new("beta_initializer", "zeros")?,
+            ));
+        }
+        weights.push(NewWeight::frozen(
+            "moving_mean",
+            new("moving_mean_initializer", "zeros")?,
+        ));
+        weights.push(NewWeight::frozen(
+            "moving_variance",
+            new("moving_variance_initializer", "ones")?,
+        ));
+        Ok(weights)
+    }
+}
+
+impl Layer for BatchNormalization<f32> {
+    fn forward(&self, x: &Tensor, training: bool) -> Result<Tensor> {
+        BatchNormalization::forward(self, x, training)
+    }
+
+    fn regularization(&self) -> Result<Option<Tensor>> {
+        BatchNormalization::regularization(self)
     }
 }
 

@@ -1,10 +1,12 @@
 //! Dense (candle's Linear): `act(x · weightᵀ + bias)` with weight `(out, in)`.
 
-use super::init::Initializer;
+use super::init::{new_variable, Initializer};
 use super::regularizer::{total_penalty, Regularizer};
 use super::{config_or, weight};
+use super::{last_axis, NewWeight};
 use crate::bail;
 use crate::error::Result;
+use crate::nn::Layer;
 use crate::ops::{Activation, ActivationFn};
 use crate::tensor::{Float, Tensor};
 use serde_json::Value;
@@ -183,6 +185,50 @@ impl<T: Float> Dense<T> {
             self.build(fan_in)?;
         }
         self.forward(x)
+    }
+}
+
+impl Dense<f32> {
+    /// The weights of a new layer of `config` for inputs of `input_shape`: `kernel`
+    /// `(units, in)` then `bias` `(units,)`, drawn by the config's initializers.
+    pub fn new_weights(config: &Value, input_shape: &[usize]) -> Result<Vec<NewWeight>> {
+        let Some(units) = config_or::<Option<usize>>(config, "units", None)?.filter(|&u| u > 0)
+        else {
+            bail!(
+                InvalidArgument,
+                "Dense: `units` must be a positive integer, got {}",
+                config.get("units").unwrap_or(&Value::Null)
+            );
+        };
+        let fan_in = last_axis("Dense", input_shape)?;
+        let fans = (fan_in, units);
+        let mut weights = vec![NewWeight::trainable(
+            "kernel",
+            new_variable(
+                config,
+                "kernel_initializer",
+                "glorot_uniform",
+                &[units, fan_in],
+                fans,
+            )?,
+        )];
+        if config_or(config, "use_bias", true)? {
+            weights.push(NewWeight::trainable(
+                "bias",
+                new_variable(config, "bias_initializer", "zeros", &[units], fans)?,
+            ));
+        }
+        Ok(weights)
+    }
+}
+
+impl Layer for Dense<f32> {
+    fn forward(&self, x: &Tensor, _training: bool) -> Result<Tensor> {
+        Dense::forward(self, x)
+    }
+
+    fn regularization(&self) -> Result<Option<Tensor>> {
+        Dense::regularization(self)
     }
 }
 

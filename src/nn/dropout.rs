@@ -3,6 +3,7 @@
 use super::config_or;
 use crate::bail;
 use crate::error::{fmt_shape, Result};
+use crate::nn::Layer;
 use crate::tensor::random::with_rng;
 use crate::tensor::{Float, Tensor};
 use rand::{Rng, SeedableRng};
@@ -124,6 +125,12 @@ impl Dropout {
             }
         });
         x.mul(&Tensor::from_vec(mask, &shape)?)
+    }
+}
+
+impl Layer for Dropout {
+    fn forward(&self, x: &Tensor, training: bool) -> Result<Tensor> {
+        Dropout::forward(self, x, training)
     }
 }
 

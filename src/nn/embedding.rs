@@ -1,9 +1,11 @@
 //! Embedding: integer indices to rows of a trainable table.
 
+use super::init::new_variable;
 use super::regularizer::{total_penalty, Regularizer};
-use super::{config_or, weight};
+use super::{config_or, weight, NewWeight};
 use crate::bail;
 use crate::error::{fmt_shape, Result};
+use crate::nn::Layer;
 use crate::tensor::{Float, Tensor};
 use serde_json::Value;
 
@@ -51,6 +53,44 @@ impl<T: Float> Embedding<T> {
 
     pub fn regularization(&self) -> Result<Option<Tensor<T>>> {
         total_penalty(&[(self.embeddings_regularizer, Some(&self.embeddings))])
+    }
+}
+
+impl Embedding<f32> {
+    /// The `embeddings` `(input_dim, output_dim)` of a new layer of `config`, drawn by
+    /// its `embeddings_initializer` (Keras's default: uniform in ±0.05).
+    pub fn new_weights(config: &Value, _input_shape: &[usize]) -> Result<Vec<NewWeight>> {
+        let dim = |key: &str| -> Result<usize> {
+            match config_or::<Option<usize>>(config, key, None)? {
+                Some(d) if d > 0 => Ok(d),
+                _ => bail!(
+                    InvalidArgument,
+                    "Embedding: `{key}` must be a positive integer, got {}",
+                    config.get(key).unwrap_or(&Value::Null)
+                ),
+            }
+        };
+        let (input_dim, output_dim) = (dim("input_dim")?, dim("output_dim")?);
+        Ok(vec![NewWeight::trainable(
+            "embeddings",
+            new_variable(
+                config,
+                "embeddings_initializer",
+                "uniform",
+                &[input_dim, output_dim],
+                (input_dim, output_dim),
+            )?,
+        )])
+    }
+}
+
+impl Layer for Embedding<f32> {
+    fn forward(&self, x: &Tensor, _training: bool) -> Result<Tensor> {
+        Embedding::forward(self, x)
+    }
+
+    fn regularization(&self) -> Result<Option<Tensor>> {
+        Embedding::regularization(self)
     }
 }
 

@@ -24,6 +24,25 @@ pub enum Initializer {
     LecunNormal,
 }
 
+/// A new variable of `shape` drawn by the initializer a layer's `config` gives under
+/// `key` (Keras's name or serialized form), or by `default` when the key is absent.
+pub fn new_variable(
+    config: &Value,
+    key: &str,
+    default: &str,
+    shape: &[usize],
+    (fan_in, fan_out): (usize, usize),
+) -> Result<Tensor> {
+    let spec = match config.get(key) {
+        None | Some(Value::Null) => Value::String(default.to_string()),
+        Some(v) => v.clone(),
+    };
+    let (init, seed) = Initializer::from_keras(&spec)?;
+    Ok(init
+        .sample_seeded::<f32>(shape, fan_in, fan_out, seed)?
+        .to_variable())
+}
+
 /// Keras's `scale / (stddev of a normal truncated at ±2)`, for the variance-scaling family.
 const TRUNCATED_STD: f64 = 0.879_625_661_034_239_8;
 

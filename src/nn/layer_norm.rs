@@ -1,9 +1,11 @@
 //! LayerNormalization: each sample normalized over its own feature axes.
 
+use super::init::new_variable;
 use super::regularizer::{total_penalty, Regularizer};
-use super::{config_or, keep_only_axes, scale_and_shift, weight};
+use super::{config_or, keep_only_axes, scale_and_shift, weight, NewWeight};
 use crate::bail;
 use crate::error::{fmt_shape, Result};
+use crate::nn::Layer;
 use crate::tensor::shape::normalize_axis;
 use crate::tensor::{Float, Tensor};
 use serde_json::Value;
@@ -19,15 +21,20 @@ pub struct LayerNormalization<T: Float = f32> {
     pub beta_regularizer: Option<Regularizer>,
 }
 
+/// The config's `axis`: an int or a list (default -1).
+fn normalization_axes(config: &Value) -> Result<Vec<isize>> {
+    Ok(match config.get("axis") {
+        None | Some(Value::Null) => vec![-1],
+        Some(Value::Array(_)) => config_or::<Vec<isize>>(config, "axis", vec![-1])?,
+        Some(_) => vec![config_or::<isize>(config, "axis", -1)?],
+    })
+}
+
 impl<T: Float> LayerNormalization<T> {
     /// The layer of a Keras `LayerNormalization` config (`axis` an int or a list,
     /// `epsilon`, `center`, `scale`) sharing gamma (if `scale`) then beta (if `center`).
     pub fn from_config(config: &Value, weights: &[Tensor<T>]) -> Result<Self> {
-        let axis = match config.get("axis") {
-            None | Some(Value::Null) => vec![-1],
-            Some(Value::Array(_)) => config_or::<Vec<isize>>(config, "axis", vec![-1])?,
-            Some(_) => vec![config_or::<isize>(config, "axis", -1)?],
-        };
+        let axis = normalization_axes(config)?;
         if config_or(config, "rms_scaling", false)? {
             bail!(
                 InvalidArgument,
@@ -123,6 +130,47 @@ impl<T: Float> LayerNormalization<T> {
             self.beta.as_ref(),
             &param_shape,
         )
+    }
+}
+
+impl LayerNormalization<f32> {
+    /// The weights of a new layer of `config` for inputs of `input_shape`, shaped as the
+    /// normalized axes: gamma (if `scale`), then beta (if `center`).
+    pub fn new_weights(config: &Value, input_shape: &[usize]) -> Result<Vec<NewWeight>> {
+        let mut axes = normalization_axes(config)?
+            .iter()
+            .map(|&a| normalize_axis(a, input_shape.len(), "LayerNormalization"))
+            .collect::<Result<Vec<_>>>()?;
+        axes.sort_unstable();
+        axes.dedup();
+        let shape: Vec<usize> = axes.iter().map(|&a| input_shape[a]).collect();
+        let size = shape.iter().product();
+        let new =
+            |key: &str, default: &str| new_variable(config, key, default, &shape, (size, size));
+        let mut weights = Vec::with_capacity(2);
+        if config_or(config, "scale", true)? {
+            weights.push(NewWeight::trainable(
+                "gamma",
+                new("gamma_initializer", "ones")?,
+            ));
+        }
+        if config_or(config, "center", true)? {
+            weights.push(NewWeight::trainable(
+                "beta",
+                new("beta_initializer", "zeros")?,
+            ));
+        }
+        Ok(weights)
+    }
+}
+
+impl Layer for LayerNormalization<f32> {
+    fn forward(&self, x: &Tensor, _training: bool) -> Result<Tensor> {
+        LayerNormalization::forward(self, x)
+    }
+
+    fn regularization(&self) -> Result<Option<Tensor>> {
+        LayerNormalization::regularization(self)
     }
 }
 

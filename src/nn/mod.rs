@@ -12,9 +12,11 @@ mod dense;
 mod dropout;
 mod embedding;
 pub mod init;
+mod layer;
 mod layer_norm;
 mod noise;
 pub mod preprocessing;
+mod registry;
 pub mod regularizer;
 mod reshape;
 mod unit_norm;
@@ -26,10 +28,14 @@ pub use dense::Dense;
 pub use dropout::Dropout;
 pub use embedding::Embedding;
 pub use init::Initializer;
+pub use layer::{Layer, NewWeight};
 pub use layer_norm::LayerNormalization;
 pub use noise::{AlphaDropout, GaussianDropout, GaussianNoise};
 pub use preprocessing::{
     CategoryEncoding, Discretization, IntegerLookup, Normalization, Rescaling,
+};
+pub use registry::{
+    layer_class, layer_from_config, new_layer_weights, LayerClass, Make, LAYER_CLASSES,
 };
 pub use regularizer::Regularizer;
 pub use reshape::{Flatten, Identity, Permute, RepeatVector, Reshape};
@@ -40,130 +46,15 @@ use crate::error::Result;
 use crate::tensor::{Float, Tensor};
 use serde_json::Value;
 
-/// A layer of a model: a function of its input and its weights.
-pub trait Layer: Send + Sync {
-    /// Applies the layer; `training` switches dropout and batch statistics.
-    fn forward(&self, x: &Tensor, training: bool) -> Result<Tensor>;
-
-    /// The penalty this layer adds to the loss (its regularizers), if any.
-    fn regularization(&self) -> Result<Option<Tensor>> {
-        Ok(None)
-    }
-}
-
-impl Layer for Dense<f32> {
-    fn forward(&self, x: &Tensor, _training: bool) -> Result<Tensor> {
-        Dense::forward(self, x)
-    }
-
-    fn regularization(&self) -> Result<Option<Tensor>> {
-        Dense::regularization(self)
-    }
-}
-
-impl Layer for ActivationLayer {
-    fn forward(&self, x: &Tensor, _training: bool) -> Result<Tensor> {
-        ActivationLayer::forward(self, x)
-    }
-}
-
-impl Layer for Dropout {
-    fn forward(&self, x: &Tensor, training: bool) -> Result<Tensor> {
-        Dropout::forward(self, x, training)
-    }
-}
-
-impl Layer for Flatten {
-    fn forward(&self, x: &Tensor, _training: bool) -> Result<Tensor> {
-        Flatten::forward(self, x)
-    }
-}
-
-impl Layer for Reshape {
-    fn forward(&self, x: &Tensor, _training: bool) -> Result<Tensor> {
-        Reshape::forward(self, x)
-    }
-}
-
-impl Layer for BatchNormalization<f32> {
-    fn forward(&self, x: &Tensor, training: bool) -> Result<Tensor> {
-        BatchNormalization::forward(self, x, training)
-    }
-
-    fn regularization(&self) -> Result<Option<Tensor>> {
-        BatchNormalization::regularization(self)
-    }
-}
-
-impl Layer for LayerNormalization<f32> {
-    fn forward(&self, x: &Tensor, _training: bool) -> Result<Tensor> {
-        LayerNormalization::forward(self, x)
-    }
-
-    fn regularization(&self) -> Result<Option<Tensor>> {
-        LayerNormalization::regularization(self)
-    }
-}
-
-impl Layer for Embedding<f32> {
-    fn forward(&self, x: &Tensor, _training: bool) -> Result<Tensor> {
-        Embedding::forward(self, x)
-    }
-
-    fn regularization(&self) -> Result<Option<Tensor>> {
-        Embedding::regularization(self)
-    }
-}
-
-/// Implements [`Layer`] for layers whose forward ignores `training` (`$call` is the
-/// type's own forward, of `&self, &Tensor`).
-macro_rules! inference_only_layer {
-    ($($ty:ty),* $(,)?) => {$(
-        impl Layer for $ty {
-            fn forward(&self, x: &Tensor, _training: bool) -> Result<Tensor> {
-                <$ty>::forward(self, x)
-            }
-        }
-    )*};
-}
-
-inference_only_layer!(
-    RepeatVector,
-    Permute,
-    UnitNormalization,
-    Normalization<f32>,
-    Rescaling<f32>,
-    CategoryEncoding,
-    Discretization,
-    IntegerLookup,
-);
-
-impl Layer for Identity {
-    fn forward(&self, x: &Tensor, _training: bool) -> Result<Tensor> {
-        Ok(x.clone())
-    }
-}
-
-/// Implements [`Layer`] for the noise layers, whose forward takes `training`.
-macro_rules! training_layer {
-    ($($ty:ty),* $(,)?) => {$(
-        impl Layer for $ty {
-            fn forward(&self, x: &Tensor, training: bool) -> Result<Tensor> {
-                <$ty>::forward(self, x, training)
-            }
-        }
-    )*};
-}
-
-training_layer!(GaussianNoise, GaussianDropout, AlphaDropout);
-
-impl Layer for ActivityRegularization<f32> {
-    fn forward(&self, x: &Tensor, _training: bool) -> Result<Tensor> {
-        ActivityRegularization::forward(self, x)
-    }
-
-    fn regularization(&self) -> Result<Option<Tensor>> {
-        ActivityRegularization::regularization(self)
+/// The size of the last axis of `input_shape`, which must have one.
+pub(crate) fn last_axis(class_name: &str, input_shape: &[usize]) -> Result<usize> {
+    match input_shape.last() {
+        Some(&n) if input_shape.len() >= 2 && n > 0 => Ok(n),
+        _ => bail!(
+            Shape,
+            "{class_name}: expected inputs with a batch axis and a non-empty last axis, got shape {}",
+            crate::error::fmt_shape(input_shape)
+        ),
     }
 }
 
@@ -222,90 +113,6 @@ pub(crate) fn scale_and_shift<T: Float>(
         Some(b) => scaled.add(&b.reshape(param_shape)?),
         None => Ok(scaled),
     }
-}
-
-/// The Keras layer classes [`layer_from_config`] knows, sorted.
-pub const LAYER_CLASSES: &[&str] = &[
-    "Activation",
-    "ActivityRegularization",
-    "AlphaDropout",
-    "BatchNormalization",
-    "CategoryEncoding",
-    "Dense",
-    "Discretization",
-    "Dropout",
-    "Embedding",
-    "Flatten",
-    "GaussianDropout",
-    "GaussianNoise",
-    "Identity",
-    "IntegerLookup",
-    "LayerNormalization",
-    "Normalization",
-    "Permute",
-    "RepeatVector",
-    "Rescaling",
-    "Reshape",
-    "UnitNormalization",
-];
-
-/// Checks that a weightless layer got no weights.
-fn no_weights(class_name: &str, weights: &[Tensor]) -> Result<()> {
-    if !weights.is_empty() {
-        bail!(
-            InvalidArgument,
-            "{class_name}: expected 0 weights, got {}",
-            weights.len()
-        );
-    }
-    Ok(())
-}
-
-/// A layer without weights, of a class in [`LAYER_CLASSES`].
-fn weightless_layer(class_name: &str, config: &Value) -> Result<Box<dyn Layer>> {
-    Ok(match class_name {
-        "Activation" => Box::new(ActivationLayer::from_config(config)?),
-        "ActivityRegularization" => Box::new(ActivityRegularization::from_config(config)?),
-        "AlphaDropout" => Box::new(AlphaDropout::from_config(config)?),
-        "CategoryEncoding" => Box::new(CategoryEncoding::from_config(config)?),
-        "Discretization" => Box::new(Discretization::from_config(config)?),
-        "Dropout" => Box::new(Dropout::from_config(config)?),
-        "Flatten" => Box::new(Flatten),
-        "GaussianDropout" => Box::new(GaussianDropout::from_config(config)?),
-        "GaussianNoise" => Box::new(GaussianNoise::from_config(config)?),
-        "Identity" => Box::new(Identity),
-        "IntegerLookup" => Box::new(IntegerLookup::from_config(config)?),
-        "Permute" => Box::new(Permute::from_config(config)?),
-        "RepeatVector" => Box::new(RepeatVector::from_config(config)?),
-        "Rescaling" => Box::new(Rescaling::from_config(config)?),
-        "Reshape" => Box::new(Reshape::from_config(config)?),
-        "UnitNormalization" => Box::new(UnitNormalization::from_config(config)?),
-        _ => bail!(Internal, "{class_name} is not a weightless layer class"),
-    })
-}
-
-/// The layer of Keras class `class_name` with `config` and `weights`.
-pub fn layer_from_config(
-    class_name: &str,
-    config: &Value,
-    weights: &[Tensor],
-) -> Result<Box<dyn Layer>> {
-    Ok(match class_name {
-        "Dense" => Box::new(Dense::from_config(config, weights)?),
-        "BatchNormalization" => Box::new(BatchNormalization::from_config(config, weights)?),
-        "LayerNormalization" => Box::new(LayerNormalization::from_config(config, weights)?),
-        "Embedding" => Box::new(Embedding::from_config(config, weights)?),
-        "Normalization" => Box::new(Normalization::from_config(config, weights)?),
-        _ if LAYER_CLASSES.contains(&class_name) => {
-            no_weights(class_name, weights)?;
-            weightless_layer(class_name, config)?
-        }
-        _ => bail!(
-            InvalidArgument,
-            "unknown layer class: {class_name:?}; expected one of {}",
-            LAYER_CLASSES.join(", ")
-        ),
-    })
 }
 
 #[cfg(test)]

@@ -8,6 +8,7 @@ use super::dropout::{noise_mask_shape, LayerRng};
 use crate::bail;
 use crate::error::Result;
 use crate::kernels::pool::alloc_for_overwrite;
+use crate::nn::Layer;
 use crate::tensor::shape::checked_numel;
 use crate::tensor::{Float, Tensor};
 use rand::Rng;
@@ -186,6 +187,24 @@ impl AlphaDropout {
             }
         });
         self.apply_mask(x, &Tensor::from_vec(kept, &shape)?)
+    }
+}
+
+impl Layer for GaussianNoise {
+    fn forward(&self, x: &Tensor, training: bool) -> Result<Tensor> {
+        GaussianNoise::forward(self, x, training)
+    }
+}
+
+impl Layer for GaussianDropout {
+    fn forward(&self, x: &Tensor, training: bool) -> Result<Tensor> {
+        GaussianDropout::forward(self, x, training)
+    }
+}
+
+impl Layer for AlphaDropout {
+    fn forward(&self, x: &Tensor, training: bool) -> Result<Tensor> {
+        AlphaDropout::forward(self, x, training)
     }
 }
 

@@ -2,6 +2,7 @@
 
 use crate::bail;
 use crate::error::{fmt_shape, Result};
+use crate::nn::Layer;
 use crate::tensor::shape::infer_shape;
 use crate::tensor::{Float, Tensor};
 use serde_json::Value;
@@ -152,6 +153,36 @@ impl Permute {
             .chain(self.dims.iter().map(|&d| d as isize))
             .collect();
         x.permute(Some(&axes))
+    }
+}
+
+impl Layer for Flatten {
+    fn forward(&self, x: &Tensor, _training: bool) -> Result<Tensor> {
+        Flatten::forward(self, x)
+    }
+}
+
+impl Layer for Reshape {
+    fn forward(&self, x: &Tensor, _training: bool) -> Result<Tensor> {
+        Reshape::forward(self, x)
+    }
+}
+
+impl Layer for RepeatVector {
+    fn forward(&self, x: &Tensor, _training: bool) -> Result<Tensor> {
+        RepeatVector::forward(self, x)
+    }
+}
+
+impl Layer for Permute {
+    fn forward(&self, x: &Tensor, _training: bool) -> Result<Tensor> {
+        Permute::forward(self, x)
+    }
+}
+
+impl Layer for Identity {
+    fn forward(&self, x: &Tensor, _training: bool) -> Result<Tensor> {
+        Ok(x.clone())
     }
 }
 

@@ -1,6 +1,7 @@
 //! UnitNormalization: each sample scaled to unit L2 norm over the given axes.
 
 use crate::error::Result;
+use crate::nn::Layer;
 use crate::tensor::{Float, Tensor};
 use serde_json::Value;
 
@@ -30,6 +31,12 @@ impl UnitNormalization {
         // where s is 0.
         let inv_norm = squares.clip(EPSILON * EPSILON, f64::INFINITY)?.powf(-0.5)?;
         x.mul(&inv_norm)
+    }
+}
+
+impl Layer for UnitNormalization {
+    fn forward(&self, x: &Tensor, _training: bool) -> Result<Tensor> {
+        UnitNormalization::forward(self, x)
     }
 }
 

@@ -383,6 +383,15 @@ impl Trainer {
         logs
     }
 
+    /// The optimizer's end of `fit`: with `use_ema`, the trained weights become their
+    /// moving averages.
+    pub fn finalize_variable_values(&self) -> Result<()> {
+        match &self.optimizer {
+            Some(optimizer) => lock(optimizer).finalize_variable_values(&self.trainable),
+            None => Ok(()),
+        }
+    }
+
     /// Starts new running averages (each epoch, and each evaluation).
     pub fn reset_metrics(&mut self) {
         self.loss_tracker = RunningMean::default();

@@ -4,6 +4,7 @@
 use super::encoding::{check_count_weights, check_index, encode, OutputMode};
 use crate::bail;
 use crate::error::Result;
+use crate::nn::Layer;
 use crate::tensor::{Float, Tensor};
 use serde_json::Value;
 
@@ -76,6 +77,12 @@ impl CategoryEncoding {
 
     pub fn forward<T: Float>(&self, x: &Tensor<T>) -> Result<Tensor<T>> {
         self.encode(x, None)
+    }
+}
+
+impl Layer for CategoryEncoding {
+    fn forward(&self, x: &Tensor, _training: bool) -> Result<Tensor> {
+        CategoryEncoding::forward(self, x)
     }
 }
 

@@ -4,6 +4,7 @@
 use super::encoding::{encode, OutputMode};
 use crate::bail;
 use crate::error::Result;
+use crate::nn::Layer;
 use crate::tensor::{Float, Tensor};
 use serde_json::Value;
 
@@ -180,6 +181,12 @@ pub fn adapt_bin_boundaries(
     let mut boundaries = compress(summary, 1.0 / num_bins as f64).values;
     boundaries.pop();
     Ok(boundaries)
+}
+
+impl Layer for Discretization {
+    fn forward(&self, x: &Tensor, _training: bool) -> Result<Tensor> {
+        Discretization::forward(self, x)
+    }
 }
 
 #[cfg(test)]

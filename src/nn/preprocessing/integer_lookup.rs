@@ -4,6 +4,7 @@
 use super::encoding::{encode, OutputMode};
 use crate::bail;
 use crate::error::Result;
+use crate::nn::Layer;
 use crate::tensor::{Float, Tensor};
 use serde_json::Value;
 use std::collections::HashMap;
@@ -227,6 +228,12 @@ pub fn adapt_vocabulary(
         .map(|(t, _)| t)
         .take(max_learned.unwrap_or(usize::MAX))
         .collect()
+}
+
+impl Layer for IntegerLookup {
+    fn forward(&self, x: &Tensor, _training: bool) -> Result<Tensor> {
+        IntegerLookup::forward(self, x)
+    }
 }
 
 #[cfg(test)]

@@ -3,6 +3,7 @@
 use super::{axes_from_config, tensor_from_json};
 use crate::bail;
 use crate::error::{fmt_shape, Result};
+use crate::nn::{Layer, NewWeight};
 use crate::tensor::shape::normalize_axis;
 use crate::tensor::{Float, Tensor};
 use serde_json::Value;
@@ -183,6 +184,28 @@ pub fn adapt_moments<T: Float>(
     let to_tensor =
         |v: Vec<f64>| Tensor::from_vec(v.into_iter().map(T::from_f64).collect(), &kept_shape);
     Ok((to_tensor(total_mean)?, to_tensor(total_var)?))
+}
+
+impl Normalization<f32> {
+    /// A new layer holds no weights when its config gives `mean` and `variance`;
+    /// otherwise its statistics must first be adapted to data (Python's `adapt`).
+    pub fn new_weights(config: &Value, _input_shape: &[usize]) -> Result<Vec<NewWeight>> {
+        let given = |key: &str| config.get(key).is_some_and(|v| !v.is_null());
+        if !(given("mean") && given("variance")) {
+            bail!(
+                InvalidArgument,
+                "Normalization: a new layer needs `mean` and `variance` in its config, or \
+                 statistics adapted to data (`adapt` in Python)"
+            );
+        }
+        Ok(Vec::new())
+    }
+}
+
+impl Layer for Normalization<f32> {
+    fn forward(&self, x: &Tensor, _training: bool) -> Result<Tensor> {
+        Normalization::forward(self, x)
+    }
 }
 
 #[cfg(test)]

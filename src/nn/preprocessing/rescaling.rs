@@ -3,6 +3,7 @@
 use super::tensor_from_json;
 use crate::bail;
 use crate::error::Result;
+use crate::nn::Layer;
 use crate::tensor::{Float, Tensor};
 use serde_json::Value;
 
@@ -31,6 +32,12 @@ impl<T: Float> Rescaling<T> {
 
     pub fn forward(&self, x: &Tensor<T>) -> Result<Tensor<T>> {
         x.mul(&self.scale)?.add(&self.offset)
+    }
+}
+
+impl Layer for Rescaling<f32> {
+    fn forward(&self, x: &Tensor, _training: bool) -> Result<Tensor> {
+        Rescaling::forward(self, x)
     }
 }
 

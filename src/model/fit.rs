@@ -1,0 +1,226 @@
+//! The epoch loop of `fit`: Keras's order of shuffling, batches, validation and
+//! callback hooks, over the batch engine ([`Trainer`]). The Rust [`super::Sequential`]
+//! and the Python package's `Model.fit` both run it.
+
+use super::callbacks::{Callback, Control, History, Logs, Params};
+use crate::error::Result;
+use crate::tensor::Tensor;
+use crate::train::{Dataset, Mode, Trainer};
+
+/// Seconds of batches run between two hooks when no callback needs every batch: often
+/// enough for a live progress bar, rarely enough to cost nothing.
+const HOOK_SECONDS: f64 = 0.05;
+
+/// Where a loop gets its batches: in-memory data ([`ArrayBatches`]) or, in the Python
+/// package, batches that Python code makes.
+pub trait Batches {
+    /// Batches per pass; None runs until the source ends.
+    fn steps(&self) -> Option<usize>;
+    /// Starts a pass (in a new random order, with `shuffle`).
+    fn begin_epoch(&mut self, shuffle: bool) -> Result<()>;
+    /// Runs up to `count` batches from batch `first` through `trainer`, stopping early
+    /// after `budget_s` seconds; returns how many ran (0 once the source has ended).
+    fn run(
+        &mut self,
+        trainer: &mut Trainer,
+        mode: Mode,
+        first: usize,
+        count: usize,
+        budget_s: f64,
+    ) -> Result<usize>;
+    /// Ends a pass.
+    fn end_epoch(&mut self) -> Result<()> {
+        Ok(())
+    }
+    /// Whether the source ran out of batches before it should have.
+    fn exhausted(&self) -> bool {
+        false
+    }
+}
+
+/// In-memory rows, cut into batches of `batch_size` by the engine.
+pub struct ArrayBatches<'a> {
+    /// The rows.
+    pub data: &'a mut Dataset,
+    /// Rows per batch.
+    pub batch_size: usize,
+}
+
+impl Batches for ArrayBatches<'_> {
+    fn steps(&self) -> Option<usize> {
+        Some(self.data.num_batches(self.batch_size))
+    }
+
+    fn begin_epoch(&mut self, shuffle: bool) -> Result<()> {
+        self.data.shuffle(shuffle);
+        Ok(())
+    }
+
+    fn run(
+        &mut self,
+        trainer: &mut Trainer,
+        mode: Mode,
+        first: usize,
+        count: usize,
+        budget_s: f64,
+    ) -> Result<usize> {
+        trainer.run_batches(mode, self.data, self.batch_size, first, count, budget_s)
+    }
+}
+
+/// How [`fit_loop`] runs (Keras's `fit` arguments of the same names).
+pub struct LoopOptions {
+    /// The index of the last epoch.
+    pub epochs: usize,
+    /// The first epoch.
+    pub initial_epoch: usize,
+    /// Whether each epoch visits the training rows in a new order.
+    pub shuffle: bool,
+    /// Validate every this many epochs.
+    pub validation_freq: usize,
+}
+
+/// How a fit ended.
+pub struct FitOutcome {
+    /// Each epoch's logs.
+    pub history: History,
+    /// The last epoch's logs.
+    pub logs: Logs,
+    /// Whether a stream of batches ran out before the last epoch (Keras warns).
+    pub ran_out: bool,
+}
+
+/// The running logs of the engine, sorted.
+fn logs_of(trainer: &Trainer) -> Logs {
+    trainer.logs().into_iter().collect()
+}
+
+/// Runs one pass of `mode` over `batches` (Keras's `_drive`): batch hooks per batch
+/// when a callback needs them, else per group of batches. Returns the pass's logs.
+fn run_pass(
+    trainer: &mut Trainer,
+    batches: &mut dyn Batches,
+    mode: Mode,
+    callbacks: &mut [&mut dyn Callback],
+    control: &mut Control,
+) -> Result<Logs> {
+    let every_batch = callbacks.iter().any(|c| c.needs_every_batch(mode));
+    let steps = batches.steps();
+    let (mut step, mut logs) = (0, Logs::new());
+    while steps.is_none_or(|s| step < s) {
+        if every_batch {
+            for c in callbacks.iter_mut() {
+                match mode {
+                    Mode::Train => c.on_train_batch_begin(step, control)?,
+                    Mode::Test => c.on_test_batch_begin(step, control)?,
+                }
+            }
+        }
+        let left = steps.map_or(usize::MAX, |s| s - step);
+        let count = if every_batch { 1 } else { left };
+        let done = batches.run(trainer, mode, step, count, HOOK_SECONDS)?;
+        if done == 0 {
+            break; // the stream ended
+        }
+        step += done;
+        logs = logs_of(trainer);
+        for c in callbacks.iter_mut() {
+            match mode {
+                Mode::Train => c.on_train_batch_end(step - 1, &logs, control)?,
+                Mode::Test => c.on_test_batch_end(step - 1, &logs, control)?,
+            }
+        }
+        if mode == Mode::Train && control.stop_training {
+            break;
+        }
+    }
+    Ok(logs)
+}
+
+/// Keras's `fit`: for each epoch from `initial_epoch`, new running metrics, a new pass
+/// over `train`, then every `validation_freq` epochs a pass over `validation` (its logs
+/// prefixed `val_`, between the test hooks); callbacks at each hook; stops early when a
+/// callback asks or a stream runs out. Ends with the optimizer's final weights (the
+/// averages, with `use_ema`), also when a batch fails.
+pub fn fit_loop(
+    trainer: &mut Trainer,
+    train: &mut dyn Batches,
+    validation: Option<&mut dyn Batches>,
+    options: &LoopOptions,
+    callbacks: &mut [&mut dyn Callback],
+    weights: &[Tensor],
+) -> Result<FitOutcome> {
+    let outcome = epochs(trainer, train, validation, options, callbacks, weights);
+    if options.epochs > 0 {
+        trainer.finalize_variable_values()?;
+    }
+    let (outcome, mut control) = outcome?;
+    for c in callbacks.iter_mut() {
+        c.on_train_end(&outcome.logs, &mut control)?;
+    }
+    Ok(outcome)
+}
+
+fn epochs<'w>(
+    trainer: &mut Trainer,
+    train: &mut dyn Batches,
+    mut validation: Option<&mut dyn Batches>,
+    options: &LoopOptions,
+    callbacks: &mut [&mut dyn Callback],
+    weights: &'w [Tensor],
+) -> Result<(FitOutcome, Control<'w>)> {
+    let params = Params {
+        epochs: options.epochs,
+        initial_epoch: options.initial_epoch,
+        steps: train.steps(),
+    };
+    let mut control = Control {
+        stop_training: false,
+        weights,
+    };
+    let mut outcome = FitOutcome {
+        history: History::default(),
+        logs: Logs::new(),
+        ran_out: false,
+    };
+    for c in callbacks.iter_mut() {
+        c.on_train_begin(&params, &mut control)?;
+    }
+    for epoch in options.initial_epoch..options.epochs {
+        trainer.reset_metrics();
+        for c in callbacks.iter_mut() {
+            c.on_epoch_begin(epoch, &mut control)?;
+        }
+        train.begin_epoch(options.shuffle)?;
+        let mut logs = run_pass(trainer, train, Mode::Train, callbacks, &mut control)?;
+        train.end_epoch()?;
+        if train.exhausted() {
+            outcome.ran_out = true;
+            break;
+        }
+        if let Some(val) = validation.as_deref_mut() {
+            if (epoch + 1) % options.validation_freq.max(1) == 0 {
+                trainer.reset_metrics();
+                for c in callbacks.iter_mut() {
+                    c.on_test_begin(&mut control)?;
+                }
+                val.begin_epoch(false)?;
+                let val_logs = run_pass(trainer, val, Mode::Test, callbacks, &mut control)?;
+                val.end_epoch()?;
+                for c in callbacks.iter_mut() {
+                    c.on_test_end(&val_logs, &mut control)?;
+                }
+                logs.extend(val_logs.into_iter().map(|(k, v)| (format!("val_{k}"), v)));
+            }
+        }
+        for c in callbacks.iter_mut() {
+            c.on_epoch_end(epoch, &logs, &mut control)?;
+        }
+        outcome.history.record(epoch, &logs);
+        outcome.logs = logs;
+        if control.stop_training {
+            break;
+        }
+    }
+    Ok((outcome, control))
+}

@@ -1,0 +1,526 @@
+//! The model: Keras's `Sequential`, with `compile`, `fit`, `evaluate` and `predict`.
+//!
+//! ```
+//! use kandle::prelude::*;
+//! # fn main() -> kandle::Result<()> {
+//! // y = 3·x1 + x2 − 2, learned by one Dense unit.
+//! let x = Tensor::from_vec(vec![2., 1., 7., 4., -4., 12., 5., 8.], &[4, 2])?;
+//! let y = Tensor::from_vec(vec![5., 23., -2., 21.], &[4, 1])?;
+//! let mut model = Sequential::new().add(Input::new([2])).add(Dense::new(1));
+//! model.compile(SGD::new().learning_rate(0.004), MeanSquaredError::new(), ["mae"])?;
+//! let history = model.fit(&x, &y, FitOptions { epochs: 3, verbose: false, ..Default::default() })?;
+//! assert_eq!(history.get("loss").len(), 3);
+//! let (loss, metrics) = model.evaluate(&x, &y)?;
+//! assert!(loss.is_finite() && metrics.contains_key("mae"));
+//! assert_eq!(model.predict(&x)?.shape(), [4, 1]);
+//! # Ok(()) }
+//! ```
+//!
+//! The Python package's `kandle.Sequential` is a face over the same pieces: the layer
+//! registry ([`crate::nn::LAYER_CLASSES`]), the batch engine ([`crate::train::Trainer`])
+//! and this module's epoch loop.
+
+pub mod callbacks;
+pub mod fit;
+pub mod names;
+pub mod spec;
+
+pub use callbacks::{Callback, Control, EarlyStopping, History, Logs, Params, ProgressBar};
+pub use spec::{layers, losses, optimizers, LayerSpec, LossSpec, MetricSpec, OptimizerSpec, Spec};
+
+use crate::no_grad;
+use crate::bail;
+use crate::error::{fmt_shape, Result};
+use crate::losses::{Loss, LOSS_CLASSES};
+use crate::metrics::{metric_from_config, METRIC_CLASSES, WRAPPER_CLASSES};
+use crate::nn::{layer_from_config, new_layer_weights, Layer};
+use crate::optim::Optimizer;
+use crate::tensor::Tensor;
+use crate::train::{CompiledMetric, Dataset, Mode, Rows, Trainer};
+use serde_json::Value;
+use std::sync::{Arc, Mutex};
+
+/// One layer of a model: what it is (its Keras class and config) and, once built, its
+/// weights and engine.
+pub struct ModelLayer {
+    /// The layer's name, unique in its model (`dense`, `dense_1`, ...).
+    pub name: String,
+    /// Its Keras class and config.
+    pub spec: Spec,
+    /// Whether the optimizer trains its trainable weights.
+    pub trainable: bool,
+    weights: Vec<Tensor>,
+    weight_trainable: Vec<bool>,
+    engine: Option<Arc<dyn Layer>>,
+}
+
+impl ModelLayer {
+    /// The weights (variables), in Keras's order and candle's layouts.
+    pub fn weights(&self) -> &[Tensor] {
+        &self.weights
+    }
+
+    /// The weights the optimizer updates.
+    pub fn trainable_weights(&self) -> Vec<Tensor> {
+        if !self.trainable {
+            return Vec::new();
+        }
+        self.weights
+            .iter()
+            .zip(&self.weight_trainable)
+            .filter(|(_, &t)| t)
+            .map(|(w, _)| w.clone())
+            .collect()
+    }
+
+    /// Whether the layer's weights exist.
+    pub fn is_built(&self) -> bool {
+        self.engine.is_some()
+    }
+}
+
+/// The compile state: the loss, the optimizer and the metrics as given.
+struct Compiled {
+    loss: Arc<Loss>,
+    optimizer: Arc<Mutex<Optimizer>>,
+    metrics: Vec<MetricSpec>,
+}
+
+/// Options of [`Sequential::fit`], with Keras's defaults.
+pub struct FitOptions {
+    /// The index of the last epoch (default 1).
+    pub epochs: usize,
+    /// Rows per gradient step (default 32; the last batch of an epoch may be smaller).
+    pub batch_size: usize,
+    /// The fraction of the rows, taken from the end before shuffling, to validate on
+    /// after each epoch (default 0).
+    pub validation_split: f64,
+    /// Whether each epoch visits the rows in a new random order (default true).
+    pub shuffle: bool,
+    /// The epoch to start from, for resuming (default 0).
+    pub initial_epoch: usize,
+    /// Whether to show the progress bar (default true; it draws only in a terminal).
+    pub verbose: bool,
+    /// Callbacks run at each hook, after the progress bar.
+    pub callbacks: Vec<Box<dyn Callback>>,
+}
+
+impl Default for FitOptions {
+    fn default() -> Self {
+        FitOptions {
+            epochs: 1,
+            batch_size: 32,
+            validation_split: 0.0,
+            shuffle: true,
+            initial_epoch: 0,
+            verbose: true,
+            callbacks: Vec::new(),
+        }
+    }
+}
+
+/// A stack of layers, each feeding the next (Keras's `Sequential`).
+///
+/// Layers are added as their Keras descriptions ([`layers`], or any registered class
+/// through [`Spec::new`]); their weights are made when the input shape is known: at
+/// [`Sequential::build`], or at the first `fit`, `evaluate` or `predict`.
+#[derive(Default)]
+pub struct Sequential {
+    name: String,
+    input_shape: Option<Vec<usize>>,
+    layers: Vec<ModelLayer>,
+    compiled: Option<Compiled>,
+}
+
+impl Sequential {
+    /// An empty model named `sequential`.
+    pub fn new() -> Self {
+        Sequential {
+            name: "sequential".to_string(),
+            ..Default::default()
+        }
+    }
+
+    /// The model's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The model with `layer` added on top ([`layers::Input`] sets the input shape).
+    /// (Keras's name; it consumes and returns the model, for chaining.)
+    #[allow(clippy::should_implement_trait)]
+    pub fn add(mut self, layer: impl Into<LayerSpec>) -> Self {
+        self.push(layer);
+        self
+    }
+
+    /// Adds `layer` on top, as [`Sequential::add`].
+    pub fn push(&mut self, layer: impl Into<LayerSpec>) {
+        let LayerSpec(spec) = layer.into();
+        if spec.class_name == "InputLayer" {
+            let shape = serde_json::from_value(spec.config_value()["shape"].clone()).ok();
+            self.input_shape = shape;
+            return;
+        }
+        let name = match spec.config.get("name") {
+            Some(Value::String(n)) => n.clone(),
+            _ => self.unique_name(&names::snake_case(&spec.class_name)),
+        };
+        let trainable = spec
+            .config
+            .get("trainable")
+            .and_then(Value::as_bool)
+            .unwrap_or(true);
+        self.layers.push(ModelLayer {
+            name,
+            spec,
+            trainable,
+            weights: Vec::new(),
+            weight_trainable: Vec::new(),
+            engine: None,
+        });
+    }
+
+    fn unique_name(&self, base: &str) -> String {
+        let taken = |n: &str| self.layers.iter().any(|l| l.name == n);
+        if !taken(base) {
+            return base.to_string();
+        }
+        (1..)
+            .map(|i| format!("{base}_{i}"))
+            .find(|n| !taken(n))
+            .unwrap_or_default()
+    }
+
+    /// The layers, bottom first.
+    pub fn layers(&self) -> &[ModelLayer] {
+        &self.layers
+    }
+
+    /// The shape of one input sample, once known.
+    pub fn input_shape(&self) -> Option<&[usize]> {
+        self.input_shape.as_deref()
+    }
+
+    /// All weights, layer by layer, in Keras's order.
+    pub fn weights(&self) -> Vec<Tensor> {
+        self.layers
+            .iter()
+            .flat_map(|l| l.weights.iter().cloned())
+            .collect()
+    }
+
+    /// The weights the optimizer updates.
+    pub fn trainable_weights(&self) -> Vec<Tensor> {
+        self.layers
+            .iter()
+            .flat_map(ModelLayer::trainable_weights)
+            .collect()
+    }
+
+    /// The number of weight values.
+    pub fn count_params(&self) -> usize {
+        self.weights().iter().map(Tensor::numel).sum()
+    }
+
+    /// Makes the weights of every layer not yet built, for samples of `input_shape`
+    /// (without the batch axis), drawn by each layer's initializers.
+    pub fn build(&mut self, input_shape: &[usize]) -> Result<()> {
+        if let Some(known) = &self.input_shape {
+            if known != input_shape {
+                bail!(
+                    Shape,
+                    "{}: expected input samples of shape {}, got {}",
+                    self.name,
+                    fmt_shape(known),
+                    fmt_shape(input_shape)
+                );
+            }
+        }
+        // The shape each layer sees, found by running one row of zeros through the
+        // layers built so far (Keras traces a symbolic tensor the same way).
+        let mut shape = [&[1], input_shape].concat();
+        for layer in &mut self.layers {
+            let engine = match &layer.engine {
+                Some(engine) => engine.clone(),
+                None => {
+                    let config = layer.spec.config_value();
+                    let class = &layer.spec.class_name;
+                    let new = new_layer_weights(class, &config, &shape)?;
+                    let weights: Vec<Tensor> = new.iter().map(|w| w.value.clone()).collect();
+                    let engine: Arc<dyn Layer> =
+                        Arc::from(layer_from_config(class, &config, &weights)?);
+                    layer.weight_trainable = new.iter().map(|w| w.trainable).collect();
+                    layer.weights = weights;
+                    layer.engine = Some(engine.clone());
+                    engine
+                }
+            };
+            let probe = Tensor::zeros(&shape)?;
+            shape = no_grad(|| engine.forward(&probe, false))?.shape().to_vec();
+        }
+        self.input_shape = Some(input_shape.to_vec());
+        Ok(())
+    }
+
+    fn ensure_built(&mut self, x: &Tensor) -> Result<()> {
+        if x.rank() == 0 {
+            bail!(
+                Shape,
+                "{}: expected inputs with a batch axis, got a scalar",
+                self.name
+            );
+        }
+        let sample = &x.shape()[1..];
+        if self.layers.iter().all(ModelLayer::is_built)
+            && self.input_shape.as_deref() == Some(sample)
+        {
+            return Ok(());
+        }
+        self.build(sample)
+    }
+
+    /// Sets the optimizer, the loss and the metrics for `fit` and `evaluate` (Keras's
+    /// `compile`). Metrics are Keras names (`"accuracy"`, `"mae"`, ...) or classes.
+    pub fn compile<M: Into<MetricSpec>>(
+        &mut self,
+        optimizer: impl Into<OptimizerSpec>,
+        loss: impl Into<LossSpec>,
+        metrics: impl IntoIterator<Item = M>,
+    ) -> Result<()> {
+        let OptimizerSpec(optimizer) = optimizer.into();
+        let LossSpec(loss) = loss.into();
+        let loss_class = names::resolve_class("loss", &loss.class_name, &LOSS_CLASSES)?;
+        let compiled = Compiled {
+            loss: Arc::new(Loss::from_config(loss_class, &loss.config_value())?),
+            optimizer: Arc::new(Mutex::new(Optimizer::from_config(
+                &optimizer.class_name,
+                &optimizer.config_value(),
+            )?)),
+            metrics: metrics.into_iter().map(Into::into).collect(),
+        };
+        // Unknown metric names fail here, not at the first fit.
+        for m in &compiled.metrics {
+            metric_class(m, &[1, 1], &[1, 1])?;
+        }
+        self.compiled = Some(compiled);
+        Ok(())
+    }
+
+    /// The batch engine for data of `x`'s and `y`'s shapes, over this model's layers,
+    /// loss, optimizer and (freshly reset) metrics.
+    fn trainer(&mut self, x: &Tensor, y: &Tensor, method: &str) -> Result<Trainer> {
+        self.ensure_built(x)?;
+        let Some(compiled) = &self.compiled else {
+            bail!(
+                InvalidArgument,
+                "You must call `compile()` before using the model (called `{method}()`)."
+            );
+        };
+        let y_pred_shape = {
+            let probe = Tensor::zeros(&[&[1], &x.shape()[1..]].concat())?;
+            no_grad(|| self.forward(&probe, false))?.shape().to_vec()
+        };
+        let metrics = compiled
+            .metrics
+            .iter()
+            .map(|m| {
+                let (class, name) = metric_class(m, y.shape(), &y_pred_shape)?;
+                let mut config = match m {
+                    MetricSpec::Class(spec) => spec.config_value(),
+                    MetricSpec::Name(_) => Value::Object(Default::default()),
+                };
+                config["name"] = Value::String(name.clone());
+                Ok(CompiledMetric {
+                    name,
+                    metric: Arc::new(Mutex::new(metric_from_config(class, &config)?)),
+                    weighted: false,
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Trainer::new(
+            self.layers
+                .iter()
+                .filter_map(|l| l.engine.clone())
+                .collect(),
+            self.trainable_weights(),
+            Some(compiled.loss.clone()),
+            Some(compiled.optimizer.clone()),
+            metrics,
+        ))
+    }
+
+    /// The model's output for `x` (`training` switches dropout and batch statistics).
+    pub fn forward(&self, x: &Tensor, training: bool) -> Result<Tensor> {
+        self.layers
+            .iter()
+            .try_fold(x.clone(), |h, layer| match &layer.engine {
+                Some(engine) => engine.forward(&h, training),
+                None => bail!(InvalidArgument, "layer {:?} is not built yet", layer.name),
+            })
+    }
+
+    /// Trains the model on `x` and `y` (one row per sample) as Keras's `fit`.
+    pub fn fit(&mut self, x: &Tensor, y: &Tensor, options: FitOptions) -> Result<History> {
+        let FitOptions {
+            epochs,
+            batch_size,
+            validation_split,
+            shuffle,
+            initial_epoch,
+            verbose,
+            mut callbacks,
+        } = options;
+        if batch_size == 0 {
+            bail!(InvalidArgument, "fit: batch_size must be positive, got 0");
+        }
+        if !(0.0..1.0).contains(&validation_split) {
+            bail!(
+                InvalidArgument,
+                "fit: validation_split must be in [0, 1), got {validation_split}"
+            );
+        }
+        let n = rows(x, "x")?;
+        if rows(y, "y")? != n {
+            bail!(
+                Shape,
+                "Data cardinality is ambiguous: x has {n} samples, y has {}",
+                rows(y, "y")?
+            );
+        }
+        let mut trainer = self.trainer(x, y, "fit")?;
+        // Keras takes the LAST rows for validation, before any shuffling.
+        let split_at = (n as f64 * (1.0 - validation_split)).floor() as usize;
+        if split_at == 0 {
+            bail!(
+                InvalidArgument,
+                "fit: {n} samples are too few to split with validation_split={validation_split}"
+            );
+        }
+        let mut train = dataset(x, y, 0..split_at)?;
+        let mut validation = (split_at < n)
+            .then(|| dataset(x, y, split_at..n))
+            .transpose()?;
+        let mut progress = ProgressBar::new();
+        let mut hooks: Vec<&mut dyn Callback> = Vec::with_capacity(callbacks.len() + 1);
+        if verbose {
+            hooks.push(&mut progress);
+        }
+        hooks.extend(callbacks.iter_mut().map(|c| &mut **c as &mut dyn Callback));
+        let weights = self.weights();
+        let mut val_batches = validation
+            .as_mut()
+            .map(|data| fit::ArrayBatches { data, batch_size });
+        let outcome = fit::fit_loop(
+            &mut trainer,
+            &mut fit::ArrayBatches {
+                data: &mut train,
+                batch_size,
+            },
+            val_batches.as_mut().map(|v| v as &mut dyn fit::Batches),
+            &fit::LoopOptions {
+                epochs,
+                initial_epoch,
+                shuffle,
+                validation_freq: 1,
+            },
+            &mut hooks,
+            &weights,
+        )?;
+        Ok(outcome.history)
+    }
+
+    /// The loss and the metrics of the model on `x` and `y` (Keras's `evaluate`, batch
+    /// size 32).
+    pub fn evaluate(&mut self, x: &Tensor, y: &Tensor) -> Result<(f64, Logs)> {
+        let n = rows(x, "x")?;
+        let mut trainer = self.trainer(x, y, "evaluate")?;
+        let data = dataset(x, y, 0..n)?;
+        trainer.run_batches(Mode::Test, &data, 32, 0, usize::MAX, f64::INFINITY)?;
+        let mut logs: Logs = trainer.logs().into_iter().collect();
+        let loss = logs.remove("loss").unwrap_or(f64::NAN);
+        Ok((loss, logs))
+    }
+
+    /// The model's outputs for `x` in inference mode (Keras's `predict`).
+    pub fn predict(&mut self, x: &Tensor) -> Result<Tensor> {
+        self.ensure_built(x)?;
+        let engine = Trainer::new(
+            self.layers
+                .iter()
+                .filter_map(|l| l.engine.clone())
+                .collect(),
+            Vec::new(),
+            None,
+            None,
+            Vec::new(),
+        );
+        engine.predict(x)
+    }
+}
+
+/// The number of rows of `t`, which must have a batch axis and at least one row.
+fn rows(t: &Tensor, what: &str) -> Result<usize> {
+    match t.shape().first() {
+        Some(&n) if n > 0 => Ok(n),
+        _ => bail!(
+            InvalidArgument,
+            "{what}: expected at least one sample, got shape {}",
+            fmt_shape(t.shape())
+        ),
+    }
+}
+
+/// The rows `range` of `x` and `y`, as the engine's data.
+fn dataset(x: &Tensor, y: &Tensor, range: std::ops::Range<usize>) -> Result<Dataset> {
+    let part = |t: &Tensor| {
+        let per_row: usize = t.shape()[1..].iter().product();
+        let mut shape = t.shape().to_vec();
+        shape[0] = range.len();
+        let values = t.data()[range.start * per_row..range.end * per_row].to_vec();
+        Rows::new(Arc::new(values), &shape)
+    };
+    Dataset::new(part(x)?, Some(part(y)?), None)
+}
+
+/// The metric class and log name of a compiled metric for targets and predictions of
+/// the given shapes: Keras's `compile` turns `"accuracy"` into binary, sparse or
+/// categorical accuracy by the shapes.
+fn metric_class(
+    metric: &MetricSpec,
+    y_true: &[usize],
+    y_pred: &[usize],
+) -> Result<(&'static str, String)> {
+    let classes: Vec<&'static str> = METRIC_CLASSES
+        .iter()
+        .chain(WRAPPER_CLASSES.iter())
+        .copied()
+        .collect();
+    match metric {
+        MetricSpec::Name(name) if name == "accuracy" || name == "acc" => {
+            let (t_last, p_last) = (y_true.last().copied(), y_pred.last().copied());
+            let class = if p_last == Some(1) {
+                "BinaryAccuracy"
+            } else if y_true.len() < y_pred.len()
+                || (t_last == Some(1) && p_last.is_some_and(|p| p > 1))
+            {
+                "SparseCategoricalAccuracy"
+            } else {
+                "CategoricalAccuracy"
+            };
+            Ok((class, name.clone()))
+        }
+        MetricSpec::Name(name) => Ok((
+            names::resolve_class("metric", name, &classes)?,
+            name.clone(),
+        )),
+        MetricSpec::Class(spec) => {
+            let class = names::resolve_class("metric", &spec.class_name, &classes)?;
+            let name = match spec.config.get("name") {
+                Some(Value::String(n)) => n.clone(),
+                _ => names::snake_case(class),
+            };
+            Ok((class, name))
+        }
+    }
+}

@@ -1,0 +1,50 @@
+//! The [`Layer`] trait: what a model's training loop asks of each layer.
+
+use crate::error::Result;
+use crate::tensor::Tensor;
+
+/// A layer of a model: a function of its input and its weights.
+///
+/// A layer is built by the registry ([`crate::nn::LayerClass`]) from its Keras class
+/// name, its Keras config and its weights; its weights are variables that it shares with
+/// the model, so the optimizer's updates reach it.
+pub trait Layer: Send + Sync {
+    /// Applies the layer; `training` switches dropout and batch statistics.
+    fn forward(&self, x: &Tensor, training: bool) -> Result<Tensor>;
+
+    /// The penalty this layer adds to the loss (its regularizers), if any.
+    fn regularization(&self) -> Result<Option<Tensor>> {
+        Ok(None)
+    }
+}
+
+/// A weight a new layer starts with: Keras's name for it (`kernel`, `gamma`, ...), its
+/// first value (in candle's layout) and whether the optimizer trains it.
+pub struct NewWeight {
+    /// Keras's name of the weight within its layer.
+    pub name: &'static str,
+    /// The initial value.
+    pub value: Tensor,
+    /// False for statistics a layer updates itself (BatchNormalization's moving mean).
+    pub trainable: bool,
+}
+
+impl NewWeight {
+    /// A trainable weight.
+    pub fn trainable(name: &'static str, value: Tensor) -> Self {
+        NewWeight {
+            name,
+            value,
+            trainable: true,
+        }
+    }
+
+    /// A weight the optimizer leaves alone.
+    pub fn frozen(name: &'static str, value: Tensor) -> Self {
+        NewWeight {
+            name,
+            value,
+            trainable: false,
+        }
+    }
+}
