@@ -353,16 +353,28 @@ class StreamBatches:
             if time.perf_counter() - start >= budget:
                 return
 
+    def next_batch(self, training: bool = True) -> Batch | None:
+        """The next batch to train or evaluate on, or None at the end of the stream
+        (the engine's epoch loop takes batches here)."""
+        batch = self._next()
+        if batch is not None and batch[1] is None:
+            raise InvalidArgumentError(
+                f"{self.argument}: batches must be (x, y) or (x, y, sample_weight) to "
+                "train or evaluate, got x alone"
+            )
+        return batch
+
     def run(self, trainer: Any, first: int, count: int, budget: float, training: bool) -> int:
         done = 0
-        for x, y, sw in self._batches_until(count, budget):
-            if y is None:
-                raise InvalidArgumentError(
-                    f"{self.argument}: batches must be (x, y) or (x, y, sample_weight) to "
-                    "train or evaluate, got x alone"
-                )
-            trainer.step(x, y, sw, training=training)
+        start = time.perf_counter()
+        while done < count:
+            batch = self.next_batch(training)
+            if batch is None:
+                break
+            trainer.step(*batch, training=training)
             done += 1
+            if time.perf_counter() - start >= budget:
+                break
         return done
 
     def predict(self, trainer: Any, first: int, count: int, budget: float) -> int:

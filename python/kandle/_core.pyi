@@ -15,6 +15,8 @@ from typing_extensions import Never, disjoint_base
 __all__ = [
     "__version__",
     "Tensor",
+    "Sequential",
+    "snake_case",
     "Variable",
     "tensor",
     "grad",
@@ -214,6 +216,29 @@ class Optimizer:
 
 def schedule_value(config_json: str, step: float) -> float: ...
 
+# --- src/python/model.rs -------------------------------------------------------------
+
+def snake_case(name: str) -> str: ...
+@final
+class Sequential:
+    def __new__(cls, layers: list[str]) -> Sequential: ...
+    @staticmethod
+    def from_keras_config(config: str) -> Sequential: ...
+    def build(self, input_shape: list[int]) -> None: ...
+    def weights(self) -> list[Tensor]: ...
+    def set_weights(self, values: list[Any]) -> None: ...
+    def compile(self, optimizer: str, loss: str, metrics: list[str]) -> None: ...
+    def fit(
+        self,
+        x: Any,
+        y: Any,
+        epochs: int = 1,
+        batch_size: int = 32,
+        shuffle: bool = True,
+        validation_split: float = 0.0,
+    ) -> dict[str, list[float]]: ...
+    def predict(self, x: Any) -> _Float32Array: ...
+
 # --- src/python/train.rs -------------------------------------------------------------
 
 @final
@@ -250,6 +275,17 @@ class Trainer:
     def take_predictions(self) -> _Float32Array: ...
     # Values are floats, and float32 arrays for metrics whose Keras result is an array.
     def logs(self) -> list[tuple[str, Any]]: ...
+    def fit(
+        self,
+        train: Any,
+        validation: Any | None,
+        hooks: Any,
+        epochs: int,
+        initial_epoch: int,
+        shuffle: bool,
+        validation_freq: int,
+        every_batch: tuple[bool, bool],
+    ) -> bool: ...
     def reset_metrics(self) -> None: ...
     def step(
         self,

@@ -50,7 +50,7 @@ class Loss:
     5.0
     """
 
-    _class_name: str | None = None
+    _engine_class: str | None = None
 
     def __init__(
         self,
@@ -71,9 +71,9 @@ class Loss:
         return {name: getattr(self, name) for name in self._option_names}
 
     def _build_engine(self) -> None:
-        if self._class_name is not None:
+        if self._engine_class is not None:
             config = {"reduction": self.reduction, **self._options()}
-            self._engine = _core.Loss(self._class_name, engine_json(config))
+            self._engine = _core.Loss(self._engine_class, engine_json(config))
 
     def call(self, y_true: Any, y_pred: Any) -> Tensor:
         """The per-sample loss values."""
@@ -164,7 +164,7 @@ class MeanSquaredError(Loss):
     0.5
     """
 
-    _class_name = "MeanSquaredError"
+    _engine_class = "MeanSquaredError"
 
     def __init__(
         self,
@@ -184,7 +184,7 @@ class MeanAbsoluteError(Loss):
     1.5
     """
 
-    _class_name = "MeanAbsoluteError"
+    _engine_class = "MeanAbsoluteError"
 
     def __init__(
         self,
@@ -205,7 +205,7 @@ class Huber(Loss):
     0.155
     """
 
-    _class_name = "Huber"
+    _engine_class = "Huber"
     _option_names = ("delta",)
 
     def __init__(
@@ -233,7 +233,7 @@ class BinaryCrossentropy(Loss):
     0.865
     """
 
-    _class_name = "BinaryCrossentropy"
+    _engine_class = "BinaryCrossentropy"
     _option_names = ("from_logits", "label_smoothing", "axis")
 
     def __init__(
@@ -265,7 +265,7 @@ class CategoricalCrossentropy(Loss):
     1.177
     """
 
-    _class_name = "CategoricalCrossentropy"
+    _engine_class = "CategoricalCrossentropy"
     _option_names = ("from_logits", "label_smoothing", "axis")
 
     def __init__(
@@ -296,7 +296,7 @@ class SparseCategoricalCrossentropy(Loss):
     1.177
     """
 
-    _class_name = "SparseCategoricalCrossentropy"
+    _engine_class = "SparseCategoricalCrossentropy"
     _option_names = ("from_logits", "ignore_class")
 
     def __init__(
@@ -322,7 +322,7 @@ class KLDivergence(Loss):
     0.1438
     """
 
-    _class_name = "KLDivergence"
+    _engine_class = "KLDivergence"
 
     def __init__(
         self,
@@ -342,7 +342,7 @@ class Poisson(Loss):
     1.0
     """
 
-    _class_name = "Poisson"
+    _engine_class = "Poisson"
 
     def __init__(
         self,
@@ -364,7 +364,7 @@ class LogCosh(Loss):
     0.108
     """
 
-    _class_name = "LogCosh"
+    _engine_class = "LogCosh"
 
     def __init__(
         self,
@@ -386,7 +386,7 @@ class Hinge(Loss):
     1.3
     """
 
-    _class_name = "Hinge"
+    _engine_class = "Hinge"
 
     def __init__(
         self,
@@ -408,7 +408,7 @@ class SquaredHinge(Loss):
     1.86
     """
 
-    _class_name = "SquaredHinge"
+    _engine_class = "SquaredHinge"
 
     def __init__(
         self,
@@ -431,7 +431,7 @@ class CategoricalHinge(Loss):
     1.4
     """
 
-    _class_name = "CategoricalHinge"
+    _engine_class = "CategoricalHinge"
 
     def __init__(
         self,
@@ -457,7 +457,7 @@ class CosineSimilarity(Loss):
     -0.5
     """
 
-    _class_name = "CosineSimilarity"
+    _engine_class = "CosineSimilarity"
     _option_names = ("axis",)
 
     def __init__(
@@ -481,7 +481,7 @@ class MeanAbsolutePercentageError(Loss):
     37.5
     """
 
-    _class_name = "MeanAbsolutePercentageError"
+    _engine_class = "MeanAbsolutePercentageError"
 
     def __init__(
         self,
@@ -503,7 +503,7 @@ class MeanSquaredLogarithmicError(Loss):
     0.24
     """
 
-    _class_name = "MeanSquaredLogarithmicError"
+    _engine_class = "MeanSquaredLogarithmicError"
 
     def __init__(
         self,
@@ -528,7 +528,7 @@ class BinaryFocalCrossentropy(Loss):
     0.268
     """
 
-    _class_name = "BinaryFocalCrossentropy"
+    _engine_class = "BinaryFocalCrossentropy"
     _option_names = (
         "from_logits",
         "label_smoothing",
@@ -573,7 +573,7 @@ class CategoricalFocalCrossentropy(Loss):
     0.233
     """
 
-    _class_name = "CategoricalFocalCrossentropy"
+    _engine_class = "CategoricalFocalCrossentropy"
     _option_names = ("from_logits", "label_smoothing", "axis", "alpha", "gamma")
 
     def __init__(
@@ -611,7 +611,7 @@ class Dice(Loss):
     0.6164
     """
 
-    _class_name = "Dice"
+    _engine_class = "Dice"
     _option_names = ("axis",)
 
     def __init__(
@@ -639,7 +639,7 @@ class Tversky(Loss):
     0.5
     """
 
-    _class_name = "Tversky"
+    _engine_class = "Tversky"
     _option_names = ("alpha", "beta", "axis")
 
     def __init__(
@@ -825,13 +825,8 @@ def _function(class_name: str, options: dict[str, Any]) -> _core.Loss:
     return _core.Loss(class_name, engine_json({"reduction": None, **options}))
 
 
-def _snake_case(name: str) -> str:
-    """Keras's ``to_snake_case``."""
-    import re
-
-    name = re.sub(r"\W+", "", name)
-    name = re.sub("(.)([A-Z][a-z]+)", r"\1_\2", name)
-    return re.sub("([a-z])([A-Z])", r"\1_\2", name).lower()
+# Keras's `to_snake_case`, once, in the engine.
+_snake_case = _core.snake_case
 
 
 mse = MSE = mean_squared_error

@@ -58,7 +58,7 @@ def _auto_name(cls_name: str) -> str:
 class Metric:
     """Base class of metrics: ``update_state``, ``result``, ``reset_state``, ``name``.
 
-    Built-in metrics keep their state in the Rust engine; ``_core_class`` names the
+    Built-in metrics keep their state in the Rust engine; ``_engine_class`` names the
     engine class and ``_options()`` its config.
 
     >>> import kandle as kd
@@ -69,12 +69,12 @@ class Metric:
     0.25
     """
 
-    _core_class: str = ""
+    _engine_class: str = ""
 
     def __init__(self, name: str | None = None, dtype: Any = None) -> None:
         self.name = name if name is not None else _auto_name(type(self).__name__)
         self.dtype = dtype or "float32"
-        self._engine = _core.Metric(self._core_class, engine_json(self._options()))
+        self._engine = _core.Metric(self._engine_class, engine_json(self._options()))
 
     # The class-specific config keys (beyond name and dtype), attributes of the same name.
     _option_names: tuple[str, ...] = ()
@@ -116,7 +116,7 @@ class Mean(Metric):
     2.0
     """
 
-    _core_class = "Mean"
+    _engine_class = "Mean"
 
     def __init__(self, name: str = "mean", dtype: Any = None) -> None:
         super().__init__(name=name, dtype=dtype)
@@ -135,7 +135,7 @@ class BinaryAccuracy(Metric):
     0.5
     """
 
-    _core_class = "BinaryAccuracy"
+    _engine_class = "BinaryAccuracy"
     _option_names = ("threshold",)
 
     def __init__(
@@ -155,7 +155,7 @@ class CategoricalAccuracy(Metric):
     0.5
     """
 
-    _core_class = "CategoricalAccuracy"
+    _engine_class = "CategoricalAccuracy"
 
     def __init__(self, name: str = "categorical_accuracy", dtype: Any = None) -> None:
         super().__init__(name=name, dtype=dtype)
@@ -171,7 +171,7 @@ class SparseCategoricalAccuracy(Metric):
     0.5
     """
 
-    _core_class = "SparseCategoricalAccuracy"
+    _engine_class = "SparseCategoricalAccuracy"
 
     def __init__(self, name: str = "sparse_categorical_accuracy", dtype: Any = None) -> None:
         super().__init__(name=name, dtype=dtype)
@@ -187,7 +187,7 @@ class TopKCategoricalAccuracy(Metric):
     0.5
     """
 
-    _core_class = "TopKCategoricalAccuracy"
+    _engine_class = "TopKCategoricalAccuracy"
     _option_names = ("k",)
 
     def __init__(
@@ -207,7 +207,7 @@ class SparseTopKCategoricalAccuracy(Metric):
     0.5
     """
 
-    _core_class = "SparseTopKCategoricalAccuracy"
+    _engine_class = "SparseTopKCategoricalAccuracy"
     _option_names = ("k",)
 
     def __init__(
@@ -227,7 +227,7 @@ class MeanSquaredError(Metric):
     0.25
     """
 
-    _core_class = "MeanSquaredError"
+    _engine_class = "MeanSquaredError"
 
     def __init__(self, name: str = "mean_squared_error", dtype: Any = None) -> None:
         super().__init__(name=name, dtype=dtype)
@@ -243,7 +243,7 @@ class MeanAbsoluteError(Metric):
     0.25
     """
 
-    _core_class = "MeanAbsoluteError"
+    _engine_class = "MeanAbsoluteError"
 
     def __init__(self, name: str = "mean_absolute_error", dtype: Any = None) -> None:
         super().__init__(name=name, dtype=dtype)
@@ -259,7 +259,7 @@ class RootMeanSquaredError(Metric):
     0.5
     """
 
-    _core_class = "RootMeanSquaredError"
+    _engine_class = "RootMeanSquaredError"
 
     def __init__(self, name: str = "root_mean_squared_error", dtype: Any = None) -> None:
         super().__init__(name=name, dtype=dtype)
@@ -286,7 +286,7 @@ class Sum(Metric):
     4.0
     """
 
-    _core_class = "Sum"
+    _engine_class = "Sum"
 
     def __init__(self, name: str = "sum", dtype: Any = None) -> None:
         super().__init__(name=name, dtype=dtype)
@@ -349,7 +349,7 @@ class MeanMetricWrapper(Mean):
     0.75
     """
 
-    _core_class = "MeanMetricWrapper"
+    _engine_class = "MeanMetricWrapper"
 
     def __init__(
         self, fn: Callable[..., Any], name: str | None = None, dtype: Any = None, **kwargs: Any
@@ -365,7 +365,7 @@ class MeanMetricWrapper(Mean):
         self._in_engine = isinstance(self, _LossMetric) or _builtin_name(fn) is not None
         if self._in_engine:
             options = json.dumps(self._options(), default=_json_value)
-            self._state = _core.Metric(self._core_class, options)
+            self._state = _core.Metric(self._engine_class, options)
         else:
             self._state = _core.Metric("Mean", "{}")
 
@@ -449,7 +449,7 @@ class BinaryCrossentropy(_LossMetric):
     0.8149
     """
 
-    _core_class = "BinaryCrossentropy"
+    _engine_class = "BinaryCrossentropy"
     _loss_function = binary_crossentropy
     _option_names = ("from_logits", "label_smoothing")
 
@@ -477,7 +477,7 @@ class CategoricalCrossentropy(_LossMetric):
     1.1769
     """
 
-    _core_class = "CategoricalCrossentropy"
+    _engine_class = "CategoricalCrossentropy"
     _loss_function = categorical_crossentropy
     _option_names = ("from_logits", "label_smoothing", "axis")
 
@@ -508,7 +508,7 @@ class SparseCategoricalCrossentropy(_LossMetric):
     1.1769
     """
 
-    _core_class = "SparseCategoricalCrossentropy"
+    _engine_class = "SparseCategoricalCrossentropy"
     _loss_function = sparse_categorical_crossentropy
     _option_names = ("from_logits", "ignore_class", "axis")
 
@@ -540,7 +540,7 @@ class KLDivergence(_LossMetric):
     0.4581
     """
 
-    _core_class = "KLDivergence"
+    _engine_class = "KLDivergence"
     _loss_function = kl_divergence
 
     def __init__(self, name: str = "kl_divergence", dtype: Any = None) -> None:
@@ -557,7 +557,7 @@ class Poisson(_LossMetric):
     0.5
     """
 
-    _core_class = "Poisson"
+    _engine_class = "Poisson"
     _loss_function = poisson
 
     def __init__(self, name: str = "poisson", dtype: Any = None) -> None:
@@ -574,7 +574,7 @@ class LogCoshError(_LossMetric):
     0.108
     """
 
-    _core_class = "LogCoshError"
+    _engine_class = "LogCoshError"
     _loss_function = log_cosh
 
     def __init__(self, name: str = "logcosh", dtype: Any = None) -> None:
@@ -599,7 +599,7 @@ class CosineSimilarity(_LossMetric):
     0.5
     """
 
-    _core_class = "CosineSimilarity"
+    _engine_class = "CosineSimilarity"
     _loss_function = _cosine_similarity
     _option_names = ("axis",)
 
@@ -618,7 +618,7 @@ class Hinge(_LossMetric):
     1.3
     """
 
-    _core_class = "Hinge"
+    _engine_class = "Hinge"
     _loss_function = hinge
 
     def __init__(self, name: str = "hinge", dtype: Any = None) -> None:
@@ -635,7 +635,7 @@ class SquaredHinge(_LossMetric):
     1.86
     """
 
-    _core_class = "SquaredHinge"
+    _engine_class = "SquaredHinge"
     _loss_function = squared_hinge
 
     def __init__(self, name: str = "squared_hinge", dtype: Any = None) -> None:
@@ -653,7 +653,7 @@ class CategoricalHinge(_LossMetric):
     1.4
     """
 
-    _core_class = "CategoricalHinge"
+    _engine_class = "CategoricalHinge"
     _loss_function = categorical_hinge
 
     def __init__(self, name: str = "categorical_hinge", dtype: Any = None) -> None:
@@ -671,7 +671,7 @@ class MeanAbsolutePercentageError(_LossMetric):
     37.5
     """
 
-    _core_class = "MeanAbsolutePercentageError"
+    _engine_class = "MeanAbsolutePercentageError"
     _loss_function = mean_absolute_percentage_error
 
     def __init__(self, name: str = "mean_absolute_percentage_error", dtype: Any = None) -> None:
@@ -688,7 +688,7 @@ class MeanSquaredLogarithmicError(_LossMetric):
     0.1201
     """
 
-    _core_class = "MeanSquaredLogarithmicError"
+    _engine_class = "MeanSquaredLogarithmicError"
     _loss_function = mean_squared_logarithmic_error
 
     def __init__(self, name: str = "mean_squared_logarithmic_error", dtype: Any = None) -> None:
@@ -726,7 +726,7 @@ class TruePositives(_ConfusionCount):
     2.0
     """
 
-    _core_class = "TruePositives"
+    _engine_class = "TruePositives"
 
 
 class FalsePositives(_ConfusionCount):
@@ -739,7 +739,7 @@ class FalsePositives(_ConfusionCount):
     [2.0, 1.0]
     """
 
-    _core_class = "FalsePositives"
+    _engine_class = "FalsePositives"
 
 
 class TrueNegatives(_ConfusionCount):
@@ -752,7 +752,7 @@ class TrueNegatives(_ConfusionCount):
     2.0
     """
 
-    _core_class = "TrueNegatives"
+    _engine_class = "TrueNegatives"
 
 
 class FalseNegatives(_ConfusionCount):
@@ -765,7 +765,7 @@ class FalseNegatives(_ConfusionCount):
     2.0
     """
 
-    _core_class = "FalseNegatives"
+    _engine_class = "FalseNegatives"
 
 
 class _ThresholdMetric(Metric):
@@ -801,7 +801,7 @@ class Precision(_ThresholdMetric):
     0.6667
     """
 
-    _core_class = "Precision"
+    _engine_class = "Precision"
 
 
 class Recall(_ThresholdMetric):
@@ -814,7 +814,7 @@ class Recall(_ThresholdMetric):
     0.6667
     """
 
-    _core_class = "Recall"
+    _engine_class = "Recall"
 
 
 # Keras's AUCCurve.from_str and AUCSummationMethod.from_str: accepted spellings and the
@@ -845,7 +845,7 @@ class AUC(Metric):
     0.75
     """
 
-    _core_class = "AUC"
+    _engine_class = "AUC"
     _option_names = (
         "num_thresholds",
         "curve",
@@ -945,7 +945,7 @@ class SensitivityAtSpecificity(_RateAtRate):
     0.5
     """
 
-    _core_class = "SensitivityAtSpecificity"
+    _engine_class = "SensitivityAtSpecificity"
     _constraint = "specificity"
 
     def __init__(
@@ -970,7 +970,7 @@ class SpecificityAtSensitivity(_RateAtRate):
     0.6667
     """
 
-    _core_class = "SpecificityAtSensitivity"
+    _engine_class = "SpecificityAtSensitivity"
     _constraint = "sensitivity"
 
     def __init__(
@@ -994,7 +994,7 @@ class PrecisionAtRecall(_RateAtRate):
     0.5
     """
 
-    _core_class = "PrecisionAtRecall"
+    _engine_class = "PrecisionAtRecall"
     _constraint = "recall"
 
     def __init__(
@@ -1018,7 +1018,7 @@ class RecallAtPrecision(_RateAtRate):
     0.5
     """
 
-    _core_class = "RecallAtPrecision"
+    _engine_class = "RecallAtPrecision"
     _constraint = "precision"
 
     def __init__(
@@ -1046,7 +1046,7 @@ class FBetaScore(Metric):
     [0.3846, 0.9091, 0.8333]
     """
 
-    _core_class = "FBetaScore"
+    _engine_class = "FBetaScore"
     _option_names: tuple[str, ...] = ("average", "beta", "threshold")
 
     def __init__(
@@ -1074,7 +1074,7 @@ class F1Score(FBetaScore):
     [0.5, 0.8, 0.6667]
     """
 
-    _core_class = "F1Score"
+    _engine_class = "F1Score"
     _option_names = ("average", "threshold")
 
     def __init__(
@@ -1100,7 +1100,7 @@ class R2Score(Metric):
     0.571429
     """
 
-    _core_class = "R2Score"
+    _engine_class = "R2Score"
     _option_names = ("class_aggregation", "num_regressors")
 
     def __init__(

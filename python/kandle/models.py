@@ -96,6 +96,23 @@ def _verbosity(verbose: Any) -> int:
     return int(verbose)
 
 
+class _FitHooks:
+    """The engine's way into Python during ``fit``: ``call(hook, *args)`` runs Keras's
+    hook on every callback and answers whether the model should stop training."""
+
+    def __init__(self, model: Model, callbacks: CallbackList) -> None:
+        self.model, self.callbacks = model, callbacks
+
+    def call(self, hook: str, *args: Any) -> bool:
+        if hook == "batch_begin":
+            self.callbacks.batch_begin(*args)
+        elif hook == "batch_end":
+            self.callbacks.batch_end(*args)
+        else:
+            self.callbacks.call(hook, *args)
+        return bool(self.model.stop_training)
+
+
 class Model(Layer):
     """The base class of models: ``compile``, ``fit``, ``evaluate``, ``predict``,
     ``summary``, weights and configs. :class:`Sequential` is the model to use.
@@ -492,44 +509,25 @@ class Model(Layer):
             samples=data.samples,
         )
         self.stop_training = False
-        callback_list.call("on_train_begin", {})
-        logs: dict[str, float] = {}
         try:
-            for epoch in range(initial_epoch, epochs):
-                trainer.reset_metrics()
-                callback_list.call("on_epoch_begin", epoch, {})
-                data.begin_epoch(bool(shuffle))
-
-                def train(first: int, count: int, budget: float) -> int:
-                    return data.run(trainer, first, count, budget, True)
-
-                def running_logs() -> dict[str, float]:
-                    return dict(sorted(trainer.logs()))
-
-                logs = self._drive(train, data.steps, callback_list, "train", running_logs)
-                data.end_epoch()
-                if isinstance(data, StreamBatches) and data.exhausted:
-                    warn_ran_out(data.steps, epochs)
-                    break
-                if val is not None and (epoch + 1) % validation_freq == 0:
-                    # As Keras's evaluate inside fit: the test hooks of fit's callbacks
-                    # fire around validation (SwapEMAWeights swaps in the averages).
-                    callback_list.call("on_test_begin", {})
-                    val_logs = self._run_test(trainer, val, callback_list, "test")
-                    callback_list.call("on_test_end", val_logs)
-                    logs.update({f"val_{k}": v for k, v in val_logs.items()})
-                    logs = dict(sorted(logs.items()))
-                callback_list.call("on_epoch_end", epoch, logs)
-                if self.stop_training:
-                    break
+            # Keras's epoch loop, in the engine (kandle::model::fit): it calls back into
+            # the callbacks at each hook, per batch only where one needs it.
+            ran_out = trainer.fit(
+                data,
+                val,
+                _FitHooks(self, callback_list),
+                epochs,
+                initial_epoch,
+                bool(shuffle),
+                validation_freq,
+                (callback_list.needs_batch_hooks("train"), callback_list.needs_batch_hooks("test")),
+            )
         finally:
             for batches in (data, val):
                 if isinstance(batches, StreamBatches):
                     batches.close()
-            if epochs > 0 and self.optimizer is not None:
-                # Keras's end of fit: with use_ema, the weights become their averages.
-                self.optimizer.finalize_variable_values(self.trainable_weights)
-        callback_list.call("on_train_end", logs)
+        if ran_out:
+            warn_ran_out(data.steps, epochs)
         self.history = callback_list.history
         self.history.params = {"verbose": verbose, "epochs": epochs, "steps": data.steps}
         return self.history

@@ -38,6 +38,31 @@ pub trait Batches {
     }
 }
 
+impl<B: Batches + ?Sized> Batches for &mut B {
+    fn steps(&self) -> Option<usize> {
+        (**self).steps()
+    }
+    fn begin_epoch(&mut self, shuffle: bool) -> Result<()> {
+        (**self).begin_epoch(shuffle)
+    }
+    fn run(
+        &mut self,
+        trainer: &mut Trainer,
+        mode: Mode,
+        first: usize,
+        count: usize,
+        budget_s: f64,
+    ) -> Result<usize> {
+        (**self).run(trainer, mode, first, count, budget_s)
+    }
+    fn end_epoch(&mut self) -> Result<()> {
+        (**self).end_epoch()
+    }
+    fn exhausted(&self) -> bool {
+        (**self).exhausted()
+    }
+}
+
 /// In-memory rows, cut into batches of `batch_size` by the engine.
 pub struct ArrayBatches<'a> {
     /// The rows.

@@ -141,6 +141,55 @@ impl Sequential {
         }
     }
 
+    /// The model a Keras `Sequential` config describes (the `config.json` of a
+    /// `.keras` file, or `model.get_config()` in Python), built when the config gives
+    /// its input shape. Layers come from the registry only.
+    pub fn from_keras_config(config: &Value) -> Result<Self> {
+        // The serialized form wraps the config: {"class_name": "Sequential", "config": ...}.
+        let (class_name, inner) = match config.get("config") {
+            Some(inner) => (config["class_name"].as_str().unwrap_or("Sequential"), inner),
+            None => ("Sequential", config),
+        };
+        if class_name != "Sequential" {
+            bail!(
+                InvalidArgument,
+                "load: expected a Sequential model config, got class_name {class_name:?}"
+            );
+        }
+        let Some(layers) = inner.get("layers").and_then(Value::as_array) else {
+            bail!(InvalidArgument, "load: the model config has no `layers` list");
+        };
+        let mut model = Sequential::new();
+        if let Some(name) = inner.get("name").and_then(Value::as_str) {
+            model.name = name.to_string();
+        }
+        // The sample shape: `[null, 784]` without its batch axis.
+        let sample_shape = |batch_shape: &Value| -> Option<Vec<usize>> {
+            let dims = batch_shape.as_array()?;
+            dims.get(1..)?.iter().map(|d| d.as_u64().map(|d| d as usize)).collect()
+        };
+        let mut input_shape = None;
+        for layer in layers {
+            let class = layer["class_name"].as_str().unwrap_or_default();
+            let layer_config = layer.get("config").cloned().unwrap_or(Value::Null);
+            if class == "InputLayer" {
+                let shape = layer_config
+                    .get("batch_shape")
+                    .or_else(|| layer_config.get("batch_input_shape"));
+                input_shape = shape.and_then(sample_shape);
+                continue;
+            }
+            model.push(LayerSpec(Spec::new(class, layer_config)));
+        }
+        let built = inner
+            .get("build_input_shape")
+            .or_else(|| config.pointer("/build_config/input_shape"));
+        if let Some(shape) = input_shape.or_else(|| built.and_then(sample_shape)) {
+            model.build(&shape)?;
+        }
+        Ok(model)
+    }
+
     /// The model's name.
     pub fn name(&self) -> &str {
         &self.name
@@ -216,6 +265,34 @@ impl Sequential {
             .iter()
             .flat_map(ModelLayer::trainable_weights)
             .collect()
+    }
+
+    /// Sets every weight from `values` (the model's order and candle's layouts, as
+    /// [`Sequential::weights`] gives them); nothing changes unless all of them fit.
+    pub fn set_weights(&self, values: &[Tensor]) -> Result<()> {
+        let weights = self.weights();
+        if values.len() != weights.len() {
+            bail!(
+                InvalidArgument,
+                "set_weights: the model has {} weights, got {}",
+                weights.len(),
+                values.len()
+            );
+        }
+        for (i, (w, v)) in weights.iter().zip(values).enumerate() {
+            if w.shape() != v.shape() {
+                bail!(
+                    Shape,
+                    "set_weights: weight {i} has shape {}, got {}",
+                    fmt_shape(w.shape()),
+                    fmt_shape(v.shape())
+                );
+            }
+        }
+        for (w, v) in weights.iter().zip(values) {
+            w.assign(&v.to_vec())?;
+        }
+        Ok(())
     }
 
     /// The number of weight values.

@@ -3,10 +3,12 @@
 
 mod convert;
 mod error;
+mod fit;
 mod functions;
 mod layers;
 mod losses;
 mod metrics;
+mod model;
 mod nn;
 mod optim;
 mod tensor;
@@ -96,6 +98,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     layers::register(m)?;
     losses::register(m)?;
     metrics::register(m)?;
+    model::register(m)?;
     nn::register(m)?;
     optim::register(m)?;
     train::register(m)

@@ -2,12 +2,14 @@
 //! predict, run with the GIL released.
 
 use super::convert::{to_numpy, to_rows, to_tensor};
+use super::fit::{PyHooks, PyStream, Raised};
 use super::layers::PyLayer;
 use super::losses::PyLoss;
 use super::metrics::{keras_result, PyMetric};
 use super::optim::PyOptimizer;
 use super::tensor::PyTensor;
 use super::{run, run_interruptible};
+use crate::model::fit::{fit_loop, ArrayBatches, Batches, LoopOptions};
 use crate::train::{CompiledMetric, Dataset, Mode, SharedMetric, Trainer};
 use pyo3::prelude::*;
 use pyo3::IntoPyObjectExt;
@@ -54,8 +56,8 @@ impl PyDataset {
 #[pyclass(name = "Trainer", module = "kandle._core")]
 pub struct PyTrainer {
     inner: Trainer,
-    /// The trainer's metrics, in its order, for results that are arrays.
-    metrics: Vec<SharedMetric>,
+    /// The trainer's metrics by log name, in its order, for results that are arrays.
+    metrics: Vec<(String, SharedMetric)>,
 }
 
 #[pymethods]
@@ -78,7 +80,10 @@ impl PyTrainer {
             })
             .collect();
         PyTrainer {
-            metrics: metrics.iter().map(|m| m.metric.clone()).collect(),
+            metrics: metrics
+                .iter()
+                .map(|m| (m.name.clone(), m.metric.clone()))
+                .collect(),
             inner: Trainer::new(
                 layers.iter().map(|l| l.inner.clone()).collect(),
                 trainable.iter().map(|t| t.inner.clone()).collect(),
@@ -141,11 +146,64 @@ impl PyTrainer {
         if let Some((name, loss)) = logs.next() {
             out.push((name, loss.into_bound_py_any(py)?));
         }
-        for ((name, _), metric) in logs.zip(&self.metrics) {
+        for ((name, _), (_, metric)) in logs.zip(&self.metrics) {
             let value = keras_result(&**metric.lock().unwrap_or_else(|e| e.into_inner()));
             out.push((name, value.into_py(py)?));
         }
         Ok(out)
+    }
+
+    /// Keras's `fit` loop (`crate::model::fit`) over `train` and `validation` (a
+    /// `_batches.ArrayBatches` runs in the engine, a `StreamBatches` gives its batches
+    /// one by one), calling `hooks.call(name, *args)` at each of Keras's hook points.
+    /// `every_batch` says whether the train and test batch hooks need every batch.
+    /// Returns whether a stream ran out of batches.
+    #[pyo3(signature = (train, validation, hooks, epochs, initial_epoch, shuffle, validation_freq, every_batch))]
+    #[allow(clippy::too_many_arguments)] // the Python signature
+    fn fit(
+        &mut self,
+        py: Python<'_>,
+        train: &Bound<'_, PyAny>,
+        validation: Option<&Bound<'_, PyAny>>,
+        hooks: &Bound<'_, PyAny>,
+        epochs: usize,
+        initial_epoch: usize,
+        shuffle: bool,
+        validation_freq: usize,
+        every_batch: (bool, bool),
+    ) -> PyResult<bool> {
+        let raised = Raised::default();
+        let mut train = Source::of(train, &raised)?;
+        let mut validation = validation
+            .filter(|v| !v.is_none())
+            .map(|v| Source::of(v, &raised))
+            .transpose()?;
+        let mut hooks = PyHooks::new(
+            hooks,
+            self.metrics.clone(),
+            [every_batch.0, every_batch.1],
+            &raised,
+        );
+        let options = LoopOptions {
+            epochs,
+            initial_epoch,
+            shuffle,
+            validation_freq,
+        };
+        let trainer = &mut self.inner;
+        let mut train = train.batches();
+        let mut validation = validation.as_mut().map(Source::batches);
+        let outcome = run_interruptible(py, move || {
+            fit_loop(
+                trainer,
+                &mut *train,
+                validation.as_mut().map(|v| &mut **v as &mut dyn Batches),
+                &options,
+                &mut [&mut hooks],
+                &[],
+            )
+        });
+        outcome.map(|o| o.ran_out).map_err(|e| raised.take_or(e))
     }
 
     fn reset_metrics(&mut self) {
@@ -177,6 +235,36 @@ impl PyTrainer {
     fn forward(&self, py: Python<'_>, x: &Bound<'_, PyAny>) -> PyResult<PyTensor> {
         let x = to_tensor(x)?;
         run_interruptible(py, || self.inner.predict(&x)).map(PyTensor::from)
+    }
+}
+
+/// A batch source of `fit`: in-memory data the engine batches itself, or a Python
+/// stream.
+enum Source<'py> {
+    Array(PyRefMut<'py, PyDataset>, usize),
+    Stream(PyStream),
+}
+
+impl<'py> Source<'py> {
+    /// The source of a `kandle._batches` object (`ArrayBatches` holds a `Dataset`).
+    fn of(batches: &Bound<'py, PyAny>, raised: &Raised) -> PyResult<Self> {
+        if let Ok(data) = batches.getattr("dataset") {
+            if let Ok(data) = data.cast_into::<PyDataset>() {
+                let batch_size = batches.getattr("batch_size")?.extract()?;
+                return Ok(Source::Array(data.borrow_mut(), batch_size));
+            }
+        }
+        Ok(Source::Stream(PyStream::new(batches, raised)?))
+    }
+
+    fn batches(&mut self) -> Box<dyn Batches + Send + '_> {
+        match self {
+            Source::Array(data, batch_size) => Box::new(ArrayBatches {
+                data: &mut data.inner,
+                batch_size: *batch_size,
+            }),
+            Source::Stream(stream) => Box::new(&mut *stream),
+        }
     }
 }
 

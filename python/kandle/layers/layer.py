@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import functools
 import inspect
-import re
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from typing import Any, ClassVar
@@ -23,7 +22,7 @@ ShapeLike = Sequence[int | None]
 
 
 def _unique_name(cls_name: str) -> str:
-    base = re.sub(r"(?<!^)(?=[A-Z])", "_", cls_name).lower()
+    base = _core.snake_case(cls_name)
     count = _name_counts[base]
     _name_counts[base] += 1
     return base if count == 0 else f"{base}_{count}"

@@ -1,0 +1,352 @@
+//! The Python face of the Rust epoch loop ([`crate::model::fit`]): Python's batch
+//! streams as a [`Batches`] source, and Python's callbacks as one [`Callback`].
+//!
+//! Both call into Python from the engine's thread, taking the GIL only for that call.
+//! An exception raised there is kept, the loop stops with an error, and the binding
+//! raises the original exception.
+
+use super::convert::to_tensor;
+use super::metrics::keras_result;
+use crate::error::{Error, Result};
+use crate::model::fit::Batches;
+use crate::model::{Callback, Control, Logs, Params};
+use crate::train::{Mode, SharedMetric, Trainer};
+use pyo3::prelude::*;
+use pyo3::types::{PyDict, PyTuple};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+/// The first Python exception raised during a loop, to raise again at its end.
+#[derive(Clone, Default)]
+pub struct Raised(Arc<Mutex<Option<PyErr>>>);
+
+impl Raised {
+    /// `result`, with a Python exception kept and turned into an engine error.
+    fn keep<T>(&self, result: PyResult<T>) -> Result<T> {
+        result.map_err(|err| {
+            let mut slot = self.0.lock().unwrap_or_else(|e| e.into_inner());
+            slot.get_or_insert(err);
+            Error::Internal("a Python callback or batch source raised".into())
+        })
+    }
+
+    /// The kept exception, if any, else `result`'s error.
+    pub fn take_or(&self, error: PyErr) -> PyErr {
+        let mut slot = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        slot.take().unwrap_or(error)
+    }
+}
+
+/// Batches that Python makes (`kandle._batches.StreamBatches`), taken one by one.
+pub struct PyStream {
+    source: Py<PyAny>,
+    steps: Option<usize>,
+    raised: Raised,
+}
+
+impl PyStream {
+    pub fn new(source: &Bound<'_, PyAny>, raised: &Raised) -> PyResult<Self> {
+        Ok(PyStream {
+            steps: source.getattr("steps")?.extract()?,
+            source: source.clone().unbind(),
+            raised: raised.clone(),
+        })
+    }
+
+    /// Calls `source.method(shuffle)`, or `source.method()` without it.
+    fn call(&self, method: &str, shuffle: Option<bool>) -> Result<()> {
+        self.raised.keep(Python::attach(|py| {
+            let source = self.source.bind(py);
+            match shuffle {
+                Some(s) => source.call_method1(method, (s,)),
+                None => source.call_method0(method),
+            }
+            .map(drop)
+        }))
+    }
+}
+
+impl Batches for PyStream {
+    fn steps(&self) -> Option<usize> {
+        self.steps
+    }
+
+    fn begin_epoch(&mut self, shuffle: bool) -> Result<()> {
+        self.call("begin_epoch", Some(shuffle))
+    }
+
+    fn run(
+        &mut self,
+        trainer: &mut Trainer,
+        mode: Mode,
+        _first: usize,
+        count: usize,
+        budget_s: f64,
+    ) -> Result<usize> {
+        let start = Instant::now();
+        let training = mode == Mode::Train;
+        let mut done = 0;
+        while done < count {
+            // The next batch as tensors, or None at the end of the stream.
+            let batch = self.raised.keep(Python::attach(|py| {
+                let batch = self.source.call_method1(py, "next_batch", (training,))?;
+                let batch = batch.bind(py);
+                if batch.is_none() {
+                    return Ok(None);
+                }
+                let (x, y, sw): (Bound<'_, PyAny>, Bound<'_, PyAny>, Bound<'_, PyAny>) =
+                    batch.extract()?;
+                let sw = (!sw.is_none()).then(|| to_tensor(&sw)).transpose()?;
+                Ok(Some((to_tensor(&x)?, to_tensor(&y)?, sw)))
+            }))?;
+            let Some((x, y, sw)) = batch else { break };
+            trainer.step(mode, &x, &y, sw.as_ref())?;
+            done += 1;
+            crate::train::interrupt::check()?;
+            if start.elapsed().as_secs_f64() >= budget_s {
+                break;
+            }
+        }
+        Ok(done)
+    }
+
+    fn end_epoch(&mut self) -> Result<()> {
+        self.call("end_epoch", None)
+    }
+
+    fn exhausted(&self) -> bool {
+        Python::attach(|py| {
+            self.source
+                .getattr(py, "exhausted")
+                .and_then(|e| e.extract(py))
+                .unwrap_or(false)
+        })
+    }
+}
+
+/// Python's callbacks (`kandle.models._FitHooks`) as one [`Callback`]: each hook calls
+/// `hooks.call(name, *args)` with Keras's logs (floats, or arrays for the metrics whose
+/// Keras result is one), whose answer is `model.stop_training`.
+pub struct PyHooks {
+    hooks: Py<PyAny>,
+    /// The compiled metrics by log name, to give array results as arrays.
+    metrics: Vec<(String, SharedMetric)>,
+    every_batch: [bool; 2],
+    /// The last training logs, which the epoch's end repeats after validation has
+    /// reused the metrics.
+    train_logs: Option<Py<PyDict>>,
+    /// The last epoch's logs, which the end of training repeats.
+    epoch_logs: Option<Py<PyDict>>,
+    raised: Raised,
+}
+
+impl PyHooks {
+    pub fn new(
+        hooks: &Bound<'_, PyAny>,
+        metrics: Vec<(String, SharedMetric)>,
+        every_batch: [bool; 2],
+        raised: &Raised,
+    ) -> Self {
+        PyHooks {
+            hooks: hooks.clone().unbind(),
+            metrics,
+            every_batch,
+            train_logs: None,
+            epoch_logs: None,
+            raised: raised.clone(),
+        }
+    }
+
+    /// Keras's logs of `logs`: a metric's value from the metric itself (an array where
+    /// Keras's result is one), names prefixed `val_` read from the metrics as they are.
+    fn py_logs<'py>(&self, py: Python<'py>, logs: &Logs) -> PyResult<Bound<'py, PyDict>> {
+        let dict = PyDict::new(py);
+        for (name, value) in logs {
+            let metric = self.metrics.iter().find(|(n, _)| n == name);
+            match metric {
+                Some((_, m)) => {
+                    let result = keras_result(&**m.lock().unwrap_or_else(|e| e.into_inner()));
+                    dict.set_item(name, result.into_py(py)?)?;
+                }
+                None => dict.set_item(name, value)?,
+            }
+        }
+        Ok(dict)
+    }
+
+    /// Calls `hooks.call(name, *args)` and sets `stop_training` from its answer.
+    fn call<'py>(
+        &self,
+        py: Python<'py>,
+        control: &mut Control,
+        name: &str,
+        args: Vec<Bound<'py, PyAny>>,
+    ) -> PyResult<()> {
+        let mut all = vec![name.into_pyobject(py)?.into_any()];
+        all.extend(args);
+        let stop = self
+            .hooks
+            .call_method1(py, "call", PyTuple::new(py, all)?)?
+            .extract::<bool>(py)?;
+        control.stop_training = stop;
+        Ok(())
+    }
+
+    fn hook(
+        &self,
+        control: &mut Control,
+        name: &str,
+        args: impl for<'py> FnOnce(Python<'py>) -> PyResult<Vec<Bound<'py, PyAny>>>,
+    ) -> Result<()> {
+        self.raised.keep(Python::attach(|py| {
+            let args = args(py)?;
+            self.call(py, control, name, args)
+        }))
+    }
+}
+
+fn empty(py: Python<'_>) -> Bound<'_, PyAny> {
+    PyDict::new(py).into_any()
+}
+
+fn int(py: Python<'_>, i: usize) -> PyResult<Bound<'_, PyAny>> {
+    Ok(i.into_pyobject(py)?.into_any())
+}
+
+fn mode_name(mode: Mode) -> &'static str {
+    match mode {
+        Mode::Train => "train",
+        Mode::Test => "test",
+    }
+}
+
+impl Callback for PyHooks {
+    fn on_train_begin(&mut self, _params: &Params, control: &mut Control) -> Result<()> {
+        self.hook(control, "on_train_begin", |py| Ok(vec![empty(py)]))
+    }
+
+    fn on_train_end(&mut self, _logs: &Logs, control: &mut Control) -> Result<()> {
+        let epoch_logs = &self.epoch_logs;
+        self.raised.keep(Python::attach(|py| {
+            let logs = match epoch_logs {
+                Some(d) => d.bind(py).clone().into_any(),
+                None => empty(py),
+            };
+            self.call(py, control, "on_train_end", vec![logs])
+        }))
+    }
+
+    fn on_epoch_begin(&mut self, epoch: usize, control: &mut Control) -> Result<()> {
+        self.hook(control, "on_epoch_begin", |py| {
+            Ok(vec![int(py, epoch)?, empty(py)])
+        })
+    }
+
+    fn on_epoch_end(&mut self, epoch: usize, logs: &Logs, control: &mut Control) -> Result<()> {
+        let train_logs = self.train_logs.take();
+        let raised = self.raised.clone();
+        let result = Python::attach(|py| {
+            let dict = PyDict::new(py);
+            if let Some(train) = &train_logs {
+                for (k, v) in train.bind(py).iter() {
+                    dict.set_item(k, v)?;
+                }
+            }
+            for (name, value) in logs {
+                if let Some(metric_name) = name.strip_prefix("val_") {
+                    let single = Logs::from([(metric_name.to_string(), *value)]);
+                    for (_, v) in self.py_logs(py, &single)?.iter() {
+                        dict.set_item(name, v)?;
+                    }
+                } else if !dict.contains(name)? {
+                    dict.set_item(name, value)?;
+                }
+            }
+            // Keras's logs are sorted by name.
+            let sorted = PyDict::new(py);
+            let mut keys: Vec<String> = dict.keys().extract()?;
+            keys.sort();
+            for k in keys {
+                sorted.set_item(&k, dict.get_item(&k)?)?;
+            }
+            self.call(
+                py,
+                control,
+                "on_epoch_end",
+                vec![int(py, epoch)?, sorted.clone().into_any()],
+            )?;
+            Ok(sorted.unbind())
+        });
+        self.epoch_logs = Some(raised.keep(result)?);
+        Ok(())
+    }
+
+    fn on_train_batch_begin(&mut self, batch: usize, control: &mut Control) -> Result<()> {
+        self.hook(control, "batch_begin", |py| {
+            Ok(vec![
+                mode_name(Mode::Train).into_pyobject(py)?.into_any(),
+                int(py, batch)?,
+                empty(py),
+            ])
+        })
+    }
+
+    fn on_train_batch_end(
+        &mut self,
+        batch: usize,
+        logs: &Logs,
+        control: &mut Control,
+    ) -> Result<()> {
+        let result = Python::attach(|py| {
+            let dict = self.py_logs(py, logs)?;
+            let args = vec![
+                mode_name(Mode::Train).into_pyobject(py)?.into_any(),
+                int(py, batch)?,
+                dict.clone().into_any(),
+            ];
+            self.call(py, control, "batch_end", args)?;
+            Ok(dict.unbind())
+        });
+        self.train_logs = Some(self.raised.keep(result)?);
+        Ok(())
+    }
+
+    fn on_test_begin(&mut self, control: &mut Control) -> Result<()> {
+        self.hook(control, "on_test_begin", |py| Ok(vec![empty(py)]))
+    }
+
+    fn on_test_end(&mut self, logs: &Logs, control: &mut Control) -> Result<()> {
+        self.hook(control, "on_test_end", |py| {
+            Ok(vec![self.py_logs(py, logs)?.into_any()])
+        })
+    }
+
+    fn on_test_batch_begin(&mut self, batch: usize, control: &mut Control) -> Result<()> {
+        self.hook(control, "batch_begin", |py| {
+            Ok(vec![
+                mode_name(Mode::Test).into_pyobject(py)?.into_any(),
+                int(py, batch)?,
+                empty(py),
+            ])
+        })
+    }
+
+    fn on_test_batch_end(
+        &mut self,
+        batch: usize,
+        logs: &Logs,
+        control: &mut Control,
+    ) -> Result<()> {
+        self.hook(control, "batch_end", |py| {
+            Ok(vec![
+                mode_name(Mode::Test).into_pyobject(py)?.into_any(),
+                int(py, batch)?,
+                self.py_logs(py, logs)?.into_any(),
+            ])
+        })
+    }
+
+    fn needs_every_batch(&self, mode: Mode) -> bool {
+        self.every_batch[usize::from(mode == Mode::Test)]
+    }
+}

@@ -1,0 +1,133 @@
+//! `kandle._core.Sequential`: the crate's own model ([`crate::model::Sequential`]),
+//! built from Keras layer descriptions by the Rust registry, as a Rust program builds it.
+
+use super::convert::{to_numpy, to_tensor};
+use super::layers::parse_config;
+use super::tensor::PyTensor;
+use super::{run, run_interruptible};
+use crate::model::{FitOptions, LayerSpec, LossSpec, MetricSpec, OptimizerSpec, Sequential, Spec};
+use pyo3::prelude::*;
+use pyo3::types::PyDict;
+use serde_json::Value;
+
+/// A description `{"class_name": ..., "config": {...}}` as a [`Spec`].
+fn spec(json: &str) -> PyResult<Spec> {
+    let value = parse_config(json)?;
+    let class_name = value["class_name"].as_str().unwrap_or_default();
+    Ok(Spec::new(
+        class_name,
+        value.get("config").cloned().unwrap_or(Value::Null),
+    ))
+}
+
+/// The Rust model, built and trained by the crate's API.
+#[pyclass(name = "Sequential", module = "kandle._core")]
+pub struct PySequential {
+    inner: Sequential,
+}
+
+#[pymethods]
+impl PySequential {
+    /// A model of `layers`, each a JSON `{"class_name": ..., "config": {...}}`.
+    #[new]
+    fn new(layers: Vec<String>) -> PyResult<Self> {
+        let mut inner = Sequential::new();
+        for layer in &layers {
+            inner.push(LayerSpec(spec(layer)?));
+        }
+        Ok(PySequential { inner })
+    }
+
+    /// The model of a Keras `Sequential` config (JSON), built by the Rust registry.
+    #[staticmethod]
+    fn from_keras_config(py: Python<'_>, config: &str) -> PyResult<Self> {
+        let config = parse_config(config)?;
+        let inner = run(py, || Sequential::from_keras_config(&config))?;
+        Ok(PySequential { inner })
+    }
+
+    fn build(&mut self, py: Python<'_>, input_shape: Vec<usize>) -> PyResult<()> {
+        let model = &mut self.inner;
+        run(py, || model.build(&input_shape))
+    }
+
+    /// The weights (variables), in the model's order.
+    fn weights(&self) -> Vec<PyTensor> {
+        self.inner
+            .weights()
+            .into_iter()
+            .map(PyTensor::from)
+            .collect()
+    }
+
+    fn set_weights(&self, values: Vec<Bound<'_, PyAny>>) -> PyResult<()> {
+        let values = values.iter().map(to_tensor).collect::<PyResult<Vec<_>>>()?;
+        Ok(self.inner.set_weights(&values)?)
+    }
+
+    /// `compile` with JSON descriptions of the optimizer and loss, and metric names.
+    fn compile(&mut self, optimizer: &str, loss: &str, metrics: Vec<String>) -> PyResult<()> {
+        let metrics = metrics.into_iter().map(MetricSpec::Name);
+        Ok(self.inner.compile(
+            OptimizerSpec(spec(optimizer)?),
+            LossSpec(spec(loss)?),
+            metrics,
+        )?)
+    }
+
+    /// `fit` without callbacks or progress bar; returns the history as a dict.
+    #[pyo3(signature = (x, y, epochs=1, batch_size=32, shuffle=true, validation_split=0.0))]
+    #[allow(clippy::too_many_arguments)] // the Python signature
+    fn fit<'py>(
+        &mut self,
+        py: Python<'py>,
+        x: &Bound<'py, PyAny>,
+        y: &Bound<'py, PyAny>,
+        epochs: usize,
+        batch_size: usize,
+        shuffle: bool,
+        validation_split: f64,
+    ) -> PyResult<Bound<'py, PyDict>> {
+        let (x, y) = (to_tensor(x)?, to_tensor(y)?);
+        let model = &mut self.inner;
+        let history = run_interruptible(py, move || {
+            let options = FitOptions {
+                epochs,
+                batch_size,
+                shuffle,
+                validation_split,
+                verbose: false,
+                ..Default::default()
+            };
+            model.fit(&x, &y, options)
+        })?;
+        let out = PyDict::new(py);
+        for (name, values) in history.history {
+            out.set_item(name, values)?;
+        }
+        Ok(out)
+    }
+
+    fn predict<'py>(
+        &mut self,
+        py: Python<'py>,
+        x: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let x = to_tensor(x)?;
+        let model = &mut self.inner;
+        let y = run_interruptible(py, move || model.predict(&x))?;
+        to_numpy(py, &y)
+    }
+}
+
+/// Keras's `to_snake_case` (`"BatchNormalization"` → `"batch_normalization"`): the
+/// names Keras gives layers, losses and metrics by default.
+#[pyfunction]
+fn snake_case(name: &str) -> String {
+    crate::model::names::snake_case(name)
+}
+
+pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_class::<PySequential>()?;
+    m.add_function(wrap_pyfunction!(snake_case, m)?)
+}
