@@ -52,6 +52,7 @@ impl From<std::io::Error> for Error {
     }
 }
 
+/// The crate's result type: `Err` is an [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 /// `format!` into an `Err(Error::$kind(..))`, returned early.

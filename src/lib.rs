@@ -9,24 +9,23 @@
 
 pub mod autograd;
 pub mod error;
-pub mod huge_pages;
 pub mod io;
+pub mod kernels;
 pub mod losses;
 pub mod metrics;
 pub mod model;
 pub mod nn;
 pub mod ops;
 pub mod optim;
-pub mod parallel;
 pub mod prelude;
 #[cfg(feature = "python")]
 mod python;
 pub mod tensor;
 pub mod train;
 
-pub use autograd::{grad, is_grad_enabled, no_grad, set_grad_enabled};
+pub use autograd::grad;
 pub use error::{Error, Result};
-pub use tensor::{Float, Tensor};
+pub use tensor::{is_grad_enabled, no_grad, set_grad_enabled, Float, Tensor};
 
 // The README's Rust code runs as a doctest.
 #[doc = include_str!("../README.md")]

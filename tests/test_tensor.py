@@ -465,7 +465,7 @@ print(huge_page_kib() - before)
 )
 def test_large_tensors_ask_for_huge_pages():
     # Weights, gradients and optimizer slots of 1 MiB or more are backed by 2 MiB pages
-    # (src/huge_pages.rs): each 1.5 MiB tensor gets a whole huge page marked for it.
+    # (src/kernels/huge_pages.rs): each 1.5 MiB tensor gets a whole huge page marked for it.
     # numpy marks only arrays of 4 MiB or more, so the growth is kandle's own.
     done = subprocess.run(
         [sys.executable, "-c", HUGE_PAGE_PROBE], capture_output=True, text=True, check=True

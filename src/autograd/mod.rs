@@ -1,105 +1,14 @@
 //! Reverse-mode autodiff over the graph that ops record as they run.
 //!
-//! Every op result keeps a [`Node`]: its inputs and a closure that maps the output's
-//! gradient to the inputs' gradients (the op's backward rule, written next to its
-//! forward in `crate::ops`). [`grad`] walks the graph from a scalar back to variables.
+//! Every op result keeps a node of the graph (`crate::tensor`'s, see
+//! [`BackwardArgs`]): its inputs and a closure that maps the output's gradient to the
+//! inputs' gradients (the op's backward rule, written next to its forward in
+//! `crate::ops`). [`grad`] walks the graph from a scalar back to variables.
 
 use crate::bail;
 use crate::error::{fmt_shape, Result};
-use crate::tensor::{Float, SavedValue, Tensor, TensorId};
-use std::borrow::Cow;
-use std::cell::Cell;
+use crate::tensor::{no_grad, BackwardArgs, Float, Tensor, TensorId};
 use std::collections::{HashMap, HashSet};
-use std::sync::Arc;
-
-/// What a backward rule sees.
-pub struct BackwardArgs<'a, T: Float> {
-    pub inputs: &'a [Tensor<T>],
-    pub output: &'a Tensor<T>,
-    pub grad: &'a Tensor<T>,
-}
-
-/// A backward rule: one gradient per input (`None` where no gradient flows).
-pub trait BackwardFn<T: Float>:
-    Fn(&BackwardArgs<T>) -> Result<Vec<Option<Tensor<T>>>> + Send + Sync
-{
-}
-impl<T: Float, F> BackwardFn<T> for F where
-    F: Fn(&BackwardArgs<T>) -> Result<Vec<Option<Tensor<T>>>> + Send + Sync
-{
-}
-
-/// How a tensor was computed.
-pub struct Node<T: Float> {
-    inputs: Vec<Tensor<T>>,
-    /// Per input that is a variable, its value as this op read it (empty if none is).
-    saved: Vec<Option<Arc<SavedValue<T>>>>,
-    backward: Box<dyn BackwardFn<T>>,
-}
-
-impl<T: Float> Node<T> {
-    pub(crate) fn new(inputs: Vec<Tensor<T>>, backward: impl BackwardFn<T> + 'static) -> Self {
-        let saved = if inputs.iter().any(Tensor::is_variable) {
-            inputs
-                .iter()
-                .map(|t| t.is_variable().then(|| t.saved_value()))
-                .collect()
-        } else {
-            Vec::new()
-        };
-        Node {
-            inputs,
-            saved,
-            backward: Box::new(backward),
-        }
-    }
-
-    /// The inputs, taken out (the rest of the node is dropped).
-    pub(crate) fn into_inputs(mut self) -> Vec<Tensor<T>> {
-        std::mem::take(&mut self.inputs)
-    }
-
-    /// The inputs with the values this op read: a variable written since then is
-    /// replaced by its saved forward-time value.
-    fn forward_inputs(&self) -> Cow<'_, [Tensor<T>]> {
-        let saved_of = |s: &Option<Arc<SavedValue<T>>>| s.as_ref().and_then(|s| s.get().cloned());
-        if !self.saved.iter().any(|s| saved_of(s).is_some()) {
-            return Cow::Borrowed(&self.inputs);
-        }
-        let inputs = self.inputs.iter().zip(&self.saved);
-        Cow::Owned(
-            inputs
-                .map(|(input, s)| saved_of(s).unwrap_or_else(|| input.clone()))
-                .collect(),
-        )
-    }
-}
-
-thread_local! {
-    static GRAD_ENABLED: Cell<bool> = const { Cell::new(true) };
-}
-
-/// Whether ops on this thread record the graph.
-pub fn is_grad_enabled() -> bool {
-    GRAD_ENABLED.with(|g| g.get())
-}
-
-/// Turns recording on or off on this thread; returns the previous setting.
-pub fn set_grad_enabled(enabled: bool) -> bool {
-    GRAD_ENABLED.with(|g| g.replace(enabled))
-}
-
-/// Runs `f` without recording the graph.
-pub fn no_grad<R>(f: impl FnOnce() -> R) -> R {
-    struct Restore(bool);
-    impl Drop for Restore {
-        fn drop(&mut self) {
-            set_grad_enabled(self.0);
-        }
-    }
-    let _restore = Restore(set_grad_enabled(false));
-    f()
-}
 
 /// Recorded tensors reachable from `root`, each after all tensors computed from it.
 fn topological_order<T: Float>(root: &Tensor<T>) -> Vec<Tensor<T>> {
@@ -117,7 +26,7 @@ fn topological_order<T: Float>(root: &Tensor<T>) -> Vec<Tensor<T>> {
             continue;
         }
         stack.push((t.clone(), true));
-        for input in node.inputs.iter().filter(|i| i.node().is_some()) {
+        for input in node.inputs().iter().filter(|i| i.node().is_some()) {
             if !seen.contains(&input.id()) {
                 stack.push((input.clone(), false));
             }
@@ -150,12 +59,12 @@ pub fn grad<T: Float>(loss: &Tensor<T>, wrt: &[Tensor<T>]) -> Result<Vec<Tensor<
             };
             let Some(g) = g else { continue };
             let node = t.node().expect("ordered tensors are recorded");
-            let input_grads = (node.backward)(&BackwardArgs {
+            let input_grads = node.backward(&BackwardArgs {
                 inputs: &node.forward_inputs(),
                 output: &t,
                 grad: &g,
             })?;
-            for (input, ig) in node.inputs.iter().zip(input_grads) {
+            for (input, ig) in node.inputs().iter().zip(input_grads) {
                 let Some(ig) = ig else { continue };
                 if !input.requires_grad() {
                     continue;
@@ -207,17 +116,5 @@ mod tests {
             g(&v.mul(&v).unwrap().sum(None, false).unwrap()),
             vec![12.0, 8.0]
         );
-    }
-
-    /// The graph alone holds the saved-value slot: once it is dropped, a write has
-    /// nothing to fill and copies nothing (a training step's case).
-    #[test]
-    fn a_dropped_graph_releases_its_saved_value() {
-        let v = Tensor::<f32>::variable(vec![1.0], &[1]).unwrap();
-        let loss = v.mul(&v).unwrap();
-        let slot = Arc::downgrade(loss.node().unwrap().saved[0].as_ref().unwrap());
-        drop(loss);
-        assert!(slot.upgrade().is_none());
-        v.assign(&[2.0]).unwrap();
     }
 }

@@ -31,11 +31,17 @@ pub(super) fn check_focal(alpha: &[f64], gamma: f64, label_smoothing: f64, op: &
 /// Options of [`binary_focal_crossentropy`], with Keras's defaults.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct BinaryFocal {
+    /// Weigh positive samples by `alpha` and negative ones by `1 − alpha`.
     pub apply_class_balancing: bool,
+    /// The weight of positive samples with class balancing.
     pub alpha: f64,
+    /// The focusing exponent: `(1 − p_t)^gamma` scales each term down as it gets easy.
     pub gamma: f64,
+    /// Whether `y_pred` holds logits instead of probabilities.
     pub from_logits: bool,
+    /// Labels are squeezed towards 0.5 by this much.
     pub label_smoothing: f64,
+    /// The axis averaged over.
     pub axis: isize,
 }
 
@@ -85,10 +91,15 @@ pub fn binary_focal_crossentropy<T: Float>(
 /// number (for every class) or one per class (the last axis).
 #[derive(Debug, Clone, PartialEq)]
 pub struct CategoricalFocal {
+    /// The weight of every class (one number) or of each class.
     pub alpha: Vec<f64>,
+    /// The focusing exponent: `(1 − p_t)^gamma` scales each term down as it gets easy.
     pub gamma: f64,
+    /// Whether `y_pred` holds logits instead of probabilities.
     pub from_logits: bool,
+    /// Labels are squeezed towards the uniform distribution by this much.
     pub label_smoothing: f64,
+    /// The class axis.
     pub axis: isize,
 }
 

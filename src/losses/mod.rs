@@ -88,45 +88,81 @@ impl Reduction {
 /// Which loss function, with its options.
 #[derive(Debug, Clone, PartialEq)]
 pub enum LossKind {
+    /// Keras's `MeanSquaredError`: the mean of `(y_true - y_pred)²` over the last axis.
     MeanSquaredError,
+    /// Keras's `MeanAbsoluteError`: the mean of `|y_true - y_pred|` over the last axis.
     MeanAbsoluteError,
+    /// Keras's `Huber`: quadratic for errors up to `delta`, linear beyond.
     Huber {
+        /// Where the loss turns from quadratic to linear (Keras's default 1.0).
         delta: f64,
     },
+    /// Keras's `BinaryCrossentropy`, with probabilities clipped to `[ε, 1 − ε]`.
     BinaryCrossentropy {
+        /// Whether `y_pred` holds logits instead of probabilities.
         from_logits: bool,
+        /// Labels are squeezed towards 0.5 by this much.
         label_smoothing: f64,
+        /// The axis averaged over.
         axis: isize,
     },
+    /// Keras's `CategoricalCrossentropy` of one-hot labels.
     CategoricalCrossentropy {
+        /// Whether `y_pred` holds logits instead of probabilities.
         from_logits: bool,
+        /// Labels are squeezed towards the uniform distribution by this much.
         label_smoothing: f64,
+        /// The class axis.
         axis: isize,
     },
+    /// Keras's `SparseCategoricalCrossentropy` of integer labels.
     SparseCategoricalCrossentropy {
+        /// Whether `y_pred` holds logits instead of probabilities.
         from_logits: bool,
+        /// A label whose samples count for nothing (a padding class).
         ignore_class: Option<i64>,
     },
+    /// Keras's `KLDivergence`: `sum(y_true · log(y_true / y_pred))` over the last axis.
     KLDivergence,
+    /// Keras's `Poisson`: the mean of `y_pred − y_true · log(y_pred)`.
     Poisson,
+    /// Keras's `LogCosh`: the mean of `log(cosh(y_pred − y_true))`.
     LogCosh,
+    /// Keras's `Hinge`: the mean of `max(1 − y_true · y_pred, 0)`, labels in {-1, 1}
+    /// (0/1 labels are mapped to them).
     Hinge,
+    /// Keras's `SquaredHinge`: the mean of `max(1 − y_true · y_pred, 0)²`.
     SquaredHinge,
+    /// Keras's `CategoricalHinge`: `max(neg − pos + 1, 0)` of one-hot labels.
     CategoricalHinge,
+    /// Keras's `CosineSimilarity`: minus the cosine of the angle between `y_true` and
+    /// `y_pred`.
     CosineSimilarity {
+        /// The axis along which the vectors lie.
         axis: isize,
     },
+    /// Keras's `MeanAbsolutePercentageError`: `100 · mean(|y_true − y_pred| / |y_true|)`.
     MeanAbsolutePercentageError,
+    /// Keras's `MeanSquaredLogarithmicError`: the mean of
+    /// `(log(1 + y_true) − log(1 + y_pred))²`.
     MeanSquaredLogarithmicError,
+    /// Keras's `BinaryFocalCrossentropy`.
     BinaryFocalCrossentropy(BinaryFocal),
+    /// Keras's `CategoricalFocalCrossentropy`.
     CategoricalFocalCrossentropy(CategoricalFocal),
-    /// `axis`: the axes summed over; `None` for all of them.
+    /// Keras's `Dice`: `1 − 2·|y_true ∩ y_pred| / (|y_true| + |y_pred|)`.
     Dice {
+        /// The axes summed over; `None` for all of them.
         axis: Option<Vec<isize>>,
     },
+    /// Keras's `Tversky`: Dice with false positives weighted by `alpha` and false
+    /// negatives by `beta`.
     Tversky {
+        /// The weight of false positives.
         alpha: f64,
+        /// The weight of false negatives.
         beta: f64,
+        /// The axes summed over; `None` for all of them.
         axis: Option<Vec<isize>>,
     },
 }
@@ -157,7 +193,9 @@ pub const LOSS_CLASSES: [&str; 19] = [
 /// A Keras loss object: a loss function with its options and a reduction.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Loss {
+    /// The loss function and its options.
     pub kind: LossKind,
+    /// How per-sample values become the loss.
     pub reduction: Reduction,
 }
 

@@ -3,20 +3,22 @@
 //! (`multi_label`) averaged.
 
 use super::confusion::{
-    check_thresholds, divide_no_nan, parse_numbers, parse_opt_size, parse_size, parse_str, Batch,
-    ConfusionMatrix, Thresholds,
+    divide_no_nan, parse_numbers, parse_opt_size, parse_size, parse_str, Batch, ConfusionMatrix,
+    Thresholds,
 };
 use super::values::Values;
 use super::Metric;
 use crate::bail;
 use crate::error::{fmt_shape, Result};
-use crate::losses::{Config, EPSILON};
+use crate::losses::Config;
 use crate::tensor::Tensor;
 
 /// Which curve [`Auc`] integrates.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AucCurve {
+    /// The receiver operating characteristic: true against false positive rate.
     Roc,
+    /// Precision against recall.
     Pr,
     /// Precision-recall gain (Flach & Kull 2015).
     PrGain,
@@ -66,8 +68,11 @@ impl AucSummation {
 /// The arguments of Keras's `AUC`; `Default` gives Keras's defaults.
 #[derive(Debug, Clone, PartialEq)]
 pub struct AucConfig {
+    /// How many evenly spaced thresholds (Keras's default 200).
     pub num_thresholds: usize,
+    /// Which curve to integrate (default ROC).
     pub curve: AucCurve,
+    /// How the area is summed (default interpolation).
     pub summation_method: AucSummation,
     /// Thresholds in [0, 1] to use instead of `num_thresholds` evenly spaced ones.
     pub thresholds: Option<Vec<f64>>,
@@ -134,25 +139,9 @@ impl Auc {
     pub fn new(mut config: AucConfig) -> Result<Self> {
         let thresholds = match &mut config.thresholds {
             Some(t) => {
-                check_thresholds("AUC", t)?;
-                t.sort_by(f64::total_cmp);
-                let mut all = Vec::with_capacity(t.len() + 2);
-                all.push(0.0);
-                all.extend_from_slice(t);
-                all.push(1.0);
-                let evenly = Thresholds::of_list(all.clone());
-                config.num_thresholds = all.len();
-                if let Thresholds::Even { n, .. } = evenly {
-                    Thresholds::Even {
-                        n,
-                        with_epsilon: true,
-                    }
-                } else {
-                    let last = all.len() - 1;
-                    all[0] = -EPSILON;
-                    all[last] = 1.0 + EPSILON;
-                    Thresholds::List(all)
-                }
+                let thresholds = Thresholds::with_ends("AUC", t)?;
+                config.num_thresholds = thresholds.len();
+                thresholds
             }
             None => {
                 if config.num_thresholds <= 1 {
@@ -162,10 +151,7 @@ impl Auc {
                         config.num_thresholds
                     );
                 }
-                Thresholds::Even {
-                    n: config.num_thresholds,
-                    with_epsilon: true,
-                }
+                Thresholds::evenly(config.num_thresholds, true)
             }
         };
         // Keras treats num_labels=0 as not given.

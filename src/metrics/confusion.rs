@@ -52,6 +52,39 @@ impl Thresholds {
         }
     }
 
+    /// Keras's `num_thresholds` thresholds evenly spaced from 0 to 1, the ends moved
+    /// out by epsilon when `with_epsilon` (AUC's); just 0.5 when there is one.
+    pub(crate) fn evenly(n: usize, with_epsilon: bool) -> Self {
+        match n {
+            1 => Thresholds::List(vec![0.5]),
+            n => Thresholds::Even { n, with_epsilon },
+        }
+    }
+
+    /// A user's thresholds for AUC: checked, sorted, and with 0 and 1 added at the ends
+    /// (moved out by epsilon), as Keras's AUC does.
+    pub(crate) fn with_ends(class: &str, thresholds: &mut [f64]) -> Result<Self> {
+        check_thresholds(class, thresholds)?;
+        thresholds.sort_by(f64::total_cmp);
+        let mut all = Vec::with_capacity(thresholds.len() + 2);
+        all.push(0.0);
+        all.extend_from_slice(thresholds);
+        all.push(1.0);
+        Ok(match Thresholds::of_list(all.clone()) {
+            Thresholds::Even { n, .. } => Thresholds::Even {
+                n,
+                with_epsilon: true,
+            },
+            Thresholds::List(_) => {
+                let last = all.len() - 1;
+                all[0] = -EPSILON;
+                all[last] = 1.0 + EPSILON;
+                Thresholds::List(all)
+            }
+        })
+    }
+
+    /// How many thresholds there are.
     pub(crate) fn len(&self) -> usize {
         match self {
             Thresholds::Even { n, .. } => *n,
@@ -186,7 +219,7 @@ pub(crate) fn parse_index(cfg: &Config, key: &str) -> Result<Option<usize>> {
 /// A zeroed buffer of `n` f64 for a metric's state, or an allocation error naming what
 /// asked for it.
 pub(crate) fn state_buffer(n: usize, what: &dyn Fn() -> String) -> Result<Vec<f64>> {
-    crate::tensor::alloc::<f64>(n).map_err(|_| {
+    crate::kernels::pool::alloc::<f64>(n).map_err(|_| {
         crate::Error::Allocation(format!(
             "{}: cannot allocate the metric's state of {n} values ({} bytes)",
             what(),
@@ -411,6 +444,21 @@ impl ConfusionMatrix {
         }
     }
 
+    /// Accumulates one batch of a single-label metric: [`Batch::new`] with
+    /// predictions as they are, then [`ConfusionMatrix::update`].
+    pub(crate) fn add(
+        &mut self,
+        y_true: &Tensor,
+        y_pred: &Tensor,
+        sample_weight: Option<&Tensor>,
+        top_k: Option<usize>,
+        class_id: Option<usize>,
+    ) -> Result<()> {
+        let batch = Batch::new(y_true, y_pred, sample_weight, top_k, class_id, |p| p)?;
+        self.update(&batch);
+        Ok(())
+    }
+
     /// Accumulates one batch; element `i` counts for label `i % labels`.
     pub(crate) fn update(&mut self, batch: &Batch) {
         let (t, l) = (self.num_thresholds, self.labels);
@@ -468,9 +516,13 @@ pub(crate) fn mean_of(values: &[f64]) -> f64 {
 /// The four cells of a confusion matrix.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ConfusionCell {
+    /// Predictions above a threshold whose label is positive.
     TruePositives,
+    /// Predictions above a threshold whose label is negative.
     FalsePositives,
+    /// Predictions at or below a threshold whose label is negative.
     TrueNegatives,
+    /// Predictions at or below a threshold whose label is positive.
     FalseNegatives,
 }
 
@@ -514,9 +566,7 @@ impl Metric for ConfusionCount {
         y_pred: &Tensor,
         sample_weight: Option<&Tensor>,
     ) -> Result<()> {
-        let batch = Batch::new(y_true, y_pred, sample_weight, None, None, |p| p)?;
-        self.cm.update(&batch);
-        Ok(())
+        self.cm.add(y_true, y_pred, sample_weight, None, None)
     }
 
     fn result(&self) -> f64 {
@@ -591,16 +641,8 @@ impl Metric for PrecisionRecall {
         y_pred: &Tensor,
         sample_weight: Option<&Tensor>,
     ) -> Result<()> {
-        let batch = Batch::new(
-            y_true,
-            y_pred,
-            sample_weight,
-            self.top_k,
-            self.class_id,
-            |p| p,
-        )?;
-        self.cm.update(&batch);
-        Ok(())
+        self.cm
+            .add(y_true, y_pred, sample_weight, self.top_k, self.class_id)
     }
 
     fn result(&self) -> f64 {
@@ -667,6 +709,8 @@ pub struct RateAtRate {
 }
 
 impl RateAtRate {
+    /// The metric `kind` with its constraint `value` (in [0, 1]), over `num_thresholds`
+    /// (> 0) thresholds, of column `class_id` of y_pred when given.
     pub fn new(
         kind: AtConstraint,
         value: f64,
@@ -686,14 +730,7 @@ impl RateAtRate {
                 "{class}: argument `num_thresholds` must be an integer > 0, got num_thresholds=0"
             );
         }
-        let thresholds = if num_thresholds == 1 {
-            Thresholds::List(vec![0.5])
-        } else {
-            Thresholds::Even {
-                n: num_thresholds,
-                with_epsilon: false,
-            }
-        };
+        let thresholds = Thresholds::evenly(num_thresholds, false);
         let what = || format!("{class}(num_thresholds={num_thresholds})");
         Ok(RateAtRate {
             kind,
@@ -740,9 +777,8 @@ impl Metric for RateAtRate {
         y_pred: &Tensor,
         sample_weight: Option<&Tensor>,
     ) -> Result<()> {
-        let batch = Batch::new(y_true, y_pred, sample_weight, None, self.class_id, |p| p)?;
-        self.cm.update(&batch);
-        Ok(())
+        self.cm
+            .add(y_true, y_pred, sample_weight, None, self.class_id)
     }
 
     /// Keras's `_find_max_under_constraint`, in float32 as Keras computes it: whether a

@@ -79,6 +79,9 @@ pub struct FBetaScore {
 }
 
 impl FBetaScore {
+    /// Keras's `FBetaScore(average, beta, threshold)`: `beta` > 0 weighs recall against
+    /// precision; predictions above `threshold` count as positive (None: the top class of
+    /// each row).
     pub fn new(average: FScoreAverage, beta: f64, threshold: Option<f64>) -> Result<Self> {
         Self::named("FBetaScore", average, beta, threshold)
     }

@@ -13,18 +13,30 @@ use crate::tensor::Tensor;
 pub enum MeanFn {
     /// `Mean`: the values themselves (passed as `y_pred`; `y_true` is ignored).
     Values,
+    /// `BinaryAccuracy`: the share of predictions on the side of `threshold` that their
+    /// label is on.
     BinaryAccuracy {
+        /// Predictions above it count as 1 (Keras's default 0.5).
         threshold: f64,
     },
+    /// `CategoricalAccuracy`: whether the top class of y_pred is that of one-hot y_true.
     CategoricalAccuracy,
+    /// `SparseCategoricalAccuracy`: whether the top class of y_pred is the integer label.
     SparseCategoricalAccuracy,
+    /// `TopKCategoricalAccuracy`: whether the one-hot label is among the `k` top classes.
     TopKCategoricalAccuracy {
+        /// How many top classes count (Keras's default 5).
         k: usize,
     },
+    /// `SparseTopKCategoricalAccuracy`: whether the integer label is among the `k` top
+    /// classes.
     SparseTopKCategoricalAccuracy {
+        /// How many top classes count (Keras's default 5).
         k: usize,
     },
+    /// `MeanSquaredError`: the mean of `(y_true - y_pred)²` over the last axis.
     MeanSquaredError,
+    /// `MeanAbsoluteError`: the mean of `|y_true - y_pred|` over the last axis.
     MeanAbsoluteError,
     /// `RootMeanSquaredError`: squared errors, unreduced; the result is the square root.
     RootMeanSquaredError,
@@ -34,12 +46,14 @@ pub enum MeanFn {
 /// and `RootMeanSquaredError`), accumulated in f64.
 #[derive(Debug, Clone)]
 pub struct MeanMetric {
+    /// What is averaged.
     pub func: MeanFn,
     total: f64,
     count: f64,
 }
 
 impl MeanMetric {
+    /// A zeroed mean of `func`; refuses a `BinaryAccuracy` threshold outside (0, 1).
     pub fn new(func: MeanFn) -> Result<Self> {
         match func {
             MeanFn::BinaryAccuracy { threshold } if !(threshold > 0.0 && threshold < 1.0) => bail!(
@@ -273,19 +287,13 @@ fn in_top_k(row: &[f64], target: f64, k: usize) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn t(v: &[f32], shape: &[usize]) -> Tensor {
-        Tensor::from_vec(v.to_vec(), shape).unwrap()
-    }
+    use crate::losses::testing::t32 as t;
+    use crate::metrics::testing::close;
 
     fn run(func: MeanFn, y_true: &Tensor, y_pred: &Tensor, w: Option<&Tensor>) -> f64 {
         let mut m = MeanMetric::new(func).unwrap();
         m.update(y_true, y_pred, w).unwrap();
         m.result()
-    }
-
-    fn close(a: f64, b: f64) {
-        assert!((a - b).abs() < 1e-6, "{a} vs {b}");
     }
 
     #[test]

@@ -26,6 +26,8 @@ use serde_json::Value;
 
 /// A Keras metric: `update` accumulates a batch, `result` reads the running value.
 pub trait Metric: Send + Sync {
+    /// Accumulates one batch: `y_pred` against `y_true`, each sample weighted by
+    /// `sample_weight` when given.
     fn update(
         &mut self,
         y_true: &Tensor,
@@ -35,6 +37,7 @@ pub trait Metric: Send + Sync {
     /// The running value; for a metric whose Keras result is an array, the mean of
     /// [`Metric::result_values`] (what Keras's progress bar shows of it).
     fn result(&self) -> f64;
+    /// Forgets everything accumulated (Keras's `reset_state`).
     fn reset(&mut self);
     /// Keras's result as a list: one value per threshold (Precision, Recall, the
     /// confusion counts), per class (F1Score with `average=None`) or per output

@@ -58,6 +58,8 @@ pub struct R2Score {
 }
 
 impl R2Score {
+    /// Keras's `R2Score(class_aggregation, num_regressors)`: `num_regressors` > 0 gives
+    /// the adjusted score.
     pub fn new(aggregation: R2Aggregation, num_regressors: usize) -> Self {
         R2Score {
             aggregation,

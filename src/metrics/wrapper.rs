@@ -5,10 +5,10 @@
 use super::mean::{samplewise_values, weighted_sums};
 use super::values::Values;
 use super::Metric;
-use crate::autograd::no_grad;
 use crate::bail;
 use crate::error::Result;
 use crate::losses::{squeeze_or_expand_shapes, Config, Loss};
+use crate::tensor::no_grad;
 use crate::tensor::shape::broadcast_shapes;
 use crate::tensor::Tensor;
 use serde_json::{Map, Value};
@@ -311,11 +311,8 @@ fn mean_metric_wrapper(config: &Value) -> Result<Box<dyn Metric>> {
 mod tests {
     use super::*;
     use crate::losses::testing::t32 as t;
+    use crate::metrics::testing::close;
     use serde_json::json;
-
-    fn close(a: f64, b: f64) {
-        assert!((a - b).abs() < 1e-6, "{a} vs {b}");
-    }
 
     #[test]
     fn keras_docstring_values() {

@@ -28,12 +28,12 @@ pub mod spec;
 pub use callbacks::{Callback, Control, EarlyStopping, History, Logs, Params, ProgressBar};
 pub use spec::{layers, losses, optimizers, LayerSpec, LossSpec, MetricSpec, OptimizerSpec, Spec};
 
-use crate::autograd::no_grad;
 use crate::bail;
 use crate::error::{fmt_shape, Result};
 use crate::losses::{Loss, LOSS_CLASSES};
 use crate::metrics::{metric_from_config, METRIC_CLASSES, WRAPPER_CLASSES};
 use crate::nn::{layer_from_config, new_layer_weights, Layer};
+use crate::no_grad;
 use crate::optim::Optimizer;
 use crate::tensor::Tensor;
 use crate::train::{CompiledMetric, Dataset, Rows, Trainer};

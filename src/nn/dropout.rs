@@ -114,7 +114,7 @@ impl Dropout {
         let n = crate::tensor::shape::checked_numel(&shape, std::mem::size_of::<T>())?;
         let keep = 1.0 - self.rate;
         let scale = T::from_f64(1.0 / keep);
-        let mut mask = crate::tensor::alloc::<T>(n)?;
+        let mut mask = crate::kernels::pool::alloc::<T>(n)?;
         self.rng.draw(|rng| {
             for m in mask.iter_mut() {
                 *m = if rng.random::<f64>() < keep {

@@ -11,6 +11,7 @@ use crate::tensor::{Float, Tensor};
 
 /// Keras's SELU constants (Klambauer et al., 2017).
 pub const SELU_ALPHA: f64 = 1.673_263_242_354_377_3;
+/// Keras's SELU scale (Klambauer et al., 2017).
 pub const SELU_SCALE: f64 = 1.050_700_987_355_480_5;
 
 /// `sqrt(2 / pi)`, of GELU's tanh approximation.
@@ -187,24 +188,52 @@ impl<T: Float> Tensor<T> {
 /// Keras's default parameters. Softmax and log-softmax act over the last axis.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum ActivationFn {
+    /// `x`.
     Linear,
+    /// `max(x, 0)`.
     Relu,
+    /// `1 / (1 + exp(-x))`.
     Sigmoid,
+    /// `tanh(x)`.
     Tanh,
+    /// `exp(x) / sum(exp(x))` over the last axis.
     Softmax,
+    /// `log(softmax(x))` over the last axis.
     LogSoftmax,
-    Gelu { approximate: bool },
+    /// `x · Φ(x)`, Φ the standard normal CDF.
+    Gelu {
+        /// Use the tanh approximation instead of the exact erf form.
+        approximate: bool,
+    },
+    /// `x · sigmoid(x)`.
     Silu,
-    Elu { alpha: f64 },
+    /// `x` for `x > 0`, else `alpha · (exp(x) - 1)`.
+    Elu {
+        /// The scale of the negative part: outputs approach `-alpha` as `x` falls.
+        alpha: f64,
+    },
+    /// `scale · elu(x, alpha)` with Keras's SELU constants.
     Selu,
+    /// `log(1 + exp(x))`.
     Softplus,
-    LeakyRelu { negative_slope: f64 },
+    /// `x` for `x > 0`, else `negative_slope · x`.
+    LeakyRelu {
+        /// The slope for negative inputs.
+        negative_slope: f64,
+    },
+    /// `min(max(x, 0), 6)`.
     Relu6,
+    /// `x / (1 + |x|)`.
     Softsign,
+    /// `exp(x)`.
     Exponential,
+    /// `x · tanh(softplus(x))`.
     Mish,
+    /// `relu6(x + 3) / 6`.
     HardSigmoid,
+    /// `x · hard_sigmoid(x)`.
     HardSilu,
+    /// `log(sigmoid(x))`.
     LogSigmoid,
 }
 

@@ -1,9 +1,10 @@
 //! Elementwise arithmetic between two tensors, with NumPy broadcasting.
 
 use crate::error::Result;
-use crate::parallel;
+use crate::kernels::parallel;
+use crate::kernels::pool::alloc_for_overwrite;
 use crate::tensor::shape::{broadcast_shapes, broadcast_strides, checked_numel};
-use crate::tensor::{alloc_for_overwrite, Float, Tensor};
+use crate::tensor::{Float, Tensor};
 
 /// Computes `f(a, b)` elementwise over the broadcast shape.
 fn broadcast_zip<T: Float>(
@@ -89,6 +90,7 @@ impl<T: Float> Tensor<T> {
         self.sum(Some(&axes), true)?.reshape(shape)
     }
 
+    /// `self + other`, broadcast as in NumPy.
     pub fn add(&self, other: &Tensor<T>) -> Result<Tensor<T>> {
         let (data, shape) = broadcast_zip(self, other, "add", |a, b| a + b)?;
         Ok(Tensor::from_op(data, shape, &[self, other], |a| {
@@ -99,6 +101,7 @@ impl<T: Float> Tensor<T> {
         }))
     }
 
+    /// `self - other`, broadcast as in NumPy.
     pub fn sub(&self, other: &Tensor<T>) -> Result<Tensor<T>> {
         let (data, shape) = broadcast_zip(self, other, "subtract", |a, b| a - b)?;
         Ok(Tensor::from_op(data, shape, &[self, other], |a| {
@@ -109,6 +112,7 @@ impl<T: Float> Tensor<T> {
         }))
     }
 
+    /// `self * other`, broadcast as in NumPy.
     pub fn mul(&self, other: &Tensor<T>) -> Result<Tensor<T>> {
         let (data, shape) = broadcast_zip(self, other, "multiply", |a, b| a * b)?;
         Ok(Tensor::from_op(data, shape, &[self, other], |a| {
@@ -120,6 +124,7 @@ impl<T: Float> Tensor<T> {
         }))
     }
 
+    /// `self / other`, broadcast as in NumPy.
     pub fn div(&self, other: &Tensor<T>) -> Result<Tensor<T>> {
         let (data, shape) = broadcast_zip(self, other, "divide", |a, b| a / b)?;
         Ok(Tensor::from_op(data, shape, &[self, other], |a| {

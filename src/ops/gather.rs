@@ -2,8 +2,9 @@
 
 use crate::bail;
 use crate::error::{fmt_shape, Result};
-use crate::parallel;
-use crate::tensor::{alloc, Float, Tensor};
+use crate::kernels::parallel;
+use crate::kernels::pool::alloc;
+use crate::tensor::{Float, Tensor};
 
 /// The integer row numbers held (as floats) in `indices`, each checked against `rows`.
 fn row_numbers<T: Float>(indices: &Tensor<T>, rows: usize) -> Result<Vec<usize>> {

@@ -4,11 +4,12 @@
 
 use crate::bail;
 use crate::error::{fmt_shape, Result};
-use crate::parallel;
+use crate::kernels::parallel;
+use crate::kernels::pool::{alloc, alloc_for_overwrite};
 use crate::tensor::shape::{
     broadcast_shapes, broadcast_strides, checked_numel, normalize_axis, strides,
 };
-use crate::tensor::{alloc, alloc_for_overwrite, Float, Tensor};
+use crate::tensor::{Float, Tensor};
 
 /// Where each element of a result comes from: `offset + sum(index[d] * strides[d])`.
 #[derive(Clone, Debug)]
@@ -83,8 +84,11 @@ pub enum IndexItem {
     Int(isize),
     /// `start:stop:step`; `None` takes the default for the step's direction.
     Slice {
+        /// The first position (default: the start for the step's direction).
         start: Option<isize>,
+        /// The position to stop before (default: past the end for the step's direction).
         stop: Option<isize>,
+        /// The stride; not 0, negative walks backwards.
         step: isize,
     },
     /// `...`: as many full slices as needed.

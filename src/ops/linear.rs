@@ -1,18 +1,23 @@
 //! The fused Dense op: `act(x · wᵀ + b)` in one forward pass and one backward pass.
 //! This is the hot op of training, so its backward is derived by hand.
 
-use super::matmul::{gemm_pair, Mat, Product};
 use crate::bail;
 use crate::error::{fmt_shape, Result};
-use crate::tensor::{alloc_for_overwrite, Float, Tensor};
+use crate::kernels::gemm::{gemm_pair, Mat, Product};
+use crate::kernels::pool::alloc_for_overwrite;
+use crate::tensor::{Float, Tensor};
 
 /// Activations that fuse into [`Tensor::linear`]: their derivative is a function of
 /// the output, so the backward needs no extra buffer.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Activation {
+    /// `x`.
     Linear,
+    /// `max(x, 0)`.
     Relu,
+    /// `1 / (1 + exp(-x))`.
     Sigmoid,
+    /// `tanh(x)`.
     Tanh,
 }
 
@@ -203,7 +208,7 @@ mod tests {
     /// runs: one block, blocks of rows or of columns, and few rows computed transposed.
     #[test]
     fn matches_matmul_and_add() {
-        crate::parallel::set_num_threads(2).unwrap();
+        crate::kernels::parallel::set_num_threads(2).unwrap();
         for (rows, units, fan_in) in [(6, 4, 3), (20, 100, 50), (300, 40, 64), (100, 200, 64)] {
             let (x, w, b) = (
                 rand(&[rows, fan_in], 5),
@@ -239,7 +244,7 @@ mod tests {
     /// its two products run side by side on two threads (as they do at this size).
     #[test]
     fn gradients_match_the_composed_ops() {
-        crate::parallel::set_num_threads(2).unwrap();
+        crate::kernels::parallel::set_num_threads(2).unwrap();
         let (rows, units, fan_in) = (128, 64, 96);
         let x = rand(&[rows, fan_in], 8).to_variable();
         let (w, b) = (

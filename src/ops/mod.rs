@@ -20,8 +20,9 @@ pub use layout::IndexItem;
 pub use linear::Activation;
 
 use crate::error::Result;
-use crate::parallel;
-use crate::tensor::{alloc_for_overwrite, Float, Tensor};
+use crate::kernels::parallel;
+use crate::kernels::pool::alloc_for_overwrite;
+use crate::tensor::{Float, Tensor};
 
 /// `f` applied to each element of `src`, in parallel when large.
 pub(crate) fn map_data<T: Float>(src: &[T], f: impl Fn(T) -> T + Sync + Send) -> Result<Vec<T>> {

@@ -1,9 +1,10 @@
 //! Reductions over axes: sum, mean, max.
 
 use crate::error::{fmt_shape, Result};
-use crate::parallel;
+use crate::kernels::parallel;
+use crate::kernels::pool::alloc_for_overwrite;
 use crate::tensor::shape::normalize_axes;
-use crate::tensor::{alloc_for_overwrite, Float, Tensor};
+use crate::tensor::{Float, Tensor};
 
 /// Reduces axis `axis` of `data` (of `shape`) with `f`, starting from `init`. Each
 /// output element folds its inputs in axis order, so results do not depend on threads.

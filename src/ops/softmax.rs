@@ -2,9 +2,10 @@
 //! subtracted first).
 
 use crate::error::Result;
-use crate::parallel;
+use crate::kernels::parallel;
+use crate::kernels::pool::alloc_for_overwrite;
 use crate::tensor::shape::normalize_axis;
-use crate::tensor::{alloc_for_overwrite, Float, Tensor};
+use crate::tensor::{Float, Tensor};
 
 /// Writes `log_softmax` (if `log`) or `softmax` of `x` along `axis`.
 fn softmax_data<T: Float>(x: &Tensor<T>, axis: usize, log: bool) -> Result<Vec<T>> {
@@ -37,6 +38,8 @@ fn softmax_data<T: Float>(x: &Tensor<T>, axis: usize, log: bool) -> Result<Vec<T
 }
 
 impl<T: Float> Tensor<T> {
+    /// `exp(x) / sum(exp(x))` along `axis` (negative counts from the end), computed
+    /// stably.
     pub fn softmax(&self, axis: isize) -> Result<Tensor<T>> {
         let axis = normalize_axis(axis, self.rank(), "softmax")?;
         let data = softmax_data(self, axis, false)?;
@@ -53,6 +56,7 @@ impl<T: Float> Tensor<T> {
         ))
     }
 
+    /// `log(softmax(x))` along `axis` (negative counts from the end), computed stably.
     pub fn log_softmax(&self, axis: isize) -> Result<Tensor<T>> {
         let axis = normalize_axis(axis, self.rank(), "log_softmax")?;
         let data = softmax_data(self, axis, true)?;

@@ -18,18 +18,22 @@ pub(super) fn unary<T: Float>(
 }
 
 impl<T: Float> Tensor<T> {
+    /// `-x`.
     pub fn neg(&self) -> Result<Tensor<T>> {
         unary(self, |x| -x, |_, _| -T::one())
     }
 
+    /// `exp(x)`.
     pub fn exp(&self) -> Result<Tensor<T>> {
         unary(self, |x| x.exp(), |_, y| y)
     }
 
+    /// The natural logarithm `ln(x)`.
     pub fn log(&self) -> Result<Tensor<T>> {
         unary(self, |x| x.ln(), |x, _| x.recip())
     }
 
+    /// `sqrt(x)`.
     pub fn sqrt(&self) -> Result<Tensor<T>> {
         unary(self, |x| x.sqrt(), |_, y| T::from_f64(0.5) / y)
     }
@@ -49,14 +53,17 @@ impl<T: Float> Tensor<T> {
         )
     }
 
+    /// `tanh(x)`.
     pub fn tanh(&self) -> Result<Tensor<T>> {
         unary(self, |x| x.tanh(), |_, y| T::one() - y * y)
     }
 
+    /// The logistic function `1 / (1 + exp(-x))`.
     pub fn sigmoid(&self) -> Result<Tensor<T>> {
         unary(self, sigmoid, |_, y| y * (T::one() - y))
     }
 
+    /// `max(x, 0)`; its gradient at 0 is 0.
     pub fn relu(&self) -> Result<Tensor<T>> {
         unary(
             self,

@@ -3,7 +3,7 @@
 
 use super::{state_buffer, with_data};
 use crate::error::Result;
-use crate::parallel::for_each_chunk;
+use crate::kernels::parallel::for_each_chunk;
 use crate::tensor::{Tensor, TensorId};
 use std::collections::HashMap;
 

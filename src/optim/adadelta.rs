@@ -11,7 +11,9 @@ use std::sync::Arc;
 /// `Δ = −sqrt(d + ε)·g/sqrt(a + ε)`, `d = ρ·d + (1 − ρ)·Δ²`, `w += lr·Δ`.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Adadelta {
+    /// ρ, the decay of both running averages (Keras's default 0.95).
     pub rho: f64,
+    /// ε (Keras's default 1e-7).
     pub epsilon: f64,
 }
 

@@ -10,7 +10,9 @@ use std::sync::Arc;
 /// `initial_accumulator_value`: `acc += g²`, `w −= lr·g/sqrt(acc + ε)`.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Adagrad {
+    /// The accumulator's starting value (Keras's default 0.1).
     pub initial_accumulator_value: f64,
+    /// ε (Keras's default 1e-7).
     pub epsilon: f64,
 }
 

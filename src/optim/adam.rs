@@ -12,9 +12,13 @@ use std::sync::Arc;
 /// `w −= α·m/(sqrt(v) + ε)` (ε outside the sqrt; with amsgrad `v̂ = max(v̂, v)` replaces v).
 #[derive(Clone, Debug, PartialEq)]
 pub struct Adam {
+    /// β1, the decay of the first moment (Keras's default 0.9).
     pub beta_1: f64,
+    /// β2, the decay of the second moment (Keras's default 0.999).
     pub beta_2: f64,
+    /// ε, outside the sqrt (Keras's default 1e-7).
     pub epsilon: f64,
+    /// Use the maximum of past second moments (AMSGrad).
     pub amsgrad: bool,
 }
 

@@ -4,7 +4,7 @@
 
 use super::state_buffer;
 use crate::error::Result;
-use crate::parallel::for_each_chunk;
+use crate::kernels::parallel::for_each_chunk;
 use crate::tensor::{Tensor, TensorId};
 use std::collections::HashMap;
 

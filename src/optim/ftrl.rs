@@ -15,11 +15,17 @@ use std::sync::Arc;
 /// `w = (clip(z, −λ1, λ1) − z)/(n'^p/lr + 2·λ2)`, `n = n'`.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Ftrl {
+    /// The power of the accumulator in the step size, ≤ 0 (Keras's default −0.5).
     pub learning_rate_power: f64,
+    /// The accumulator's starting value (Keras's default 0.1).
     pub initial_accumulator_value: f64,
+    /// λ1, the L1 penalty (Keras's default 0).
     pub l1_regularization_strength: f64,
+    /// The L2 penalty (Keras's default 0).
     pub l2_regularization_strength: f64,
+    /// λs, the L2 shrinkage penalty on the gradient (Keras's default 0).
     pub l2_shrinkage_regularization_strength: f64,
+    /// β, added to the L2 penalty as `β/(2·lr)` (Keras's default 0).
     pub beta: f64,
 }
 

@@ -11,7 +11,9 @@ use std::sync::Arc;
 /// `w −= lr·sign(β1·m + (1 − β1)·g)`, then `m = β2·m + (1 − β2)·g`.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Lion {
+    /// β1, the interpolation of the update (Keras's default 0.9).
     pub beta_1: f64,
+    /// β2, the decay of the momentum (Keras's default 0.99).
     pub beta_2: f64,
 }
 

@@ -60,12 +60,13 @@ pub use sgd::Sgd;
 
 use crate::bail;
 use crate::error::{fmt_shape, Result};
-use crate::parallel::{chunked_sum, num_threads, pool, vectorized, CHUNK, PAR_THRESHOLD};
-use crate::tensor::{alloc, Float, Tensor, TensorId};
+use crate::kernels::parallel::chunked_sum;
+use crate::kernels::pool::alloc;
+use crate::kernels::slot_walk::walk_slots;
+use crate::tensor::{Float, Tensor, TensorId};
 use accumulation::Accumulation;
 use config::{check_non_negative, check_range, Args};
 use ema::Ema;
-use rayon::prelude::*;
 use serde_json::{json, Map, Value};
 use std::collections::HashMap;
 use std::fmt;
@@ -92,9 +93,11 @@ pub trait UpdateRule: fmt::Debug + Send + Sync {
 /// arguments (the rule's hyper-parameters) from a config.
 #[derive(Debug)]
 pub struct RuleClass {
+    /// Keras's class name (`"Adam"`).
     pub class_name: &'static str,
     /// `name` when the config has none.
     pub default_name: &'static str,
+    /// `learning_rate` when the config has none.
     pub default_learning_rate: f64,
     /// AdamW's decay is on by default.
     pub default_weight_decay: Option<f64>,
@@ -118,7 +121,9 @@ pub const CLASSES: [&RuleClass; 10] = [
 /// A constant learning rate or a schedule of the step count.
 #[derive(Clone, Debug, PartialEq)]
 pub enum LearningRate {
+    /// The same rate at every step.
     Constant(f64),
+    /// A rate that depends on the step count.
     Schedule(Schedule),
 }
 
@@ -145,43 +150,6 @@ impl Prep {
     }
 }
 
-/// The update loop over one chunk, for `K` slot arrays (each as long as `var`). Slots
-/// are stored one array per slot, so every stream is contiguous and, with `K` known at
-/// compile time, the compiler vectorizes the optimizer's formula.
-#[inline(always)]
-fn walk<const K: usize>(
-    var: &mut [f32],
-    grad: &[f32],
-    slots: [&mut [f32]; K],
-    prep: impl Fn(&mut f32, f32) -> f32,
-    f: &impl Fn(&mut f32, f32, &mut [f32]),
-) {
-    let n = var.len();
-    let grad = &grad[..n];
-    let slots = slots.map(|s| &mut s[..n]);
-    for i in 0..n {
-        let mut s = [0.0f32; K];
-        for k in 0..K {
-            s[k] = slots[k][i];
-        }
-        let g = prep(&mut var[i], grad[i]);
-        f(&mut var[i], g, &mut s);
-        for k in 0..K {
-            slots[k][i] = s[k];
-        }
-    }
-}
-
-/// Splits a variable's slot buffer (`K` arrays of `n` values, one after another).
-fn split_slots<const K: usize>(slots: &mut [f32], n: usize) -> [&mut [f32]; K] {
-    let mut rest = slots;
-    std::array::from_fn(|_| {
-        let (head, tail) = std::mem::take(&mut rest).split_at_mut(n);
-        rest = tail;
-        head
-    })
-}
-
 impl Pass<'_> {
     /// Calls `f(w, g, slots)` for every element, with `g` already scaled and clipped and
     /// `w` already decayed; `K` is the number of slots per element. In parallel over
@@ -194,42 +162,21 @@ impl Pass<'_> {
             slots,
             prep,
         } = self;
-        debug_assert_eq!(slots.len(), var.len() * K);
-        let slots = split_slots::<K>(slots, var.len());
-        let body = |start: usize, var: &mut [f32], slots: [&mut [f32]; K]| {
-            let grad = &grad[start..start + var.len()];
-            // `vectorized` goes right around `walk`: wrapped around all of `body`, the
-            // loop stayed outside it, compiled for SSE (seen in the profile).
-            if prep.is_identity() {
-                vectorized(|| walk::<K>(var, grad, slots, |_, g| g, &f));
-            } else {
-                let full = move |w: &mut f32, g: f32| {
-                    let mut g = g * prep.scale;
-                    if let Some(c) = prep.clip_value {
-                        g = g.clamp(-c, c);
-                    }
-                    if let Some(d) = prep.decay {
-                        *w -= *w * d;
-                    }
-                    g
-                };
-                vectorized(|| walk::<K>(var, grad, slots, full, &f));
-            }
-        };
-        if var.len() < PAR_THRESHOLD || num_threads() == 1 {
-            body(0, var, slots);
+        // Two walks, so that the common case compiles without the preparation.
+        if prep.is_identity() {
+            walk_slots::<K>(var, grad, slots, |_, g| g, f);
         } else {
-            // The same fixed chunks of the variable and of each of its slot arrays.
-            let mut chunks = slots.map(|s| s.chunks_mut(CHUNK));
-            let per_chunk: Vec<[&mut [f32]; K]> = (0..var.len().div_ceil(CHUNK))
-                .map(|_| std::array::from_fn(|k| chunks[k].next().expect("same chunk count")))
-                .collect();
-            pool().install(|| {
-                var.par_chunks_mut(CHUNK)
-                    .zip(per_chunk)
-                    .enumerate()
-                    .for_each(|(i, (c, s))| body(i * CHUNK, c, s))
-            });
+            let full = move |w: &mut f32, g: f32| {
+                let mut g = g * prep.scale;
+                if let Some(c) = prep.clip_value {
+                    g = g.clamp(-c, c);
+                }
+                if let Some(d) = prep.decay {
+                    *w -= *w * d;
+                }
+                g
+            };
+            walk_slots::<K>(var, grad, slots, full, f);
         }
     }
 }
@@ -428,10 +375,12 @@ impl Optimizer {
         &*self.rule
     }
 
+    /// Keras's class name of the optimizer (`"Adam"`, ...).
     pub fn class_name(&self) -> &'static str {
         self.class.class_name
     }
 
+    /// The optimizer's `name`.
     pub fn name(&self) -> &str {
         &self.name
     }
@@ -472,6 +421,7 @@ impl Optimizer {
         }
     }
 
+    /// The learning rate as configured: a constant or a schedule.
     pub fn learning_rate_spec(&self) -> &LearningRate {
         &self.learning_rate
     }

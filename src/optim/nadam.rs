@@ -13,8 +13,11 @@ use std::sync::Arc;
 /// `w −= lr·m̂/(sqrt(v̂) + ε)`.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Nadam {
+    /// β1, the decay of the first moment (Keras's default 0.9).
     pub beta_1: f64,
+    /// β2, the decay of the second moment (Keras's default 0.999).
     pub beta_2: f64,
+    /// ε (Keras's default 1e-7).
     pub epsilon: f64,
 }
 

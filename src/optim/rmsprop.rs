@@ -13,9 +13,13 @@ use std::sync::Arc;
 /// `m = momentum·m + inc`, `w −= m`, else `w −= inc`.
 #[derive(Clone, Debug, PartialEq)]
 pub struct RmsProp {
+    /// ρ, the decay of the squared-gradient average (Keras's default 0.9).
     pub rho: f64,
+    /// The momentum of the update, 0 for none (Keras's default).
     pub momentum: f64,
+    /// ε, inside the sqrt (Keras's default 1e-7).
     pub epsilon: f64,
+    /// Divide by the gradient's variance instead of its second moment.
     pub centered: bool,
 }
 

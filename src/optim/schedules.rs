@@ -14,53 +14,78 @@ pub enum Schedule {
     /// `initial_learning_rate * decay_rate ^ (step / decay_steps)`; with `staircase`
     /// the exponent is floored.
     ExponentialDecay {
+        /// The rate at step 0.
         initial_learning_rate: f64,
+        /// The length of the decay, in steps (see the formula above).
         decay_steps: f64,
+        /// How strongly the rate decays (see the formula above).
         decay_rate: f64,
+        /// Decay in whole steps of `decay_steps` instead of continuously.
         staircase: bool,
     },
     /// `values[0]` while `step <= boundaries[0]`, `values[i]` while
     /// `boundaries[i-1] < step <= boundaries[i]`, `values[n]` after `boundaries[n-1]`.
     PiecewiseConstantDecay {
+        /// The steps at which the rate changes, increasing.
         boundaries: Vec<f64>,
+        /// The rates: one more than `boundaries`.
         values: Vec<f64>,
     },
     /// `(initial − end)·(1 − step/decay_steps)^power + end`, with the step capped at
     /// `decay_steps`; with `cycle`, `decay_steps` is instead multiplied by
     /// `ceil(step/decay_steps)` (1 at step 0), so the decay restarts from the top.
     PolynomialDecay {
+        /// The rate at step 0.
         initial_learning_rate: f64,
+        /// The length of the decay, in steps (see the formula above).
         decay_steps: f64,
+        /// The rate at `decay_steps` and after.
         end_learning_rate: f64,
+        /// The power of the polynomial.
         power: f64,
+        /// Restart the decay after `decay_steps` instead of staying at the end.
         cycle: bool,
     },
     /// `initial_learning_rate / (1 + decay_rate·step/decay_steps)`; with `staircase`
     /// the ratio is floored.
     InverseTimeDecay {
+        /// The rate at step 0.
         initial_learning_rate: f64,
+        /// The length of the decay, in steps (see the formula above).
         decay_steps: f64,
+        /// How strongly the rate decays (see the formula above).
         decay_rate: f64,
+        /// Decay in whole steps of `decay_steps` instead of continuously.
         staircase: bool,
     },
     /// An optional linear warmup from `initial_learning_rate` to `warmup_target` over
     /// `warmup_steps`, then a cosine decay over `decay_steps` down to `alpha` times the
     /// starting value.
     CosineDecay {
+        /// The rate at step 0.
         initial_learning_rate: f64,
+        /// The length of the decay, in steps (see the formula above).
         decay_steps: f64,
+        /// The final rate, as a fraction of the starting one.
         alpha: f64,
+        /// The rate the warmup reaches; `None` for no warmup.
         warmup_target: Option<f64>,
+        /// The steps of the warmup.
         warmup_steps: f64,
     },
     /// Cosine decays (SGDR): the first over `first_decay_steps`, each next one `t_mul`
     /// times longer and starting `m_mul` times higher, each from its start down to
     /// `alpha·initial_learning_rate`.
     CosineDecayRestarts {
+        /// The rate at step 0.
         initial_learning_rate: f64,
+        /// The steps of the first decay.
         first_decay_steps: f64,
+        /// How much longer each decay is than the one before.
         t_mul: f64,
+        /// How much lower each decay starts than the one before.
         m_mul: f64,
+        /// The final rate, as a fraction of the starting one.
         alpha: f64,
     },
 }

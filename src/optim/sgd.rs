@@ -11,7 +11,9 @@ use std::sync::Arc;
 /// otherwise `w −= lr·g`.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Sgd {
+    /// The momentum, 0 for none (Keras's default).
     pub momentum: f64,
+    /// Use Nesterov momentum.
     pub nesterov: bool,
 }
 

@@ -437,7 +437,7 @@ fn a_gradient_may_be_the_variable_itself() {
 
 #[test]
 fn large_variables_give_the_same_bits_for_any_thread_count() {
-    let n = 2 * PAR_THRESHOLD + 7;
+    let n = 2 * crate::kernels::parallel::PAR_THRESHOLD + 7;
     let w0: Vec<f32> = (0..n).map(|i| ((i as f32) * 0.37).sin()).collect();
     let g: Vec<f32> = (0..n).map(|i| ((i as f32) * 0.11).cos()).collect();
     for (class, config) in [
@@ -459,7 +459,7 @@ fn large_variables_give_the_same_bits_for_any_thread_count() {
         ),
     ] {
         let run = |threads: usize| {
-            crate::parallel::set_num_threads(threads).unwrap();
+            crate::kernels::parallel::set_num_threads(threads).unwrap();
             let mut opt = Optimizer::from_config(class, &config).unwrap();
             let w = Tensor::variable(w0.clone(), &[n]).unwrap();
             let g = Tensor::from_vec(g.clone(), &[n]).unwrap();

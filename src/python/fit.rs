@@ -226,7 +226,9 @@ impl Callback for PyHooks {
         // A callback may resume an interrupted fit (Keras's `model._initial_epoch`).
         let hooks = &self.hooks;
         control.resume_at = self.raised.keep(Python::attach(|py| {
-            hooks.call_method0(py, "resume_at")?.extract::<Option<usize>>(py)
+            hooks
+                .call_method0(py, "resume_at")?
+                .extract::<Option<usize>>(py)
         }))?;
         Ok(())
     }

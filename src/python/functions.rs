@@ -3,7 +3,6 @@
 use super::convert::to_tensor;
 use super::run;
 use super::tensor::{sizes_of, PyTensor};
-use crate::ops::Activation;
 use crate::tensor::{random, Tensor};
 use pyo3::prelude::*;
 
@@ -35,11 +34,6 @@ fn grad(
 #[pyfunction]
 fn set_grad_enabled(enabled: bool) -> bool {
     crate::set_grad_enabled(enabled)
-}
-
-#[pyfunction]
-fn is_grad_enabled() -> bool {
-    crate::is_grad_enabled()
 }
 
 #[pyfunction]
@@ -80,22 +74,6 @@ fn arange(py: Python<'_>, n: usize) -> TensorResult {
     run(py, || Tensor::arange(n)).map(PyTensor::from)
 }
 
-/// `activation(x @ weight.T + bias)`, fused; `activation` is linear, relu, sigmoid or tanh.
-#[pyfunction]
-#[pyo3(signature = (x, weight, bias=None, activation="linear"))]
-fn linear(
-    py: Python<'_>,
-    x: &Bound<'_, PyAny>,
-    weight: PyRef<'_, PyTensor>,
-    bias: Option<PyRef<'_, PyTensor>>,
-    activation: &str,
-) -> TensorResult {
-    let act = Activation::from_name(activation)?;
-    let x = to_tensor(x)?;
-    let (w, b) = (weight.inner.clone(), bias.map(|b| b.inner.clone()));
-    run(py, || x.linear(&w, b.as_ref(), act)).map(PyTensor::from)
-}
-
 #[pyfunction]
 fn mean_squared_error(
     py: Python<'_>,
@@ -113,26 +91,24 @@ fn set_random_seed(seed: u64) {
 
 #[pyfunction]
 fn set_num_threads(n: usize) -> PyResult<()> {
-    Ok(crate::parallel::set_num_threads(n)?)
+    Ok(crate::kernels::parallel::set_num_threads(n)?)
 }
 
 #[pyfunction]
 fn get_num_threads() -> usize {
-    crate::parallel::num_threads()
+    crate::kernels::parallel::num_threads()
 }
 
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(tensor, m)?)?;
     m.add_function(wrap_pyfunction!(grad, m)?)?;
     m.add_function(wrap_pyfunction!(set_grad_enabled, m)?)?;
-    m.add_function(wrap_pyfunction!(is_grad_enabled, m)?)?;
     m.add_function(wrap_pyfunction!(softmax, m)?)?;
     m.add_function(wrap_pyfunction!(log_softmax, m)?)?;
     m.add_function(wrap_pyfunction!(matmul, m)?)?;
     m.add_function(wrap_pyfunction!(concatenate, m)?)?;
     m.add_function(wrap_pyfunction!(full, m)?)?;
     m.add_function(wrap_pyfunction!(arange, m)?)?;
-    m.add_function(wrap_pyfunction!(linear, m)?)?;
     m.add_function(wrap_pyfunction!(mean_squared_error, m)?)?;
     m.add_function(wrap_pyfunction!(set_random_seed, m)?)?;
     m.add_function(wrap_pyfunction!(set_num_threads, m)?)?;

@@ -61,11 +61,6 @@ impl PyMetric {
         value.into_py(py)
     }
 
-    /// The running values, one per threshold (Precision, Recall), else `[result()]`.
-    fn result_values(&self, py: Python<'_>) -> PyResult<Vec<f64>> {
-        run(py, || Ok::<_, Error>(self.lock().result_values()))
-    }
-
     /// Forgets everything accumulated.
     fn reset_state(&self, py: Python<'_>) -> PyResult<()> {
         run(py, || {

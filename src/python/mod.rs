@@ -20,9 +20,10 @@ use pyo3::prelude::*;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
 /// Rust's allocations in the extension (not Python's or numpy's): large buffers in huge
-/// pages, which saves a training step its TLB misses (see `crate::huge_pages`).
+/// pages, which saves a training step its TLB misses (see `crate::kernels::huge_pages`).
 #[global_allocator]
-static ALLOCATOR: crate::huge_pages::HugePageAllocator = crate::huge_pages::HugePageAllocator;
+static ALLOCATOR: crate::kernels::huge_pages::HugePageAllocator =
+    crate::kernels::huge_pages::HugePageAllocator;
 
 /// Runs engine work with the GIL released; a panic becomes an internal error instead of
 /// reaching Python.

@@ -2,18 +2,19 @@
 //!
 //! A tensor is a cheap handle (`Arc`) to immutable data, except for variables, whose
 //! data an optimizer updates in place. Ops live in `crate::ops`; this file holds the
-//! type itself, creation and access.
+//! type itself, creation and access, and `graph.rs` the record of how it was made.
 
-mod element;
-mod pool;
+mod graph;
 pub mod random;
 pub mod shape;
 
-pub use element::Float;
+pub use crate::kernels::Float;
+pub(crate) use graph::Node;
+pub use graph::{is_grad_enabled, no_grad, set_grad_enabled, BackwardArgs, BackwardFn};
 
-use crate::autograd::{self, Node};
 use crate::bail;
 use crate::error::{fmt_shape, Result};
+use crate::kernels::pool::alloc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{
     Arc, Mutex, OnceLock, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard, Weak,
@@ -96,72 +97,6 @@ impl<T: Float> std::fmt::Debug for Tensor<T> {
     }
 }
 
-/// A zero-filled buffer of `n` elements, or an allocation error instead of an abort.
-pub(crate) fn alloc<T: Float>(n: usize) -> Result<Vec<T>> {
-    pooled_or_fresh(n, true)
-}
-
-/// A buffer of `n` elements for an op that writes every one of them: a reused buffer
-/// keeps its old values instead of being zeroed first.
-pub(crate) fn alloc_for_overwrite<T: Float>(n: usize) -> Result<Vec<T>> {
-    pooled_or_fresh(n, false)
-}
-
-/// Hands a scratch buffer from [`alloc_for_overwrite`] back to the pool.
-pub(crate) fn release<T: Float>(buffer: Vec<T>) {
-    T::pool().give(buffer);
-}
-
-/// A buffer from the pool (zeroed if asked), or a new zeroed one.
-fn pooled_or_fresh<T: Float>(n: usize, zeroed: bool) -> Result<Vec<T>> {
-    let Some(mut v) = T::pool().take(n) else {
-        return fresh_zeroed(n);
-    };
-    if zeroed {
-        v.clear();
-    }
-    v.truncate(n);
-    v.resize(n, T::zero());
-    Ok(v)
-}
-
-#[cfg(test)]
-thread_local! {
-    /// Buffers of at least the pool's minimum size this thread got from the allocator:
-    /// tests check that steady-state training steps need none.
-    pub(crate) static FRESH_LARGE_BUFFERS: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
-}
-
-/// A new zeroed buffer from the allocator. Zeroed allocation (calloc) maps fresh
-/// pages that are already zero instead of writing every byte.
-fn fresh_zeroed<T: Float>(n: usize) -> Result<Vec<T>> {
-    #[cfg(test)]
-    if n >= pool::MIN_ELEMENTS {
-        FRESH_LARGE_BUFFERS.with(|c| c.set(c.get() + 1));
-    }
-    let too_large = || {
-        crate::Error::Allocation(format!(
-            "cannot allocate {n} elements of {} ({} bytes)",
-            T::DTYPE,
-            n.saturating_mul(std::mem::size_of::<T>())
-        ))
-    };
-    let layout = std::alloc::Layout::array::<T>(n).map_err(|_| too_large())?;
-    if layout.size() == 0 {
-        return Ok(Vec::new());
-    }
-    // SAFETY: the layout has a non-zero size; all-zero bits are 0.0 for f32 and f64 (the
-    // only `Float`s), so the `n` elements are initialized; the Vec takes ownership of the
-    // allocation with the same layout (capacity n of T).
-    unsafe {
-        let ptr = std::alloc::alloc_zeroed(layout) as *mut T;
-        if ptr.is_null() {
-            return Err(too_large());
-        }
-        Ok(Vec::from_raw_parts(ptr, n, n))
-    }
-}
-
 impl<T: Float> Tensor<T> {
     fn make(data: Vec<T>, shape: Vec<usize>, node: Option<Node<T>>, variable: bool) -> Self {
         debug_assert_eq!(data.len(), shape.iter().product::<usize>());
@@ -195,9 +130,9 @@ impl<T: Float> Tensor<T> {
         data: Vec<T>,
         shape: Vec<usize>,
         inputs: &[&Tensor<T>],
-        backward: impl autograd::BackwardFn<T> + 'static,
+        backward: impl BackwardFn<T> + 'static,
     ) -> Self {
-        let node = (autograd::is_grad_enabled() && inputs.iter().any(|t| t.requires_grad()))
+        let node = (is_grad_enabled() && inputs.iter().any(|t| t.requires_grad()))
             .then(|| Node::new(inputs.iter().map(|&t| t.clone()).collect(), backward));
         Self::make(data, shape, node, false)
     }
@@ -217,10 +152,12 @@ impl<T: Float> Tensor<T> {
         Ok(Self::make(data, shape.to_vec(), None, false))
     }
 
+    /// A tensor of `shape` filled with zeros.
     pub fn zeros(shape: &[usize]) -> Result<Self> {
         Self::full(shape, T::zero())
     }
 
+    /// A tensor of `shape` filled with ones.
     pub fn ones(shape: &[usize]) -> Result<Self> {
         Self::full(shape, T::one())
     }
@@ -256,22 +193,27 @@ impl<T: Float> Tensor<T> {
         Self::make(self.to_vec(), self.shape().to_vec(), None, false)
     }
 
+    /// This tensor's unique id (the key of its gradient).
     pub fn id(&self) -> TensorId {
         self.0.id
     }
 
+    /// The size of each axis.
     pub fn shape(&self) -> &[usize] {
         &self.0.shape
     }
 
+    /// The number of axes.
     pub fn rank(&self) -> usize {
         self.0.shape.len()
     }
 
+    /// The number of elements.
     pub fn numel(&self) -> usize {
         self.0.shape.iter().product()
     }
 
+    /// Whether this is a variable: a leaf that optimizers update in place.
     pub fn is_variable(&self) -> bool {
         self.0.variable
     }
@@ -321,6 +263,7 @@ impl<T: Float> Tensor<T> {
         })
     }
 
+    /// A copy of the row-major data.
     pub fn to_vec(&self) -> Vec<T> {
         self.data().clone()
     }
@@ -391,7 +334,7 @@ impl<T: Float> Tensor<T> {
         }
         let src = other.data();
         let mut dst = self.data_mut();
-        crate::parallel::for_each_chunk(&mut dst, |start, chunk| {
+        crate::kernels::parallel::for_each_chunk(&mut dst, |start, chunk| {
             for (i, d) in chunk.iter_mut().enumerate() {
                 *d = f(*d, src[start + i]);
             }

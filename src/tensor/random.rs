@@ -112,7 +112,7 @@ fn sample<T: Float>(
     mut draw: impl FnMut(&mut ChaCha8Rng) -> f64,
 ) -> Result<Tensor<T>> {
     let n = super::shape::checked_numel(shape, std::mem::size_of::<T>())?;
-    let mut data = super::alloc_for_overwrite::<T>(n)?;
+    let mut data = crate::kernels::pool::alloc_for_overwrite::<T>(n)?;
     with_rng(|rng| data.iter_mut().for_each(|v| *v = T::from_f64(draw(rng))));
     Tensor::from_vec(data, shape)
 }

@@ -2,8 +2,9 @@
 
 use crate::bail;
 use crate::error::{fmt_shape, Result};
-use crate::parallel;
-use crate::tensor::{alloc_for_overwrite, random, Tensor};
+use crate::kernels::parallel;
+use crate::kernels::pool::alloc_for_overwrite;
+use crate::tensor::{random, Tensor};
 use rand::seq::SliceRandom;
 use std::ops::Range;
 use std::sync::Arc;
@@ -149,7 +150,7 @@ mod tests {
     /// thread (few elements) or on several (from `GATHER_PAR_THRESHOLD` elements).
     #[test]
     fn gather_takes_the_rows_of_the_shuffled_order() {
-        crate::parallel::set_num_threads(2).unwrap();
+        crate::kernels::parallel::set_num_threads(2).unwrap();
         let (rows, features) = (300, 512);
         let x: Vec<f32> = (0..rows * features).map(|i| i as f32).collect();
         let mut data = Dataset::new(

@@ -9,7 +9,6 @@ pub mod interrupt;
 
 pub use dataset::{Dataset, Rows};
 
-use crate::autograd::{grad, no_grad};
 use crate::bail;
 use crate::error::Result;
 use crate::losses::Loss;
@@ -17,6 +16,7 @@ use crate::metrics::Metric;
 use crate::nn::Layer;
 use crate::optim::Optimizer;
 use crate::tensor::Tensor;
+use crate::{grad, no_grad};
 use std::ops::Range;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Instant;
@@ -79,7 +79,7 @@ const PREDICT_ROWS: usize = 2048;
 /// `budget_s` seconds have passed. Returns how many batches ran.
 ///
 /// Batches too small to be gathered on several cores (see
-/// [`crate::parallel::GATHER_PAR_THRESHOLD`]) are gathered one ahead, on another core
+/// [`crate::kernels::parallel::GATHER_PAR_THRESHOLD`]) are gathered one ahead, on another core
 /// while the current batch runs: gathering shuffled rows waits on memory, and at batch
 /// 32 on 784 features it took a tenth of the step (whose products then run on one
 /// core). Larger batches are gathered on all cores at the start of their step: run
@@ -105,7 +105,7 @@ fn for_batches<B: Send>(
     }
     let group = group.max(1);
     let per_row: usize = data.x().shape()[1..].iter().product();
-    let ahead = batch_size * group * per_row < crate::parallel::GATHER_PAR_THRESHOLD;
+    let ahead = batch_size * group * per_row < crate::kernels::parallel::GATHER_PAR_THRESHOLD;
     // The batches from `done` on that run together, and their rows.
     let next = |done: usize| {
         let count = group.min(steps - done);
@@ -115,7 +115,7 @@ fn for_batches<B: Send>(
     };
     // The loop runs on a worker of the pool, so the parallel parts of each step start
     // without a hand-off from this (foreign) thread, and the other workers poll for them.
-    crate::parallel::run_hot(|| {
+    crate::kernels::parallel::run_hot(|| {
         let (mut count, rows) = next(0);
         let mut batch = gather(rows)?;
         let mut done = 0;
@@ -303,8 +303,8 @@ impl Trainer {
     /// (in data order); stops early after `budget_s` seconds. Returns batches run.
     ///
     /// In inference every layer maps each row on its own, so consecutive batches go
-    /// through the model together, [`PREDICT_ROWS`] rows at a time: larger products run
-    /// nearer the machine's peak (Keras's default batch of 32 predicts 1.45x faster).
+    /// through the model together, `PREDICT_ROWS` rows at a time: larger products run
+    /// nearer the machine's peak (see `benchmarks/README.md`).
     /// Each row gets the output its batch gives alone, up to the rounding of gemm's
     /// sums, which may depend on the number of rows (as in Keras's backends); a given
     /// call gives the same bits every time and for any thread count.
@@ -334,7 +334,7 @@ impl Trainer {
         )
     }
 
-    /// The model's output for all rows of `x` in inference mode, [`PREDICT_ROWS`] rows
+    /// The model's output for all rows of `x` in inference mode, `PREDICT_ROWS` rows
     /// at a time, stopping between blocks when interrupted ([`interrupt`]).
     pub fn predict(&self, x: &Tensor) -> Result<Tensor> {
         let rows = x.shape().first().copied().unwrap_or(0);
@@ -404,9 +404,9 @@ impl Trainer {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::kernels::pool::FRESH_LARGE_BUFFERS;
     use crate::losses::LossKind;
     use crate::nn::Dense;
-    use crate::tensor::FRESH_LARGE_BUFFERS;
     use serde_json::json;
 
     /// Every batch's rows, once and in order, whether gathered ahead (few features) or
@@ -460,7 +460,7 @@ mod tests {
     /// 16 KB of f32, and gemm's packing scratch come from the system allocator.)
     #[test]
     fn steady_state_training_steps_allocate_no_tensor_buffers() {
-        crate::parallel::set_num_threads(1).unwrap();
+        crate::kernels::parallel::set_num_threads(1).unwrap();
         let (rows, features) = (96, 300);
         let x: Vec<f32> = (0..rows * features)
             .map(|i| (i % 17) as f32 / 17.0)

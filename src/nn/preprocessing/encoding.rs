@@ -3,7 +3,8 @@
 
 use crate::bail;
 use crate::error::{fmt_shape, Result};
-use crate::tensor::{alloc, Float, Tensor};
+use crate::kernels::pool::alloc;
+use crate::tensor::{Float, Tensor};
 use serde_json::Value;
 
 /// What a categorical layer outputs.

@@ -153,7 +153,7 @@ pub fn adapt_moments<T: Float>(
             .chain(keep.iter().copied())
             .map(|a| a as isize)
             .collect();
-        let rows_data = crate::autograd::no_grad(|| batch.permute(Some(&order)))?.to_vec();
+        let rows_data = crate::no_grad(|| batch.permute(Some(&order)))?.to_vec();
         let count = rows_data.len().checked_div(features).unwrap_or(0);
         if count == 0 {
             continue;

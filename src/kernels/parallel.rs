@@ -40,8 +40,9 @@ fn build(n: usize) -> Arc<rayon::ThreadPool> {
 /// Makes this thread's float arithmetic treat subnormal inputs and results as zero
 /// (FTZ and DAZ on x86-64, FZ on AArch64), as TensorFlow's CPU threads do. Adam's
 /// momentum decays towards subnormals wherever a gradient is exactly zero (dead relu
-/// units, constant input pixels), and arithmetic on them takes a slow microcode path:
-/// it made later epochs of a 784-512-512-10 Adam fit 10–25% slower than the first.
+/// units, constant input pixels), and arithmetic on them takes a slow microcode path,
+/// which made later epochs of an Adam fit slower than the first
+/// (`benchmarks/README.md`).
 /// Every pool thread runs in this mode, so results still never depend on the thread
 /// count.
 fn flush_subnormals_to_zero() {
@@ -117,8 +118,9 @@ pub fn set_num_threads(n: usize) -> crate::Result<()> {
 
 /// Runs `f` on a worker of the pool while the other workers stay awake, polling for
 /// the parallel parts of `f` instead of sleeping between them. A training step is a
-/// string of short parallel products with serial work in between; a sleeping worker
-/// took 20–60 µs to wake for each, against 2–5 µs for one that polls. The pollers
+/// string of short parallel products with serial work in between, and a sleeping worker
+/// takes many times longer to wake for each than one that polls
+/// (`benchmarks/README.md`). The pollers
 /// yield the core to the OS whenever they find nothing to do, and stop when `f` ends.
 /// One such run at a time: two could each end up polling inside the other (a worker
 /// waiting in one run steals the other's poller), and neither would return.
@@ -164,11 +166,11 @@ pub fn run_hot<R: Send>(f: impl FnOnce() -> R + Send) -> R {
 
 /// Runs `f` compiled for the widest vector instructions this CPU has (AVX-512, AVX2
 /// and FMA, or the baseline), chosen at run time: the wheel targets baseline x86-64,
-/// whose 4-wide SSE made Adam's pass (a sqrt and a division per weight) cost 11% of a
-/// training step. Loops in `f` that the compiler vectorizes get the wide registers when
-/// `f` is inlined here, which closures passed straight in are. The bits do not change:
-/// each element still sees the same IEEE operations (Rust never fuses a multiply and
-/// an add on its own).
+/// whose 4-wide SSE made Adam's pass (a sqrt and a division per weight) a visible share
+/// of a training step (`benchmarks/README.md`). Loops in `f` that the compiler
+/// vectorizes get the wide registers when `f` is inlined here, which closures passed
+/// straight in are. The bits do not change: each element still sees the same IEEE
+/// operations (Rust never fuses a multiply and an add on its own).
 #[inline(always)]
 pub fn vectorized<R>(f: impl FnOnce() -> R) -> R {
     pulp::Arch::new().dispatch(f)
@@ -221,7 +223,7 @@ pub fn for_each_rows_above<T: Send>(
 /// sums combined in order. The same bits for any thread count.
 pub fn chunked_sum<T, F>(n: usize, f: F) -> T
 where
-    T: crate::Float,
+    T: super::Float,
     F: Fn(usize) -> T + Sync + Send,
 {
     let chunk_sum = |c: usize| {

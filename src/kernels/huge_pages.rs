@@ -1,18 +1,17 @@
 //! [`HugePageAllocator`]: a global allocator that backs large buffers with 2 MiB pages.
 //!
-//! A training step streams every weight, gradient and optimizer slot: about 11 MB for a
-//! 784-512-512-10 model under Adam. In 4 KiB pages that is more pages than the CPU's
-//! TLB holds (3072 entries on Zen 4), so each step pays page walks, and more of them miss
-//! the cache when a neighbour shares it. In 2 MiB pages it is a few dozen entries.
-//! Measured on the 2-core VM of `benchmarks/` (Adam, 10-step chunks, 5 interleaved
-//! runs): 2.35 -> 2.30 ms a step at the 10th percentile, 2.48 -> 2.37 at the median.
+//! A training step streams every weight, gradient and optimizer slot. For a model of a
+//! few layers of hundreds of units under Adam, in 4 KiB pages that is more pages than
+//! the CPU's TLB holds, so each step pays page walks, and more of them miss the cache
+//! when a neighbour shares it. In 2 MiB pages it is a few dozen entries. The gain is
+//! measured in `benchmarks/README.md`.
 //!
 //! Linux gives huge pages to memory that asks for them (`madvise(MADV_HUGEPAGE)`) when
 //! transparent huge pages are in `madvise` mode, its usual default. Elsewhere, and for
 //! small or over-aligned allocations, this allocator is the system's.
 //!
 //! The Python extension uses it; a Rust program opts in with
-//! `#[global_allocator] static A: kandle::huge_pages::HugePageAllocator = kandle::huge_pages::HugePageAllocator;`.
+//! `#[global_allocator] static A: kandle::kernels::huge_pages::HugePageAllocator = kandle::kernels::huge_pages::HugePageAllocator;`.
 
 use std::alloc::{GlobalAlloc, Layout, System};
 

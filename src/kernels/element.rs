@@ -12,7 +12,7 @@ mod sealed {
     impl Sealed for f64 {}
 }
 
-/// A floating-point element type of a [`Tensor`](super::Tensor): `f32` or `f64`.
+/// A floating-point element type of a [`Tensor`](crate::Tensor): `f32` or `f64`.
 pub trait Float:
     sealed::Sealed
     + num_traits::Float
@@ -31,7 +31,9 @@ pub trait Float:
     const DTYPE: &'static str;
     /// Idle buffers of this type, reused by new tensors.
     fn pool() -> &'static super::pool::BufferPool<Self>;
+    /// The nearest value of this type to `v`.
     fn from_f64(v: f64) -> Self;
+    /// This value as an `f64` (exact for both types).
     fn to_f64(self) -> f64;
 }
 
