@@ -6,6 +6,9 @@ model has something to learn. Run it with:
     python examples/mnist_mlp.py
 """
 
+import os
+import tempfile
+
 import numpy as np
 
 import kandle as kd
@@ -35,3 +38,10 @@ history = model.fit(x_train, y_train, epochs=3, validation_split=0.1)
 loss, accuracy = model.evaluate(x_test, y_test)
 print(f"test loss {loss:.4f}, test accuracy {accuracy:.4f}")
 print("first predictions:", model.predict(x_test[:5], verbose=0).argmax(axis=-1))
+
+# Save in Keras's .keras format and load it back: the same predictions, bit for bit.
+path = os.path.join(tempfile.mkdtemp(), "mnist_mlp.keras")
+model.save(path)
+again = kd.models.load_model(path)
+same = np.array_equal(again.predict(x_test, verbose=0), model.predict(x_test, verbose=0))
+print(f"saved to {path}; loaded back with the same predictions: {same}")
