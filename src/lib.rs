@@ -25,6 +25,7 @@ pub mod train;
 
 pub use autograd::grad;
 pub use error::{Error, Result};
+pub use model::load_model;
 pub use tensor::{is_grad_enabled, no_grad, set_grad_enabled, Float, Tensor};
 
 // The README's Rust code runs as a doctest.

@@ -21,4 +21,4 @@ pub use crate::model::{
     Callback, Control, EarlyStopping, FitOptions, History, Logs, ProgressBar, Sequential, Spec,
 };
 pub use crate::tensor::Tensor;
-pub use crate::Result;
+pub use crate::{load_model, Result};

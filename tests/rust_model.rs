@@ -124,3 +124,29 @@ fn misuse_is_an_error() {
     let mut wrong_input = Sequential::new().add(Input::new([3])).add(Dense::new(1));
     assert!(wrong_input.predict(&x).is_err());
 }
+
+/// `save` writes Keras's `.keras` file and `load_model` reads it back: the same
+/// predictions, bit for bit; a damaged or wrong path is an error.
+#[test]
+fn save_and_load_model_round_trip() {
+    kandle::tensor::random::set_seed(5);
+    let mut model = Sequential::new()
+        .add(Input::new([3]))
+        .add(Dense::new(6).activation("tanh"))
+        .add(BatchNormalization::new())
+        .add(Dense::new(2));
+    let x = Tensor::rand_normal(&[7, 3], 0.0, 1.0).unwrap();
+    let before = model.predict(&x).unwrap();
+    let dir = std::env::temp_dir().join(format!("kandle-rust-model-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("model.keras");
+    model.save(&path).unwrap();
+    let mut again = load_model(&path).unwrap();
+    assert_eq!(again.predict(&x).unwrap().to_vec(), before.to_vec());
+    assert_eq!(again.layers().len(), 3);
+    assert!(model.save(dir.join("model.h5")).is_err());
+    assert!(load_model(dir.join("missing.keras")).is_err());
+    std::fs::write(dir.join("bad.keras"), b"not a zip").unwrap();
+    assert!(load_model(dir.join("bad.keras")).is_err());
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -95,3 +95,31 @@ def test_rust_model_reads_a_keras_sequential_config() -> None:
     np.testing.assert_array_equal(twin.predict(x), model.predict(x, verbose=0))
     with pytest.raises(kd.errors.InvalidArgumentError, match="Sequential"):
         _core.Sequential.from_keras_config(json.dumps({"class_name": "Functional", "config": {}}))
+
+
+def test_a_python_saved_model_predicts_the_same_in_rust(tmp_path) -> None:
+    """Deploying from Rust: the crate's load_model reads the .keras file Python wrote."""
+    model = _python_model()
+    model.compile(optimizer="adam", loss="mse")
+    x = np.random.default_rng(2).normal(size=(64, 8)).astype(np.float32)
+    model.fit(x, x[:, :3], epochs=2, verbose=0)
+    path = tmp_path / "trained.keras"
+    model.save(path)
+    rust = _core.Sequential.load(path)
+    np.testing.assert_allclose(rust.predict(x), model.predict(x, verbose=0), atol=1e-5)
+    with pytest.raises(kd.errors.KandleError):
+        _core.Sequential.load(tmp_path / "missing.keras")
+
+
+def test_a_rust_saved_model_loads_in_python(tmp_path) -> None:
+    """The crate's Sequential.save writes a .keras file the Python package loads."""
+    model = _python_model()
+    twin = _rust_twin(model)
+    path = tmp_path / "from_rust.keras"
+    twin.save(path)
+    again = kd.models.load_model(path, compile=False)
+    x = np.random.default_rng(3).normal(size=(16, 8)).astype(np.float32)
+    np.testing.assert_array_equal(again.predict(x, verbose=0), twin.predict(x))
+    assert [layer.name for layer in again.layers] == [layer.name for layer in model.layers]
+    with pytest.raises(kd.errors.InvalidArgumentError, match=".keras"):
+        twin.save(tmp_path / "model.h5")

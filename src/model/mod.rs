@@ -32,7 +32,7 @@ use crate::bail;
 use crate::error::{fmt_shape, Result};
 use crate::losses::{Loss, LOSS_CLASSES};
 use crate::metrics::{metric_from_config, METRIC_CLASSES, WRAPPER_CLASSES};
-use crate::nn::{layer_from_config, new_layer_weights, Layer};
+use crate::nn::{layer_class, layer_from_config, new_layer_weights, Layer};
 use crate::no_grad;
 use crate::optim::Optimizer;
 use crate::tensor::Tensor;
@@ -301,6 +301,108 @@ impl Sequential {
         Ok(())
     }
 
+    /// Sets every weight from a `.keras` file's weights: Keras's paths
+    /// (`layers/dense/vars/0`, ...) and Keras's layouts. Nothing changes unless every
+    /// weight of the model is there with its shape, and nothing else is.
+    pub fn set_keras_weights(&self, weights: &[(String, Tensor)]) -> Result<()> {
+        let by_path: std::collections::HashMap<&str, &Tensor> =
+            weights.iter().map(|(k, v)| (k.as_str(), v)).collect();
+        let (mut values, mut used) = (Vec::new(), 0);
+        let mut counts = std::collections::HashMap::new();
+        for layer in &self.layers {
+            // Keras's paths count layers of a class: dense, dense_1, ...
+            let base = names::snake_case(&layer.spec.class_name);
+            let n = counts.entry(base.clone()).or_insert(0);
+            let path = if *n == 0 { base } else { format!("{base}_{n}") };
+            *n += 1;
+            let transposed = layer_class(&layer.spec.class_name)?.transposed_from_keras();
+            for i in 0..layer.weights.len() {
+                let key = format!("layers/{path}/vars/{i}");
+                let Some(&value) = by_path.get(key.as_str()) else {
+                    bail!(InvalidArgument, "load: the file has no weight {key:?}");
+                };
+                used += 1;
+                values.push(if transposed.contains(&i) {
+                    value.t()?
+                } else {
+                    value.clone()
+                });
+            }
+        }
+        let layer_weights = weights
+            .iter()
+            .filter(|(k, _)| k.starts_with("layers/"))
+            .count();
+        if used != layer_weights {
+            bail!(
+                InvalidArgument,
+                "load: the file has {layer_weights} layer weights, the model {used}"
+            );
+        }
+        self.set_weights(&values)
+    }
+
+    /// Saves the model as Keras 3's `.keras` file: its Keras config and its weights
+    /// (Keras's paths and layouts) in `model.weights.npz`; the write is atomic.
+    pub fn save(&self, path: impl AsRef<std::path::Path>) -> Result<()> {
+        let path = path.as_ref();
+        if path.extension().and_then(|e| e.to_str()) != Some("keras") {
+            bail!(
+                InvalidArgument,
+                "save: the file name must end in `.keras`, got {}",
+                path.display()
+            );
+        }
+        let Some(input_shape) = &self.input_shape else {
+            bail!(
+                InvalidArgument,
+                "save: the model is not built yet (no input shape)"
+            );
+        };
+        let mut batch_shape = vec![Value::Null];
+        batch_shape.extend(input_shape.iter().map(|&d| Value::from(d)));
+        let mut layers = vec![serde_json::json!({
+            "module": "keras.layers",
+            "class_name": "InputLayer",
+            "config": {"batch_shape": batch_shape, "dtype": "float32", "name": "input_layer"},
+            "registered_name": null,
+        })];
+        let mut weights = Vec::new();
+        let mut counts = std::collections::HashMap::new();
+        for layer in &self.layers {
+            let mut config = layer.spec.config.clone();
+            config.insert("name".into(), Value::String(layer.name.clone()));
+            config.insert("trainable".into(), Value::Bool(layer.trainable));
+            layers.push(serde_json::json!({
+                "module": "keras.layers",
+                "class_name": layer.spec.class_name,
+                "config": config,
+                "registered_name": null,
+            }));
+            let base = names::snake_case(&layer.spec.class_name);
+            let n = counts.entry(base.clone()).or_insert(0);
+            let key = if *n == 0 { base } else { format!("{base}_{n}") };
+            *n += 1;
+            let transposed = layer_class(&layer.spec.class_name)?.transposed_from_keras();
+            for (i, w) in layer.weights.iter().enumerate() {
+                let value = if transposed.contains(&i) {
+                    w.t()?
+                } else {
+                    w.clone()
+                };
+                weights.push((format!("layers/{key}/vars/{i}"), value));
+            }
+        }
+        let config = serde_json::json!({
+            "module": "keras",
+            "class_name": "Sequential",
+            "config": {"name": self.name, "trainable": true, "layers": layers},
+            "registered_name": null,
+            "build_config": {"input_shape": batch_shape},
+        });
+        crate::io::save_keras(path, &config, &weights, &[])
+    }
+
     /// The number of weight values.
     pub fn count_params(&self) -> usize {
         self.weights().iter().map(Tensor::numel).sum()
@@ -543,6 +645,23 @@ impl Sequential {
         );
         engine.predict(x)
     }
+}
+
+/// The model of a `.keras` file (Keras 3's format, as kandle and Keras write it for
+/// models of kandle's layers), with its weights. Its layers come from the registry
+/// only: nothing named in the file is executed.
+pub fn load_model(path: impl AsRef<std::path::Path>) -> Result<Sequential> {
+    let file = crate::io::load_keras(path.as_ref())?;
+    let model = Sequential::from_keras_config(&file.config)?;
+    if model.input_shape.is_none() {
+        bail!(
+            InvalidArgument,
+            "load: the model in {} has no input shape",
+            path.as_ref().display()
+        );
+    }
+    model.set_keras_weights(&file.weights)?;
+    Ok(model)
 }
 
 /// The number of rows of `t`, which must have a batch axis and at least one row.

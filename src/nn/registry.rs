@@ -25,6 +25,9 @@ pub enum Make {
         layer: WeightedLayerFn,
         /// The first weights of a new layer of a config for inputs of a shape.
         new_weights: fn(&Value, &[usize]) -> Result<Vec<NewWeight>>,
+        /// The weights held transposed from Keras's layout (candle's `(out, in)`
+        /// Dense kernel), by index.
+        transposed: &'static [usize],
     },
 }
 
@@ -51,10 +54,15 @@ const fn weighted(
     class_name: &'static str,
     layer: WeightedLayerFn,
     new_weights: fn(&Value, &[usize]) -> Result<Vec<NewWeight>>,
+    transposed: &'static [usize],
 ) -> LayerClass {
     LayerClass {
         class_name,
-        make: Make::Weighted { layer, new_weights },
+        make: Make::Weighted {
+            layer,
+            new_weights,
+            transposed,
+        },
     }
 }
 
@@ -73,6 +81,7 @@ pub const LAYER_CLASSES: &[LayerClass] = &[
         "BatchNormalization",
         |c, w| Ok(Box::new(BatchNormalization::from_config(c, w)?)),
         BatchNormalization::new_weights,
+        &[],
     ),
     weightless("CategoryEncoding", |c| {
         Ok(Box::new(CategoryEncoding::from_config(c)?))
@@ -81,6 +90,7 @@ pub const LAYER_CLASSES: &[LayerClass] = &[
         "Dense",
         |c, w| Ok(Box::new(Dense::from_config(c, w)?)),
         Dense::new_weights,
+        &[0],
     ),
     weightless("Discretization", |c| {
         Ok(Box::new(Discretization::from_config(c)?))
@@ -90,6 +100,7 @@ pub const LAYER_CLASSES: &[LayerClass] = &[
         "Embedding",
         |c, w| Ok(Box::new(Embedding::from_config(c, w)?)),
         Embedding::new_weights,
+        &[],
     ),
     weightless("Flatten", |_| Ok(Box::new(Flatten))),
     weightless("GaussianDropout", |c| {
@@ -106,11 +117,13 @@ pub const LAYER_CLASSES: &[LayerClass] = &[
         "LayerNormalization",
         |c, w| Ok(Box::new(LayerNormalization::from_config(c, w)?)),
         LayerNormalization::new_weights,
+        &[],
     ),
     weighted(
         "Normalization",
         |c, w| Ok(Box::new(Normalization::from_config(c, w)?)),
         Normalization::new_weights,
+        &[],
     ),
     weightless("Permute", |c| Ok(Box::new(Permute::from_config(c)?))),
     weightless("RepeatVector", |c| {
@@ -170,5 +183,15 @@ pub fn new_layer_weights(
     match layer_class(class_name)?.make {
         Make::Weighted { new_weights, .. } => new_weights(config, input_shape),
         Make::Weightless(_) => Ok(Vec::new()),
+    }
+}
+
+impl LayerClass {
+    /// The indices of the weights this class holds transposed from Keras's layout.
+    pub fn transposed_from_keras(&self) -> &'static [usize] {
+        match self.make {
+            Make::Weighted { transposed, .. } => transposed,
+            Make::Weightless(_) => &[],
+        }
     }
 }

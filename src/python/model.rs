@@ -46,6 +46,19 @@ impl PySequential {
         Ok(PySequential { inner })
     }
 
+    /// The model of a `.keras` file, by the crate's `load_model`.
+    #[staticmethod]
+    fn load(py: Python<'_>, path: std::path::PathBuf) -> PyResult<Self> {
+        let inner = run(py, || crate::model::load_model(&path))?;
+        Ok(PySequential { inner })
+    }
+
+    /// Saves the model as a `.keras` file, by the crate's `Sequential::save`.
+    fn save(&self, py: Python<'_>, path: std::path::PathBuf) -> PyResult<()> {
+        let model = &self.inner;
+        run(py, || model.save(&path))
+    }
+
     fn build(&mut self, py: Python<'_>, input_shape: Vec<usize>) -> PyResult<()> {
         let model = &mut self.inner;
         run(py, || model.build(&input_shape))
