@@ -6,6 +6,7 @@
 
 // Gradient checks read best as `check_grad(&[x.clone()], ...)`.
 #![cfg_attr(test, allow(clippy::cloned_ref_to_slice_refs))]
+#![warn(missing_docs)]
 
 pub mod autograd;
 pub mod error;

@@ -17,9 +17,13 @@ use serde_json::{json, Value};
 use std::path::Path;
 use std::time::{SystemTime, UNIX_EPOCH};
 
+/// The archive member holding the model's serialized config.
 pub const CONFIG_JSON: &str = "config.json";
+/// The archive member holding `keras_version` and `date_saved`.
 pub const METADATA_JSON: &str = "metadata.json";
+/// The archive member holding the weights as `.npz` (kandle's format).
 pub const WEIGHTS_NPZ: &str = "model.weights.npz";
+/// The archive member holding the weights as HDF5 (Keras's default).
 pub const WEIGHTS_H5: &str = "model.weights.h5";
 /// The Keras release whose file format kandle writes, recorded as `keras_version`.
 pub const KERAS_VERSION: &str = "3.10.0";
@@ -42,7 +46,9 @@ pub struct KerasFile {
 pub enum KerasWeights {
     /// `model.weights.npz`, parsed: float32 arrays and int64 scalars, in file order.
     Npz {
+        /// The float32 arrays, keyed by Keras's variable paths.
         weights: Vec<(String, Tensor)>,
+        /// The int64 scalars (counters such as the optimizer's iteration).
         integers: Vec<(String, i64)>,
     },
     /// `model.weights.h5`, unparsed: the bytes of an HDF5 file.
@@ -52,8 +58,11 @@ pub enum KerasWeights {
 /// A `.keras` archive, checked, with its weights in either format.
 #[derive(Debug)]
 pub struct KerasArchive {
+    /// `config.json`: the model's serialized config.
     pub config: Value,
+    /// `metadata.json`; `{}` if absent.
     pub metadata: Value,
+    /// The weights member, parsed (`.npz`) or as bytes (`.h5`).
     pub weights: KerasWeights,
 }
 

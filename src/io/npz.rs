@@ -9,14 +9,18 @@ use crate::error::{fmt_shape, Error, Result};
 /// The values of an array.
 #[derive(Clone, Debug, PartialEq)]
 pub enum NpyData {
+    /// A float32 array's values.
     F32(Vec<f32>),
+    /// An int64 array's values (int32 files widen to these).
     I64(Vec<i64>),
 }
 
 /// One array of an `.npy` file: row-major values and their shape.
 #[derive(Clone, Debug, PartialEq)]
 pub struct NpyArray {
+    /// The array's shape; empty for a scalar.
     pub shape: Vec<usize>,
+    /// The values, row-major.
     pub data: NpyData,
 }
 
@@ -27,6 +31,7 @@ const ALIGN: usize = 64;
 const MAX_HEADER: usize = 10_000;
 
 impl NpyArray {
+    /// A float32 array of `shape` holding `values`.
     pub fn f32(shape: &[usize], values: Vec<f32>) -> NpyArray {
         NpyArray {
             shape: shape.to_vec(),
@@ -34,6 +39,7 @@ impl NpyArray {
         }
     }
 
+    /// An int64 array of `shape` holding `values`.
     pub fn i64(shape: &[usize], values: Vec<i64>) -> NpyArray {
         NpyArray {
             shape: shape.to_vec(),

@@ -8,6 +8,7 @@ use serde_json::Value;
 
 /// Applies one activation function to its input.
 pub struct ActivationLayer {
+    /// The function applied.
     pub activation: ActivationFn,
 }
 
@@ -19,6 +20,7 @@ impl ActivationLayer {
         })
     }
 
+    /// The activation of `x`.
     pub fn forward<T: Float>(&self, x: &Tensor<T>) -> Result<Tensor<T>> {
         self.activation.apply(x)
     }

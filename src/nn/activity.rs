@@ -11,6 +11,7 @@ use std::sync::Mutex;
 /// gives Keras's activity penalty of the last call:
 /// `(l1 · Σ|x| + l2 · Σx²) / batch_size`.
 pub struct ActivityRegularization<T: Float = f32> {
+    /// The `l1` and `l2` factors of the penalty.
     pub regularizer: Regularizer,
     /// The last input, part of the graph of that call (so the penalty's gradient
     /// reaches the layers before).
@@ -18,6 +19,8 @@ pub struct ActivityRegularization<T: Float = f32> {
 }
 
 impl<T: Float> ActivityRegularization<T> {
+    /// A layer of Keras's `ActivityRegularization(l1, l2)`; both must be finite and
+    /// non-negative.
     pub fn new(l1: f64, l2: f64) -> Result<Self> {
         Ok(ActivityRegularization {
             regularizer: Regularizer::new(l1, l2)?,
@@ -34,6 +37,7 @@ impl<T: Float> ActivityRegularization<T> {
         )
     }
 
+    /// `x` unchanged; remembered for the next [`ActivityRegularization::regularization`].
     pub fn forward(&self, x: &Tensor<T>) -> Result<Tensor<T>> {
         *self.last.lock().unwrap_or_else(|e| e.into_inner()) = Some(x.clone());
         Ok(x.clone())

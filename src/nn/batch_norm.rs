@@ -14,15 +14,23 @@ use serde_json::Value;
 /// Normalizes each feature along `axis`:
 /// `gamma · (x - mean) / sqrt(var + epsilon) + beta`.
 pub struct BatchNormalization<T: Float = f32> {
+    /// The feature axis (Keras's `axis`, default -1); statistics are taken over all others.
     pub axis: isize,
+    /// The moving statistics' decay: `moving · momentum + batch · (1 - momentum)`.
     pub momentum: f64,
+    /// Added to the variance before its square root.
     pub epsilon: f64,
+    /// The per-feature scale; None when Keras's `scale` is false.
     pub gamma: Option<Tensor<T>>,
+    /// The per-feature offset; None when Keras's `center` is false.
     pub beta: Option<Tensor<T>>,
+    /// Penalty on `gamma` (Keras's `gamma_regularizer`).
     pub gamma_regularizer: Option<Regularizer>,
+    /// Penalty on `beta` (Keras's `beta_regularizer`).
     pub beta_regularizer: Option<Regularizer>,
     /// Non-trainable variables, updated in place by each training forward pass.
     pub moving_mean: Tensor<T>,
+    /// The moving (biased) variance of each feature, non-trainable like `moving_mean`.
     pub moving_variance: Tensor<T>,
 }
 
@@ -89,6 +97,8 @@ impl<T: Float> BatchNormalization<T> {
         ])
     }
 
+    /// Normalizes `x` with the batch's statistics when `training` (updating the moving
+    /// statistics), else with the moving statistics; then scales by gamma and shifts by beta.
     pub fn forward(&self, x: &Tensor<T>, training: bool) -> Result<Tensor<T>> {
         let axis = normalize_axis(self.axis, x.rank(), "BatchNormalization")?;
         let features = self.moving_mean.numel();

@@ -14,13 +14,19 @@ use serde_json::Value;
 /// A fully connected layer. Its weights are variables, built on the first call
 /// (or by [`Dense::build`]) once the input size is known.
 pub struct Dense<T: Float = f32> {
+    /// The output size (Keras's `units`).
     pub units: usize,
     /// Applied after `x · weightᵀ + bias`; relu, sigmoid and tanh fuse into that op.
     pub activation: ActivationFn,
+    /// Whether the layer adds a bias (Keras's `use_bias`).
     pub use_bias: bool,
+    /// Draws the weight when the layer is built (Keras's `kernel_initializer`).
     pub kernel_initializer: Initializer,
+    /// Draws the bias when the layer is built (Keras's `bias_initializer`).
     pub bias_initializer: Initializer,
+    /// Penalty on the weight (Keras's `kernel_regularizer`).
     pub kernel_regularizer: Option<Regularizer>,
+    /// Penalty on the bias (Keras's `bias_regularizer`).
     pub bias_regularizer: Option<Regularizer>,
     weight: Option<Tensor<T>>,
     bias: Option<Tensor<T>>,
@@ -96,14 +102,17 @@ impl<T: Float> Dense<T> {
         Ok(())
     }
 
+    /// Whether the weights exist yet.
     pub fn is_built(&self) -> bool {
         self.weight.is_some()
     }
 
+    /// The weight `(out, in)`; None until built.
     pub fn weight(&self) -> Option<&Tensor<T>> {
         self.weight.as_ref()
     }
 
+    /// The bias `(out,)`; None until built, or without `use_bias`.
     pub fn bias(&self) -> Option<&Tensor<T>> {
         self.bias.as_ref()
     }

@@ -16,6 +16,7 @@ use std::sync::Mutex;
 /// is the identity. Masks come from kandle's global generator, or from the layer's own
 /// generator when it has a `seed`.
 pub struct Dropout {
+    /// The probability of dropping each element, in `[0, 1)`.
     pub rate: f64,
     /// The mask's shape: `None` entries take the input's size; size-1 entries share
     /// one mask value along that axis (Keras's `noise_shape`).
@@ -76,6 +77,7 @@ pub(crate) fn noise_mask_shape(
 }
 
 impl Dropout {
+    /// A layer of Keras's `Dropout(rate, noise_shape, seed)`; `rate` must be in `[0, 1)`.
     pub fn new(
         rate: f64,
         noise_shape: Option<Vec<Option<usize>>>,
@@ -106,6 +108,7 @@ impl Dropout {
         )
     }
 
+    /// `x` with inverted dropout applied when `training`; `x` itself otherwise.
     pub fn forward<T: Float>(&self, x: &Tensor<T>, training: bool) -> Result<Tensor<T>> {
         if !training || self.rate == 0.0 {
             return Ok(x.clone());

@@ -13,7 +13,9 @@ use serde_json::Value;
 /// `index` of `embeddings` `(input_dim, output_dim)`; the output has the input's shape
 /// plus a last axis of `output_dim`.
 pub struct Embedding<T: Float = f32> {
+    /// The trainable table, `(input_dim, output_dim)`.
     pub embeddings: Tensor<T>,
+    /// Penalty on `embeddings` (Keras's `embeddings_regularizer`).
     pub embeddings_regularizer: Option<Regularizer>,
 }
 
@@ -47,10 +49,12 @@ impl<T: Float> Embedding<T> {
         })
     }
 
+    /// The rows of `embeddings` at the indices in `x`: shape `x.shape() + (output_dim,)`.
     pub fn forward(&self, x: &Tensor<T>) -> Result<Tensor<T>> {
         self.embeddings.take_rows(x)
     }
 
+    /// The penalty of the embeddings regularizer, if any.
     pub fn regularization(&self) -> Result<Option<Tensor<T>>> {
         total_penalty(&[(self.embeddings_regularizer, Some(&self.embeddings))])
     }

@@ -10,17 +10,45 @@ use serde_json::Value;
 /// `(fan_in, fan_out)`.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Initializer {
+    /// All zeros (Keras's `zeros`).
     Zeros,
+    /// All ones (Keras's `ones`).
     Ones,
+    /// Every element set to the value (Keras's `Constant`).
     Constant(f64),
-    RandomUniform { min: f64, max: f64 },
-    RandomNormal { mean: f64, stddev: f64 },
-    TruncatedNormal { mean: f64, stddev: f64 },
+    /// Uniform on `[min, max)` (Keras's `RandomUniform`, by default ±0.05).
+    RandomUniform {
+        /// The lower bound.
+        min: f64,
+        /// The upper bound (excluded).
+        max: f64,
+    },
+    /// Normal with `mean` and `stddev` (Keras's `RandomNormal`, by default 0 and 0.05).
+    RandomNormal {
+        /// The mean.
+        mean: f64,
+        /// The standard deviation.
+        stddev: f64,
+    },
+    /// Normal with `mean` and `stddev`, redrawn beyond two standard deviations (Keras's
+    /// `TruncatedNormal`).
+    TruncatedNormal {
+        /// The mean.
+        mean: f64,
+        /// The standard deviation before truncation.
+        stddev: f64,
+    },
+    /// Uniform on `±sqrt(6 / (fan_in + fan_out))` (Keras's `glorot_uniform`).
     GlorotUniform,
+    /// Truncated normal of variance `2 / (fan_in + fan_out)` (Keras's `glorot_normal`).
     GlorotNormal,
+    /// Uniform on `±sqrt(6 / fan_in)` (Keras's `he_uniform`).
     HeUniform,
+    /// Truncated normal of variance `2 / fan_in` (Keras's `he_normal`).
     HeNormal,
+    /// Uniform on `±sqrt(3 / fan_in)` (Keras's `lecun_uniform`).
     LecunUniform,
+    /// Truncated normal of variance `1 / fan_in` (Keras's `lecun_normal`).
     LecunNormal,
 }
 

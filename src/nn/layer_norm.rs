@@ -13,11 +13,17 @@ use serde_json::Value;
 /// `gamma · (x - mean) / sqrt(var + epsilon) + beta`, with the mean and (biased)
 /// variance taken over `axis` of each sample; gamma and beta have the shape of those axes.
 pub struct LayerNormalization<T: Float = f32> {
+    /// The axes normalized over (Keras's `axis`, an int or a list; default -1).
     pub axis: Vec<isize>,
+    /// Added to the variance before its square root.
     pub epsilon: f64,
+    /// The scale, shaped as the normalized axes; None when Keras's `scale` is false.
     pub gamma: Option<Tensor<T>>,
+    /// The offset, shaped as the normalized axes; None when Keras's `center` is false.
     pub beta: Option<Tensor<T>>,
+    /// Penalty on `gamma` (Keras's `gamma_regularizer`).
     pub gamma_regularizer: Option<Regularizer>,
+    /// Penalty on `beta` (Keras's `beta_regularizer`).
     pub beta_regularizer: Option<Regularizer>,
 }
 
@@ -97,6 +103,7 @@ impl<T: Float> LayerNormalization<T> {
         ])
     }
 
+    /// Normalizes each sample of `x` over `axis`, then scales by gamma and shifts by beta.
     pub fn forward(&self, x: &Tensor<T>) -> Result<Tensor<T>> {
         let mut axes = self
             .axis

@@ -48,11 +48,13 @@ fn check_rate(layer: &str, rate: f64) -> Result<f64> {
 
 /// Adds zero-centred normal noise of standard deviation `stddev` in training.
 pub struct GaussianNoise {
+    /// The noise's standard deviation, in `[0, 1]`.
     pub stddev: f64,
     rng: LayerRng,
 }
 
 impl GaussianNoise {
+    /// A layer of Keras's `GaussianNoise(stddev, seed)`; `stddev` must be in `[0, 1]`.
     pub fn new(stddev: f64, seed: Option<u64>) -> Result<Self> {
         if !(0.0..=1.0).contains(&stddev) {
             bail!(
@@ -74,6 +76,7 @@ impl GaussianNoise {
         )
     }
 
+    /// `x` plus fresh noise when `training`; `x` itself otherwise.
     pub fn forward<T: Float>(&self, x: &Tensor<T>, training: bool) -> Result<Tensor<T>> {
         if !training || self.stddev == 0.0 {
             return Ok(x.clone());
@@ -86,11 +89,14 @@ impl GaussianNoise {
 /// Multiplies by normal noise of mean 1 and standard deviation `sqrt(rate / (1 - rate))`
 /// in training.
 pub struct GaussianDropout {
+    /// Keras's drop probability, in `[0, 1)`: the noise's standard deviation is
+    /// `sqrt(rate / (1 - rate))`.
     pub rate: f64,
     rng: LayerRng,
 }
 
 impl GaussianDropout {
+    /// A layer of Keras's `GaussianDropout(rate, seed)`; `rate` must be in `[0, 1)`.
     pub fn new(rate: f64, seed: Option<u64>) -> Result<Self> {
         Ok(GaussianDropout {
             rate: check_rate("GaussianDropout", rate)?,
@@ -106,6 +112,7 @@ impl GaussianDropout {
         )
     }
 
+    /// `x` times fresh noise when `training`; `x` itself otherwise.
     pub fn forward<T: Float>(&self, x: &Tensor<T>, training: bool) -> Result<Tensor<T>> {
         if !training || self.rate == 0.0 {
             return Ok(x.clone());
@@ -124,12 +131,16 @@ const ALPHA_P: f64 = -1.673_263_242_354_377_3 * 1.050_700_987_355_480_5;
 /// to SELU's saturation value `alpha_p`, then applies the affine map `a·x + b` that
 /// restores the input's mean and variance, as Keras's AlphaDropout.
 pub struct AlphaDropout {
+    /// The probability of dropping each element (or group), in `[0, 1)`.
     pub rate: f64,
+    /// The mask's shape: `None` entries take the input's size; size-1 entries share one
+    /// mask value along that axis (Keras's `noise_shape`).
     pub noise_shape: Option<Vec<Option<usize>>>,
     rng: LayerRng,
 }
 
 impl AlphaDropout {
+    /// A layer of Keras's `AlphaDropout(rate, noise_shape, seed)`; `rate` must be in `[0, 1)`.
     pub fn new(
         rate: f64,
         noise_shape: Option<Vec<Option<usize>>>,
@@ -168,6 +179,8 @@ impl AlphaDropout {
         x.mul(&scale)?.add(&shift)
     }
 
+    /// `x` with a fresh mask applied by [`AlphaDropout::apply_mask`] when `training`; `x`
+    /// itself otherwise.
     pub fn forward<T: Float>(&self, x: &Tensor<T>, training: bool) -> Result<Tensor<T>> {
         if !training || self.rate == 0.0 {
             return Ok(x.clone());

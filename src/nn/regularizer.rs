@@ -9,7 +9,9 @@ use serde_json::Value;
 /// An L1/L2 penalty on a weight. Keras's `L1`, `L2` and `L1L2` are all this one form.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Regularizer {
+    /// The factor of `Σ|w|`.
     pub l1: f64,
+    /// The factor of `Σw²`.
     pub l2: f64,
 }
 
@@ -24,6 +26,7 @@ fn check_factor(name: &str, v: f64) -> Result<f64> {
 }
 
 impl Regularizer {
+    /// `l1 · Σ|w| + l2 · Σw²`; both factors must be finite and non-negative.
     pub fn new(l1: f64, l2: f64) -> Result<Self> {
         Ok(Regularizer {
             l1: check_factor("l1", l1)?,

@@ -12,6 +12,7 @@ use serde_json::Value;
 pub struct Flatten;
 
 impl Flatten {
+    /// `x` reshaped to `(batch, prod(other axes))`.
     pub fn forward<T: Float>(&self, x: &Tensor<T>) -> Result<Tensor<T>> {
         let Some(&batch) = x.shape().first() else {
             bail!(
@@ -25,10 +26,12 @@ impl Flatten {
 
 /// Reshapes the non-batch axes to `target_shape`, where one entry may be -1 (inferred).
 pub struct Reshape {
+    /// The per-sample shape, without the batch axis; at most one entry is -1.
     pub target_shape: Vec<isize>,
 }
 
 impl Reshape {
+    /// A layer of Keras's `Reshape(target_shape)`; refuses more than one -1 or sizes below -1.
     pub fn new(target_shape: Vec<isize>) -> Result<Self> {
         let unknown = target_shape.iter().filter(|&&d| d == -1).count();
         if unknown > 1 || target_shape.iter().any(|&d| d < -1) {
@@ -50,6 +53,7 @@ impl Reshape {
         Reshape::new(target)
     }
 
+    /// `x` reshaped to `(batch, *target_shape)`, with a -1 inferred from the sample size.
     pub fn forward<T: Float>(&self, x: &Tensor<T>) -> Result<Tensor<T>> {
         let Some(&batch) = x.shape().first() else {
             bail!(
@@ -76,10 +80,12 @@ pub struct Identity;
 
 /// `(batch, features) -> (batch, n, features)`: each sample repeated `n` times.
 pub struct RepeatVector {
+    /// How many times each sample is repeated.
     pub n: usize,
 }
 
 impl RepeatVector {
+    /// A layer of Keras's `RepeatVector(n)`; `n` must be positive.
     pub fn new(n: usize) -> Result<Self> {
         if n == 0 {
             bail!(
@@ -98,6 +104,7 @@ impl RepeatVector {
         RepeatVector::new(n)
     }
 
+    /// `x` `(batch, features)` repeated to `(batch, n, features)`.
     pub fn forward<T: Float>(&self, x: &Tensor<T>) -> Result<Tensor<T>> {
         let &[batch, features] = x.shape() else {
             bail!(
@@ -113,10 +120,12 @@ impl RepeatVector {
 
 /// Permutes the non-batch axes: `dims` lists them, numbered from 1, in their new order.
 pub struct Permute {
+    /// The new order of the non-batch axes, numbered from 1 (Keras's `dims`).
     pub dims: Vec<usize>,
 }
 
 impl Permute {
+    /// A layer of Keras's `Permute(dims)`; `dims` must be a permutation of `1..=dims.len()`.
     pub fn new(dims: Vec<usize>) -> Result<Self> {
         let mut sorted = dims.clone();
         sorted.sort_unstable();
@@ -139,6 +148,7 @@ impl Permute {
         Permute::new(dims)
     }
 
+    /// `x` with its non-batch axes in the order `dims`; the batch axis stays first.
     pub fn forward<T: Float>(&self, x: &Tensor<T>) -> Result<Tensor<T>> {
         if x.rank() != self.dims.len() + 1 {
             bail!(

@@ -8,6 +8,7 @@ use serde_json::Value;
 /// Keras's `ops.normalize(x, axis, order=2, epsilon=1e-12)`:
 /// `x · min(1 / sqrt(Σx²), 1 / epsilon)` over `axes`.
 pub struct UnitNormalization {
+    /// The axes whose L2 norm becomes 1 (Keras's `axis`, default -1).
     pub axes: Vec<isize>,
 }
 
@@ -25,6 +26,7 @@ impl UnitNormalization {
         Ok(UnitNormalization { axes })
     }
 
+    /// `x` scaled to unit L2 norm over `axes`.
     pub fn forward<T: Float>(&self, x: &Tensor<T>) -> Result<Tensor<T>> {
         let squares = x.mul(x)?.sum(Some(&self.axes), true)?;
         // rsqrt(max(s, eps²)) is min(rsqrt(s), 1/eps), and its gradient stays finite

@@ -19,6 +19,8 @@ pub struct Rows {
 }
 
 impl Rows {
+    /// Rows over `data`, whose length must equal the product of `shape` (which has a batch
+    /// axis).
     pub fn new(data: Arc<dyn AsRef<[f32]> + Send + Sync>, shape: &[usize]) -> Result<Self> {
         let len = (*data).as_ref().len();
         if shape.is_empty() {
@@ -38,6 +40,7 @@ impl Rows {
         Self::new(Arc::new(t.to_vec()), t.shape())
     }
 
+    /// The full shape, the sample axis first.
     pub fn shape(&self) -> &[usize] {
         &self.shape
     }
@@ -79,22 +82,27 @@ impl Dataset {
         })
     }
 
+    /// The number of samples.
     pub fn len(&self) -> usize {
         self.order.len()
     }
 
+    /// Whether there are no samples.
     pub fn is_empty(&self) -> bool {
         self.order.is_empty()
     }
 
+    /// The inputs.
     pub fn x(&self) -> &Rows {
         &self.x
     }
 
+    /// The targets, if any.
     pub fn y(&self) -> Option<&Rows> {
         self.y.as_ref()
     }
 
+    /// The per-sample weights, if any.
     pub fn sample_weight(&self) -> Option<&Rows> {
         self.sample_weight.as_ref()
     }

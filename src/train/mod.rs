@@ -29,7 +29,9 @@ pub type SharedMetric = Arc<Mutex<Box<dyn Metric>>>;
 pub struct CompiledMetric {
     /// The name in the logs.
     pub name: String,
+    /// The metric's state, shared with its Python object.
     pub metric: SharedMetric,
+    /// Whether the metric takes sample weights (it came from `weighted_metrics`).
     pub weighted: bool,
 }
 
@@ -148,11 +150,15 @@ fn for_batches<B: Send>(
 /// Which loop a batch runs in.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Mode {
+    /// `fit`'s loop: gradients and optimizer steps.
     Train,
+    /// `evaluate`'s loop: losses and metrics only.
     Test,
 }
 
 impl Trainer {
+    /// A trainer over `layers`, updating `trainable`; `loss` and `optimizer` are None until
+    /// the model is compiled.
     pub fn new(
         layers: Vec<Arc<dyn Layer>>,
         trainable: Vec<Tensor>,

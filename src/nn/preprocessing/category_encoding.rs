@@ -11,13 +11,17 @@ use serde_json::Value;
 /// Encodes integer inputs (whole numbers held as floats) with `num_tokens` classes.
 /// The output is a constant: integer inputs have no gradient.
 pub struct CategoryEncoding {
+    /// The number of classes: inputs must lie in `[0, num_tokens)`.
     pub num_tokens: usize,
+    /// The encoding: one_hot, multi_hot or count (Keras's `output_mode`).
     pub output_mode: OutputMode,
 }
 
 const MODES: &[&str] = &["one_hot", "multi_hot", "count"];
 
 impl CategoryEncoding {
+    /// A layer of Keras's `CategoryEncoding(num_tokens, output_mode)`; `num_tokens` must be
+    /// positive and `output_mode` not `Int`.
     pub fn new(num_tokens: usize, output_mode: OutputMode) -> Result<Self> {
         if num_tokens == 0 {
             bail!(
@@ -75,6 +79,7 @@ impl CategoryEncoding {
         )
     }
 
+    /// The encoding of `x`, without count weights.
     pub fn forward<T: Float>(&self, x: &Tensor<T>) -> Result<Tensor<T>> {
         self.encode(x, None)
     }

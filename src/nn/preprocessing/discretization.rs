@@ -14,6 +14,7 @@ use serde_json::Value;
 pub struct Discretization {
     /// Compared in the input's precision, as Keras compares in float32.
     pub bin_boundaries: Vec<f64>,
+    /// How the bin indices are encoded (Keras's `output_mode`: int, one_hot, multi_hot or count).
     pub output_mode: OutputMode,
 }
 
@@ -37,6 +38,7 @@ impl Discretization {
         })
     }
 
+    /// The encoded bin index of each value of `x`.
     pub fn forward<T: Float>(&self, x: &Tensor<T>) -> Result<Tensor<T>> {
         let bounds: Vec<T> = self
             .bin_boundaries

@@ -15,12 +15,21 @@ use std::collections::HashMap;
 /// `invert`, maps indices back to tokens. Non-`int` modes encode the indices over the
 /// vocabulary's size. Inputs are whole numbers held as floats; the output is a constant.
 pub struct IntegerLookup {
+    /// The largest vocabulary size, special tokens included (Keras's `max_tokens`); None for
+    /// no limit.
     pub max_tokens: Option<usize>,
+    /// How many indices unknown tokens share (Keras's `num_oov_indices`).
     pub num_oov_indices: usize,
+    /// The token mapped to index 0 (Keras's `mask_token`); None for no mask index.
     pub mask_token: Option<i64>,
+    /// The token that `invert` gives for OOV indices and unknown indices (Keras's `oov_token`,
+    /// default -1).
     pub oov_token: i64,
+    /// Whether the layer maps indices back to tokens (only with `int` output).
     pub invert: bool,
+    /// How the indices are encoded (Keras's `output_mode`: int, one_hot, multi_hot or count).
     pub output_mode: OutputMode,
+    /// Whether non-`int` encodings have depth `max_tokens` rather than the vocabulary size.
     pub pad_to_max_tokens: bool,
     /// The vocabulary without the special tokens.
     pub tokens: Vec<i64>,
@@ -185,6 +194,8 @@ impl IntegerLookup {
             .unwrap_or(self.oov_token)
     }
 
+    /// The encoded vocabulary index of each token of `x`, or with `invert` the token of each
+    /// index.
     pub fn forward<T: Float>(&self, x: &Tensor<T>) -> Result<Tensor<T>> {
         let data = x.data();
         if self.invert {

@@ -17,10 +17,12 @@ const EPSILON: f64 = 1e-7;
 pub struct Normalization<T: Float = f32> {
     /// The kept axes, as given (normalized against each input's rank).
     pub axis: Vec<isize>,
+    /// Whether the layer undoes the normalization: `mean + x · max(sqrt(variance), 1e-7)`.
     pub invert: bool,
     /// Of the kept axes' sizes (adapted weights), or of any shape that aligns with the
     /// kept axes from the right (a given `mean`).
     pub mean: Tensor<T>,
+    /// Shaped as `mean`.
     pub variance: Tensor<T>,
 }
 
@@ -102,6 +104,7 @@ impl<T: Float> Normalization<T> {
         Ok(out)
     }
 
+    /// `x` normalized per feature (or denormalized, with `invert`).
     pub fn forward(&self, x: &Tensor<T>) -> Result<Tensor<T>> {
         let param_shape = self.param_shape(x.shape())?;
         let mean = self.mean.detach().reshape(&param_shape)?;

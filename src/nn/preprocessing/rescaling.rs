@@ -10,7 +10,9 @@ use serde_json::Value;
 /// Multiplies the input by `scale` and adds `offset`: numbers, or arrays that broadcast
 /// against the input (per channel, over the last axes).
 pub struct Rescaling<T: Float = f32> {
+    /// The factor: a scalar or an array that broadcasts against the input.
     pub scale: Tensor<T>,
+    /// The term added after scaling: a scalar (default 0) or a broadcasting array.
     pub offset: Tensor<T>,
 }
 
@@ -30,6 +32,7 @@ impl<T: Float> Rescaling<T> {
         Ok(Rescaling { scale, offset })
     }
 
+    /// `x · scale + offset`.
     pub fn forward(&self, x: &Tensor<T>) -> Result<Tensor<T>> {
         x.mul(&self.scale)?.add(&self.offset)
     }
