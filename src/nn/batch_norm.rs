@@ -3,7 +3,7 @@
 
 use super::init::new_variable;
 use super::regularizer::{total_penalty, Regularizer};
-use super::{config_or, keep_only_axes, scale_and_shift, NewWeight};
+use super::{config_or, keep_only_axes, new_gamma_beta, scale_and_shift, NewWeight};
 use crate::bail;
 use crate::error::{fmt_shape, Result};
 use crate::nn::Layer;
@@ -156,19 +156,7 @@ impl BatchNormalization<f32> {
         let new = |key: &str, default: &str| {
             new_variable(config, key, default, &shape, (shape[0], shape[0]))
         };
-        let mut weights = Vec::with_capacity(4);
-        if config_or(config, "scale", true)? {
-            weights.push(NewWeight::trainable(
-                "gamma",
-                new("gamma_initializer", "ones")?,
-            ));
-        }
-        if config_or(config, "center", true)? {
-            weights.push(NewWeight::trainable(
-                "beta",
-                new("beta_initializer", "zeros")?,
-            ));
-        }
+        let mut weights = new_gamma_beta(config, &shape)?;
         weights.push(NewWeight::frozen(
             "moving_mean",
             new("moving_mean_initializer", "zeros")?,

@@ -1,8 +1,7 @@
 //! LayerNormalization: each sample normalized over its own feature axes.
 
-use super::init::new_variable;
 use super::regularizer::{total_penalty, Regularizer};
-use super::{config_or, keep_only_axes, scale_and_shift, weight, NewWeight};
+use super::{config_or, keep_only_axes, new_gamma_beta, scale_and_shift, weight, NewWeight};
 use crate::bail;
 use crate::error::{fmt_shape, Result};
 use crate::nn::Layer;
@@ -151,23 +150,7 @@ impl LayerNormalization<f32> {
         axes.sort_unstable();
         axes.dedup();
         let shape: Vec<usize> = axes.iter().map(|&a| input_shape[a]).collect();
-        let size = shape.iter().product();
-        let new =
-            |key: &str, default: &str| new_variable(config, key, default, &shape, (size, size));
-        let mut weights = Vec::with_capacity(2);
-        if config_or(config, "scale", true)? {
-            weights.push(NewWeight::trainable(
-                "gamma",
-                new("gamma_initializer", "ones")?,
-            ));
-        }
-        if config_or(config, "center", true)? {
-            weights.push(NewWeight::trainable(
-                "beta",
-                new("beta_initializer", "zeros")?,
-            ));
-        }
-        Ok(weights)
+        new_gamma_beta(config, &shape)
     }
 }
 

@@ -97,6 +97,23 @@ pub(crate) fn keep_only_axes(shape: &[usize], axes: &[usize]) -> Vec<usize> {
         .collect()
 }
 
+/// The first gamma (if the config's `scale`) and beta (if `center`) of a new
+/// normalization layer, of `shape`, drawn by the config's initializers.
+pub(crate) fn new_gamma_beta(config: &Value, shape: &[usize]) -> Result<Vec<NewWeight>> {
+    let size = shape.iter().product();
+    let mut weights = Vec::with_capacity(2);
+    for (flag, name, key, default) in [
+        ("scale", "gamma", "gamma_initializer", "ones"),
+        ("center", "beta", "beta_initializer", "zeros"),
+    ] {
+        if config_or(config, flag, true)? {
+            let value = init::new_variable(config, key, default, shape, (size, size))?;
+            weights.push(NewWeight::trainable(name, value));
+        }
+    }
+    Ok(weights)
+}
+
 /// `normalized · gamma + beta` for the normalization layers; gamma and beta (either may
 /// be off) are reshaped to `param_shape` to broadcast over the normalized axes.
 pub(crate) fn scale_and_shift<T: Float>(
