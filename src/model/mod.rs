@@ -128,6 +128,8 @@ impl Default for FitOptions {
 pub struct Sequential {
     name: String,
     input_shape: Option<Vec<usize>>,
+    /// The shape of one output sample, found by `build`.
+    output_shape: Vec<usize>,
     layers: Vec<ModelLayer>,
     compiled: Option<Compiled>,
 }
@@ -307,28 +309,18 @@ impl Sequential {
     pub fn set_keras_weights(&self, weights: &[(String, Tensor)]) -> Result<()> {
         let by_path: std::collections::HashMap<&str, &Tensor> =
             weights.iter().map(|(k, v)| (k.as_str(), v)).collect();
-        let (mut values, mut used) = (Vec::new(), 0);
-        let mut counts = std::collections::HashMap::new();
-        for layer in &self.layers {
-            // Keras's paths count layers of a class: dense, dense_1, ...
-            let base = names::snake_case(&layer.spec.class_name);
-            let n = counts.entry(base.clone()).or_insert(0);
-            let path = if *n == 0 { base } else { format!("{base}_{n}") };
-            *n += 1;
-            let transposed = layer_class(&layer.spec.class_name)?.transposed_from_keras();
-            for i in 0..layer.weights.len() {
-                let key = format!("layers/{path}/vars/{i}");
-                let Some(&value) = by_path.get(key.as_str()) else {
-                    bail!(InvalidArgument, "load: the file has no weight {key:?}");
-                };
-                used += 1;
-                values.push(if transposed.contains(&i) {
-                    value.t()?
-                } else {
-                    value.clone()
-                });
-            }
+        let mut values = Vec::new();
+        for (key, transposed) in self.keras_weight_paths()? {
+            let Some(&value) = by_path.get(key.as_str()) else {
+                bail!(InvalidArgument, "load: the file has no weight {key:?}");
+            };
+            values.push(if transposed {
+                value.t()?
+            } else {
+                value.clone()
+            });
         }
+        let used = values.len();
         let layer_weights = weights
             .iter()
             .filter(|(k, _)| k.starts_with("layers/"))
@@ -340,6 +332,26 @@ impl Sequential {
             );
         }
         self.set_weights(&values)
+    }
+
+    /// Keras's path of each weight in a weights file (`layers/dense_1/vars/0`: layers
+    /// counted per class), in the model's order, and whether the model holds it
+    /// transposed from Keras's layout.
+    fn keras_weight_paths(&self) -> Result<Vec<(String, bool)>> {
+        let mut counts = std::collections::HashMap::new();
+        let mut paths = Vec::new();
+        for layer in &self.layers {
+            let base = names::snake_case(&layer.spec.class_name);
+            let n = counts.entry(base.clone()).or_insert(0);
+            let path = if *n == 0 { base } else { format!("{base}_{n}") };
+            *n += 1;
+            let transposed = layer_class(&layer.spec.class_name)?.transposed_from_keras();
+            paths.extend(
+                (0..layer.weights.len())
+                    .map(|i| (format!("layers/{path}/vars/{i}"), transposed.contains(&i))),
+            );
+        }
+        Ok(paths)
     }
 
     /// Saves the model as Keras 3's `.keras` file: its Keras config and its weights
@@ -367,8 +379,6 @@ impl Sequential {
             "config": {"batch_shape": batch_shape, "dtype": "float32", "name": "input_layer"},
             "registered_name": null,
         })];
-        let mut weights = Vec::new();
-        let mut counts = std::collections::HashMap::new();
         for layer in &self.layers {
             let mut config = layer.spec.config.clone();
             config.insert("name".into(), Value::String(layer.name.clone()));
@@ -379,20 +389,13 @@ impl Sequential {
                 "config": config,
                 "registered_name": null,
             }));
-            let base = names::snake_case(&layer.spec.class_name);
-            let n = counts.entry(base.clone()).or_insert(0);
-            let key = if *n == 0 { base } else { format!("{base}_{n}") };
-            *n += 1;
-            let transposed = layer_class(&layer.spec.class_name)?.transposed_from_keras();
-            for (i, w) in layer.weights.iter().enumerate() {
-                let value = if transposed.contains(&i) {
-                    w.t()?
-                } else {
-                    w.clone()
-                };
-                weights.push((format!("layers/{key}/vars/{i}"), value));
-            }
         }
+        let weights = self
+            .weights()
+            .into_iter()
+            .zip(self.keras_weight_paths()?)
+            .map(|(w, (key, transposed))| Ok((key, if transposed { w.t()? } else { w })))
+            .collect::<Result<Vec<_>>>()?;
         let config = serde_json::json!({
             "module": "keras",
             "class_name": "Sequential",
@@ -445,6 +448,7 @@ impl Sequential {
             shape = no_grad(|| engine.forward(&probe, false))?.shape().to_vec();
         }
         self.input_shape = Some(input_shape.to_vec());
+        self.output_shape = shape[1..].to_vec();
         Ok(())
     }
 
@@ -502,10 +506,7 @@ impl Sequential {
                 "You must call `compile()` before using the model (called `{method}()`)."
             );
         };
-        let y_pred_shape = {
-            let probe = Tensor::zeros(&[&[1], &x.shape()[1..]].concat())?;
-            no_grad(|| self.forward(&probe, false))?.shape().to_vec()
-        };
+        let y_pred_shape = [&[1], &self.output_shape[..]].concat();
         let metrics = compiled
             .metrics
             .iter()
