@@ -547,3 +547,35 @@ def test_numpy_scalars_in_configs_reach_the_engine():
 def test_non_finite_hyper_parameters_are_refused_by_name(make, argument):
     with pytest.raises(ValueError, match=f"`{argument}`"):
         make()
+
+
+# --------------------------------------------------------------------------- deep models
+
+
+def test_building_a_deep_sequential_builds_each_layer_once(monkeypatch):
+    # Each add used to rebuild the whole stack, so 12,000 layers took 36 s (quadratic).
+    calls = []
+    original = kd.layers.Dense.compute_output_shape
+
+    def counted(self, shape):
+        calls.append(self)
+        return original(self, shape)
+
+    monkeypatch.setattr(kd.layers.Dense, "compute_output_shape", counted)
+    depth = 300
+    model = kd.Sequential([kd.Input((4,))] + [kd.layers.Dense(4) for _ in range(depth)])
+    assert len(calls) == depth
+    assert model.output_shape == (None, 4)
+    model.pop()
+    model.add(kd.layers.Dense(2))
+    assert model.output_shape == (None, 2)
+
+
+def test_a_layer_that_does_not_fit_leaves_the_sequential_unchanged():
+    model = kd.Sequential([kd.Input((4, 3)), kd.layers.Flatten()])
+    with pytest.raises(ValueError, match="Reshape"):
+        model.add(kd.layers.Reshape((5,)))
+    assert len(model.layers) == 1
+    model.add(kd.layers.Dense(2))
+    assert model.output_shape == (None, 2)
+    assert model.predict(np.ones((1, 4, 3)), verbose=0).shape == (1, 2)

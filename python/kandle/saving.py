@@ -40,7 +40,14 @@ from kandle import losses as losses_module
 from kandle import metrics as metrics_module
 from kandle import optimizers as optimizers_module
 from kandle._config import plain
-from kandle.errors import DTypeError, InvalidArgumentError, KandleIOError, ShapeError
+from kandle.errors import (
+    AllocationError,
+    DTypeError,
+    InvalidArgumentError,
+    KandleError,
+    KandleIOError,
+    ShapeError,
+)
 from kandle.layers.layer import Layer
 
 T = TypeVar("T")
@@ -528,12 +535,9 @@ def _plan_layer_weights(model: Any, store: dict[str, Any], source: str) -> list[
                 f"load: {source} has more weights for layer {layer.name!r} than its {len(expected)}"
             )
         plan.append((layer, arrays))
-    known = {f"{key}/" for key, _ in _layer_keys(model)}
-    extra = [
-        k
-        for k in store
-        if k.startswith("layers/") and not any(k.startswith(prefix) for prefix in known)
-    ]
+    known = {key for key, _ in _layer_keys(model)}
+    # A set lookup per key, so a deep model's file loads in linear time.
+    extra = [k for k in store if k.startswith("layers/") and k.rpartition("/vars/")[0] not in known]
     if extra:
         raise InvalidArgumentError(
             f"load: {source} has weights for layers the model does not have: {sorted(extra)}"
@@ -682,6 +686,7 @@ def _read_h5(data: bytes | str) -> tuple[dict[str, Any], dict[str, int]]:
                 if obj.dtype.kind in "iu" and obj.shape == ():
                     integers[name] = int(obj[()])
                 elif obj.dtype == np.float32:
+                    _refuse_h5_bomb(name, obj)
                     store[name] = np.asarray(obj[()])
                 else:
                     raise DTypeError(
@@ -690,9 +695,24 @@ def _read_h5(data: bytes | str) -> tuple[dict[str, Any], dict[str, int]]:
                     )
 
             f.visititems(visit)
-    except (OSError, KeyError) as e:
+    except KandleError:
+        raise
+    except Exception as e:
+        # h5py's errors for a damaged file are not one documented set (OSError,
+        # RuntimeError, KeyError, ValueError, ...): any of them means a bad file.
         raise KandleIOError(f"load: not a valid HDF5 weights file ({e})") from None
     return store, integers
+
+
+def _refuse_h5_bomb(name: str, dataset: Any) -> None:
+    """Refuses a dataset whose declared size is far beyond the bytes it stores, before
+    reading it allocates that size (a compression bomb)."""
+    declared = int(dataset.size) * dataset.dtype.itemsize
+    stored = int(dataset.id.get_storage_size())
+    if declared > max(1 << 20, 1024 * stored):
+        raise AllocationError(
+            f"load: HDF5 dataset {name!r} declares {declared} bytes but stores {stored}"
+        )
 
 
 # ---------------------------------------------------------------------------- API
