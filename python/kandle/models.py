@@ -26,6 +26,7 @@ from kandle._batches import (
     as_batch_array,
     class_weights_to_sample_weights,
     is_stream,
+    warn_non_finite,
     warn_ran_out,
 )
 from kandle.callbacks import Callback, CallbackList, History
@@ -571,6 +572,7 @@ class Model(Layer):
                 raise InvalidArgumentError("fit: both `x` and `y` are required")
             sw = _array("sample_weight", sample_weight)
             n = _check_cardinality(x=x, y=y, sample_weight=sw)
+            warn_non_finite("fit", x=x, y=y, sample_weight=sw)
             if validation_split and validation_data is None:
                 # Keras takes the LAST rows, before any shuffling.
                 split_at = int(math.floor(n * (1.0 - validation_split)))
@@ -737,6 +739,7 @@ class Model(Layer):
             if x is None or y is None:
                 raise InvalidArgumentError("evaluate: both `x` and `y` are required")
             _check_cardinality(x=x, y=y, sample_weight=sw)
+            warn_non_finite("evaluate", x=x, y=y, sample_weight=sw)
             data = ArrayBatches(x, y, sw, batch_size)
         try:
             first_x, first_y, _ = data.first()
@@ -947,7 +950,8 @@ class Model(Layer):
             The outputs, a float32 numpy array with one row per input row.
         """
         arr = _array("x", x)
-        assert arr is not None
+        if arr is None:
+            raise InvalidArgumentError("predict_on_batch: expected an array `x`, got None")
         self._ensure_built(tuple(arr.shape[1:]))
         return _core.Trainer(self._engine_layers(), []).forward(arr).numpy()
 
