@@ -630,3 +630,12 @@ def test_finite_data_does_not_warn():
     with pytest.warns(RuntimeWarning, match="`x` holds 4 NaN or infinite"):
         model.evaluate(np.array([[1e300, 0.0]] * 4), np.ones((4, 1)), verbose=0)
         model.fit(np.ones((4, 2), np.float32), np.ones((4, 1)), verbose=0)
+
+
+def test_reshape_with_minus_one_and_zero_is_refused_by_name():
+    # numpy: "cannot reshape array of size 0 into shape (-1,0)"; was a ZeroDivisionError.
+    layer = kd.layers.Reshape((-1, 0))
+    with pytest.raises(ValueError, match="cannot be inferred"):
+        layer(np.ones((2, 0), np.float32))
+    with pytest.raises(ValueError, match="cannot be inferred"):
+        kd.Sequential([kd.Input((3, 4)), kd.layers.Reshape((-1, 0))])
