@@ -28,7 +28,6 @@ import io
 import json
 import os
 import re
-import warnings
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -455,21 +454,23 @@ def _optimizer_arrays(model: Any) -> tuple[list[np.ndarray], int]:
     per_variable = [engine.slots(v) for v in variables]
     if not any(len(s) for s in per_variable):
         return arrays, engine.raw_iterations  # not built yet: as Keras saves it
+
+    def state(values: Any, v: Any) -> np.ndarray:
+        """A flat per-variable state in the variable's shape and Keras's layout."""
+        return layouts[id(v)](np.asarray(values, np.float32).reshape(v.shape))
+
     if opt.use_ema:
         for v in variables:
             avg = engine.ema_average(v)
-            arrays.append(layouts[id(v)](np.asarray(avg if avg is not None else v.numpy())))
+            arrays.append(state(avg if avg is not None else v.numpy(), v))
     if opt.gradient_accumulation_steps:
-        warnings.warn(
-            "save_model: the gradients accumulated since the last update are not saved",
-            stacklevel=3,
-        )
         for v in variables:
-            arrays.append(layouts[id(v)](np.zeros(v.shape, np.float32)))
+            acc = engine.accumulated_gradient(v)
+            arrays.append(state(acc if acc is not None else np.zeros(v.shape), v))
     for group in _slot_groups(opt):
         for v, slots in zip(variables, per_variable):
             for k in group:
-                arrays.append(layouts[id(v)](np.asarray(slots[k]).reshape(v.shape)))
+                arrays.append(state(slots[k], v))
     if type(opt).__name__ == "Nadam":
         t = np.arange(1, opt.iterations + 1, dtype=np.float64)
         decay = opt.beta_1 * (1.0 - 0.5 * 0.96 ** (0.004 * t))
@@ -586,28 +587,32 @@ def _plan_optimizer(model: Any, store: dict[str, Any], integers: dict[str, int])
             f"{type(opt).__name__} over {len(variables)} variables has {expected + at + 1}"
         )
     slots: list[list[np.ndarray]] = [[np.empty(0)] * len(names) for _ in variables]
-    if not unbuilt:
-        if opt.use_ema or opt.gradient_accumulation_steps:
-            warnings.warn(
-                "load: the moving averages and accumulated gradients of the optimizer are "
-                "not restored",
-                stacklevel=3,
+    averages: list[np.ndarray] = []
+    accumulated: list[np.ndarray] = []
+
+    def state_of(v: Any, what: str) -> np.ndarray:
+        """The next array of the file, for `v`, in kandle's layout, checked."""
+        nonlocal at
+        array = np.asarray(arrays[at])
+        at += 1
+        layer, index = _owner(model, v)
+        kandle_layout = layer._from_keras_layout(index, array)
+        if kandle_layout.shape != tuple(v.shape) or array.dtype != np.float32:
+            raise ShapeError(
+                f"load: optimizer {what} of {v.name!r} has shape {array.shape} and dtype "
+                f"{array.dtype}, expected float32 of the variable's shape"
             )
-        at += extra
+        return np.ascontiguousarray(kandle_layout).ravel()
+
+    if not unbuilt:
+        if opt.use_ema:
+            averages = [state_of(v, "moving average") for v in variables]
+        if opt.gradient_accumulation_steps:
+            accumulated = [state_of(v, "accumulated gradient") for v in variables]
         for group in groups:
             for j, v in enumerate(variables):
                 for k in group:
-                    array = np.asarray(arrays[at])
-                    at += 1
-                    layer, index = _owner(model, v)
-                    kandle_layout = layer._from_keras_layout(index, array)
-                    if kandle_layout.shape != tuple(v.shape) or array.dtype != np.float32:
-                        raise ShapeError(
-                            f"load: optimizer slot {names[k]!r} of {v.name!r} has shape "
-                            f"{array.shape} and dtype {array.dtype}, expected float32 of the "
-                            "variable's shape"
-                        )
-                    slots[j][k] = np.ascontiguousarray(kandle_layout).ravel()
+                    slots[j][k] = state_of(v, f"slot {names[k]!r}")
 
     def apply() -> None:
         engine = opt._engine
@@ -617,6 +622,10 @@ def _plan_optimizer(model: Any, store: dict[str, Any], integers: dict[str, int])
         if not unbuilt:
             for v, values in zip(variables, slots):
                 engine.set_slots(v, values)
+            for v, values in zip(variables, averages):
+                engine.set_ema_average(v, values)
+            for v, values in zip(variables, accumulated):
+                engine.set_accumulated_gradient(v, values)
             opt.build(variables)
 
     return apply
