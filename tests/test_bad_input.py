@@ -639,3 +639,35 @@ def test_reshape_with_minus_one_and_zero_is_refused_by_name():
         layer(np.ones((2, 0), np.float32))
     with pytest.raises(ValueError, match="cannot be inferred"):
         kd.Sequential([kd.Input((3, 4)), kd.layers.Reshape((-1, 0))])
+
+
+@pytest.mark.parametrize("name", [n for n in CONVERTIBLE if n != "zero_dim"])
+def test_unusual_arrays_train_and_predict_as_contiguous_float32(name):
+    """fit, evaluate and predict take the array zoo (and objects with ``__array__``), and
+    give the bits that ``np.ascontiguousarray(x, np.float32)`` gives."""
+    x = CONVERTIBLE[name]()
+    x = x.reshape(x.shape[0], -1) if x.ndim > 1 else x.reshape(-1, 1)
+    y = np.linspace(-1, 1, x.shape[0], dtype=np.float32).reshape(-1, 1)
+    saved = x.copy()
+
+    class Frame:  # a pandas-like object
+        def __array__(self, dtype=None, copy=None):
+            return x if dtype is None else x.astype(dtype)
+
+    results = []
+    for data in (np.ascontiguousarray(x, np.float32), x, Frame()):
+        kd.utils.set_random_seed(0)
+        model = kd.Sequential([kd.Input((x.shape[1],)), kd.layers.Dense(2), kd.layers.Dense(1)])
+        model.compile(optimizer="adam", loss="mse")
+        history = model.fit(data, y, batch_size=2, epochs=2, shuffle=False, verbose=0)
+        results.append(
+            (
+                history.history["loss"],
+                model.evaluate(data, y, verbose=0),
+                model.predict(data, verbose=0),
+            )
+        )
+    for other in results[1:]:
+        assert other[0] == results[0][0] and other[1] == results[0][1]
+        np.testing.assert_array_equal(other[2], results[0][2])
+    np.testing.assert_array_equal(x, saved)
