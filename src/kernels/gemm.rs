@@ -418,20 +418,21 @@ unsafe fn gemm_block<T: Float>(
         Some((copy, stride)) => (copy.as_ptr(), *stride as isize),
         None => (rhs.data.as_ptr().offset(c0 as isize * rhs.cs), rhs.cs),
     };
-    let (dst, lhs_ptr) = (
+    // The block's corner (dst itself still points at the whole product's).
+    let (block_dst, lhs_ptr) = (
         dst.add(r0 * n + c0),
         lhs.data.as_ptr().offset(r0 as isize * lhs.rs),
     );
     let product = [rows, cols, k];
     let strides = [n as isize, lhs.cs, lhs.rs, rhs_cs, rhs.rs];
     if !(super::cpu::avx2_forced()
-        && gemm_avx2(product, dst, lhs_ptr, rhs_ptr, strides, accumulate))
+        && gemm_avx2(product, block_dst, lhs_ptr, rhs_ptr, strides, accumulate))
     {
         gemm::gemm(
             rows,
             cols,
             k,
-            dst,
+            block_dst,
             1,
             n as isize,
             accumulate,
@@ -758,6 +759,43 @@ mod tests {
                         .all(|(x, y)| x.to_bits() == y.to_bits());
                     assert!(same, "m={m} n={n} k={k} split={split:?}");
                 }
+            }
+        }
+    }
+
+    /// The fused epilogue (`finish`) sees every value of dst once, in its own block,
+    /// under every split: a block that handed `finish` another block's rows would
+    /// write outside it.
+    #[test]
+    fn the_epilogue_sees_each_value_once() {
+        use super::{gemm_blocks, split_for, Mat, Split};
+        let (m, n, k) = (300, 200, 64);
+        let (a, b) = (values(m * k, 0), values(k * n, 17));
+        let run = |split: Split, finish: &(dyn Fn(usize, &mut [f32]) + Sync)| {
+            let mut out = vec![0.0f32; m * n];
+            // SAFETY: the buffers have exactly the shapes of the product.
+            unsafe {
+                gemm_blocks(
+                    super::Product::new(m, n, k, &mut out, Mat::rows(&a, k), Mat::rows(&b, n)),
+                    split,
+                    &|c0, values| finish(c0, values),
+                )
+            };
+            out
+        };
+        let plain = run(Split::One, &|_, _| {});
+        for split in [
+            split_for::<f32>(m, n, k, 4),
+            Split::Rows(16),
+            Split::Cols(16),
+        ] {
+            let plus_column = run(split, &|c0, values| {
+                for (j, v) in values.iter_mut().enumerate() {
+                    *v += (c0 + j) as f32;
+                }
+            });
+            for (i, (x, y)) in plain.iter().zip(&plus_column).enumerate() {
+                assert_eq!(x + (i % n) as f32, *y, "split={split:?} at {i}");
             }
         }
     }
