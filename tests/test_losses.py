@@ -262,8 +262,12 @@ def test_get_resolves_keras_identifiers():
     assert L.get(cfg).from_logits is True
     wrapped = L.get(lambda yt, yp: kd.losses.mean_absolute_error(yt, yp))
     assert float(wrapped([[0.0, 1.0]], [[1.0, 3.0]])) == pytest.approx(1.5)
-    with pytest.raises(ValueError, match="Known names"):
+    with pytest.raises(ValueError, match="Could not interpret loss identifier.*Huber"):
         L.get("nope")
+    # Keras's aliases, resolved by the engine's list: "kld" names a loss only.
+    assert isinstance(L.get("KLD"), L.KLDivergence) and isinstance(
+        L.get("MAPE"), L.MeanAbsolutePercentageError
+    )
 
 
 def test_default_names_and_config_round_trip():

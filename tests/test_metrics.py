@@ -219,8 +219,11 @@ def test_get_strings_keep_their_name():
     assert isinstance(M.get("RootMeanSquaredError"), M.RootMeanSquaredError)
     obj = M.AUC(name="my_auc")
     assert M.get(obj) is obj
-    with pytest.raises(ValueError, match="Known names"):
+    with pytest.raises(ValueError, match="Could not interpret metric identifier.*AUC"):
         M.get("rmse")
+    with pytest.raises(ValueError, match="Could not interpret metric identifier"):
+        M.get("kld")  # a loss alias only, as in Keras
+    assert isinstance(M.get("MSLE"), M.MeanSquaredLogarithmicError)
 
 
 def test_default_names_and_config():

@@ -18,6 +18,7 @@ __all__ = [
     "Tensor",
     "Sequential",
     "snake_case",
+    "resolve_class",
     "Variable",
     "tensor",
     "grad",
@@ -238,6 +239,7 @@ def schedule_value(config_json: str, step: float) -> float: ...
 # --- src/python/model.rs -------------------------------------------------------------
 
 def snake_case(name: str) -> str: ...
+def resolve_class(what: str, identifier: str, classes: list[str]) -> str: ...
 
 @final
 class Sequential:

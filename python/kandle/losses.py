@@ -859,40 +859,6 @@ _CLASSES: dict[str, type[Loss]] = {
         Tversky,
     )
 }
-# Keras's string identifiers of loss functions, with the Loss class each one builds.
-_FUNCTIONS: dict[str, type[Loss]] = {
-    "mean_squared_error": MeanSquaredError,
-    "mse": MeanSquaredError,
-    "MSE": MeanSquaredError,
-    "mean_absolute_error": MeanAbsoluteError,
-    "mae": MeanAbsoluteError,
-    "MAE": MeanAbsoluteError,
-    "huber": Huber,
-    "binary_crossentropy": BinaryCrossentropy,
-    "bce": BinaryCrossentropy,
-    "BCE": BinaryCrossentropy,
-    "categorical_crossentropy": CategoricalCrossentropy,
-    "sparse_categorical_crossentropy": SparseCategoricalCrossentropy,
-    "kl_divergence": KLDivergence,
-    "kld": KLDivergence,
-    "KLD": KLDivergence,
-    "poisson": Poisson,
-    "log_cosh": LogCosh,
-    "hinge": Hinge,
-    "squared_hinge": SquaredHinge,
-    "categorical_hinge": CategoricalHinge,
-    "cosine_similarity": CosineSimilarity,
-    "mean_absolute_percentage_error": MeanAbsolutePercentageError,
-    "mape": MeanAbsolutePercentageError,
-    "MAPE": MeanAbsolutePercentageError,
-    "mean_squared_logarithmic_error": MeanSquaredLogarithmicError,
-    "msle": MeanSquaredLogarithmicError,
-    "MSLE": MeanSquaredLogarithmicError,
-    "binary_focal_crossentropy": BinaryFocalCrossentropy,
-    "categorical_focal_crossentropy": CategoricalFocalCrossentropy,
-    "dice": Dice,
-    "tversky": Tversky,
-}
 # The built-in loss functions, by the name the engine knows them (MeanMetricWrapper runs
 # these in Rust).
 _BUILTIN_FUNCTIONS: dict[Callable[..., Any], str] = {
@@ -943,13 +909,9 @@ def get(identifier: Any) -> Loss:
             )
         return cls.from_config(dict(identifier.get("config", {})))
     if isinstance(identifier, str):
-        cls = _CLASSES.get(identifier) or _FUNCTIONS.get(identifier)
-        if cls is None:
-            raise ValueError(
-                f"Could not interpret loss identifier: {identifier!r}. "
-                f"Known names: {sorted(set(_CLASSES) | set(_FUNCTIONS))}"
-            )
-        return cls()
+        # Class names, their snake_case and Keras's aliases, resolved by the engine's
+        # one list of names (kandle.model::names in Rust).
+        return _CLASSES[_core.resolve_class("loss", identifier, list(_CLASSES))]()
     if isinstance(identifier, type) and issubclass(identifier, Loss):
         return identifier()
     if callable(identifier):

@@ -1157,21 +1157,6 @@ _CLASSES: dict[str, type[Metric]] = {
         MeanSquaredLogarithmicError,
     )
 }
-# Keras's ALL_OBJECTS_DICT: class names, their snake_case, and short aliases.
-_NAMES: dict[str, type[Metric]] = {
-    **_CLASSES,
-    **{_snake_case(name): cls for name, cls in _CLASSES.items()},
-    "mse": MeanSquaredError,
-    "MSE": MeanSquaredError,
-    "mae": MeanAbsoluteError,
-    "MAE": MeanAbsoluteError,
-    "bce": BinaryCrossentropy,
-    "BCE": BinaryCrossentropy,
-    "mape": MeanAbsolutePercentageError,
-    "MAPE": MeanAbsolutePercentageError,
-    "msle": MeanSquaredLogarithmicError,
-    "MSLE": MeanSquaredLogarithmicError,
-}
 
 
 def _is_binary_loss(loss: Any) -> bool:
@@ -1231,13 +1216,9 @@ def get(identifier: Any, y_true: Any = None, y_pred: Any = None, loss: Any = Non
             )
         return cls.from_config(dict(identifier.get("config", {})))
     if isinstance(identifier, str):
-        cls = _NAMES.get(identifier)
-        if cls is None:
-            raise ValueError(
-                f"Could not interpret metric identifier: {identifier!r}. "
-                f"Known names: {sorted(_NAMES) + ['accuracy', 'acc']}"
-            )
-        return cls(name=identifier)
+        # As losses.get: the engine's one list of names (also "accuracy" and "acc",
+        # resolved above by the shapes).
+        return _CLASSES[_core.resolve_class("metric", identifier, list(_CLASSES))](name=identifier)
     if isinstance(identifier, type) and issubclass(identifier, Metric):
         return identifier()
     if callable(identifier) and not isinstance(identifier, type):

@@ -622,10 +622,10 @@ def _plan_optimizer(model: Any, store: dict[str, Any], integers: dict[str, int])
         if not unbuilt:
             for v, values in zip(variables, slots):
                 engine.set_slots(v, values)
-            for v, values in zip(variables, averages):
-                engine.set_ema_average(v, values)
-            for v, values in zip(variables, accumulated):
-                engine.set_accumulated_gradient(v, values)
+            for v, average in zip(variables, averages):
+                engine.set_ema_average(v, average)
+            for v, gradient in zip(variables, accumulated):
+                engine.set_accumulated_gradient(v, gradient)
             opt.build(variables)
 
     return apply

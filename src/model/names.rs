@@ -56,12 +56,10 @@ const ALIASES: [(&str, &str); 6] = [
 ];
 
 /// The class of `classes` that `identifier` names: the class name itself, its
-/// snake_case, or an alias (lower or upper case); `what` names the family in errors.
-pub fn resolve_class(
-    what: &str,
-    identifier: &str,
-    classes: &[&'static str],
-) -> Result<&'static str> {
+/// snake_case, or an alias (lower or upper case; `kld` for losses only, as in Keras);
+/// `what` ("loss", "metric", ...) names the family in errors. Python's `get` functions
+/// resolve names here too, so the two faces know the same names.
+pub fn resolve_class<'a>(what: &str, identifier: &str, classes: &[&'a str]) -> Result<&'a str> {
     if let Some(&class) = classes.iter().find(|&&c| c == identifier) {
         return Ok(class);
     }
@@ -70,6 +68,7 @@ pub fn resolve_class(
     }
     let alias = ALIASES
         .iter()
+        .filter(|(a, _)| what == "loss" || *a != "kld")
         .find(|(a, _)| *a == identifier || a.to_uppercase() == identifier);
     if let Some(&class) = alias.and_then(|(_, c)| classes.iter().find(|&&k| k == *c)) {
         return Ok(class);
@@ -119,6 +118,16 @@ mod tests {
         ] {
             assert_eq!(resolve_class("loss", id, &classes).unwrap(), class);
         }
+        let metrics: Vec<&str> = crate::metrics::METRIC_CLASSES
+            .iter()
+            .chain(crate::metrics::WRAPPER_CLASSES.iter())
+            .copied()
+            .collect();
+        assert_eq!(
+            resolve_class("metric", "MAPE", &metrics).unwrap(),
+            "MeanAbsolutePercentageError"
+        );
+        assert!(resolve_class("metric", "kld", &metrics).is_err());
         let err = resolve_class("loss", "nope", &classes)
             .unwrap_err()
             .to_string();

@@ -140,7 +140,17 @@ fn snake_case(name: &str) -> String {
     crate::model::names::snake_case(name)
 }
 
+/// The class of `classes` that a Keras identifier names (the class name, its
+/// snake_case, or an alias such as `"mse"`); `what` ("loss", "metric") names the family
+/// in the error.
+#[pyfunction]
+fn resolve_class(what: &str, identifier: &str, classes: Vec<String>) -> PyResult<String> {
+    let classes: Vec<&str> = classes.iter().map(String::as_str).collect();
+    Ok(crate::model::names::resolve_class(what, identifier, &classes)?.to_string())
+}
+
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<PySequential>()?;
+    m.add_function(wrap_pyfunction!(resolve_class, m)?)?;
     m.add_function(wrap_pyfunction!(snake_case, m)?)
 }
