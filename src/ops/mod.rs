@@ -3,11 +3,13 @@
 
 mod activations;
 mod binary;
+mod conv;
 mod gather;
 mod layout;
 mod linear;
 mod loss_ops;
 mod matmul;
+mod pool;
 mod reduce;
 mod softmax;
 mod unary;
@@ -15,6 +17,8 @@ mod unary;
 #[cfg(test)]
 pub(crate) mod gradcheck;
 
+pub use conv::{window_output_shape, ConvOptions, Padding, Window};
+pub use pool::PoolMode;
 pub use activations::{ActivationFn, ACTIVATION_NAMES, SELU_ALPHA, SELU_SCALE};
 pub use layout::IndexItem;
 pub use linear::Activation;
