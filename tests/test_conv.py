@@ -41,7 +41,7 @@ LAYERS = [
     ("Conv1D", (6, 2), {"padding": "same", "strides": 2, "groups": 3, "activation": "sigmoid"}, (2, 9, 3)),
     ("MaxPooling2D", (), {}, (2, 7, 6, 3)),
     ("MaxPooling2D", ((3, 2),), {"strides": 1, "padding": "same"}, (2, 5, 6, 3)),
-    ("AveragePooling2D", (), {"padding": "same"}, (2, 5, 5, 3)),
+    ("AveragePooling2D", (2,), {"padding": "same"}, (2, 5, 5, 3)),
     ("AveragePooling2D", (3,), {"strides": (2, 1)}, (2, 7, 6, 2)),
     ("MaxPooling1D", (), {}, (2, 9, 3)),
     ("MaxPooling1D", (3,), {"strides": 2, "padding": "same"}, (2, 8, 3)),
@@ -301,10 +301,13 @@ def test_keras_file_round_trip_and_keras_loads_it(tmp_path, rng):
     x = rng.standard_normal((3, 10, 10, 2)).astype(np.float32)
     path = str(tmp_path / "conv.keras")
     model.save(path)
+    # Keras 3 loads the h5 weights kandle writes on request (it refuses .npz weights).
+    keras_readable = str(tmp_path / "conv_h5.keras")
+    model.save(keras_readable, weights_format="h5")
     expected = model.predict(x, verbose=0)
     again = kd.models.load_model(path)
     np.testing.assert_allclose(again.predict(x, verbose=0), expected, rtol=1e-6)
-    theirs = keras.models.load_model(path)
+    theirs = keras.models.load_model(keras_readable)
     np.testing.assert_allclose(np.asarray(theirs.predict(x, verbose=0)), expected, rtol=1e-5, atol=1e-6)
     # And the other way: Keras's file loads in kandle.
     keras_path = str(tmp_path / "keras.keras")
@@ -312,3 +315,33 @@ def test_keras_file_round_trip_and_keras_loads_it(tmp_path, rng):
     np.testing.assert_allclose(
         kd.models.load_model(keras_path).predict(x, verbose=0), expected, rtol=1e-5, atol=1e-6
     )
+
+
+def test_safetensors_use_pytorch_layout_and_names(tmp_path, rng):
+    from safetensors_reader import read_safetensors
+
+    def build():
+        return kd.Sequential(
+            [
+                kd.Input((9, 3)),
+                kd.layers.Conv1D(4, 2, name="c1"),
+                kd.layers.Reshape((8, 4, 1)),
+                kd.layers.Conv2D(5, (3, 2), name="c2"),
+            ]
+        )
+
+    model = build()
+    path = tmp_path / "w.safetensors"
+    model.save_weights(str(path))
+    tensors = read_safetensors(path)
+    k1, b1, k2, b2 = model.get_weights()
+    np.testing.assert_array_equal(tensors["c1.weight"], k1.transpose(2, 1, 0))
+    np.testing.assert_array_equal(tensors["c2.weight"], k2.transpose(3, 2, 0, 1))
+    assert tensors["c2.weight"].shape == (5, 1, 3, 2)  # (out, in, kh, kw)
+    np.testing.assert_array_equal(tensors["c2.bias"], b2)
+    again = build()
+    again.load_weights(str(path))
+    x = rng.standard_normal((2, 9, 3)).astype(np.float32)
+    np.testing.assert_array_equal(again.predict(x, verbose=0), model.predict(x, verbose=0))
+    for a, b in zip(again.get_weights(), model.get_weights()):
+        np.testing.assert_array_equal(a, b)

@@ -93,7 +93,21 @@ class MaxPooling2D(_Pooling):
     _rank = 2
 
 
-class AveragePooling1D(_Pooling):
+class _AveragePooling(_Pooling):
+    """Keras's average poolings take no default ``pool_size``."""
+
+    def __init__(
+        self,
+        pool_size: Any,
+        strides: Any = None,
+        padding: str = "valid",
+        data_format: str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(pool_size, strides, padding, data_format, **kwargs)
+
+
+class AveragePooling1D(_AveragePooling):
     """The mean over windows of ``pool_size`` steps; with ``padding="same"`` the padding
     is not counted.
 
@@ -106,7 +120,7 @@ class AveragePooling1D(_Pooling):
     _rank = 1
 
 
-class AveragePooling2D(_Pooling):
+class AveragePooling2D(_AveragePooling):
     """The mean over ``pool_size`` windows of ``(batch, height, width, channels)``.
 
     >>> import kandle as kd
