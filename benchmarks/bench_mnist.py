@@ -132,7 +132,9 @@ class NotInstalled(Exception):
 # ---------------------------------------------------------------- shared pieces
 
 
-def make_data(samples: int, seed: int = SEED, task: Task | None = None) -> tuple[np.ndarray, np.ndarray]:
+def make_data(
+    samples: int, seed: int = SEED, task: Task | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """MNIST-shaped data: float32 features in [0, 1) and int64 labels in [0, 10); images
     of 28x28x1 for the convnet tasks, the conv-op task's input for it.
 
@@ -310,9 +312,7 @@ def jax_conv_op(x: np.ndarray, epochs: int) -> Timing:
     rng = np.random.default_rng(SEED)
     kernel = jnp.asarray(rng.standard_normal((3, 3, CONV_OP_IN[2], CONV_OP_FILTERS)) * 0.05)
     bias = jnp.zeros(CONV_OP_FILTERS, jnp.float32)
-    step = jax.jit(
-        jax.grad(lambda x, k, b: jnp.sum(keras.ops.conv(x, k) + b), argnums=(0, 1, 2))
-    )
+    step = jax.jit(jax.grad(lambda x, k, b: jnp.sum(keras.ops.conv(x, k) + b), argnums=(0, 1, 2)))
     xj = jnp.asarray(x)
 
     def passes() -> None:

@@ -32,13 +32,23 @@ def same_config(kd_layer, keras_layer):
 # (class, args, kwargs, input shape).
 LAYERS = [
     ("Conv2D", (4, 3), {}, (2, 7, 6, 3)),
-    ("Conv2D", (4, (3, 2)), {"strides": (2, 1), "padding": "same", "activation": "relu"}, (2, 7, 6, 3)),
+    (
+        "Conv2D",
+        (4, (3, 2)),
+        {"strides": (2, 1), "padding": "same", "activation": "relu"},
+        (2, 7, 6, 3),
+    ),
     ("Conv2D", (6, 3), {"dilation_rate": 2, "padding": "same", "groups": 2}, (2, 8, 8, 4)),
     ("Conv2D", (5, 1), {"use_bias": False, "activation": "tanh"}, (3, 4, 4, 2)),
     ("Conv2D", (3, 2), {"activation": "gelu", "strides": 2}, (2, 5, 5, 2)),
     ("Conv1D", (4, 3), {}, (2, 9, 3)),
     ("Conv1D", (4, 3), {"padding": "causal", "dilation_rate": 2}, (2, 9, 3)),
-    ("Conv1D", (6, 2), {"padding": "same", "strides": 2, "groups": 3, "activation": "sigmoid"}, (2, 9, 3)),
+    (
+        "Conv1D",
+        (6, 2),
+        {"padding": "same", "strides": 2, "groups": 3, "activation": "sigmoid"},
+        (2, 9, 3),
+    ),
     ("MaxPooling2D", (), {}, (2, 7, 6, 3)),
     ("MaxPooling2D", ((3, 2),), {"strides": 1, "padding": "same"}, (2, 5, 6, 3)),
     ("AveragePooling2D", (2,), {"padding": "same"}, (2, 5, 5, 3)),
@@ -119,8 +129,8 @@ def test_summary_rows_match_keras(capsys):
 
     rows = []
     for lib in (kd, keras):
-        lines = []
-        convnet(lib).summary(print_fn=lambda line, *a, **k: lines.append(line))
+        lines: list[str] = []
+        convnet(lib).summary(print_fn=lambda line, *a, _lines=lines, **k: _lines.append(line))
         text = "\n".join(lines)
         rows.append(
             [
@@ -308,7 +318,9 @@ def test_keras_file_round_trip_and_keras_loads_it(tmp_path, rng):
     again = kd.models.load_model(path)
     np.testing.assert_allclose(again.predict(x, verbose=0), expected, rtol=1e-6)
     theirs = keras.models.load_model(keras_readable)
-    np.testing.assert_allclose(np.asarray(theirs.predict(x, verbose=0)), expected, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(
+        np.asarray(theirs.predict(x, verbose=0)), expected, rtol=1e-5, atol=1e-6
+    )
     # And the other way: Keras's file loads in kandle.
     keras_path = str(tmp_path / "keras.keras")
     theirs.save(keras_path)

@@ -27,7 +27,6 @@ import inspect
 import io
 import json
 import os
-import re
 import warnings
 from collections.abc import Callable
 from typing import Any, TypeVar

@@ -348,12 +348,16 @@ mod tests {
         let shape = [1, 5, 5, 2];
         assert!(err(json!({"filters": 0, "kernel_size": 3}), &shape).contains("filters"));
         assert!(err(json!({"filters": 2, "kernel_size": -1}), &shape).contains("kernel_size"));
-        assert!(err(json!({"filters": 2, "kernel_size": 3, "strides": 0}), &shape)
-            .contains("strides"));
+        assert!(err(
+            json!({"filters": 2, "kernel_size": 3, "strides": 0}),
+            &shape
+        )
+        .contains("strides"));
         let both = json!({"filters": 2, "kernel_size": 3, "strides": 2, "dilation_rate": 2});
         assert!(err(both, &shape).contains("dilation_rate"));
-        assert!(err(json!({"filters": 4, "kernel_size": 3, "groups": 4}), &shape)
-            .contains("groups"));
+        assert!(
+            err(json!({"filters": 4, "kernel_size": 3, "groups": 4}), &shape).contains("groups")
+        );
         assert!(err(json!({"filters": 2, "kernel_size": 6}), &shape).contains("kernel_size"));
         assert!(err(json!({"filters": 2, "kernel_size": 3}), &[1, 5, 2]).contains("rank 4"));
         let first = json!({"filters": 2, "kernel_size": 3, "data_format": "channels_first"});
@@ -377,7 +381,10 @@ mod tests {
             Conv::from_config("Conv2D", 2, &config, t)?.forward(&x)
         });
         assert!(layer.regularization().unwrap().is_some());
-        let err = layer.forward(&rand(&[2, 4, 3, 5], 3)).unwrap_err().to_string();
+        let err = layer
+            .forward(&rand(&[2, 4, 3, 5], 3))
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("Conv2D") && err.contains("channels"), "{err}");
     }
 }

@@ -246,17 +246,57 @@ mod tests {
                 vec![2, 6, 4],
             ),
             ("MaxPooling2D", json!({}), vec![], &image, vec![2, 3, 3, 3]),
-            ("AveragePooling2D", json!({"pool_size": 3}), vec![], &image, vec![2, 2, 2, 3]),
-            ("MaxPooling1D", json!({"strides": 1}), vec![], &sequence, vec![2, 5, 3]),
-            ("AveragePooling1D", json!({"padding": "same"}), vec![], &sequence, vec![2, 3, 3]),
+            (
+                "AveragePooling2D",
+                json!({"pool_size": 3}),
+                vec![],
+                &image,
+                vec![2, 2, 2, 3],
+            ),
+            (
+                "MaxPooling1D",
+                json!({"strides": 1}),
+                vec![],
+                &sequence,
+                vec![2, 5, 3],
+            ),
+            (
+                "AveragePooling1D",
+                json!({"padding": "same"}),
+                vec![],
+                &sequence,
+                vec![2, 3, 3],
+            ),
             ("GlobalMaxPooling2D", json!({}), vec![], &image, vec![2, 3]),
-            ("GlobalAveragePooling2D", json!({}), vec![], &image, vec![2, 3]),
-            ("GlobalMaxPooling1D", json!({"keepdims": true}), vec![], &sequence, vec![2, 1, 3]),
-            ("GlobalAveragePooling1D", json!({}), vec![], &sequence, vec![2, 3]),
+            (
+                "GlobalAveragePooling2D",
+                json!({}),
+                vec![],
+                &image,
+                vec![2, 3],
+            ),
+            (
+                "GlobalMaxPooling1D",
+                json!({"keepdims": true}),
+                vec![],
+                &sequence,
+                vec![2, 1, 3],
+            ),
+            (
+                "GlobalAveragePooling1D",
+                json!({}),
+                vec![],
+                &sequence,
+                vec![2, 3],
+            ),
         ];
         for (class, config, weights, input, shape) in windowed {
             let layer = layer_from_config(class, &config, &weights).unwrap();
-            assert_eq!(layer.forward(input, true).unwrap().shape(), shape, "{class}");
+            assert_eq!(
+                layer.forward(input, true).unwrap().shape(),
+                shape,
+                "{class}"
+            );
             let new = new_layer_weights(class, &config, input.shape()).unwrap();
             let shapes: Vec<_> = new.iter().map(|w| w.value.shape().to_vec()).collect();
             let expected: Vec<_> = weights.iter().map(|w| w.shape().to_vec()).collect();

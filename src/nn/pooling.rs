@@ -56,7 +56,9 @@ impl Pooling {
         check_rank(self.class_name, self.pool_size.len(), x.shape())?;
         x.pool(self.mode, &self.pool_size, &self.strides, self.padding)
             .map_err(|e| match e {
-                crate::Error::Shape(m) => crate::Error::Shape(m.replacen("pool", self.class_name, 1)),
+                crate::Error::Shape(m) => {
+                    crate::Error::Shape(m.replacen("pool", self.class_name, 1))
+                }
                 other => other,
             })
     }
@@ -123,7 +125,10 @@ mod tests {
     #[test]
     fn keras_defaults_and_shapes() {
         let max = Pooling::from_config("MaxPooling2D", 2, PoolMode::Max, &json!({})).unwrap();
-        assert_eq!((max.pool_size.clone(), max.strides.clone()), (vec![2, 2], vec![2, 2]));
+        assert_eq!(
+            (max.pool_size.clone(), max.strides.clone()),
+            (vec![2, 2], vec![2, 2])
+        );
         let x = rand(&[2, 5, 7, 3], 1);
         assert_eq!(max.forward(&x).unwrap().shape(), &[2, 2, 3, 3]);
         let avg = Pooling::from_config(
@@ -133,7 +138,10 @@ mod tests {
             &json!({"pool_size": 3, "strides": 1, "padding": "same"}),
         )
         .unwrap();
-        assert_eq!(avg.forward(&rand(&[2, 5, 3], 1)).unwrap().shape(), &[2, 5, 3]);
+        assert_eq!(
+            avg.forward(&rand(&[2, 5, 3], 1)).unwrap().shape(),
+            &[2, 5, 3]
+        );
         let global = GlobalPooling::from_config(
             "GlobalAveragePooling2D",
             2,
@@ -149,7 +157,10 @@ mod tests {
         assert_eq!(gmax.forward(&seq).unwrap().shape(), &[2, 4]);
         check_grad(&[seq], |t| gmax.forward(&t[0]));
         let err = gmax.forward(&x).unwrap_err().to_string();
-        assert!(err.contains("GlobalMaxPooling1D") && err.contains("rank 3"), "{err}");
+        assert!(
+            err.contains("GlobalMaxPooling1D") && err.contains("rank 3"),
+            "{err}"
+        );
     }
 
     #[test]
@@ -167,7 +178,13 @@ mod tests {
         assert!(make(json!({"data_format": "channels_first"})).contains("data_format"));
         let big = Pooling::from_config("MaxPooling2D", 2, PoolMode::Max, &json!({"pool_size": 4}))
             .unwrap();
-        let err = big.forward(&rand(&[1, 3, 3, 1], 1)).unwrap_err().to_string();
-        assert!(err.contains("MaxPooling2D") && err.contains("pool_size"), "{err}");
+        let err = big
+            .forward(&rand(&[1, 3, 3, 1], 1))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("MaxPooling2D") && err.contains("pool_size"),
+            "{err}"
+        );
     }
 }

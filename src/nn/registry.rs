@@ -79,10 +79,20 @@ pub const LAYER_CLASSES: &[LayerClass] = &[
         Ok(Box::new(AlphaDropout::from_config(c)?))
     }),
     weightless("AveragePooling1D", |c| {
-        Ok(Box::new(Pooling::from_config("AveragePooling1D", 1, PoolMode::Average, c)?))
+        Ok(Box::new(Pooling::from_config(
+            "AveragePooling1D",
+            1,
+            PoolMode::Average,
+            c,
+        )?))
     }),
     weightless("AveragePooling2D", |c| {
-        Ok(Box::new(Pooling::from_config("AveragePooling2D", 2, PoolMode::Average, c)?))
+        Ok(Box::new(Pooling::from_config(
+            "AveragePooling2D",
+            2,
+            PoolMode::Average,
+            c,
+        )?))
     }),
     weighted(
         "BatchNormalization",
@@ -129,16 +139,36 @@ pub const LAYER_CLASSES: &[LayerClass] = &[
         Ok(Box::new(GaussianNoise::from_config(c)?))
     }),
     weightless("GlobalAveragePooling1D", |c| {
-        Ok(Box::new(GlobalPooling::from_config("GlobalAveragePooling1D", 1, PoolMode::Average, c)?))
+        Ok(Box::new(GlobalPooling::from_config(
+            "GlobalAveragePooling1D",
+            1,
+            PoolMode::Average,
+            c,
+        )?))
     }),
     weightless("GlobalAveragePooling2D", |c| {
-        Ok(Box::new(GlobalPooling::from_config("GlobalAveragePooling2D", 2, PoolMode::Average, c)?))
+        Ok(Box::new(GlobalPooling::from_config(
+            "GlobalAveragePooling2D",
+            2,
+            PoolMode::Average,
+            c,
+        )?))
     }),
     weightless("GlobalMaxPooling1D", |c| {
-        Ok(Box::new(GlobalPooling::from_config("GlobalMaxPooling1D", 1, PoolMode::Max, c)?))
+        Ok(Box::new(GlobalPooling::from_config(
+            "GlobalMaxPooling1D",
+            1,
+            PoolMode::Max,
+            c,
+        )?))
     }),
     weightless("GlobalMaxPooling2D", |c| {
-        Ok(Box::new(GlobalPooling::from_config("GlobalMaxPooling2D", 2, PoolMode::Max, c)?))
+        Ok(Box::new(GlobalPooling::from_config(
+            "GlobalMaxPooling2D",
+            2,
+            PoolMode::Max,
+            c,
+        )?))
     }),
     weightless("Identity", |_| Ok(Box::new(Identity))),
     weightless("IntegerLookup", |c| {
@@ -151,10 +181,20 @@ pub const LAYER_CLASSES: &[LayerClass] = &[
         &[],
     ),
     weightless("MaxPooling1D", |c| {
-        Ok(Box::new(Pooling::from_config("MaxPooling1D", 1, PoolMode::Max, c)?))
+        Ok(Box::new(Pooling::from_config(
+            "MaxPooling1D",
+            1,
+            PoolMode::Max,
+            c,
+        )?))
     }),
     weightless("MaxPooling2D", |c| {
-        Ok(Box::new(Pooling::from_config("MaxPooling2D", 2, PoolMode::Max, c)?))
+        Ok(Box::new(Pooling::from_config(
+            "MaxPooling2D",
+            2,
+            PoolMode::Max,
+            c,
+        )?))
     }),
     weighted(
         "Normalization",

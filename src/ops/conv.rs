@@ -71,7 +71,13 @@ pub struct Window {
 impl Window {
     /// The window with `padding` over an axis of `input` positions. Sizes, strides and
     /// dilations must be positive (the callers check).
-    pub fn new(size: usize, stride: usize, dilation: usize, padding: Padding, input: usize) -> Self {
+    pub fn new(
+        size: usize,
+        stride: usize,
+        dilation: usize,
+        padding: Padding,
+        input: usize,
+    ) -> Self {
         let span = dilation * (size - 1) + 1;
         let (pad_before, pad_after) = match padding {
             Padding::Valid => (0, 0),
@@ -153,7 +159,11 @@ impl Grid {
                 fmt_shape(shape)
             );
         }
-        for (arg, values) in [(size_arg, sizes), ("strides", strides), ("dilation_rate", dilation)] {
+        for (arg, values) in [
+            (size_arg, sizes),
+            ("strides", strides),
+            ("dilation_rate", dilation),
+        ] {
             if values.len() != spatial || values.contains(&0) {
                 bail!(
                     InvalidArgument,
@@ -457,7 +467,10 @@ impl<T: Float> Tensor<T> {
         Ok(Tensor::from_op(out, shape, &inputs, move |a| {
             let (x, w) = (&a.inputs[0], &a.inputs[1]);
             let Some(cols) = &cols else {
-                bail!(Internal, "conv: backward without the forward's im2col matrix");
+                bail!(
+                    Internal,
+                    "conv: backward without the forward's im2col matrix"
+                );
             };
             let gp = act.grad_before(a.grad, a.output)?;
             let (gpd, cd, wd) = (gp.data(), cols.data(), w.data());
@@ -538,7 +551,12 @@ mod tests {
     use super::*;
     use crate::ops::gradcheck::{check_grad, rand};
 
-    fn options(strides: &[usize], dilation: &[usize], padding: Padding, groups: usize) -> ConvOptions {
+    fn options(
+        strides: &[usize],
+        dilation: &[usize],
+        padding: Padding,
+        groups: usize,
+    ) -> ConvOptions {
         ConvOptions {
             strides: strides.to_vec(),
             dilation: dilation.to_vec(),
@@ -552,8 +570,16 @@ mod tests {
     fn naive(x: &Tensor<f64>, w: &Tensor<f64>, b: &Tensor<f64>, o: &ConvOptions) -> Vec<f64> {
         let (xs, ks) = (x.shape().to_vec(), w.shape().to_vec());
         let spatial = xs.len() - 2;
-        let g = Grid::new("t", "kernel_size", &xs, &ks[..spatial], &o.strides, &o.dilation, o.padding)
-            .unwrap();
+        let g = Grid::new(
+            "t",
+            "kernel_size",
+            &xs,
+            &ks[..spatial],
+            &o.strides,
+            &o.dilation,
+            o.padding,
+        )
+        .unwrap();
         let (xd, wd, bd) = (x.to_vec(), w.to_vec(), b.to_vec());
         let (cg, cout) = (ks[spatial], ks[spatial + 1]);
         let cout_g = cout / o.groups;
@@ -582,17 +608,44 @@ mod tests {
     fn matches_the_definition() {
         crate::kernels::parallel::set_num_threads(2).unwrap();
         let cases = [
-            (vec![2, 7, 6, 3], vec![3, 3, 3, 4], options(&[1, 1], &[1, 1], Padding::Valid, 1)),
-            (vec![2, 7, 6, 3], vec![3, 2, 3, 4], options(&[2, 3], &[1, 1], Padding::Same, 1)),
-            (vec![1, 8, 8, 4], vec![3, 3, 2, 6], options(&[1, 1], &[2, 2], Padding::Same, 2)),
-            (vec![3, 9, 2], vec![3, 2, 5], options(&[1], &[2], Padding::Causal, 1)),
-            (vec![3, 9, 4], vec![2, 1, 4], options(&[2], &[1], Padding::Same, 4)),
+            (
+                vec![2, 7, 6, 3],
+                vec![3, 3, 3, 4],
+                options(&[1, 1], &[1, 1], Padding::Valid, 1),
+            ),
+            (
+                vec![2, 7, 6, 3],
+                vec![3, 2, 3, 4],
+                options(&[2, 3], &[1, 1], Padding::Same, 1),
+            ),
+            (
+                vec![1, 8, 8, 4],
+                vec![3, 3, 2, 6],
+                options(&[1, 1], &[2, 2], Padding::Same, 2),
+            ),
+            (
+                vec![3, 9, 2],
+                vec![3, 2, 5],
+                options(&[1], &[2], Padding::Causal, 1),
+            ),
+            (
+                vec![3, 9, 4],
+                vec![2, 1, 4],
+                options(&[2], &[1], Padding::Same, 4),
+            ),
             // Large enough for the parallel im2col and split products.
-            (vec![16, 20, 20, 8], vec![3, 3, 8, 16], options(&[1, 1], &[1, 1], Padding::Same, 1)),
+            (
+                vec![16, 20, 20, 8],
+                vec![3, 3, 8, 16],
+                options(&[1, 1], &[1, 1], Padding::Same, 1),
+            ),
         ];
         for (xs, ks, o) in cases {
             let (x, w, b) = (rand(&xs, 1), rand(&ks, 2), rand(&ks[ks.len() - 1..], 3));
-            let got = x.conv(&w, Some(&b), Activation::Linear, &o).unwrap().to_vec();
+            let got = x
+                .conv(&w, Some(&b), Activation::Linear, &o)
+                .unwrap()
+                .to_vec();
             let want = naive(&x, &w, &b, &o);
             assert_eq!(got.len(), want.len());
             for (g, w) in got.iter().zip(&want) {
@@ -604,11 +657,31 @@ mod tests {
     #[test]
     fn gradients() {
         let cases = [
-            (vec![2, 5, 4, 3], vec![3, 3, 3, 2], options(&[1, 1], &[1, 1], Padding::Valid, 1)),
-            (vec![2, 5, 6, 2], vec![2, 3, 2, 3], options(&[2, 2], &[1, 1], Padding::Same, 1)),
-            (vec![1, 6, 6, 4], vec![2, 2, 2, 4], options(&[1, 1], &[2, 2], Padding::Same, 2)),
-            (vec![2, 7, 3], vec![3, 3, 2], options(&[1], &[2], Padding::Causal, 1)),
-            (vec![2, 7, 4], vec![3, 2, 4], options(&[3], &[1], Padding::Valid, 2)),
+            (
+                vec![2, 5, 4, 3],
+                vec![3, 3, 3, 2],
+                options(&[1, 1], &[1, 1], Padding::Valid, 1),
+            ),
+            (
+                vec![2, 5, 6, 2],
+                vec![2, 3, 2, 3],
+                options(&[2, 2], &[1, 1], Padding::Same, 1),
+            ),
+            (
+                vec![1, 6, 6, 4],
+                vec![2, 2, 2, 4],
+                options(&[1, 1], &[2, 2], Padding::Same, 2),
+            ),
+            (
+                vec![2, 7, 3],
+                vec![3, 3, 2],
+                options(&[1], &[2], Padding::Causal, 1),
+            ),
+            (
+                vec![2, 7, 4],
+                vec![3, 2, 4],
+                options(&[3], &[1], Padding::Valid, 2),
+            ),
         ];
         for (xs, ks, o) in cases {
             let (x, w, b) = (rand(&xs, 4), rand(&ks, 5), rand(&ks[ks.len() - 1..], 6));
@@ -617,11 +690,20 @@ mod tests {
                     t[0].conv(&t[1], Some(&t[2]), act, &o)
                 });
             }
-            check_grad(&[x.clone(), w.clone()], |t| t[0].conv(&t[1], None, Activation::Sigmoid, &o));
+            check_grad(&[x.clone(), w.clone()], |t| {
+                t[0].conv(&t[1], None, Activation::Sigmoid, &o)
+            });
         }
         // The kernel gradient alone, with the input a constant (a first layer).
         let (x, w) = (rand(&[2, 5, 5, 1], 7), rand(&[3, 3, 1, 2], 8));
-        check_grad(&[w], |t| x.conv(&t[0], None, Activation::Linear, &options(&[1, 1], &[1, 1], Padding::Valid, 1)));
+        check_grad(&[w], |t| {
+            x.conv(
+                &t[0],
+                None,
+                Activation::Linear,
+                &options(&[1, 1], &[1, 1], Padding::Valid, 1),
+            )
+        });
     }
 
     #[test]
@@ -629,27 +711,50 @@ mod tests {
         let o = options(&[1, 1], &[1, 1], Padding::Valid, 1);
         let x = Tensor::<f32>::ones(&[1, 2, 2, 1]).unwrap();
         let err = x
-            .conv(&Tensor::ones(&[3, 3, 1, 1]).unwrap(), None, Activation::Linear, &o)
+            .conv(
+                &Tensor::ones(&[3, 3, 1, 1]).unwrap(),
+                None,
+                Activation::Linear,
+                &o,
+            )
             .unwrap_err()
             .to_string();
-        assert!(err.contains("kernel_size") && err.contains("larger"), "{err}");
+        assert!(
+            err.contains("kernel_size") && err.contains("larger"),
+            "{err}"
+        );
         let same = options(&[1, 1], &[1, 1], Padding::Same, 1);
         assert_eq!(
-            x.conv(&Tensor::ones(&[3, 3, 1, 1]).unwrap(), None, Activation::Linear, &same)
-                .unwrap()
-                .shape(),
+            x.conv(
+                &Tensor::ones(&[3, 3, 1, 1]).unwrap(),
+                None,
+                Activation::Linear,
+                &same
+            )
+            .unwrap()
+            .shape(),
             &[1, 2, 2, 1]
         );
         let grouped = options(&[1, 1], &[1, 1], Padding::Valid, 2);
         let err = Tensor::<f32>::ones(&[1, 4, 4, 3])
             .unwrap()
-            .conv(&Tensor::ones(&[1, 1, 1, 2]).unwrap(), None, Activation::Linear, &grouped)
+            .conv(
+                &Tensor::ones(&[1, 1, 1, 2]).unwrap(),
+                None,
+                Activation::Linear,
+                &grouped,
+            )
             .unwrap_err()
             .to_string();
         assert!(err.contains("groups"), "{err}");
         assert!(Tensor::<f32>::ones(&[4, 3])
             .unwrap()
-            .conv(&Tensor::ones(&[1, 3, 2]).unwrap(), None, Activation::Linear, &o)
+            .conv(
+                &Tensor::ones(&[1, 3, 2]).unwrap(),
+                None,
+                Activation::Linear,
+                &o
+            )
             .is_err());
     }
 

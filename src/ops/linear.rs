@@ -143,7 +143,9 @@ impl<T: Float> Tensor<T> {
                 Mat::rows(&xd, fan_in),
                 Mat::rows_t(&wd, fan_in),
             );
-            product.run_then(|first, values| act.finish_row(bias_data.map(Vec::as_slice), first, values));
+            product.run_then(|first, values| {
+                act.finish_row(bias_data.map(Vec::as_slice), first, values)
+            });
         }
         let mut shape = x.shape().to_vec();
         *shape.last_mut().expect("rank >= 1") = units;

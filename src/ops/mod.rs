@@ -17,11 +17,11 @@ mod unary;
 #[cfg(test)]
 pub(crate) mod gradcheck;
 
-pub use conv::{window_output_shape, ConvOptions, Padding, Window};
-pub use pool::PoolMode;
 pub use activations::{ActivationFn, ACTIVATION_NAMES, SELU_ALPHA, SELU_SCALE};
+pub use conv::{window_output_shape, ConvOptions, Padding, Window};
 pub use layout::IndexItem;
 pub use linear::Activation;
+pub use pool::PoolMode;
 
 use crate::error::Result;
 use crate::kernels::parallel;

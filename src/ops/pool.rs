@@ -144,17 +144,23 @@ mod tests {
     #[test]
     fn values_by_hand() {
         // One 3x4 image, one channel: 2x2 windows with stride 2, valid and same.
-        let x = Tensor::<f64>::from_vec((0..12).map(|v| v as f64).collect(), &[1, 3, 4, 1])
+        let x =
+            Tensor::<f64>::from_vec((0..12).map(|v| v as f64).collect(), &[1, 3, 4, 1]).unwrap();
+        let max = x
+            .pool(PoolMode::Max, &[2, 2], &[2, 2], Padding::Valid)
             .unwrap();
-        let max = x.pool(PoolMode::Max, &[2, 2], &[2, 2], Padding::Valid).unwrap();
         assert_eq!(max.shape(), &[1, 1, 2, 1]);
         assert_eq!(max.to_vec(), vec![5.0, 7.0]);
-        let avg = x.pool(PoolMode::Average, &[2, 2], &[2, 2], Padding::Same).unwrap();
+        let avg = x
+            .pool(PoolMode::Average, &[2, 2], &[2, 2], Padding::Same)
+            .unwrap();
         assert_eq!(avg.shape(), &[1, 2, 2, 1]);
         // The last row's windows hold 2 values (padding is not counted).
         assert_eq!(avg.to_vec(), vec![2.5, 4.5, 8.5, 10.5]);
         let one_d = Tensor::<f64>::from_vec(vec![1., 3., 2., 5., 4.], &[1, 5, 1]).unwrap();
-        let m = one_d.pool(PoolMode::Max, &[2], &[1], Padding::Valid).unwrap();
+        let m = one_d
+            .pool(PoolMode::Max, &[2], &[1], Padding::Valid)
+            .unwrap();
         assert_eq!(m.to_vec(), vec![3., 3., 5., 5.]);
     }
 
@@ -188,7 +194,9 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("pool_size"), "{err}");
-        assert!(x.pool(PoolMode::Max, &[1, 1], &[0, 1], Padding::Valid).is_err());
+        assert!(x
+            .pool(PoolMode::Max, &[1, 1], &[0, 1], Padding::Valid)
+            .is_err());
         assert!(Tensor::<f32>::ones(&[2, 2])
             .unwrap()
             .pool(PoolMode::Max, &[1], &[1], Padding::Valid)

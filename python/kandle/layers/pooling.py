@@ -31,7 +31,9 @@ class _Pooling(Layer):
         **kwargs: Any,
     ) -> None:
         pool_size = standardize_tuple(pool_size, self._rank, "pool_size")
-        strides = pool_size if strides is None else standardize_tuple(strides, self._rank, "strides")
+        strides = (
+            pool_size if strides is None else standardize_tuple(strides, self._rank, "strides")
+        )
         padding = standardize_padding(padding)
         data_format = check_data_format(type(self).__name__, data_format)
         super().__init__(**kwargs)
