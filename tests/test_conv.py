@@ -49,6 +49,13 @@ LAYERS = [
         {"padding": "same", "strides": 2, "groups": 3, "activation": "sigmoid"},
         (2, 9, 3),
     ),
+    ("DepthwiseConv2D", (3,), {"depth_multiplier": 2, "padding": "same"}, (2, 6, 5, 3)),
+    ("DepthwiseConv2D", ((2, 3),), {"strides": 2, "activation": "relu"}, (2, 7, 7, 2)),
+    ("SeparableConv2D", (4, 3), {"depth_multiplier": 2, "dilation_rate": 2}, (2, 8, 8, 3)),
+    ("SeparableConv2D", (5, 2), {"strides": 2, "padding": "same", "use_bias": False}, (2, 7, 7, 2)),
+    ("Conv2DTranspose", (4, 3), {"strides": 2, "padding": "same"}, (2, 4, 5, 3)),
+    ("Conv2DTranspose", (3, (3, 2)), {"strides": (2, 3), "activation": "relu"}, (2, 4, 3, 2)),
+    ("Conv2DTranspose", (2, 1), {"strides": 3}, (2, 3, 3, 2)),
     ("MaxPooling2D", (), {}, (2, 7, 6, 3)),
     ("MaxPooling2D", ((3, 2),), {"strides": 1, "padding": "same"}, (2, 5, 6, 3)),
     ("AveragePooling2D", (2,), {"padding": "same"}, (2, 5, 5, 3)),
@@ -291,6 +298,27 @@ def test_strided_same_conv_batchnorm_parity(rng):
         )
 
     result = fit_both(build, x, y, "mse", batch_size=16, optimizer="sgd")
+    assert_parity(*result, x)
+
+
+def test_separable_depthwise_stack_parity(rng):
+    """A SeparableConv2D/DepthwiseConv2D stack (MobileNet-style) with RMSprop."""
+    x = rng.standard_normal((40, 10, 10, 3)).astype(np.float32)
+    y = np.eye(3, dtype=np.float32)[rng.integers(0, 3, 40)]
+
+    def build(lib):
+        return lib.Sequential(
+            [
+                lib.Input((10, 10, 3)),
+                lib.layers.SeparableConv2D(8, 3, padding="same", activation="relu"),
+                lib.layers.DepthwiseConv2D(3, strides=2, depth_multiplier=2, activation="relu"),
+                lib.layers.Conv2D(6, 1),
+                lib.layers.GlobalAveragePooling2D(),
+                lib.layers.Dense(3, activation="softmax"),
+            ]
+        )
+
+    result = fit_both(build, x, y, "categorical_crossentropy", batch_size=8, optimizer="rmsprop")
     assert_parity(*result, x)
 
 

@@ -94,6 +94,7 @@ SAFETENSORS_NAMES: dict[str, tuple[str, ...]] = {
     "Embedding": ("weight",),
     "Conv1D": ("weight", "bias"),
     "Conv2D": ("weight", "bias"),
+    "Conv2DTranspose": ("weight", "bias"),
 }
 
 # Weights whose candle/PyTorch layout differs from the one kandle stores: the axes
@@ -102,6 +103,8 @@ SAFETENSORS_NAMES: dict[str, tuple[str, ...]] = {
 SAFETENSORS_LAYOUTS: dict[str, dict[int, tuple[int, ...]]] = {
     "Conv1D": {0: (2, 1, 0)},
     "Conv2D": {0: (3, 2, 0, 1)},
+    # PyTorch's ConvTranspose2d weight is (in, out, kh, kw); Keras's (kh, kw, out, in).
+    "Conv2DTranspose": {0: (3, 2, 0, 1)},
 }
 
 

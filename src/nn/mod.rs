@@ -26,7 +26,7 @@ mod unit_norm;
 pub use activation::ActivationLayer;
 pub use activity::ActivityRegularization;
 pub use batch_norm::BatchNormalization;
-pub use conv::Conv;
+pub use conv::{Conv, DepthwiseConv};
 pub use dense::Dense;
 pub use dropout::Dropout;
 pub use embedding::Embedding;

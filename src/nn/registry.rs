@@ -116,10 +116,29 @@ pub const LAYER_CLASSES: &[LayerClass] = &[
         &[],
     ),
     weighted(
+        "Conv2DTranspose",
+        |c, w| Ok(Box::new(Conv::from_config("Conv2DTranspose", 2, c, w)?)),
+        |c, shape| Conv::new_weights("Conv2DTranspose", 2, c, shape),
+        &[],
+    ),
+    weighted(
         "Dense",
         |c, w| Ok(Box::new(Dense::from_config(c, w)?)),
         Dense::new_weights,
         &[0],
+    ),
+    weighted(
+        "DepthwiseConv2D",
+        |c, w| {
+            Ok(Box::new(DepthwiseConv::from_config(
+                "DepthwiseConv2D",
+                false,
+                c,
+                w,
+            )?))
+        },
+        |c, shape| DepthwiseConv::new_weights("DepthwiseConv2D", false, c, shape),
+        &[],
     ),
     weightless("Discretization", |c| {
         Ok(Box::new(Discretization::from_config(c)?))
@@ -208,6 +227,19 @@ pub const LAYER_CLASSES: &[LayerClass] = &[
     }),
     weightless("Rescaling", |c| Ok(Box::new(Rescaling::from_config(c)?))),
     weightless("Reshape", |c| Ok(Box::new(Reshape::from_config(c)?))),
+    weighted(
+        "SeparableConv2D",
+        |c, w| {
+            Ok(Box::new(DepthwiseConv::from_config(
+                "SeparableConv2D",
+                true,
+                c,
+                w,
+            )?))
+        },
+        |c, shape| DepthwiseConv::new_weights("SeparableConv2D", true, c, shape),
+        &[],
+    ),
     weightless("UnitNormalization", |c| {
         Ok(Box::new(UnitNormalization::from_config(c)?))
     }),

@@ -546,6 +546,196 @@ impl<T: Float> Tensor<T> {
     }
 }
 
+/// The length of a transposed convolution's output along an axis of `input` positions
+/// (Keras's `deconv_output_length` without `output_padding`): the length whose
+/// convolution by the same window has `input` positions.
+pub fn transposed_output_len(
+    input: usize,
+    size: usize,
+    stride: usize,
+    dilation: usize,
+    padding: Padding,
+) -> usize {
+    let span = dilation * (size - 1) + 1;
+    match padding {
+        Padding::Same => input * stride,
+        _ => input * stride + span.saturating_sub(stride),
+    }
+}
+
+impl<T: Float> Tensor<T> {
+    /// `act(conv_transpose(x, kernel) + bias)`: the transposed convolution (Keras's
+    /// `Conv2DTranspose`, one or two spatial axes), the adjoint of [`Tensor::conv`] with
+    /// the same window: each input pixel spreads its channels times the kernel over an
+    /// output window. x `(batch, [height,] width, in)`, kernel `([kh,] kw, filters,
+    /// in)` (Keras's layout), bias `(filters,)`. Its forward is conv's input gradient
+    /// (a product, then col2im) and its input gradient is conv's forward (im2col, then a
+    /// product), on the same GEMM engine.
+    pub fn conv_transpose(
+        &self,
+        kernel: &Tensor<T>,
+        bias: Option<&Tensor<T>>,
+        act: Activation,
+        options: &ConvOptions,
+    ) -> Result<Tensor<T>> {
+        let x = self;
+        let rank = x.rank();
+        if !(rank == 3 || rank == 4) || kernel.rank() != rank || options.groups != 1 {
+            bail!(
+                Shape,
+                "conv_transpose: expected an input of rank 3 or 4 (batch, [height,] width, \
+                 channels), a kernel of the same rank and one group, got input shape {}, \
+                 kernel shape {} and groups={}",
+                fmt_shape(x.shape()),
+                fmt_shape(kernel.shape()),
+                options.groups
+            );
+        }
+        let spatial = rank - 2;
+        let ks = kernel.shape();
+        let (filters, cin) = (ks[spatial], ks[spatial + 1]);
+        if x.shape()[rank - 1] != cin || filters == 0 {
+            bail!(
+                Shape,
+                "conv_transpose: expected an input with {cin} channels (the kernel's last \
+                 axis), got input shape {} and kernel shape {}",
+                fmt_shape(x.shape()),
+                fmt_shape(ks)
+            );
+        }
+        if bias.is_some_and(|b| b.shape() != [filters]) {
+            bail!(
+                Shape,
+                "conv_transpose: expected a bias of shape ({filters},)"
+            );
+        }
+        if options.strides.len() != spatial
+            || options.dilation.len() != spatial
+            || options.strides.contains(&0)
+            || options.dilation.contains(&0)
+            || ks[..spatial].contains(&0)
+        {
+            bail!(
+                InvalidArgument,
+                "conv_transpose: `kernel_size`, `strides` and `dilation_rate` must be \
+                 {spatial} positive integers, got {:?}, {:?} and {:?}",
+                &ks[..spatial],
+                options.strides,
+                options.dilation
+            );
+        }
+        // The grid of the convolution whose adjoint this is: its input is our output.
+        let mut out_shape = vec![x.shape()[0]];
+        for i in 0..spatial {
+            out_shape.push(transposed_output_len(
+                x.shape()[1 + i],
+                ks[i],
+                options.strides[i],
+                options.dilation[i],
+                options.padding,
+            ));
+        }
+        out_shape.push(filters);
+        let g = Grid::new(
+            "conv_transpose",
+            "kernel_size",
+            &out_shape,
+            &ks[..spatial],
+            &options.strides,
+            &options.dilation,
+            options.padding,
+        )?;
+        let rows = g.pixels();
+        if rows * cin != x.numel() {
+            bail!(
+                Internal,
+                "conv_transpose: output shape {} does not map back to input shape {}",
+                fmt_shape(&out_shape),
+                fmt_shape(x.shape())
+            );
+        }
+        let k = g.taps() * filters;
+        let size = std::mem::size_of::<T>();
+        let mut dcols = alloc_for_overwrite::<T>(checked_numel(&[rows, k], size)?)?;
+        {
+            let (xd, kd) = (x.data(), kernel.data());
+            // The kernel is `(taps · filters, in)` row-major: x · kernelᵀ.
+            Product::new(
+                rows,
+                k,
+                cin,
+                &mut dcols,
+                Mat::rows(&xd, cin),
+                Mat::rows_t(&kd, cin),
+            )
+            .run();
+        }
+        let mut out = alloc::<T>(checked_numel(&out_shape, size)?)?;
+        col2im(&dcols, &g, 1, &mut out);
+        release(dcols);
+        {
+            let bias_data = bias.map(|b| b.data());
+            let bias_data = bias_data.as_deref().map(Vec::as_slice);
+            if bias_data.is_some() || act != Activation::Linear {
+                parallel::for_each_rows(&mut out, filters, |_, rows| {
+                    rows.chunks_exact_mut(filters)
+                        .for_each(|r| act.finish_row(bias_data, 0, r))
+                });
+            }
+        }
+        let mut inputs = vec![x, kernel];
+        inputs.extend(bias);
+        Ok(Tensor::from_op(out, out_shape, &inputs, move |a| {
+            let (x, w) = (&a.inputs[0], &a.inputs[1]);
+            let gp = act.grad_before(a.grad, a.output)?;
+            let mut cols = alloc_for_overwrite::<T>(rows * k)?;
+            im2col(&gp.data(), &g, 1, &mut cols);
+            let (xd, wd) = (x.data(), w.data());
+            let mut dw = alloc_for_overwrite::<T>(w.numel())?;
+            let dw_product = Product::new(
+                k,
+                cin,
+                rows,
+                &mut dw,
+                Mat::rows_t(&cols, k),
+                Mat::rows(&xd, cin),
+            );
+            let dx = if x.requires_grad() {
+                let mut dx = alloc_for_overwrite::<T>(x.numel())?;
+                gemm_pair(
+                    Product::new(
+                        rows,
+                        cin,
+                        k,
+                        &mut dx,
+                        Mat::rows(&cols, k),
+                        Mat::rows(&wd, cin),
+                    ),
+                    dw_product,
+                );
+                Some(Tensor::from_vec(dx, x.shape())?)
+            } else {
+                dw_product.run();
+                None
+            };
+            release(cols);
+            let mut grads = vec![dx, Some(Tensor::from_vec(dw, w.shape())?)];
+            if a.inputs.len() == 3 {
+                let pixels = gp.numel() / filters;
+                let db = super::reduce::reduce_axis(
+                    &gp.data(),
+                    &[pixels, filters],
+                    0,
+                    T::zero(),
+                    |s, v| s + v,
+                )?;
+                grads.push(Some(Tensor::from_vec(db, &[filters])?));
+            }
+            Ok(grads)
+        }))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -704,6 +894,48 @@ mod tests {
                 &options(&[1, 1], &[1, 1], Padding::Valid, 1),
             )
         });
+    }
+
+    /// The transposed convolution is conv's adjoint: <conv(y, k), x> = <y, conv_t(x, k)>.
+    #[test]
+    fn transpose_is_the_adjoint_and_has_gradients() {
+        for (xs, ks, strides, padding) in [
+            (
+                vec![2, 3, 4, 3],
+                vec![3, 3, 2, 3],
+                vec![2, 2],
+                Padding::Same,
+            ),
+            (
+                vec![2, 3, 3, 2],
+                vec![3, 2, 4, 2],
+                vec![2, 1],
+                Padding::Valid,
+            ),
+            (
+                vec![1, 4, 4, 2],
+                vec![1, 1, 3, 2],
+                vec![3, 3],
+                Padding::Valid,
+            ),
+            (vec![2, 5, 2], vec![3, 3, 2], vec![2], Padding::Same),
+        ] {
+            let o = options(&strides, &vec![1; strides.len()], padding, 1);
+            let (x, kt) = (rand(&xs, 1), rand(&ks, 2));
+            let y_t = x.conv_transpose(&kt, None, Activation::Linear, &o).unwrap();
+            let y = rand(y_t.shape(), 3);
+            // conv's kernel (taps, in=filters, out=channels) is the transpose's kernel.
+            let forward = y.conv(&kt, None, Activation::Linear, &o).unwrap();
+            assert_eq!(forward.shape(), x.shape());
+            let dot = |a: &Tensor<f64>, b: &Tensor<f64>| -> f64 {
+                a.to_vec().iter().zip(&b.to_vec()).map(|(p, q)| p * q).sum()
+            };
+            assert!((dot(&forward, &x) - dot(&y, &y_t)).abs() < 1e-10);
+            let b = rand(&ks[ks.len() - 2..ks.len() - 1], 4);
+            check_grad(&[x, kt, b], |t| {
+                t[0].conv_transpose(&t[1], Some(&t[2]), Activation::Tanh, &o)
+            });
+        }
     }
 
     #[test]

@@ -18,7 +18,7 @@ mod unary;
 pub(crate) mod gradcheck;
 
 pub use activations::{ActivationFn, ACTIVATION_NAMES, SELU_ALPHA, SELU_SCALE};
-pub use conv::{window_output_shape, ConvOptions, Padding, Window};
+pub use conv::{transposed_output_len, window_output_shape, ConvOptions, Padding, Window};
 pub use layout::IndexItem;
 pub use linear::Activation;
 pub use pool::PoolMode;

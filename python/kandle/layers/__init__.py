@@ -2,7 +2,13 @@
 
 from kandle.layers.activation import Activation
 from kandle.layers.activity_regularization import ActivityRegularization
-from kandle.layers.convolutional import Conv1D, Conv2D
+from kandle.layers.convolutional import (
+    Conv1D,
+    Conv2D,
+    Conv2DTranspose,
+    DepthwiseConv2D,
+    SeparableConv2D,
+)
 from kandle.layers.dense import Dense
 from kandle.layers.dropout import Dropout
 from kandle.layers.embedding import Embedding
@@ -31,6 +37,8 @@ from kandle.layers.reshaping import Flatten, Identity, Permute, RepeatVector, Re
 
 # Keras's other names for the same classes.
 Convolution1D, Convolution2D = Conv1D, Conv2D
+SeparableConvolution2D = SeparableConv2D
+Convolution2DTranspose = Conv2DTranspose
 MaxPool1D, MaxPool2D = MaxPooling1D, MaxPooling2D
 AvgPool1D, AvgPool2D = AveragePooling1D, AveragePooling2D
 GlobalMaxPool1D, GlobalMaxPool2D = GlobalMaxPooling1D, GlobalMaxPooling2D
@@ -48,9 +56,12 @@ __all__ = [
     "CategoryEncoding",
     "Conv1D",
     "Conv2D",
+    "Conv2DTranspose",
     "Convolution1D",
     "Convolution2D",
+    "Convolution2DTranspose",
     "Dense",
+    "DepthwiseConv2D",
     "Discretization",
     "Dropout",
     "Embedding",
@@ -80,5 +91,7 @@ __all__ = [
     "RepeatVector",
     "Rescaling",
     "Reshape",
+    "SeparableConv2D",
+    "SeparableConvolution2D",
     "UnitNormalization",
 ]
