@@ -116,7 +116,7 @@ impl Window {
 
     /// The input position under tap `tap` of output position `out`, or None in the
     /// padding.
-    #[inline]
+    #[inline(always)]
     fn input_pos(&self, out: usize, tap: usize, input: usize) -> Option<usize> {
         let p = (out * self.stride + tap * self.dilation).checked_sub(self.pad_before)?;
         (p < input).then_some(p)
@@ -206,6 +206,27 @@ impl Grid {
         })
     }
 
+    /// Calls `f(ky, first_kx, taps, first input pixel)` for each kernel row of output
+    /// pixel `(oy, ox)` that falls inside the input, with the run of its taps that do:
+    /// with no dilation along the width these are adjacent input pixels, so that one
+    /// kernel row is one contiguous copy of `taps · channels` values (im2col's and
+    /// col2im's fast path).
+    #[inline(always)]
+    fn for_each_run(&self, oy: usize, ox: usize, mut f: impl FnMut(usize, usize, usize, usize)) {
+        debug_assert_eq!(self.wx.dilation, 1);
+        let x0 = (ox * self.wx.stride) as isize - self.wx.pad_before as isize;
+        let lo = (-x0).clamp(0, self.wx.size as isize) as usize;
+        let hi = (self.w as isize - x0).clamp(0, self.wx.size as isize) as usize;
+        if lo >= hi {
+            return;
+        }
+        for ky in 0..self.wy.size {
+            if let Some(iy) = self.wy.input_pos(oy, ky, self.h) {
+                f(ky, lo, hi - lo, iy * self.w + (x0 + lo as isize) as usize);
+            }
+        }
+    }
+
     /// The number of output pixels, over the whole batch.
     pub fn pixels(&self) -> usize {
         self.n * self.oh * self.ow
@@ -227,7 +248,7 @@ impl Grid {
 
     /// Calls `f(tap, input pixel)` for each tap of output pixel `(oy, ox)` of a sample
     /// that falls inside the input (not in the padding), in tap order.
-    #[inline]
+    #[inline(always)]
     pub fn for_each_tap(&self, oy: usize, ox: usize, mut f: impl FnMut(usize, usize)) {
         for ky in 0..self.wy.size {
             let Some(iy) = self.wy.input_pos(oy, ky, self.h) else {
@@ -280,23 +301,42 @@ pub fn window_output_shape(
     Ok(out[1..out.len() - 1].to_vec())
 }
 
-/// Input pixels below this many elements of im2col's matrix are copied on one thread.
-const IM2COL_PAR_THRESHOLD: usize = parallel::PAR_THRESHOLD;
+/// im2col matrices below this many elements are copied on one thread.
+const IM2COL_PAR_THRESHOLD: usize = parallel::PAR_THRESHOLD / 4;
+
+/// Inference runs im2col and its product in blocks of rows of about this many elements
+/// (1 MiB of f32), which stay in cache between the copy and the product, instead of
+/// one matrix of the whole batch (285 MB for the MNIST convnet's second layer at
+/// predict's 2048 rows), whose fresh pages cost more than the product.
+const INFERENCE_BLOCK: usize = 1 << 18;
 
 /// Copies each output pixel's receptive field into a row of `cols` (`pixels × taps·c`),
 /// zeros for the padding. A row holds each group's taps together, `(group, tap,
 /// channel in group)`, so that a group's columns form one block.
-fn im2col<T: Float>(x: &[T], g: &Grid, groups: usize, cols: &mut [T]) {
+/// `cols` holds the rows from pixel `row0` on.
+fn im2col<T: Float>(x: &[T], g: &Grid, groups: usize, row0: usize, cols: &mut [T]) {
     let k = g.taps() * g.c;
     let (cg, kg) = (g.c / groups, g.taps() * (g.c / groups));
     let sample = g.h * g.w * g.c;
+    // Without padding every tap is inside the input and every value gets overwritten.
+    let padded = g.wy.pad_before + g.wy.pad_after + g.wx.pad_before + g.wx.pad_after > 0;
     parallel::for_each_rows_above(IM2COL_PAR_THRESHOLD, cols, k, |first, chunk| {
         for (r, row) in chunk.chunks_exact_mut(k).enumerate() {
-            let p = first + r;
+            let p = row0 + first + r;
             let (n, oy, ox) = (p / (g.oh * g.ow), p / g.ow % g.oh, p % g.ow);
             // Taps that fall in the padding stay zero.
-            row.fill(T::zero());
+            if padded {
+                row.fill(T::zero());
+            }
             let image = &x[n * sample..(n + 1) * sample];
+            if groups == 1 && g.wx.dilation == 1 {
+                g.for_each_run(oy, ox, |ky, kx, taps, pixel| {
+                    let at = (ky * g.wx.size + kx) * g.c;
+                    row[at..at + taps * g.c]
+                        .copy_from_slice(&image[pixel * g.c..(pixel + taps) * g.c]);
+                });
+                continue;
+            }
             g.for_each_tap(oy, ox, |tap, pixel| {
                 let src = &image[pixel * g.c..(pixel + 1) * g.c];
                 for (group, src) in src.chunks_exact(cg).enumerate() {
@@ -320,6 +360,15 @@ fn col2im<T: Float>(dcols: &[T], g: &Grid, groups: usize, dx: &mut [T]) {
             for oy in 0..g.oh {
                 for ox in 0..g.ow {
                     let row = &dcols[((n * g.oh + oy) * g.ow + ox) * k..][..k];
+                    if groups == 1 && g.wx.dilation == 1 {
+                        g.for_each_run(oy, ox, |ky, kx, taps, pixel| {
+                            let at = (ky * g.wx.size + kx) * g.c;
+                            let src = &row[at..at + taps * g.c];
+                            let dst = &mut image[pixel * g.c..(pixel + taps) * g.c];
+                            dst.iter_mut().zip(src).for_each(|(d, &s)| *d += s);
+                        });
+                        continue;
+                    }
                     g.for_each_tap(oy, ox, |tap, pixel| {
                         let dst = &mut image[pixel * g.c..(pixel + 1) * g.c];
                         for (group, dst) in dst.chunks_exact_mut(cg).enumerate() {
@@ -435,13 +484,17 @@ impl<T: Float> Tensor<T> {
         let (rows, k) = (g.pixels(), g.taps() * cin);
         let (kg, cout_g) = (k / groups, cout / groups);
         let size = std::mem::size_of::<T>();
-        let mut cols = alloc_for_overwrite::<T>(checked_numel(&[rows, k], size)?)?;
-        im2col(&x.data(), &g, groups, &mut cols);
         let mut out = alloc_for_overwrite::<T>(checked_numel(&[rows, cout], size)?)?;
-        {
-            let kd = kernel.data();
-            let bias_data = bias.map(|b| b.data());
-            let bias_data = bias_data.as_deref().map(|b| &b[..]);
+        let mut inputs = vec![x, kernel];
+        inputs.extend(bias);
+        let records = is_grad_enabled() && inputs.iter().any(|t| t.requires_grad());
+        let (xd, kd) = (x.data(), kernel.data());
+        let bias_data = bias.map(|b| b.data());
+        let bias_data = bias_data.as_deref().map(|b| &b[..]);
+        let epilogue = |first, values: &mut [T]| act.finish_row(bias_data, first, values);
+        let cols = if records || groups > 1 {
+            let mut cols = alloc_for_overwrite::<T>(checked_numel(&[rows, k], size)?)?;
+            im2col(&xd, &g, groups, 0, &mut cols);
             grouped_product(
                 groups,
                 rows,
@@ -450,19 +503,40 @@ impl<T: Float> Tensor<T> {
                 &mut out,
                 |i| block(&cols, k, i, kg),
                 |i| block(&kd, cout, i, cout_g),
-                |first, values| act.finish_row(bias_data, first, values),
+                epilogue,
             )?;
-        }
-        let mut inputs = vec![x, kernel];
-        inputs.extend(bias);
-        // The backward pass needs the im2col matrix for the kernel gradient: kept while
-        // the graph is, and back in the buffer pool when it goes.
-        let cols = if is_grad_enabled() && inputs.iter().any(|t| t.requires_grad()) {
-            Some(Tensor::from_vec(cols, &[rows, k])?)
+            // The backward pass needs the im2col matrix for the kernel gradient: kept
+            // while the graph is, and back in the buffer pool when it goes.
+            match records {
+                true => Some(Tensor::from_vec(cols, &[rows, k])?),
+                false => {
+                    release(cols);
+                    None
+                }
+            }
         } else {
-            release(cols);
+            // Gemm sums each element in the same order whatever rows a call covers, so
+            // these blocks give the bits of the whole-batch product.
+            let block_rows = (INFERENCE_BLOCK / k.max(1)).clamp(1, rows.max(1));
+            let mut scratch = alloc_for_overwrite::<T>(block_rows * k)?;
+            for row0 in (0..rows).step_by(block_rows) {
+                let r = block_rows.min(rows - row0);
+                im2col(&xd, &g, 1, row0, &mut scratch[..r * k]);
+                let dst = &mut out[row0 * cout..(row0 + r) * cout];
+                Product::new(
+                    r,
+                    cout,
+                    k,
+                    dst,
+                    Mat::rows(&scratch, k),
+                    Mat::rows(&kd, cout),
+                )
+                .run_then(epilogue);
+            }
+            release(scratch);
             None
         };
+        drop((xd, kd, bias_data));
         let shape = g.output_shape(rank, cout);
         Ok(Tensor::from_op(out, shape, &inputs, move |a| {
             let (x, w) = (&a.inputs[0], &a.inputs[1]);
@@ -689,7 +763,7 @@ impl<T: Float> Tensor<T> {
             let (x, w) = (&a.inputs[0], &a.inputs[1]);
             let gp = act.grad_before(a.grad, a.output)?;
             let mut cols = alloc_for_overwrite::<T>(rows * k)?;
-            im2col(&gp.data(), &g, 1, &mut cols);
+            im2col(&gp.data(), &g, 1, 0, &mut cols);
             let (xd, wd) = (x.data(), w.data());
             let mut dw = alloc_for_overwrite::<T>(w.numel())?;
             let dw_product = Product::new(
@@ -842,6 +916,34 @@ mod tests {
                 assert!((g - w).abs() < 1e-10, "{xs:?} {ks:?} {o:?}: {g} vs {w}");
             }
         }
+    }
+
+    /// Inference computes in blocks of rows (no graph to keep the matrix for): the same
+    /// bits as the whole-batch product that training runs.
+    #[test]
+    fn inference_blocks_give_the_training_bits() {
+        crate::kernels::parallel::set_num_threads(2).unwrap();
+        let o = options(&[1, 1], &[1, 1], Padding::Same, 1);
+        let x = Tensor::<f32>::from_vec(
+            (0..64 * 13 * 13 * 32)
+                .map(|i| ((i * 7919 % 1009) as f32) / 1009.0 - 0.5)
+                .collect(),
+            &[64, 13, 13, 32],
+        )
+        .unwrap();
+        let w = Tensor::<f32>::from_vec(
+            (0..9 * 32 * 64)
+                .map(|i| ((i * 31 % 97) as f32) / 97.0 - 0.5)
+                .collect(),
+            &[3, 3, 32, 64],
+        )
+        .unwrap();
+        let inference = crate::no_grad(|| x.conv(&w, None, Activation::Relu, &o).unwrap());
+        let training = x
+            .conv(&w.to_variable(), None, Activation::Relu, &o)
+            .unwrap();
+        assert!(training.requires_grad() && !inference.requires_grad());
+        assert_eq!(inference.to_vec(), training.to_vec());
     }
 
     #[test]

@@ -92,6 +92,9 @@ impl<T: Float> Tensor<T> {
             // Samples are independent: each one's scatter-add runs on one thread, in a
             // fixed order.
             parallel::for_each_rows(&mut dx, sample, |first, chunk| {
+                // Max: which channels of the current window have had their gradient
+                // routed already (one flag per channel, reused for every window).
+                let mut routed = vec![false; if mode == PoolMode::Max { c } else { 0 }];
                 for (i, dimage) in chunk.chunks_exact_mut(sample.max(1)).enumerate() {
                     let n = first + i;
                     let image = &xd[n * sample..(n + 1) * sample];
@@ -103,17 +106,17 @@ impl<T: Float> Tensor<T> {
                                 // The gradient goes to the first position holding the
                                 // maximum (as TensorFlow's and JAX's max pooling do).
                                 PoolMode::Max => {
-                                    for ch in 0..c {
-                                        let mut first = None;
-                                        g.for_each_tap(oy, ox, |_, pixel| {
-                                            if first.is_none() && image[pixel * c + ch] == y[ch] {
-                                                first = Some(pixel);
+                                    routed.fill(false);
+                                    g.for_each_tap(oy, ox, |_, pixel| {
+                                        let src = &image[pixel * c..(pixel + 1) * c];
+                                        let dst = &mut dimage[pixel * c..(pixel + 1) * c];
+                                        for ch in 0..c {
+                                            if !routed[ch] && src[ch] == y[ch] {
+                                                dst[ch] += grad[ch];
+                                                routed[ch] = true;
                                             }
-                                        });
-                                        if let Some(pixel) = first {
-                                            dimage[pixel * c + ch] += grad[ch];
                                         }
-                                    }
+                                    });
                                 }
                                 PoolMode::Average => {
                                     let mut count = 0usize;

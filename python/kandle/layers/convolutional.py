@@ -351,7 +351,7 @@ class Conv2DTranspose(_Conv):
     def compute_output_shape(self, input_shape: ShapeLike) -> tuple[int | None, ...]:
         check_input_rank(self, input_shape, self._rank)
         shape = tuple(input_shape)
-        spatial = []
+        spatial: list[int | None] = []
         for length, size, stride, dilation in zip(
             shape[1:-1], self.kernel_size, self.strides, self.dilation_rate
         ):
