@@ -41,6 +41,14 @@ GEMM_REPEATS = 5
 BLAS_ENV_TO_UNSET = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
 
 
+IMAGE = (28, 28, 1)
+# The MNIST convnet's layers' multiply-adds per sample, first to last: Conv2D(32, 3) on
+# 28x28x1, Conv2D(64, 3) on 13x13x32, Dense(10) on 1600.
+CNN_PRODUCTS = (26 * 26 * 32 * 9 * 1, 11 * 11 * 64 * 9 * 32, 1600 * CLASSES)
+# conv2d-op: one Conv2D forward + backward at the convnet's second layer's shape.
+CONV_OP_BATCH, CONV_OP_IN, CONV_OP_FILTERS, CONV_OP_CALLS = 128, (13, 13, 32), 64, 10
+
+
 @dataclass(frozen=True)
 class Task:
     hidden: tuple[int, ...]  # widths of the relu Dense layers before the 10-way output
@@ -48,17 +56,33 @@ class Task:
     optimizer: str  # "sgd" (lr 0.01) or "adam" (Keras defaults)
     predict: bool = False  # time model.predict on all rows instead of one epoch of fit
     report_gflops: bool = False
+    # "mlp"; "cnn": Keras's MNIST convnet on 28x28x1 images; "conv-op": CONV_OP_CALLS
+    # forward + backward passes of one Conv2D at the convnet's second layer's shape.
+    model: str = "mlp"
+    rows: int | None = None  # a fixed row count instead of --samples
+
+    def samples(self, requested: int) -> int:
+        return self.rows if self.rows is not None else requested
 
     def flops_per_epoch(self, samples: int) -> int:
-        """FLOPs of the Dense matrix products (2 per multiply-add) per epoch.
+        """FLOPs of the matrix products (2 per multiply-add) per epoch (conv-op: per
+        timed run of CONV_OP_CALLS passes).
 
-        A forward pass multiplies by every weight matrix once. Training adds the weight
-        gradient of every layer and the input gradient of every layer but the first (no
-        framework computes the gradient of the data): for 784-512-512-10 on 60,000 rows
-        that is the issue's 193 GFLOP.
+        A forward pass multiplies by every weight matrix (or kernel) once. Training adds
+        the weight gradient of every layer and the input gradient of every layer but the
+        first (no framework computes the gradient of the data): for 784-512-512-10 on
+        60,000 rows that is the issue's 193 GFLOP, for the convnet on 54,000 rows 0.77
+        TFLOP.
         """
-        widths = (FEATURES, *self.hidden, CLASSES)
-        products = [a * b for a, b in zip(widths[:-1], widths[1:])]
+        if self.model == "conv-op":
+            h, w, c = CONV_OP_IN
+            product = CONV_OP_BATCH * (h - 2) * (w - 2) * CONV_OP_FILTERS * 9 * c
+            return 3 * 2 * product * CONV_OP_CALLS
+        if self.model == "cnn":
+            products = list(CNN_PRODUCTS)
+        else:
+            widths = (FEATURES, *self.hidden, CLASSES)
+            products = [a * b for a, b in zip(widths[:-1], widths[1:])]
         forward = 2 * sum(products)
         if self.predict:
             return forward * samples
@@ -79,6 +103,23 @@ TASKS: dict[str, Task] = {
     "predict-mlp512-b32": Task(
         hidden=(512, 512), batch_size=32, optimizer="sgd", predict=True, report_gflops=True
     ),
+    # Keras's MNIST convnet example: one epoch over the 54,000 rows that its
+    # validation_split=0.1 leaves of MNIST's 60,000.
+    "cnn-mnist-b128-adam": Task(
+        hidden=(), batch_size=128, optimizer="adam", report_gflops=True, model="cnn", rows=54_000
+    ),
+    "cnn-predict": Task(
+        hidden=(),
+        batch_size=128,
+        optimizer="adam",
+        predict=True,
+        report_gflops=True,
+        model="cnn",
+        rows=10_000,
+    ),
+    "conv2d-op": Task(
+        hidden=(), batch_size=CONV_OP_BATCH, optimizer="sgd", report_gflops=True, model="conv-op"
+    ),
 }
 
 BASELINE = "kandle"
@@ -91,16 +132,24 @@ class NotInstalled(Exception):
 # ---------------------------------------------------------------- shared pieces
 
 
-def make_data(samples: int, seed: int = SEED) -> tuple[np.ndarray, np.ndarray]:
-    """MNIST-shaped data: float32 features in [0, 1) and int64 labels in [0, 10).
+def make_data(
+    samples: int, seed: int = SEED, task: Task | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """MNIST-shaped data: float32 features in [0, 1) and int64 labels in [0, 10); images
+    of 28x28x1 for the convnet tasks, the conv-op task's input for it.
 
     Labels come from a fixed random linear map of the features, so the task is learnable
     and the loss falls the way it would on real data.
     """
     rng = np.random.default_rng(seed)
+    if task is not None and task.model == "conv-op":
+        x = rng.random((CONV_OP_BATCH, *CONV_OP_IN), dtype=np.float32)
+        return x, np.zeros(CONV_OP_BATCH, np.int64)
     x = rng.random((samples, FEATURES), dtype=np.float32)
     w = rng.standard_normal((FEATURES, CLASSES)).astype(np.float32)
     y = np.argmax((x - 0.5) @ w, axis=1).astype(np.int64)
+    if task is not None and task.model == "cnn":
+        x = x.reshape(samples, *IMAGE)
     return x, y
 
 
@@ -179,16 +228,38 @@ def try_import(name: str) -> Any:
 # epochs or predict calls); a framework that cannot be imported raises NotInstalled.
 
 
+def keras_convnet(kx: Any) -> Any:
+    """Keras's MNIST convnet example (kandle spells it the same way)."""
+    return kx.Sequential(
+        [
+            kx.Input(IMAGE),
+            kx.layers.Conv2D(32, kernel_size=(3, 3), activation="relu"),
+            kx.layers.MaxPooling2D(pool_size=(2, 2)),
+            kx.layers.Conv2D(64, kernel_size=(3, 3), activation="relu"),
+            kx.layers.MaxPooling2D(pool_size=(2, 2)),
+            kx.layers.Flatten(),
+            kx.layers.Dropout(0.5),
+            kx.layers.Dense(CLASSES, activation="softmax"),
+        ]
+    )
+
+
 def keras_api_worker(kx: Any, task: Task, x: np.ndarray, y: np.ndarray, epochs: int) -> Timing:
     """The Keras-API benchmark, shared by kandle and Keras: both spell it the same way."""
     kx.utils.set_random_seed(SEED)
-    layers = [kx.layers.Dense(width, activation="relu") for width in task.hidden]
-    model = kx.Sequential([kx.Input((FEATURES,)), *layers, kx.layers.Dense(CLASSES)])
     optimizer = kx.optimizers.SGD(0.01) if task.optimizer == "sgd" else kx.optimizers.Adam()
-    model.compile(
-        optimizer=optimizer,
-        loss=kx.losses.SparseCategoricalCrossentropy(from_logits=True),
-    )
+    if task.model == "cnn":
+        # The example's loss: categorical crossentropy on one-hot labels after softmax.
+        model = keras_convnet(kx)
+        model.compile(optimizer=optimizer, loss="categorical_crossentropy")
+        y = np.eye(CLASSES, dtype=np.float32)[y]
+    else:
+        layers = [kx.layers.Dense(width, activation="relu") for width in task.hidden]
+        model = kx.Sequential([kx.Input((FEATURES,)), *layers, kx.layers.Dense(CLASSES)])
+        model.compile(
+            optimizer=optimizer,
+            loss=kx.losses.SparseCategoricalCrossentropy(from_logits=True),
+        )
     if task.predict:
         return time_steady(lambda: model.predict(x, batch_size=task.batch_size, verbose=0), epochs)
     return time_steady(
@@ -201,6 +272,17 @@ def kandle_worker(task: Task, x: np.ndarray, y: np.ndarray, epochs: int) -> tupl
     kd = try_import("kandle")
     threads = os.environ.get("KANDLE_NUM_THREADS", "default")
     version = f"kandle {kd.__version__} (KANDLE_NUM_THREADS={threads})"
+    if task.model == "conv-op":
+        layer = kd.layers.Conv2D(CONV_OP_FILTERS, 3)
+        layer.build(x.shape)
+        xv = kd.Variable(x)
+        variables = [xv, *layer.weights]
+
+        def passes() -> None:
+            for _ in range(CONV_OP_CALLS):
+                kd.grad(layer(xv).sum(), variables)
+
+        return version, time_steady(passes, epochs)
     return version, keras_api_worker(kd, task, x, y, epochs)
 
 
@@ -211,9 +293,33 @@ def keras_worker(backend: str) -> Callable[..., tuple[str, Timing]]:
         if keras.backend.backend() != backend:
             raise RuntimeError(f"keras runs on {keras.backend.backend()!r}, not {backend!r}")
         version = f"keras {keras.__version__} ({backend} {backend_module.__version__})"
+        if task.model == "conv-op":
+            if backend != "jax":
+                raise NotInstalled(f"conv2d-op is measured on keras-jax only, not {backend}")
+            return version, jax_conv_op(x, epochs)
         return version, keras_api_worker(keras, task, x, y, epochs)
 
     return worker
+
+
+def jax_conv_op(x: np.ndarray, epochs: int) -> Timing:
+    """Keras's conv op on JAX, forward + backward (input, kernel and bias gradients),
+    compiled once with jax.jit as Keras's fit compiles its step."""
+    import jax
+    import jax.numpy as jnp
+    import keras
+
+    rng = np.random.default_rng(SEED)
+    kernel = jnp.asarray(rng.standard_normal((3, 3, CONV_OP_IN[2], CONV_OP_FILTERS)) * 0.05)
+    bias = jnp.zeros(CONV_OP_FILTERS, jnp.float32)
+    step = jax.jit(jax.grad(lambda x, k, b: jnp.sum(keras.ops.conv(x, k) + b), argnums=(0, 1, 2)))
+    xj = jnp.asarray(x)
+
+    def passes() -> None:
+        for _ in range(CONV_OP_CALLS):
+            jax.block_until_ready(step(xj, kernel.astype(jnp.float32), bias))
+
+    return time_steady(passes, epochs)
 
 
 def torch_worker(task: Task, x: np.ndarray, y: np.ndarray, epochs: int) -> tuple[str, Timing]:
@@ -221,9 +327,36 @@ def torch_worker(task: Task, x: np.ndarray, y: np.ndarray, epochs: int) -> tuple
     torch = try_import("torch")
     nn = torch.nn
     torch.manual_seed(SEED)
+    version = f"torch {torch.__version__} ({torch.get_num_threads()} threads)"
 
+    if task.model == "conv-op":
+        # PyTorch's native layout (channels first): what its users run.
+        conv = nn.Conv2d(CONV_OP_IN[2], CONV_OP_FILTERS, 3)
+        xc = torch.from_numpy(np.ascontiguousarray(x.transpose(0, 3, 1, 2))).requires_grad_()
+
+        def passes() -> None:
+            for _ in range(CONV_OP_CALLS):
+                conv.zero_grad(set_to_none=True)
+                xc.grad = None
+                conv(xc).sum().backward()
+
+        return version, time_steady(passes, epochs)
     modules: list[Any] = []
-    width = FEATURES
+    if task.model == "cnn":
+        x = np.ascontiguousarray(x.transpose(0, 3, 1, 2))
+        modules = [
+            nn.Conv2d(1, 32, 3),
+            nn.ReLU(),
+            nn.MaxPool2d(2),
+            nn.Conv2d(32, 64, 3),
+            nn.ReLU(),
+            nn.MaxPool2d(2),
+            nn.Flatten(),
+            nn.Dropout(0.5),
+        ]
+        width = 1600
+    else:
+        width = FEATURES
     for hidden in task.hidden:
         modules += [nn.Linear(width, hidden), nn.ReLU()]
         width = hidden
@@ -251,7 +384,6 @@ def torch_worker(task: Task, x: np.ndarray, y: np.ndarray, epochs: int) -> tuple
         with torch.inference_mode():
             return torch.cat([model(xt[s : s + batch]) for s in range(0, n, batch)]).numpy()
 
-    version = f"torch {torch.__version__} ({torch.get_num_threads()} threads)"
     return version, time_steady(predict if task.predict else fit_epoch, epochs)
 
 
@@ -272,9 +404,10 @@ WORKER_ENV: dict[str, dict[str, str]] = {
 def run_worker(framework: str, task_name: str, epochs: int, samples: int) -> None:
     """Worker process entry: prints one RESULT_TAG line of JSON on stdout."""
     result: dict[str, Any] = {"framework": framework, "task": task_name}
-    x, y = make_data(samples)
+    task = TASKS[task_name]
+    x, y = make_data(task.samples(samples), task=task)
     try:
-        version, timing = WORKERS[framework](TASKS[task_name], x, y, epochs)
+        version, timing = WORKERS[framework](task, x, y, epochs)
     except NotInstalled as e:
         result.update(status="not installed", detail=str(e))
     else:
@@ -459,7 +592,11 @@ def report(opts: argparse.Namespace, results: dict) -> None:
         else:
             print(f"- {fw}: error (below)")
 
-    print("\nSeconds per epoch (predict: per call over all rows); lower is better.\n")
+    print(
+        "\nSeconds per epoch (predict: per call over all rows; the cnn tasks use their own "
+        f"row counts, 54,000 and 10,000; conv2d-op: per {CONV_OP_CALLS} forward+backward "
+        "passes); lower is better.\n"
+    )
     header = ["task", *fws, *(f"kandle vs {p}" for p in peers)]
     rows = []
     for task in opts.tasks:
@@ -511,7 +648,7 @@ def report(opts: argparse.Namespace, results: dict) -> None:
             f"({rated[0][1]['runs'][0]['blas']}; run without {' and '.join(BLAS_ENV_TO_UNSET)})"
         )
         for task, res in rated:
-            flops = TASKS[task].flops_per_epoch(opts.samples)
+            flops = TASKS[task].flops_per_epoch(TASKS[task].samples(opts.samples))
             rate = flops / res["seconds"] / 1e9
             # Each run against the probes beside it, then the median over the runs.
             shares = [flops / run["seconds"] / 1e9 / run["numpy_gflops"] for run in res["runs"]]

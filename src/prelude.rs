@@ -10,7 +10,9 @@
 //! ```
 
 pub use crate::model::layers::{
-    BatchNormalization, Dense, Dropout, Embedding, Flatten, Input, LayerNormalization, Reshape,
+    AveragePooling1D, AveragePooling2D, BatchNormalization, Conv1D, Conv2D, Dense, Dropout,
+    Embedding, Flatten, GlobalAveragePooling1D, GlobalAveragePooling2D, GlobalMaxPooling1D,
+    GlobalMaxPooling2D, Input, LayerNormalization, MaxPooling1D, MaxPooling2D, Reshape,
 };
 pub use crate::model::losses::{
     BinaryCrossentropy, CategoricalCrossentropy, MeanAbsoluteError, MeanSquaredError,

@@ -27,7 +27,6 @@ import inspect
 import io
 import json
 import os
-import re
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -99,6 +98,19 @@ SAFETENSORS_NAMES: dict[str, tuple[str, ...]] = {
     "BatchNormalization": ("weight", "bias", "running_mean", "running_var"),
     "LayerNormalization": ("weight", "bias"),
     "Embedding": ("weight",),
+    "Conv1D": ("weight", "bias"),
+    "Conv2D": ("weight", "bias"),
+    "Conv2DTranspose": ("weight", "bias"),
+}
+
+# Weights whose candle/PyTorch layout differs from the one kandle stores: the axes
+# permutation from kandle's to theirs, per class and weight index. Convolution kernels
+# are held in Keras's layout ([kh,] kw, in, out); candle and PyTorch use (out, in, [kh,] kw).
+SAFETENSORS_LAYOUTS: dict[str, dict[int, tuple[int, ...]]] = {
+    "Conv1D": {0: (2, 1, 0)},
+    "Conv2D": {0: (3, 2, 0, 1)},
+    # PyTorch's ConvTranspose2d weight is (in, out, kh, kw); Keras's (kh, kw, out, in).
+    "Conv2DTranspose": {0: (3, 2, 0, 1)},
 }
 
 
@@ -139,7 +151,8 @@ def get_registered_name(obj: Any) -> str:
 
 
 def _snake(name: str) -> str:
-    return re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", name).lower()
+    # Keras's to_snake_case (Conv2D -> conv2d), as the engine spells it.
+    return _core.snake_case(name)
 
 
 def _layer_registry() -> dict[str, type[Layer]]:
@@ -835,8 +848,10 @@ def _safetensors_entries(model: Any) -> list[tuple[str, Any]]:
         names = SAFETENSORS_NAMES.get(type(layer).__name__)
         if names is None:
             names = tuple(w.name for w in layer.weights)
-        for name, w in zip(names, layer.weights):
-            entries.append((f"{layer.name}.{name}", w))
+        layouts = SAFETENSORS_LAYOUTS.get(type(layer).__name__, {})
+        for i, (name, w) in enumerate(zip(names, layer.weights)):
+            value = w if i not in layouts else np.ascontiguousarray(w.numpy().transpose(layouts[i]))
+            entries.append((f"{layer.name}.{name}", value))
     return entries
 
 
@@ -854,12 +869,15 @@ def load_weights(model: Any, filepath: Any, skip_mismatch: bool = False) -> None
             names = SAFETENSORS_NAMES.get(type(layer).__name__) or tuple(
                 w.name for w in layer.weights
             )
+            layouts = SAFETENSORS_LAYOUTS.get(type(layer).__name__, {})
             arrays = []
-            for name, w in zip(names, layer.weights):
+            for i, (name, w) in enumerate(zip(names, layer.weights)):
                 key = f"{layer.name}.{name}"
                 if key not in tensors:
                     raise InvalidArgumentError(f"load_weights: {path} has no tensor {key!r}")
                 array = tensors.pop(key)
+                if i in layouts and array.ndim == len(layouts[i]):
+                    array = np.ascontiguousarray(array.transpose(np.argsort(layouts[i])))
                 if array.shape != tuple(w.shape):
                     raise ShapeError(
                         f"load_weights: {path}: tensor {key!r} has shape {array.shape}, "

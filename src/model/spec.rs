@@ -223,6 +223,90 @@ pub mod layers {
             scale: bool,
             name: &str,
         }
+        /// 2-D convolution over `(batch, height, width, channels)` (Keras's `Conv2D`).
+        ///
+        /// ```
+        /// use kandle::prelude::*;
+        /// let conv = Conv2D::new(32, 3).activation("relu").padding("same");
+        /// assert_eq!(conv.0.config["kernel_size"], 3);
+        /// ```
+        Conv2D("Conv2D") wraps LayerSpec {
+            new(filters: usize, kernel_size: usize);
+            strides: usize,
+            padding: &str,
+            dilation_rate: usize,
+            groups: usize,
+            activation: &str,
+            use_bias: bool,
+            kernel_initializer: &str,
+            bias_initializer: &str,
+            name: &str,
+        }
+        /// 1-D convolution over `(batch, steps, channels)`; `padding` may be "causal".
+        Conv1D("Conv1D") wraps LayerSpec {
+            new(filters: usize, kernel_size: usize);
+            strides: usize,
+            padding: &str,
+            dilation_rate: usize,
+            groups: usize,
+            activation: &str,
+            use_bias: bool,
+            kernel_initializer: &str,
+            bias_initializer: &str,
+            name: &str,
+        }
+        /// The maximum over `pool_size` windows of images (Keras's `MaxPooling2D`).
+        MaxPooling2D("MaxPooling2D") wraps LayerSpec {
+            new(pool_size: usize);
+            strides: usize,
+            padding: &str,
+            name: &str,
+        }
+        /// The mean over `pool_size` windows of images (Keras's `AveragePooling2D`).
+        AveragePooling2D("AveragePooling2D") wraps LayerSpec {
+            new(pool_size: usize);
+            strides: usize,
+            padding: &str,
+            name: &str,
+        }
+        /// The maximum over windows of sequences (Keras's `MaxPooling1D`).
+        MaxPooling1D("MaxPooling1D") wraps LayerSpec {
+            new(pool_size: usize);
+            strides: usize,
+            padding: &str,
+            name: &str,
+        }
+        /// The mean over windows of sequences (Keras's `AveragePooling1D`).
+        AveragePooling1D("AveragePooling1D") wraps LayerSpec {
+            new(pool_size: usize);
+            strides: usize,
+            padding: &str,
+            name: &str,
+        }
+        /// The maximum over the height and width of images.
+        GlobalMaxPooling2D("GlobalMaxPooling2D") wraps LayerSpec {
+            new();
+            keepdims: bool,
+            name: &str,
+        }
+        /// The mean over the height and width of images.
+        GlobalAveragePooling2D("GlobalAveragePooling2D") wraps LayerSpec {
+            new();
+            keepdims: bool,
+            name: &str,
+        }
+        /// The maximum over the steps of sequences.
+        GlobalMaxPooling1D("GlobalMaxPooling1D") wraps LayerSpec {
+            new();
+            keepdims: bool,
+            name: &str,
+        }
+        /// The mean over the steps of sequences.
+        GlobalAveragePooling1D("GlobalAveragePooling1D") wraps LayerSpec {
+            new();
+            keepdims: bool,
+            name: &str,
+        }
         /// Integer indices in `[0, input_dim)` to rows of a trained table.
         Embedding("Embedding") wraps LayerSpec {
             new(input_dim: usize, output_dim: usize);

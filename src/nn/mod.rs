@@ -8,6 +8,7 @@
 mod activation;
 mod activity;
 mod batch_norm;
+mod conv;
 mod dense;
 mod dropout;
 mod embedding;
@@ -15,6 +16,7 @@ pub mod init;
 mod layer;
 mod layer_norm;
 mod noise;
+mod pooling;
 pub mod preprocessing;
 mod registry;
 pub mod regularizer;
@@ -24,6 +26,7 @@ mod unit_norm;
 pub use activation::ActivationLayer;
 pub use activity::ActivityRegularization;
 pub use batch_norm::BatchNormalization;
+pub use conv::{Conv, DepthwiseConv};
 pub use dense::Dense;
 pub use dropout::Dropout;
 pub use embedding::Embedding;
@@ -31,6 +34,7 @@ pub use init::Initializer;
 pub use layer::{Layer, NewWeight};
 pub use layer_norm::LayerNormalization;
 pub use noise::{AlphaDropout, GaussianDropout, GaussianNoise};
+pub use pooling::{GlobalPooling, Pooling};
 pub use preprocessing::{
     CategoryEncoding, Discretization, IntegerLookup, Normalization, Rescaling,
 };
@@ -223,11 +227,86 @@ mod tests {
             let layer = layer_from_config(class, &config, &weights).unwrap();
             assert_eq!(layer.forward(&x, true).unwrap().shape(), shape, "{class}");
         }
-        let err = layer_from_config("Conv2D", &json!({}), &[])
+        // The windowed layers, on images (2, 6, 6, 3) and sequences (2, 6, 3).
+        let image = Tensor::<f32>::ones(&[2, 6, 6, 3]).unwrap();
+        let sequence = Tensor::<f32>::ones(&[2, 6, 3]).unwrap();
+        let windowed: Vec<(&str, Value, Vec<Tensor>, &Tensor, Vec<usize>)> = vec![
+            (
+                "Conv2D",
+                json!({"filters": 4, "kernel_size": 3, "activation": "relu"}),
+                vec![v(&[3, 3, 3, 4]), v(&[4])],
+                &image,
+                vec![2, 4, 4, 4],
+            ),
+            (
+                "Conv1D",
+                json!({"filters": 4, "kernel_size": 2, "padding": "causal", "use_bias": false}),
+                vec![v(&[2, 3, 4])],
+                &sequence,
+                vec![2, 6, 4],
+            ),
+            ("MaxPooling2D", json!({}), vec![], &image, vec![2, 3, 3, 3]),
+            (
+                "AveragePooling2D",
+                json!({"pool_size": 3}),
+                vec![],
+                &image,
+                vec![2, 2, 2, 3],
+            ),
+            (
+                "MaxPooling1D",
+                json!({"strides": 1}),
+                vec![],
+                &sequence,
+                vec![2, 5, 3],
+            ),
+            (
+                "AveragePooling1D",
+                json!({"padding": "same"}),
+                vec![],
+                &sequence,
+                vec![2, 3, 3],
+            ),
+            ("GlobalMaxPooling2D", json!({}), vec![], &image, vec![2, 3]),
+            (
+                "GlobalAveragePooling2D",
+                json!({}),
+                vec![],
+                &image,
+                vec![2, 3],
+            ),
+            (
+                "GlobalMaxPooling1D",
+                json!({"keepdims": true}),
+                vec![],
+                &sequence,
+                vec![2, 1, 3],
+            ),
+            (
+                "GlobalAveragePooling1D",
+                json!({}),
+                vec![],
+                &sequence,
+                vec![2, 3],
+            ),
+        ];
+        for (class, config, weights, input, shape) in windowed {
+            let layer = layer_from_config(class, &config, &weights).unwrap();
+            assert_eq!(
+                layer.forward(input, true).unwrap().shape(),
+                shape,
+                "{class}"
+            );
+            let new = new_layer_weights(class, &config, input.shape()).unwrap();
+            let shapes: Vec<_> = new.iter().map(|w| w.value.shape().to_vec()).collect();
+            let expected: Vec<_> = weights.iter().map(|w| w.shape().to_vec()).collect();
+            assert_eq!(shapes, expected, "{class}");
+        }
+        let err = layer_from_config("Conv3D", &json!({}), &[])
             .err()
             .unwrap()
             .to_string();
-        assert!(err.contains("Conv2D") && err.contains("Dense"));
+        assert!(err.contains("Conv3D") && err.contains("Dense"));
         assert!(layer_from_config("Flatten", &json!({}), &[v(&[1])]).is_err());
     }
 }

@@ -7,6 +7,7 @@
 use super::*;
 use crate::bail;
 use crate::error::Result;
+use crate::ops::PoolMode;
 use crate::tensor::Tensor;
 use serde_json::Value;
 
@@ -77,6 +78,22 @@ pub const LAYER_CLASSES: &[LayerClass] = &[
     weightless("AlphaDropout", |c| {
         Ok(Box::new(AlphaDropout::from_config(c)?))
     }),
+    weightless("AveragePooling1D", |c| {
+        Ok(Box::new(Pooling::from_config(
+            "AveragePooling1D",
+            1,
+            PoolMode::Average,
+            c,
+        )?))
+    }),
+    weightless("AveragePooling2D", |c| {
+        Ok(Box::new(Pooling::from_config(
+            "AveragePooling2D",
+            2,
+            PoolMode::Average,
+            c,
+        )?))
+    }),
     weighted(
         "BatchNormalization",
         |c, w| Ok(Box::new(BatchNormalization::from_config(c, w)?)),
@@ -87,10 +104,41 @@ pub const LAYER_CLASSES: &[LayerClass] = &[
         Ok(Box::new(CategoryEncoding::from_config(c)?))
     }),
     weighted(
+        "Conv1D",
+        |c, w| Ok(Box::new(Conv::from_config("Conv1D", 1, c, w)?)),
+        |c, shape| Conv::new_weights("Conv1D", 1, c, shape),
+        &[],
+    ),
+    weighted(
+        "Conv2D",
+        |c, w| Ok(Box::new(Conv::from_config("Conv2D", 2, c, w)?)),
+        |c, shape| Conv::new_weights("Conv2D", 2, c, shape),
+        &[],
+    ),
+    weighted(
+        "Conv2DTranspose",
+        |c, w| Ok(Box::new(Conv::from_config("Conv2DTranspose", 2, c, w)?)),
+        |c, shape| Conv::new_weights("Conv2DTranspose", 2, c, shape),
+        &[],
+    ),
+    weighted(
         "Dense",
         |c, w| Ok(Box::new(Dense::from_config(c, w)?)),
         Dense::new_weights,
         &[0],
+    ),
+    weighted(
+        "DepthwiseConv2D",
+        |c, w| {
+            Ok(Box::new(DepthwiseConv::from_config(
+                "DepthwiseConv2D",
+                false,
+                c,
+                w,
+            )?))
+        },
+        |c, shape| DepthwiseConv::new_weights("DepthwiseConv2D", false, c, shape),
+        &[],
     ),
     weightless("Discretization", |c| {
         Ok(Box::new(Discretization::from_config(c)?))
@@ -109,6 +157,38 @@ pub const LAYER_CLASSES: &[LayerClass] = &[
     weightless("GaussianNoise", |c| {
         Ok(Box::new(GaussianNoise::from_config(c)?))
     }),
+    weightless("GlobalAveragePooling1D", |c| {
+        Ok(Box::new(GlobalPooling::from_config(
+            "GlobalAveragePooling1D",
+            1,
+            PoolMode::Average,
+            c,
+        )?))
+    }),
+    weightless("GlobalAveragePooling2D", |c| {
+        Ok(Box::new(GlobalPooling::from_config(
+            "GlobalAveragePooling2D",
+            2,
+            PoolMode::Average,
+            c,
+        )?))
+    }),
+    weightless("GlobalMaxPooling1D", |c| {
+        Ok(Box::new(GlobalPooling::from_config(
+            "GlobalMaxPooling1D",
+            1,
+            PoolMode::Max,
+            c,
+        )?))
+    }),
+    weightless("GlobalMaxPooling2D", |c| {
+        Ok(Box::new(GlobalPooling::from_config(
+            "GlobalMaxPooling2D",
+            2,
+            PoolMode::Max,
+            c,
+        )?))
+    }),
     weightless("Identity", |_| Ok(Box::new(Identity))),
     weightless("IntegerLookup", |c| {
         Ok(Box::new(IntegerLookup::from_config(c)?))
@@ -119,6 +199,22 @@ pub const LAYER_CLASSES: &[LayerClass] = &[
         LayerNormalization::new_weights,
         &[],
     ),
+    weightless("MaxPooling1D", |c| {
+        Ok(Box::new(Pooling::from_config(
+            "MaxPooling1D",
+            1,
+            PoolMode::Max,
+            c,
+        )?))
+    }),
+    weightless("MaxPooling2D", |c| {
+        Ok(Box::new(Pooling::from_config(
+            "MaxPooling2D",
+            2,
+            PoolMode::Max,
+            c,
+        )?))
+    }),
     weighted(
         "Normalization",
         |c, w| Ok(Box::new(Normalization::from_config(c, w)?)),
@@ -131,6 +227,19 @@ pub const LAYER_CLASSES: &[LayerClass] = &[
     }),
     weightless("Rescaling", |c| Ok(Box::new(Rescaling::from_config(c)?))),
     weightless("Reshape", |c| Ok(Box::new(Reshape::from_config(c)?))),
+    weighted(
+        "SeparableConv2D",
+        |c, w| {
+            Ok(Box::new(DepthwiseConv::from_config(
+                "SeparableConv2D",
+                true,
+                c,
+                w,
+            )?))
+        },
+        |c, shape| DepthwiseConv::new_weights("SeparableConv2D", true, c, shape),
+        &[],
+    ),
     weightless("UnitNormalization", |c| {
         Ok(Box::new(UnitNormalization::from_config(c)?))
     }),

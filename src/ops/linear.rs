@@ -63,6 +63,34 @@ impl Activation {
             Activation::Tanh => g * (T::one() - y * y),
         }
     }
+
+    /// The epilogue of a fused op: `act(v + bias)` on one row of a product's values,
+    /// which start at column `first` (bias indexed by column).
+    pub(crate) fn finish_row<T: Float>(self, bias: Option<&[T]>, first: usize, values: &mut [T]) {
+        match bias {
+            Some(b) => values
+                .iter_mut()
+                .zip(&b[first..])
+                .for_each(|(v, &b)| *v = self.apply(*v + b)),
+            None if self != Activation::Linear => {
+                values.iter_mut().for_each(|v| *v = self.apply(*v))
+            }
+            None => {}
+        }
+    }
+
+    /// The gradient before the activation of a fused op, from the gradient `grad` of its
+    /// result `output`.
+    pub(crate) fn grad_before<T: Float>(
+        self,
+        grad: &Tensor<T>,
+        output: &Tensor<T>,
+    ) -> Result<Tensor<T>> {
+        match self {
+            Activation::Linear => Ok(grad.clone()),
+            _ => grad.zip_map(output, |g, y| self.backprop(g, y)),
+        }
+    }
 }
 
 impl<T: Float> Tensor<T> {
@@ -115,15 +143,8 @@ impl<T: Float> Tensor<T> {
                 Mat::rows(&xd, fan_in),
                 Mat::rows_t(&wd, fan_in),
             );
-            product.run_then(|first, values| match bias_data {
-                Some(b) => values
-                    .iter_mut()
-                    .zip(&b[first..])
-                    .for_each(|(v, &b)| *v = act.apply(*v + b)),
-                None if act != Activation::Linear => {
-                    values.iter_mut().for_each(|v| *v = act.apply(*v))
-                }
-                None => {}
+            product.run_then(|first, values| {
+                act.finish_row(bias_data.map(Vec::as_slice), first, values)
             });
         }
         let mut shape = x.shape().to_vec();
@@ -133,10 +154,7 @@ impl<T: Float> Tensor<T> {
         Ok(Tensor::from_op(out, shape, &inputs, move |a| {
             let (x, w) = (&a.inputs[0], &a.inputs[1]);
             // Gradient before the activation.
-            let gp = match act {
-                Activation::Linear => a.grad.clone(),
-                _ => a.grad.zip_map(a.output, |g, y| act.backprop(g, y))?,
-            };
+            let gp = act.grad_before(a.grad, a.output)?;
             let gpd = gp.data();
             let (xd, wd) = (x.data(), w.data());
             let mut dw = alloc_for_overwrite::<T>(w.numel())?;

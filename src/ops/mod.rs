@@ -3,11 +3,13 @@
 
 mod activations;
 mod binary;
+mod conv;
 mod gather;
 mod layout;
 mod linear;
 mod loss_ops;
 mod matmul;
+mod pool;
 mod reduce;
 mod softmax;
 mod unary;
@@ -16,8 +18,10 @@ mod unary;
 pub(crate) mod gradcheck;
 
 pub use activations::{ActivationFn, ACTIVATION_NAMES, SELU_ALPHA, SELU_SCALE};
+pub use conv::{transposed_output_len, window_output_shape, ConvOptions, Padding, Window};
 pub use layout::IndexItem;
 pub use linear::Activation;
+pub use pool::PoolMode;
 
 use crate::error::Result;
 use crate::kernels::parallel;

@@ -2,6 +2,13 @@
 
 from kandle.layers.activation import Activation
 from kandle.layers.activity_regularization import ActivityRegularization
+from kandle.layers.convolutional import (
+    Conv1D,
+    Conv2D,
+    Conv2DTranspose,
+    DepthwiseConv2D,
+    SeparableConv2D,
+)
 from kandle.layers.dense import Dense
 from kandle.layers.dropout import Dropout
 from kandle.layers.embedding import Embedding
@@ -9,6 +16,16 @@ from kandle.layers.input_layer import Input, InputLayer
 from kandle.layers.layer import Layer
 from kandle.layers.noise import AlphaDropout, GaussianDropout, GaussianNoise
 from kandle.layers.normalization import BatchNormalization, LayerNormalization, UnitNormalization
+from kandle.layers.pooling import (
+    AveragePooling1D,
+    AveragePooling2D,
+    GlobalAveragePooling1D,
+    GlobalAveragePooling2D,
+    GlobalMaxPooling1D,
+    GlobalMaxPooling2D,
+    MaxPooling1D,
+    MaxPooling2D,
+)
 from kandle.layers.preprocessing import (
     CategoryEncoding,
     Discretization,
@@ -18,29 +35,63 @@ from kandle.layers.preprocessing import (
 )
 from kandle.layers.reshaping import Flatten, Identity, Permute, RepeatVector, Reshape
 
+# Keras's other names for the same classes.
+Convolution1D, Convolution2D = Conv1D, Conv2D
+SeparableConvolution2D = SeparableConv2D
+Convolution2DTranspose = Conv2DTranspose
+MaxPool1D, MaxPool2D = MaxPooling1D, MaxPooling2D
+AvgPool1D, AvgPool2D = AveragePooling1D, AveragePooling2D
+GlobalMaxPool1D, GlobalMaxPool2D = GlobalMaxPooling1D, GlobalMaxPooling2D
+GlobalAvgPool1D, GlobalAvgPool2D = GlobalAveragePooling1D, GlobalAveragePooling2D
+
 __all__ = [
     "Activation",
     "ActivityRegularization",
     "AlphaDropout",
+    "AveragePooling1D",
+    "AveragePooling2D",
+    "AvgPool1D",
+    "AvgPool2D",
     "BatchNormalization",
     "CategoryEncoding",
+    "Conv1D",
+    "Conv2D",
+    "Conv2DTranspose",
+    "Convolution1D",
+    "Convolution2D",
+    "Convolution2DTranspose",
     "Dense",
+    "DepthwiseConv2D",
     "Discretization",
     "Dropout",
     "Embedding",
     "Flatten",
     "GaussianDropout",
     "GaussianNoise",
+    "GlobalAveragePooling1D",
+    "GlobalAveragePooling2D",
+    "GlobalAvgPool1D",
+    "GlobalAvgPool2D",
+    "GlobalMaxPool1D",
+    "GlobalMaxPool2D",
+    "GlobalMaxPooling1D",
+    "GlobalMaxPooling2D",
     "Identity",
     "Input",
     "InputLayer",
     "IntegerLookup",
     "Layer",
     "LayerNormalization",
+    "MaxPool1D",
+    "MaxPool2D",
+    "MaxPooling1D",
+    "MaxPooling2D",
     "Normalization",
     "Permute",
     "RepeatVector",
     "Rescaling",
     "Reshape",
+    "SeparableConv2D",
+    "SeparableConvolution2D",
     "UnitNormalization",
 ]

@@ -1,0 +1,208 @@
+//! Max and average pooling over one or two spatial axes, channels last, forward and
+//! backward. The windows' geometry is convolution's ([`super::conv::Grid`]).
+//!
+//! Padding (Keras's `"same"`) takes no part: a padded position is never the maximum
+//! and is not counted in an average, as in Keras.
+
+use super::conv::{Grid, Padding};
+use crate::bail;
+use crate::error::Result;
+use crate::kernels::parallel;
+use crate::kernels::pool::{alloc, alloc_for_overwrite};
+use crate::tensor::{Float, Tensor};
+
+/// What a pooling window computes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PoolMode {
+    /// The largest value.
+    Max,
+    /// The mean of the values inside the input.
+    Average,
+}
+
+impl<T: Float> Tensor<T> {
+    /// Pools `x` (`(batch, [height,] width, channels)`) with windows of `pool_size`
+    /// moved by `strides` (one per spatial axis); the result is `(batch, [out_height,]
+    /// out_width, channels)`.
+    pub fn pool(
+        &self,
+        mode: PoolMode,
+        pool_size: &[usize],
+        strides: &[usize],
+        padding: Padding,
+    ) -> Result<Tensor<T>> {
+        if padding == Padding::Causal {
+            bail!(
+                InvalidArgument,
+                "pool: `padding` must be \"valid\" or \"same\", got \"causal\""
+            );
+        }
+        let ones = vec![1; pool_size.len()];
+        let g = Grid::new(
+            "pool",
+            "pool_size",
+            self.shape(),
+            pool_size,
+            strides,
+            &ones,
+            padding,
+        )?;
+        let c = g.c;
+        let sample = g.h * g.w * c;
+        let mut out = alloc_for_overwrite::<T>(g.pixels() * c)?;
+        {
+            let xd = self.data();
+            parallel::for_each_rows(&mut out, c, |first, chunk| {
+                for (r, acc) in chunk.chunks_exact_mut(c.max(1)).enumerate() {
+                    let p = first + r;
+                    let (n, oy, ox) = (p / (g.oh * g.ow), p / g.ow % g.oh, p % g.ow);
+                    let image = &xd[n * sample..(n + 1) * sample];
+                    let mut count = 0usize;
+                    acc.fill(match mode {
+                        PoolMode::Max => T::neg_infinity(),
+                        PoolMode::Average => T::zero(),
+                    });
+                    g.for_each_tap(oy, ox, |_, pixel| {
+                        let src = &image[pixel * c..(pixel + 1) * c];
+                        count += 1;
+                        match mode {
+                            // NaN wins, as in np.max.
+                            PoolMode::Max => acc.iter_mut().zip(src).for_each(|(a, &v)| {
+                                if v > *a || v.is_nan() {
+                                    *a = v
+                                }
+                            }),
+                            PoolMode::Average => {
+                                acc.iter_mut().zip(src).for_each(|(a, &v)| *a += v)
+                            }
+                        }
+                    });
+                    if mode == PoolMode::Average {
+                        let count = T::from_f64(count as f64);
+                        acc.iter_mut().for_each(|a| *a = *a / count);
+                    }
+                }
+            });
+        }
+        let shape = g.output_shape(self.rank(), c);
+        Ok(Tensor::from_op(out, shape, &[self], move |a| {
+            let x = &a.inputs[0];
+            let (xd, yd, gd) = (x.data(), a.output.data(), a.grad.data());
+            let mut dx = alloc::<T>(x.numel())?;
+            // Samples are independent: each one's scatter-add runs on one thread, in a
+            // fixed order.
+            parallel::for_each_rows(&mut dx, sample, |first, chunk| {
+                // Max: which channels of the current window have had their gradient
+                // routed already (one flag per channel, reused for every window).
+                let mut routed = vec![false; if mode == PoolMode::Max { c } else { 0 }];
+                for (i, dimage) in chunk.chunks_exact_mut(sample.max(1)).enumerate() {
+                    let n = first + i;
+                    let image = &xd[n * sample..(n + 1) * sample];
+                    for oy in 0..g.oh {
+                        for ox in 0..g.ow {
+                            let at = ((n * g.oh + oy) * g.ow + ox) * c;
+                            let (y, grad) = (&yd[at..at + c], &gd[at..at + c]);
+                            match mode {
+                                // The gradient goes to the first position holding the
+                                // maximum (as TensorFlow's and JAX's max pooling do).
+                                PoolMode::Max => {
+                                    routed.fill(false);
+                                    g.for_each_tap(oy, ox, |_, pixel| {
+                                        let src = &image[pixel * c..(pixel + 1) * c];
+                                        let dst = &mut dimage[pixel * c..(pixel + 1) * c];
+                                        for ch in 0..c {
+                                            if !routed[ch] && src[ch] == y[ch] {
+                                                dst[ch] += grad[ch];
+                                                routed[ch] = true;
+                                            }
+                                        }
+                                    });
+                                }
+                                PoolMode::Average => {
+                                    let mut count = 0usize;
+                                    g.for_each_tap(oy, ox, |_, _| count += 1);
+                                    let count = T::from_f64(count as f64);
+                                    g.for_each_tap(oy, ox, |_, pixel| {
+                                        let dst = &mut dimage[pixel * c..(pixel + 1) * c];
+                                        dst.iter_mut()
+                                            .zip(grad)
+                                            .for_each(|(d, &g)| *d += g / count);
+                                    });
+                                }
+                            }
+                        }
+                    }
+                }
+            });
+            Ok(vec![Some(Tensor::from_vec(dx, x.shape())?)])
+        }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ops::gradcheck::{check_grad, rand};
+
+    #[test]
+    fn values_by_hand() {
+        // One 3x4 image, one channel: 2x2 windows with stride 2, valid and same.
+        let x =
+            Tensor::<f64>::from_vec((0..12).map(|v| v as f64).collect(), &[1, 3, 4, 1]).unwrap();
+        let max = x
+            .pool(PoolMode::Max, &[2, 2], &[2, 2], Padding::Valid)
+            .unwrap();
+        assert_eq!(max.shape(), &[1, 1, 2, 1]);
+        assert_eq!(max.to_vec(), vec![5.0, 7.0]);
+        let avg = x
+            .pool(PoolMode::Average, &[2, 2], &[2, 2], Padding::Same)
+            .unwrap();
+        assert_eq!(avg.shape(), &[1, 2, 2, 1]);
+        // The last row's windows hold 2 values (padding is not counted).
+        assert_eq!(avg.to_vec(), vec![2.5, 4.5, 8.5, 10.5]);
+        let one_d = Tensor::<f64>::from_vec(vec![1., 3., 2., 5., 4.], &[1, 5, 1]).unwrap();
+        let m = one_d
+            .pool(PoolMode::Max, &[2], &[1], Padding::Valid)
+            .unwrap();
+        assert_eq!(m.to_vec(), vec![3., 3., 5., 5.]);
+    }
+
+    #[test]
+    fn gradients() {
+        for mode in [PoolMode::Max, PoolMode::Average] {
+            for (shape, size, strides, padding) in [
+                (vec![2, 5, 4, 3], vec![2, 2], vec![2, 2], Padding::Valid),
+                (vec![2, 5, 4, 3], vec![3, 2], vec![1, 1], Padding::Same),
+                (vec![1, 5, 5, 2], vec![3, 3], vec![2, 2], Padding::Same),
+                (vec![2, 7, 3], vec![3], vec![2], Padding::Valid),
+                (vec![2, 7, 3], vec![2], vec![2], Padding::Same),
+            ] {
+                // Distinct values, so that each window's maximum is unique.
+                let x = rand(&shape, 9);
+                check_grad(&[x], |t| t[0].pool(mode, &size, &strides, padding));
+            }
+        }
+    }
+
+    #[test]
+    fn bad_windows_are_refused() {
+        let x = Tensor::<f32>::ones(&[1, 2, 2, 1]).unwrap();
+        let err = x
+            .pool(PoolMode::Max, &[3, 3], &[1, 1], Padding::Valid)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("pool_size"), "{err}");
+        let err = x
+            .pool(PoolMode::Max, &[0, 1], &[1, 1], Padding::Valid)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("pool_size"), "{err}");
+        assert!(x
+            .pool(PoolMode::Max, &[1, 1], &[0, 1], Padding::Valid)
+            .is_err());
+        assert!(Tensor::<f32>::ones(&[2, 2])
+            .unwrap()
+            .pool(PoolMode::Max, &[1], &[1], Padding::Valid)
+            .is_err());
+    }
+}
