@@ -6,6 +6,7 @@
 //! nothing named in a file is imported or executed.
 
 mod activation;
+mod activation_layers;
 mod activity;
 mod batch_norm;
 mod dense;
@@ -19,13 +20,15 @@ pub mod preprocessing;
 mod registry;
 pub mod regularizer;
 mod reshape;
+mod spatial;
 mod unit_norm;
 
 pub use activation::ActivationLayer;
+pub use activation_layers::{LeakyReLU, PReLU, ReLU, Softmax, ELU};
 pub use activity::ActivityRegularization;
 pub use batch_norm::BatchNormalization;
 pub use dense::Dense;
-pub use dropout::Dropout;
+pub use dropout::{Dropout, SpatialDropout};
 pub use embedding::Embedding;
 pub use init::Initializer;
 pub use layer::{Layer, NewWeight};
@@ -39,6 +42,7 @@ pub use registry::{
 };
 pub use regularizer::Regularizer;
 pub use reshape::{Flatten, Identity, Permute, RepeatVector, Reshape};
+pub use spatial::{Cropping, UpSampling, ZeroPadding};
 pub use unit_norm::UnitNormalization;
 
 use crate::bail;

@@ -10,6 +10,7 @@ mod loss_ops;
 mod matmul;
 mod reduce;
 mod softmax;
+mod spatial;
 mod unary;
 
 #[cfg(test)]
