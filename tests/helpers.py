@@ -165,3 +165,11 @@ def key_id(key):
         return str(k)
 
     return ",".join(one(k) for k in key) if isinstance(key, tuple) else one(key)
+
+
+def summary_cells(text):
+    """The (output shape, param count) cells of each layer row of a printed summary.
+    Layer names carry per-process counters that differ between libraries, so they are
+    left out; Keras wraps a long name onto a second row, whose other cells are empty."""
+    rows = [line for line in text.splitlines() if line.startswith("│")]
+    return [[c.strip() for c in r.split("│")[2:4]] for r in rows if r.split("│")[2].strip()]

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import kandle as kd
-from helpers import nonzero, randn
+from helpers import nonzero, randn, summary_cells
 
 keras = pytest.importorskip("keras")
 L = keras.layers
@@ -126,6 +126,18 @@ def test_spatial_dropout_drops_whole_channels_and_scales_the_rest(rng):
     np.testing.assert_array_equal(again, y)
     seq = kd.layers.SpatialDropout1D(0.5, seed=2)(np.ones((8, 7, 16)), training=True).numpy()
     assert (seq == seq[:, :1, :]).all() and set(np.unique(seq)) <= {0.0, 2.0}
+    # Inside fit, the engine's training loop drops channels; predict does not.
+    model = kd.Sequential(
+        [kd.Input((4, 4, 8)), kd.layers.SpatialDropout2D(0.5, seed=3), kd.layers.Flatten()]
+    )
+    model.compile(loss="mse")
+    ones = np.ones((16, 4, 4, 8), np.float32)
+    # Against zeros, a kept value (2) costs 4 and a dropped one 0: the loss is about 2,
+    # where it would be 1 without dropout.
+    zeros = np.zeros((16, 128), np.float32)
+    loss = model.fit(ones, zeros, epochs=1, verbose=0).history["loss"][0]
+    assert 1.4 < loss < 2.6
+    np.testing.assert_array_equal(model.predict(ones, verbose=0), ones.reshape(16, -1))
 
 
 def test_summary_rows_match_keras(capsys):
@@ -158,11 +170,7 @@ def test_summary_rows_match_keras(capsys):
     build(keras).summary()
     theirs = capsys.readouterr().out
 
-    def cells(text):
-        rows = [line for line in text.splitlines() if line.startswith("│")]
-        return [[c.strip() for c in r.split("│")[2:4]] for r in rows if r.split("│")[2].strip()]
-
-    assert cells(mine) == cells(theirs)
+    assert summary_cells(mine) == summary_cells(theirs)
     assert mine.splitlines()[-3:] == theirs.splitlines()[-3:]
 
 

@@ -145,14 +145,7 @@ impl SpatialDropout {
     /// The layer of a Keras `SpatialDropout1D`/`2D` config (`rate`, `seed`, and
     /// `data_format`, which must be channels_last) over `spatial` axes.
     pub fn from_config(class_name: &'static str, config: &Value, spatial: usize) -> Result<Self> {
-        if let Some(format) = config.get("data_format").and_then(Value::as_str) {
-            if format != "channels_last" {
-                bail!(
-                    InvalidArgument,
-                    "{class_name}: only data_format=\"channels_last\" is supported, got data_format={format:?}"
-                );
-            }
-        }
+        super::spatial::check_channels_last(class_name, config)?;
         let Some(rate) = config_or::<Option<f64>>(config, "rate", None)? else {
             bail!(InvalidArgument, "{class_name}: the config has no `rate`");
         };

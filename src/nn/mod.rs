@@ -222,10 +222,71 @@ mod tests {
                 vec![],
                 vec![2, 3],
             ),
+            ("ELU", json!({"alpha": 0.5}), vec![], vec![2, 3]),
+            ("LeakyReLU", json!({}), vec![], vec![2, 3]),
+            ("PReLU", json!({}), vec![v(&[3])], vec![2, 3]),
+            ("ReLU", json!({"max_value": 6.0}), vec![], vec![2, 3]),
+            ("Softmax", json!({"axis": -1}), vec![], vec![2, 3]),
         ];
         for (class, config, weights, shape) in cases {
             let layer = layer_from_config(class, &config, &weights).unwrap();
             assert_eq!(layer.forward(&x, true).unwrap().shape(), shape, "{class}");
+        }
+        // The layers of channels-last images and sequences.
+        let image = Tensor::<f32>::ones(&[2, 4, 4, 3]).unwrap();
+        let sequence = Tensor::<f32>::ones(&[2, 4, 3]).unwrap();
+        let spatial: Vec<(&str, Value, &Tensor, Vec<usize>)> = vec![
+            (
+                "Cropping1D",
+                json!({"cropping": [1, 2]}),
+                &sequence,
+                vec![2, 1, 3],
+            ),
+            (
+                "Cropping2D",
+                json!({"cropping": 1}),
+                &image,
+                vec![2, 2, 2, 3],
+            ),
+            (
+                "SpatialDropout1D",
+                json!({"rate": 0.5}),
+                &sequence,
+                vec![2, 4, 3],
+            ),
+            (
+                "SpatialDropout2D",
+                json!({"rate": 0.5}),
+                &image,
+                vec![2, 4, 4, 3],
+            ),
+            ("UpSampling1D", json!({"size": 2}), &sequence, vec![2, 8, 3]),
+            (
+                "UpSampling2D",
+                json!({"size": [2, 1]}),
+                &image,
+                vec![2, 8, 4, 3],
+            ),
+            (
+                "ZeroPadding1D",
+                json!({"padding": [0, 1]}),
+                &sequence,
+                vec![2, 5, 3],
+            ),
+            (
+                "ZeroPadding2D",
+                json!({"padding": 1}),
+                &image,
+                vec![2, 6, 6, 3],
+            ),
+        ];
+        for (class, config, input, shape) in spatial {
+            let layer = layer_from_config(class, &config, &[]).unwrap();
+            assert_eq!(
+                layer.forward(input, true).unwrap().shape(),
+                shape,
+                "{class}"
+            );
         }
         let err = layer_from_config("Conv2D", &json!({}), &[])
             .err()

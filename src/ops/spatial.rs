@@ -115,7 +115,7 @@ impl<T: Float> Tensor<T> {
         let n = shape[axis];
         let inner: usize = shape[axis + 1..].iter().product();
         let mut out_shape = shape.clone();
-        out_shape[axis] = n.checked_mul(times).unwrap_or(usize::MAX);
+        out_shape[axis] = n.saturating_mul(times);
         let total = checked_numel(&out_shape, std::mem::size_of::<T>())?;
         let mut out = alloc_for_overwrite::<T>(total)?;
         if total > 0 && inner > 0 {

@@ -152,7 +152,7 @@ class Softmax(Layer):
                     f"Softmax: `axis` must be an int or a non-empty list of ints, got axis={axis!r}"
                 )
             self.axis: int | list[int] = [int(a) for a in axis]
-        elif is_int(axis):
+        elif isinstance(axis, (int, np.integer)) and not isinstance(axis, bool):
             self.axis = int(axis)
         else:
             raise InvalidArgumentError(
@@ -202,7 +202,9 @@ class PReLU(Layer):
         if shared_axes is None:
             self.shared_axes: list[int] | None = None
         else:
-            axes = list(shared_axes) if isinstance(shared_axes, (list, tuple)) else [shared_axes]
+            axes: list[Any] = (
+                list(shared_axes) if isinstance(shared_axes, (list, tuple)) else [shared_axes]
+            )
             if not all(
                 isinstance(a, (int, np.integer)) and not isinstance(a, bool) and a >= 1
                 for a in axes

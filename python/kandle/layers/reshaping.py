@@ -13,6 +13,16 @@ from kandle.errors import InvalidArgumentError, ShapeError
 from kandle.layers.layer import Layer, ShapeLike
 
 
+def check_channels_last(layer: str, data_format: Any) -> str:
+    """kandle's image layers take channels-last data; refuse any other ``data_format``."""
+    if data_format not in (None, "channels_last"):
+        raise InvalidArgumentError(
+            f"{layer}: only data_format='channels_last' is supported, got "
+            f"data_format={data_format!r}"
+        )
+    return "channels_last"
+
+
 class Flatten(Layer):
     """Flattens every axis but the batch axis: ``(batch, d1, d2, ...) -> (batch, d1*d2*...)``.
 
@@ -24,12 +34,8 @@ class Flatten(Layer):
     _engine_class = "Flatten"
 
     def __init__(self, data_format: str | None = None, **kwargs: Any) -> None:
-        if data_format not in (None, "channels_last"):
-            raise InvalidArgumentError(
-                f"Flatten: only data_format='channels_last' is supported, got {data_format!r}"
-            )
+        self.data_format = check_channels_last("Flatten", data_format)
         super().__init__(**kwargs)
-        self.data_format = "channels_last"
 
     def compute_output_shape(self, input_shape: ShapeLike) -> tuple[int | None, ...]:
         shape = tuple(input_shape)
@@ -172,16 +178,6 @@ class Permute(Layer):
 
     def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "dims": self.dims}
-
-
-def check_channels_last(layer: str, data_format: Any) -> str:
-    """kandle's image layers take channels-last data; refuse any other ``data_format``."""
-    if data_format not in (None, "channels_last"):
-        raise InvalidArgumentError(
-            f"{layer}: only data_format='channels_last' is supported, got "
-            f"data_format={data_format!r}"
-        )
-    return "channels_last"
 
 
 def _is_int(value: Any) -> bool:
