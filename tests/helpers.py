@@ -173,3 +173,15 @@ def summary_cells(text):
     left out; Keras wraps a long name onto a second row, whose other cells are empty."""
     rows = [line for line in text.splitlines() if line.startswith("│")]
     return [[c.strip() for c in r.split("│")[2:4]] for r in rows if r.split("│")[2].strip()]
+
+
+def assert_summary_matches_keras(build, capsys):
+    """``build(kd).summary()`` prints Keras's rows and totals for ``build(keras)``."""
+    import keras
+
+    build(kd).summary()
+    mine = capsys.readouterr().out
+    build(keras).summary()
+    theirs = capsys.readouterr().out
+    assert summary_cells(mine) == summary_cells(theirs)
+    assert mine.splitlines()[-3:] == theirs.splitlines()[-3:]

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import kandle as kd
-from helpers import nonzero, randn, summary_cells
+from helpers import assert_summary_matches_keras, nonzero, randn
 
 keras = pytest.importorskip("keras")
 L = keras.layers
@@ -165,13 +165,7 @@ def test_summary_rows_match_keras(capsys):
             name="image_layers",
         )
 
-    build(kd).summary()
-    mine = capsys.readouterr().out
-    build(keras).summary()
-    theirs = capsys.readouterr().out
-
-    assert summary_cells(mine) == summary_cells(theirs)
-    assert mine.splitlines()[-3:] == theirs.splitlines()[-3:]
+    assert_summary_matches_keras(build, capsys)
 
 
 def test_training_through_every_layer_matches_keras(rng):

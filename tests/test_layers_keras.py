@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import kandle as kd
-from helpers import randn, summary_cells
+from helpers import assert_summary_matches_keras, randn
 from make_keras_references import CASES as DISCRETIZATION_CASES
 from make_keras_references import batches_data, discretization_arrays
 
@@ -390,13 +390,7 @@ def test_summary_rows_match_keras(capsys):
             name="noise_and_shapes",
         )
 
-    build(kd).summary()
-    mine = capsys.readouterr().out
-    build(keras).summary()
-    theirs = capsys.readouterr().out
-
-    assert summary_cells(mine) == summary_cells(theirs)
-    assert mine.splitlines()[-3:] == theirs.splitlines()[-3:]
+    assert_summary_matches_keras(build, capsys)
 
 
 def keras_twin(kd_model, build):
