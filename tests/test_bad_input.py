@@ -7,6 +7,7 @@ PanicException derives from BaseException, so a panic makes these tests fail.
 
 import operator
 import os
+import warnings
 
 import numpy as np
 import pytest
@@ -547,3 +548,126 @@ def test_numpy_scalars_in_configs_reach_the_engine():
 def test_non_finite_hyper_parameters_are_refused_by_name(make, argument):
     with pytest.raises(ValueError, match=f"`{argument}`"):
         make()
+
+
+# --------------------------------------------------------------------------- deep models
+
+
+def test_building_a_deep_sequential_builds_each_layer_once(monkeypatch):
+    # Each add used to rebuild the whole stack, so 12,000 layers took 36 s (quadratic).
+    calls = []
+    original = kd.layers.Dense.compute_output_shape
+
+    def counted(self, shape):
+        calls.append(self)
+        return original(self, shape)
+
+    monkeypatch.setattr(kd.layers.Dense, "compute_output_shape", counted)
+    depth = 300
+    model = kd.Sequential([kd.Input((4,))] + [kd.layers.Dense(4) for _ in range(depth)])
+    assert len(calls) == depth
+    assert model.output_shape == (None, 4)
+    model.pop()
+    model.add(kd.layers.Dense(2))
+    assert model.output_shape == (None, 2)
+
+
+def test_a_layer_that_does_not_fit_leaves_the_sequential_unchanged():
+    model = kd.Sequential([kd.Input((4, 3)), kd.layers.Flatten()])
+    with pytest.raises(ValueError, match="Reshape"):
+        model.add(kd.layers.Reshape((5,)))
+    assert len(model.layers) == 1
+    model.add(kd.layers.Dense(2))
+    assert model.output_shape == (None, 2)
+    assert model.predict(np.ones((1, 4, 3)), verbose=0).shape == (1, 2)
+
+
+# --------------------------------------------------------------------------- NaN and inf
+
+
+@pytest.mark.parametrize("where", ["x", "y"])
+def test_non_finite_data_warns_by_name_and_never_reaches_the_weights(where):
+    rng = np.random.default_rng(5)
+    x = rng.normal(size=(32, 4)).astype(np.float32)
+    y = rng.normal(size=(32, 1)).astype(np.float32)
+    (x if where == "x" else y)[9, 0] = np.nan
+    (x if where == "x" else y)[20, 0] = np.inf
+    kd.utils.set_random_seed(0)
+    model = kd.Sequential([kd.Input((4,)), kd.layers.Dense(1)])
+    model.compile(optimizer="sgd", loss="mse")
+    with pytest.warns(RuntimeWarning, match=f"`{where}` holds 2 NaN or infinite"):
+        history = model.fit(x, y, batch_size=8, epochs=2, shuffle=False, verbose=0)
+    # Batches 1 and 2 hold the bad values: their losses are NaN and their updates are
+    # skipped, while batches 0 and 3 train.
+    assert all(np.isnan(loss) for loss in history.history["loss"])
+    assert all(np.isfinite(w).all() for w in model.get_weights())
+    with pytest.warns(RuntimeWarning, match=f"evaluate: `{where}` holds"):
+        assert np.isnan(model.evaluate(x, y, verbose=0))
+    # TerminateOnNaN stops at the first NaN batch, with the last finite weights.
+    kd.utils.set_random_seed(0)
+    stopped = kd.Sequential([kd.Input((4,)), kd.layers.Dense(1)])
+    stopped.compile(optimizer="sgd", loss="mse")
+    first_batch = kd.models.clone_model(stopped)
+    first_batch.set_weights(stopped.get_weights())
+    with pytest.warns(RuntimeWarning):
+        stopped.fit(
+            x, y, batch_size=8, epochs=3, shuffle=False, verbose=0,
+            callbacks=[kd.callbacks.TerminateOnNaN()],
+        )  # fmt: skip
+    first_batch.fit(x[:8], y[:8], batch_size=8, epochs=1, verbose=0)
+    for a, b in zip(stopped.get_weights(), first_batch.get_weights()):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_finite_data_does_not_warn():
+    model = kd.Sequential([kd.Input((2,)), kd.layers.Dense(1)])
+    model.compile(optimizer="sgd", loss="mse")
+    big = np.full((4, 2), 3e38, np.float32)  # finite, though their float32 sum is not
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        model.evaluate(big, np.ones((4, 1)), verbose=0)
+    # A float64 value beyond float32's range becomes infinite in the engine: it warns.
+    with pytest.warns(RuntimeWarning, match="`x` holds 4 NaN or infinite"):
+        model.evaluate(np.array([[1e300, 0.0]] * 4), np.ones((4, 1)), verbose=0)
+        model.fit(np.ones((4, 2), np.float32), np.ones((4, 1)), verbose=0)
+
+
+def test_reshape_with_minus_one_and_zero_is_refused_by_name():
+    # numpy: "cannot reshape array of size 0 into shape (-1,0)"; was a ZeroDivisionError.
+    layer = kd.layers.Reshape((-1, 0))
+    with pytest.raises(ValueError, match="cannot be inferred"):
+        layer(np.ones((2, 0), np.float32))
+    with pytest.raises(ValueError, match="cannot be inferred"):
+        kd.Sequential([kd.Input((3, 4)), kd.layers.Reshape((-1, 0))])
+
+
+@pytest.mark.parametrize("name", [n for n in CONVERTIBLE if n != "zero_dim"])
+def test_unusual_arrays_train_and_predict_as_contiguous_float32(name):
+    """fit, evaluate and predict take the array zoo (and objects with ``__array__``), and
+    give the bits that ``np.ascontiguousarray(x, np.float32)`` gives."""
+    x = CONVERTIBLE[name]()
+    x = x.reshape(x.shape[0], -1) if x.ndim > 1 else x.reshape(-1, 1)
+    y = np.linspace(-1, 1, x.shape[0], dtype=np.float32).reshape(-1, 1)
+    saved = x.copy()
+
+    class Frame:  # a pandas-like object
+        def __array__(self, dtype=None, copy=None):
+            return x if dtype is None else x.astype(dtype)
+
+    results = []
+    for data in (np.ascontiguousarray(x, np.float32), x, Frame()):
+        kd.utils.set_random_seed(0)
+        model = kd.Sequential([kd.Input((x.shape[1],)), kd.layers.Dense(2), kd.layers.Dense(1)])
+        model.compile(optimizer="adam", loss="mse")
+        history = model.fit(data, y, batch_size=2, epochs=2, shuffle=False, verbose=0)
+        results.append(
+            (
+                history.history["loss"],
+                model.evaluate(data, y, verbose=0),
+                model.predict(data, verbose=0),
+            )
+        )
+    for other in results[1:]:
+        assert other[0] == results[0][0] and other[1] == results[0][1]
+        np.testing.assert_array_equal(other[2], results[0][2])
+    np.testing.assert_array_equal(x, saved)

@@ -5,11 +5,14 @@ Import time is measured by `.ci/run`, never asserted here (tests never assert a 
 
 import importlib.metadata
 import json
+import os
 import re
 import subprocess
 import sys
+import textwrap
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 import kandle
@@ -112,3 +115,38 @@ def test_stub_matches_the_extension():
         check=False,
     )
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_kandle_cpu_avx2_forces_the_avx2_kernels_with_the_same_results():
+    """KANDLE_CPU=avx2 (read once per process) runs gemm's AVX2 + FMA kernels and the
+    AVX2 elementwise loops even on an AVX-512 CPU: same results up to rounding."""
+    script = textwrap.dedent(
+        """
+        import json, numpy as np, kandle as kd
+        rng = np.random.default_rng(0)
+        a, b = rng.normal(size=(300, 200)), rng.normal(size=(200, 150))
+        kd.utils.set_random_seed(1)
+        model = kd.Sequential([kd.Input((20,)), kd.layers.Dense(64, activation="relu"),
+                               kd.layers.Dense(1)])
+        model.compile(optimizer="adam", loss="mse")
+        x, y = rng.normal(size=(256, 20)), rng.normal(size=(256, 1))
+        loss = model.fit(x, y, epochs=2, verbose=0).history["loss"]
+        print(json.dumps({"level": kd.config.simd_level(),
+                          "product": kd.ops.matmul(a, b).numpy().tolist(), "loss": loss}))
+        """
+    )
+    runs = {}
+    for cpu in ("auto", "avx2"):
+        env = {**os.environ, "KANDLE_CPU": cpu}
+        out = subprocess.run(
+            [sys.executable, "-c", script], env=env, capture_output=True, text=True, check=True
+        )
+        runs[cpu] = json.loads(out.stdout)
+    if runs["auto"]["level"] == "baseline":
+        pytest.skip("no AVX2 on this CPU")
+    assert runs["avx2"]["level"] == "avx2"
+    rng = np.random.default_rng(0)
+    a, b = rng.normal(size=(300, 200)), rng.normal(size=(200, 150))
+    for cpu in runs:
+        np.testing.assert_allclose(runs[cpu]["product"], a @ b, rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(runs["avx2"]["loss"], runs["auto"]["loss"], rtol=1e-4)

@@ -85,8 +85,9 @@ def test_clone_model_has_the_structure_and_new_weights():
     np.testing.assert_array_equal(clone.predict(x, verbose=0), model.predict(x, verbose=0))
     clone.fit(x, y, epochs=1, verbose=0)
     assert sorted(clone.history.history) == ["loss", "mae"]
-    # Training the clone leaves the original alone.
-    assert not np.array_equal(clone.get_weights()[0], model.get_weights()[0])
+    # Training the clone leaves the original alone. (The output layer's bias always
+    # moves; the hidden kernel may not, when every relu unit is off for these inputs.)
+    assert not np.array_equal(clone.get_weights()[-1], model.get_weights()[-1])
 
 
 def test_clone_model_with_a_clone_function():

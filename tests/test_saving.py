@@ -46,8 +46,18 @@ def fit(model, x, y, epochs=2):
         kd.optimizers.SGD(learning_rate=0.05, momentum=0.9),
         kd.optimizers.RMSprop(learning_rate=0.01, momentum=0.5, centered=True),
         kd.optimizers.Adagrad(learning_rate=0.1),
+        # The moving averages and the gradients accumulated since the last update are
+        # restored too (8 steps of 3: two are pending when the model is saved).
+        kd.optimizers.Adam(learning_rate=0.01, use_ema=True, ema_momentum=0.9),
+        kd.optimizers.SGD(learning_rate=0.05, momentum=0.9, gradient_accumulation_steps=3),
+        kd.optimizers.Adam(
+            learning_rate=0.01,
+            use_ema=True,
+            ema_overwrite_frequency=3,
+            gradient_accumulation_steps=3,
+        ),  # fmt: skip
     ],
-    ids=lambda o: type(o).__name__,
+    ids=["Adam", "SGD", "RMSprop", "Adagrad", "Adam-ema", "SGD-accumulation", "Adam-both"],
 )
 def test_round_trip_predicts_and_trains_bitwise_equal(tmp_path, rng, optimizer):
     x, y = data(rng)

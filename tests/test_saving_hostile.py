@@ -237,6 +237,20 @@ def test_npz_member_declaring_a_huge_shape(tmp_path):
     assert_refused(make_model(), tmp_path / "zbomb.keras", match="bomb|damaged")
 
 
+def test_h5_dataset_declaring_a_huge_shape(tmp_path):
+    h5py = pytest.importorskip("h5py")
+    model = make_model()
+    path = tmp_path / "bomb.weights.h5"
+    model.save_weights(path)
+    with h5py.File(path, "a") as f:
+        del f["layers/dense/vars/0"]
+        # 2^31 floats (8 GiB) declared, nothing stored: reading would allocate it all.
+        f.create_dataset(
+            "layers/dense/vars/0", shape=(2**31,), dtype="f4", chunks=(2**16,), compression="gzip"
+        )
+    assert_refused(model, path, match="declares")
+
+
 @pytest.mark.parametrize(
     "module, class_name", [("os", "system"), ("builtins", "eval"), ("subprocess", "Popen")]
 )

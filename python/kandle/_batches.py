@@ -43,6 +43,30 @@ def as_batch_array(name: str, value: Any) -> np.ndarray | None:
     return arr
 
 
+def warn_non_finite(method: str, **arrays: np.ndarray | None) -> None:
+    """Warns, naming the array, when data holds NaN or infinity: the losses of the
+    batches holding them are NaN, and the engine skips those batches' updates."""
+    limit = float(np.finfo(np.float32).max)
+    for name, array in arrays.items():
+        if array is None or array.dtype.kind != "f" or array.size == 0:
+            continue
+        # Without a temporary: the float64 sum of float32-finite values is finite, and
+        # wider values must also fit float32, which the engine computes in.
+        if np.isfinite(np.add.reduce(array, axis=None, dtype=np.float64)) and (
+            array.dtype.itemsize <= 4 or -limit <= array.min() <= array.max() <= limit
+        ):
+            continue
+        count = int(array.size - np.count_nonzero(np.abs(array) <= limit))
+        warnings.warn(
+            f"{method}: `{name}` holds {count} NaN or infinite value(s) (in float32, which "
+            "kandle computes in). The loss of each "
+            "batch holding one is NaN, and kandle skips that batch's weight update; "
+            "clean the data, or pass kandle.callbacks.TerminateOnNaN() to stop there.",
+            RuntimeWarning,
+            stacklevel=3,
+        )
+
+
 def is_stream(x: Any) -> bool:
     """Whether ``x`` is batches made by Python (not one array of all the data)."""
     if isinstance(x, PyDataset):

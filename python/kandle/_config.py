@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import inspect
 import json
 import math
 from typing import Any, TypeVar
@@ -33,7 +35,65 @@ def engine_json(config: Any) -> str:
     return json.dumps(plain(config))
 
 
-class ConfigObject:
+def python_scalars(value: Any) -> Any:
+    """``value`` with numpy scalars (also inside tuples, lists and dicts) as Python
+    numbers and booleans, so that checks written for ``int``/``float``/``bool`` take
+    them and configs hold plain numbers."""
+    if isinstance(value, np.generic) and value.dtype.kind in "biuf":
+        return value.item()
+    if isinstance(value, tuple | list):
+        return type(value)(python_scalars(v) for v in value)
+    if isinstance(value, dict):
+        return {k: python_scalars(v) for k, v in value.items()}
+    return value
+
+
+def check_arguments(cls: type) -> None:
+    """Wraps the ``__init__`` that ``cls`` defines, if it is kandle's own, with the two
+    rules every constructor shares: numpy scalars are taken wherever Python numbers
+    are (as Python numbers), and an argument whose default is a boolean takes only a
+    boolean (not any truthy object). Users' own subclasses are left alone."""
+    init = cls.__dict__.get("__init__")
+    if (
+        init is None
+        or getattr(init, "_kandle_checked", False)
+        or not cls.__module__.startswith("kandle.")
+    ):
+        return
+    signature = inspect.signature(init)
+    flags = [name for name, p in signature.parameters.items() if isinstance(p.default, bool)]
+
+    @functools.wraps(init)
+    def checked(self: Any, *args: Any, **kwargs: Any) -> None:
+        args = python_scalars(args)
+        kwargs = python_scalars(kwargs)
+        if flags:
+            try:
+                bound = signature.bind(self, *args, **kwargs).arguments
+            except TypeError:
+                bound = {}  # a wrong call: __init__ itself says what is wrong
+            for name in flags:
+                if name in bound and not isinstance(bound[name], bool):
+                    raise InvalidArgumentError(
+                        f"{cls.__name__}: `{name}` must be a boolean (True or False), "
+                        f"got {name}={bound[name]!r}"
+                    )
+        init(self, *args, **kwargs)
+
+    checked._kandle_checked = True  # type: ignore[attr-defined]
+    cls.__init__ = checked  # type: ignore[misc]
+
+
+class CheckedArguments:
+    """Base for kandle's public classes: each subclass's constructor follows
+    :func:`check_arguments`."""
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        check_arguments(cls)
+
+
+class ConfigObject(CheckedArguments):
     """An object described entirely by its class and ``get_config()``: it rebuilds from
     the config, prints it, and compares and hashes by it."""
 

@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from kandle._config import CheckedArguments
 from kandle.errors import InvalidArgumentError
 from kandle.utils.progbar import Progbar
 
@@ -34,7 +35,7 @@ _BATCH_HOOKS = {
 }
 
 
-class Callback:
+class Callback(CheckedArguments):
     """Base class: override any hook. ``self.model`` is the model being trained and
     ``self.params`` holds ``verbose``, ``epochs`` and ``steps``.
 
@@ -199,7 +200,7 @@ class ProgbarLogger(Callback):
         self._show(0, None, finalize=True)
 
 
-class CallbackList:
+class CallbackList(CheckedArguments):
     """The callbacks of one ``fit``/``evaluate``/``predict`` call, with History and the
     progress bar added as Keras adds them."""
 

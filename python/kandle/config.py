@@ -23,4 +23,17 @@ def get_num_threads() -> int:
     return _core.get_num_threads()
 
 
-__all__ = ["set_num_threads", "get_num_threads"]
+def simd_level() -> str:
+    """The vector instructions kandle's kernels use: ``"avx512"``, ``"avx2"`` or
+    ``"baseline"``, the widest the CPU has unless the environment variable
+    ``KANDLE_CPU=avx2`` (read at the first computation) forces AVX2, to measure what
+    AVX2-only machines get.
+
+    >>> import kandle as kd
+    >>> kd.config.simd_level() in ("avx512", "avx2", "baseline")
+    True
+    """
+    return _core.simd_level()
+
+
+__all__ = ["set_num_threads", "get_num_threads", "simd_level"]

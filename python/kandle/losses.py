@@ -19,7 +19,7 @@ from collections.abc import Callable
 from typing import Any
 
 from kandle import _core
-from kandle._config import engine_json
+from kandle._config import CheckedArguments, engine_json
 from kandle._core import Tensor
 from kandle.errors import InvalidArgumentError
 
@@ -35,7 +35,7 @@ def _standardize_reduction(reduction: str | None) -> str | None:
     return reduction
 
 
-class Loss:
+class Loss(CheckedArguments):
     """Base class of losses: ``loss(y_true, y_pred, sample_weight=None)`` returns the
     per-sample values of ``call``, times ``sample_weight``, reduced by ``reduction``.
 

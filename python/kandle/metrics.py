@@ -22,7 +22,7 @@ import numpy as np
 
 from kandle import _core
 from kandle import losses as _losses
-from kandle._config import engine_json
+from kandle._config import CheckedArguments, engine_json
 from kandle.losses import (
     _BUILTIN_FUNCTIONS,
     _snake_case,
@@ -55,7 +55,7 @@ def _auto_name(cls_name: str) -> str:
     return base if count == 0 else f"{base}_{count}"
 
 
-class Metric:
+class Metric(CheckedArguments):
     """Base class of metrics: ``update_state``, ``result``, ``reset_state``, ``name``.
 
     Built-in metrics keep their state in the Rust engine; ``_engine_class`` names the

@@ -26,6 +26,7 @@ from kandle._batches import (
     as_batch_array,
     class_weights_to_sample_weights,
     is_stream,
+    warn_non_finite,
     warn_ran_out,
 )
 from kandle.callbacks import Callback, CallbackList, History
@@ -571,6 +572,7 @@ class Model(Layer):
                 raise InvalidArgumentError("fit: both `x` and `y` are required")
             sw = _array("sample_weight", sample_weight)
             n = _check_cardinality(x=x, y=y, sample_weight=sw)
+            warn_non_finite("fit", x=x, y=y, sample_weight=sw)
             if validation_split and validation_data is None:
                 # Keras takes the LAST rows, before any shuffling.
                 split_at = int(math.floor(n * (1.0 - validation_split)))
@@ -737,6 +739,7 @@ class Model(Layer):
             if x is None or y is None:
                 raise InvalidArgumentError("evaluate: both `x` and `y` are required")
             _check_cardinality(x=x, y=y, sample_weight=sw)
+            warn_non_finite("evaluate", x=x, y=y, sample_weight=sw)
             data = ArrayBatches(x, y, sw, batch_size)
         try:
             first_x, first_y, _ = data.first()
@@ -947,7 +950,8 @@ class Model(Layer):
             The outputs, a float32 numpy array with one row per input row.
         """
         arr = _array("x", x)
-        assert arr is not None
+        if arr is None:
+            raise InvalidArgumentError("predict_on_batch: expected an array `x`, got None")
         self._ensure_built(tuple(arr.shape[1:]))
         return _core.Trainer(self._engine_layers(), []).forward(arr).numpy()
 
@@ -1023,6 +1027,9 @@ class Sequential(Model):
         self.trainable = trainable
         self._input: InputLayer | None = None
         self._layers: list[Layer] = []
+        self._layer_ids: set[int] = set()
+        # The output shape of the built stack, None until it is built.
+        self._stack_output: tuple[Any, ...] | None = None
         for layer in layers or []:
             self.add(layer)
 
@@ -1036,14 +1043,19 @@ class Sequential(Model):
             return
         if not isinstance(layer, Layer):
             raise TypeError(f"Sequential.add: expected a kandle layer, got {type(layer).__name__}")
-        if any(existing is layer for existing in self._layers):
+        if id(layer) in self._layer_ids:
             raise InvalidArgumentError(
                 f"Sequential.add: layer {layer.name!r} is already in the model"
             )
+        if self._input is not None and self._stack_output is not None:
+            # Only the new layer is built, so adding n layers takes linear time; a layer
+            # that does not fit raises here and leaves the model as it was.
+            self._stack_output = self._build_layer(layer, self._stack_output)
+        else:
+            self._stack_output = None
+            self.built = False
         self._layers.append(layer)
-        self.built = False
-        if self._input is not None:
-            self._build_from(self._input.shape)
+        self._layer_ids.add(id(layer))
         self._metrics = None
 
     def pop(self) -> Layer:
@@ -1051,6 +1063,10 @@ class Sequential(Model):
         if not self._layers:
             raise InvalidArgumentError("Sequential.pop: there are no layers to remove")
         layer = self._layers.pop()
+        self._layer_ids.discard(id(layer))
+        self._stack_output = None
+        if self._input is not None:
+            self._build_from(self._input.shape)
         # The output shape changed: "accuracy" and friends are resolved again.
         self._metrics = None
         return layer
@@ -1063,14 +1079,20 @@ class Sequential(Model):
     def input_shape(self) -> tuple[Any, ...] | None:
         return self._input.shape if self._input is not None else getattr(self, "_built_shape", None)
 
+    @staticmethod
+    def _build_layer(layer: Layer, shape: tuple[Any, ...]) -> tuple[Any, ...]:
+        """Builds ``layer`` for inputs of ``shape`` (if not built yet); its output shape."""
+        if not layer.built:
+            layer.build(shape)
+            layer.built = True
+        return tuple(layer.compute_output_shape(shape))
+
     def _build_from(self, input_shape: tuple[Any, ...]) -> None:
         shape = tuple(input_shape)
         for layer in self._layers:
-            if not layer.built:
-                layer.build(shape)
-                layer.built = True
-            shape = tuple(layer.compute_output_shape(shape))
+            shape = self._build_layer(layer, shape)
         self._built_shape = tuple(input_shape)
+        self._stack_output = shape
         self.built = True
 
     def build(self, input_shape: Sequence[Any] | None = None) -> None:

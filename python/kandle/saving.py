@@ -27,7 +27,6 @@ import inspect
 import io
 import json
 import os
-import warnings
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -39,7 +38,14 @@ from kandle import losses as losses_module
 from kandle import metrics as metrics_module
 from kandle import optimizers as optimizers_module
 from kandle._config import plain
-from kandle.errors import DTypeError, InvalidArgumentError, KandleIOError, ShapeError
+from kandle.errors import (
+    AllocationError,
+    DTypeError,
+    InvalidArgumentError,
+    KandleError,
+    KandleIOError,
+    ShapeError,
+)
 from kandle.layers.layer import Layer
 
 T = TypeVar("T")
@@ -444,21 +450,23 @@ def _optimizer_arrays(model: Any) -> tuple[list[np.ndarray], int]:
     per_variable = [engine.slots(v) for v in variables]
     if not any(len(s) for s in per_variable):
         return arrays, engine.raw_iterations  # not built yet: as Keras saves it
+
+    def state(values: Any, v: Any) -> np.ndarray:
+        """A flat per-variable state in the variable's shape and Keras's layout."""
+        return layouts[id(v)](np.asarray(values, np.float32).reshape(v.shape))
+
     if opt.use_ema:
         for v in variables:
             avg = engine.ema_average(v)
-            arrays.append(layouts[id(v)](np.asarray(avg if avg is not None else v.numpy())))
+            arrays.append(state(avg if avg is not None else v.numpy(), v))
     if opt.gradient_accumulation_steps:
-        warnings.warn(
-            "save_model: the gradients accumulated since the last update are not saved",
-            stacklevel=3,
-        )
         for v in variables:
-            arrays.append(layouts[id(v)](np.zeros(v.shape, np.float32)))
+            acc = engine.accumulated_gradient(v)
+            arrays.append(state(acc if acc is not None else np.zeros(v.shape), v))
     for group in _slot_groups(opt):
         for v, slots in zip(variables, per_variable):
             for k in group:
-                arrays.append(layouts[id(v)](np.asarray(slots[k]).reshape(v.shape)))
+                arrays.append(state(slots[k], v))
     if type(opt).__name__ == "Nadam":
         t = np.arange(1, opt.iterations + 1, dtype=np.float64)
         decay = opt.beta_1 * (1.0 - 0.5 * 0.96 ** (0.004 * t))
@@ -524,12 +532,9 @@ def _plan_layer_weights(model: Any, store: dict[str, Any], source: str) -> list[
                 f"load: {source} has more weights for layer {layer.name!r} than its {len(expected)}"
             )
         plan.append((layer, arrays))
-    known = {f"{key}/" for key, _ in _layer_keys(model)}
-    extra = [
-        k
-        for k in store
-        if k.startswith("layers/") and not any(k.startswith(prefix) for prefix in known)
-    ]
+    known = {key for key, _ in _layer_keys(model)}
+    # A set lookup per key, so a deep model's file loads in linear time.
+    extra = [k for k in store if k.startswith("layers/") and k.rpartition("/vars/")[0] not in known]
     if extra:
         raise InvalidArgumentError(
             f"load: {source} has weights for layers the model does not have: {sorted(extra)}"
@@ -578,28 +583,32 @@ def _plan_optimizer(model: Any, store: dict[str, Any], integers: dict[str, int])
             f"{type(opt).__name__} over {len(variables)} variables has {expected + at + 1}"
         )
     slots: list[list[np.ndarray]] = [[np.empty(0)] * len(names) for _ in variables]
-    if not unbuilt:
-        if opt.use_ema or opt.gradient_accumulation_steps:
-            warnings.warn(
-                "load: the moving averages and accumulated gradients of the optimizer are "
-                "not restored",
-                stacklevel=3,
+    averages: list[np.ndarray] = []
+    accumulated: list[np.ndarray] = []
+
+    def state_of(v: Any, what: str) -> np.ndarray:
+        """The next array of the file, for `v`, in kandle's layout, checked."""
+        nonlocal at
+        array = np.asarray(arrays[at])
+        at += 1
+        layer, index = _owner(model, v)
+        kandle_layout = layer._from_keras_layout(index, array)
+        if kandle_layout.shape != tuple(v.shape) or array.dtype != np.float32:
+            raise ShapeError(
+                f"load: optimizer {what} of {v.name!r} has shape {array.shape} and dtype "
+                f"{array.dtype}, expected float32 of the variable's shape"
             )
-        at += extra
+        return np.ascontiguousarray(kandle_layout).ravel()
+
+    if not unbuilt:
+        if opt.use_ema:
+            averages = [state_of(v, "moving average") for v in variables]
+        if opt.gradient_accumulation_steps:
+            accumulated = [state_of(v, "accumulated gradient") for v in variables]
         for group in groups:
             for j, v in enumerate(variables):
                 for k in group:
-                    array = np.asarray(arrays[at])
-                    at += 1
-                    layer, index = _owner(model, v)
-                    kandle_layout = layer._from_keras_layout(index, array)
-                    if kandle_layout.shape != tuple(v.shape) or array.dtype != np.float32:
-                        raise ShapeError(
-                            f"load: optimizer slot {names[k]!r} of {v.name!r} has shape "
-                            f"{array.shape} and dtype {array.dtype}, expected float32 of the "
-                            "variable's shape"
-                        )
-                    slots[j][k] = np.ascontiguousarray(kandle_layout).ravel()
+                    slots[j][k] = state_of(v, f"slot {names[k]!r}")
 
     def apply() -> None:
         engine = opt._engine
@@ -609,6 +618,10 @@ def _plan_optimizer(model: Any, store: dict[str, Any], integers: dict[str, int])
         if not unbuilt:
             for v, values in zip(variables, slots):
                 engine.set_slots(v, values)
+            for v, values in zip(variables, averages):
+                engine.set_ema_average(v, values)
+            for v, values in zip(variables, accumulated):
+                engine.set_accumulated_gradient(v, values)
             opt.build(variables)
 
     return apply
@@ -678,6 +691,7 @@ def _read_h5(data: bytes | str) -> tuple[dict[str, Any], dict[str, int]]:
                 if obj.dtype.kind in "iu" and obj.shape == ():
                     integers[name] = int(obj[()])
                 elif obj.dtype == np.float32:
+                    _refuse_h5_bomb(name, obj)
                     store[name] = np.asarray(obj[()])
                 else:
                     raise DTypeError(
@@ -686,9 +700,24 @@ def _read_h5(data: bytes | str) -> tuple[dict[str, Any], dict[str, int]]:
                     )
 
             f.visititems(visit)
-    except (OSError, KeyError) as e:
+    except KandleError:
+        raise
+    except Exception as e:
+        # h5py's errors for a damaged file are not one documented set (OSError,
+        # RuntimeError, KeyError, ValueError, ...): any of them means a bad file.
         raise KandleIOError(f"load: not a valid HDF5 weights file ({e})") from None
     return store, integers
+
+
+def _refuse_h5_bomb(name: str, dataset: Any) -> None:
+    """Refuses a dataset whose declared size is far beyond the bytes it stores, before
+    reading it allocates that size (a compression bomb)."""
+    declared = int(dataset.size) * dataset.dtype.itemsize
+    stored = int(dataset.id.get_storage_size())
+    if declared > max(1 << 20, 1024 * stored):
+        raise AllocationError(
+            f"load: HDF5 dataset {name!r} declares {declared} bytes but stores {stored}"
+        )
 
 
 # ---------------------------------------------------------------------------- API

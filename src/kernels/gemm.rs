@@ -418,27 +418,37 @@ unsafe fn gemm_block<T: Float>(
         Some((copy, stride)) => (copy.as_ptr(), *stride as isize),
         None => (rhs.data.as_ptr().offset(c0 as isize * rhs.cs), rhs.cs),
     };
-    gemm::gemm(
-        rows,
-        cols,
-        k,
+    let (dst, lhs_ptr) = (
         dst.add(r0 * n + c0),
-        1,
-        n as isize,
-        accumulate,
         lhs.data.as_ptr().offset(r0 as isize * lhs.rs),
-        lhs.cs,
-        lhs.rs,
-        rhs_ptr,
-        rhs_cs,
-        rhs.rs,
-        T::one(),
-        T::one(),
-        false,
-        false,
-        false,
-        gemm::Parallelism::None,
     );
+    let product = [rows, cols, k];
+    let strides = [n as isize, lhs.cs, lhs.rs, rhs_cs, rhs.rs];
+    if !(super::cpu::avx2_forced()
+        && gemm_avx2(product, dst, lhs_ptr, rhs_ptr, strides, accumulate))
+    {
+        gemm::gemm(
+            rows,
+            cols,
+            k,
+            dst,
+            1,
+            n as isize,
+            accumulate,
+            lhs_ptr,
+            lhs.cs,
+            lhs.rs,
+            rhs_ptr,
+            rhs_cs,
+            rhs.rs,
+            T::one(),
+            T::one(),
+            false,
+            false,
+            false,
+            gemm::Parallelism::None,
+        );
+    }
     if let Some((copy, _)) = padded {
         release(copy);
     }
@@ -451,6 +461,93 @@ unsafe fn gemm_block<T: Float>(
             );
         }
     });
+}
+
+/// `KANDLE_CPU=avx2` ([`super::cpu`]): the gemm crate's AVX2 + FMA kernels, called
+/// directly, since `gemm::gemm` always takes the widest the CPU has. Same arguments as
+/// [`gemm_block`]'s call (dst row-major, `strides` = dst row, lhs column and row, rhs
+/// column and row). False when they cannot run here (no AVX2), and nothing was done.
+///
+/// # Safety
+/// As `gemm::gemm` with the same pointers and strides.
+#[cfg(target_arch = "x86_64")]
+unsafe fn gemm_avx2<T: Float>(
+    [m, n, k]: [usize; 3],
+    dst: *mut T,
+    lhs: *const T,
+    rhs: *const T,
+    [dst_rs, lhs_cs, lhs_rs, rhs_cs, rhs_rs]: [isize; 5],
+    accumulate: bool,
+) -> bool {
+    use gemm_common::simd::{MixedSimd, V3};
+    use std::any::TypeId;
+    // gemm's own dispatch (gemm_f32 / gemm_f64's `fma` modules), with their lanes per
+    // 256-bit register: 8 f32, 4 f64.
+    macro_rules! fma_gemm {
+        ($ty:ty, $kernels:path, $lanes:literal) => {{
+            use $kernels as kernels;
+            let Some(simd) = <V3 as MixedSimd<$ty, $ty, $ty, $ty>>::try_new() else {
+                return false;
+            };
+            gemm_common::gemm::gemm_basic_generic::<
+                _,
+                $ty,
+                $lanes,
+                { kernels::MR_DIV_N * $lanes },
+                { kernels::NR },
+                { kernels::MR_DIV_N },
+                { kernels::H_M },
+                { kernels::H_N },
+            >(
+                simd,
+                m,
+                n,
+                k,
+                dst as *mut $ty,
+                1,
+                dst_rs,
+                accumulate,
+                lhs as *const $ty,
+                lhs_cs,
+                lhs_rs,
+                rhs as *const $ty,
+                rhs_cs,
+                rhs_rs,
+                1.0,
+                1.0,
+                false,
+                false,
+                false,
+                |a, b, c| a * b + c,
+                &kernels::UKR,
+                &kernels::H_UKR,
+                false,
+                gemm::Parallelism::None,
+            );
+            true
+        }};
+    }
+    // T is f32 or f64 (Float is sealed), so the casts above are to T itself.
+    if TypeId::of::<T>() == TypeId::of::<f32>() {
+        fma_gemm!(f32, gemm_f32::microkernel::fma::f32, 8)
+    } else if TypeId::of::<T>() == TypeId::of::<f64>() {
+        fma_gemm!(f64, gemm_f64::microkernel::fma::f64, 4)
+    } else {
+        false
+    }
+}
+
+/// Elsewhere there is no AVX2 to force.
+#[cfg(not(target_arch = "x86_64"))]
+unsafe fn gemm_avx2<T: Float>(
+    _: [usize; 3],
+    _: *mut T,
+    _: *const T,
+    _: *const T,
+    _: [isize; 5],
+    _: bool,
+) -> bool {
+    false
 }
 
 /// A copy of columns `c0..c0 + cols` of rhs (k×n) with padded column stride, for when

@@ -171,8 +171,16 @@ pub fn run_hot<R: Send>(f: impl FnOnce() -> R + Send) -> R {
 /// vectorizes get the wide registers when `f` is inlined here, which closures passed
 /// straight in are. The bits do not change: each element still sees the same IEEE
 /// operations (Rust never fuses a multiply and an add on its own).
+/// With `KANDLE_CPU=avx2` ([`super::cpu`]), AVX2 and FMA even where AVX-512 is there.
 #[inline(always)]
 pub fn vectorized<R>(f: impl FnOnce() -> R) -> R {
+    #[cfg(target_arch = "x86_64")]
+    if super::cpu::avx2_forced() {
+        return match pulp::x86::V3::try_new() {
+            Some(simd) => simd.vectorize(f),
+            None => f(),
+        };
+    }
     pulp::Arch::new().dispatch(f)
 }
 

@@ -41,6 +41,15 @@ impl Accumulation {
         Ok(())
     }
 
+    /// Sets the accumulator of `variable` (restoring a saved optimizer).
+    pub fn set_sum(&mut self, owner: &str, variable: &Tensor, values: &[f32]) -> Result<()> {
+        self.allocate(owner, std::slice::from_ref(variable))?;
+        if let Some(sum) = self.sums.get_mut(&variable.id()) {
+            sum.copy_from_slice(values);
+        }
+        Ok(())
+    }
+
     /// Adds this call's gradients. On an updating call (the `steps`-th since the last,
     /// judged from the number of calls before this one, as Keras does) the accumulators
     /// become the means `(sum + g) / steps`, and this returns true.

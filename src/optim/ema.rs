@@ -65,6 +65,16 @@ impl Ema {
         Ok(())
     }
 
+    /// Sets the average of `variable` (restoring a saved optimizer), which then counts
+    /// as updated.
+    pub fn set_average(&mut self, owner: &str, variable: &Tensor, values: &[f32]) -> Result<()> {
+        self.allocate(owner, std::slice::from_ref(variable))?;
+        let entry = &mut self.entries[self.index[&variable.id()]];
+        entry.average.copy_from_slice(values);
+        entry.fresh = false;
+        Ok(())
+    }
+
     /// After a step: `average = m·average + (1 − m)·variable`, with `m` the momentum
     /// except at `iterations == 0` (Keras's `iterations` before this call is counted),
     /// where the average starts as the variable. Then, every `overwrite_frequency`

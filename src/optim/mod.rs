@@ -522,6 +522,46 @@ impl Optimizer {
             .map(<[f32]>::to_vec)
     }
 
+    /// Restores the moving average of `variable` (with `use_ema`).
+    pub fn set_ema_average(&mut self, variable: &Tensor, values: &[f32]) -> Result<()> {
+        let owner = self.class.class_name;
+        if !self.use_ema {
+            bail!(
+                InvalidArgument,
+                "{owner}: set_ema_average: `use_ema` is off"
+            );
+        }
+        self.check_state_len(variable, values, "moving average")?;
+        self.ema.set_average(owner, variable, values)
+    }
+
+    /// Restores the gradients of `variable` accumulated since the last update (with
+    /// `gradient_accumulation_steps`).
+    pub fn set_accumulated_gradient(&mut self, variable: &Tensor, values: &[f32]) -> Result<()> {
+        let owner = self.class.class_name;
+        self.check_state_len(variable, values, "accumulated gradient")?;
+        match &mut self.accumulation {
+            Some(acc) => acc.set_sum(owner, variable, values),
+            None => bail!(
+                InvalidArgument,
+                "{owner}: set_accumulated_gradient: `gradient_accumulation_steps` is not set"
+            ),
+        }
+    }
+
+    fn check_state_len(&self, variable: &Tensor, values: &[f32], what: &str) -> Result<()> {
+        if values.len() != variable.numel() {
+            bail!(
+                Shape,
+                "{}: a {what} of {} values for a variable of shape {}",
+                self.class.class_name,
+                values.len(),
+                fmt_shape(variable.shape())
+            );
+        }
+        Ok(())
+    }
+
     /// Keras's `get_config()` keys. A schedule appears as `{"class_name", "config"}`.
     pub fn config(&self) -> Value {
         let mut c = Map::new();

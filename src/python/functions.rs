@@ -99,6 +99,12 @@ fn get_num_threads() -> usize {
     crate::kernels::parallel::num_threads()
 }
 
+/// The vector instructions the kernels use ("avx512", "avx2" or "baseline").
+#[pyfunction]
+fn simd_level() -> &'static str {
+    crate::kernels::cpu::simd_level()
+}
+
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(tensor, m)?)?;
     m.add_function(wrap_pyfunction!(grad, m)?)?;
@@ -113,5 +119,6 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(set_random_seed, m)?)?;
     m.add_function(wrap_pyfunction!(set_num_threads, m)?)?;
     m.add_function(wrap_pyfunction!(get_num_threads, m)?)?;
+    m.add_function(wrap_pyfunction!(simd_level, m)?)?;
     Ok(())
 }

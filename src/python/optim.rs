@@ -128,6 +128,33 @@ impl PyOptimizer {
         Ok(self.lock().ema_average(&v))
     }
 
+    /// Restores the moving average of `variable` (with `use_ema`).
+    fn set_ema_average(
+        &self,
+        variable: &Bound<'_, PyAny>,
+        values: &Bound<'_, PyAny>,
+    ) -> PyResult<()> {
+        let (v, values) = (to_tensor(variable)?, to_tensor(values)?);
+        Ok(self.lock().set_ema_average(&v, &values.to_vec())?)
+    }
+
+    /// The gradients of `variable` accumulated since the last update, or None (without
+    /// `gradient_accumulation_steps`, or before its first step).
+    fn accumulated_gradient(&self, variable: &Bound<'_, PyAny>) -> PyResult<Option<Vec<f32>>> {
+        let v = to_tensor(variable)?;
+        Ok(self.lock().accumulated_gradient(&v))
+    }
+
+    /// Restores the accumulated gradients of `variable`.
+    fn set_accumulated_gradient(
+        &self,
+        variable: &Bound<'_, PyAny>,
+        values: &Bound<'_, PyAny>,
+    ) -> PyResult<()> {
+        let (v, values) = (to_tensor(variable)?, to_tensor(values)?);
+        Ok(self.lock().set_accumulated_gradient(&v, &values.to_vec())?)
+    }
+
     /// The learning rate of the next step (a schedule's value at `iterations`).
     #[getter]
     fn learning_rate(&self) -> f64 {

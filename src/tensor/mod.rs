@@ -5,6 +5,8 @@
 //! type itself, creation and access, and `graph.rs` the record of how it was made.
 
 mod graph;
+#[cfg(feature = "ndarray")]
+mod ndarray;
 pub mod random;
 pub mod shape;
 

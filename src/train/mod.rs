@@ -245,7 +245,12 @@ impl Trainer {
             })?,
         };
         if let Some((optimizer, grads)) = grads {
-            lock(&optimizer).apply(&grads, &self.trainable)?;
+            // A non-finite loss has non-finite gradients: skipping its update keeps the
+            // weights at their last finite values, so a model that TerminateOnNaN (or
+            // the user) stops is still usable. Keras writes the NaN in.
+            if loss.is_finite() {
+                lock(&optimizer).apply(&grads, &self.trainable)?;
+            }
         }
         self.loss_tracker.add(loss as f64, batch);
         Ok(())
@@ -517,5 +522,37 @@ mod tests {
             epoch(&mut trainer);
             assert_eq!(fresh(), before, "{name}: steady-state steps allocated");
         }
+    }
+
+    /// A step whose loss is NaN leaves the weights as they were (and a finite step
+    /// after it still trains).
+    #[test]
+    fn a_step_with_a_non_finite_loss_leaves_the_weights_unchanged() {
+        let mut dense = Dense::new(2, crate::ops::Activation::Linear, true).unwrap();
+        dense.build(3).unwrap();
+        let trainable = dense.variables();
+        let loss = Loss::new(
+            LossKind::MeanSquaredError,
+            crate::losses::Reduction::SumOverBatchSize,
+        )
+        .unwrap();
+        let optimizer = Optimizer::from_config("sgd", &json!({})).unwrap();
+        let mut trainer = Trainer::new(
+            vec![Arc::new(dense)],
+            trainable.clone(),
+            Some(Arc::new(loss)),
+            Some(Arc::new(Mutex::new(optimizer))),
+            vec![],
+        );
+        let values = |ts: &[Tensor]| ts.iter().map(|t| t.to_vec()).collect::<Vec<_>>();
+        let before = values(&trainable);
+        let y = Tensor::from_vec(vec![1.0; 4], &[2, 2]).unwrap();
+        let bad = Tensor::from_vec(vec![1.0, f32::NAN, 0.0, 1.0, 2.0, 3.0], &[2, 3]).unwrap();
+        trainer.step(Mode::Train, &bad, &y, None).unwrap();
+        assert_eq!(values(&trainable), before);
+        let good = Tensor::from_vec(vec![1.0, 0.5, 0.0, 1.0, 2.0, 3.0], &[2, 3]).unwrap();
+        trainer.step(Mode::Train, &good, &y, None).unwrap();
+        assert_ne!(values(&trainable), before);
+        assert!(values(&trainable).iter().flatten().all(|v| v.is_finite()));
     }
 }

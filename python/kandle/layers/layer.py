@@ -11,7 +11,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from kandle import _core, initializers
-from kandle._config import engine_json
+from kandle._config import CheckedArguments, engine_json
 from kandle._core import Tensor, Variable
 from kandle.errors import InvalidArgumentError, ShapeError
 
@@ -58,7 +58,7 @@ def _wrap_build(build: Callable[..., None]) -> Callable[..., None]:
     return wrapper
 
 
-class Layer:
+class Layer(CheckedArguments):
     """A callable that holds weights (Variables) and builds them on its first call.
 
     Subclasses implement ``build(input_shape)`` (creating weights with ``add_weight``)

@@ -79,7 +79,12 @@ class Reshape(Layer):
             return (shape[0], *sizes)
         total = math.prod(rest)  # type: ignore[arg-type]
         known = math.prod(d for d in self.target_shape if d != -1)
-        fits = total % known == 0 if -1 in self.target_shape and known else total == known
+        if -1 in self.target_shape and known == 0:
+            raise ShapeError(
+                f"Reshape {self.name!r}: the -1 of target_shape {self.target_shape} cannot be "
+                "inferred when another entry is 0 (as in numpy)"
+            )
+        fits = total % known == 0 if -1 in self.target_shape else total == known
         if not fits:
             raise ShapeError(
                 f"Reshape {self.name!r}: the total size of the new array must be unchanged: "

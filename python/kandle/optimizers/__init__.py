@@ -19,7 +19,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any, ClassVar, cast
 
 from kandle import _core
-from kandle._config import engine_json, serialized
+from kandle._config import CheckedArguments, engine_json, serialized
 from kandle._core import Tensor, Variable
 from kandle.errors import InvalidArgumentError
 from kandle.optimizers import schedules
@@ -32,7 +32,7 @@ def _snake_case(name: str) -> str:
     return re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", name).lower()
 
 
-class Optimizer:
+class Optimizer(CheckedArguments):
     """Base class of kandle's optimizers; use a subclass (``SGD``, ``Adam``, ...).
 
     Shared arguments, as in Keras 3: ``learning_rate`` (a float or a

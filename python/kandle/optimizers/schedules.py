@@ -14,10 +14,10 @@ from __future__ import annotations
 from typing import Any
 
 from kandle import _core
-from kandle._config import engine_json, serialized
+from kandle._config import CheckedArguments, engine_json, serialized
 
 
-class LearningRateSchedule:
+class LearningRateSchedule(CheckedArguments):
     """Base class of learning-rate schedules: ``__call__(step)`` gives the learning rate.
 
     kandle's optimizers run their steps in Rust, so they accept the built-in schedules
