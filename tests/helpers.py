@@ -165,3 +165,23 @@ def key_id(key):
         return str(k)
 
     return ",".join(one(k) for k in key) if isinstance(key, tuple) else one(key)
+
+
+def summary_cells(text):
+    """The (output shape, param count) cells of each layer row of a printed summary.
+    Layer names carry per-process counters that differ between libraries, so they are
+    left out; Keras wraps a long name onto a second row, whose other cells are empty."""
+    rows = [line for line in text.splitlines() if line.startswith("│")]
+    return [[c.strip() for c in r.split("│")[2:4]] for r in rows if r.split("│")[2].strip()]
+
+
+def assert_summary_matches_keras(build, capsys):
+    """``build(kd).summary()`` prints Keras's rows and totals for ``build(keras)``."""
+    import keras
+
+    build(kd).summary()
+    mine = capsys.readouterr().out
+    build(keras).summary()
+    theirs = capsys.readouterr().out
+    assert summary_cells(mine) == summary_cells(theirs)
+    assert mine.splitlines()[-3:] == theirs.splitlines()[-3:]

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import kandle as kd
-from helpers import randn
+from helpers import assert_summary_matches_keras, randn
 from make_keras_references import CASES as DISCRETIZATION_CASES
 from make_keras_references import batches_data, discretization_arrays
 
@@ -370,9 +370,6 @@ def test_integer_lookup_matches_keras(kwargs):
 
 
 def test_summary_rows_match_keras(capsys):
-    def rows(text):
-        return [line for line in text.splitlines() if line.startswith("│")]
-
     def build(lib):
         layers = lib.layers
         return lib.Sequential(
@@ -393,20 +390,7 @@ def test_summary_rows_match_keras(capsys):
             name="noise_and_shapes",
         )
 
-    build(kd).summary()
-    mine = capsys.readouterr().out
-    build(keras).summary()
-    theirs = capsys.readouterr().out
-
-    def cells(text):
-        # Layer names carry per-process counters that differ between libraries.
-        # Keras wraps a long name onto a second row, whose other cells are empty.
-        return [
-            [c.strip() for c in r.split("│")[2:4]] for r in rows(text) if r.split("│")[2].strip()
-        ]
-
-    assert cells(mine) == cells(theirs)
-    assert mine.splitlines()[-3:] == theirs.splitlines()[-3:]
+    assert_summary_matches_keras(build, capsys)
 
 
 def keras_twin(kd_model, build):

@@ -150,11 +150,6 @@ def get_registered_name(obj: Any) -> str:
 # ---------------------------------------------------------------------------- config
 
 
-def _snake(name: str) -> str:
-    # Keras's to_snake_case (Conv2D -> conv2d), as the engine spells it.
-    return _core.snake_case(name)
-
-
 def _layer_registry() -> dict[str, type[Layer]]:
     return {
         name: cls
@@ -433,7 +428,8 @@ def _layer_keys(model: Any) -> list[tuple[str, Layer]]:
     counts: dict[str, int] = {}
     keys = []
     for layer in model.layers:
-        base = _snake(type(layer).__name__)
+        # Keras's to_snake_case: PReLU -> p_re_lu, ZeroPadding2D -> zero_padding2d.
+        base = _core.snake_case(type(layer).__name__)
         n = counts.get(base, 0)
         counts[base] = n + 1
         keys.append((f"layers/{base}" if n == 0 else f"layers/{base}_{n}", layer))

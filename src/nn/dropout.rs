@@ -131,6 +131,62 @@ impl Dropout {
     }
 }
 
+/// SpatialDropout1D/2D: dropout of whole channels. In training each channel of each
+/// sample, `(batch, steps, channels)` or `(batch, rows, cols, channels)`, is zeroed with
+/// probability `rate` and otherwise scaled by `1 / (1 - rate)`; in inference the
+/// identity. It is Dropout whose mask is shared along the spatial axes.
+pub struct SpatialDropout {
+    class_name: &'static str,
+    spatial: usize,
+    dropout: Dropout,
+}
+
+impl SpatialDropout {
+    /// The layer of a Keras `SpatialDropout1D`/`2D` config (`rate`, `seed`, and
+    /// `data_format`, which must be channels_last) over `spatial` axes.
+    pub fn from_config(class_name: &'static str, config: &Value, spatial: usize) -> Result<Self> {
+        super::spatial::check_channels_last(class_name, config)?;
+        let Some(rate) = config_or::<Option<f64>>(config, "rate", None)? else {
+            bail!(InvalidArgument, "{class_name}: the config has no `rate`");
+        };
+        if !(0.0..1.0).contains(&rate) {
+            bail!(
+                InvalidArgument,
+                "{class_name}: `rate` must be a number in [0, 1), got {rate}"
+            );
+        }
+        // One mask value per sample and channel: size 1 along the spatial axes.
+        let mut noise_shape = vec![None];
+        noise_shape.extend(std::iter::repeat_n(Some(1), spatial));
+        noise_shape.push(None);
+        Ok(SpatialDropout {
+            class_name,
+            spatial,
+            dropout: Dropout::new(rate, Some(noise_shape), config_or(config, "seed", None)?)?,
+        })
+    }
+
+    /// `x` with whole channels dropped when `training`; `x` itself otherwise.
+    pub fn forward<T: Float>(&self, x: &Tensor<T>, training: bool) -> Result<Tensor<T>> {
+        if x.rank() != self.spatial + 2 {
+            bail!(
+                Shape,
+                "{}: expected inputs of rank {}, got shape {}",
+                self.class_name,
+                self.spatial + 2,
+                fmt_shape(x.shape())
+            );
+        }
+        self.dropout.forward(x, training)
+    }
+}
+
+impl Layer for SpatialDropout {
+    fn forward(&self, x: &Tensor, training: bool) -> Result<Tensor> {
+        SpatialDropout::forward(self, x, training)
+    }
+}
+
 impl Layer for Dropout {
     fn forward(&self, x: &Tensor, training: bool) -> Result<Tensor> {
         Dropout::forward(self, x, training)
@@ -172,6 +228,43 @@ mod tests {
             .unwrap()
             .forward(&x, true)
             .is_err());
+    }
+
+    #[test]
+    fn spatial_dropout_drops_whole_channels() {
+        let config = serde_json::json!({"rate": 0.5, "seed": 4});
+        let d2 = SpatialDropout::from_config("SpatialDropout2D", &config, 2).unwrap();
+        let x = Tensor::<f32>::ones(&[8, 3, 2, 16]).unwrap();
+        let y = d2.forward(&x, true).unwrap().to_vec();
+        // Every sample's channel is either all zero or all 2 over the 3 x 2 positions.
+        for b in 0..8 {
+            for c in 0..16 {
+                let at = |r: usize, k: usize| y[((b * 3 + r) * 2 + k) * 16 + c];
+                let first = at(0, 0);
+                assert!(first == 0.0 || first == 2.0);
+                assert!((0..3).all(|r| (0..2).all(|k| at(r, k) == first)));
+            }
+        }
+        let dropped = y.iter().filter(|v| **v == 0.0).count();
+        assert!(dropped > 0 && dropped < y.len());
+        assert_eq!(d2.forward(&x, false).unwrap().to_vec(), x.to_vec());
+        let d1 = SpatialDropout::from_config("SpatialDropout1D", &config, 1).unwrap();
+        let err = d1.forward(&x, true).err().unwrap().to_string();
+        assert!(
+            err.contains("SpatialDropout1D") && err.contains("rank 3"),
+            "{err}"
+        );
+        check_grad(&[rand(&[2, 3, 4], 2)], |t| {
+            SpatialDropout::from_config("SpatialDropout1D", &config, 1)?.forward(&t[0], true)
+        });
+        for bad in [
+            serde_json::json!({"rate": 1.0}),
+            serde_json::json!({"rate": -0.5}),
+            serde_json::json!({}),
+            serde_json::json!({"rate": 0.5, "data_format": "channels_first"}),
+        ] {
+            assert!(SpatialDropout::from_config("SpatialDropout2D", &bad, 2).is_err());
+        }
     }
 
     #[test]

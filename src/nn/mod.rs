@@ -6,6 +6,7 @@
 //! nothing named in a file is imported or executed.
 
 mod activation;
+mod activation_layers;
 mod activity;
 mod batch_norm;
 mod conv;
@@ -21,14 +22,16 @@ pub mod preprocessing;
 mod registry;
 pub mod regularizer;
 mod reshape;
+mod spatial;
 mod unit_norm;
 
 pub use activation::ActivationLayer;
+pub use activation_layers::{LeakyReLU, PReLU, ReLU, Softmax, ELU};
 pub use activity::ActivityRegularization;
 pub use batch_norm::BatchNormalization;
 pub use conv::{Conv, DepthwiseConv};
 pub use dense::Dense;
-pub use dropout::Dropout;
+pub use dropout::{Dropout, SpatialDropout};
 pub use embedding::Embedding;
 pub use init::Initializer;
 pub use layer::{Layer, NewWeight};
@@ -43,6 +46,7 @@ pub use registry::{
 };
 pub use regularizer::Regularizer;
 pub use reshape::{Flatten, Identity, Permute, RepeatVector, Reshape};
+pub use spatial::{Cropping, UpSampling, ZeroPadding};
 pub use unit_norm::UnitNormalization;
 
 use crate::bail;
@@ -222,6 +226,11 @@ mod tests {
                 vec![],
                 vec![2, 3],
             ),
+            ("ELU", json!({"alpha": 0.5}), vec![], vec![2, 3]),
+            ("LeakyReLU", json!({}), vec![], vec![2, 3]),
+            ("PReLU", json!({}), vec![v(&[3])], vec![2, 3]),
+            ("ReLU", json!({"max_value": 6.0}), vec![], vec![2, 3]),
+            ("Softmax", json!({"axis": -1}), vec![], vec![2, 3]),
         ];
         for (class, config, weights, shape) in cases {
             let layer = layer_from_config(class, &config, &weights).unwrap();
@@ -301,6 +310,62 @@ mod tests {
             let shapes: Vec<_> = new.iter().map(|w| w.value.shape().to_vec()).collect();
             let expected: Vec<_> = weights.iter().map(|w| w.shape().to_vec()).collect();
             assert_eq!(shapes, expected, "{class}");
+        }
+        // The layers of channels-last images and sequences.
+        let small_image = Tensor::<f32>::ones(&[2, 4, 4, 3]).unwrap();
+        let small_sequence = Tensor::<f32>::ones(&[2, 4, 3]).unwrap();
+        let spatial: Vec<(&str, Value, &Tensor, Vec<usize>)> = vec![
+            (
+                "Cropping1D",
+                json!({"cropping": [1, 2]}),
+                &small_sequence,
+                vec![2, 1, 3],
+            ),
+            (
+                "Cropping2D",
+                json!({"cropping": 1}),
+                &small_image,
+                vec![2, 2, 2, 3],
+            ),
+            (
+                "SpatialDropout1D",
+                json!({"rate": 0.5}),
+                &small_sequence,
+                vec![2, 4, 3],
+            ),
+            (
+                "SpatialDropout2D",
+                json!({"rate": 0.5}),
+                &small_image,
+                vec![2, 4, 4, 3],
+            ),
+            ("UpSampling1D", json!({"size": 2}), &small_sequence, vec![2, 8, 3]),
+            (
+                "UpSampling2D",
+                json!({"size": [2, 1]}),
+                &small_image,
+                vec![2, 8, 4, 3],
+            ),
+            (
+                "ZeroPadding1D",
+                json!({"padding": [0, 1]}),
+                &small_sequence,
+                vec![2, 5, 3],
+            ),
+            (
+                "ZeroPadding2D",
+                json!({"padding": 1}),
+                &small_image,
+                vec![2, 6, 6, 3],
+            ),
+        ];
+        for (class, config, input, shape) in spatial {
+            let layer = layer_from_config(class, &config, &[]).unwrap();
+            assert_eq!(
+                layer.forward(input, true).unwrap().shape(),
+                shape,
+                "{class}"
+            );
         }
         let err = layer_from_config("Conv3D", &json!({}), &[])
             .err()

@@ -121,6 +121,12 @@ pub const LAYER_CLASSES: &[LayerClass] = &[
         |c, shape| Conv::new_weights("Conv2DTranspose", 2, c, shape),
         &[],
     ),
+    weightless("Cropping1D", |c| {
+        Ok(Box::new(Cropping::from_config("Cropping1D", c, 1)?))
+    }),
+    weightless("Cropping2D", |c| {
+        Ok(Box::new(Cropping::from_config("Cropping2D", c, 2)?))
+    }),
     weighted(
         "Dense",
         |c, w| Ok(Box::new(Dense::from_config(c, w)?)),
@@ -144,6 +150,7 @@ pub const LAYER_CLASSES: &[LayerClass] = &[
         Ok(Box::new(Discretization::from_config(c)?))
     }),
     weightless("Dropout", |c| Ok(Box::new(Dropout::from_config(c)?))),
+    weightless("ELU", |c| Ok(Box::new(ELU::from_config(c)?))),
     weighted(
         "Embedding",
         |c, w| Ok(Box::new(Embedding::from_config(c, w)?)),
@@ -199,6 +206,7 @@ pub const LAYER_CLASSES: &[LayerClass] = &[
         LayerNormalization::new_weights,
         &[],
     ),
+    weightless("LeakyReLU", |c| Ok(Box::new(LeakyReLU::from_config(c)?))),
     weightless("MaxPooling1D", |c| {
         Ok(Box::new(Pooling::from_config(
             "MaxPooling1D",
@@ -221,7 +229,14 @@ pub const LAYER_CLASSES: &[LayerClass] = &[
         Normalization::new_weights,
         &[],
     ),
+    weighted(
+        "PReLU",
+        |c, w| Ok(Box::new(PReLU::from_config(c, w)?)),
+        PReLU::new_weights,
+        &[],
+    ),
     weightless("Permute", |c| Ok(Box::new(Permute::from_config(c)?))),
+    weightless("ReLU", |c| Ok(Box::new(ReLU::from_config(c)?))),
     weightless("RepeatVector", |c| {
         Ok(Box::new(RepeatVector::from_config(c)?))
     }),
@@ -240,8 +255,35 @@ pub const LAYER_CLASSES: &[LayerClass] = &[
         |c, shape| DepthwiseConv::new_weights("SeparableConv2D", true, c, shape),
         &[],
     ),
+    weightless("Softmax", |c| Ok(Box::new(Softmax::from_config(c)?))),
+    weightless("SpatialDropout1D", |c| {
+        Ok(Box::new(SpatialDropout::from_config(
+            "SpatialDropout1D",
+            c,
+            1,
+        )?))
+    }),
+    weightless("SpatialDropout2D", |c| {
+        Ok(Box::new(SpatialDropout::from_config(
+            "SpatialDropout2D",
+            c,
+            2,
+        )?))
+    }),
     weightless("UnitNormalization", |c| {
         Ok(Box::new(UnitNormalization::from_config(c)?))
+    }),
+    weightless("UpSampling1D", |c| {
+        Ok(Box::new(UpSampling::from_config("UpSampling1D", c, 1)?))
+    }),
+    weightless("UpSampling2D", |c| {
+        Ok(Box::new(UpSampling::from_config("UpSampling2D", c, 2)?))
+    }),
+    weightless("ZeroPadding1D", |c| {
+        Ok(Box::new(ZeroPadding::from_config("ZeroPadding1D", c, 1)?))
+    }),
+    weightless("ZeroPadding2D", |c| {
+        Ok(Box::new(ZeroPadding::from_config("ZeroPadding2D", c, 2)?))
     }),
 ];
 

@@ -3,10 +3,11 @@
 //! `unary` helper: its forward and its derivative (from the input `x` and output `y`)
 //! side by side.
 
+use super::binary::broadcast_zip;
 use super::unary::{sigmoid, unary};
 use super::Activation;
 use crate::bail;
-use crate::error::Result;
+use crate::error::{fmt_shape, Result};
 use crate::tensor::{Float, Tensor};
 
 /// Keras's SELU constants (Klambauer et al., 2017).
@@ -105,6 +106,90 @@ impl<T: Float> Tensor<T> {
             move |x| if x >= T::zero() { x } else { slope * x },
             move |x, _| if x > T::zero() { T::one() } else { slope },
         )
+    }
+
+    /// Keras's `relu(x, negative_slope, max_value, threshold)`: `x` above `threshold`
+    /// (else 0), clipped to `[0, max_value]`, minus `negative_slope · max(threshold - x, 0)`.
+    /// With the defaults (0, None, 0) it is `max(x, 0)`.
+    pub fn relu_with(
+        &self,
+        negative_slope: f64,
+        max_value: Option<f64>,
+        threshold: f64,
+    ) -> Result<Tensor<T>> {
+        let (slope, top, t) = (
+            f::<T>(negative_slope),
+            f::<T>(max_value.unwrap_or(f64::INFINITY)),
+            f::<T>(threshold),
+        );
+        unary(
+            self,
+            move |x| {
+                let kept = if x > t { x } else { T::zero() };
+                let below = if t > x { t - x } else { T::zero() };
+                kept.max(T::zero()).min(top) - slope * below
+            },
+            move |x, _| {
+                let kept = if x > t && x > T::zero() && x < top {
+                    T::one()
+                } else {
+                    T::zero()
+                };
+                kept + if x < t { slope } else { T::zero() }
+            },
+        )
+    }
+
+    /// Parametric ReLU: `x` for `x > 0`, else `alpha · x`, with a learned `alpha` that
+    /// broadcasts against `x` (Keras's PReLU, `relu(x) - alpha · relu(-x)`).
+    pub fn prelu(&self, alpha: &Tensor<T>) -> Result<Tensor<T>> {
+        let (data, shape) =
+            broadcast_zip(
+                self,
+                alpha,
+                "prelu",
+                |x, a| {
+                    if x > T::zero() {
+                        x
+                    } else {
+                        a * x
+                    }
+                },
+            )?;
+        if shape != self.shape() {
+            bail!(
+                Shape,
+                "prelu: alpha of shape {} must broadcast to the input shape {}, got the shape {}",
+                fmt_shape(alpha.shape()),
+                fmt_shape(self.shape()),
+                fmt_shape(&shape)
+            );
+        }
+        Ok(Tensor::from_op(data, shape, &[self, alpha], |a| {
+            let [x, alpha] = [&a.inputs[0], &a.inputs[1]];
+            // d/dx = 1 where x > 0, else alpha; d/dalpha = min(x, 0), summed over the
+            // axes alpha is shared along.
+            let (slope, _) =
+                broadcast_zip(
+                    x,
+                    alpha,
+                    "prelu",
+                    |x, a| {
+                        if x > T::zero() {
+                            T::one()
+                        } else {
+                            a
+                        }
+                    },
+                )?;
+            let slope = Tensor::from_vec(slope, x.shape())?;
+            let dx = a.grad.zip_map(&slope, |g, s| g * s)?;
+            let dalpha = a
+                .grad
+                .zip_map(x, |g, x| if x < T::zero() { g * x } else { T::zero() })?
+                .sum_to_shape(alpha.shape())?;
+            Ok(vec![Some(dx), Some(dalpha)])
+        }))
     }
 
     /// `min(max(x, 0), 6)`.
@@ -392,6 +477,29 @@ mod tests {
         check_grad(&[x.clone()], |t| t[0].hard_sigmoid());
         check_grad(&[x.clone()], |t| t[0].hard_silu());
         check_grad(&[x.clone()], |t| t[0].log_sigmoid());
+        // Kinks of relu_with at 0, the threshold 0.5 and max_value 2.5 are avoided.
+        let spread = rand(&[3, 5], 13)
+            .map(|v| {
+                let v = v * 4.0;
+                let near_kink = [0.0, 0.5, 2.5].iter().any(|k| (v - k).abs() < 0.05);
+                if near_kink {
+                    v + 0.2
+                } else {
+                    v
+                }
+            })
+            .unwrap();
+        for (slope, max, threshold) in [
+            (0.0, None, 0.0),
+            (0.3, Some(2.5), 0.0),
+            (0.2, None, 0.5),
+            (0.1, Some(2.5), 0.5),
+        ] {
+            check_grad(&[spread.clone()], |t| t[0].relu_with(slope, max, threshold));
+        }
+        check_grad(&[x.clone(), rand(&[5], 14)], |t| t[0].prelu(&t[1]));
+        check_grad(&[x.clone(), rand(&[1, 5], 15)], |t| t[0].prelu(&t[1]));
+        check_grad(&[x.clone(), rand(&[3, 1], 16)], |t| t[0].prelu(&t[1]));
         for name in ACTIVATION_NAMES {
             let act = ActivationFn::from_name(name).unwrap();
             check_grad(&[x.clone()], |t| act.apply(&t[0]));
@@ -460,6 +568,41 @@ mod tests {
             &values(&[-1000.0, 0.0], |t| t.log_sigmoid()),
             &[-1000.0, -std::f64::consts::LN_2],
         );
+        // Keras's docstring examples of `relu`.
+        let ten = [-10.0, -5.0, 0.0, 5.0, 10.0];
+        assert_close(
+            &values(&ten, |t| t.relu_with(0.0, None, 0.0)),
+            &[0.0, 0.0, 0.0, 5.0, 10.0],
+        );
+        assert_close(
+            &values(&ten, |t| t.relu_with(0.5, None, 0.0)),
+            &[-5.0, -2.5, 0.0, 5.0, 10.0],
+        );
+        assert_close(
+            &values(&ten, |t| t.relu_with(0.0, Some(5.0), 0.0)),
+            &[0.0, 0.0, 0.0, 5.0, 5.0],
+        );
+        assert_close(
+            &values(&ten, |t| t.relu_with(0.0, None, 5.0)),
+            &[0.0, 0.0, 0.0, 0.0, 10.0],
+        );
+        assert_close(
+            &values(&ten, |t| t.relu_with(0.5, Some(10.0), 0.0)),
+            &[-5.0, -2.5, 0.0, 5.0, 10.0],
+        );
+        // Below the threshold the slope applies to (x - threshold).
+        assert_close(
+            &values(&[1.0, 3.0, 4.0], |t| t.relu_with(0.5, Some(3.5), 2.0)),
+            &[-0.5, 3.0, 3.5],
+        );
+        let x2 = Tensor::<f64>::from_vec(vec![-2.0, 3.0, -4.0, 5.0], &[2, 2]).unwrap();
+        let alpha = Tensor::<f64>::from_vec(vec![0.5, 0.25], &[2]).unwrap();
+        assert_eq!(
+            x2.prelu(&alpha).unwrap().to_vec(),
+            vec![-1.0, 3.0, -2.0, 5.0]
+        );
+        let wide = Tensor::<f64>::zeros(&[3, 2]).unwrap();
+        assert!(x2.prelu(&wide).is_err());
         let sp = (1.0 + e).ln();
         assert_close(&values(&[1.0], |t| t.mish()), &[sp.tanh()]);
         // f32 stays finite at the extremes.

@@ -7,7 +7,7 @@ use crate::tensor::shape::{broadcast_shapes, broadcast_strides, checked_numel};
 use crate::tensor::{Float, Tensor};
 
 /// Computes `f(a, b)` elementwise over the broadcast shape.
-fn broadcast_zip<T: Float>(
+pub(super) fn broadcast_zip<T: Float>(
     a: &Tensor<T>,
     b: &Tensor<T>,
     op: &str,

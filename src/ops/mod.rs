@@ -12,6 +12,7 @@ mod matmul;
 mod pool;
 mod reduce;
 mod softmax;
+mod spatial;
 mod unary;
 
 #[cfg(test)]

@@ -1,6 +1,6 @@
 """Layers (``kandle.layers``), with Keras's names, arguments and defaults."""
 
-from kandle.layers.activation import Activation
+from kandle.layers.activation import ELU, Activation, LeakyReLU, PReLU, ReLU, Softmax
 from kandle.layers.activity_regularization import ActivityRegularization
 from kandle.layers.convolutional import (
     Conv1D,
@@ -10,7 +10,7 @@ from kandle.layers.convolutional import (
     SeparableConv2D,
 )
 from kandle.layers.dense import Dense
-from kandle.layers.dropout import Dropout
+from kandle.layers.dropout import Dropout, SpatialDropout1D, SpatialDropout2D
 from kandle.layers.embedding import Embedding
 from kandle.layers.input_layer import Input, InputLayer
 from kandle.layers.layer import Layer
@@ -33,7 +33,19 @@ from kandle.layers.preprocessing import (
     Normalization,
     Rescaling,
 )
-from kandle.layers.reshaping import Flatten, Identity, Permute, RepeatVector, Reshape
+from kandle.layers.reshaping import (
+    Cropping1D,
+    Cropping2D,
+    Flatten,
+    Identity,
+    Permute,
+    RepeatVector,
+    Reshape,
+    UpSampling1D,
+    UpSampling2D,
+    ZeroPadding1D,
+    ZeroPadding2D,
+)
 
 # Keras's other names for the same classes.
 Convolution1D, Convolution2D = Conv1D, Conv2D
@@ -60,10 +72,13 @@ __all__ = [
     "Convolution1D",
     "Convolution2D",
     "Convolution2DTranspose",
+    "Cropping1D",
+    "Cropping2D",
     "Dense",
     "DepthwiseConv2D",
     "Discretization",
     "Dropout",
+    "ELU",
     "Embedding",
     "Flatten",
     "GaussianDropout",
@@ -82,16 +97,26 @@ __all__ = [
     "IntegerLookup",
     "Layer",
     "LayerNormalization",
+    "LeakyReLU",
     "MaxPool1D",
     "MaxPool2D",
     "MaxPooling1D",
     "MaxPooling2D",
     "Normalization",
+    "PReLU",
     "Permute",
+    "ReLU",
     "RepeatVector",
     "Rescaling",
     "Reshape",
     "SeparableConv2D",
     "SeparableConvolution2D",
+    "Softmax",
+    "SpatialDropout1D",
+    "SpatialDropout2D",
     "UnitNormalization",
+    "UpSampling1D",
+    "UpSampling2D",
+    "ZeroPadding1D",
+    "ZeroPadding2D",
 ]

@@ -1,13 +1,14 @@
-"""The Dropout layer."""
+"""The Dropout layer, and SpatialDropout1D/2D, which drop whole channels."""
 
 from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, ClassVar
 
-from kandle.errors import InvalidArgumentError
-from kandle.layers.layer import Layer
+from kandle.errors import InvalidArgumentError, ShapeError
+from kandle.layers.layer import Layer, ShapeLike
+from kandle.layers.reshaping import check_channels_last
 
 
 def check_rate(rate: Any) -> float:
@@ -73,3 +74,80 @@ class Dropout(Layer):
             "seed": self.seed,
             "noise_shape": None if self.noise_shape is None else list(self.noise_shape),
         }
+
+
+class _SpatialDropout(Dropout):
+    """Dropout of whole channels: one mask value per sample and channel, shared along
+    the spatial axes (Keras's BaseSpatialDropout)."""
+
+    _spatial_rank: ClassVar[int]
+
+    def __init__(
+        self,
+        rate: float,
+        seed: int | None = None,
+        name: str | None = None,
+        dtype: Any = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(rate, seed=seed, name=name, dtype=dtype, **kwargs)
+
+    def build(self, input_shape: ShapeLike) -> None:
+        rank = self._spatial_rank + 2
+        if len(input_shape) != rank:
+            raise ShapeError(
+                f"Input 0 of layer {self.name!r} is incompatible with the layer: expected "
+                f"ndim={rank}, found ndim={len(input_shape)}. Full shape received: "
+                f"{tuple(input_shape)}"
+            )
+
+    def get_config(self) -> dict[str, Any]:
+        # Keras's keys: no `trainable` and no `noise_shape`.
+        return {"rate": self.rate, "seed": self.seed, "name": self.name, "dtype": "float32"}
+
+
+class SpatialDropout1D(_SpatialDropout):
+    """Drops whole channels of ``(batch, steps, channels)`` data: in training each
+    channel of each sample is zeroed with probability ``rate`` at every step, and the
+    others are scaled by ``1 / (1 - rate)``; in inference, the identity.
+
+    >>> import kandle as kd
+    >>> layer = kd.layers.SpatialDropout1D(0.5, seed=3)
+    >>> y = layer(kd.ops.ones((2, 5, 8)), training=True).numpy()
+    >>> bool(((y == y[:, :1, :]) & ((y == 0) | (y == 2))).all())  # constant over the steps
+    True
+    """
+
+    _engine_class = "SpatialDropout1D"
+    _spatial_rank = 1
+
+
+class SpatialDropout2D(_SpatialDropout):
+    """Drops whole channels (feature maps) of ``(batch, rows, cols, channels)`` images:
+    in training each channel of each sample is zeroed with probability ``rate`` and the
+    others are scaled by ``1 / (1 - rate)``; in inference, the identity.
+
+    >>> import kandle as kd
+    >>> layer = kd.layers.SpatialDropout2D(0.5, seed=3)
+    >>> y = layer(kd.ops.ones((2, 4, 4, 8)), training=True).numpy()
+    >>> bool((y == y[:, :1, :1, :]).all())  # constant over each feature map
+    True
+    """
+
+    _engine_class = "SpatialDropout2D"
+    _spatial_rank = 2
+
+    def __init__(
+        self,
+        rate: float,
+        data_format: Any = None,
+        seed: int | None = None,
+        name: str | None = None,
+        dtype: Any = None,
+        **kwargs: Any,
+    ) -> None:
+        self.data_format = check_channels_last("SpatialDropout2D", data_format)
+        super().__init__(rate, seed=seed, name=name, dtype=dtype, **kwargs)
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "data_format": self.data_format}

@@ -1,4 +1,5 @@
-"""Flatten, Reshape, RepeatVector, Permute and Identity."""
+"""Flatten, Reshape, RepeatVector, Permute and Identity, and the layers that pad, crop
+and up-sample channels-last sequences and images."""
 
 from __future__ import annotations
 
@@ -6,8 +7,20 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
+import numpy as np
+
 from kandle.errors import InvalidArgumentError, ShapeError
 from kandle.layers.layer import Layer, ShapeLike
+
+
+def check_channels_last(layer: str, data_format: Any) -> str:
+    """kandle's image layers take channels-last data; refuse any other ``data_format``."""
+    if data_format not in (None, "channels_last"):
+        raise InvalidArgumentError(
+            f"{layer}: only data_format='channels_last' is supported, got "
+            f"data_format={data_format!r}"
+        )
+    return "channels_last"
 
 
 class Flatten(Layer):
@@ -21,12 +34,8 @@ class Flatten(Layer):
     _engine_class = "Flatten"
 
     def __init__(self, data_format: str | None = None, **kwargs: Any) -> None:
-        if data_format not in (None, "channels_last"):
-            raise InvalidArgumentError(
-                f"Flatten: only data_format='channels_last' is supported, got {data_format!r}"
-            )
+        self.data_format = check_channels_last("Flatten", data_format)
         super().__init__(**kwargs)
-        self.data_format = "channels_last"
 
     def compute_output_shape(self, input_shape: ShapeLike) -> tuple[int | None, ...]:
         shape = tuple(input_shape)
@@ -174,3 +183,261 @@ class Permute(Layer):
 
     def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "dims": self.dims}
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
+
+
+def _pair(layer: str, arg: str, value: Any) -> tuple[int, int]:
+    """An int ``n`` as ``(n, n)``, or a pair of ints, each >= 0; else an error naming ``arg``."""
+    pair = (value, value) if _is_int(value) else value
+    if (
+        not isinstance(pair, (tuple, list))
+        or len(pair) != 2
+        or not all(_is_int(v) and v >= 0 for v in pair)
+    ):
+        raise InvalidArgumentError(
+            f"{layer}: `{arg}` must be an int or a pair of ints, each >= 0, got {arg}={value!r}"
+        )
+    return (int(pair[0]), int(pair[1]))
+
+
+def _pairs_2d(layer: str, arg: str, value: Any) -> tuple[tuple[int, int], tuple[int, int]]:
+    """Keras's 2-D spelling: an int, a pair of ints (symmetric per axis), or a pair of
+    ``(before, after)`` pairs."""
+    if _is_int(value):
+        p = _pair(layer, arg, value)
+        return (p, p)
+    if not isinstance(value, (tuple, list)) or len(value) != 2:
+        raise InvalidArgumentError(
+            f"{layer}: `{arg}` must be an int, a pair of ints or a pair of (before, after) "
+            f"pairs, each >= 0, got {arg}={value!r}"
+        )
+    return (_pair(layer, arg, value[0]), _pair(layer, arg, value[1]))
+
+
+def _positive_sizes(layer: str, value: Any, n: int) -> tuple[int, ...]:
+    sizes = (value,) * n if _is_int(value) else value
+    if (
+        not isinstance(sizes, (tuple, list))
+        or len(sizes) != n
+        or not all(_is_int(v) and v > 0 for v in sizes)
+    ):
+        expected = "a positive int" if n == 1 else f"a positive int or {n} positive ints"
+        raise InvalidArgumentError(f"{layer}: `size` must be {expected}, got size={value!r}")
+    return tuple(int(v) for v in sizes)
+
+
+def _grown(size: int | None, before: int, after: int) -> int | None:
+    return None if size is None else size + before + after
+
+
+class ZeroPadding1D(Layer):
+    """Adds zeros at the start and end of the steps axis of ``(batch, steps, channels)``
+    data; ``padding`` is an int (both ends) or a pair ``(start, end)``.
+
+    >>> import kandle as kd
+    >>> kd.layers.ZeroPadding1D(padding=(1, 2))(kd.ops.ones((2, 3, 4))).shape
+    (2, 6, 4)
+    """
+
+    _engine_class = "ZeroPadding1D"
+
+    def __init__(self, padding: int | Sequence[int] = 1, data_format: Any = None, **kwargs: Any):
+        self.padding = _pair("ZeroPadding1D", "padding", padding)
+        self.data_format = check_channels_last("ZeroPadding1D", data_format)
+        super().__init__(**kwargs)
+
+    def build(self, input_shape: ShapeLike) -> None:
+        _check_rank(self, input_shape, 3)
+
+    def compute_output_shape(self, input_shape: ShapeLike) -> tuple[int | None, ...]:
+        batch, steps, channels = tuple(input_shape)
+        return (batch, _grown(steps, *self.padding), channels)
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "padding": self.padding, "data_format": self.data_format}
+
+
+class ZeroPadding2D(Layer):
+    """Adds rows and columns of zeros around ``(batch, rows, cols, channels)`` images.
+
+    ``padding`` is an int (the same on every side), a pair ``(rows, cols)`` (symmetric)
+    or ``((top, bottom), (left, right))``.
+
+    >>> import kandle as kd
+    >>> kd.layers.ZeroPadding2D(padding=((1, 0), (2, 2)))(kd.ops.ones((1, 3, 3, 2))).shape
+    (1, 4, 7, 2)
+    """
+
+    _engine_class = "ZeroPadding2D"
+
+    def __init__(self, padding: Any = (1, 1), data_format: Any = None, **kwargs: Any):
+        self.padding = _pairs_2d("ZeroPadding2D", "padding", padding)
+        self.data_format = check_channels_last("ZeroPadding2D", data_format)
+        super().__init__(**kwargs)
+
+    def build(self, input_shape: ShapeLike) -> None:
+        _check_rank(self, input_shape, 4)
+
+    def compute_output_shape(self, input_shape: ShapeLike) -> tuple[int | None, ...]:
+        batch, rows, cols, channels = tuple(input_shape)
+        (top, bottom), (left, right) = self.padding
+        return (batch, _grown(rows, top, bottom), _grown(cols, left, right), channels)
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "padding": self.padding, "data_format": self.data_format}
+
+
+def _cropped(layer: Layer, input_shape: ShapeLike, cropping: Sequence[tuple[int, int]]) -> list:
+    """The spatial sizes left after ``cropping``; each must keep at least one position."""
+    sizes = []
+    for axis, (start, end) in enumerate(cropping, start=1):
+        size = input_shape[axis]
+        if size is not None and start + end >= size:
+            raise ShapeError(
+                f"{type(layer).__name__} {layer.name!r}: `cropping` {tuple(cropping)} must be "
+                f"smaller than the input's spatial sizes: axis {axis} has size {size}, input "
+                f"shape {tuple(input_shape)}"
+            )
+        sizes.append(None if size is None else size - start - end)
+    return sizes
+
+
+class Cropping1D(Layer):
+    """Removes steps from the start and end of ``(batch, steps, channels)`` data;
+    ``cropping`` is an int (both ends) or a pair ``(start, end)``.
+
+    >>> import kandle as kd
+    >>> kd.layers.Cropping1D(cropping=(1, 2))(kd.ops.ones((2, 6, 4))).shape
+    (2, 3, 4)
+    """
+
+    _engine_class = "Cropping1D"
+
+    def __init__(self, cropping: int | Sequence[int] = (1, 1), **kwargs: Any):
+        self.cropping = _pair("Cropping1D", "cropping", cropping)
+        super().__init__(**kwargs)
+
+    def build(self, input_shape: ShapeLike) -> None:
+        _check_rank(self, input_shape, 3)
+        self.compute_output_shape(input_shape)
+
+    def compute_output_shape(self, input_shape: ShapeLike) -> tuple[int | None, ...]:
+        (steps,) = _cropped(self, input_shape, [self.cropping])
+        return (input_shape[0], steps, input_shape[2])
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "cropping": self.cropping}
+
+
+class Cropping2D(Layer):
+    """Removes rows and columns from the edges of ``(batch, rows, cols, channels)``
+    images. ``cropping`` is an int (the same on every side), a pair ``(rows, cols)``
+    (symmetric) or ``((top, bottom), (left, right))``.
+
+    >>> import kandle as kd
+    >>> kd.layers.Cropping2D(cropping=((2, 2), (4, 4)))(kd.ops.ones((2, 28, 28, 3))).shape
+    (2, 24, 20, 3)
+    """
+
+    _engine_class = "Cropping2D"
+
+    def __init__(self, cropping: Any = ((0, 0), (0, 0)), data_format: Any = None, **kwargs: Any):
+        self.cropping = _pairs_2d("Cropping2D", "cropping", cropping)
+        self.data_format = check_channels_last("Cropping2D", data_format)
+        super().__init__(**kwargs)
+
+    def build(self, input_shape: ShapeLike) -> None:
+        _check_rank(self, input_shape, 4)
+        self.compute_output_shape(input_shape)
+
+    def compute_output_shape(self, input_shape: ShapeLike) -> tuple[int | None, ...]:
+        rows, cols = _cropped(self, input_shape, self.cropping)
+        return (input_shape[0], rows, cols, input_shape[3])
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "cropping": self.cropping, "data_format": self.data_format}
+
+
+def _times(size: int | None, factor: int) -> int | None:
+    return None if size is None else size * factor
+
+
+class UpSampling1D(Layer):
+    """Repeats each step ``size`` times along the steps axis of ``(batch, steps,
+    channels)`` data.
+
+    >>> import kandle as kd
+    >>> kd.layers.UpSampling1D(size=2)(kd.tensor([[[1.0], [2.0]]])).numpy()[0, :, 0]
+    array([1., 1., 2., 2.], dtype=float32)
+    """
+
+    _engine_class = "UpSampling1D"
+
+    def __init__(self, size: int = 2, **kwargs: Any):
+        if not _is_int(size) or size <= 0:
+            raise InvalidArgumentError(
+                f"UpSampling1D: `size` must be a positive int, got size={size!r}"
+            )
+        self.size = int(size)
+        super().__init__(**kwargs)
+
+    def build(self, input_shape: ShapeLike) -> None:
+        _check_rank(self, input_shape, 3)
+
+    def compute_output_shape(self, input_shape: ShapeLike) -> tuple[int | None, ...]:
+        return (input_shape[0], _times(input_shape[1], self.size), input_shape[2])
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "size": self.size}
+
+
+class UpSampling2D(Layer):
+    """Repeats each row ``size[0]`` times and each column ``size[1]`` times of
+    ``(batch, rows, cols, channels)`` images (nearest-neighbour interpolation, the only
+    one supported).
+
+    >>> import kandle as kd
+    >>> kd.layers.UpSampling2D(size=(2, 3))(kd.ops.ones((1, 4, 4, 2))).shape
+    (1, 8, 12, 2)
+    """
+
+    _engine_class = "UpSampling2D"
+
+    def __init__(
+        self,
+        size: int | Sequence[int] = (2, 2),
+        data_format: Any = None,
+        interpolation: str = "nearest",
+        **kwargs: Any,
+    ):
+        self.size = _positive_sizes("UpSampling2D", size, 2)
+        self.data_format = check_channels_last("UpSampling2D", data_format)
+        if not isinstance(interpolation, str) or interpolation.lower() != "nearest":
+            raise InvalidArgumentError(
+                "UpSampling2D: only interpolation='nearest' is supported, got "
+                f"interpolation={interpolation!r}"
+            )
+        self.interpolation = "nearest"
+        super().__init__(**kwargs)
+
+    def build(self, input_shape: ShapeLike) -> None:
+        _check_rank(self, input_shape, 4)
+
+    def compute_output_shape(self, input_shape: ShapeLike) -> tuple[int | None, ...]:
+        return (
+            input_shape[0],
+            _times(input_shape[1], self.size[0]),
+            _times(input_shape[2], self.size[1]),
+            input_shape[3],
+        )
+
+    def get_config(self) -> dict[str, Any]:
+        return {
+            **super().get_config(),
+            "size": self.size,
+            "data_format": self.data_format,
+            "interpolation": self.interpolation,
+        }

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from kandle import _core
-from kandle.errors import InvalidArgumentError
+from kandle.errors import InvalidArgumentError, OutOfBoundsError
 from kandle.utils.progbar import Progbar
 from kandle.utils.py_dataset import PyDataset
 
@@ -75,4 +75,40 @@ def to_categorical(x: Any, num_classes: int | None = None) -> np.ndarray:
     return out.reshape((*shape, int(num_classes)))
 
 
-__all__ = ["Progbar", "PyDataset", "set_random_seed", "to_categorical"]
+def normalize(x: Any, axis: int = -1, order: float = 2) -> Any:
+    """``x`` divided by its ``order``-norm along ``axis``, as ``keras.utils.normalize``:
+    vectors of norm 0 are left as they are (their norm counts as 1). A numpy array (or
+    anything ``np.asarray`` takes) gives a numpy array of its float dtype; a kandle
+    Tensor gives a Tensor.
+
+    >>> import kandle as kd
+    >>> kd.utils.normalize([[3.0, 4.0], [0.0, 0.0]])
+    array([[0.6, 0.8],
+           [0. , 0. ]])
+    >>> kd.utils.normalize([[1.0, -3.0]], order=1)
+    array([[ 0.25, -0.75]])
+    """
+    if isinstance(axis, bool) or not isinstance(axis, int | np.integer):
+        raise InvalidArgumentError(f"normalize: `axis` must be an int, got axis={axis!r}")
+    if isinstance(order, bool) or not isinstance(order, int | float | np.number):
+        raise InvalidArgumentError(f"normalize: `order` must be a number, got order={order!r}")
+    tensor = isinstance(x, _core.Tensor)
+    array = x.numpy() if tensor else np.asarray(x)
+    if array.dtype.kind not in "biuf":
+        raise InvalidArgumentError(
+            f"normalize: expected numbers, got an array of dtype {array.dtype}"
+        )
+    if not -array.ndim <= axis < max(array.ndim, 1):
+        raise OutOfBoundsError(
+            f"normalize: axis {axis} is out of bounds for an array of shape {array.shape}"
+        )
+    if array.dtype.kind != "f":
+        array = array.astype(np.float64)
+    norm = np.atleast_1d(np.linalg.norm(array, order, axis))
+    norm[norm == 0] = 1
+    # Keras expands at `axis or -1`, which breaks axis=0; the norm belongs at `axis`.
+    result = array / (np.expand_dims(norm, axis) if array.ndim else norm)
+    return _core.tensor(result.astype(np.float32)) if tensor else result
+
+
+__all__ = ["Progbar", "PyDataset", "normalize", "set_random_seed", "to_categorical"]
