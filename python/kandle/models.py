@@ -128,6 +128,14 @@ class Model(Layer):
     True
     """
 
+    def __new__(cls, *args: Any, **kwargs: Any) -> Any:
+        # Keras's `Model(inputs, outputs)` makes a functional model (kandle._functional).
+        if cls is Model and (args or "inputs" in kwargs or "outputs" in kwargs):
+            from kandle._functional import Functional
+
+            return super().__new__(Functional)
+        return super().__new__(cls)
+
     def __init__(self, name: str | None = None) -> None:
         super().__init__(name=name)
         self.optimizer: Any = None
@@ -963,8 +971,11 @@ class Model(Layer):
         return h
 
     def __call__(self, inputs: Any, training: Any = None) -> Any:
+        from kandle._keras_tensor import call_symbolic, is_symbolic
         from kandle.ops import convert_to_tensor
 
+        if is_symbolic(inputs):  # a model used as a layer of a functional model
+            return call_symbolic(self, inputs, training)
         x = convert_to_tensor(inputs)
         self._ensure_built(tuple(x.shape[1:]))
         return self.call(x, training=bool(training))
@@ -1028,6 +1039,10 @@ class Sequential(Model):
 
     def add(self, layer: Layer) -> None:
         """Appends a layer (an ``Input`` first fixes the input shape)."""
+        from kandle._keras_tensor import KerasTensor
+
+        if isinstance(layer, KerasTensor) and layer._keras_history is not None:
+            layer = layer._keras_history[0]  # kd.Input's tensor: its InputLayer
         if isinstance(layer, InputLayer):
             if self._layers or self._input is not None:
                 raise InvalidArgumentError("Sequential: an Input must come first, and only once")

@@ -11,9 +11,11 @@ mod batch_norm;
 mod dense;
 mod dropout;
 mod embedding;
+pub mod graph;
 pub mod init;
 mod layer;
 mod layer_norm;
+pub mod merging;
 mod noise;
 pub mod preprocessing;
 mod registry;
@@ -27,9 +29,11 @@ pub use batch_norm::BatchNormalization;
 pub use dense::Dense;
 pub use dropout::Dropout;
 pub use embedding::Embedding;
+pub use graph::{Graph, GraphNode};
 pub use init::Initializer;
 pub use layer::{Layer, NewWeight};
 pub use layer_norm::LayerNormalization;
+pub use merging::{Concatenate, Dot, Merge, MergeOp};
 pub use noise::{AlphaDropout, GaussianDropout, GaussianNoise};
 pub use preprocessing::{
     CategoryEncoding, Discretization, IntegerLookup, Normalization, Rescaling,

@@ -74,8 +74,14 @@ pub const LAYER_CLASSES: &[LayerClass] = &[
     weightless("ActivityRegularization", |c| {
         Ok(Box::new(ActivityRegularization::from_config(c)?))
     }),
+    weightless("Add", |_| Ok(Box::new(Merge { op: MergeOp::Add }))),
     weightless("AlphaDropout", |c| {
         Ok(Box::new(AlphaDropout::from_config(c)?))
+    }),
+    weightless("Average", |_| {
+        Ok(Box::new(Merge {
+            op: MergeOp::Average,
+        }))
     }),
     weighted(
         "BatchNormalization",
@@ -86,6 +92,9 @@ pub const LAYER_CLASSES: &[LayerClass] = &[
     weightless("CategoryEncoding", |c| {
         Ok(Box::new(CategoryEncoding::from_config(c)?))
     }),
+    weightless("Concatenate", |c| {
+        Ok(Box::new(Concatenate::from_config(c)?))
+    }),
     weighted(
         "Dense",
         |c, w| Ok(Box::new(Dense::from_config(c, w)?)),
@@ -95,6 +104,7 @@ pub const LAYER_CLASSES: &[LayerClass] = &[
     weightless("Discretization", |c| {
         Ok(Box::new(Discretization::from_config(c)?))
     }),
+    weightless("Dot", |c| Ok(Box::new(Dot::from_config(c)?))),
     weightless("Dropout", |c| Ok(Box::new(Dropout::from_config(c)?))),
     weighted(
         "Embedding",
@@ -119,6 +129,21 @@ pub const LAYER_CLASSES: &[LayerClass] = &[
         LayerNormalization::new_weights,
         &[],
     ),
+    weightless("Maximum", |_| {
+        Ok(Box::new(Merge {
+            op: MergeOp::Maximum,
+        }))
+    }),
+    weightless("Minimum", |_| {
+        Ok(Box::new(Merge {
+            op: MergeOp::Minimum,
+        }))
+    }),
+    weightless("Multiply", |_| {
+        Ok(Box::new(Merge {
+            op: MergeOp::Multiply,
+        }))
+    }),
     weighted(
         "Normalization",
         |c, w| Ok(Box::new(Normalization::from_config(c, w)?)),
@@ -131,6 +156,11 @@ pub const LAYER_CLASSES: &[LayerClass] = &[
     }),
     weightless("Rescaling", |c| Ok(Box::new(Rescaling::from_config(c)?))),
     weightless("Reshape", |c| Ok(Box::new(Reshape::from_config(c)?))),
+    weightless("Subtract", |_| {
+        Ok(Box::new(Merge {
+            op: MergeOp::Subtract,
+        }))
+    }),
     weightless("UnitNormalization", |c| {
         Ok(Box::new(UnitNormalization::from_config(c)?))
     }),

@@ -7,6 +7,24 @@ from kandle.layers.dropout import Dropout
 from kandle.layers.embedding import Embedding
 from kandle.layers.input_layer import Input, InputLayer
 from kandle.layers.layer import Layer
+from kandle.layers.merging import (
+    Add,
+    Average,
+    Concatenate,
+    Dot,
+    Maximum,
+    Minimum,
+    Multiply,
+    Subtract,
+    add,
+    average,
+    concatenate,
+    dot,
+    maximum,
+    minimum,
+    multiply,
+    subtract,
+)
 from kandle.layers.noise import AlphaDropout, GaussianDropout, GaussianNoise
 from kandle.layers.normalization import BatchNormalization, LayerNormalization, UnitNormalization
 from kandle.layers.preprocessing import (
@@ -21,11 +39,15 @@ from kandle.layers.reshaping import Flatten, Identity, Permute, RepeatVector, Re
 __all__ = [
     "Activation",
     "ActivityRegularization",
+    "Add",
     "AlphaDropout",
+    "Average",
     "BatchNormalization",
     "CategoryEncoding",
+    "Concatenate",
     "Dense",
     "Discretization",
+    "Dot",
     "Dropout",
     "Embedding",
     "Flatten",
@@ -37,10 +59,22 @@ __all__ = [
     "IntegerLookup",
     "Layer",
     "LayerNormalization",
+    "Maximum",
+    "Minimum",
+    "Multiply",
     "Normalization",
     "Permute",
     "RepeatVector",
     "Rescaling",
     "Reshape",
+    "Subtract",
     "UnitNormalization",
+    "add",
+    "average",
+    "concatenate",
+    "dot",
+    "maximum",
+    "minimum",
+    "multiply",
+    "subtract",
 ]

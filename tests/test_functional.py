@@ -1,0 +1,243 @@
+"""The functional API (``kd.Input`` -> layers -> ``kd.Model(inputs, outputs)``) against
+Keras itself: the same weights, data and batch order give Keras's History, evaluation,
+predictions and final weights; and the errors Keras raises at build time."""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+import pytest
+
+import kandle as kd
+
+RTOL = 2e-5
+
+
+def two_head(lib):
+    """Two inputs (Concatenate + Dense) and two outputs: regression and softmax."""
+    a = lib.Input((4,), name="a")
+    b = lib.Input((3,), name="b")
+    h = lib.layers.Concatenate(name="concat")([a, b])
+    h = lib.layers.Dense(8, activation="tanh", name="hidden")(h)
+    reg = lib.layers.Dense(1, name="reg")(h)
+    cls = lib.layers.Dense(3, activation="softmax", name="cls")(h)
+    return lib.Model([a, b], [reg, cls], name="two_head")
+
+
+def residual(lib):
+    """A residual MLP: one projection layer shared by two residual blocks."""
+    x = lib.Input((6,), name="x")
+    shared = lib.layers.Dense(6, activation="tanh", name="shared")
+    r1 = lib.layers.Add(name="add1")([x, shared(x)])
+    r2 = lib.layers.Add(name="add2")([r1, shared(r1)])
+    out = lib.layers.Dense(1, name="out")(lib.layers.Dense(4, activation="relu", name="h")(r2))
+    return lib.Model(x, out, name="residual")
+
+
+def _two_head_data(rng, n=40):
+    x = [rng.normal(size=(n, 4)).astype("float32"), rng.normal(size=(n, 3)).astype("float32")]
+    y = [rng.normal(size=(n, 1)).astype("float32"), rng.integers(0, 3, size=n)]
+    return x, y
+
+
+def _run(lib, build, weights, compile_args, x, y, **fit):
+    model = build(lib)
+    model.set_weights(weights)
+    model.compile(**compile_args(lib))
+    history = model.fit(x, y, batch_size=8, shuffle=False, verbose=0, **fit)
+    return {
+        "history": history.history,
+        "evaluate": model.evaluate(x, y, batch_size=8, verbose=0, return_dict=True),
+        "evaluate_list": model.evaluate(x, y, batch_size=8, verbose=0),
+        "predict": model.predict(x, batch_size=8, verbose=0),
+        "weights": model.get_weights(),
+    }
+
+
+def _assert_same(got, want):
+    assert sorted(got["history"]) == sorted(want["history"])
+    for key, values in want["history"].items():
+        np.testing.assert_allclose(got["history"][key], values, rtol=RTOL, atol=1e-6, err_msg=key)
+    assert sorted(got["evaluate"]) == sorted(want["evaluate"])
+    for key, value in want["evaluate"].items():
+        np.testing.assert_allclose(got["evaluate"][key], value, rtol=RTOL, atol=1e-6, err_msg=key)
+    np.testing.assert_allclose(got["evaluate_list"], want["evaluate_list"], rtol=RTOL, atol=1e-6)
+    want_pred, got_pred = want["predict"], got["predict"]
+    if isinstance(want_pred, dict):
+        assert sorted(got_pred) == sorted(want_pred)
+        got_pred, want_pred = [got_pred[k] for k in sorted(want_pred)], [
+            want_pred[k] for k in sorted(want_pred)
+        ]
+    if isinstance(want_pred, list):
+        assert isinstance(got_pred, list) and len(got_pred) == len(want_pred)
+        for g, w in zip(got_pred, want_pred):
+            np.testing.assert_allclose(g, np.asarray(w), rtol=RTOL, atol=1e-6)
+    else:
+        np.testing.assert_allclose(got_pred, np.asarray(want_pred), rtol=RTOL, atol=1e-6)
+    assert len(got["weights"]) == len(want["weights"])
+    for i, (g, w) in enumerate(zip(got["weights"], want["weights"])):
+        np.testing.assert_allclose(g, w, rtol=RTOL, atol=1e-6, err_msg=f"weight {i}")
+
+
+def test_two_inputs_two_outputs_match_keras(rng):
+    x, y = _two_head_data(rng)
+    weights = two_head(keras).get_weights()
+
+    def compile_args(lib):
+        return {
+            "optimizer": lib.optimizers.Adam(learning_rate=0.01),
+            "loss": ["mse", "sparse_categorical_crossentropy"],
+            "loss_weights": [1.0, 0.5],
+            "metrics": [["mae"], ["accuracy"]],
+        }
+
+    want = _run(keras, two_head, weights, compile_args, x, y, epochs=3, validation_split=0.25)
+    got = _run(kd, two_head, weights, compile_args, x, y, epochs=3, validation_split=0.25)
+    assert "reg_loss" in got["history"] and "val_cls_accuracy" in got["history"]
+    _assert_same(got, want)
+
+
+def test_dicts_by_input_and_output_name_match_keras(rng):
+    x, y = _two_head_data(rng)
+    x = {"a": x[0], "b": x[1]}
+    y = {"reg": y[0], "cls": y[1]}
+    weights = two_head(keras).get_weights()
+
+    def compile_args(lib):
+        return {
+            "optimizer": "sgd",
+            "loss": {"reg": "mae", "cls": "sparse_categorical_crossentropy"},
+            "loss_weights": {"reg": 2.0, "cls": 1.0},
+            "metrics": {"cls": ["accuracy"]},
+        }
+
+    val = (x, y)
+    want = _run(keras, two_head, weights, compile_args, x, y, epochs=2, validation_data=val)
+    got = _run(kd, two_head, weights, compile_args, x, y, epochs=2, validation_data=val)
+    _assert_same(got, want)
+
+
+def test_residual_mlp_with_a_shared_layer_matches_keras(rng):
+    x = rng.normal(size=(36, 6)).astype("float32")
+    y = rng.normal(size=(36, 1)).astype("float32")
+    reference = residual(keras)
+    model = residual(kd)
+    # The shared layer's weights count once, in Keras's layer order.
+    assert [layer.name for layer in model.layers] == [layer.name for layer in reference.layers]
+    assert model.count_params() == reference.count_params()
+    weights = reference.get_weights()
+
+    def compile_args(lib):
+        return {"optimizer": lib.optimizers.Adam(learning_rate=0.01), "loss": "mse",
+                "metrics": ["mae"]}  # fmt: skip
+
+    want = _run(keras, residual, weights, compile_args, x, y, epochs=3, validation_split=0.2)
+    got = _run(kd, residual, weights, compile_args, x, y, epochs=3, validation_split=0.2)
+    _assert_same(got, want)
+
+
+def _nested(lib):
+    inner_in = lib.Input((4,), name="inner_in")
+    inner = lib.Model(
+        inner_in, lib.layers.Dense(3, activation="relu", name="inner_dense")(inner_in),
+        name="inner",
+    )  # fmt: skip
+    x = lib.Input((4,), name="outer_in")
+    both = lib.layers.Concatenate(name="both")([inner(x), x])
+    return lib.Model(x, lib.layers.Dense(2, name="head")(both), name="outer")
+
+
+def test_a_model_called_as_a_layer_matches_keras(rng):
+    x = rng.normal(size=(24, 4)).astype("float32")
+    y = rng.normal(size=(24, 2)).astype("float32")
+    weights = _nested(keras).get_weights()
+
+    def compile_args(lib):
+        return {"optimizer": "sgd", "loss": "mse"}
+
+    want = _run(keras, _nested, weights, compile_args, x, y, epochs=2)
+    got = _run(kd, _nested, weights, compile_args, x, y, epochs=2)
+    _assert_same(got, want)
+
+
+def test_symbolic_tensors_and_model_structure():
+    a = kd.Input((4,), name="a")
+    assert (a.shape, a.dtype, a.name) == ((None, 4), "float32", "a")
+    model = two_head(kd)
+    assert [layer.name for layer in model.layers] == ["a", "b", "concat", "hidden", "reg", "cls"]
+    assert model.input_names == ["a", "b"] and model.output_names == ["reg", "cls"]
+    assert model.output_shape == [(None, 1), (None, 3)]
+    assert isinstance(model, kd.Model) and isinstance(kd.models.Model(a, a), kd.Model)
+    # A layer called twice shares its weights.
+    dense = kd.layers.Dense(2)
+    x1, x2 = kd.Input((3,)), kd.Input((3,))
+    shared = kd.Model([x1, x2], kd.layers.add([dense(x1), dense(x2)]))
+    assert len(shared.weights) == 2
+    # A Sequential is a layer too.
+    seq = kd.Sequential([kd.layers.Dense(2, name="in_seq")])
+    out = seq(x1)
+    assert out.shape == (None, 2)
+    np.testing.assert_allclose(
+        kd.Model(x1, out).predict(np.ones((2, 3)), verbose=0), seq.predict(np.ones((2, 3)), verbose=0)
+    )
+
+
+def test_eager_call_and_predict_agree(rng):
+    model = residual(kd)
+    x = rng.normal(size=(5, 6)).astype("float32")
+    np.testing.assert_allclose(model(x).numpy(), model.predict(x, verbose=0), rtol=1e-6)
+
+
+def test_disconnected_graph_fails_at_build():
+    a, b = kd.Input((3,), name="a"), kd.Input((3,), name="b")
+    out = kd.layers.Dense(1)(kd.layers.add([a, b]))
+    with pytest.raises(ValueError, match="Graph disconnected"):
+        kd.Model(a, out)
+
+
+def test_duplicate_layer_names_fail_at_build():
+    x = kd.Input((3,))
+    h = kd.layers.Dense(2, name="same")(x)
+    with pytest.raises(ValueError, match='"same" is used 2 times'):
+        kd.Model(x, kd.layers.Dense(1, name="same")(h))
+
+
+def test_incompatible_merge_fails_at_build():
+    a, b = kd.Input((3,)), kd.Input((4,))
+    with pytest.raises(ValueError, match="incompatible shapes"):
+        kd.layers.Add()([a, b])
+
+
+def test_bad_model_arguments():
+    with pytest.raises(ValueError, match="inputs"):
+        kd.Model(np.ones((2, 3)), kd.Input((3,)))
+    h = kd.layers.Dense(2)(kd.Input((3,)))
+    with pytest.raises(ValueError, match="kd.Input"):
+        kd.Model(h, kd.layers.Dense(1)(h))
+
+
+def test_data_dicts_with_missing_or_unknown_names_are_errors(rng):
+    model = two_head(kd)
+    model.compile(optimizer="sgd", loss=["mse", "sparse_categorical_crossentropy"])
+    x, y = _two_head_data(rng, 8)
+    with pytest.raises(ValueError, match=r"missing \['b'\]"):
+        model.fit({"a": x[0]}, y, verbose=0)
+    with pytest.raises(ValueError, match=r"unknown \['c'\]"):
+        model.fit({"a": x[0], "b": x[1], "c": x[1]}, y, verbose=0)
+    with pytest.raises(ValueError, match=r"missing \['cls'\]"):
+        model.fit(x, {"reg": y[0]}, verbose=0)
+    with pytest.raises(ValueError, match="2 inputs"):
+        model.fit(x[0], y, verbose=0)
+    with pytest.raises(ValueError, match="input 'a'"):
+        model.predict([x[0][:, :3], x[1]], verbose=0)
+    with pytest.raises(ValueError, match="unknown outputs"):
+        model.compile(optimizer="sgd", loss={"nope": "mse"})
+    with pytest.raises(ValueError, match="one entry per output"):
+        model.compile(optimizer="sgd", loss=["mse"])
+
+
+def test_history_keys_of_single_output_models_are_plain(rng):
+    model = residual(kd)
+    model.compile(optimizer="sgd", loss="mse", metrics=["mae"])
+    history = model.fit(rng.normal(size=(8, 6)), rng.normal(size=(8, 1)), verbose=0)
+    assert sorted(history.history) == ["loss", "mae"]
