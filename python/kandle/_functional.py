@@ -400,10 +400,8 @@ class Functional(Model):
         """The predictions of each output, from the engine's packed array."""
         if len(self.outputs) == 1:
             return packed
-        in_shapes = [(None, *s) for s in self._packed_input_shapes]
-        shapes = self.compute_output_shape(in_shapes[0] if len(in_shapes) == 1 else in_shapes)
         parts, start = [], 0
-        for shape in shapes:
+        for shape in self._data_output_shapes():
             width = math.prod(shape[1:])
             parts.append(packed[:, start : start + width].reshape((input_rows, *shape[1:])))
             start += width
@@ -501,10 +499,7 @@ class Functional(Model):
         if not self._output_losses:
             return super()._resolve_metrics(y, y_pred_shape)
         if self._metrics is None:
-            in_shapes = [(None, *s) for s in self._packed_input_shapes]
-            out_shapes = self.compute_output_shape(
-                in_shapes[0] if len(in_shapes) == 1 else in_shapes
-            )
+            out_shapes = self._data_output_shapes()
             resolved: list[tuple[str, Any, bool]] = []
             outputs: list[int] = []
             taken: dict[str, int] = {}
@@ -534,23 +529,33 @@ class Functional(Model):
             self._metric_outputs = outputs
         return self._metrics
 
+    def _data_output_shapes(self) -> list[Shape]:
+        """The output shapes for the inputs of the data last packed (the declared ones
+        before any)."""
+        if not self._packed_input_shapes:
+            return [t.shape for t in self.outputs]
+        shapes = [(None, *s) for s in self._packed_input_shapes]
+        out = self.compute_output_shape(shapes[0] if len(shapes) == 1 else shapes)
+        return list(out) if len(self.outputs) > 1 else [out]
+
     def _trainer(self, x: np.ndarray, y: np.ndarray | None) -> Any:
-        if not self._output_losses:
-            return super()._trainer(x, y)
-        for loss in self._output_losses:
+        losses = self._output_losses or [self.loss]
+        for loss in losses:
             if loss is not None and getattr(loss, "_engine", None) is None:
                 raise NotImplementedError(
                     f"the loss {loss!r} is a Python function; the Rust batch loop runs only "
                     "kandle's built-in losses (kandle.losses)"
                 )
-        metrics = self._resolve_metrics(y, None)
+        metrics = self._resolve_metrics(y, self._data_output_shapes()[0])
         trainer = _core.Trainer(
             self._engine_layers(),
             self.trainable_weights,
-            None,
+            None if self._output_losses else getattr(self.loss, "_engine", None),
             self.optimizer._engine if self.optimizer is not None else None,
             [(name, m._engine, weighted) for name, m, weighted in metrics],
         )
+        if not self._output_losses:
+            return trainer
         heads = [
             (name, getattr(loss, "_engine", None), weight, list(shape))
             for name, loss, weight, shape in zip(
