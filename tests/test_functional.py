@@ -4,6 +4,8 @@ predictions and final weights; and the errors Keras raises at build time."""
 
 from __future__ import annotations
 
+import json
+
 import keras
 import numpy as np
 import pytest
@@ -241,3 +243,73 @@ def test_history_keys_of_single_output_models_are_plain(rng):
     model.compile(optimizer="sgd", loss="mse", metrics=["mae"])
     history = model.fit(rng.normal(size=(8, 6)), rng.normal(size=(8, 1)), verbose=0)
     assert sorted(history.history) == ["loss", "mae"]
+
+
+def _keras_with_h5():
+    pytest.importorskip("h5py")
+    return keras
+
+
+def _json(value):
+    return json.loads(json.dumps(value))
+
+
+def test_get_config_is_keras_s_functional_config():
+    ours, theirs = two_head(kd), two_head(keras)
+    got, want = _json(ours.get_config()), _json(theirs.get_config())
+    assert sorted(got) == sorted(want)
+    assert got["input_layers"] == want["input_layers"]
+    assert got["output_layers"] == want["output_layers"]
+    for g, w in zip(got["layers"], want["layers"]):
+        assert (g["class_name"], g["name"]) == (w["class_name"], w["name"])
+        assert g["inbound_nodes"] == w["inbound_nodes"]
+        assert g.get("build_config") == w.get("build_config")
+    again = kd.Model.from_config(got)
+    assert again.get_config() == got
+    single, reference = _json(residual(kd).get_config()), _json(residual(keras).get_config())
+    assert single["input_layers"] == ["x", 0, 0]
+    assert single == reference | {"layers": single["layers"]}
+    assert [g["inbound_nodes"] for g in single["layers"]] == [
+        w["inbound_nodes"] for w in reference["layers"]
+    ]
+
+
+def test_kandle_file_loads_in_keras_and_back(tmp_path, rng):
+    lib = _keras_with_h5()
+    x, y = _two_head_data(rng, 16)
+    model = two_head(kd)
+    model.compile(optimizer=kd.optimizers.Adam(learning_rate=0.01),
+                  loss=["mse", "sparse_categorical_crossentropy"], loss_weights=[1.0, 0.5],
+                  metrics=[["mae"], ["accuracy"]])  # fmt: skip
+    model.fit(x, y, batch_size=8, verbose=0)
+    path = tmp_path / "two_head.keras"
+    model.save(path, weights_format="h5")
+    theirs = lib.saving.load_model(path)
+    for g, w in zip(model.predict(x, verbose=0), theirs.predict(x, verbose=0)):
+        np.testing.assert_allclose(g, np.asarray(w), rtol=1e-5, atol=1e-6)
+    assert int(theirs.optimizer.iterations) == model.optimizer.iterations
+    again = kd.models.load_model(path)
+    for g, w in zip(model.predict(x, verbose=0), again.predict(x, verbose=0)):
+        np.testing.assert_array_equal(g, w)
+    assert again.optimizer.iterations == model.optimizer.iterations
+    npz = tmp_path / "npz.keras"
+    model.save(npz)
+    for g, w in zip(model.predict(x, verbose=0), kd.models.load_model(npz).predict(x, verbose=0)):
+        np.testing.assert_array_equal(g, w)
+
+
+def test_keras_functional_files_load_in_kandle(tmp_path, rng):
+    lib = _keras_with_h5()
+    x = rng.normal(size=(10, 4)).astype("float32")
+    for build in (_nested, residual):
+        theirs = build(lib)
+        theirs.compile(optimizer="adam", loss="mse")
+        data = x if build is _nested else rng.normal(size=(10, 6)).astype("float32")
+        path = tmp_path / f"{theirs.name}.keras"
+        theirs.save(path)
+        ours = kd.models.load_model(path)
+        assert [layer.name for layer in ours.layers] == [layer.name for layer in theirs.layers]
+        np.testing.assert_allclose(
+            ours.predict(data, verbose=0), np.asarray(theirs.predict(data, verbose=0)),
+            rtol=1e-5, atol=1e-6,
+        )  # fmt: skip
