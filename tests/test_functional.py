@@ -313,3 +313,20 @@ def test_keras_functional_files_load_in_kandle(tmp_path, rng):
             ours.predict(data, verbose=0), np.asarray(theirs.predict(data, verbose=0)),
             rtol=1e-5, atol=1e-6,
         )  # fmt: skip
+
+
+@pytest.mark.parametrize("build", [two_head, residual, _nested])
+@pytest.mark.parametrize("line_length", [None, 60, 76])
+def test_summary_matches_keras(build, line_length, capsys, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "80")
+    ours, theirs = build(kd), build(keras)
+    ours.summary(line_length=line_length)
+    mine = capsys.readouterr().out
+    theirs.summary(line_length=line_length)
+    want = capsys.readouterr().out
+    table = [line for line in want.splitlines() if line[:1] in "┏┃┡│├└"]
+    assert [line for line in mine.splitlines() if line[:1] in "┏┃┡│├└"] == table
+    assert "Total params:" in mine
+    assert mine.splitlines()[-3:] == [
+        line for line in want.splitlines() if "params:" in line and "Optimizer" not in line
+    ]
