@@ -67,9 +67,10 @@ def _assert_same(got, want):
     want_pred, got_pred = want["predict"], got["predict"]
     if isinstance(want_pred, dict):
         assert sorted(got_pred) == sorted(want_pred)
-        got_pred, want_pred = [got_pred[k] for k in sorted(want_pred)], [
-            want_pred[k] for k in sorted(want_pred)
-        ]
+        got_pred, want_pred = (
+            [got_pred[k] for k in sorted(want_pred)],
+            [want_pred[k] for k in sorted(want_pred)],
+        )
     if isinstance(want_pred, list):
         assert isinstance(got_pred, list) and len(got_pred) == len(want_pred)
         for g, w in zip(got_pred, want_pred):
@@ -180,7 +181,8 @@ def test_symbolic_tensors_and_model_structure():
     out = seq(x1)
     assert out.shape == (None, 2)
     np.testing.assert_allclose(
-        kd.Model(x1, out).predict(np.ones((2, 3)), verbose=0), seq.predict(np.ones((2, 3)), verbose=0)
+        kd.Model(x1, out).predict(np.ones((2, 3)), verbose=0),
+        seq.predict(np.ones((2, 3)), verbose=0),
     )
 
 

@@ -22,10 +22,17 @@ from kandle import _core, activations
 from kandle import losses as losses_module
 from kandle import metrics as metrics_module
 from kandle._batches import as_batch_array, is_stream
+from kandle._keras_tensor import (
+    KerasTensor,
+    Node,
+    call_symbolic,
+    flatten_structure,
+    inbound_nodes,
+    is_symbolic,
+)
 from kandle.errors import InvalidArgumentError, ShapeError
 from kandle.layers.input_layer import InputLayer
 from kandle.layers.layer import Layer
-from kandle._keras_tensor import KerasTensor, flatten_structure, inbound_nodes, call_symbolic, is_symbolic
 from kandle.models import Model, Sequential
 
 Shape = tuple[int | None, ...]
@@ -254,7 +261,7 @@ class Functional(Model):
 
     def compute_output_shape(self, input_shape: Any) -> Any:
         """The output shape(s) for inputs of ``input_shape`` (one shape, or a list)."""
-        shapes = [tuple(input_shape)] if len(self.inputs) == 1 else list(input_shape)
+        shapes: list[Any] = [tuple(input_shape)] if len(self.inputs) == 1 else list(input_shape)
         if len(shapes) != len(self.inputs):
             raise InvalidArgumentError(
                 f"model {self.name!r} expects {len(self.inputs)} input shapes, got {input_shape}"
@@ -263,7 +270,7 @@ class Functional(Model):
         for node in self._nodes:
             args = [known[id(t)] for t in node.input_tensors]
             arg = args if isinstance(node.arguments, list | tuple) else args[0]
-            out = node.layer.compute_output_shape(arg)
+            out: Any = node.layer.compute_output_shape(arg)
             outs = out if len(node.outputs) > 1 else [out]
             for t, s in zip(node.outputs, outs):
                 known[id(t)] = tuple(s)
@@ -298,7 +305,9 @@ class Functional(Model):
             if id(node.layer) not in layer_index:
                 layer_index[id(node.layer)] = len(engines)
                 engines.append(engine_of(node.layer))
-            nodes.append((layer_index[id(node.layer)], [tensor_ids[id(t)] for t in node.input_tensors]))
+            nodes.append(
+                (layer_index[id(node.layer)], [tensor_ids[id(t)] for t in node.input_tensors])
+            )
             for t in node.outputs:
                 tensor_ids[id(t)] = len(self.inputs) + len(nodes) - 1
         outputs = [tensor_ids[id(t)] for t in self.outputs]
@@ -370,8 +379,10 @@ class Functional(Model):
     def _pack_inputs(self, x: Any, argument: str) -> np.ndarray:
         """The inputs as one array: several are packed side by side, flattened per row
         (the engine cuts them apart again); records their per-sample shapes."""
-        arrays = [as_batch_array(f"{argument}[{name!r}]", a) for name, a in
-                  zip(self.input_names, self._flat_inputs(x, argument))]
+        arrays = [
+            as_batch_array(f"{argument}[{name!r}]", a)
+            for name, a in zip(self.input_names, self._flat_inputs(x, argument))
+        ]
         for name, tensor, arr in zip(self.input_names, self.inputs, arrays):
             if arr is None:
                 raise InvalidArgumentError(f"{argument}: input {name!r} is None")
@@ -386,8 +397,10 @@ class Functional(Model):
     def _pack_targets(self, y: Any, argument: str) -> np.ndarray | None:
         if y is None:
             return None
-        arrays = [as_batch_array(f"{argument}[{name!r}]", a) for name, a in
-                  zip(self.output_names, self._flat_targets(y, argument))]
+        arrays = [
+            as_batch_array(f"{argument}[{name!r}]", a)
+            for name, a in zip(self.output_names, self._flat_targets(y, argument))
+        ]
         if len(arrays) == 1:
             return arrays[0]
         for name, arr in zip(self.output_names, arrays):
@@ -402,7 +415,7 @@ class Functional(Model):
             return packed
         parts, start = [], 0
         for shape in self._data_output_shapes():
-            width = math.prod(shape[1:])
+            width = math.prod(int(d or 0) for d in shape[1:])
             parts.append(packed[:, start : start + width].reshape((input_rows, *shape[1:])))
             start += width
         if isinstance(self._outputs_struct, dict):
@@ -414,9 +427,10 @@ class Functional(Model):
         self,
         optimizer: Any = "rmsprop",
         loss: Any = None,
-        loss_weights: Any = None,
         metrics: Any = None,
         weighted_metrics: Any = None,
+        *,
+        loss_weights: Any = None,
         **kwargs: Any,
     ) -> None:
         """Configures the model for training, as ``keras.Model.compile``; see

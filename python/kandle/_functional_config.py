@@ -163,9 +163,10 @@ def functional_from_config(
             raise InvalidArgumentError(f"from_config: malformed layer entry {entry!r}")
         class_name = entry.get("class_name")
         if class_name == "InputLayer":
-            layer = InputLayer.from_config(dict(entry.get("config") or {}))
-            created[(layer.name, 0)] = [input_tensor(layer)]
+            input_layer = InputLayer.from_config(dict(entry.get("config") or {}))
+            created[(input_layer.name, 0)] = [input_tensor(input_layer)]
             continue
+        layer: Layer
         if class_name in ("Functional", "Sequential", "Model"):
             layer = saving.model_from_config(entry, custom)
         else:
@@ -187,7 +188,7 @@ def functional_from_config(
                 inputs = _arguments(args[0], created)
                 if inputs is None:
                     break
-                out = layer(inputs)
+                out: Any = layer(inputs)
                 created[(name, made[name])] = out if isinstance(out, list) else [out]
                 made[name] += 1
                 nodes.pop(0)

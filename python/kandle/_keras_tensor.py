@@ -134,7 +134,7 @@ def call_symbolic(layer: Layer, inputs: Any, training: Any = None) -> Any:
     if not layer.built:
         layer.build(shape)
         layer.built = True
-    out_shape = layer.compute_output_shape(shape)
+    out_shape: Any = layer.compute_output_shape(shape)
     # A model of several outputs (used as a layer) makes one tensor per output.
     several = len(getattr(layer, "outputs", None) or ()) > 1
     if several:

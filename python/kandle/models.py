@@ -148,13 +148,13 @@ class Model(Layer):
         self._metrics: list[tuple[str, Any, bool]] | None = None
 
     @classmethod
-    def from_config(cls, config: dict[str, Any], custom_objects: Any = None) -> Any:
+    def from_config(cls, config: dict[str, Any]) -> Any:
         """A model from its config; a functional config (Keras's ``input_layers`` and
         ``output_layers``) makes a functional model (kandle._functional_config)."""
         if "input_layers" in config and "output_layers" in config:
             from kandle._functional_config import functional_from_config
 
-            return functional_from_config(config, custom_objects)
+            return functional_from_config(config)
         return super().from_config(config)
 
     # -- structure (Sequential provides it) ------------------------------------

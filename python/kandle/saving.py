@@ -234,8 +234,7 @@ def serialize_model(model: Any, nested: bool = False) -> dict[str, Any]:
         return functional
     if not isinstance(model, Sequential):
         raise InvalidArgumentError(
-            f"save_model: kandle saves Sequential and functional models, got "
-            f"{type(model).__name__}"
+            f"save_model: kandle saves Sequential and functional models, got {type(model).__name__}"
         )
     layer_entries = []
     if model._input is not None:
@@ -427,6 +426,7 @@ def _compile_from_config(model: Any, config: dict[str, Any], custom: dict[str, A
             custom,
             "optimizer",
         )
+
     def loss_of(spec: Any) -> Any:
         return _deserialize(spec, losses_module._CLASSES, custom, "loss")
 
@@ -452,9 +452,9 @@ def _compile_from_config(model: Any, config: dict[str, Any], custom: dict[str, A
     model.compile(
         optimizer=optimizer if optimizer is not None else "rmsprop",
         loss=per_output(config.get("loss"), loss_of),
-        metrics=per_output(config.get("metrics"), metric_list) if several else metric_list(
-            config.get("metrics")
-        ),
+        metrics=per_output(config.get("metrics"), metric_list)
+        if several
+        else metric_list(config.get("metrics")),
         weighted_metrics=per_output(config.get("weighted_metrics"), metric_list)
         if several
         else metric_list(config.get("weighted_metrics")),

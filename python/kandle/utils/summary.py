@@ -152,6 +152,7 @@ def _print_functional(model: Any, line_length: int | None, emit: Callable[[str],
             if id(node) not in in_model:
                 continue
             for t in node.input_tensors:
+                assert t._keras_history is not None
                 source, index, tensor = t._keras_history
                 parts.append(f"{source.name}[{index}][{tensor}]")
         return ", ".join(parts) or "-"
