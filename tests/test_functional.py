@@ -332,3 +332,37 @@ def test_summary_matches_keras(build, line_length, capsys, monkeypatch):
     assert mine.splitlines()[-3:] == [
         line for line in want.splitlines() if "params:" in line and "Optimizer" not in line
     ]
+
+
+def test_sample_weights_weigh_every_output_as_in_keras(rng):
+    x, y = _two_head_data(rng, 16)
+    sw = rng.uniform(0.5, 2.0, size=16).astype("float32")
+    weights = two_head(keras).get_weights()
+    results = []
+    for lib in (keras, kd):
+        model = two_head(lib)
+        model.set_weights(weights)
+        model.compile(optimizer="sgd", loss=["mse", "sparse_categorical_crossentropy"])
+        history = model.fit(x, y, sample_weight=sw, batch_size=8, shuffle=False, verbose=0)
+        results.append((history.history, model.get_weights()))
+    (want_history, want_weights), (got_history, got_weights) = results
+    assert sorted(got_history) == sorted(want_history)
+    for key in want_history:
+        np.testing.assert_allclose(got_history[key], want_history[key], rtol=RTOL, atol=1e-5)
+    for g, w in zip(got_weights, want_weights):
+        np.testing.assert_allclose(g, w, rtol=RTOL, atol=1e-5)
+    with pytest.raises(NotImplementedError, match="per-output sample weights"):
+        model.fit(x, y, sample_weight=[sw, sw], verbose=0)
+
+
+def test_streams_of_batches_train_a_single_input_model(rng):
+    model = residual(kd)
+    model.compile(optimizer="sgd", loss="mse")
+    x, y = rng.normal(size=(16, 6)), rng.normal(size=(16, 1))
+    batches = ((x[i : i + 8], y[i : i + 8]) for i in (0, 8))
+    history = model.fit(batches, epochs=1, steps_per_epoch=2, shuffle=False, verbose=0)
+    assert len(history.history["loss"]) == 1
+    two = two_head(kd)
+    two.compile(optimizer="sgd", loss=["mse", "mse"])
+    with pytest.raises(NotImplementedError, match="several"):
+        two.fit(iter([]), verbose=0)

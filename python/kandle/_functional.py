@@ -607,6 +607,13 @@ class Functional(Model):
                 "inputs or outputs; pass arrays"
             )
 
+    def _check_sample_weight(self, method: str, sample_weight: Any) -> None:
+        if isinstance(sample_weight, dict | list | tuple) and len(self.outputs) > 1:
+            raise NotImplementedError(
+                f"{method}: per-output sample weights (a list or dict); pass one array of "
+                "weights per row, which weighs every output's loss"
+            )
+
     def _pack_validation(self, validation_data: Any) -> Any:
         if validation_data is None or is_stream(validation_data):
             return validation_data
@@ -620,6 +627,7 @@ class Functional(Model):
         """Trains the model, as :meth:`kandle.Model.fit`; ``x`` and ``y`` may be lists
         or dicts (by input and output name) for a model of several inputs or outputs."""
         self._check_streams("fit", x)
+        self._check_sample_weight("fit", kwargs.get("sample_weight"))
         if not is_stream(x):
             if kwargs.get("class_weight") is not None and len(self.outputs) > 1:
                 raise InvalidArgumentError(
@@ -634,6 +642,7 @@ class Functional(Model):
         """Evaluates the model, as :meth:`kandle.Model.evaluate`, with ``x`` and ``y``
         as for :meth:`fit`."""
         self._check_streams("evaluate", x)
+        self._check_sample_weight("evaluate", kwargs.get("sample_weight"))
         if not is_stream(x):
             x, y = self._pack_inputs(x, "x"), self._pack_targets(y, "y")
         return super().evaluate(x, y, *args, **kwargs)

@@ -167,14 +167,19 @@ pub fn split_columns(x: &Tensor, shapes: &[Vec<usize>]) -> Result<Vec<Tensor>> {
 /// Tensors with a common batch axis packed side by side into one `(batch, total)`
 /// array (the inverse of [`split_columns`]); no gradient flows through it.
 pub fn pack_columns(parts: &[Tensor]) -> Result<Tensor> {
-    let batch = parts.first().map_or(0, |p| p.shape().first().copied().unwrap_or(1));
+    let batch = parts
+        .first()
+        .map_or(0, |p| p.shape().first().copied().unwrap_or(1));
     let widths: Vec<usize> = parts.iter().map(|p| p.numel() / batch.max(1)).collect();
     let total: usize = widths.iter().sum();
     let mut out = vec![0.0f32; batch * total];
     let mut start = 0;
     for (part, &width) in parts.iter().zip(&widths) {
         let data = part.data();
-        for (row, src) in out.chunks_exact_mut(total.max(1)).zip(data.chunks_exact(width.max(1))) {
+        for (row, src) in out
+            .chunks_exact_mut(total.max(1))
+            .zip(data.chunks_exact(width.max(1)))
+        {
             row[start..start + width].copy_from_slice(src);
         }
         start += width;
@@ -288,7 +293,9 @@ mod tests {
             packed.to_vec(),
             vec![2.0, 3.0, 1.0, 1.0, 5.0, 6.0, 4.0, 4.0]
         );
-        assert!(graph.forward(&Tensor::zeros(&[2, 4]).unwrap(), false).is_err());
+        assert!(graph
+            .forward(&Tensor::zeros(&[2, 4]).unwrap(), false)
+            .is_err());
     }
 
     #[test]

@@ -241,7 +241,11 @@ impl Dot {
 /// `x` divided by its L2 norm along `axis`, the norm floored at Keras's epsilon.
 fn l2_normalize<T: Float>(x: &Tensor<T>, axis: usize) -> Result<Tensor<T>> {
     let squares = x.mul(x)?.sum(Some(&[axis as isize]), true)?;
-    x.div(&squares.clip(NORM_EPSILON * NORM_EPSILON, f64::INFINITY)?.sqrt()?)
+    x.div(
+        &squares
+            .clip(NORM_EPSILON * NORM_EPSILON, f64::INFINITY)?
+            .sqrt()?,
+    )
 }
 
 impl Layer for Dot {
@@ -298,7 +302,10 @@ mod tests {
         let out = dot.merge(&[x.clone(), y.clone()]).unwrap();
         assert_eq!((out.shape(), out.to_vec()), (&[2, 1][..], vec![3.0, 12.0]));
         // (2, 3, 2) . (2, 3) over axes (1, 1): sum_k x[b, k, i] * y[b, k].
-        let x3 = Tensor::<f32>::arange(12).unwrap().reshape(&[2, 3, 2]).unwrap();
+        let x3 = Tensor::<f32>::arange(12)
+            .unwrap()
+            .reshape(&[2, 3, 2])
+            .unwrap();
         let dot = Dot::from_config(&json!({"axes": [1, 1]})).unwrap();
         let out = dot.merge(&[x3, x.clone()]).unwrap();
         assert_eq!(out.shape(), &[2, 2]);
@@ -318,7 +325,10 @@ mod tests {
         let b = Tensor::<f32>::ones(&[2, 4]).unwrap();
         let add = Merge { op: MergeOp::Add };
         let err = add.merge(&[a.clone(), b.clone()]).unwrap_err().to_string();
-        assert!(err.contains("incompatible") && err.contains("(2, 4)"), "{err}");
+        assert!(
+            err.contains("incompatible") && err.contains("(2, 4)"),
+            "{err}"
+        );
         assert!(add.merge(std::slice::from_ref(&a)).is_err());
         let sub = Merge {
             op: MergeOp::Subtract,

@@ -152,12 +152,7 @@ impl<T: Float> Tensor<T> {
 
     /// The elementwise pick of `self` where `wins(self, other)`, else `other`; the
     /// gradient goes to the picked operand, half to each on ties.
-    fn extremum(
-        &self,
-        other: &Tensor<T>,
-        op: &str,
-        wins: fn(T, T) -> bool,
-    ) -> Result<Tensor<T>> {
+    fn extremum(&self, other: &Tensor<T>, op: &str, wins: fn(T, T) -> bool) -> Result<Tensor<T>> {
         let (data, shape) =
             broadcast_zip(self, other, op, move |a, b| if wins(b, a) { b } else { a })?;
         Ok(Tensor::from_op(data, shape, &[self, other], move |a| {

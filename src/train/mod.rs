@@ -667,6 +667,74 @@ mod tests {
         }
     }
 
+    /// A model of two outputs: each output's loss on its columns of the packed targets,
+    /// the total weighted (Keras's `loss_weights`), each output's loss logged as
+    /// `<name>_loss`, and each metric fed its own output.
+    #[test]
+    fn several_outputs_weigh_their_losses() {
+        use crate::nn::{Graph, GraphNode};
+        let identity: Arc<dyn Layer> = Arc::new(crate::nn::Identity);
+        // Outputs: the input itself (2 columns) and its copy through Identity.
+        let graph = Graph::new(
+            vec![identity],
+            vec![GraphNode {
+                layer: 0,
+                inputs: vec![0],
+            }],
+            1,
+            vec![0, 1],
+            vec![],
+        )
+        .unwrap();
+        let mse = |_: ()| {
+            Arc::new(
+                Loss::new(
+                    LossKind::MeanSquaredError,
+                    crate::losses::Reduction::SumOverBatchSize,
+                )
+                .unwrap(),
+            )
+        };
+        let mae = crate::metrics::metric_from_config("MeanAbsoluteError", &json!({})).unwrap();
+        let metric: SharedMetric = Arc::new(Mutex::new(mae));
+        let mut trainer = Trainer::new(
+            vec![Arc::new(graph)],
+            vec![],
+            None,
+            None,
+            vec![CompiledMetric {
+                name: "b_mae".into(),
+                metric,
+                weighted: false,
+            }],
+        );
+        let head = |name: &str, weight: f64| OutputHead {
+            name: name.into(),
+            loss: Some(mse(())),
+            weight,
+            target_shape: vec![2],
+        };
+        trainer
+            .set_outputs(vec![head("a", 1.0), head("b", 0.5)], vec![1])
+            .unwrap();
+        let x = Tensor::from_vec(vec![1.0, 2.0, 3.0, 4.0], &[2, 2]).unwrap();
+        // Targets: zeros for output a, ones for output b, packed side by side.
+        let y = Tensor::from_vec(vec![0.0, 0.0, 1.0, 1.0, 0.0, 0.0, 1.0, 1.0], &[2, 4]).unwrap();
+        trainer.step(Mode::Test, &x, &y, None).unwrap();
+        let logs: std::collections::HashMap<_, _> = trainer.logs().into_iter().collect();
+        let (a, b) = (
+            (1.0 + 4.0 + 9.0 + 16.0) / 4.0,
+            (0.0 + 1.0 + 4.0 + 9.0) / 4.0,
+        );
+        assert!((logs["a_loss"] - a).abs() < 1e-6);
+        assert!((logs["b_loss"] - b).abs() < 1e-6);
+        assert!((logs["loss"] - (a + 0.5 * b)).abs() < 1e-6);
+        assert!((logs["b_mae"] - 1.5).abs() < 1e-6);
+        assert!(trainer.set_outputs(vec![head("a", 1.0)], vec![3]).is_err());
+        let bad = Tensor::zeros(&[2, 3]).unwrap();
+        assert!(trainer.step(Mode::Test, &x, &bad, None).is_err());
+    }
+
     fn fresh() -> usize {
         FRESH_LARGE_BUFFERS.with(|c| c.get())
     }
