@@ -295,23 +295,14 @@ impl Trainer {
         let batch = x.shape().first().copied().unwrap_or(1) as f64;
         let (loss, grads) = match mode {
             Mode::Train => {
-                let Some(optimizer) = &self.optimizer else {
-                    bail!(
-                        InvalidArgument,
-                        "the model has no optimizer: call compile() first"
-                    );
-                };
+                let optimizer = self.compiled_optimizer()?;
                 let y_pred = self.forward(x, true)?;
                 let loss = self.total_loss(y, &y_pred, sample_weight)?;
-                // Keras scales the loss for the gradients only; apply divides them back.
-                let grads = match lock(optimizer).loss_scale_factor() {
-                    Some(s) => grad(&loss.mul(&Tensor::scalar(s as f32))?, &self.trainable)?,
-                    None => grad(&loss, &self.trainable)?,
-                };
+                let grads = self.gradients(&optimizer, &loss)?;
                 self.update_metrics(y, &y_pred, sample_weight)?;
                 // The graph (loss, y_pred) is dropped here, before the optimizer writes
                 // the weights, so that no forward-time copy of them is kept.
-                (loss.item()?, Some((optimizer.clone(), grads)))
+                (loss.item()?, Some((optimizer, grads)))
             }
             Mode::Test => no_grad(|| {
                 let y_pred = self.forward(x, false)?;
@@ -325,6 +316,26 @@ impl Trainer {
         }
         self.loss_tracker.add(loss as f64, batch);
         Ok(())
+    }
+
+    /// The optimizer `compile` gave, which training needs.
+    fn compiled_optimizer(&self) -> Result<Arc<Mutex<Optimizer>>> {
+        match &self.optimizer {
+            Some(optimizer) => Ok(optimizer.clone()),
+            None => bail!(
+                InvalidArgument,
+                "the model has no optimizer: call compile() first"
+            ),
+        }
+    }
+
+    /// The gradients of `loss` for the trainable weights. Keras scales the loss for the
+    /// gradients only (`loss_scale_factor`); the optimizer divides them back.
+    fn gradients(&self, optimizer: &Mutex<Optimizer>, loss: &Tensor) -> Result<Vec<Tensor>> {
+        match lock(optimizer).loss_scale_factor() {
+            Some(s) => grad(&loss.mul(&Tensor::scalar(s as f32))?, &self.trainable),
+            None => grad(loss, &self.trainable),
+        }
     }
 
     /// [`Trainer::step`] for a model of several outputs: each output's loss on its
@@ -387,20 +398,12 @@ impl Trainer {
         };
         let (loss, values, grads) = match mode {
             Mode::Train => {
-                let Some(optimizer) = &self.optimizer else {
-                    bail!(
-                        InvalidArgument,
-                        "the model has no optimizer: call compile() first"
-                    );
-                };
+                let optimizer = self.compiled_optimizer()?;
                 let outputs = self.forward_outputs(x, true)?;
                 let (loss, values) = losses(&outputs)?;
-                let grads = match lock(optimizer).loss_scale_factor() {
-                    Some(s) => grad(&loss.mul(&Tensor::scalar(s as f32))?, &self.trainable)?,
-                    None => grad(&loss, &self.trainable)?,
-                };
+                let grads = self.gradients(&optimizer, &loss)?;
                 self.update_output_metrics(&ys, &outputs, sample_weight)?;
-                (loss.item()?, values, Some((optimizer.clone(), grads)))
+                (loss.item()?, values, Some((optimizer, grads)))
             }
             Mode::Test => no_grad(|| {
                 let outputs = self.forward_outputs(x, false)?;

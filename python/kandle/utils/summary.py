@@ -77,6 +77,11 @@ def print_summary(
             emit(rule("├", "─", "┼", "┤"))
         emit(row(cells, "│", "│", "│", True))
     emit(rule("└", "─", "┴", "┘"))
+    _print_param_counts(model, emit)
+
+
+def _print_param_counts(model: Any, emit: Callable[[str], Any]) -> None:
+    """The lines under the table: total, trainable and non-trainable parameters."""
     trainable = _count(model.trainable_weights)
     non_trainable = _count(model.non_trainable_weights)
     total = trainable + non_trainable
@@ -194,9 +199,4 @@ def _print_functional(model: Any, line_length: int | None, emit: Callable[[str],
         for text in line(cells, 2):
             emit(text)
     emit(rule("└", "─", "┴", "┘"))
-    trainable = _count(model.trainable_weights)
-    non_trainable = _count(model.non_trainable_weights)
-    total_params = trainable + non_trainable
-    emit(f" Total params: {total_params:,} ({readable_memory_size(total_params * 4)})")
-    emit(f" Trainable params: {trainable:,} ({readable_memory_size(trainable * 4)})")
-    emit(f" Non-trainable params: {non_trainable:,} ({readable_memory_size(non_trainable * 4)})")
+    _print_param_counts(model, emit)
