@@ -268,6 +268,8 @@ def test_get_config_is_keras_s_functional_config():
         assert g.get("build_config") == w.get("build_config")
     again = kd.Model.from_config(got)
     assert again.get_config() == got
+    serialized = json.loads(ours.to_json())
+    assert (serialized["class_name"], serialized["config"]) == ("Functional", got)
     single, reference = _json(residual(kd).get_config()), _json(residual(keras).get_config())
     assert single["input_layers"] == ["x", 0, 0]
     assert single == reference | {"layers": single["layers"]}
