@@ -50,6 +50,10 @@ impl PyDataset {
     }
 }
 
+/// One output of a model of several outputs as Python gives it: its name, its loss (or
+/// None), the loss's weight and the per-sample shape of its targets.
+type PyOutputHead<'py> = (String, Option<PyRef<'py, PyLoss>>, f64, Vec<usize>);
+
 /// A compiled model's engine: layers, loss, optimizer and metrics, shared with their
 /// Python objects. Each metric comes as `(name, metric, weighted)`: only weighted
 /// metrics (Keras's `weighted_metrics`) see sample weights.
@@ -237,7 +241,7 @@ impl PyTrainer {
     /// (targets arrive packed side by side); metric `i` reads output `metric_outputs[i]`.
     fn set_outputs(
         &mut self,
-        outputs: Vec<(String, Option<PyRef<'_, PyLoss>>, f64, Vec<usize>)>,
+        outputs: Vec<PyOutputHead<'_>>,
         metric_outputs: Vec<usize>,
     ) -> PyResult<()> {
         let outputs = outputs
