@@ -12,7 +12,8 @@ import pytest
 
 import kandle as kd
 
-RTOL = 2e-5
+# As tests/test_keras_parity.py: float32 runs drift apart by rounding over epochs.
+RTOL = 1e-4
 
 
 def two_head(lib):
