@@ -33,7 +33,7 @@ from kandle._keras_tensor import (
 from kandle.errors import InvalidArgumentError, ShapeError
 from kandle.layers.input_layer import InputLayer
 from kandle.layers.layer import Layer
-from kandle.models import Model, Sequential
+from kandle.models import Model, Sequential, _log_name
 
 Shape = tuple[int | None, ...]
 
@@ -529,14 +529,8 @@ class Functional(Model):
                     )
                     if isinstance(spec, str):
                         metric.name = spec
-                    name = f"{self.output_names[output]}_{metric.name}"
-                    if name in taken and weighted:
-                        name = f"{self.output_names[output]}_weighted_{metric.name}"
-                    if name in taken:
-                        taken[name] += 1
-                        name = f"{name}_{taken[name] - 1}"
-                    else:
-                        taken[name] = 1
+                    prefix = f"{self.output_names[output]}_"
+                    name = _log_name(taken, metric.name, weighted, prefix)
                     resolved.append((name, metric, weighted))
                     outputs.append(output)
             self._metrics = resolved

@@ -73,6 +73,20 @@ def _check_cardinality(**arrays: np.ndarray | None) -> int:
     return n
 
 
+def _log_name(taken: dict[str, int], name: str, weighted: bool, prefix: str = "") -> str:
+    """A metric's name in the logs, as Keras gives it: ``<prefix><name>``; a weighted
+    metric whose name is taken becomes ``<prefix>weighted_<name>``, and a name taken
+    again gets ``_1``, ``_2``, ... Records the name in ``taken``."""
+    full = f"{prefix}{name}"
+    if full in taken and weighted:
+        full = f"{prefix}weighted_{name}"
+    if full in taken:
+        taken[full] += 1
+        return f"{full}_{taken[full] - 1}"
+    taken[full] = 1
+    return full
+
+
 def _check_batch_size(batch_size: Any, argument: str = "batch_size") -> int:
     if batch_size is None:
         return 32
@@ -360,14 +374,7 @@ class Model(Layer):
                     metric = metrics_module.get(spec, y_true=y_true, y_pred=y_pred, loss=self.loss)
                     if isinstance(spec, str):
                         metric.name = spec
-                    name = metric.name
-                    if name in taken and weighted:
-                        name = f"weighted_{name}"
-                    if name in taken:
-                        taken[name] += 1
-                        name = f"{name}_{taken[name] - 1}"
-                    else:
-                        taken[name] = 1
+                    name = _log_name(taken, metric.name, weighted)
                     resolved.append((name, metric, weighted))
             self._metrics = resolved
         return self._metrics
