@@ -485,7 +485,9 @@ def test_input_takes_keras_s_arguments():
             k: (list(v) if k == "batch_shape" else v) for k, v in config.items() if k != "name"
         }
     assert kd.Input((3,), name="features").name == "features"
-    layer = kd.layers.InputLayer.from_config(kd.Input((None, 4), dtype="int32").get_config())
+    layer = kd.layers.InputLayer.from_config(
+        kd.layers.InputLayer((None, 4), dtype="int32").get_config()
+    )
     assert (layer.shape, layer.dtype) == ((None, None, 4), "int32")
 
 

@@ -33,6 +33,7 @@ __all__ = [
     "set_random_seed",
     "set_num_threads",
     "get_num_threads",
+    "graph_layer",
     "simd_level",
     "Layer",
     "normalization_adapt",
@@ -166,8 +167,17 @@ def regularization_penalty(x: _Operand, l1: float, l2: float) -> Tensor: ...
 class Layer:
     def __new__(cls, class_name: str, config_json: str, weights: Sequence[Tensor]) -> Layer: ...
     def forward(self, x: _Operand, training: bool = False) -> Tensor: ...
+    def forward_many(self, inputs: Sequence[_Operand], training: bool = False) -> Tensor: ...
     def regularization(self) -> Tensor | None: ...
 
+# A functional model's graph as one layer: nodes are (layer index, input tensor indices).
+def graph_layer(
+    layers: Sequence[Layer],
+    nodes: Sequence[tuple[int, Sequence[int]]],
+    num_inputs: int,
+    outputs: Sequence[int],
+    packed_input_shapes: Sequence[Sequence[int]],
+) -> Layer: ...
 def normalization_adapt(
     batches: Sequence[_Operand], axis: Sequence[int]
 ) -> tuple[_Float32Array, _Float32Array]: ...
@@ -339,6 +349,12 @@ class Trainer:
     ) -> bool: ...
     def evaluate(self, data: Any, hooks: Any, every_batch: bool) -> None: ...
     def reset_metrics(self) -> None: ...
+    # Outputs of a functional model: (name, loss or None, loss weight, target shape).
+    def set_outputs(
+        self,
+        outputs: Sequence[tuple[str, Loss | None, float, Sequence[int]]],
+        metric_outputs: Sequence[int],
+    ) -> None: ...
     def step(
         self,
         x: _Operand,

@@ -74,6 +74,20 @@ def _check_cardinality(**arrays: np.ndarray | None) -> int:
     return n
 
 
+def _log_name(taken: dict[str, int], name: str, weighted: bool, prefix: str = "") -> str:
+    """A metric's name in the logs, as Keras gives it: ``<prefix><name>``; a weighted
+    metric whose name is taken becomes ``<prefix>weighted_<name>``, and a name taken
+    again gets ``_1``, ``_2``, ... Records the name in ``taken``."""
+    full = f"{prefix}{name}"
+    if full in taken and weighted:
+        full = f"{prefix}weighted_{name}"
+    if full in taken:
+        taken[full] += 1
+        return f"{full}_{taken[full] - 1}"
+    taken[full] = 1
+    return full
+
+
 def _check_batch_size(batch_size: Any, argument: str = "batch_size") -> int:
     if batch_size is None:
         return 32
@@ -129,6 +143,14 @@ class Model(Layer):
     True
     """
 
+    def __new__(cls, *args: Any, **kwargs: Any) -> Any:
+        # Keras's `Model(inputs, outputs)` makes a functional model (kandle._functional).
+        if cls is Model and (args or "inputs" in kwargs or "outputs" in kwargs):
+            from kandle._functional import Functional
+
+            return super().__new__(Functional)
+        return super().__new__(cls)
+
     def __init__(self, name: str | None = None) -> None:
         super().__init__(name=name)
         self.optimizer: Any = None
@@ -139,6 +161,16 @@ class Model(Layer):
         self._metric_specs: list[Any] = []
         self._weighted_metric_specs: list[Any] = []
         self._metrics: list[tuple[str, Any, bool]] | None = None
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> Any:
+        """A model from its config; a functional config (Keras's ``input_layers`` and
+        ``output_layers``) makes a functional model (kandle._functional_config)."""
+        if "input_layers" in config and "output_layers" in config:
+            from kandle._functional_config import functional_from_config
+
+            return functional_from_config(config)
+        return super().from_config(config)
 
     # -- structure (Sequential provides it) ------------------------------------
     @property
@@ -343,14 +375,7 @@ class Model(Layer):
                     metric = metrics_module.get(spec, y_true=y_true, y_pred=y_pred, loss=self.loss)
                     if isinstance(spec, str):
                         metric.name = spec
-                    name = metric.name
-                    if name in taken and weighted:
-                        name = f"weighted_{name}"
-                    if name in taken:
-                        taken[name] += 1
-                        name = f"{name}_{taken[name] - 1}"
-                    else:
-                        taken[name] = 1
+                    name = _log_name(taken, metric.name, weighted)
                     resolved.append((name, metric, weighted))
             self._metrics = resolved
         return self._metrics
@@ -967,8 +992,11 @@ class Model(Layer):
         return h
 
     def __call__(self, inputs: Any, training: Any = None) -> Any:
+        from kandle._keras_tensor import call_symbolic, is_symbolic
         from kandle.ops import convert_to_tensor
 
+        if is_symbolic(inputs):  # a model used as a layer of a functional model
+            return call_symbolic(self, inputs, training)
         x = convert_to_tensor(inputs)
         self._ensure_built(tuple(x.shape[1:]))
         return self.call(x, training=bool(training))
@@ -1035,6 +1063,10 @@ class Sequential(Model):
 
     def add(self, layer: Layer) -> None:
         """Appends a layer (an ``Input`` first fixes the input shape)."""
+        from kandle._keras_tensor import KerasTensor
+
+        if isinstance(layer, KerasTensor) and layer._keras_history is not None:
+            layer = layer._keras_history[0]  # kd.Input's tensor: its InputLayer
         if isinstance(layer, InputLayer):
             if self._layers or self._input is not None:
                 raise InvalidArgumentError("Sequential: an Input must come first, and only once")

@@ -194,6 +194,24 @@ def _serialize_metric(spec: Any) -> Any:
 def _compile_config(model: Any) -> dict[str, Any] | None:
     if not getattr(model, "compiled", False):
         return None
+    output_losses = getattr(model, "_output_losses", None)
+    if output_losses:  # a functional model of several outputs: one entry per output
+        outputs = range(len(output_losses))
+
+        def per_output(specs: list[tuple[int, Any]]) -> Any:
+            lists = [[_serialize_metric(m) for o, m in specs if o == i] for i in outputs]
+            return lists if any(lists) else None
+
+        return {
+            "optimizer": _serialize_object(model.optimizer, "keras.optimizers"),
+            "loss": [_serialize_loss(loss) for loss in output_losses],
+            "loss_weights": list(model._loss_weights),
+            "metrics": per_output(model._metric_specs),
+            "weighted_metrics": per_output(model._weighted_metric_specs),
+            "run_eagerly": False,
+            "steps_per_execution": 1,
+            "jit_compile": False,
+        }
     return {
         "optimizer": (
             _serialize_object(model.optimizer, "keras.optimizers")
@@ -210,13 +228,27 @@ def _compile_config(model: Any) -> dict[str, Any] | None:
     }
 
 
-def serialize_model(model: Any) -> dict[str, Any]:
-    """Keras's serialized form of a Sequential model, as ``config.json`` holds it."""
+def serialize_model(model: Any, nested: bool = False) -> dict[str, Any]:
+    """Keras's serialized form of a Sequential or functional model, as ``config.json``
+    holds it (``nested``: as a layer of another model, without its compile config)."""
+    from kandle._functional import Functional
     from kandle.models import Sequential
 
+    if isinstance(model, Functional):
+        functional: dict[str, Any] = {
+            "module": "keras.src.models.functional",
+            "class_name": "Functional",
+            "config": plain(model.get_config()),
+            "registered_name": "Functional",
+            "build_config": {"input_shape": None},
+        }
+        compile_config = None if nested else _compile_config(model)
+        if compile_config is not None:
+            functional["compile_config"] = compile_config
+        return functional
     if not isinstance(model, Sequential):
         raise InvalidArgumentError(
-            f"save_model: kandle saves Sequential models, got {type(model).__name__}"
+            f"save_model: kandle saves Sequential and functional models, got {type(model).__name__}"
         )
     layer_entries = []
     if model._input is not None:
@@ -251,7 +283,7 @@ def serialize_model(model: Any) -> dict[str, Any]:
     }
     if model.built and model.input_shape is not None:
         out["build_config"] = {"input_shape": list(model.input_shape)}
-    compile_config = _compile_config(model)
+    compile_config = None if nested else _compile_config(model)
     if compile_config is not None:
         out["compile_config"] = compile_config
     return out
@@ -360,10 +392,17 @@ def model_from_config(config: dict[str, Any], custom_objects: dict[str, Any] | N
 
     custom_objects = dict(custom_objects or {})
     _check_modules(config, custom_objects)
+    if isinstance(config, dict) and config.get("class_name") in ("Functional", "Model"):
+        from kandle._functional_config import functional_from_config
+
+        inner = config.get("config")
+        if not isinstance(inner, dict):
+            raise InvalidArgumentError("load_model: the functional model has no config")
+        return functional_from_config(inner, custom_objects)
     if not isinstance(config, dict) or config.get("class_name") != "Sequential":
         name = config.get("class_name") if isinstance(config, dict) else config
         raise InvalidArgumentError(
-            f"load_model: kandle loads Sequential models, got class_name={name!r}"
+            f"load_model: kandle loads Sequential and functional models, got class_name={name!r}"
         )
     inner = config.get("config")
     if not isinstance(inner, dict) or not isinstance(inner.get("layers"), list):
@@ -401,7 +440,10 @@ def _compile_from_config(model: Any, config: dict[str, Any], custom: dict[str, A
             custom,
             "optimizer",
         )
-    loss = _deserialize(config.get("loss"), losses_module._CLASSES, custom, "loss")
+
+    def loss_of(spec: Any) -> Any:
+        return _deserialize(spec, losses_module._CLASSES, custom, "loss")
+
     metric_classes = metrics_module._CLASSES
 
     def metric_list(specs: Any) -> Any:
@@ -411,20 +453,38 @@ def _compile_from_config(model: Any, config: dict[str, Any], custom: dict[str, A
             specs = [specs]
         return [_deserialize(s, metric_classes, custom, "metric") for s in specs]
 
+    def per_output(specs: Any, each: Callable[[Any], Any]) -> Any:
+        # A model of several outputs has a list, or a dict by output name, of them.
+        if isinstance(specs, dict) and "class_name" not in specs:
+            return {k: each(v) for k, v in specs.items()}
+        if isinstance(specs, list) and len(getattr(model, "outputs", ())) > 1:
+            return [each(v) for v in specs]
+        return each(specs)
+
+    several = len(getattr(model, "outputs", ())) > 1
+    extra = {"loss_weights": config.get("loss_weights")} if several else {}
     model.compile(
         optimizer=optimizer if optimizer is not None else "rmsprop",
-        loss=loss,
-        metrics=metric_list(config.get("metrics")),
-        weighted_metrics=metric_list(config.get("weighted_metrics")),
+        loss=per_output(config.get("loss"), loss_of),
+        metrics=per_output(config.get("metrics"), metric_list)
+        if several
+        else metric_list(config.get("metrics")),
+        weighted_metrics=per_output(config.get("weighted_metrics"), metric_list)
+        if several
+        else metric_list(config.get("weighted_metrics")),
+        **extra,
     )
 
 
 # ---------------------------------------------------------------------------- weights
 
 
-def _layer_keys(model: Any) -> list[tuple[str, Layer]]:
+def _layer_keys(model: Any, prefix: str = "layers") -> list[tuple[str, Layer]]:
     """Keras's weight paths of the model's layers: ``layers/<snake class name>``, with
-    ``_1``, ``_2``, ... for repeats, in layer order."""
+    ``_1``, ``_2``, ... for repeats, in layer order; a model used as a layer holds its
+    own layers under its path (``layers/functional/layers/dense``)."""
+    from kandle.models import Model
+
     counts: dict[str, int] = {}
     keys = []
     for layer in model.layers:
@@ -432,7 +492,11 @@ def _layer_keys(model: Any) -> list[tuple[str, Layer]]:
         base = _core.snake_case(type(layer).__name__)
         n = counts.get(base, 0)
         counts[base] = n + 1
-        keys.append((f"layers/{base}" if n == 0 else f"layers/{base}_{n}", layer))
+        key = f"{prefix}/{base}" if n == 0 else f"{prefix}/{base}_{n}"
+        if isinstance(layer, Model):
+            keys.extend(_layer_keys(layer, f"{key}/layers"))
+        else:
+            keys.append((key, layer))
     return keys
 
 

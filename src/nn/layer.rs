@@ -12,6 +12,24 @@ pub trait Layer: Send + Sync {
     /// Applies the layer; `training` switches dropout and batch statistics.
     fn forward(&self, x: &Tensor, training: bool) -> Result<Tensor>;
 
+    /// Applies the layer to several inputs (a merge layer such as `Add`, or a
+    /// functional model with several inputs). A layer of one input takes exactly one.
+    fn forward_many(&self, inputs: &[Tensor], training: bool) -> Result<Tensor> {
+        match inputs {
+            [x] => self.forward(x, training),
+            _ => crate::bail!(
+                InvalidArgument,
+                "this layer takes a single input, got a list of {} inputs",
+                inputs.len()
+            ),
+        }
+    }
+
+    /// All outputs of a layer that has several (a functional model); one for the others.
+    fn forward_outputs(&self, x: &Tensor, training: bool) -> Result<Vec<Tensor>> {
+        Ok(vec![self.forward(x, training)?])
+    }
+
     /// The penalty this layer adds to the loss (its regularizers), if any.
     fn regularization(&self) -> Result<Option<Tensor>> {
         Ok(None)

@@ -75,8 +75,14 @@ pub const LAYER_CLASSES: &[LayerClass] = &[
     weightless("ActivityRegularization", |c| {
         Ok(Box::new(ActivityRegularization::from_config(c)?))
     }),
+    weightless("Add", |_| Ok(Box::new(Merge { op: MergeOp::Add }))),
     weightless("AlphaDropout", |c| {
         Ok(Box::new(AlphaDropout::from_config(c)?))
+    }),
+    weightless("Average", |_| {
+        Ok(Box::new(Merge {
+            op: MergeOp::Average,
+        }))
     }),
     weightless("AveragePooling1D", |c| {
         Ok(Box::new(Pooling::from_config(
@@ -102,6 +108,9 @@ pub const LAYER_CLASSES: &[LayerClass] = &[
     ),
     weightless("CategoryEncoding", |c| {
         Ok(Box::new(CategoryEncoding::from_config(c)?))
+    }),
+    weightless("Concatenate", |c| {
+        Ok(Box::new(Concatenate::from_config(c)?))
     }),
     weighted(
         "Conv1D",
@@ -149,6 +158,7 @@ pub const LAYER_CLASSES: &[LayerClass] = &[
     weightless("Discretization", |c| {
         Ok(Box::new(Discretization::from_config(c)?))
     }),
+    weightless("Dot", |c| Ok(Box::new(Dot::from_config(c)?))),
     weightless("Dropout", |c| Ok(Box::new(Dropout::from_config(c)?))),
     weightless("ELU", |c| Ok(Box::new(ELU::from_config(c)?))),
     weighted(
@@ -223,6 +233,21 @@ pub const LAYER_CLASSES: &[LayerClass] = &[
             c,
         )?))
     }),
+    weightless("Maximum", |_| {
+        Ok(Box::new(Merge {
+            op: MergeOp::Maximum,
+        }))
+    }),
+    weightless("Minimum", |_| {
+        Ok(Box::new(Merge {
+            op: MergeOp::Minimum,
+        }))
+    }),
+    weightless("Multiply", |_| {
+        Ok(Box::new(Merge {
+            op: MergeOp::Multiply,
+        }))
+    }),
     weighted(
         "Normalization",
         |c, w| Ok(Box::new(Normalization::from_config(c, w)?)),
@@ -269,6 +294,11 @@ pub const LAYER_CLASSES: &[LayerClass] = &[
             c,
             2,
         )?))
+    }),
+    weightless("Subtract", |_| {
+        Ok(Box::new(Merge {
+            op: MergeOp::Subtract,
+        }))
     }),
     weightless("UnitNormalization", |c| {
         Ok(Box::new(UnitNormalization::from_config(c)?))

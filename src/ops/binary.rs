@@ -137,6 +137,46 @@ impl<T: Float> Tensor<T> {
             ])
         }))
     }
+
+    /// The elementwise maximum of `self` and `other`, broadcast as in NumPy. On ties the
+    /// gradient is split evenly between the two, as JAX's `maximum` does.
+    pub fn maximum(&self, other: &Tensor<T>) -> Result<Tensor<T>> {
+        self.extremum(other, "maximum", |a, b| a > b)
+    }
+
+    /// The elementwise minimum of `self` and `other`, broadcast as in NumPy (ties as
+    /// [`Tensor::maximum`]).
+    pub fn minimum(&self, other: &Tensor<T>) -> Result<Tensor<T>> {
+        self.extremum(other, "minimum", |a, b| a < b)
+    }
+
+    /// The elementwise pick of `self` where `wins(self, other)`, else `other`; the
+    /// gradient goes to the picked operand, half to each on ties.
+    fn extremum(&self, other: &Tensor<T>, op: &str, wins: fn(T, T) -> bool) -> Result<Tensor<T>> {
+        let (data, shape) =
+            broadcast_zip(self, other, op, move |a, b| if wins(b, a) { b } else { a })?;
+        Ok(Tensor::from_op(data, shape, &[self, other], move |a| {
+            let [x, y] = [&a.inputs[0], &a.inputs[1]];
+            let half = T::from_f64(0.5);
+            // The share of the gradient each element of x gets: 1, 0 or 1/2 on ties.
+            let (share_x, _) = broadcast_zip(x, y, "maximum", move |p, q| {
+                if wins(p, q) {
+                    T::one()
+                } else if wins(q, p) {
+                    T::zero()
+                } else {
+                    half
+                }
+            })?;
+            let share_x = Tensor::from_vec(share_x, a.grad.shape())?;
+            let gx = a.grad.mul(&share_x)?;
+            let gy = a.grad.sub(&gx)?;
+            Ok(vec![
+                Some(gx.sum_to_shape(x.shape())?),
+                Some(gy.sum_to_shape(y.shape())?),
+            ])
+        }))
+    }
 }
 
 #[cfg(test)]
@@ -178,6 +218,8 @@ mod tests {
             check_grad(&[a.clone(), b.clone()], |x| x[0].sub(&x[1]));
             check_grad(&[a.clone(), b.clone()], |x| x[0].mul(&x[1]));
             check_grad(&[a.clone(), b.clone()], |x| x[0].div(&x[1]));
+            check_grad(&[a.clone(), b.clone()], |x| x[0].maximum(&x[1]));
+            check_grad(&[a.clone(), b.clone()], |x| x[0].minimum(&x[1]));
         }
     }
 
@@ -191,5 +233,15 @@ mod tests {
         );
         assert_eq!(a.sub(&b).unwrap().shape(), &[3, 2]);
         assert!(a.add(&crate::Tensor::zeros(&[2, 3]).unwrap()).is_err());
+        let c = crate::Tensor::<f32>::from_vec(vec![1., 5., 3.], &[3]).unwrap();
+        let d = crate::Tensor::<f32>::from_vec(vec![2., 4., 3.], &[3]).unwrap();
+        assert_eq!(c.maximum(&d).unwrap().to_vec(), vec![2., 5., 3.]);
+        assert_eq!(c.minimum(&d).unwrap().to_vec(), vec![1., 4., 3.]);
+        // Ties split the gradient, as in JAX.
+        let (cv, dv) = (c.to_variable(), d.to_variable());
+        let out = cv.maximum(&dv).unwrap().sum(None, false).unwrap();
+        let g = crate::grad(&out, &[cv.clone(), dv.clone()]).unwrap();
+        assert_eq!(g[0].to_vec(), vec![0., 1., 0.5]);
+        assert_eq!(g[1].to_vec(), vec![1., 0., 0.5]);
     }
 }

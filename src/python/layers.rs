@@ -42,6 +42,18 @@ impl PyLayer {
         run(py, || self.inner.forward(&x, training)).map(PyTensor::from)
     }
 
+    /// The layer applied to several inputs (a merge layer, a functional model).
+    #[pyo3(signature = (inputs, training=false))]
+    fn forward_many(
+        &self,
+        py: Python<'_>,
+        inputs: Vec<Bound<'_, PyAny>>,
+        training: bool,
+    ) -> PyResult<PyTensor> {
+        let inputs = inputs.iter().map(to_tensor).collect::<PyResult<Vec<_>>>()?;
+        run(py, || self.inner.forward_many(&inputs, training)).map(PyTensor::from)
+    }
+
     /// The layer's regularization penalty, or None.
     fn regularization(&self, py: Python<'_>) -> PyResult<Option<PyTensor>> {
         Ok(run(py, || self.inner.regularization())?.map(PyTensor::from))

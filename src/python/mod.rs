@@ -4,6 +4,7 @@
 mod convert;
 mod error;
 mod fit;
+mod functional;
 mod functions;
 mod io;
 mod layers;
@@ -95,6 +96,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     m.add_class::<tensor::PyTensor>()?;
     m.add_class::<tensor::PyVariable>()?;
+    functional::register(m)?;
     functions::register(m)?;
     io::register(m)?;
     layers::register(m)?;

@@ -10,7 +10,7 @@ use super::optim::PyOptimizer;
 use super::tensor::PyTensor;
 use super::{run, run_interruptible};
 use crate::model::fit::{evaluate_loop, fit_loop, ArrayBatches, Batches, LoopOptions};
-use crate::train::{CompiledMetric, Dataset, Mode, SharedMetric, Trainer};
+use crate::train::{CompiledMetric, Dataset, Mode, OutputHead, SharedMetric, Trainer};
 use pyo3::prelude::*;
 use pyo3::IntoPyObjectExt;
 
@@ -49,6 +49,10 @@ impl PyDataset {
         self.inner.num_batches(batch_size)
     }
 }
+
+/// One output of a model of several outputs as Python gives it: its name, its loss (or
+/// None), the loss's weight and the per-sample shape of its targets.
+type PyOutputHead<'py> = (String, Option<PyRef<'py, PyLoss>>, f64, Vec<usize>);
 
 /// A compiled model's engine: layers, loss, optimizer and metrics, shared with their
 /// Python objects. Each metric comes as `(name, metric, weighted)`: only weighted
@@ -140,15 +144,16 @@ impl PyTrainer {
     /// The running `loss` and metric values, in order: floats, and float32 arrays for
     /// metrics whose Keras result is one (Keras's History holds those arrays).
     fn logs<'py>(&self, py: Python<'py>) -> PyResult<Vec<(String, Bound<'py, PyAny>)>> {
-        let mut logs = self.inner.logs().into_iter();
+        // The losses are floats; a metric's value comes from the metric itself.
         let mut out = Vec::with_capacity(self.metrics.len() + 1);
-        // `loss` first, then one entry per metric in order.
-        if let Some((name, loss)) = logs.next() {
-            out.push((name, loss.into_bound_py_any(py)?));
-        }
-        for ((name, _), (_, metric)) in logs.zip(&self.metrics) {
-            let value = keras_result(&**metric.lock().unwrap_or_else(|e| e.into_inner()));
-            out.push((name, value.into_py(py)?));
+        for (name, value) in self.inner.logs() {
+            match self.metrics.iter().find(|(n, _)| *n == name) {
+                Some((_, metric)) => {
+                    let result = keras_result(&**metric.lock().unwrap_or_else(|e| e.into_inner()));
+                    out.push((name, result.into_py(py)?));
+                }
+                None => out.push((name, value.into_bound_py_any(py)?)),
+            }
         }
         Ok(out)
     }
@@ -229,6 +234,26 @@ impl PyTrainer {
 
     fn reset_metrics(&mut self) {
         self.inner.reset_metrics()
+    }
+
+    /// Makes this the engine of a model of several outputs: `outputs` holds
+    /// `(name, loss or None, loss weight, per-sample target shape)` for each, in order
+    /// (targets arrive packed side by side); metric `i` reads output `metric_outputs[i]`.
+    fn set_outputs(
+        &mut self,
+        outputs: Vec<PyOutputHead<'_>>,
+        metric_outputs: Vec<usize>,
+    ) -> PyResult<()> {
+        let outputs = outputs
+            .into_iter()
+            .map(|(name, loss, weight, target_shape)| OutputHead {
+                name,
+                loss: loss.map(|l| l.inner.clone()),
+                weight,
+                target_shape,
+            })
+            .collect();
+        Ok(self.inner.set_outputs(outputs, metric_outputs)?)
     }
 
     /// One step on one batch (train_on_batch / test_on_batch).

@@ -56,7 +56,31 @@ impl RunningMean {
     }
 }
 
-/// A compiled sequential model: its layers, loss, optimizer and metrics.
+/// One output of a model of several outputs (a functional model): its loss, the
+/// loss's weight in the total, and the per-sample shape of its targets. Targets come
+/// packed side by side in one `(batch, total)` array, in output order.
+pub struct OutputHead {
+    /// Keras's name of the output (its layer's name): the logs name its loss
+    /// `<name>_loss`.
+    pub name: String,
+    /// The output's loss; None leaves the output untrained (Keras's `loss=None` entry).
+    pub loss: Option<Arc<Loss>>,
+    /// The loss's factor in the total loss (Keras's `loss_weights`).
+    pub weight: f64,
+    /// The shape of one sample's targets.
+    pub target_shape: Vec<usize>,
+}
+
+/// The outputs of a model of several outputs, and which output each metric reads.
+struct Heads {
+    outputs: Vec<OutputHead>,
+    /// The output each of the trainer's metrics reads, by metric index.
+    metric_outputs: Vec<usize>,
+    /// The running mean of each output's unweighted loss (for outputs with a loss).
+    trackers: Vec<RunningMean>,
+}
+
+/// A compiled model: its layers (a stack, or one graph), loss, optimizer and metrics.
 pub struct Trainer {
     layers: Vec<Arc<dyn Layer>>,
     trainable: Vec<Tensor>,
@@ -64,6 +88,8 @@ pub struct Trainer {
     optimizer: Option<Arc<Mutex<Optimizer>>>,
     metrics: Vec<CompiledMetric>,
     loss_tracker: RunningMean,
+    /// Set for a model of several outputs, whose last layer gives them all.
+    heads: Option<Heads>,
     /// Rows of predictions gathered so far by [`Trainer::predict_batches`].
     predictions: Vec<f32>,
     prediction_shape: Vec<usize>,
@@ -173,8 +199,50 @@ impl Trainer {
             optimizer,
             metrics,
             loss_tracker: RunningMean::default(),
+            heads: None,
             predictions: Vec::new(),
             prediction_shape: Vec::new(),
+        }
+    }
+
+    /// Makes this the trainer of a model of several `outputs` (given by its last layer's
+    /// [`Layer::forward_outputs`]), whose targets come packed side by side; metric `i`
+    /// reads output `metric_outputs[i]`. The compiled loss is then unused: each output
+    /// has its own.
+    pub fn set_outputs(
+        &mut self,
+        outputs: Vec<OutputHead>,
+        metric_outputs: Vec<usize>,
+    ) -> Result<()> {
+        if metric_outputs.len() != self.metrics.len()
+            || metric_outputs.iter().any(|&o| o >= outputs.len())
+        {
+            bail!(
+                InvalidArgument,
+                "expected one output index below {} for each of the {} metrics, got {metric_outputs:?}",
+                outputs.len(),
+                self.metrics.len()
+            );
+        }
+        let trackers = vec![RunningMean::default(); outputs.len()];
+        self.heads = Some(Heads {
+            outputs,
+            metric_outputs,
+            trackers,
+        });
+        Ok(())
+    }
+
+    /// All the model's outputs for `x`.
+    fn forward_outputs(&self, x: &Tensor, training: bool) -> Result<Vec<Tensor>> {
+        match self.layers.split_last() {
+            Some((last, rest)) => {
+                let h = rest
+                    .iter()
+                    .try_fold(x.clone(), |h, layer| layer.forward(&h, training))?;
+                last.forward_outputs(&h, training)
+            }
+            None => Ok(vec![x.clone()]),
         }
     }
 
@@ -198,7 +266,12 @@ impl Trainer {
                 "the model has no loss: pass `loss` to compile()"
             );
         };
-        let mut total = loss.call(y, y_pred, sample_weight)?;
+        let total = loss.call(y, y_pred, sample_weight)?;
+        self.add_regularization(total)
+    }
+
+    /// `total` plus the layers' regularization penalties.
+    fn add_regularization(&self, mut total: Tensor) -> Result<Tensor> {
         for layer in &self.layers {
             if let Some(penalty) = layer.regularization()? {
                 total = total.add(&penalty)?;
@@ -216,26 +289,20 @@ impl Trainer {
         y: &Tensor,
         sample_weight: Option<&Tensor>,
     ) -> Result<()> {
+        if self.heads.is_some() {
+            return self.step_outputs(mode, x, y, sample_weight);
+        }
         let batch = x.shape().first().copied().unwrap_or(1) as f64;
         let (loss, grads) = match mode {
             Mode::Train => {
-                let Some(optimizer) = &self.optimizer else {
-                    bail!(
-                        InvalidArgument,
-                        "the model has no optimizer: call compile() first"
-                    );
-                };
+                let optimizer = self.compiled_optimizer()?;
                 let y_pred = self.forward(x, true)?;
                 let loss = self.total_loss(y, &y_pred, sample_weight)?;
-                // Keras scales the loss for the gradients only; apply divides them back.
-                let grads = match lock(optimizer).loss_scale_factor() {
-                    Some(s) => grad(&loss.mul(&Tensor::scalar(s as f32))?, &self.trainable)?,
-                    None => grad(&loss, &self.trainable)?,
-                };
+                let grads = self.gradients(&optimizer, &loss)?;
                 self.update_metrics(y, &y_pred, sample_weight)?;
                 // The graph (loss, y_pred) is dropped here, before the optimizer writes
                 // the weights, so that no forward-time copy of them is kept.
-                (loss.item()?, Some((optimizer.clone(), grads)))
+                (loss.item()?, Some((optimizer, grads)))
             }
             Mode::Test => no_grad(|| {
                 let y_pred = self.forward(x, false)?;
@@ -254,6 +321,131 @@ impl Trainer {
         }
         self.loss_tracker.add(loss as f64, batch);
         Ok(())
+    }
+
+    /// The optimizer `compile` gave, which training needs.
+    fn compiled_optimizer(&self) -> Result<Arc<Mutex<Optimizer>>> {
+        match &self.optimizer {
+            Some(optimizer) => Ok(optimizer.clone()),
+            None => bail!(
+                InvalidArgument,
+                "the model has no optimizer: call compile() first"
+            ),
+        }
+    }
+
+    /// The gradients of `loss` for the trainable weights. Keras scales the loss for the
+    /// gradients only (`loss_scale_factor`); the optimizer divides them back.
+    fn gradients(&self, optimizer: &Mutex<Optimizer>, loss: &Tensor) -> Result<Vec<Tensor>> {
+        match lock(optimizer).loss_scale_factor() {
+            Some(s) => grad(&loss.mul(&Tensor::scalar(s as f32))?, &self.trainable),
+            None => grad(loss, &self.trainable),
+        }
+    }
+
+    /// [`Trainer::step`] for a model of several outputs: each output's loss on its
+    /// columns of the packed targets, weighted and summed (Keras's `CompileLoss`).
+    fn step_outputs(
+        &mut self,
+        mode: Mode,
+        x: &Tensor,
+        y: &Tensor,
+        sample_weight: Option<&Tensor>,
+    ) -> Result<()> {
+        let batch = x.shape().first().copied().unwrap_or(1);
+        let heads = self.heads.as_ref().expect("step_outputs runs with heads");
+        let shapes: Vec<Vec<usize>> = heads
+            .outputs
+            .iter()
+            .map(|h| h.target_shape.clone())
+            .collect();
+        let width: usize = shapes.iter().map(|s| s.iter().product::<usize>()).sum();
+        let y = y.reshape(&[batch, width]).map_err(|_| {
+            crate::Error::Shape(format!(
+                "the targets of the model's {} outputs arrive packed as ({batch}, {width}), got shape {}",
+                shapes.len(),
+                crate::error::fmt_shape(y.shape())
+            ))
+        })?;
+        let ys = crate::nn::graph::split_columns(&y, &shapes)?;
+        // The total loss and each output's unweighted loss.
+        let losses = |outputs: &[Tensor]| -> Result<(Tensor, Vec<Option<f64>>)> {
+            if outputs.len() != ys.len() {
+                bail!(
+                    InvalidArgument,
+                    "the model gives {} outputs, but the trainer has {} heads",
+                    outputs.len(),
+                    ys.len()
+                );
+            }
+            let mut total: Option<Tensor> = None;
+            let mut values = Vec::with_capacity(ys.len());
+            for ((head, y_true), y_pred) in heads.outputs.iter().zip(&ys).zip(outputs) {
+                let Some(loss) = &head.loss else {
+                    values.push(None);
+                    continue;
+                };
+                let value = loss.call(y_true, y_pred, sample_weight)?;
+                values.push(Some(no_grad(|| value.item())? as f64));
+                let weighted = value.mul(&Tensor::scalar(head.weight as f32))?;
+                total = Some(match total {
+                    Some(t) => t.add(&weighted)?,
+                    None => weighted,
+                });
+            }
+            let Some(total) = total else {
+                bail!(
+                    InvalidArgument,
+                    "the model has no loss for any output: pass `loss` to compile()"
+                );
+            };
+            Ok((self.add_regularization(total)?, values))
+        };
+        let (loss, values, grads) = match mode {
+            Mode::Train => {
+                let optimizer = self.compiled_optimizer()?;
+                let outputs = self.forward_outputs(x, true)?;
+                let (loss, values) = losses(&outputs)?;
+                let grads = self.gradients(&optimizer, &loss)?;
+                self.update_output_metrics(&ys, &outputs, sample_weight)?;
+                (loss.item()?, values, Some((optimizer, grads)))
+            }
+            Mode::Test => no_grad(|| {
+                let outputs = self.forward_outputs(x, false)?;
+                let (loss, values) = losses(&outputs)?;
+                self.update_output_metrics(&ys, &outputs, sample_weight)?;
+                Ok::<_, crate::Error>((loss.item()?, values, None))
+            })?,
+        };
+        if let Some((optimizer, grads)) = grads {
+            lock(&optimizer).apply(&grads, &self.trainable)?;
+        }
+        self.loss_tracker.add(loss as f64, batch as f64);
+        let heads = self.heads.as_mut().expect("step_outputs runs with heads");
+        for (tracker, value) in heads.trackers.iter_mut().zip(values) {
+            if let Some(v) = value {
+                tracker.add(v, batch as f64);
+            }
+        }
+        Ok(())
+    }
+
+    /// Feeds one batch to the metrics of a model of several outputs, each metric its
+    /// output's targets and predictions.
+    fn update_output_metrics(
+        &self,
+        ys: &[Tensor],
+        outputs: &[Tensor],
+        sample_weight: Option<&Tensor>,
+    ) -> Result<()> {
+        let heads = self.heads.as_ref().expect("called with heads");
+        no_grad(|| {
+            for (m, &o) in self.metrics.iter().zip(&heads.metric_outputs) {
+                let weight = if m.weighted { sample_weight } else { None };
+                lock(&m.metric).update(&ys[o], &outputs[o], weight)?;
+            }
+            Ok(())
+        })
     }
 
     /// Feeds one batch to the metrics: sample weights reach only the weighted ones.
@@ -383,9 +575,27 @@ impl Trainer {
         (data, shape)
     }
 
-    /// The running loss and metric values, by name: `loss` first, then compile order.
+    /// The running loss and metric values, by name: `loss` first, then (for a model
+    /// of several outputs with more than one loss) each output's `<name>_loss`, then the
+    /// metrics in compile order.
     pub fn logs(&self) -> Vec<(String, f64)> {
         let mut logs = vec![("loss".to_string(), self.loss_tracker.value())];
+        if let Some(heads) = &self.heads {
+            let with_loss: Vec<_> = heads
+                .outputs
+                .iter()
+                .zip(&heads.trackers)
+                .filter(|(h, _)| h.loss.is_some())
+                .collect();
+            // Keras tracks each output's loss only when there are several.
+            if with_loss.len() > 1 {
+                logs.extend(
+                    with_loss
+                        .into_iter()
+                        .map(|(h, t)| (format!("{}_loss", h.name), t.value())),
+                );
+            }
+        }
         logs.extend(
             self.metrics
                 .iter()
@@ -406,6 +616,9 @@ impl Trainer {
     /// Starts new running averages (each epoch, and each evaluation).
     pub fn reset_metrics(&mut self) {
         self.loss_tracker = RunningMean::default();
+        if let Some(heads) = &mut self.heads {
+            heads.trackers.fill(RunningMean::default());
+        }
         for m in &self.metrics {
             lock(&m.metric).reset();
         }
@@ -460,6 +673,74 @@ mod tests {
             });
             assert!(failed.unwrap_err().to_string().contains("batch 3"));
         }
+    }
+
+    /// A model of two outputs: each output's loss on its columns of the packed targets,
+    /// the total weighted (Keras's `loss_weights`), each output's loss logged as
+    /// `<name>_loss`, and each metric fed its own output.
+    #[test]
+    fn several_outputs_weigh_their_losses() {
+        use crate::nn::{Graph, GraphNode};
+        let identity: Arc<dyn Layer> = Arc::new(crate::nn::Identity);
+        // Outputs: the input itself (2 columns) and its copy through Identity.
+        let graph = Graph::new(
+            vec![identity],
+            vec![GraphNode {
+                layer: 0,
+                inputs: vec![0],
+            }],
+            1,
+            vec![0, 1],
+            vec![],
+        )
+        .unwrap();
+        let mse = |_: ()| {
+            Arc::new(
+                Loss::new(
+                    LossKind::MeanSquaredError,
+                    crate::losses::Reduction::SumOverBatchSize,
+                )
+                .unwrap(),
+            )
+        };
+        let mae = crate::metrics::metric_from_config("MeanAbsoluteError", &json!({})).unwrap();
+        let metric: SharedMetric = Arc::new(Mutex::new(mae));
+        let mut trainer = Trainer::new(
+            vec![Arc::new(graph)],
+            vec![],
+            None,
+            None,
+            vec![CompiledMetric {
+                name: "b_mae".into(),
+                metric,
+                weighted: false,
+            }],
+        );
+        let head = |name: &str, weight: f64| OutputHead {
+            name: name.into(),
+            loss: Some(mse(())),
+            weight,
+            target_shape: vec![2],
+        };
+        trainer
+            .set_outputs(vec![head("a", 1.0), head("b", 0.5)], vec![1])
+            .unwrap();
+        let x = Tensor::from_vec(vec![1.0, 2.0, 3.0, 4.0], &[2, 2]).unwrap();
+        // Targets: zeros for output a, ones for output b, packed side by side.
+        let y = Tensor::from_vec(vec![0.0, 0.0, 1.0, 1.0, 0.0, 0.0, 1.0, 1.0], &[2, 4]).unwrap();
+        trainer.step(Mode::Test, &x, &y, None).unwrap();
+        let logs: std::collections::HashMap<_, _> = trainer.logs().into_iter().collect();
+        let (a, b) = (
+            (1.0 + 4.0 + 9.0 + 16.0) / 4.0,
+            (0.0 + 1.0 + 4.0 + 9.0) / 4.0,
+        );
+        assert!((logs["a_loss"] - a).abs() < 1e-6);
+        assert!((logs["b_loss"] - b).abs() < 1e-6);
+        assert!((logs["loss"] - (a + 0.5 * b)).abs() < 1e-6);
+        assert!((logs["b_mae"] - 1.5).abs() < 1e-6);
+        assert!(trainer.set_outputs(vec![head("a", 1.0)], vec![3]).is_err());
+        let bad = Tensor::zeros(&[2, 3]).unwrap();
+        assert!(trainer.step(Mode::Test, &x, &bad, None).is_err());
     }
 
     fn fresh() -> usize {

@@ -14,6 +14,24 @@ from kandle.layers.dropout import Dropout, SpatialDropout1D, SpatialDropout2D
 from kandle.layers.embedding import Embedding
 from kandle.layers.input_layer import Input, InputLayer
 from kandle.layers.layer import Layer
+from kandle.layers.merging import (
+    Add,
+    Average,
+    Concatenate,
+    Dot,
+    Maximum,
+    Minimum,
+    Multiply,
+    Subtract,
+    add,
+    average,
+    concatenate,
+    dot,
+    maximum,
+    minimum,
+    multiply,
+    subtract,
+)
 from kandle.layers.noise import AlphaDropout, GaussianDropout, GaussianNoise
 from kandle.layers.normalization import BatchNormalization, LayerNormalization, UnitNormalization
 from kandle.layers.pooling import (
@@ -59,13 +77,16 @@ GlobalAvgPool1D, GlobalAvgPool2D = GlobalAveragePooling1D, GlobalAveragePooling2
 __all__ = [
     "Activation",
     "ActivityRegularization",
+    "Add",
     "AlphaDropout",
+    "Average",
     "AveragePooling1D",
     "AveragePooling2D",
     "AvgPool1D",
     "AvgPool2D",
     "BatchNormalization",
     "CategoryEncoding",
+    "Concatenate",
     "Conv1D",
     "Conv2D",
     "Conv2DTranspose",
@@ -77,6 +98,7 @@ __all__ = [
     "Dense",
     "DepthwiseConv2D",
     "Discretization",
+    "Dot",
     "Dropout",
     "ELU",
     "Embedding",
@@ -102,6 +124,9 @@ __all__ = [
     "MaxPool2D",
     "MaxPooling1D",
     "MaxPooling2D",
+    "Maximum",
+    "Minimum",
+    "Multiply",
     "Normalization",
     "PReLU",
     "Permute",
@@ -114,9 +139,18 @@ __all__ = [
     "Softmax",
     "SpatialDropout1D",
     "SpatialDropout2D",
+    "Subtract",
     "UnitNormalization",
     "UpSampling1D",
     "UpSampling2D",
     "ZeroPadding1D",
     "ZeroPadding2D",
+    "add",
+    "average",
+    "concatenate",
+    "dot",
+    "maximum",
+    "minimum",
+    "multiply",
+    "subtract",
 ]

@@ -75,7 +75,7 @@ class InputLayer(Layer):
     >>> import kandle as kd
     >>> kd.Input((784,)).shape
     (None, 784)
-    >>> kd.Input(batch_shape=(32, None), dtype="int32").batch_shape
+    >>> kd.layers.InputLayer(batch_shape=(32, None), dtype="int32").batch_shape
     (32, None)
     """
 
@@ -168,10 +168,11 @@ def Input(  # noqa: N802
     name: str | None = None,
     tensor: Any = None,
     optional: bool = False,
-) -> InputLayer:
+) -> Any:
     """Declares a model's input, as ``keras.Input``: the shape of one sample (or
     ``batch_shape``, with the batch axis), its dtype (``"int32"`` for token ids feeding
-    an Embedding) and name.
+    an Embedding) and name. Returns a symbolic tensor (``KerasTensor``) to call layers
+    on (the functional API, ``kd.Model(inputs, outputs)``), or to begin a Sequential.
 
     >>> import kandle as kd
     >>> model = kd.Sequential([kd.Input((3,)), kd.layers.Dense(2)])
@@ -179,7 +180,9 @@ def Input(  # noqa: N802
     >>> tokens.shape, tokens.dtype
     ((None, None), 'int32')
     """
-    return InputLayer(
+    from kandle._keras_tensor import input_tensor
+
+    layer = InputLayer(
         shape=shape,
         batch_size=batch_size,
         dtype=dtype,
@@ -190,3 +193,4 @@ def Input(  # noqa: N802
         optional=optional,
         name=name,
     )
+    return input_tensor(layer)

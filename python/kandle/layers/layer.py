@@ -118,8 +118,12 @@ class Layer(CheckedArguments):
         return self._engine.forward(inputs, bool(training))
 
     def __call__(self, inputs: Any, training: bool | None = None) -> Tensor:
+        from kandle._keras_tensor import call_symbolic, is_symbolic
         from kandle.ops import convert_to_tensor
 
+        # Functional API: a call on symbolic tensors records a node (kandle._functional).
+        if is_symbolic(inputs):
+            return call_symbolic(self, inputs, training)  # type: ignore[no-any-return]
         x = convert_to_tensor(inputs)
         if not self.built:
             self.build(tuple(x.shape))

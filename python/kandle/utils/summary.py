@@ -35,7 +35,13 @@ def _shape_text(shape: tuple[Any, ...]) -> str:
 def print_summary(
     model: Any, line_length: int | None = None, print_fn: Callable[[str], Any] | None = None
 ) -> None:
-    """Prints ``model``'s summary the way Keras 3 does for a Sequential model."""
+    """Prints ``model``'s summary the way Keras 3 does: a Sequential model's table, or
+    a functional model's (with its "Connected to" column when the graph branches)."""
+    from kandle._functional import Functional
+
+    if isinstance(model, Functional):
+        _print_functional(model, line_length, print_fn or print)
+        return
     emit = print_fn or print
     total_width = line_length or 88
     # Column content widths at Keras's positions (0.45, 0.84, 1.0) of the line.
@@ -71,9 +77,126 @@ def print_summary(
             emit(rule("├", "─", "┼", "┤"))
         emit(row(cells, "│", "│", "│", True))
     emit(rule("└", "─", "┴", "┘"))
+    _print_param_counts(model, emit)
+
+
+def _print_param_counts(model: Any, emit: Callable[[str], Any]) -> None:
+    """The lines under the table: total, trainable and non-trainable parameters."""
     trainable = _count(model.trainable_weights)
     non_trainable = _count(model.non_trainable_weights)
     total = trainable + non_trainable
     emit(f" Total params: {total:,} ({readable_memory_size(total * 4)})")
     emit(f" Trainable params: {trainable:,} ({readable_memory_size(trainable * 4)})")
     emit(f" Non-trainable params: {non_trainable:,} ({readable_memory_size(non_trainable * 4)})")
+
+
+def _ratio_reduce(total: int, widths: list[int]) -> list[int]:
+    """rich's ``ratio_reduce`` with equal ratios: takes ``total`` off the widths, as
+    evenly as rounding allows, first columns first."""
+    remaining, count, out = total, len(widths), []
+    for width in widths:
+        taken = min(width, round(remaining / count))
+        out.append(width - taken)
+        remaining -= taken
+        count -= 1
+    return out
+
+
+def _wrap(text: str, width: int) -> list[str]:
+    """``text`` wrapped at spaces to ``width`` columns, a longer word cut with an
+    ellipsis, as rich's table cells do."""
+    import textwrap
+
+    lines = textwrap.wrap(text, width, break_long_words=False, break_on_hyphens=False)
+    return [line if len(line) <= width else line[: width - 1] + "…" for line in lines] or [""]
+
+
+def _keras_shape(shape: Any) -> str:
+    return "(" + ", ".join("None" if d is None else str(d) for d in shape) + ")"
+
+
+def _print_functional(model: Any, line_length: int | None, emit: Callable[[str], Any]) -> None:
+    """Keras 3's summary of a functional model (``keras.src.utils.summary_utils``)."""
+    import shutil
+
+    from kandle._keras_tensor import inbound_nodes
+
+    in_model = {id(n) for n in model._nodes}
+    for t in model.inputs:
+        layer, index, _ = t._keras_history
+        in_model.add(id(inbound_nodes(layer)[index]))
+    # A chain of single calls prints as a Sequential model does, without connections.
+    chain = all(len(n.input_tensors) <= 1 for n in model._nodes) and all(
+        sum(id(n) in in_model for n in inbound_nodes(layer)) <= 1 for layer in model.layers
+    )
+    chain = chain and all(
+        sum(t is n.outputs[0] for m in model._nodes for t in m.input_tensors) <= 1
+        for n in model._nodes
+    )
+    if chain:
+        default, positions = 88, [0.45, 0.80, 1.0]
+        header = ["Layer (type)", "Output Shape", "Param #"]
+    else:
+        default, positions = 108, [0.3, 0.56, 0.74, 1.0]
+        header = [*["Layer (type)", "Output Shape", "Param #"], "Connected to"]
+    total = line_length or min(default, shutil.get_terminal_size().columns - 4)
+    widths, at = [], 0
+    for pos in positions:
+        widths.append(int(pos * total) - at)
+        at += widths[-1]
+    # rich's table: each column padded by a space each side, one border between.
+    padded = [w + 2 for w in widths]
+    room = total - (len(widths) + 1)
+    if sum(padded) > room:
+        padded = _ratio_reduce(sum(padded) - room, padded)
+    widths = [w - 2 for w in padded]
+
+    def connections(layer: Any) -> str:
+        parts = []
+        for node in inbound_nodes(layer):
+            if id(node) not in in_model:
+                continue
+            for t in node.input_tensors:
+                assert t._keras_history is not None
+                source, index, tensor = t._keras_history
+                parts.append(f"{source.name}[{index}][{tensor}]")
+        return ", ".join(parts) or "-"
+
+    def output_shape(layer: Any) -> str:
+        nodes = [n for n in inbound_nodes(layer) if id(n) in in_model]
+        if not nodes:
+            return "?"
+        shapes = [_keras_shape(t.shape) for t in nodes[-1].outputs]
+        return shapes[0] if len(shapes) == 1 else "[" + ", ".join(shapes) + "]"
+
+    def line(cells: list[str], right: int) -> list[str]:
+        wrapped = [_wrap(c, w) for c, w in zip(cells, widths)]
+        height = max(len(w) for w in wrapped)
+        lines = []
+        for i in range(height):
+            parts = []
+            for j, (w, width) in enumerate(zip(wrapped, widths)):
+                text = w[i] if i < len(w) else ""
+                parts.append(f" {text:>{width}} " if j == right else f" {text:<{width}} ")
+            lines.append("│" + "│".join(parts) + "│")
+        return lines
+
+    def rule(left: str, fill: str, mid: str, right: str) -> str:
+        return left + mid.join(fill * (w + 2) for w in widths) + right
+
+    emit(f'Model: "{model.name}"')
+    emit(rule("┏", "━", "┳", "┓"))
+    for text in line(header, 2):
+        emit(text.replace("│", "┃"))
+    emit(rule("┡", "━", "╇", "┩"))
+    for i, layer in enumerate(model.layers):
+        if i:
+            emit(rule("├", "─", "┼", "┤"))
+        params = f"{layer.count_params():,}" if layer.built else "0 (unbuilt)"
+        cells = [f"{layer.name} ({type(layer).__name__})", output_shape(layer), params]
+        if not chain:
+            cells.append(connections(layer))
+        for text in line(cells, 2):
+            emit(text)
+    emit(rule("└", "─", "┴", "┘"))
+    _print_param_counts(model, emit)
