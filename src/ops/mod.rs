@@ -3,6 +3,7 @@
 
 mod activations;
 mod binary;
+mod compare;
 mod gather;
 mod layout;
 mod linear;

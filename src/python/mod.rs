@@ -11,7 +11,9 @@ mod losses;
 mod metrics;
 mod model;
 mod nn;
+mod ops;
 mod optim;
+mod python_pieces;
 mod tensor;
 mod train;
 
@@ -102,6 +104,8 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     metrics::register(m)?;
     model::register(m)?;
     nn::register(m)?;
+    ops::register(m)?;
     optim::register(m)?;
+    python_pieces::register(m)?;
     train::register(m)
 }

@@ -10,7 +10,9 @@ use super::optim::PyOptimizer;
 use super::tensor::PyTensor;
 use super::{run, run_interruptible};
 use crate::model::fit::{evaluate_loop, fit_loop, ArrayBatches, Batches, LoopOptions};
-use crate::train::{CompiledMetric, Dataset, Mode, SharedMetric, Trainer};
+use super::python_pieces::PythonLoss;
+use crate::train::{CompiledMetric, Dataset, Mode, SharedMetric, Trainer, TrainingLoss};
+use std::sync::Arc;
 use pyo3::prelude::*;
 use pyo3::IntoPyObjectExt;
 
@@ -51,8 +53,9 @@ impl PyDataset {
 }
 
 /// A compiled model's engine: layers, loss, optimizer and metrics, shared with their
-/// Python objects. Each metric comes as `(name, metric, weighted)`: only weighted
-/// metrics (Keras's `weighted_metrics`) see sample weights.
+/// Python objects (a loss written in Python is called back per batch). Each metric
+/// comes as `(name, metric, weighted)`: only weighted metrics (Keras's
+/// `weighted_metrics`) see sample weights.
 #[pyclass(name = "Trainer", module = "kandle._core")]
 pub struct PyTrainer {
     inner: Trainer,
@@ -67,7 +70,7 @@ impl PyTrainer {
     fn new(
         layers: Vec<PyRef<'_, PyLayer>>,
         trainable: Vec<PyRef<'_, PyTensor>>,
-        loss: Option<PyRef<'_, PyLoss>>,
+        loss: Option<&Bound<'_, PyAny>>,
         optimizer: Option<PyRef<'_, PyOptimizer>>,
         metrics: Vec<(String, PyRef<'_, PyMetric>, bool)>,
     ) -> Self {
@@ -87,7 +90,7 @@ impl PyTrainer {
             inner: Trainer::new(
                 layers.iter().map(|l| l.inner.clone()).collect(),
                 trainable.iter().map(|t| t.inner.clone()).collect(),
-                loss.map(|l| l.inner.clone()),
+                loss.filter(|l| !l.is_none()).map(engine_loss),
                 optimizer.map(|o| o.inner.clone()),
                 metrics,
             ),
@@ -256,6 +259,15 @@ impl PyTrainer {
     fn forward(&self, py: Python<'_>, x: &Bound<'_, PyAny>) -> PyResult<PyTensor> {
         let x = to_tensor(x)?;
         run_interruptible(py, || self.inner.predict(&x)).map(PyTensor::from)
+    }
+}
+
+/// The engine side of a compiled loss: a built-in `kandle._core.Loss`, or a loss
+/// written in Python (called back per batch).
+fn engine_loss(loss: &Bound<'_, PyAny>) -> Arc<dyn TrainingLoss> {
+    match loss.cast::<PyLoss>() {
+        Ok(builtin) => builtin.get().inner.clone(),
+        Err(_) => Arc::new(PythonLoss::new(loss)),
     }
 }
 
