@@ -98,9 +98,7 @@ def test_layout_ops_match_numpy():
     t = np.arange(24, dtype=np.float32).reshape(2, 3, 4)
     np.testing.assert_array_equal(kd.ops.reshape(t, (4, -1)).numpy(), t.reshape(4, -1))
     np.testing.assert_array_equal(kd.ops.transpose(t).numpy(), t.transpose())
-    np.testing.assert_array_equal(
-        kd.ops.transpose(t, (1, 0, 2)).numpy(), t.transpose(1, 0, 2)
-    )
+    np.testing.assert_array_equal(kd.ops.transpose(t, (1, 0, 2)).numpy(), t.transpose(1, 0, 2))
     np.testing.assert_array_equal(kd.ops.expand_dims(t, 1).numpy(), np.expand_dims(t, 1))
     np.testing.assert_array_equal(kd.ops.expand_dims(t, -1).numpy(), np.expand_dims(t, -1))
     one = t[:, :1, :]
@@ -136,9 +134,7 @@ def test_take_matches_numpy_and_scatters_its_gradient(axis):
 
 def test_where_selects_and_routes_gradients():
     condition = np.array([True, False, True])
-    np.testing.assert_array_equal(
-        kd.ops.where(condition, X, Y).numpy(), np.where(condition, X, Y)
-    )
+    np.testing.assert_array_equal(kd.ops.where(condition, X, Y).numpy(), np.where(condition, X, Y))
     gx, gy = grad_of(lambda a, b: kd.ops.where(condition, a, b), X, Y)
     np.testing.assert_array_equal(gx, np.broadcast_to(condition, X.shape).astype(np.float32))
     np.testing.assert_array_equal(gy, 2 * (~condition).astype(np.float32))
@@ -175,3 +171,30 @@ def test_conversions_cast_and_likes():
         kd.ops.convert_to_tensor(X, dtype="int64")
     with pytest.raises(InvalidArgumentError, match="unsupported dtype"):
         kd.ops.cast(X, "complex64")
+
+
+@pytest.mark.parametrize(
+    ("name", "reference"),
+    [
+        ("less", np.less),
+        ("less_equal", np.less_equal),
+        ("greater", np.greater),
+        ("greater_equal", np.greater_equal),
+        ("equal", np.equal),
+        ("not_equal", np.not_equal),
+    ],
+)
+def test_comparisons_give_zeros_and_ones(name, reference):
+    ties = np.array([1.0, -5.0, 3.5], np.float32)
+    np.testing.assert_array_equal(
+        getattr(kd.ops, name)(X, ties).numpy(), reference(X, ties).astype(np.float32)
+    )
+
+
+def test_tensor_ordering_operators_and_identity_equality():
+    t = kd.tensor(Y)
+    np.testing.assert_array_equal((t < 0.0).numpy(), (Y < 0).astype(np.float32))
+    np.testing.assert_array_equal((t >= 2.0).numpy(), (Y >= 2).astype(np.float32))
+    np.testing.assert_array_equal((1.0 > t).numpy(), (Y < 1).astype(np.float32))
+    v = kd.Variable(Y)
+    assert v == v and v != kd.Variable(Y) and v in [v] and len({v, v}) == 1

@@ -91,7 +91,7 @@ class Metric:
         self.dtype = dtype or "float32"
         self._variables: list[Any] = []
         # A metric written in Python has no engine class: its own methods run.
-        self._engine = (
+        self._engine: Any = (
             _core.Metric(self._engine_class, engine_json(self._options()))
             if self._engine_class
             else None

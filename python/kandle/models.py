@@ -20,7 +20,6 @@ from kandle import layers as layers_module
 from kandle import losses as losses_module
 from kandle import metrics as metrics_module
 from kandle import optimizers as optimizers_module
-from kandle._python_pieces import engine_layer, engine_loss, engine_metric, output_shape_by_call
 from kandle._batches import (
     ArrayBatches,
     StreamBatches,
@@ -29,6 +28,7 @@ from kandle._batches import (
     is_stream,
     warn_ran_out,
 )
+from kandle._python_pieces import engine_layer, engine_loss, engine_metric, output_shape_by_call
 from kandle.callbacks import Callback, CallbackList, History
 from kandle.errors import InvalidArgumentError, ShapeError
 from kandle.layers.input_layer import Input, InputLayer

@@ -40,9 +40,7 @@ def convert_to_numpy(x: ArrayLike) -> np.ndarray:
 def _float_dtype(dtype: Any, op: str) -> None:
     name = getattr(dtype, "name", dtype)
     if str(name) not in ("float32", "float16", "bfloat16", "float64", "float"):
-        raise InvalidArgumentError(
-            f"{op}: kandle tensors hold float32 only, got dtype={dtype!r}"
-        )
+        raise InvalidArgumentError(f"{op}: kandle tensors hold float32 only, got dtype={dtype!r}")
 
 
 def zeros(shape: Shape) -> Tensor:
@@ -96,6 +94,36 @@ def minimum(x1: ArrayLike, x2: ArrayLike) -> Tensor:
 def clip(x: ArrayLike, x_min: float, x_max: float) -> Tensor:
     """``x`` limited to ``[x_min, x_max]``; the gradient passes inside the bounds."""
     return _core.clip(x, float(x_min), float(x_max))
+
+
+def less(x1: ArrayLike, x2: ArrayLike) -> Tensor:
+    """1 where ``x1 < x2``, else 0 (kandle's tensors hold float32; also ``x1 < x2``)."""
+    return _core.compare(x1, x2, "less")
+
+
+def less_equal(x1: ArrayLike, x2: ArrayLike) -> Tensor:
+    """1 where ``x1 <= x2``, else 0."""
+    return _core.compare(x1, x2, "less_equal")
+
+
+def greater(x1: ArrayLike, x2: ArrayLike) -> Tensor:
+    """1 where ``x1 > x2``, else 0."""
+    return _core.compare(x1, x2, "greater")
+
+
+def greater_equal(x1: ArrayLike, x2: ArrayLike) -> Tensor:
+    """1 where ``x1 >= x2``, else 0."""
+    return _core.compare(x1, x2, "greater_equal")
+
+
+def equal(x1: ArrayLike, x2: ArrayLike) -> Tensor:
+    """1 where ``x1 == x2``, else 0 (``==`` on Tensors is identity, as for Variables)."""
+    return _core.compare(x1, x2, "equal")
+
+
+def not_equal(x1: ArrayLike, x2: ArrayLike) -> Tensor:
+    """1 where ``x1 != x2``, else 0."""
+    return _core.compare(x1, x2, "not_equal")
 
 
 def where(condition: ArrayLike, x1: ArrayLike, x2: ArrayLike) -> Tensor:
@@ -174,9 +202,7 @@ def argmax(x: ArrayLike, axis: int | None = None, keepdims: bool = False) -> Ten
 def _axis_of(axis: int, rank: int, op: str) -> int:
     """``axis`` in ``0..rank`` (a negative one counts from the end)."""
     if not -rank <= axis < rank:
-        raise InvalidArgumentError(
-            f"{op}: expected an axis in [{-rank}, {rank}), got axis={axis}"
-        )
+        raise InvalidArgumentError(f"{op}: expected an axis in [{-rank}, {rank}), got axis={axis}")
     return axis % rank
 
 
@@ -198,9 +224,7 @@ def squeeze(x: ArrayLike, axis: int | Sequence[int] | None = None) -> Tensor:
     if axis is None:
         drop = {i for i, d in enumerate(x.shape) if d == 1}
     else:
-        drop = {
-            _axis_of(a, x.ndim, "squeeze") for a in ([axis] if isinstance(axis, int) else axis)
-        }
+        drop = {_axis_of(a, x.ndim, "squeeze") for a in ([axis] if isinstance(axis, int) else axis)}
         for a in drop:
             if x.shape[a] != 1:
                 raise InvalidArgumentError(
@@ -302,6 +326,12 @@ __all__ = [
     "where",
     "zeros_like",
     "divide",
+    "equal",
+    "greater",
+    "greater_equal",
+    "less",
+    "less_equal",
+    "not_equal",
     "exp",
     "full",
     "log",

@@ -56,7 +56,64 @@ fn extremum<T: Float>(
     ))
 }
 
+/// An elementwise comparison of [`Tensor::compare`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Comparison {
+    /// `x < y`
+    Less,
+    /// `x <= y`
+    LessEqual,
+    /// `x > y`
+    Greater,
+    /// `x >= y`
+    GreaterEqual,
+    /// `x == y`
+    Equal,
+    /// `x != y`
+    NotEqual,
+}
+
+impl Comparison {
+    /// The comparison `keras.ops` names `name` (`"less"`, `"greater_equal"`, ...).
+    pub fn from_name(name: &str) -> Result<Self> {
+        Ok(match name {
+            "less" => Comparison::Less,
+            "less_equal" => Comparison::LessEqual,
+            "greater" => Comparison::Greater,
+            "greater_equal" => Comparison::GreaterEqual,
+            "equal" => Comparison::Equal,
+            "not_equal" => Comparison::NotEqual,
+            other => bail!(
+                InvalidArgument,
+                "compare: unknown comparison {other:?}, expected one of less, less_equal, greater, greater_equal, equal, not_equal"
+            ),
+        })
+    }
+
+    fn holds<T: Float>(self, x: T, y: T) -> bool {
+        match self {
+            Comparison::Less => x < y,
+            Comparison::LessEqual => x <= y,
+            Comparison::Greater => x > y,
+            Comparison::GreaterEqual => x >= y,
+            Comparison::Equal => x == y,
+            Comparison::NotEqual => x != y,
+        }
+    }
+}
+
 impl<T: Float> Tensor<T> {
+    /// 1 where `self how other` holds, else 0, broadcast (`keras.ops.less`, ...; kandle
+    /// tensors hold float32, so booleans are 0 and 1). Records no gradient.
+    pub fn compare(&self, other: &Tensor<T>, how: Comparison) -> Result<Tensor<T>> {
+        let shape = broadcast_shapes(self.shape(), other.shape(), "compare")?;
+        let (x, y) = (
+            self.detach().broadcast_to(&shape)?,
+            other.detach().broadcast_to(&shape)?,
+        );
+        x.zip_map(&y, move |u, v| if how.holds(u, v) { T::one() } else { T::zero() })
+    }
+
     /// The elementwise maximum of `self` and `other`, broadcast (`keras.ops.maximum`).
     pub fn maximum(&self, other: &Tensor<T>) -> Result<Tensor<T>> {
         extremum(self, other, "maximum", |u, v| u > v)
@@ -159,6 +216,7 @@ impl<T: Float> Tensor<T> {
 
 #[cfg(test)]
 mod tests {
+    use super::Comparison;
     use crate::ops::gradcheck::{check_grad, rand};
     use crate::Tensor;
 
@@ -225,6 +283,30 @@ mod tests {
         }
         let y = Tensor::<f32>::from_vec(vec![1., 5., 3., 4., 2., 6.], &[2, 3]).unwrap();
         assert_eq!(y.min(Some(&[1]), false).unwrap().to_vec(), vec![1., 2.]);
+    }
+
+    #[test]
+    fn comparisons_broadcast_and_record_nothing() {
+        let x = Tensor::<f64>::variable(vec![1., 2., 3.], &[3]).unwrap();
+        let two = Tensor::<f64>::scalar(2.0);
+        let expect = [
+            (Comparison::Less, [1., 0., 0.]),
+            (Comparison::LessEqual, [1., 1., 0.]),
+            (Comparison::Greater, [0., 0., 1.]),
+            (Comparison::GreaterEqual, [0., 1., 1.]),
+            (Comparison::Equal, [0., 1., 0.]),
+            (Comparison::NotEqual, [1., 0., 1.]),
+        ];
+        for (how, want) in expect {
+            let out = x.compare(&two, how).unwrap();
+            assert_eq!(out.to_vec(), want.to_vec(), "{how:?}");
+            assert!(!out.requires_grad());
+        }
+        assert!(Comparison::from_name("lesser").is_err());
+        assert_eq!(
+            Comparison::from_name("greater_equal").unwrap(),
+            Comparison::GreaterEqual
+        );
     }
 
     #[test]

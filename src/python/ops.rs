@@ -4,6 +4,7 @@
 use super::convert::{to_axes, to_tensor};
 use super::run;
 use super::tensor::PyTensor;
+use crate::ops::Comparison;
 use pyo3::prelude::*;
 
 type TensorResult = PyResult<PyTensor>;
@@ -70,6 +71,19 @@ fn take(
     run(py, || x.take(&indices, axis)).map(PyTensor::from)
 }
 
+/// 1 where `x1 <comparison> x2` holds, else 0 (`"less"`, `"greater_equal"`, ...).
+#[pyfunction]
+fn compare(
+    py: Python<'_>,
+    x1: &Bound<'_, PyAny>,
+    x2: &Bound<'_, PyAny>,
+    comparison: &str,
+) -> TensorResult {
+    let how = Comparison::from_name(comparison)?;
+    let (a, b) = (to_tensor(x1)?, to_tensor(x2)?);
+    run(py, || a.compare(&b, how)).map(PyTensor::from)
+}
+
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(maximum, m)?)?;
     m.add_function(wrap_pyfunction!(minimum, m)?)?;
@@ -78,5 +92,6 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(argmax, m)?)?;
     m.add_function(wrap_pyfunction!(clip, m)?)?;
     m.add_function(wrap_pyfunction!(take, m)?)?;
+    m.add_function(wrap_pyfunction!(compare, m)?)?;
     Ok(())
 }

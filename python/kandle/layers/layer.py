@@ -65,7 +65,10 @@ class Layer:
     and ``call(inputs)`` (optionally ``call(inputs, training=False)``). kandle's own
     layers run in the Rust engine: after ``build`` each has ``_engine``, a
     ``kandle._core.Layer`` made from its class name, config and weights, which the Rust
-    training loop runs too.
+    training loop runs too. A layer written in Python computes with ``kandle.ops`` and
+    trains in ``fit`` like a built-in one: the batch loop calls its ``call`` back once
+    per batch, and its weights get their gradients through the engine's autograd. Its
+    ``call`` must return a Tensor (checked when the model is built).
 
     >>> import kandle as kd
     >>> class Scale(kd.layers.Layer):
