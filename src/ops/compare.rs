@@ -111,7 +111,10 @@ impl<T: Float> Tensor<T> {
             self.detach().broadcast_to(&shape)?,
             other.detach().broadcast_to(&shape)?,
         );
-        x.zip_map(&y, move |u, v| if how.holds(u, v) { T::one() } else { T::zero() })
+        x.zip_map(
+            &y,
+            move |u, v| if how.holds(u, v) { T::one() } else { T::zero() },
+        )
     }
 
     /// The elementwise maximum of `self` and `other`, broadcast (`keras.ops.maximum`).
@@ -319,7 +322,10 @@ mod tests {
         assert_eq!(x.argmax(Some(-1), true).unwrap().shape(), &[2, 1]);
         let nan = Tensor::<f32>::from_vec(vec![1., f32::NAN, 9.], &[3]).unwrap();
         assert_eq!(nan.argmax(None, false).unwrap().to_vec(), vec![1.]);
-        assert!(Tensor::<f32>::zeros(&[0]).unwrap().argmax(None, false).is_err());
+        assert!(Tensor::<f32>::zeros(&[0])
+            .unwrap()
+            .argmax(None, false)
+            .is_err());
         assert!(x.argmax(Some(2), false).is_err());
     }
 }

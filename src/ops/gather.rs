@@ -97,7 +97,13 @@ impl<T: Float> Tensor<T> {
         };
         let axis = crate::tensor::shape::normalize_axis(axis, self.rank(), "take")?;
         let size = self.shape()[axis];
-        let wrapped = indices.map(|i| if i < T::zero() { i + T::from_f64(size as f64) } else { i })?;
+        let wrapped = indices.map(|i| {
+            if i < T::zero() {
+                i + T::from_f64(size as f64)
+            } else {
+                i
+            }
+        })?;
         checked_indices(&wrapped, size, "take", "an axis of size")?;
         // The picked axis first, the others flattened into one: a table of rows.
         let rank = self.rank() as isize;

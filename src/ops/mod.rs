@@ -16,8 +16,8 @@ mod unary;
 #[cfg(test)]
 pub(crate) mod gradcheck;
 
-pub use compare::Comparison;
 pub use activations::{ActivationFn, ACTIVATION_NAMES, SELU_ALPHA, SELU_SCALE};
+pub use compare::Comparison;
 pub use layout::IndexItem;
 pub use linear::Activation;
 

@@ -48,7 +48,12 @@ fn min(
 
 #[pyfunction]
 #[pyo3(signature = (x, axis=None, keepdims=false))]
-fn argmax(py: Python<'_>, x: &Bound<'_, PyAny>, axis: Option<isize>, keepdims: bool) -> TensorResult {
+fn argmax(
+    py: Python<'_>,
+    x: &Bound<'_, PyAny>,
+    axis: Option<isize>,
+    keepdims: bool,
+) -> TensorResult {
     let x = to_tensor(x)?;
     run(py, || x.argmax(axis, keepdims)).map(PyTensor::from)
 }

@@ -7,14 +7,14 @@ use super::layers::PyLayer;
 use super::losses::PyLoss;
 use super::metrics::{keras_result, PyMetric};
 use super::optim::PyOptimizer;
+use super::python_pieces::PythonLoss;
 use super::tensor::PyTensor;
 use super::{run, run_interruptible};
 use crate::model::fit::{evaluate_loop, fit_loop, ArrayBatches, Batches, LoopOptions};
-use super::python_pieces::PythonLoss;
 use crate::train::{CompiledMetric, Dataset, Mode, SharedMetric, Trainer, TrainingLoss};
-use std::sync::Arc;
 use pyo3::prelude::*;
 use pyo3::IntoPyObjectExt;
+use std::sync::Arc;
 
 /// Training data held by the engine: one copy of x, y and sample weights.
 #[pyclass(name = "Dataset", module = "kandle._core")]

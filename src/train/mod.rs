@@ -61,8 +61,12 @@ impl RunningMean {
 /// one; the Python package adds losses written in Python.
 pub trait TrainingLoss: Send + Sync {
     /// The reduced loss of one batch.
-    fn call(&self, y_true: &Tensor, y_pred: &Tensor, sample_weight: Option<&Tensor>)
-        -> Result<Tensor>;
+    fn call(
+        &self,
+        y_true: &Tensor,
+        y_pred: &Tensor,
+        sample_weight: Option<&Tensor>,
+    ) -> Result<Tensor>;
 }
 
 impl TrainingLoss for Loss {
