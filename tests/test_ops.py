@@ -198,3 +198,13 @@ def test_tensor_ordering_operators_and_identity_equality():
     np.testing.assert_array_equal((1.0 > t).numpy(), (Y < 1).astype(np.float32))
     v = kd.Variable(Y)
     assert v == v and v != kd.Variable(Y) and v in [v] and len({v, v}) == 1
+
+
+def test_matmul_matches_numpy_with_gradients():
+    a = np.arange(12, dtype=np.float32).reshape(2, 2, 3) / 10
+    b = np.arange(6, dtype=np.float32).reshape(3, 2) / 10
+    np.testing.assert_allclose(kd.ops.matmul(a, b).numpy(), a @ b, rtol=1e-6)
+    ga, gb = grad_of(kd.ops.matmul, a, b)
+    ones = np.ones((2, 2, 2), np.float32)
+    np.testing.assert_allclose(ga, ones @ b.T, rtol=1e-6)
+    np.testing.assert_allclose(gb, np.einsum("bij,bik->jk", a, ones), rtol=1e-6)

@@ -279,8 +279,9 @@ def zeros_like(x: ArrayLike, dtype: Any = None) -> Tensor:
     return _core.full(convert_to_tensor(x).shape, 0.0)
 
 
-def reshape(x: ArrayLike, new_shape: Shape) -> Tensor:
-    return convert_to_tensor(x).reshape(new_shape)
+def reshape(x: ArrayLike, newshape: Shape) -> Tensor:
+    """The values of ``x`` in ``newshape`` (one size may be -1, inferred)."""
+    return convert_to_tensor(x).reshape(newshape)
 
 
 def transpose(x: ArrayLike, axes: Sequence[int] | None = None) -> Tensor:
