@@ -289,3 +289,37 @@ def test_custom_layer_changing_the_shape_reports_its_output_shape():
     assert model.output_shape == (None, 1)
     assert model.layers[0].compute_output_shape((None, 6)) == (None, 3)
     assert model.get_weights()[0].shape == (3, 1)
+
+
+def test_python_metric_with_add_weight_state_as_a_weighted_metric(rng):
+    class WeightedSum(kd.metrics.Metric):
+        """The sum of sample-weighted predictions (Keras's older add_weight spelling)."""
+
+        def __init__(self, name="weighted_sum"):
+            super().__init__(name=name)
+            self.total = self.add_weight(name="total")
+
+        def update_state(self, y_true, y_pred, sample_weight=None):
+            values = kd.ops.sum(y_pred, axis=-1)
+            if sample_weight is not None:
+                values = values * sample_weight
+            self.total.assign(self.total + kd.ops.sum(values))
+
+        def result(self):
+            return self.total.value
+
+    x, y = make_data(rng, rows=12, outputs=1)
+    weights = rng.uniform(0.5, 2.0, size=12).astype(np.float32)
+    model = kd.Sequential([kd.Input((3,)), kd.layers.Dense(1)])
+    model.compile(
+        optimizer="sgd",
+        loss="mse",
+        metrics=[WeightedSum(name="plain")],
+        weighted_metrics=[WeightedSum()],
+    )
+    logs = model.evaluate(x, y, sample_weight=weights, verbose=0, return_dict=True)
+    predictions = model.predict(x, verbose=0)[:, 0]
+    assert logs["plain"] == pytest.approx(float(predictions.sum()), rel=1e-5)
+    assert logs["weighted_sum"] == pytest.approx(float((predictions * weights).sum()), rel=1e-5)
+    metric = WeightedSum()
+    assert metric.variables[0].shape == () and float(metric.result()) == 0.0
