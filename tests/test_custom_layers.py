@@ -63,7 +63,9 @@ class KerasWeightedMSE(keras.losses.Loss):
         return keras.ops.mean(keras.ops.square(y_true - y_pred), axis=-1) * self.factor
 
 
-def twin_models(rng, features=3, kandle_loss=smooth_l1, keras_loss=smooth_l1, **compile_args):
+def twin_models(
+    rng, features=3, kandle_loss=smooth_l1, keras_loss=smooth_l1, lr=0.1, **compile_args
+):
     """The same model in both libraries, with the same starting weights."""
     keras_model = keras.Sequential(
         [
@@ -86,8 +88,8 @@ def twin_models(rng, features=3, kandle_loss=smooth_l1, keras_loss=smooth_l1, **
     weights = [w.astype(np.float32) for w in weights]
     keras_model.set_weights(weights)
     model.set_weights(weights)
-    keras_model.compile(optimizer=keras.optimizers.SGD(0.1), loss=keras_loss, **compile_args)
-    model.compile(optimizer=kd.optimizers.SGD(0.1), loss=kandle_loss, **compile_args)
+    keras_model.compile(optimizer=keras.optimizers.SGD(lr), loss=keras_loss, **compile_args)
+    model.compile(optimizer=kd.optimizers.SGD(lr), loss=kandle_loss, **compile_args)
     return model, keras_model
 
 
@@ -95,6 +97,7 @@ def assert_same_training(model, keras_model, x, y, epochs=3):
     ours = model.fit(x, y, batch_size=8, epochs=epochs, shuffle=False, verbose=0)
     theirs = keras_model.fit(x, y, batch_size=8, epochs=epochs, shuffle=False, verbose=0)
     assert sorted(ours.history) == sorted(theirs.history)
+    assert np.all(np.isfinite(ours.history["loss"])), "training diverged: nothing compared"
     for key in theirs.history:
         np.testing.assert_allclose(ours.history[key], theirs.history[key], rtol=RTOL, atol=ATOL)
     for a, b in zip(model.get_weights(), keras_model.get_weights(), strict=True):
@@ -120,6 +123,8 @@ def test_loss_subclass_with_reduction_trains_as_in_keras(rng):
         rng,
         kandle_loss=KandleWeightedMSE(factor=3.0, reduction="sum", name="wmse"),
         keras_loss=KerasWeightedMSE(factor=3.0, reduction="sum", name="wmse"),
+        # A summed loss has batch-sized gradients: a small step keeps training finite.
+        lr=0.002,
     )
     assert_same_training(model, keras_model, x, y, epochs=2)
 
@@ -323,3 +328,46 @@ def test_python_metric_with_add_weight_state_as_a_weighted_metric(rng):
     assert logs["weighted_sum"] == pytest.approx(float((predictions * weights).sum()), rel=1e-5)
     metric = WeightedSum()
     assert metric.variables[0].shape == () and float(metric.result()) == 0.0
+
+
+class KandleResidualBlock(kd.layers.Layer):
+    """A custom layer holding built-in layers: ``x + dense(x) * gain``."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.inner = kd.layers.Dense(3, activation="tanh")
+
+    def build(self, input_shape):
+        self.gain = self.add_weight(shape=(), initializer="ones", name="gain")
+
+    def call(self, inputs):
+        return inputs + self.inner(inputs) * self.gain
+
+
+class KerasResidualBlock(keras.layers.Layer):
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.inner = keras.layers.Dense(3, activation="tanh")
+
+    def build(self, input_shape):
+        self.gain = self.add_weight(shape=(), initializer="ones", name="gain")
+
+    def call(self, inputs):
+        return inputs + self.inner(inputs) * self.gain
+
+
+def test_custom_layer_holding_built_in_layers_trains_as_in_keras(rng):
+    x, y = make_data(rng, outputs=3)
+    model = kd.Sequential([kd.Input((3,)), KandleResidualBlock()])
+    keras_model = keras.Sequential([keras.Input((3,)), KerasResidualBlock()])
+    assert [w.shape for w in model.get_weights()] == [w.shape for w in keras_model.get_weights()]
+    assert model.count_params() == keras_model.count_params() == 13
+    model.set_weights(keras_model.get_weights())
+    np.testing.assert_array_equal(
+        model.layers[0].inner.get_weights()[0], keras_model.get_weights()[1]
+    )
+    with pytest.raises(ValueError, match="not compatible"):
+        model.layers[0].set_weights([np.ones(()), np.ones((2, 3)), np.ones(3)])
+    model.compile(optimizer=kd.optimizers.SGD(0.1), loss="mse")
+    keras_model.compile(optimizer=keras.optimizers.SGD(0.1), loss="mse")
+    assert_same_training(model, keras_model, x, y, epochs=2)

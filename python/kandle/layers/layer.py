@@ -283,17 +283,20 @@ class Layer:
         return value
 
     def get_weights(self) -> list[np.ndarray]:
-        """The weights as numpy arrays, in Keras's order and shapes."""
-        return [self._to_keras_layout(i, w.numpy()) for i, w in enumerate(self._weights)]
+        """The weights as numpy arrays, in Keras's order and shapes (own weights, then
+        those of the layers held in attributes)."""
+        own = [self._to_keras_layout(i, w.numpy()) for i, w in enumerate(self._weights)]
+        return own + [a for layer in self._sublayers() for a in layer.get_weights()]
 
     def set_weights(self, weights: Sequence[Any]) -> None:
         """Sets the weights from arrays in Keras's order and shapes (as ``get_weights``
         returns them). Nothing changes unless every array fits."""
         weights = list(weights)
-        if len(weights) != len(self._weights):
+        expected_count = len(self.weights)
+        if len(weights) != expected_count:
             raise InvalidArgumentError(
                 f"You called `set_weights(weights)` on layer {self.name!r} with a weight list "
-                f"of length {len(weights)}, but the layer was expecting {len(self._weights)} "
+                f"of length {len(weights)}, but the layer was expecting {expected_count} "
                 f"weights."
             )
         converted = []
@@ -305,9 +308,26 @@ class Layer:
                     f"Layer {self.name!r} weight shape {expected} is not compatible with "
                     f"provided weight shape {array.shape} (weight {i}, {variable.name!r})."
                 )
-            converted.append(np.ascontiguousarray(self._from_keras_layout(i, array)))
+            # np.array, not ascontiguousarray, which turns a 0-d weight into shape (1,).
+            converted.append(np.array(self._from_keras_layout(i, array), order="C"))
+        # Sublayers' parts are checked before anything is written.
+        pending, at = [], len(self._weights)
+        for layer in self._sublayers():
+            part = weights[at : at + len(layer.weights)]
+            for current, new in zip(layer.get_weights(), part):
+                if np.shape(new) != current.shape:
+                    raise ShapeError(
+                        f"Layer {layer.name!r} (in {self.name!r}) weight shape "
+                        f"{current.shape} is not compatible with provided weight shape "
+                        f"{np.shape(new)}."
+                    )
+            pending.append((layer, part))
+            at += len(part)
         for variable, array in zip(self._weights, converted):
             variable.assign(array)
+        for layer, part in pending:
+            if part:
+                layer.set_weights(part)
 
     # ------------------------------------------------------------------ config
 
