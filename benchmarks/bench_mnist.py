@@ -60,6 +60,9 @@ class Task:
     # forward + backward passes of one Conv2D at the convnet's second layer's shape.
     model: str = "mlp"
     rows: int | None = None  # a fixed row count instead of --samples
+    # A custom Python layer (a learned scale and shift) after the hidden layers: kandle's
+    # batch loop then calls back into Python once per batch for it (the speed contract).
+    python_layer: bool = False
 
     def samples(self, requested: int) -> int:
         return self.rows if self.rows is not None else requested
@@ -121,6 +124,21 @@ TASKS: dict[str, Task] = {
         hidden=(), batch_size=CONV_OP_BATCH, optimizer="sgd", report_gflops=True, model="conv-op"
     ),
 }
+
+# Each MLP training task once more with one custom Python layer.
+TASKS.update(
+    {
+        f"{name}-pylayer": Task(
+            hidden=task.hidden,
+            batch_size=task.batch_size,
+            optimizer=task.optimizer,
+            report_gflops=task.report_gflops,
+            python_layer=True,
+        )
+        for name, task in list(TASKS.items())
+        if name.startswith("mlp")
+    }
+)
 
 BASELINE = "kandle"
 
@@ -255,6 +273,8 @@ def keras_api_worker(kx: Any, task: Task, x: np.ndarray, y: np.ndarray, epochs: 
         y = np.eye(CLASSES, dtype=np.float32)[y]
     else:
         layers = [kx.layers.Dense(width, activation="relu") for width in task.hidden]
+        if task.python_layer:
+            layers.append(scale_shift(kx))
         model = kx.Sequential([kx.Input((FEATURES,)), *layers, kx.layers.Dense(CLASSES)])
         model.compile(
             optimizer=optimizer,
@@ -266,6 +286,21 @@ def keras_api_worker(kx: Any, task: Task, x: np.ndarray, y: np.ndarray, epochs: 
         lambda: model.fit(x, y, batch_size=task.batch_size, epochs=1, verbose=0, shuffle=True),
         epochs,
     )
+
+
+def scale_shift(kx: Any) -> Any:
+    """A custom layer written in Python with the library's ops: ``x * scale + shift``."""
+
+    class ScaleShift(kx.layers.Layer):  # type: ignore[misc, name-defined]
+        def build(self, input_shape: Any) -> None:
+            width = input_shape[-1]
+            self.scale = self.add_weight(shape=(width,), initializer="ones", name="scale")
+            self.shift = self.add_weight(shape=(width,), initializer="zeros", name="shift")
+
+        def call(self, inputs: Any) -> Any:
+            return kx.ops.add(kx.ops.multiply(inputs, self.scale), self.shift)
+
+    return ScaleShift()
 
 
 def kandle_worker(task: Task, x: np.ndarray, y: np.ndarray, epochs: int) -> tuple[str, Timing]:
@@ -360,6 +395,18 @@ def torch_worker(task: Task, x: np.ndarray, y: np.ndarray, epochs: int) -> tuple
     for hidden in task.hidden:
         modules += [nn.Linear(width, hidden), nn.ReLU()]
         width = hidden
+
+    class ScaleShift(nn.Module):
+        def __init__(self, width: int) -> None:
+            super().__init__()
+            self.scale = nn.Parameter(torch.ones(width))
+            self.shift = nn.Parameter(torch.zeros(width))
+
+        def forward(self, inputs: Any) -> Any:
+            return inputs * self.scale + self.shift
+
+    if task.python_layer:
+        modules.append(ScaleShift(width))
     model = nn.Sequential(*modules, nn.Linear(width, CLASSES))
     if task.optimizer == "sgd":
         optimizer = torch.optim.SGD(model.parameters(), lr=0.01)

@@ -219,16 +219,22 @@ def test_mean_metric_wrapper_of_a_python_function(rng):
     assert ours.result() == 0.0
 
 
-def test_python_function_metrics_are_refused_by_fit(rng):
+def test_python_function_metrics_run_in_fit_and_evaluate(rng):
     def abs_error(y_true, y_pred):
         return abs(kd.ops.convert_to_tensor(y_true) - y_pred)
 
     x, y = randn(rng, (8, 3)), randn(rng, (8, 1))
-    for metric in [abs_error, kd.metrics.MeanMetricWrapper(abs_error, name="abs")]:
+    for metric, name in [
+        (abs_error, "abs_error"),
+        (kd.metrics.MeanMetricWrapper(abs_error, name="abs"), "abs"),
+    ]:
         model = kd.Sequential([kd.Input((3,)), kd.layers.Dense(1)])
         model.compile(optimizer="sgd", loss="mse", metrics=[metric])
-        with pytest.raises(NotImplementedError, match="Python function.*not supported in fit"):
-            model.fit(x, y, epochs=1, verbose=0)
+        history = model.fit(x, y, epochs=1, verbose=0)
+        assert sorted(history.history) == sorted(["loss", name])
+        value = model.evaluate(x, y, verbose=0, return_dict=True)[name]
+        expected = np.mean(np.abs(y - model.predict(x, verbose=0)))
+        assert value == pytest.approx(expected, rel=1e-5)
 
 
 def test_string_names_resolve_as_in_keras():

@@ -495,11 +495,14 @@ def test_fit_before_compile_and_unknown_names():
         kd.layers.Dense(3, activation="nope")
 
 
-def test_custom_python_activation_is_refused_by_the_batch_loop():
+def test_custom_python_activation_runs_in_the_batch_loop():
     model = kd.Sequential([kd.Input((2,)), kd.layers.Dense(2, activation=lambda t: t * 2.0)])
     model.compile(optimizer="sgd", loss="mse")
-    with pytest.raises(NotImplementedError, match="built-in activations"):
-        model.fit(np.ones((4, 2)), np.ones((4, 2)), verbose=0)
+    history = model.fit(np.ones((4, 2)), np.ones((4, 2)), verbose=0)
+    assert np.isfinite(history.history["loss"][0])
+    kernel, bias = model.get_weights()
+    x = np.array([[0.5, -1.0]], np.float32)
+    np.testing.assert_allclose(model.predict(x, verbose=0), 2.0 * (x @ kernel + bias), rtol=1e-6)
 
 
 @pytest.mark.parametrize("bad", [(None, np.ones(4)), (None, None), (np.ones((4, 4)),)])
@@ -511,11 +514,14 @@ def test_fit_rejects_incomplete_validation_data(bad):
         model.fit(x, y, validation_data=bad, verbose=0)
 
 
-def test_custom_python_loss_is_refused_by_the_batch_loop():
+def test_custom_python_loss_runs_in_the_batch_loop():
     model = kd.Sequential([kd.Input((2,)), kd.layers.Dense(2)])
     model.compile(optimizer="sgd", loss=lambda t, p: ((t - p) ** 2).mean(axis=-1))
-    with pytest.raises(NotImplementedError, match="built-in losses"):
-        model.fit(np.ones((4, 2)), np.ones((4, 2)), verbose=0)
+    x, y = np.array([[1.0, 2.0], [0.0, -1.0]], np.float32), np.ones((2, 2), np.float32)
+    history = model.fit(x, y, verbose=0)
+    assert np.isfinite(history.history["loss"][0])
+    expected = np.mean((y - model.predict(x, verbose=0)) ** 2)
+    assert model.evaluate(x, y, verbose=0) == pytest.approx(expected, rel=1e-5)
 
 
 def test_mnist_example_runs_and_learns():

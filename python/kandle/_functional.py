@@ -22,6 +22,7 @@ from kandle import _core, activations
 from kandle import losses as losses_module
 from kandle import metrics as metrics_module
 from kandle._batches import as_batch_array, is_stream
+from kandle._python_pieces import engine_layer, engine_loss, engine_metric
 from kandle._keras_tensor import (
     KerasTensor,
     Node,
@@ -134,16 +135,6 @@ def _map_graph(
     return [n for n in ordered if not n.is_input], layers
 
 
-def _check_builtin(layer: Layer) -> None:
-    activation = getattr(layer, "activation", None)
-    if activation is not None and not activations.is_builtin(activation):
-        raise NotImplementedError(
-            f"layer {layer.name!r} uses the Python function {activation!r} as its "
-            "activation; the Rust batch loop runs only kandle's built-in activations: "
-            "pass one by name, e.g. activation='relu'"
-        )
-
-
 def engine_of(layer: Layer) -> Any:
     """The engine layer (``kandle._core.Layer``) that runs ``layer`` in a graph."""
     if isinstance(layer, Functional):
@@ -152,13 +143,8 @@ def engine_of(layer: Layer) -> Any:
         engines = layer._engine_layers()
         nodes = [(i, [i]) for i in range(len(engines))]
         return _core.graph_layer(engines, nodes, 1, [len(engines)], [])
-    _check_builtin(layer)
-    if layer._engine is None:
-        raise NotImplementedError(
-            f"layer {layer.name!r} ({type(layer).__name__}) has no Rust engine: the batch loop "
-            "of a functional model runs kandle's built-in layers"
-        )
-    return layer._engine
+    # A Python piece (a custom layer, a Python activation) is called back per batch.
+    return engine_layer(layer)
 
 
 def _matches(expected: Shape, actual: Sequence[int]) -> bool:
@@ -547,25 +533,18 @@ class Functional(Model):
         return list(out) if len(self.outputs) > 1 else [out]
 
     def _trainer(self, x: np.ndarray, y: np.ndarray | None) -> Any:
-        losses = self._output_losses or [self.loss]
-        for loss in losses:
-            if loss is not None and getattr(loss, "_engine", None) is None:
-                raise NotImplementedError(
-                    f"the loss {loss!r} is a Python function; the Rust batch loop runs only "
-                    "kandle's built-in losses (kandle.losses)"
-                )
         metrics = self._resolve_metrics(y, self._data_output_shapes()[0])
         trainer = _core.Trainer(
             self._engine_layers(),
             self.trainable_weights,
-            None if self._output_losses else getattr(self.loss, "_engine", None),
+            None if self._output_losses else engine_loss(self.loss),
             self.optimizer._engine if self.optimizer is not None else None,
-            [(name, m._engine, weighted) for name, m, weighted in metrics],
+            [(name, engine_metric(m), weighted) for name, m, weighted in metrics],
         )
         if not self._output_losses:
             return trainer
         heads = [
-            (name, getattr(loss, "_engine", None), weight, list(shape))
+            (name, engine_loss(loss), weight, list(shape))
             for name, loss, weight, shape in zip(
                 self.output_names, self._output_losses, self._loss_weights, self._target_shapes
             )

@@ -682,7 +682,28 @@ class LossFunctionWrapper(Loss):
     def call(self, y_true: Any, y_pred: Any) -> Tensor:
         from kandle.ops import convert_to_tensor
 
+        y_true, y_pred = _same_rank(convert_to_tensor(y_true), convert_to_tensor(y_pred))
         return convert_to_tensor(self.fn(y_true, y_pred))
+
+
+def _same_rank(x1: Tensor, x2: Tensor) -> tuple[Tensor, Tensor]:
+    """Keras's ``squeeze_or_expand_to_same_rank``: where the ranks differ by one and the
+    larger ends in a size-1 axis, that axis is dropped (or, against a rank-1 tensor,
+    one is added to the smaller)."""
+    from kandle.ops import expand_dims, squeeze
+
+    r1, r2 = x1.ndim, x2.ndim
+    if r1 == r2 + 1 and x1.shape[-1] == 1:
+        if r2 == 1:
+            x2 = expand_dims(x2, -1)
+        else:
+            x1 = squeeze(x1, -1)
+    if r2 == r1 + 1 and x2.shape[-1] == 1:
+        if r1 == 1:
+            x1 = expand_dims(x1, -1)
+        else:
+            x2 = squeeze(x2, -1)
+    return x1, x2
 
 
 def mean_squared_error(y_true: Any, y_pred: Any) -> Tensor:

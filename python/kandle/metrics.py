@@ -59,7 +59,10 @@ class Metric(CheckedArguments):
     """Base class of metrics: ``update_state``, ``result``, ``reset_state``, ``name``.
 
     Built-in metrics keep their state in the Rust engine; ``_engine_class`` names the
-    engine class and ``_options()`` its config.
+    engine class and ``_options()`` its config. A metric written in Python (a subclass
+    without an engine class) keeps its state in variables made by ``add_variable``
+    (or ``add_weight``), updates them with ``assign`` in ``update_state`` and computes
+    ``result()`` with ``kandle.ops``; ``fit`` and ``evaluate`` call it back per batch.
 
     >>> import kandle as kd
     >>> m = kd.metrics.MeanSquaredError()
@@ -67,6 +70,18 @@ class Metric(CheckedArguments):
     >>> m.update_state([[0.0, 0.0]], [[0.0, 0.0]])
     >>> m.result()
     0.25
+    >>> class Largest(kd.metrics.Metric):
+    ...     def __init__(self, name="largest"):
+    ...         super().__init__(name=name)
+    ...         self.top = self.add_variable(shape=(), initializer="zeros", name="top")
+    ...     def update_state(self, y_true, y_pred, sample_weight=None):
+    ...         self.top.assign(kd.ops.maximum(self.top, kd.ops.max(y_pred)))
+    ...     def result(self):
+    ...         return self.top.value
+    >>> m = Largest()
+    >>> m.update_state([[0.0]], [[3.0], [2.0]])
+    >>> float(m.result())
+    3.0
     """
 
     _engine_class: str = ""
@@ -74,7 +89,13 @@ class Metric(CheckedArguments):
     def __init__(self, name: str | None = None, dtype: Any = None) -> None:
         self.name = name if name is not None else _auto_name(type(self).__name__)
         self.dtype = dtype or "float32"
-        self._engine = _core.Metric(self._engine_class, engine_json(self._options()))
+        self._variables: list[Any] = []
+        # A metric written in Python has no engine class: its own methods run.
+        self._engine: Any = (
+            _core.Metric(self._engine_class, engine_json(self._options()))
+            if self._engine_class
+            else None
+        )
 
     # The class-specific config keys (beyond name and dtype), attributes of the same name.
     _option_names: tuple[str, ...] = ()
@@ -82,18 +103,66 @@ class Metric(CheckedArguments):
     def _options(self) -> dict[str, Any]:
         return {name: getattr(self, name) for name in self._option_names}
 
+    def _python_only(self, method: str) -> NotImplementedError:
+        return NotImplementedError(f"{type(self).__name__} must implement {method}()")
+
     def update_state(self, y_true: Any, y_pred: Any, sample_weight: Any = None) -> None:
         """Accumulates the statistics of one batch."""
+        if self._engine is None:
+            raise self._python_only("update_state")
         self._engine.update_state(y_true, y_pred, sample_weight)
 
     def result(self) -> Any:
         """The running value: a float, or a float32 array where Keras's is one (several
         thresholds, per-class scores)."""
+        if self._engine is None:
+            raise self._python_only("result")
         return self._engine.result()
 
     def reset_state(self) -> None:
-        """Forgets everything accumulated."""
+        """Forgets everything accumulated (a Python metric's variables become zeros, as
+        in Keras)."""
+        if self._engine is None:
+            for variable in self._variables:
+                variable.assign(np.zeros(variable.shape, np.float32))
+            return
         self._engine.reset_state()
+
+    # ---- kandle: metric state written in Python ------------------------------------
+    def add_variable(
+        self,
+        shape: Any,
+        initializer: Any,
+        dtype: Any = None,
+        aggregation: str = "sum",
+        name: str | None = None,
+    ) -> Any:
+        """A non-trainable Variable of ``shape`` filled by ``initializer`` (a
+        :mod:`kandle.initializers` name or object), tracked as this metric's state."""
+        from kandle import initializers
+        from kandle._core import Variable
+
+        shape = tuple(shape) if shape is not None else ()
+        value = np.asarray(initializers.get(initializer)(shape), dtype=np.float32)
+        variable = Variable(value, trainable=False, name=name or "variable")
+        self._variables.append(variable)
+        return variable
+
+    def add_weight(
+        self,
+        shape: Any = (),
+        initializer: Any = None,
+        dtype: Any = None,
+        name: str | None = None,
+    ) -> Any:
+        """``add_variable`` with Keras's older signature (zeros by default)."""
+        return self.add_variable(shape, initializer or "zeros", dtype=dtype, name=name)
+
+    @property
+    def variables(self) -> list[Any]:
+        return list(self._variables)
+
+    # ---- end kandle: metric state written in Python --------------------------------
 
     def get_config(self) -> dict[str, Any]:
         return {"name": self.name, "dtype": self.dtype, **self._options()}
@@ -333,8 +402,9 @@ class MeanMetricWrapper(Mean):
 
     With one of kandle's loss functions (``kd.losses.mean_squared_error``,
     ``kd.losses.binary_crossentropy``, ...; also under ``kd.metrics``) the metric runs in
-    the Rust engine, also inside ``fit``. Any other Python function works standalone,
-    computing with kandle ops in ``update_state``, but cannot run in ``fit`` yet.
+    the Rust engine, also inside ``fit``. Any other Python function computes with
+    kandle ops in ``update_state``; inside ``fit`` the batch loop calls it back per
+    batch (Keras names it after the function).
 
     >>> import kandle as kd
     >>> m = kd.metrics.MeanMetricWrapper(kd.losses.binary_crossentropy, from_logits=True)
@@ -374,18 +444,11 @@ class MeanMetricWrapper(Mean):
             return super()._options()
         return {"fn": _builtin_name(self._fn), **self._fn_kwargs}
 
-    # A property, so that the training loop's use of a Python function's metric (which
-    # only update_state can compute) raises a clear error.
+    # The engine metric the training loop updates directly; None for a Python
+    # function, whose values this wrapper computes when the loop calls it back.
     @property
     def _engine(self) -> Any:  # type: ignore[override]
-        if not self._in_engine:
-            raise NotImplementedError(
-                f"the metric {self.name!r} wraps the Python function {self._fn!r}; the Rust "
-                "batch loop of fit/evaluate runs only kandle's built-in metrics and loss "
-                "functions (kandle.metrics, kandle.losses). Custom Python metrics are not "
-                "supported in fit yet; use this one standalone with update_state()"
-            )
-        return self._state
+        return self._state if self._in_engine else None
 
     def update_state(self, y_true: Any, y_pred: Any, sample_weight: Any = None) -> None:  # type: ignore[override]
         if self._in_engine:

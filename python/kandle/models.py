@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from kandle import _core, activations
+from kandle import _core
 from kandle import layers as layers_module
 from kandle import losses as losses_module
 from kandle import metrics as metrics_module
@@ -29,6 +29,7 @@ from kandle._batches import (
     warn_non_finite,
     warn_ran_out,
 )
+from kandle._python_pieces import engine_layer, engine_loss, engine_metric, output_shape_by_call
 from kandle.callbacks import Callback, CallbackList, History
 from kandle.errors import InvalidArgumentError, ShapeError
 from kandle.layers.input_layer import Input, InputLayer
@@ -136,11 +137,27 @@ class _FitHooks:
 
 class Model(Layer):
     """The base class of models: ``compile``, ``fit``, ``evaluate``, ``predict``,
-    ``summary``, weights and configs. :class:`Sequential` is the model to use.
+    ``summary``, weights and configs. :class:`Sequential` is a stack of layers; a
+    subclass of ``Model`` creates its layers in ``__init__`` and composes them in
+    ``call(inputs, training=False)`` (Keras's model subclassing). Its layers are the
+    attributes that are layers (or lists, tuples and dicts of layers); it builds on its
+    first call, and the batch loop calls its ``call`` back once per batch.
 
-    >>> import kandle as kd
-    >>> issubclass(kd.Sequential, kd.Model)
+    >>> import numpy as np, kandle as kd
+    >>> class TwoLayers(kd.Model):
+    ...     def __init__(self):
+    ...         super().__init__()
+    ...         self.hidden = kd.layers.Dense(8, activation="relu")
+    ...         self.out = kd.layers.Dense(1)
+    ...     def call(self, inputs, training=False):
+    ...         return self.out(self.hidden(inputs))
+    >>> model = TwoLayers()
+    >>> model.compile(optimizer="sgd", loss="mse")
+    >>> history = model.fit(np.ones((16, 4)), np.ones((16, 1)), epochs=2, verbose=0)
+    >>> [layer.name for layer in model.layers] == [model.hidden.name, model.out.name]
     True
+    >>> model.count_params()
+    49
     """
 
     def __new__(cls, *args: Any, **kwargs: Any) -> Any:
@@ -151,8 +168,8 @@ class Model(Layer):
             return super().__new__(Functional)
         return super().__new__(cls)
 
-    def __init__(self, name: str | None = None) -> None:
-        super().__init__(name=name)
+    def __init__(self, name: str | None = None, trainable: bool = True, **kwargs: Any) -> None:
+        super().__init__(name=name, trainable=trainable, **kwargs)
         self.optimizer: Any = None
         self.loss: Any = None
         self.compiled = False
@@ -172,13 +189,39 @@ class Model(Layer):
             return functional_from_config(config)
         return super().from_config(config)
 
-    # -- structure (Sequential provides it) ------------------------------------
+    # -- structure (Sequential provides its own) -------------------------------
+    # ---- kandle: model subclassing ------------------------------------------------
+    def _is_subclassed(self) -> bool:
+        """A subclass with its own ``call`` (not Sequential's stack of layers)."""
+        return type(self).call is not Model.call
+
     @property
     def layers(self) -> list[Layer]:
-        raise NotImplementedError
+        """A subclassed model's layers: its attributes that are layers."""
+        return self._sublayers()
 
     def _ensure_built(self, sample_shape: tuple[int, ...]) -> None:
-        raise NotImplementedError
+        """Builds a subclassed model by calling it once on zeros (one sample of
+        ``sample_shape``), in inference mode, as Keras builds it on its first call."""
+        from kandle.autograd import no_grad
+
+        if not self._is_subclassed():
+            raise NotImplementedError(f"{type(self).__name__} must implement call()")
+        built_shape = getattr(self, "_built_shape", None)
+        if self.built and built_shape is not None and tuple(built_shape[1:]) == sample_shape:
+            return
+        with no_grad():
+            self._call_with(_core.full((1, *sample_shape), 0.0), False)
+        self._built_shape: tuple[Any, ...] = (None, *sample_shape)
+        self.built = True
+
+    def build(self, input_shape: Sequence[Any] | None = None) -> None:
+        """Builds a subclassed model for inputs of ``input_shape`` (batch axis first)."""
+        if input_shape is None:
+            raise InvalidArgumentError("build: pass the input_shape (batch axis first)")
+        self._ensure_built(tuple(int(d) for d in tuple(input_shape)[1:]))
+
+    # ---- end kandle: model subclassing ----------------------------------------------
 
     @property
     def weights(self) -> list[Any]:
@@ -234,7 +277,7 @@ class Model(Layer):
 
     @property
     def input_shape(self) -> tuple[Any, ...] | None:
-        return None
+        return getattr(self, "_built_shape", None)
 
     def count_params(self) -> int:
         return sum(layer.count_params() for layer in self.layers)
@@ -386,30 +429,21 @@ class Model(Layer):
 
     # -- the engine ------------------------------------------------------------
     def _engine_layers(self) -> list[Any]:
-        for layer in self.layers:
-            activation = getattr(layer, "activation", None)
-            if activation is not None and not activations.is_builtin(activation):
-                raise NotImplementedError(
-                    f"layer {layer.name!r} uses the Python function {activation!r} as its "
-                    "activation; the Rust batch loop runs only kandle's built-in activations: "
-                    "pass one by name, e.g. activation='relu'"
-                )
-        return [layer._engine for layer in self.layers]
+        # kandle: built-in layers run in Rust; a Python piece (a custom layer, a Python
+        # activation, a subclassed model's call) is called back per batch.
+        if self._is_subclassed():
+            return [_core.python_layer(self)]
+        return [engine_layer(layer) for layer in self.layers]
 
     def _trainer(self, x: np.ndarray, y: np.ndarray | None) -> Any:
-        if self.loss is not None and getattr(self.loss, "_engine", None) is None:
-            raise NotImplementedError(
-                f"the loss {self.loss!r} is a Python function; the Rust batch loop runs only "
-                "kandle's built-in losses (kandle.losses)"
-            )
         self._ensure_built(tuple(x.shape[1:]))
         metrics = self._resolve_metrics(y, self.compute_output_shape((None, *x.shape[1:])))
         return _core.Trainer(
             self._engine_layers(),
             self.trainable_weights,
-            getattr(self.loss, "_engine", None),
+            engine_loss(self.loss),
             self.optimizer._engine if self.optimizer is not None else None,
-            [(name, m._engine, weighted) for name, m, weighted in metrics],
+            [(name, engine_metric(m), weighted) for name, m, weighted in metrics],
         )
 
     def _drive(
@@ -999,9 +1033,11 @@ class Model(Layer):
             return call_symbolic(self, inputs, training)
         x = convert_to_tensor(inputs)
         self._ensure_built(tuple(x.shape[1:]))
-        return self.call(x, training=bool(training))
+        return self._call_with(x, bool(training))
 
     def compute_output_shape(self, input_shape: ShapeLike) -> tuple[int | None, ...]:
+        if self._is_subclassed():
+            return output_shape_by_call(self, tuple(input_shape))
         shape = tuple(input_shape)
         for layer in self.layers:
             shape = tuple(layer.compute_output_shape(shape))

@@ -8,6 +8,18 @@ use crate::tensor::{Float, Tensor};
 
 /// The integer row numbers held (as floats) in `indices`, each checked against `rows`.
 fn row_numbers<T: Float>(indices: &Tensor<T>, rows: usize) -> Result<Vec<usize>> {
+    checked_indices(indices, rows, "embedding", "input_dim")
+}
+
+/// The whole numbers held (as floats) in `indices`, each in `0..size` (`size` is what
+/// `op` calls `what`).
+fn checked_indices<T: Float>(
+    indices: &Tensor<T>,
+    size: usize,
+    op: &str,
+    what: &str,
+) -> Result<Vec<usize>> {
+    let rows = size;
     indices
         .data()
         .iter()
@@ -16,13 +28,13 @@ fn row_numbers<T: Float>(indices: &Tensor<T>, rows: usize) -> Result<Vec<usize>>
             if f.fract() != 0.0 || !f.is_finite() {
                 bail!(
                     InvalidArgument,
-                    "embedding: indices must be integers, got {f}"
+                    "{op}: indices must be integers, got {f}"
                 );
             }
             if f < 0.0 || f >= rows as f64 {
                 bail!(
                     OutOfBounds,
-                    "embedding: index {f} is out of range for input_dim {rows} (expected 0 <= index < {rows})"
+                    "{op}: index {f} is out of range for {what} {rows} (expected 0 <= index < {rows})"
                 );
             }
             Ok(f as usize)
@@ -74,6 +86,51 @@ impl<T: Float> Tensor<T> {
     }
 }
 
+impl<T: Float> Tensor<T> {
+    /// Elements picked along `axis` by the whole numbers in `indices`, as `np.take`
+    /// (`keras.ops.take`): axis None picks from the flattened tensor; a negative index
+    /// counts from the end. The result's shape is this tensor's with `axis` replaced by
+    /// the indices' shape. The gradient flows to this tensor only.
+    pub fn take(&self, indices: &Tensor<T>, axis: Option<isize>) -> Result<Tensor<T>> {
+        let Some(axis) = axis else {
+            return self.reshape(&[self.numel()])?.take(indices, Some(0));
+        };
+        let axis = crate::tensor::shape::normalize_axis(axis, self.rank(), "take")?;
+        let size = self.shape()[axis];
+        let wrapped = indices.map(|i| {
+            if i < T::zero() {
+                i + T::from_f64(size as f64)
+            } else {
+                i
+            }
+        })?;
+        checked_indices(&wrapped, size, "take", "an axis of size")?;
+        // The picked axis first, the others flattened into one: a table of rows.
+        let rank = self.rank() as isize;
+        let axis_i = axis as isize;
+        let to_front: Vec<isize> = std::iter::once(axis_i)
+            .chain((0..rank).filter(|&a| a != axis_i))
+            .collect();
+        let rest: Vec<usize> = (0..self.rank())
+            .filter(|&a| a != axis)
+            .map(|a| self.shape()[a])
+            .collect();
+        let table = self
+            .permute(Some(&to_front))?
+            .reshape(&[size, rest.iter().product()])?;
+        let mut picked_shape = wrapped.shape().to_vec();
+        picked_shape.extend(&rest);
+        let picked = table.take_rows(&wrapped)?.reshape(&picked_shape)?;
+        // Back in place: the index axes where `axis` was.
+        let (k, r) = (wrapped.rank() as isize, rest.len() as isize);
+        let order: Vec<isize> = (k..k + axis_i)
+            .chain(0..k)
+            .chain(k + axis_i..k + r)
+            .collect();
+        picked.permute(Some(&order))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use crate::ops::gradcheck::{check_grad, rand};
@@ -99,6 +156,35 @@ mod tests {
         )
         .unwrap();
         assert_eq!(g[0].to_vec(), vec![1., 1., 3., 3., 1., 1., 1., 1.]);
+    }
+
+    #[test]
+    fn take_matches_numpy() {
+        let x = Tensor::<f32>::from_vec((0..24).map(|v| v as f32).collect(), &[2, 3, 4]).unwrap();
+        let idx = Tensor::<f32>::from_vec(vec![2., -1., 0.], &[3]).unwrap();
+        // np.take(np.arange(24).reshape(2, 3, 4), [2, -1, 0], axis=1)
+        let y = x.take(&idx, Some(1)).unwrap();
+        assert_eq!(y.shape(), &[2, 3, 4]);
+        assert_eq!(&y.to_vec()[..8], &[8., 9., 10., 11., 8., 9., 10., 11.]);
+        // np.take(..., [[3, 0]], axis=-1): shape (2, 3, 1, 2)
+        let idx2 = Tensor::<f32>::from_vec(vec![3., 0.], &[1, 2]).unwrap();
+        let z = x.take(&idx2, Some(-1)).unwrap();
+        assert_eq!(z.shape(), &[2, 3, 1, 2]);
+        assert_eq!(&z.to_vec()[..4], &[3., 0., 7., 4.]);
+        // axis None: the flattened tensor.
+        let w = x.take(&idx2, None).unwrap();
+        assert_eq!((w.shape(), w.to_vec()), (&[1, 2][..], vec![3., 0.]));
+        let err = x.take(&idx, Some(2)).unwrap();
+        assert_eq!(err.shape(), &[2, 3, 3]);
+        assert!(x.take(&Tensor::scalar(4.0), Some(1)).is_err());
+    }
+
+    #[test]
+    fn take_gradients() {
+        let idx = Tensor::<f64>::from_vec(vec![1., 0., 1., -1.], &[2, 2]).unwrap();
+        check_grad(&[rand(&[3, 2, 4], 1)], |t| t[0].take(&idx, Some(1)));
+        check_grad(&[rand(&[3, 2, 4], 2)], |t| t[0].take(&idx, Some(0)));
+        check_grad(&[rand(&[3, 2, 4], 3)], |t| t[0].take(&idx, None));
     }
 
     #[test]

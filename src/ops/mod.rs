@@ -3,6 +3,7 @@
 
 mod activations;
 mod binary;
+mod compare;
 mod conv;
 mod gather;
 mod layout;
@@ -19,6 +20,7 @@ mod unary;
 pub(crate) mod gradcheck;
 
 pub use activations::{ActivationFn, ACTIVATION_NAMES, SELU_ALPHA, SELU_SCALE};
+pub use compare::Comparison;
 pub use conv::{transposed_output_len, window_output_shape, ConvOptions, Padding, Window};
 pub use layout::IndexItem;
 pub use linear::Activation;

@@ -8,6 +8,11 @@ use pyo3::types::PyType;
 
 impl From<Error> for PyErr {
     fn from(e: Error) -> PyErr {
+        // An exception of a Python layer, loss or metric that the engine ran is raised as
+        // it is.
+        if let Some(raised) = super::python_pieces::take_raised(&e) {
+            return raised;
+        }
         let class = match &e {
             Error::Shape(_) => "ShapeError",
             Error::DType(_) => "DTypeError",

@@ -12,7 +12,9 @@ mod losses;
 mod metrics;
 mod model;
 mod nn;
+mod ops;
 mod optim;
+mod python_pieces;
 mod tensor;
 mod train;
 
@@ -104,6 +106,8 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     metrics::register(m)?;
     model::register(m)?;
     nn::register(m)?;
+    ops::register(m)?;
     optim::register(m)?;
+    python_pieces::register(m)?;
     train::register(m)
 }

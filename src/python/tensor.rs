@@ -3,7 +3,7 @@
 use super::convert::{shape_arg, sizes, to_axes, to_numpy, to_tensor};
 use super::run;
 use crate::error::Error;
-use crate::ops::IndexItem;
+use crate::ops::{Comparison, IndexItem};
 use crate::tensor::shape::infer_shape;
 use crate::tensor::Tensor;
 use pyo3::exceptions::{PyTypeError, PyValueError};
@@ -34,6 +34,12 @@ fn binary(
 ) -> TensorResult {
     let b = to_tensor(other)?;
     run(other.py(), || if reflected { f(&b, a) } else { f(a, &b) }).map(PyTensor::from)
+}
+
+/// `a <how> other` as a 0/1 tensor.
+fn compare(a: &Tensor<f32>, other: &Bound<'_, PyAny>, how: Comparison) -> TensorResult {
+    let b = to_tensor(other)?;
+    run(other.py(), || a.compare(&b, how)).map(PyTensor::from)
 }
 
 fn index_item(item: &Bound<'_, PyAny>) -> PyResult<IndexItem> {
@@ -183,6 +189,24 @@ impl PyTensor {
     }
     fn __rmatmul__(&self, o: &Bound<'_, PyAny>) -> TensorResult {
         binary(&self.inner, o, true, Tensor::matmul)
+    }
+
+    // Ordering comparisons give 0/1 tensors (as `keras.ops.less`, ...); `==` stays
+    // identity, so that tensors remain hashable and `in` works on lists of variables.
+    fn __hash__(slf: &Bound<'_, Self>) -> isize {
+        slf.as_ptr() as isize
+    }
+    fn __lt__(&self, o: &Bound<'_, PyAny>) -> TensorResult {
+        compare(&self.inner, o, Comparison::Less)
+    }
+    fn __le__(&self, o: &Bound<'_, PyAny>) -> TensorResult {
+        compare(&self.inner, o, Comparison::LessEqual)
+    }
+    fn __gt__(&self, o: &Bound<'_, PyAny>) -> TensorResult {
+        compare(&self.inner, o, Comparison::Greater)
+    }
+    fn __ge__(&self, o: &Bound<'_, PyAny>) -> TensorResult {
+        compare(&self.inner, o, Comparison::GreaterEqual)
     }
 
     fn __pow__(

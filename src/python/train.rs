@@ -7,12 +7,16 @@ use super::layers::PyLayer;
 use super::losses::PyLoss;
 use super::metrics::{keras_result, PyMetric};
 use super::optim::PyOptimizer;
+use super::python_pieces::PythonLoss;
 use super::tensor::PyTensor;
 use super::{run, run_interruptible};
 use crate::model::fit::{evaluate_loop, fit_loop, ArrayBatches, Batches, LoopOptions};
-use crate::train::{CompiledMetric, Dataset, Mode, OutputHead, SharedMetric, Trainer};
+use crate::train::{
+    CompiledMetric, Dataset, Mode, OutputHead, SharedMetric, Trainer, TrainingLoss,
+};
 use pyo3::prelude::*;
 use pyo3::IntoPyObjectExt;
+use std::sync::Arc;
 
 /// Training data held by the engine: one copy of x, y and sample weights.
 #[pyclass(name = "Dataset", module = "kandle._core")]
@@ -52,11 +56,12 @@ impl PyDataset {
 
 /// One output of a model of several outputs as Python gives it: its name, its loss (or
 /// None), the loss's weight and the per-sample shape of its targets.
-type PyOutputHead<'py> = (String, Option<PyRef<'py, PyLoss>>, f64, Vec<usize>);
+type PyOutputHead<'py> = (String, Option<Bound<'py, PyAny>>, f64, Vec<usize>);
 
 /// A compiled model's engine: layers, loss, optimizer and metrics, shared with their
-/// Python objects. Each metric comes as `(name, metric, weighted)`: only weighted
-/// metrics (Keras's `weighted_metrics`) see sample weights.
+/// Python objects (a loss written in Python is called back per batch). Each metric
+/// comes as `(name, metric, weighted)`: only weighted metrics (Keras's
+/// `weighted_metrics`) see sample weights.
 #[pyclass(name = "Trainer", module = "kandle._core")]
 pub struct PyTrainer {
     inner: Trainer,
@@ -71,7 +76,7 @@ impl PyTrainer {
     fn new(
         layers: Vec<PyRef<'_, PyLayer>>,
         trainable: Vec<PyRef<'_, PyTensor>>,
-        loss: Option<PyRef<'_, PyLoss>>,
+        loss: Option<&Bound<'_, PyAny>>,
         optimizer: Option<PyRef<'_, PyOptimizer>>,
         metrics: Vec<(String, PyRef<'_, PyMetric>, bool)>,
     ) -> Self {
@@ -91,7 +96,7 @@ impl PyTrainer {
             inner: Trainer::new(
                 layers.iter().map(|l| l.inner.clone()).collect(),
                 trainable.iter().map(|t| t.inner.clone()).collect(),
-                loss.map(|l| l.inner.clone()),
+                loss.filter(|l| !l.is_none()).map(engine_loss),
                 optimizer.map(|o| o.inner.clone()),
                 metrics,
             ),
@@ -248,7 +253,7 @@ impl PyTrainer {
             .into_iter()
             .map(|(name, loss, weight, target_shape)| OutputHead {
                 name,
-                loss: loss.map(|l| l.inner.clone()),
+                loss: loss.filter(|l| !l.is_none()).map(|l| engine_loss(&l)),
                 weight,
                 target_shape,
             })
@@ -281,6 +286,15 @@ impl PyTrainer {
     fn forward(&self, py: Python<'_>, x: &Bound<'_, PyAny>) -> PyResult<PyTensor> {
         let x = to_tensor(x)?;
         run_interruptible(py, || self.inner.predict(&x)).map(PyTensor::from)
+    }
+}
+
+/// The engine side of a compiled loss: a built-in `kandle._core.Loss`, or a loss
+/// written in Python (called back per batch).
+fn engine_loss(loss: &Bound<'_, PyAny>) -> Arc<dyn TrainingLoss> {
+    match loss.cast::<PyLoss>() {
+        Ok(builtin) => builtin.get().inner.clone(),
+        Err(_) => Arc::new(PythonLoss::new(loss)),
     }
 }
 

@@ -64,7 +64,7 @@ pub struct OutputHead {
     /// `<name>_loss`.
     pub name: String,
     /// The output's loss; None leaves the output untrained (Keras's `loss=None` entry).
-    pub loss: Option<Arc<Loss>>,
+    pub loss: Option<Arc<dyn TrainingLoss>>,
     /// The loss's factor in the total loss (Keras's `loss_weights`).
     pub weight: f64,
     /// The shape of one sample's targets.
@@ -80,11 +80,35 @@ struct Heads {
     trackers: Vec<RunningMean>,
 }
 
+/// What training minimizes: a scalar from the targets, the model's output and the
+/// sample weights, recorded so that gradients reach `y_pred`. A built-in [`Loss`] is
+/// one; the Python package adds losses written in Python.
+pub trait TrainingLoss: Send + Sync {
+    /// The reduced loss of one batch.
+    fn call(
+        &self,
+        y_true: &Tensor,
+        y_pred: &Tensor,
+        sample_weight: Option<&Tensor>,
+    ) -> Result<Tensor>;
+}
+
+impl TrainingLoss for Loss {
+    fn call(
+        &self,
+        y_true: &Tensor,
+        y_pred: &Tensor,
+        sample_weight: Option<&Tensor>,
+    ) -> Result<Tensor> {
+        Loss::call(self, y_true, y_pred, sample_weight)
+    }
+}
+
 /// A compiled model: its layers (a stack, or one graph), loss, optimizer and metrics.
 pub struct Trainer {
     layers: Vec<Arc<dyn Layer>>,
     trainable: Vec<Tensor>,
-    loss: Option<Arc<Loss>>,
+    loss: Option<Arc<dyn TrainingLoss>>,
     optimizer: Option<Arc<Mutex<Optimizer>>>,
     metrics: Vec<CompiledMetric>,
     loss_tracker: RunningMean,
@@ -188,7 +212,7 @@ impl Trainer {
     pub fn new(
         layers: Vec<Arc<dyn Layer>>,
         trainable: Vec<Tensor>,
-        loss: Option<Arc<Loss>>,
+        loss: Option<Arc<dyn TrainingLoss>>,
         optimizer: Option<Arc<Mutex<Optimizer>>>,
         metrics: Vec<CompiledMetric>,
     ) -> Self {

@@ -65,7 +65,10 @@ class Layer(CheckedArguments):
     and ``call(inputs)`` (optionally ``call(inputs, training=False)``). kandle's own
     layers run in the Rust engine: after ``build`` each has ``_engine``, a
     ``kandle._core.Layer`` made from its class name, config and weights, which the Rust
-    training loop runs too.
+    training loop runs too. A layer written in Python computes with ``kandle.ops`` and
+    trains in ``fit`` like a built-in one: the batch loop calls its ``call`` back once
+    per batch, and its weights get their gradients through the engine's autograd. Its
+    ``call`` must return a Tensor (checked when the model is built).
 
     >>> import kandle as kd
     >>> class Scale(kd.layers.Layer):
@@ -127,12 +130,53 @@ class Layer(CheckedArguments):
         x = convert_to_tensor(inputs)
         if not self.built:
             self.build(tuple(x.shape))
+        out = self._call_with(x, bool(training))
+        # Keras's summary of a subclassed model shows each layer's last output shape.
+        self._last_output_shape = tuple(getattr(out, "shape", ())) or None
+        return out
+
+    # ---- kandle: custom Python layers (see kandle._python_pieces) ----------------
+    def _call_with(self, x: Tensor, training: bool) -> Any:
+        """``call(x)``, passing ``training`` when ``call`` takes it."""
         if self._call_takes_training:
-            return self.call(x, training=bool(training))
+            return self.call(x, training=training)
         return self.call(x)
 
+    def _engine_call(self, x: Tensor, training: bool) -> Tensor:
+        """The engine's per-batch callback for a layer written in Python."""
+        from kandle._python_pieces import checked_output
+
+        return checked_output(self, self._call_with(x, training))
+
+    def _written_in_python(self) -> bool:
+        """A user's layer: its own ``call``, no engine class."""
+        return self._engine_class is None and type(self).call is not Layer.call
+
+    def _sublayers(self) -> list[Layer]:
+        """The layers held in attributes (directly, or in lists, tuples and dict
+        values), in attribute order, as Keras tracks them."""
+        found: list[Layer] = []
+        for value in vars(self).values():
+            items = value.values() if isinstance(value, dict) else value
+            if isinstance(items, list | tuple):
+                found += [v for v in items if isinstance(v, Layer) and v is not self]
+            elif isinstance(value, Layer) and value is not self:
+                found.append(value)
+        unique: list[Layer] = []
+        for layer in found:
+            if not any(layer is u for u in unique):
+                unique.append(layer)
+        return unique
+
+    # ---- end kandle: custom Python layers ---------------------------------------
+
     def compute_output_shape(self, input_shape: ShapeLike) -> tuple[int | None, ...]:
-        """The output shape for ``input_shape``; None marks an unknown size (the batch)."""
+        """The output shape for ``input_shape``; None marks an unknown size (the batch).
+        A layer written in Python is called on zeros to find it (Keras traces it)."""
+        if self._written_in_python():
+            from kandle._python_pieces import output_shape_by_call
+
+            return output_shape_by_call(self, tuple(input_shape))
         return tuple(input_shape)
 
     # ------------------------------------------------------------------ engine
@@ -148,46 +192,91 @@ class Layer(CheckedArguments):
             )
 
     def regularization(self) -> Tensor | None:
-        """This layer's regularization penalty (a scalar Tensor), or None."""
-        return None if self._engine is None else self._engine.regularization()
+        """This layer's regularization penalty (a scalar Tensor), or None: for a layer
+        written in Python, its weights' regularizers (``add_weight(regularizer=)``) and
+        its sublayers' penalties."""
+        if self._engine is not None:
+            return self._engine.regularization()
+        penalties = [reg(w) for w, reg in getattr(self, "_weight_regularizers", [])]
+        penalties += [p for layer in self._sublayers() if (p := layer.regularization()) is not None]
+        if not penalties:
+            return None
+        total = penalties[0]
+        for p in penalties[1:]:
+            total = total + p
+        return total
 
     # ------------------------------------------------------------------ weights
 
     def add_weight(
         self,
-        shape: Sequence[int],
-        initializer: Any = "glorot_uniform",
-        name: str | None = None,
+        shape: Sequence[int] | None = None,
+        initializer: Any = None,
+        dtype: Any = None,
         trainable: bool = True,
+        autocast: bool = True,
+        regularizer: Any = None,
+        constraint: Any = None,
+        aggregation: str = "none",
+        overwrite_with_gradient: bool = False,
+        name: str | None = None,
     ) -> Variable:
-        """Creates a Variable of ``shape`` filled by ``initializer`` and tracks it."""
-        value = initializers.get(initializer)(tuple(shape))
+        """Creates a Variable of ``shape`` (default ``()``) filled by ``initializer``
+        and tracks it, as ``keras.layers.Layer.add_weight``. ``initializer`` is a
+        :mod:`kandle.initializers` name or object (default ``"glorot_uniform"``);
+        ``regularizer`` (a :mod:`kandle.regularizers` name or object) adds its penalty
+        to the loss in ``fit``. Constraints are not supported.
+
+        >>> import kandle as kd
+        >>> layer = kd.layers.Layer()
+        >>> w = layer.add_weight(shape=(2,), initializer="ones", name="w")
+        >>> w.numpy(), layer.count_params()
+        (array([1., 1.], dtype=float32), 2)
+        """
+        from kandle import regularizers
+
+        _check_dtype(dtype)
+        if constraint is not None:
+            raise InvalidArgumentError(
+                f"add_weight: `constraint` is not supported, got {constraint!r}"
+            )
+        shape = () if shape is None else tuple(shape)
+        init = initializers.get("glorot_uniform" if initializer is None else initializer)
+        value = init(shape)
         variable = Variable(
             np.asarray(value, dtype=np.float32),
             trainable=trainable,
             name=name or "variable",
         )
         self._weights.append(variable)
+        if regularizer is not None:
+            regularizer = regularizers.get(regularizer)
+            if not hasattr(self, "_weight_regularizers"):
+                self._weight_regularizers: list[tuple[Variable, Any]] = []
+            self._weight_regularizers.append((variable, regularizer))
         return variable
 
     @property
     def weights(self) -> list[Variable]:
-        return list(self._weights)
+        """Own weights, then those of the layers held in attributes."""
+        return [*self._weights, *(w for layer in self._sublayers() for w in layer.weights)]
 
     @property
     def trainable_weights(self) -> list[Variable]:
         if not self.trainable:
             return []
-        return [w for w in self._weights if w.trainable]
+        own = [w for w in self._weights if w.trainable]
+        return [*own, *(w for layer in self._sublayers() for w in layer.trainable_weights)]
 
     @property
     def non_trainable_weights(self) -> list[Variable]:
         if not self.trainable:
-            return list(self._weights)
-        return [w for w in self._weights if not w.trainable]
+            return self.weights
+        own = [w for w in self._weights if not w.trainable]
+        return [*own, *(w for layer in self._sublayers() for w in layer.non_trainable_weights)]
 
     def count_params(self) -> int:
-        return sum(int(np.prod(w.shape)) for w in self._weights)
+        return sum(int(np.prod(w.shape)) for w in self.weights)
 
     # Keras's layout of each weight may differ from ours (a Dense kernel is stored
     # transposed); these two hooks convert weight `index` between them.
@@ -198,17 +287,20 @@ class Layer(CheckedArguments):
         return value
 
     def get_weights(self) -> list[np.ndarray]:
-        """The weights as numpy arrays, in Keras's order and shapes."""
-        return [self._to_keras_layout(i, w.numpy()) for i, w in enumerate(self._weights)]
+        """The weights as numpy arrays, in Keras's order and shapes (own weights, then
+        those of the layers held in attributes)."""
+        own = [self._to_keras_layout(i, w.numpy()) for i, w in enumerate(self._weights)]
+        return own + [a for layer in self._sublayers() for a in layer.get_weights()]
 
     def set_weights(self, weights: Sequence[Any]) -> None:
         """Sets the weights from arrays in Keras's order and shapes (as ``get_weights``
         returns them). Nothing changes unless every array fits."""
         weights = list(weights)
-        if len(weights) != len(self._weights):
+        expected_count = len(self.weights)
+        if len(weights) != expected_count:
             raise InvalidArgumentError(
                 f"You called `set_weights(weights)` on layer {self.name!r} with a weight list "
-                f"of length {len(weights)}, but the layer was expecting {len(self._weights)} "
+                f"of length {len(weights)}, but the layer was expecting {expected_count} "
                 f"weights."
             )
         converted = []
@@ -220,9 +312,26 @@ class Layer(CheckedArguments):
                     f"Layer {self.name!r} weight shape {expected} is not compatible with "
                     f"provided weight shape {array.shape} (weight {i}, {variable.name!r})."
                 )
-            converted.append(np.ascontiguousarray(self._from_keras_layout(i, array)))
+            # np.array, not ascontiguousarray, which turns a 0-d weight into shape (1,).
+            converted.append(np.array(self._from_keras_layout(i, array), order="C"))
+        # Sublayers' parts are checked before anything is written.
+        pending, at = [], len(self._weights)
+        for layer in self._sublayers():
+            part = weights[at : at + len(layer.weights)]
+            for current, new in zip(layer.get_weights(), part):
+                if np.shape(new) != current.shape:
+                    raise ShapeError(
+                        f"Layer {layer.name!r} (in {self.name!r}) weight shape "
+                        f"{current.shape} is not compatible with provided weight shape "
+                        f"{np.shape(new)}."
+                    )
+            pending.append((layer, part))
+            at += len(part)
         for variable, array in zip(self._weights, converted):
             variable.assign(array)
+        for layer, part in pending:
+            if part:
+                layer.set_weights(part)
 
     # ------------------------------------------------------------------ config
 

@@ -59,8 +59,13 @@ def print_summary(
 
     shape: tuple[Any, ...] | None = model.input_shape if model.built else None
     rows = []
+    # A subclassed model's layers are no chain: Keras shows each one's last output.
+    subclassed = model._is_subclassed()
     for layer in model.layers:
-        if shape is not None and layer.built:
+        if subclassed:
+            last = getattr(layer, "_last_output_shape", None)
+            out = _shape_text(last) if last is not None else "?"
+        elif shape is not None and layer.built:
             shape = tuple(layer.compute_output_shape(shape))
             out = _shape_text(shape)
         else:
