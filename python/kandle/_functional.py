@@ -18,11 +18,10 @@ from typing import Any
 
 import numpy as np
 
-from kandle import _core, activations
+from kandle import _core
 from kandle import losses as losses_module
 from kandle import metrics as metrics_module
 from kandle._batches import as_batch_array, is_stream
-from kandle._python_pieces import engine_layer, engine_loss, engine_metric
 from kandle._keras_tensor import (
     KerasTensor,
     Node,
@@ -31,6 +30,7 @@ from kandle._keras_tensor import (
     inbound_nodes,
     is_symbolic,
 )
+from kandle._python_pieces import engine_layer, engine_loss, engine_metric
 from kandle.errors import InvalidArgumentError, ShapeError
 from kandle.layers.input_layer import InputLayer
 from kandle.layers.layer import Layer

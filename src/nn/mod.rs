@@ -343,7 +343,12 @@ mod tests {
                 &small_image,
                 vec![2, 4, 4, 3],
             ),
-            ("UpSampling1D", json!({"size": 2}), &small_sequence, vec![2, 8, 3]),
+            (
+                "UpSampling1D",
+                json!({"size": 2}),
+                &small_sequence,
+                vec![2, 8, 3],
+            ),
             (
                 "UpSampling2D",
                 json!({"size": [2, 1]}),

@@ -137,46 +137,6 @@ impl<T: Float> Tensor<T> {
             ])
         }))
     }
-
-    /// The elementwise maximum of `self` and `other`, broadcast as in NumPy. On ties the
-    /// gradient is split evenly between the two, as JAX's `maximum` does.
-    pub fn maximum(&self, other: &Tensor<T>) -> Result<Tensor<T>> {
-        self.extremum(other, "maximum", |a, b| a > b)
-    }
-
-    /// The elementwise minimum of `self` and `other`, broadcast as in NumPy (ties as
-    /// [`Tensor::maximum`]).
-    pub fn minimum(&self, other: &Tensor<T>) -> Result<Tensor<T>> {
-        self.extremum(other, "minimum", |a, b| a < b)
-    }
-
-    /// The elementwise pick of `self` where `wins(self, other)`, else `other`; the
-    /// gradient goes to the picked operand, half to each on ties.
-    fn extremum(&self, other: &Tensor<T>, op: &str, wins: fn(T, T) -> bool) -> Result<Tensor<T>> {
-        let (data, shape) =
-            broadcast_zip(self, other, op, move |a, b| if wins(b, a) { b } else { a })?;
-        Ok(Tensor::from_op(data, shape, &[self, other], move |a| {
-            let [x, y] = [&a.inputs[0], &a.inputs[1]];
-            let half = T::from_f64(0.5);
-            // The share of the gradient each element of x gets: 1, 0 or 1/2 on ties.
-            let (share_x, _) = broadcast_zip(x, y, "maximum", move |p, q| {
-                if wins(p, q) {
-                    T::one()
-                } else if wins(q, p) {
-                    T::zero()
-                } else {
-                    half
-                }
-            })?;
-            let share_x = Tensor::from_vec(share_x, a.grad.shape())?;
-            let gx = a.grad.mul(&share_x)?;
-            let gy = a.grad.sub(&gx)?;
-            Ok(vec![
-                Some(gx.sum_to_shape(x.shape())?),
-                Some(gy.sum_to_shape(y.shape())?),
-            ])
-        }))
-    }
 }
 
 #[cfg(test)]

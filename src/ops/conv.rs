@@ -925,14 +925,14 @@ mod tests {
         crate::kernels::parallel::set_num_threads(2).unwrap();
         let o = options(&[1, 1], &[1, 1], Padding::Same, 1);
         let x = Tensor::<f32>::from_vec(
-            (0..64 * 13 * 13 * 32)
+            (0..64 * 13 * 13 * 32usize)
                 .map(|i| ((i * 7919 % 1009) as f32) / 1009.0 - 0.5)
                 .collect(),
             &[64, 13, 13, 32],
         )
         .unwrap();
         let w = Tensor::<f32>::from_vec(
-            (0..9 * 32 * 64)
+            (0..9 * 32 * 64usize)
                 .map(|i| ((i * 31 % 97) as f32) / 97.0 - 0.5)
                 .collect(),
             &[3, 3, 32, 64],
