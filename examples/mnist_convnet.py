@@ -42,6 +42,7 @@ def generated_digits(rows: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
 
 cache = os.path.join(os.environ.get("KERAS_HOME", os.path.expanduser("~/.keras")), "datasets")
 if args.download or os.path.exists(os.path.join(cache, "mnist.npz")):
+    print("training on MNIST (mnist.npz in", cache + ")")
     (x_train, y_train), (x_test, y_test) = keras.datasets.mnist.load_data()
 else:
     print("mnist.npz is not in", cache, "- using generated digits (pass --download for MNIST)")

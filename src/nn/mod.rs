@@ -243,7 +243,9 @@ mod tests {
         // The windowed layers, on images (2, 6, 6, 3) and sequences (2, 6, 3).
         let image = Tensor::<f32>::ones(&[2, 6, 6, 3]).unwrap();
         let sequence = Tensor::<f32>::ones(&[2, 6, 3]).unwrap();
-        let windowed: Vec<(&str, Value, Vec<Tensor>, &Tensor, Vec<usize>)> = vec![
+        // (class, config, weights, input, output shape)
+        type Case<'a> = (&'a str, Value, Vec<Tensor>, &'a Tensor, Vec<usize>);
+        let windowed: Vec<Case> = vec![
             (
                 "Conv2D",
                 json!({"filters": 4, "kernel_size": 3, "activation": "relu"}),

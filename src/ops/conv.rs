@@ -700,10 +700,10 @@ impl<T: Float> Tensor<T> {
         }
         // The grid of the convolution whose adjoint this is: its input is our output.
         let mut out_shape = vec![x.shape()[0]];
-        for i in 0..spatial {
+        for (i, &k) in ks.iter().enumerate().take(spatial) {
             out_shape.push(transposed_output_len(
                 x.shape()[1 + i],
-                ks[i],
+                k,
                 options.strides[i],
                 options.dilation[i],
                 options.padding,
