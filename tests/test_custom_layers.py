@@ -371,3 +371,41 @@ def test_custom_layer_holding_built_in_layers_trains_as_in_keras(rng):
     model.compile(optimizer=kd.optimizers.SGD(0.1), loss="mse")
     keras_model.compile(optimizer=keras.optimizers.SGD(0.1), loss="mse")
     assert_same_training(model, keras_model, x, y, epochs=2)
+
+
+def test_functional_model_with_python_pieces_trains_as_in_keras(rng):
+    """A custom layer, a Python activation and a Python loss per output, in a functional
+    model of two outputs: the graph calls back into Python for those pieces only."""
+
+    def swish(x):
+        ops = kd.ops if isinstance(x, kd.Tensor) else keras.ops
+        return x * ops.sigmoid(x)
+
+    def build(lib, scale_shift):
+        inputs = lib.Input((3,), name="x")
+        h = lib.layers.Dense(4, activation=swish, name="hidden")(inputs)
+        h = scale_shift(name="scale_shift")(h)
+        a = lib.layers.Dense(2, name="a")(h)
+        b = lib.layers.Dense(1, name="b")(h)
+        return lib.Model(inputs, [a, b])
+
+    model, keras_model = build(kd, ScaleShift), build(keras, KerasScaleShift)
+    weights = [
+        (w + rng.normal(scale=0.1, size=w.shape)).astype(np.float32)
+        for w in keras_model.get_weights()
+    ]
+    keras_model.set_weights(weights)
+    model.set_weights(weights)
+    keras_model.compile(optimizer=keras.optimizers.SGD(0.1), loss=[smooth_l1, "mse"])
+    model.compile(optimizer=kd.optimizers.SGD(0.1), loss=[smooth_l1, "mse"])
+    x = rng.normal(size=(40, 3)).astype(np.float32)
+    ya, yb = rng.normal(size=(40, 2)).astype(np.float32), rng.normal(size=(40, 1))
+    ours = model.fit(x, [ya, yb], batch_size=8, epochs=3, shuffle=False, verbose=0)
+    theirs = keras_model.fit(x, [ya, yb], batch_size=8, epochs=3, shuffle=False, verbose=0)
+    assert sorted(ours.history) == sorted(theirs.history)
+    for key in theirs.history:
+        np.testing.assert_allclose(ours.history[key], theirs.history[key], rtol=RTOL, atol=ATOL)
+    for a, b in zip(model.get_weights(), keras_model.get_weights(), strict=True):
+        np.testing.assert_allclose(a, b, rtol=RTOL, atol=ATOL)
+    for a, b in zip(model.predict(x, verbose=0), keras_model.predict(x, verbose=0), strict=True):
+        np.testing.assert_allclose(a, b, rtol=RTOL, atol=ATOL)
