@@ -312,6 +312,41 @@ def test_summary_matches_keras(capsys):
     assert "Non-trainable params: 0 (0.00 B)" in out
 
 
+@pytest.mark.parametrize(
+    "optimizer",
+    ["adam", "sgd", "sgd-momentum", "adam-schedule", "rmsprop-ema"],
+)
+def test_summary_counts_the_optimizer_s_variables_as_keras(optimizer, capsys):
+    """After training, Keras's summary adds the optimizer's variables (iteration,
+    learning rate unless a schedule, slots, moving averages): so does kandle's."""
+    import keras
+
+    def make(lib):
+        return {
+            "adam": lambda: lib.optimizers.Adam(),
+            "sgd": lambda: lib.optimizers.SGD(),
+            "sgd-momentum": lambda: lib.optimizers.SGD(momentum=0.9),
+            "adam-schedule": lambda: lib.optimizers.Adam(
+                lib.optimizers.schedules.ExponentialDecay(0.1, 10, 0.9)
+            ),
+            "rmsprop-ema": lambda: lib.optimizers.RMSprop(use_ema=True),
+        }[optimizer]()
+
+    x, y = np.ones((8, 4), np.float32), np.ones((8, 2), np.float32)
+    lines = []
+    for lib in (kd, keras):
+        model = lib.Sequential([lib.Input((4,)), lib.layers.Dense(3), lib.layers.Dense(2)])
+        model.compile(optimizer=make(lib), loss="mse")
+        model.summary()
+        before = capsys.readouterr().out
+        assert "Optimizer params" not in before  # not built before training, in both
+        model.fit(x, y, batch_size=4, verbose=0)
+        model.summary()
+        lines.append([line for line in capsys.readouterr().out.splitlines() if "params:" in line])
+    assert lines[0] == lines[1]
+    assert any("Optimizer params" in line for line in lines[0])
+
+
 def test_progress_bar_verbose_1_and_2(capsys):
     x, y = data(n=20)
     model, _ = mlp_model()

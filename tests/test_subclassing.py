@@ -181,3 +181,45 @@ def test_subclassed_model_with_a_custom_layer_and_train_on_batch(rng):
     assert last < first
     assert not np.array_equal(before, model.gate.logit.numpy())
     assert len(model.trainable_weights) == 3
+
+
+def test_summary_of_a_custom_layer_without_compute_output_shape_is_unknown_as_in_keras(rng):
+    """Keras shows a sublayer's shape from compute_output_shape: "?" for a Python layer
+    that lacks it, the shape for a built-in one; and the optimizer's variables once
+    trained."""
+
+    def make(lib):
+        class Scale(lib.layers.Layer):
+            def build(self, input_shape):
+                self.s = self.add_weight(shape=(input_shape[-1],), initializer="ones")
+
+            def call(self, inputs):
+                return inputs * self.s
+
+        class Net(lib.Model):
+            def __init__(self):
+                super().__init__()
+                self.scale = Scale()
+                self.out = lib.layers.Dense(1)
+
+            def call(self, inputs, training=False):
+                return self.out(self.scale(inputs))
+
+        return Net()
+
+    x = rng.normal(size=(8, 3)).astype(np.float32)
+    y = x.sum(axis=1, keepdims=True)
+    rows = []
+    for lib in (kd, keras):
+        model = make(lib)
+        model.compile(optimizer="adam", loss="mse")
+        model.fit(x, y, batch_size=8, verbose=0)
+        printed: list[str] = []
+        model.summary(print_fn=lambda text, _printed=printed, **_: _printed.append(text))
+        lines = "\n".join(printed).splitlines()
+        # (type), output shape and parameter count of each row (Keras numbers the names).
+        cells = [[c.strip() for c in line.split("│")[1:-1]] for line in lines if "│ " in line]
+        table = [[c[0].split(" ")[-1], *c[1:]] for c in cells if c[0]]
+        rows.append(table + [line for line in lines if "params:" in line])
+    assert rows[0] == rows[1]
+    assert ["(Scale)", "?", "3"] in rows[0] and ["(Dense)", "(8, 1)", "4"] in rows[0]

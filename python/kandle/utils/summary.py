@@ -63,8 +63,10 @@ def print_summary(
     subclassed = model._is_subclassed()
     for layer in model.layers:
         if subclassed:
+            # Keras computes it with compute_output_shape, which a Python layer may lack.
             last = getattr(layer, "_last_output_shape", None)
-            out = _shape_text(last) if last is not None else "?"
+            unknown = last is None or _lacks_output_shape(layer)
+            out = "?" if unknown else _shape_text(last)
         elif shape is not None and layer.built:
             shape = tuple(layer.compute_output_shape(shape))
             out = _shape_text(shape)
@@ -89,10 +91,34 @@ def _print_param_counts(model: Any, emit: Callable[[str], Any]) -> None:
     """The lines under the table: total, trainable and non-trainable parameters."""
     trainable = _count(model.trainable_weights)
     non_trainable = _count(model.non_trainable_weights)
-    total = trainable + non_trainable
+    optimizer = _optimizer_count(model)
+    total = trainable + non_trainable + optimizer
     emit(f" Total params: {total:,} ({readable_memory_size(total * 4)})")
     emit(f" Trainable params: {trainable:,} ({readable_memory_size(trainable * 4)})")
     emit(f" Non-trainable params: {non_trainable:,} ({readable_memory_size(non_trainable * 4)})")
+    if optimizer:
+        emit(f" Optimizer params: {optimizer:,} ({readable_memory_size(optimizer * 4)})")
+
+
+def _lacks_output_shape(layer: Any) -> bool:
+    """A layer written in Python that does not define compute_output_shape."""
+    from kandle.layers.layer import Layer
+
+    own = type(layer).compute_output_shape is not Layer.compute_output_shape
+    return bool(layer._written_in_python()) and not own
+
+
+def _optimizer_count(model: Any) -> int:
+    """Keras's count of the optimizer's variables (iteration, learning rate, slots, ...),
+    once it has been built (by a training step or a loaded state); 0 before."""
+    opt = getattr(model, "optimizer", None)
+    engine = getattr(opt, "_engine", None)
+    if engine is None or not (opt.built or engine.raw_iterations > 0):
+        return 0
+    from kandle.saving import _optimizer_arrays
+
+    arrays, _ = _optimizer_arrays(model)
+    return 1 + sum(int(np.size(a)) for a in arrays)  # 1: the iteration count
 
 
 def _ratio_reduce(total: int, widths: list[int]) -> list[int]:
