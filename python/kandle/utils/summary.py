@@ -113,7 +113,7 @@ def _optimizer_count(model: Any) -> int:
     once it has been built (by a training step or a loaded state); 0 before."""
     opt = getattr(model, "optimizer", None)
     engine = getattr(opt, "_engine", None)
-    if engine is None or not (opt.built or engine.raw_iterations > 0):
+    if opt is None or engine is None or not (opt.built or engine.raw_iterations > 0):
         return 0
     from kandle.saving import _optimizer_arrays
 
