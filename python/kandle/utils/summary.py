@@ -65,8 +65,7 @@ def print_summary(
         if subclassed:
             # Keras computes it with compute_output_shape, which a Python layer may lack.
             last = getattr(layer, "_last_output_shape", None)
-            unknown = last is None or _lacks_output_shape(layer)
-            out = "?" if last is None or unknown else _shape_text(last)
+            out = "?" if last is None or _lacks_output_shape(layer) else _shape_text(last)
         elif shape is not None and layer.built:
             shape = tuple(layer.compute_output_shape(shape))
             out = _shape_text(shape)
