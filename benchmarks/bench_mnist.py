@@ -481,9 +481,16 @@ def run_gemm_probe() -> None:
     print(RESULT_TAG + json.dumps({"gflops": gflops, "blas": describe_blas()}), flush=True)
 
 
-def gemm_probe() -> dict | None:
+# --avx2: kandle forced onto its AVX2 kernels, and numpy's OpenBLAS onto its own AVX2
+# (Haswell) kernels, so that the share compares AVX2 with AVX2 on any x86 machine.
+AVX2_KANDLE_ENV = {"KANDLE_CPU": "avx2"}
+AVX2_NUMPY_ENV = {"OPENBLAS_CORETYPE": "Haswell"}
+
+
+def gemm_probe(avx2: bool = False) -> dict | None:
     """Runs the numpy GEMM probe in its own process; None (with a message) if it fails."""
-    gemm = spawn(["--gemm-probe"], {}, drop_env=BLAS_ENV_TO_UNSET)
+    env = AVX2_NUMPY_ENV if avx2 else {}
+    gemm = spawn(["--gemm-probe"], env, drop_env=BLAS_ENV_TO_UNSET)
     if "gflops" not in gemm:
         print(f"numpy GEMM probe failed: {gemm.get('detail')}", file=sys.stderr)
         return None
@@ -570,14 +577,16 @@ def run_all(opts: argparse.Namespace) -> dict[tuple[str, str], dict]:
                 env = dict(WORKER_ENV.get(fw, {}))
                 if fw == "kandle" and opts.threads is not None:
                     env["KANDLE_NUM_THREADS"] = str(opts.threads)
+                if fw == "kandle" and opts.avx2:
+                    env.update(AVX2_KANDLE_ENV)
                 label = f"[{fw}] {task}" + (f" (round {round_ + 1})" if opts.rounds > 1 else "")
                 print(f"{label} ...", end=" ", file=sys.stderr, flush=True)
                 args = ["--worker", fw, "--task", task]
                 args += ["--epochs", str(opts.epochs), "--samples", str(opts.samples)]
                 paired = fw == BASELINE and TASKS[task].report_gflops and not opts.no_gemm
-                before = gemm_probe() if paired else None
+                before = gemm_probe(opts.avx2) if paired else None
                 res = spawn(args, env)
-                after = gemm_probe() if paired else None
+                after = gemm_probe(opts.avx2) if paired else None
                 if res["status"] == "ok" and before and after:
                     res["runs"] = [
                         {
@@ -760,6 +769,11 @@ def main(argv: list[str] | None = None) -> None:
         "--peak-memory", action="store_true", help="also print each worker's peak RSS"
     )
     parser.add_argument("--no-gemm", action="store_true", help="skip the numpy GFLOP/s measurement")
+    parser.add_argument(
+        "--avx2",
+        action="store_true",
+        help="AVX2 only: KANDLE_CPU=avx2 for kandle, OPENBLAS_CORETYPE=Haswell for numpy's probe",
+    )
     parser.add_argument("--worker", choices=FRAMEWORKS, help=argparse.SUPPRESS)
     parser.add_argument("--task", choices=tuple(TASKS), help=argparse.SUPPRESS)
     parser.add_argument("--gemm-probe", action="store_true", help=argparse.SUPPRESS)
