@@ -62,24 +62,21 @@ impl<T: Float> Tensor<T> {
                         PoolMode::Max => T::neg_infinity(),
                         PoolMode::Average => T::zero(),
                     });
-                    g.for_each_tap(oy, ox, |_, pixel| {
-                        let src = &image[pixel * c..(pixel + 1) * c];
-                        count += 1;
-                        match mode {
-                            // NaN wins, as in np.max.
-                            PoolMode::Max => acc.iter_mut().zip(src).for_each(|(a, &v)| {
-                                if v > *a || v.is_nan() {
-                                    *a = v
-                                }
-                            }),
-                            PoolMode::Average => {
+                    // One branch-free pass over the channels per tap, which the
+                    // compiler vectorizes.
+                    match mode {
+                        PoolMode::Max => g.for_each_tap(oy, ox, |_, pixel| {
+                            max_into(acc, &image[pixel * c..(pixel + 1) * c])
+                        }),
+                        PoolMode::Average => {
+                            g.for_each_tap(oy, ox, |_, pixel| {
+                                count += 1;
+                                let src = &image[pixel * c..(pixel + 1) * c];
                                 acc.iter_mut().zip(src).for_each(|(a, &v)| *a += v)
-                            }
+                            });
+                            let count = T::from_f64(count as f64);
+                            acc.iter_mut().for_each(|a| *a = *a / count);
                         }
-                    });
-                    if mode == PoolMode::Average {
-                        let count = T::from_f64(count as f64);
-                        acc.iter_mut().for_each(|a| *a = *a / count);
                     }
                 }
             });
@@ -92,9 +89,9 @@ impl<T: Float> Tensor<T> {
             // Samples are independent: each one's scatter-add runs on one thread, in a
             // fixed order.
             parallel::for_each_rows(&mut dx, sample, |first, chunk| {
-                // Max: which channels of the current window have had their gradient
-                // routed already (one flag per channel, reused for every window).
-                let mut routed = vec![false; if mode == PoolMode::Max { c } else { 0 }];
+                // Max: the gradient of each channel of the current window not yet
+                // routed (reused for every window).
+                let mut left = vec![T::zero(); if mode == PoolMode::Max { c } else { 0 }];
                 for (i, dimage) in chunk.chunks_exact_mut(sample.max(1)).enumerate() {
                     let n = first + i;
                     let image = &xd[n * sample..(n + 1) * sample];
@@ -106,16 +103,11 @@ impl<T: Float> Tensor<T> {
                                 // The gradient goes to the first position holding the
                                 // maximum (as TensorFlow's and JAX's max pooling do).
                                 PoolMode::Max => {
-                                    routed.fill(false);
+                                    left.copy_from_slice(grad);
                                     g.for_each_tap(oy, ox, |_, pixel| {
                                         let src = &image[pixel * c..(pixel + 1) * c];
                                         let dst = &mut dimage[pixel * c..(pixel + 1) * c];
-                                        for ch in 0..c {
-                                            if !routed[ch] && src[ch] == y[ch] {
-                                                dst[ch] += grad[ch];
-                                                routed[ch] = true;
-                                            }
-                                        }
+                                        route_max(dst, &mut left, src, y);
                                     });
                                 }
                                 PoolMode::Average => {
@@ -136,6 +128,29 @@ impl<T: Float> Tensor<T> {
             });
             Ok(vec![Some(Tensor::from_vec(dx, x.shape())?)])
         }))
+    }
+}
+
+/// `acc = max(acc, src)` per element, where NaN wins as in `np.max` (a NaN in `acc`
+/// stays); branch-free, so that it vectorizes.
+#[inline(always)]
+fn max_into<T: Float>(acc: &mut [T], src: &[T]) {
+    for (a, &v) in acc.iter_mut().zip(src) {
+        #[allow(clippy::eq_op)] // v != v: v is NaN
+        let take = (v > *a) | (v != v);
+        *a = if take { v } else { *a };
+    }
+}
+
+/// Max pooling's backward at one tap: the gradient still `left` for each channel goes
+/// to this tap where it holds the maximum `y`, and is then spent, so that it reaches
+/// only the first such tap. Branch-free, so that it vectorizes.
+#[inline(always)]
+fn route_max<T: Float>(dst: &mut [T], left: &mut [T], src: &[T], y: &[T]) {
+    for (((d, l), &v), &m) in dst.iter_mut().zip(left.iter_mut()).zip(src).zip(y) {
+        let hit = v == m;
+        *d += if hit { *l } else { T::zero() };
+        *l = if hit { T::zero() } else { *l };
     }
 }
 

@@ -117,6 +117,9 @@ pub struct Trainer {
     /// Rows of predictions gathered so far by [`Trainer::predict_batches`].
     predictions: Vec<f32>,
     prediction_shape: Vec<usize>,
+    /// Rows that [`Trainer::predict_batches`] sends through the model at once, found
+    /// on its first call.
+    predict_rows: Option<usize>,
 }
 
 fn lock<T: ?Sized>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -125,6 +128,12 @@ fn lock<T: ?Sized>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 
 /// Rows that `predict` sends through the model at once, whatever its batch size.
 const PREDICT_ROWS: usize = 2048;
+
+/// Elements (8 MiB of f32) of the widest layer output of a block of `predict` rows: a
+/// model whose layers widen each row (an image model's feature maps) predicts in
+/// fewer rows at a time, so that each output is read back from the caches rather
+/// than from fresh memory.
+const PREDICT_ELEMENTS: usize = 1 << 21;
 
 /// Runs `step` on up to `max_batches` batches from batch `first`, `group` consecutive
 /// batches at a time, each first copied out of the data by `gather`; stops early once
@@ -226,6 +235,7 @@ impl Trainer {
             heads: None,
             predictions: Vec::new(),
             prediction_shape: Vec::new(),
+            predict_rows: None,
         }
     }
 
@@ -543,7 +553,15 @@ impl Trainer {
         max_batches: usize,
         budget_s: f64,
     ) -> Result<usize> {
-        let group = PREDICT_ROWS / batch_size.max(1);
+        let rows = match self.predict_rows {
+            Some(rows) => rows,
+            None if data.x().shape()[0] == 0 => PREDICT_ROWS,
+            None => {
+                let rows = self.predict_rows_for(&data.gather(data.x(), &(0..1))?)?;
+                *self.predict_rows.insert(rows)
+            }
+        };
+        let group = rows / batch_size.max(1);
         for_batches(
             data,
             batch_size,
@@ -559,6 +577,20 @@ impl Trainer {
                 Ok(())
             },
         )
+    }
+
+    /// The rows of a `predict` block: `PREDICT_ROWS`, or fewer when a layer's output
+    /// for one row (`row`, run through the model here) is wide.
+    fn predict_rows_for(&self, row: &Tensor) -> Result<usize> {
+        let mut widest = row.numel();
+        no_grad(|| {
+            self.layers.iter().try_fold(row.clone(), |h, layer| {
+                let out = layer.forward(&h, false)?;
+                widest = widest.max(out.numel());
+                Ok::<_, crate::Error>(out)
+            })
+        })?;
+        Ok((PREDICT_ELEMENTS / widest.max(1)).clamp(1, PREDICT_ROWS))
     }
 
     /// The model's output for all rows of `x` in inference mode, `PREDICT_ROWS` rows
@@ -831,6 +863,24 @@ mod tests {
 
     /// A step whose loss is NaN leaves the weights as they were (and a finite step
     /// after it still trains).
+    /// predict sends fewer rows at once through a model whose layers widen each row.
+    #[test]
+    fn predict_blocks_shrink_for_wide_layer_outputs() {
+        let mut dense = Dense::new(4, crate::ops::Activation::Linear, true).unwrap();
+        dense.build(3).unwrap();
+        let dense: Arc<dyn Layer> = Arc::new(dense);
+        let row = Tensor::from_vec(vec![1.0; 3], &[1, 3]).unwrap();
+        let narrow = Trainer::new(vec![dense.clone()], vec![], None, None, vec![]);
+        assert_eq!(narrow.predict_rows_for(&row).unwrap(), PREDICT_ROWS);
+        let repeat = Arc::new(crate::nn::RepeatVector::new(1000).unwrap());
+        let wide = Trainer::new(vec![dense, repeat], vec![], None, None, vec![]);
+        // The widest output is 1000 x 4 values a row.
+        assert_eq!(
+            wide.predict_rows_for(&row).unwrap(),
+            PREDICT_ELEMENTS / 4000
+        );
+    }
+
     #[test]
     fn a_step_with_a_non_finite_loss_leaves_the_weights_unchanged() {
         let mut dense = Dense::new(2, crate::ops::Activation::Linear, true).unwrap();
