@@ -697,11 +697,15 @@ def report(opts: argparse.Namespace, results: dict) -> None:
     ]
     if rated:
         probes = [run["numpy_gflops"] for _, res in rated for run in res["runs"]]
+        if opts.avx2:
+            probe_env = "AVX2 only: OPENBLAS_CORETYPE=Haswell, and KANDLE_CPU=avx2 for kandle"
+        else:
+            probe_env = f"run without {' and '.join(BLAS_ENV_TO_UNSET)}"
         print(
             f"\nnumpy float32 matmul {GEMM_SIZE}x{GEMM_SIZE} @ {GEMM_SIZE}x{GEMM_SIZE}, "
             f"median of {GEMM_REPEATS} products, probed right before and after each kandle "
             f"run below: {min(probes):.1f}-{max(probes):.1f} GFLOP/s "
-            f"({rated[0][1]['runs'][0]['blas']}; run without {' and '.join(BLAS_ENV_TO_UNSET)})"
+            f"({rated[0][1]['runs'][0]['blas']}; {probe_env})"
         )
         for task, res in rated:
             flops = TASKS[task].flops_per_epoch(TASKS[task].samples(opts.samples))
