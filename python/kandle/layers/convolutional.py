@@ -75,14 +75,65 @@ def check_input_rank(layer: Layer, input_shape: ShapeLike, rank: int) -> None:
         )
 
 
-class _Conv(Layer):
+class _Windowed(Layer):
+    """What the convolution layers share: the engine runs the window (with a built-in
+    activation fused, a Python one after it), and the output shape follows the window.
+    A subclass sets ``_rank`` (spatial axes) and ``_out_channels``."""
+
+    _rank: int = 2
+    # Set by the subclasses' constructors and build.
+    activation: Any
+    input_channels: int | None
+    kernel_size: tuple[int, ...]
+    strides: tuple[int, ...]
+    dilation_rate: tuple[int, ...]
+    padding: str
+
+    def _out_channels(self, channels: int | None) -> int | None:
+        raise NotImplementedError
+
+    def _engine_config(self) -> dict[str, Any]:
+        config = self.get_config()
+        if not activations.is_builtin(self.activation):
+            # A Python activation runs after the engine's linear output (see `call`).
+            config["activation"] = "linear"
+        return config
+
+    def call(self, inputs: Tensor, training: bool = False) -> Tensor:
+        if inputs.ndim != self._rank + 2 or inputs.shape[-1] != self.input_channels:
+            raise ShapeError(
+                f"Input 0 of layer {self.name!r} is incompatible with the layer: expected "
+                f"ndim={self._rank + 2} and axis -1 of input shape to have value "
+                f"{self.input_channels}, but received input with shape {tuple(inputs.shape)}"
+            )
+        y = self._engine.forward(inputs, bool(training))
+        return y if activations.is_builtin(self.activation) else self.activation(y)
+
+    def compute_output_shape(self, input_shape: ShapeLike) -> tuple[int | None, ...]:
+        check_input_rank(self, input_shape, self._rank)
+        shape = tuple(input_shape)
+        spatial = tuple(
+            window_output_length(length, size, stride, dilation, self.padding)
+            for length, size, stride, dilation in zip(
+                shape[1:-1], self.kernel_size, self.strides, self.dilation_rate
+            )
+        )
+        if any(length is not None and length <= 0 for length in spatial):
+            raise ShapeError(
+                f"{type(self).__name__} {self.name!r}: computed output size would be zero or "
+                f"negative: the window (kernel_size={self.kernel_size}, "
+                f"dilation_rate={self.dilation_rate}) is larger than the input (shape "
+                f"{shape}, padding={self.padding!r})"
+            )
+        return (shape[0], *spatial, self._out_channels(shape[-1]))
+
+
+class _Conv(_Windowed):
     """The shared part of Conv1D and Conv2D: arguments, weights, shapes and config.
 
     The kernel is held in Keras's layout ``(*kernel_size, in / groups, filters)``, which
     is also what ``get_weights`` gives; the numbers are computed by the engine.
     """
-
-    _rank: int = 2
 
     def __init__(
         self,
@@ -173,40 +224,8 @@ class _Conv(Layer):
             )
         self.input_channels = int(channels)
 
-    def _engine_config(self) -> dict[str, Any]:
-        config = self.get_config()
-        if not activations.is_builtin(self.activation):
-            # A Python activation runs after the engine's linear output (see `call`).
-            config["activation"] = "linear"
-        return config
-
-    def call(self, inputs: Tensor, training: bool = False) -> Tensor:
-        if inputs.ndim != self._rank + 2 or inputs.shape[-1] != self.input_channels:
-            raise ShapeError(
-                f"Input 0 of layer {self.name!r} is incompatible with the layer: expected "
-                f"ndim={self._rank + 2} and axis -1 of input shape to have value "
-                f"{self.input_channels}, but received input with shape {tuple(inputs.shape)}"
-            )
-        y = self._engine.forward(inputs, bool(training))
-        return y if activations.is_builtin(self.activation) else self.activation(y)
-
-    def compute_output_shape(self, input_shape: ShapeLike) -> tuple[int | None, ...]:
-        check_input_rank(self, input_shape, self._rank)
-        shape = tuple(input_shape)
-        spatial = tuple(
-            window_output_length(length, size, stride, dilation, self.padding)
-            for length, size, stride, dilation in zip(
-                shape[1:-1], self.kernel_size, self.strides, self.dilation_rate
-            )
-        )
-        if any(length is not None and length <= 0 for length in spatial):
-            raise ShapeError(
-                f"{type(self).__name__} {self.name!r}: computed output size would be zero or "
-                f"negative: the window (kernel_size={self.kernel_size}, "
-                f"dilation_rate={self.dilation_rate}) is larger than the input (shape "
-                f"{shape}, padding={self.padding!r})"
-            )
-        return (shape[0], *spatial, self.filters)
+    def _out_channels(self, channels: int | None) -> int | None:
+        return self.filters
 
     def get_config(self) -> dict[str, Any]:
         return {
@@ -374,7 +393,7 @@ class Conv2DTranspose(_Conv):
         return dict(items[:at] + [("output_padding", None)] + items[at:])
 
 
-class DepthwiseConv2D(Layer):
+class DepthwiseConv2D(_Windowed):
     """Convolves each input channel with its own ``depth_multiplier`` filters:
     ``(batch, height, width, channels) -> (..., channels * depth_multiplier)``.
 
@@ -477,40 +496,6 @@ class DepthwiseConv2D(Layer):
 
     def _out_channels(self, channels: int | None) -> int | None:
         return None if channels is None else channels * self.depth_multiplier
-
-    def _engine_config(self) -> dict[str, Any]:
-        config = self.get_config()
-        if not activations.is_builtin(self.activation):
-            config["activation"] = "linear"
-        return config
-
-    def call(self, inputs: Tensor, training: bool = False) -> Tensor:
-        if inputs.ndim != 4 or inputs.shape[-1] != self.input_channels:
-            raise ShapeError(
-                f"Input 0 of layer {self.name!r} is incompatible with the layer: expected "
-                f"ndim=4 and axis -1 of input shape to have value {self.input_channels}, but "
-                f"received input with shape {tuple(inputs.shape)}"
-            )
-        y = self._engine.forward(inputs, bool(training))
-        return y if activations.is_builtin(self.activation) else self.activation(y)
-
-    def compute_output_shape(self, input_shape: ShapeLike) -> tuple[int | None, ...]:
-        check_input_rank(self, input_shape, 2)
-        shape = tuple(input_shape)
-        spatial = tuple(
-            window_output_length(length, size, stride, dilation, self.padding)
-            for length, size, stride, dilation in zip(
-                shape[1:-1], self.kernel_size, self.strides, self.dilation_rate
-            )
-        )
-        if any(length is not None and length <= 0 for length in spatial):
-            raise ShapeError(
-                f"{type(self).__name__} {self.name!r}: computed output size would be zero or "
-                f"negative: the window (kernel_size={self.kernel_size}, "
-                f"dilation_rate={self.dilation_rate}) is larger than the input (shape "
-                f"{shape}, padding={self.padding!r})"
-            )
-        return (shape[0], *spatial, self._out_channels(shape[-1]))
 
     def get_config(self) -> dict[str, Any]:
         return {
