@@ -611,8 +611,7 @@ impl<T: Float> Tensor<T> {
             };
             let mut grads = vec![dx, Some(Tensor::from_vec(dw, w.shape())?)];
             if a.inputs.len() == 3 {
-                let db =
-                    super::reduce::reduce_axis(&gpd, &[rows, cout], 0, T::zero(), |s, v| s + v)?;
+                let db = super::reduce::column_sums(&gpd, rows, cout)?;
                 grads.push(Some(Tensor::from_vec(db, &[cout])?));
             }
             Ok(grads)
@@ -796,13 +795,7 @@ impl<T: Float> Tensor<T> {
             let mut grads = vec![dx, Some(Tensor::from_vec(dw, w.shape())?)];
             if a.inputs.len() == 3 {
                 let pixels = gp.numel() / filters;
-                let db = super::reduce::reduce_axis(
-                    &gp.data(),
-                    &[pixels, filters],
-                    0,
-                    T::zero(),
-                    |s, v| s + v,
-                )?;
+                let db = super::reduce::column_sums(&gp.data(), pixels, filters)?;
                 grads.push(Some(Tensor::from_vec(db, &[filters])?));
             }
             Ok(grads)

@@ -185,8 +185,7 @@ impl<T: Float> Tensor<T> {
             };
             let mut grads = vec![dx, Some(Tensor::from_vec(dw, w.shape())?)];
             if a.inputs.len() == 3 {
-                let db =
-                    super::reduce::reduce_axis(&gpd, &[rows, units], 0, T::zero(), |s, v| s + v)?;
+                let db = super::reduce::column_sums(&gpd, rows, units)?;
                 grads.push(Some(Tensor::from_vec(db, &[units])?));
             }
             Ok(grads)

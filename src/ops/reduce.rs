@@ -33,6 +33,34 @@ pub(crate) fn reduce_axis<T: Float>(
     Ok(out)
 }
 
+/// The sums of the columns of `data`, a row-major `rows × cols` matrix (a bias
+/// gradient). Fixed blocks of rows are summed in parallel and the block sums added in
+/// order, so results do not depend on threads; up to one block, this is the plain
+/// sum in row order.
+pub(crate) fn column_sums<T: Float>(data: &[T], rows: usize, cols: usize) -> Result<Vec<T>> {
+    let cols_ = cols.max(1);
+    let block = (parallel::CHUNK / cols_).max(1);
+    let blocks = rows.div_ceil(block);
+    let mut partial = alloc_for_overwrite::<T>(blocks * cols)?;
+    parallel::for_each_rows(&mut partial, cols, |first, sums| {
+        for (b, sum) in sums.chunks_mut(cols_).enumerate() {
+            sum.fill(T::zero());
+            let start = (first + b) * block;
+            let end = (start + block).min(rows);
+            for row in data[start * cols..end * cols].chunks_exact(cols_) {
+                sum.iter_mut().zip(row).for_each(|(s, &v)| *s = *s + v);
+            }
+        }
+    });
+    let mut out = alloc_for_overwrite::<T>(cols)?;
+    out.fill(T::zero());
+    for sum in partial.chunks_exact(cols_) {
+        out.iter_mut().zip(sum).for_each(|(o, &v)| *o = *o + v);
+    }
+    crate::kernels::pool::release(partial);
+    Ok(out)
+}
+
 /// Shape after reducing `axes`.
 fn reduced_shape(shape: &[usize], axes: &[usize], keepdims: bool) -> Vec<usize> {
     (0..shape.len())
@@ -131,6 +159,33 @@ impl<T: Float> Tensor<T> {
 mod tests {
     use crate::ops::gradcheck::{check_grad, rand};
     use crate::Tensor;
+
+    /// Column sums: an f64 reference's values, the same bits for any thread count, and
+    /// the plain row-order sum for a matrix of one block.
+    #[test]
+    fn column_sums_are_exact_and_thread_independent() {
+        use crate::kernels::parallel::set_num_threads;
+        let (rows, cols) = (10_007, 5);
+        let data: Vec<f32> = (0..rows * cols)
+            .map(|i| ((i * 7919 % 1013) as f32) / 101.0 - 5.0)
+            .collect();
+        set_num_threads(1).unwrap();
+        let one = super::column_sums(&data, rows, cols).unwrap();
+        set_num_threads(2).unwrap();
+        let two = super::column_sums(&data, rows, cols).unwrap();
+        assert_eq!(one, two);
+        for (c, &sum) in one.iter().enumerate() {
+            let exact: f64 = (0..rows).map(|r| data[r * cols + c] as f64).sum();
+            assert!((sum as f64 - exact).abs() < 1e-3 * exact.abs().max(1.0), "{c}");
+        }
+        let small = &data[..40 * cols];
+        let mut plain = vec![0.0f32; cols];
+        for row in small.chunks_exact(cols) {
+            plain.iter_mut().zip(row).for_each(|(s, &v)| *s += v);
+        }
+        assert_eq!(super::column_sums(small, 40, cols).unwrap(), plain);
+        assert_eq!(super::column_sums(&[] as &[f32], 0, 3).unwrap(), vec![0.0; 3]);
+    }
 
     #[test]
     fn gradients_over_each_axis() {
