@@ -48,14 +48,14 @@ pub(crate) fn column_sums<T: Float>(data: &[T], rows: usize, cols: usize) -> Res
             let start = (first + b) * block;
             let end = (start + block).min(rows);
             for row in data[start * cols..end * cols].chunks_exact(cols_) {
-                sum.iter_mut().zip(row).for_each(|(s, &v)| *s = *s + v);
+                sum.iter_mut().zip(row).for_each(|(s, &v)| *s += v);
             }
         }
     });
     let mut out = alloc_for_overwrite::<T>(cols)?;
     out.fill(T::zero());
     for sum in partial.chunks_exact(cols_) {
-        out.iter_mut().zip(sum).for_each(|(o, &v)| *o = *o + v);
+        out.iter_mut().zip(sum).for_each(|(o, &v)| *o += v);
     }
     crate::kernels::pool::release(partial);
     Ok(out)
@@ -176,7 +176,10 @@ mod tests {
         assert_eq!(one, two);
         for (c, &sum) in one.iter().enumerate() {
             let exact: f64 = (0..rows).map(|r| data[r * cols + c] as f64).sum();
-            assert!((sum as f64 - exact).abs() < 1e-3 * exact.abs().max(1.0), "{c}");
+            assert!(
+                (sum as f64 - exact).abs() < 1e-3 * exact.abs().max(1.0),
+                "{c}"
+            );
         }
         let small = &data[..40 * cols];
         let mut plain = vec![0.0f32; cols];
@@ -184,7 +187,10 @@ mod tests {
             plain.iter_mut().zip(row).for_each(|(s, &v)| *s += v);
         }
         assert_eq!(super::column_sums(small, 40, cols).unwrap(), plain);
-        assert_eq!(super::column_sums(&[] as &[f32], 0, 3).unwrap(), vec![0.0; 3]);
+        assert_eq!(
+            super::column_sums(&[] as &[f32], 0, 3).unwrap(),
+            vec![0.0; 3]
+        );
     }
 
     #[test]
