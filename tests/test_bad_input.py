@@ -619,6 +619,20 @@ def test_non_finite_data_warns_by_name_and_never_reaches_the_weights(where):
         np.testing.assert_array_equal(a, b)
 
 
+def test_a_non_finite_step_of_a_model_of_several_outputs_keeps_its_weights():
+    """The multi-output step skips a non-finite update too."""
+    inputs = kd.Input((4,))
+    model = kd.Model(inputs, [kd.layers.Dense(1, name="a")(inputs), kd.layers.Dense(2)(inputs)])
+    model.compile(optimizer="sgd", loss=["mse", "mse"])
+    before = model.get_weights()
+    x = np.ones((8, 4), np.float32)
+    x[3, 1] = np.nan
+    with pytest.warns(RuntimeWarning, match="`x` holds 1 NaN"):
+        model.fit(x, [np.ones((8, 1)), np.ones((8, 2))], batch_size=8, verbose=0)
+    for a, b in zip(model.get_weights(), before, strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
 def test_finite_data_does_not_warn():
     model = kd.Sequential([kd.Input((2,)), kd.layers.Dense(1)])
     model.compile(optimizer="sgd", loss="mse")

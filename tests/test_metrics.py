@@ -252,3 +252,9 @@ def test_bad_inputs():
         M.MeanSquaredError().update_state(np.zeros((2, 3)), np.zeros((2, 4)))
     with pytest.raises(ValueError, match="sample_weight"):
         M.Mean().update_state([1.0, 2.0], sample_weight=[1.0, 2.0, 3.0])
+
+
+def test_wrapped_functions_have_no_variables():
+    """Every metric has `variables` (a MeanMetricWrapper had none and raised)."""
+    assert kd.metrics.MeanMetricWrapper(lambda t, p: t - p, name="diff").variables == []
+    assert kd.metrics.MeanSquaredError().variables == []

@@ -87,15 +87,19 @@ class Metric(CheckedArguments):
     _engine_class: str = ""
 
     def __init__(self, name: str | None = None, dtype: Any = None) -> None:
-        self.name = name if name is not None else _auto_name(type(self).__name__)
-        self.dtype = dtype or "float32"
-        self._variables: list[Any] = []
+        self._init_identity(name, dtype)
         # A metric written in Python has no engine class: its own methods run.
         self._engine: Any = (
             _core.Metric(self._engine_class, engine_json(self._options()))
             if self._engine_class
             else None
         )
+
+    def _init_identity(self, name: str | None, dtype: Any) -> None:
+        """The name, dtype and (no) variables every metric starts with."""
+        self.name = name if name is not None else _auto_name(type(self).__name__)
+        self.dtype = dtype or "float32"
+        self._variables: list[Any] = []
 
     # The class-specific config keys (beyond name and dtype), attributes of the same name.
     _option_names: tuple[str, ...] = ()
@@ -428,8 +432,7 @@ class MeanMetricWrapper(Mean):
             raise TypeError(f"MeanMetricWrapper: expected fn to be callable, got {fn!r}")
         self._fn = fn
         self._fn_kwargs = kwargs
-        self.name = name if name is not None else _auto_name(type(self).__name__)
-        self.dtype = dtype or "float32"
+        self._init_identity(name, dtype)
         # Subclasses and kandle's own functions run in the engine; any other function is
         # called here and its values averaged by an engine `Mean`.
         self._in_engine = isinstance(self, _LossMetric) or _builtin_name(fn) is not None

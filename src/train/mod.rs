@@ -345,6 +345,16 @@ impl Trainer {
                 Ok::<_, crate::Error>((loss, None))
             })?,
         };
+        self.finish_step(loss, grads, batch)
+    }
+
+    /// The end of a step: the weight update (training), then the loss tracker.
+    fn finish_step(
+        &mut self,
+        loss: f32,
+        grads: Option<(Arc<Mutex<Optimizer>>, Vec<Tensor>)>,
+        batch: f64,
+    ) -> Result<()> {
         if let Some((optimizer, grads)) = grads {
             // A non-finite loss has non-finite gradients: skipping its update keeps the
             // weights at their last finite values, so a model that TerminateOnNaN (or
@@ -451,10 +461,7 @@ impl Trainer {
                 Ok::<_, crate::Error>((loss.item()?, values, None))
             })?,
         };
-        if let Some((optimizer, grads)) = grads {
-            lock(&optimizer).apply(&grads, &self.trainable)?;
-        }
-        self.loss_tracker.add(loss as f64, batch as f64);
+        self.finish_step(loss, grads, batch as f64)?;
         let heads = self.heads.as_mut().expect("step_outputs runs with heads");
         for (tracker, value) in heads.trackers.iter_mut().zip(values) {
             if let Some(v) = value {
@@ -861,8 +868,6 @@ mod tests {
         }
     }
 
-    /// A step whose loss is NaN leaves the weights as they were (and a finite step
-    /// after it still trains).
     /// predict sends fewer rows at once through a model whose layers widen each row.
     #[test]
     fn predict_blocks_shrink_for_wide_layer_outputs() {
@@ -881,6 +886,8 @@ mod tests {
         );
     }
 
+    /// A step whose loss is NaN leaves the weights as they were (and a finite step
+    /// after it still trains).
     #[test]
     fn a_step_with_a_non_finite_loss_leaves_the_weights_unchanged() {
         let mut dense = Dense::new(2, crate::ops::Activation::Linear, true).unwrap();
