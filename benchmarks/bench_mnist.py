@@ -26,7 +26,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -128,13 +128,7 @@ TASKS: dict[str, Task] = {
 # Each MLP training task once more with one custom Python layer.
 TASKS.update(
     {
-        f"{name}-pylayer": Task(
-            hidden=task.hidden,
-            batch_size=task.batch_size,
-            optimizer=task.optimizer,
-            report_gflops=task.report_gflops,
-            python_layer=True,
-        )
+        f"{name}-pylayer": replace(task, python_layer=True)
         for name, task in list(TASKS.items())
         if name.startswith("mlp")
     }
@@ -345,14 +339,16 @@ def jax_conv_op(x: np.ndarray, epochs: int) -> Timing:
     import keras
 
     rng = np.random.default_rng(SEED)
-    kernel = jnp.asarray(rng.standard_normal((3, 3, CONV_OP_IN[2], CONV_OP_FILTERS)) * 0.05)
+    kernel = jnp.asarray(
+        rng.standard_normal((3, 3, CONV_OP_IN[2], CONV_OP_FILTERS)) * 0.05, jnp.float32
+    )
     bias = jnp.zeros(CONV_OP_FILTERS, jnp.float32)
     step = jax.jit(jax.grad(lambda x, k, b: jnp.sum(keras.ops.conv(x, k) + b), argnums=(0, 1, 2)))
     xj = jnp.asarray(x)
 
     def passes() -> None:
         for _ in range(CONV_OP_CALLS):
-            jax.block_until_ready(step(xj, kernel.astype(jnp.float32), bias))
+            jax.block_until_ready(step(xj, kernel, bias))
 
     return time_steady(passes, epochs)
 

@@ -135,6 +135,28 @@ def _map_graph(
     return [n for n in ordered if not n.is_input], layers
 
 
+def _per_name(value: Any, names: list[str], kind: str, model: str, argument: str) -> list[Any]:
+    """One entry of ``value`` per name, in order: ``value`` is a dict by ``kind``
+    ("input", "output") name, or a list of as many."""
+    n = len(names)
+    if isinstance(value, dict):
+        missing = [k for k in names if k not in value]
+        unknown = sorted(set(value) - set(names))
+        if missing or unknown:
+            raise InvalidArgumentError(
+                f"{argument}: the dict's keys must be the model's {kind} names "
+                f"{names}; missing {missing}, unknown {unknown}"
+            )
+        return [value[k] for k in names]
+    if not isinstance(value, list | tuple) or len(value) != n:
+        got = f"a list of {len(value)}" if isinstance(value, list | tuple) else type(value).__name__
+        raise InvalidArgumentError(
+            f"{argument}: model {model!r} has {n} {kind}s {names}: pass a list of {n} "
+            f"arrays or a dict by {kind} name, got {got}"
+        )
+    return list(value)
+
+
 def engine_of(layer: Layer) -> Any:
     """The engine layer (``kandle._core.Layer``) that runs ``layer`` in a graph."""
     if isinstance(layer, Functional):
@@ -307,49 +329,17 @@ class Functional(Model):
     def _flat_inputs(self, x: Any, argument: str) -> list[Any]:
         """The model's inputs of ``x`` (one array, a list, or a dict by input name), in
         the order of ``self.inputs``."""
-        n = len(self.inputs)
-        if isinstance(x, dict):
-            missing = [k for k in self.input_names if k not in x]
-            unknown = sorted(set(x) - set(self.input_names))
-            if missing or unknown:
-                raise InvalidArgumentError(
-                    f"{argument}: the dict's keys must be the model's input names "
-                    f"{self.input_names}; missing {missing}, unknown {unknown}"
-                )
-            return [x[k] for k in self.input_names]
-        if n > 1:
-            if not isinstance(x, list | tuple) or len(x) != n:
-                got = f"a list of {len(x)}" if isinstance(x, list | tuple) else type(x).__name__
-                raise InvalidArgumentError(
-                    f"{argument}: model {self.name!r} has {n} inputs {self.input_names}: pass "
-                    f"a list of {n} arrays or a dict by input name, got {got}"
-                )
-            return list(x)
+        if isinstance(x, dict) or len(self.inputs) > 1:
+            return _per_name(x, self.input_names, "input", self.name, argument)
         if isinstance(x, list | tuple) and len(x) == 1 and not np.isscalar(x[0]):
             return [x[0]] if np.ndim(x[0]) >= 1 else [x]
         return [x]
 
     def _flat_targets(self, y: Any, argument: str) -> list[Any]:
         """The targets of ``y`` for each output (a list, or a dict by output name)."""
-        n = len(self.outputs)
-        if n == 1:
+        if len(self.outputs) == 1:
             return self._flat_single(y, self.output_names, argument)
-        if isinstance(y, dict):
-            unknown = sorted(set(y) - set(self.output_names))
-            missing = [k for k in self.output_names if k not in y]
-            if unknown or missing:
-                raise InvalidArgumentError(
-                    f"{argument}: the dict's keys must be the model's output names "
-                    f"{self.output_names}; missing {missing}, unknown {unknown}"
-                )
-            return [y[k] for k in self.output_names]
-        if not isinstance(y, list | tuple) or len(y) != n:
-            got = f"a list of {len(y)}" if isinstance(y, list | tuple) else type(y).__name__
-            raise InvalidArgumentError(
-                f"{argument}: model {self.name!r} has {n} outputs {self.output_names}: pass a "
-                f"list of {n} arrays or a dict by output name, got {got}"
-            )
-        return list(y)
+        return _per_name(y, self.output_names, "output", self.name, argument)
 
     @staticmethod
     def _flat_single(y: Any, names: list[str], argument: str) -> list[Any]:
@@ -533,7 +523,7 @@ class Functional(Model):
         return list(out) if len(self.outputs) > 1 else [out]
 
     def _trainer(self, x: np.ndarray, y: np.ndarray | None) -> Any:
-        metrics = self._resolve_metrics(y, self._data_output_shapes()[0])
+        metrics = self._resolve_metrics(y, lambda: self._data_output_shapes()[0])
         trainer = _core.Trainer(
             self._engine_layers(),
             self.trainable_weights,

@@ -14,13 +14,19 @@ from kandle.layers.input_layer import InputLayer
 from kandle.layers.layer import Layer
 
 
-def _node_indices(model: Any) -> dict[int, int]:
-    """Each node of the model (by id) -> its index among its layer's calls in this model
-    (Keras renumbers a shared layer's calls per model)."""
+def node_ids(model: Any) -> set[int]:
+    """The ids of the model's nodes: its layer calls and its inputs' nodes."""
     in_model = {id(n) for n in model._nodes}
     for t in model.inputs:
         layer, index, _ = t._keras_history
         in_model.add(id(inbound_nodes(layer)[index]))
+    return in_model
+
+
+def _node_indices(model: Any) -> dict[int, int]:
+    """Each node of the model (by id) -> its index among its layer's calls in this model
+    (Keras renumbers a shared layer's calls per model)."""
+    in_model = node_ids(model)
     out = {}
     for layer in model.layers:
         kept = [n for n in inbound_nodes(layer) if id(n) in in_model]

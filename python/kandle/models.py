@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import math
 import warnings
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import numpy as np
@@ -399,15 +399,16 @@ class Model(Layer):
             raise InvalidArgumentError(f"`{method}()` needs a loss: pass `loss=` to `compile()`.")
 
     def _resolve_metrics(
-        self, y: np.ndarray | None, y_pred_shape: tuple[int | None, ...]
+        self, y: np.ndarray | None, y_pred_shape: Callable[[], tuple[int | None, ...]]
     ) -> list[tuple[str, Any, bool]]:
         """The compiled metrics as ``(log name, metric, weighted)``. Keras resolves
-        "accuracy" from the shapes of the first data it sees, and names a weighted metric
-        whose name is taken ``weighted_<name>``."""
+        "accuracy" from the shapes of the first data it sees (``y_pred_shape()`` is only
+        computed then), and names a weighted metric whose name is taken
+        ``weighted_<name>``."""
         if self._metrics is None:
             y_true = np.zeros((1, *np.shape(y)[1:])) if y is not None else None
             # Only the batch size (dropped here) is None.
-            y_pred = np.zeros((1, *y_pred_shape[1:]))  # type: ignore[type-var]
+            y_pred = np.zeros((1, *y_pred_shape()[1:]))  # type: ignore[type-var]
             resolved: list[tuple[str, Any, bool]] = []
             taken: dict[str, int] = {}
             for specs, weighted in (
@@ -437,7 +438,7 @@ class Model(Layer):
 
     def _trainer(self, x: np.ndarray, y: np.ndarray | None) -> Any:
         self._ensure_built(tuple(x.shape[1:]))
-        metrics = self._resolve_metrics(y, self.compute_output_shape((None, *x.shape[1:])))
+        metrics = self._resolve_metrics(y, lambda: self.compute_output_shape((None, *x.shape[1:])))
         return _core.Trainer(
             self._engine_layers(),
             self.trainable_weights,

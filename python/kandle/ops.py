@@ -37,9 +37,13 @@ def convert_to_numpy(x: ArrayLike) -> np.ndarray:
     return x.numpy() if isinstance(x, Tensor) else np.asarray(x)
 
 
+# The dtypes a kandle Tensor stands for (it holds float32).
+_FLOAT_DTYPES = ("float32", "float16", "bfloat16", "float64", "float")
+
+
 def _float_dtype(dtype: Any, op: str) -> None:
     name = getattr(dtype, "name", dtype)
-    if str(name) not in ("float32", "float16", "bfloat16", "float64", "float"):
+    if str(name) not in _FLOAT_DTYPES:
         raise InvalidArgumentError(f"{op}: kandle tensors hold float32 only, got dtype={dtype!r}")
 
 
@@ -260,7 +264,7 @@ def cast(x: ArrayLike, dtype: Any) -> Tensor:
     gradient, as Keras's cast to an integer type."""
     x = convert_to_tensor(x)
     name = str(getattr(dtype, "name", dtype))
-    if name in ("float32", "float16", "bfloat16", "float64", "float"):
+    if name in _FLOAT_DTYPES:
         return x
     if name == "bool":
         return _core.tensor(x.numpy() != 0)
@@ -271,12 +275,12 @@ def cast(x: ArrayLike, dtype: Any) -> Tensor:
 
 def ones_like(x: ArrayLike, dtype: Any = None) -> Tensor:
     """Ones of ``x``'s shape."""
-    return _core.full(convert_to_tensor(x).shape, 1.0)
+    return ones(convert_to_tensor(x).shape)
 
 
 def zeros_like(x: ArrayLike, dtype: Any = None) -> Tensor:
     """Zeros of ``x``'s shape."""
-    return _core.full(convert_to_tensor(x).shape, 0.0)
+    return zeros(convert_to_tensor(x).shape)
 
 
 def reshape(x: ArrayLike, newshape: Shape) -> Tensor:

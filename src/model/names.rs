@@ -46,14 +46,16 @@ pub fn snake_case(name: &str) -> String {
 }
 
 /// The short aliases Keras gives losses and metrics.
-const ALIASES: [(&str, &str); 6] = [
+const ALIASES: &[(&str, &str)] = &[
     ("mse", "MeanSquaredError"),
     ("mae", "MeanAbsoluteError"),
     ("mape", "MeanAbsolutePercentageError"),
     ("msle", "MeanSquaredLogarithmicError"),
     ("bce", "BinaryCrossentropy"),
-    ("kld", "KLDivergence"),
 ];
+
+/// Aliases that name losses only (Keras's metrics take no `kld`).
+const LOSS_ALIASES: &[(&str, &str)] = &[("kld", "KLDivergence")];
 
 /// The class of `classes` that `identifier` names: the class name itself, its
 /// snake_case, or an alias (lower or upper case; `kld` for losses only, as in Keras);
@@ -66,9 +68,10 @@ pub fn resolve_class<'a>(what: &str, identifier: &str, classes: &[&'a str]) -> R
     if let Some(&class) = classes.iter().find(|&&c| snake_case(c) == identifier) {
         return Ok(class);
     }
+    let loss_aliases = if what == "loss" { LOSS_ALIASES } else { &[] };
     let alias = ALIASES
         .iter()
-        .filter(|(a, _)| what == "loss" || *a != "kld")
+        .chain(loss_aliases)
         .find(|(a, _)| *a == identifier || a.to_uppercase() == identifier);
     if let Some(&class) = alias.and_then(|(_, c)| classes.iter().find(|&&k| k == *c)) {
         return Ok(class);

@@ -100,11 +100,7 @@ pub struct Softmax {
 impl Softmax {
     /// The layer of a Keras `Softmax` config (`axis`: an int or a list of ints).
     pub fn from_config(config: &Value) -> Result<Self> {
-        let axes = match config.get("axis") {
-            None | Some(Value::Null) => vec![-1],
-            Some(Value::Array(_)) => config_or(config, "axis", vec![-1isize])?,
-            Some(_) => vec![config_or(config, "axis", -1isize)?],
-        };
+        let axes = super::layer_norm::normalization_axes(config)?;
         if axes.is_empty() {
             bail!(
                 InvalidArgument,

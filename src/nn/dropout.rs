@@ -1,6 +1,7 @@
 //! Dropout: inverted dropout, active only in training.
 
 use super::config_or;
+use super::noise::{check_rate, required_f64};
 use crate::bail;
 use crate::error::{fmt_shape, Result};
 use crate::nn::Layer;
@@ -145,16 +146,8 @@ impl SpatialDropout {
     /// The layer of a Keras `SpatialDropout1D`/`2D` config (`rate`, `seed`, and
     /// `data_format`, which must be channels_last) over `spatial` axes.
     pub fn from_config(class_name: &'static str, config: &Value, spatial: usize) -> Result<Self> {
-        super::spatial::check_channels_last(class_name, config)?;
-        let Some(rate) = config_or::<Option<f64>>(config, "rate", None)? else {
-            bail!(InvalidArgument, "{class_name}: the config has no `rate`");
-        };
-        if !(0.0..1.0).contains(&rate) {
-            bail!(
-                InvalidArgument,
-                "{class_name}: `rate` must be a number in [0, 1), got {rate}"
-            );
-        }
+        super::conv::check_channels_last(class_name, config)?;
+        let rate = check_rate(class_name, required_f64(class_name, config, "rate")?)?;
         // One mask value per sample and channel: size 1 along the spatial axes.
         let mut noise_shape = vec![None];
         noise_shape.extend(std::iter::repeat_n(Some(1), spatial));
@@ -168,15 +161,7 @@ impl SpatialDropout {
 
     /// `x` with whole channels dropped when `training`; `x` itself otherwise.
     pub fn forward<T: Float>(&self, x: &Tensor<T>, training: bool) -> Result<Tensor<T>> {
-        if x.rank() != self.spatial + 2 {
-            bail!(
-                Shape,
-                "{}: expected inputs of rank {}, got shape {}",
-                self.class_name,
-                self.spatial + 2,
-                fmt_shape(x.shape())
-            );
-        }
+        super::conv::check_rank(self.class_name, self.spatial, x.shape())?;
         self.dropout.forward(x, training)
     }
 }

@@ -27,7 +27,7 @@ pub struct LayerNormalization<T: Float = f32> {
 }
 
 /// The config's `axis`: an int or a list (default -1).
-fn normalization_axes(config: &Value) -> Result<Vec<isize>> {
+pub(super) fn normalization_axes(config: &Value) -> Result<Vec<isize>> {
     Ok(match config.get("axis") {
         None | Some(Value::Null) => vec![-1],
         Some(Value::Array(_)) => config_or::<Vec<isize>>(config, "axis", vec![-1])?,

@@ -28,7 +28,7 @@ fn noise<T: Float>(rng: &LayerRng, shape: &[usize], draw: impl Fn(f64) -> T) -> 
 }
 
 /// A required number in a config, or an error naming the layer and key.
-fn required_f64(layer: &str, config: &Value, key: &str) -> Result<f64> {
+pub(super) fn required_f64(layer: &str, config: &Value, key: &str) -> Result<f64> {
     match config_or::<Option<f64>>(config, key, None)? {
         Some(v) => Ok(v),
         None => bail!(InvalidArgument, "{layer}: the config has no `{key}`"),
@@ -36,7 +36,7 @@ fn required_f64(layer: &str, config: &Value, key: &str) -> Result<f64> {
 }
 
 /// Checks a rate in `[0, 1)`: a rate of 1 has no finite noise scale in training.
-fn check_rate(layer: &str, rate: f64) -> Result<f64> {
+pub(super) fn check_rate(layer: &str, rate: f64) -> Result<f64> {
     if !(0.0..1.0).contains(&rate) {
         bail!(
             InvalidArgument,

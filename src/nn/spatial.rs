@@ -3,24 +3,13 @@
 //! UpSampling1D/2D. One struct serves both ranks; the registry names the class.
 
 use super::config_or;
+use super::conv::{check_channels_last, check_rank};
 use crate::bail;
 use crate::error::{fmt_shape, Result};
 use crate::nn::Layer;
 use crate::ops::IndexItem;
 use crate::tensor::{Float, Tensor};
 use serde_json::Value;
-
-/// Refuses `data_format="channels_first"`: these layers work on channels-last data.
-pub(crate) fn check_channels_last(class_name: &str, config: &Value) -> Result<()> {
-    match config.get("data_format") {
-        None | Some(Value::Null) => Ok(()),
-        Some(Value::String(f)) if f == "channels_last" => Ok(()),
-        Some(other) => bail!(
-            InvalidArgument,
-            "{class_name}: only data_format=\"channels_last\" is supported, got data_format={other}"
-        ),
-    }
-}
 
 /// A non-negative integer of a config entry, or an error naming `arg`.
 fn count(class_name: &str, arg: &str, v: &Value) -> Result<usize> {
@@ -74,28 +63,6 @@ fn axis_pairs(
     }
 }
 
-/// The input's shape if it has `spatial + 2` axes, else an error naming the layer.
-fn check_rank<'a, T: Float>(
-    class_name: &str,
-    spatial: usize,
-    x: &'a Tensor<T>,
-) -> Result<&'a [usize]> {
-    if x.rank() != spatial + 2 {
-        let layout = if spatial == 1 {
-            "(batch, steps, channels)"
-        } else {
-            "(batch, rows, cols, channels)"
-        };
-        bail!(
-            Shape,
-            "{class_name}: expected inputs of rank {} {layout}, got shape {}",
-            spatial + 2,
-            fmt_shape(x.shape())
-        );
-    }
-    Ok(x.shape())
-}
-
 /// ZeroPadding1D/2D: zeros added before and after each spatial axis.
 pub struct ZeroPadding {
     class_name: &'static str,
@@ -115,7 +82,7 @@ impl ZeroPadding {
 
     /// `x` with the zeros added.
     pub fn forward<T: Float>(&self, x: &Tensor<T>) -> Result<Tensor<T>> {
-        check_rank(self.class_name, self.padding.len(), x)?;
+        check_rank(self.class_name, self.padding.len(), x.shape())?;
         let mut pads = vec![(0, 0)];
         pads.extend(&self.padding);
         pads.push((0, 0));
@@ -142,7 +109,8 @@ impl Cropping {
 
     /// `x` without the cropped positions; each spatial axis must keep at least one.
     pub fn forward<T: Float>(&self, x: &Tensor<T>) -> Result<Tensor<T>> {
-        let shape = check_rank(self.class_name, self.cropping.len(), x)?;
+        check_rank(self.class_name, self.cropping.len(), x.shape())?;
+        let shape = x.shape();
         let full = IndexItem::Slice {
             start: None,
             stop: None,
@@ -218,7 +186,7 @@ impl UpSampling {
 
     /// `x` with each spatial position repeated.
     pub fn forward<T: Float>(&self, x: &Tensor<T>) -> Result<Tensor<T>> {
-        check_rank(self.class_name, self.size.len(), x)?;
+        check_rank(self.class_name, self.size.len(), x.shape())?;
         let mut y = x.clone();
         for (i, &times) in self.size.iter().enumerate() {
             if times > 1 {

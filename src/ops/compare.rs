@@ -1,27 +1,21 @@
 //! Ops that compare values: elementwise `maximum`/`minimum`, `where` (select),
 //! the `min` reduction and `argmax` (Keras's `keras.ops` names, NumPy broadcasting).
 
+use super::binary::broadcast_zip;
 use crate::bail;
 use crate::error::{fmt_shape, Result};
 use crate::kernels::pool::alloc_for_overwrite;
 use crate::tensor::shape::{broadcast_shapes, normalize_axis};
 use crate::tensor::{Float, Tensor};
 
-/// `a` and `b` broadcast to their common shape (recorded, so gradients sum back).
-fn broadcast_pair<T: Float>(a: &Tensor<T>, b: &Tensor<T>, op: &str) -> Result<[Tensor<T>; 2]> {
-    let shape = broadcast_shapes(a.shape(), b.shape(), op)?;
-    Ok([a.broadcast_to(&shape)?, b.broadcast_to(&shape)?])
-}
-
 /// The larger (`pick_first(x, y)` true: `x`) of each pair; on a tie the gradient is
 /// split evenly between the two, as JAX's `lax.max`/`lax.min` do.
 fn extremum<T: Float>(
     a: &Tensor<T>,
     b: &Tensor<T>,
-    op: &str,
+    op: &'static str,
     pick_first: fn(T, T) -> bool,
 ) -> Result<Tensor<T>> {
-    let [x, y] = broadcast_pair(a, b, op)?;
     // NaN propagates, as in numpy and JAX.
     let value = move |u: T, v: T| {
         if u.is_nan() || pick_first(u, v) {
@@ -30,30 +24,28 @@ fn extremum<T: Float>(
             v
         }
     };
-    let out = x.zip_map(&y, value)?;
-    let data = out.to_vec();
-    Ok(Tensor::from_op(
-        data,
-        x.shape().to_vec(),
-        &[&x, &y],
-        move |args| {
-            let [x, y] = [&args.inputs[0], &args.inputs[1]];
-            let half = T::from_f64(0.5);
-            // The share of the gradient that goes to x at each element.
-            let to_x = x.zip_map(y, move |u, v| {
-                if u == v {
-                    half
-                } else if value(u, v) == u {
-                    T::one()
-                } else {
-                    T::zero()
-                }
-            })?;
-            let gx = args.grad.zip_map(&to_x, |g, s| g * s)?;
-            let gy = args.grad.zip_map(&to_x, |g, s| g * (T::one() - s))?;
-            Ok(vec![Some(gx), Some(gy)])
-        },
-    ))
+    let (data, shape) = broadcast_zip(a, b, op, value)?;
+    Ok(Tensor::from_op(data, shape, &[a, b], move |args| {
+        let [x, y] = [&args.inputs[0], &args.inputs[1]];
+        let half = T::from_f64(0.5);
+        // The share of the gradient that goes to x at each element.
+        let (to_x, _) = broadcast_zip(x, y, op, move |u, v| {
+            if u == v {
+                half
+            } else if value(u, v) == u {
+                T::one()
+            } else {
+                T::zero()
+            }
+        })?;
+        let to_x = Tensor::from_vec(to_x, args.grad.shape())?;
+        let gx = args.grad.zip_map(&to_x, |g, s| g * s)?;
+        let gy = args.grad.zip_map(&to_x, |g, s| g * (T::one() - s))?;
+        Ok(vec![
+            Some(gx.sum_to_shape(x.shape())?),
+            Some(gy.sum_to_shape(y.shape())?),
+        ])
+    }))
 }
 
 /// An elementwise comparison of [`Tensor::compare`].
@@ -106,15 +98,14 @@ impl<T: Float> Tensor<T> {
     /// 1 where `self how other` holds, else 0, broadcast (`keras.ops.less`, ...; kandle
     /// tensors hold float32, so booleans are 0 and 1). Records no gradient.
     pub fn compare(&self, other: &Tensor<T>, how: Comparison) -> Result<Tensor<T>> {
-        let shape = broadcast_shapes(self.shape(), other.shape(), "compare")?;
-        let (x, y) = (
-            self.detach().broadcast_to(&shape)?,
-            other.detach().broadcast_to(&shape)?,
-        );
-        x.zip_map(
-            &y,
-            move |u, v| if how.holds(u, v) { T::one() } else { T::zero() },
-        )
+        let (data, shape) = broadcast_zip(self, other, "compare", move |u, v| {
+            if how.holds(u, v) {
+                T::one()
+            } else {
+                T::zero()
+            }
+        })?;
+        Tensor::from_vec(data, &shape)
     }
 
     /// The elementwise maximum of `self` and `other`, broadcast (`keras.ops.maximum`).

@@ -89,9 +89,9 @@ impl<T: Float> Tensor<T> {
             // Samples are independent: each one's scatter-add runs on one thread, in a
             // fixed order.
             parallel::for_each_rows(&mut dx, sample, |first, chunk| {
-                // Max: the gradient of each channel of the current window not yet
-                // routed (reused for every window).
-                let mut left = vec![T::zero(); if mode == PoolMode::Max { c } else { 0 }];
+                // The current window's gradient per channel: for max, what is not yet
+                // routed; for average, its share per tap (reused for every window).
+                let mut left = vec![T::zero(); c];
                 for (i, dimage) in chunk.chunks_exact_mut(sample.max(1)).enumerate() {
                     let n = first + i;
                     let image = &xd[n * sample..(n + 1) * sample];
@@ -114,11 +114,10 @@ impl<T: Float> Tensor<T> {
                                     let mut count = 0usize;
                                     g.for_each_tap(oy, ox, |_, _| count += 1);
                                     let count = T::from_f64(count as f64);
+                                    left.iter_mut().zip(grad).for_each(|(s, &g)| *s = g / count);
                                     g.for_each_tap(oy, ox, |_, pixel| {
                                         let dst = &mut dimage[pixel * c..(pixel + 1) * c];
-                                        dst.iter_mut()
-                                            .zip(grad)
-                                            .for_each(|(d, &g)| *d += g / count);
+                                        dst.iter_mut().zip(&left).for_each(|(d, &s)| *d += s);
                                     });
                                 }
                             }

@@ -52,13 +52,9 @@ pub(crate) fn column_sums<T: Float>(data: &[T], rows: usize, cols: usize) -> Res
             }
         }
     });
-    let mut out = alloc_for_overwrite::<T>(cols)?;
-    out.fill(T::zero());
-    for sum in partial.chunks_exact(cols_) {
-        out.iter_mut().zip(sum).for_each(|(o, &v)| *o += v);
-    }
+    let out = reduce_axis(&partial, &[blocks, cols], 0, T::zero(), |s, v| s + v);
     crate::kernels::pool::release(partial);
-    Ok(out)
+    out
 }
 
 /// Shape after reducing `axes`.

@@ -3,6 +3,7 @@
 //! along the last axis), so channels-last data is copied a pixel's channels at a time.
 //! Cropping needs no op of its own: it is a slice ([`Tensor::index`]).
 
+use super::reduce::reduce_axis;
 use crate::bail;
 use crate::error::{fmt_shape, Result};
 use crate::kernels::parallel;
@@ -129,22 +130,15 @@ impl<T: Float> Tensor<T> {
             });
         }
         Ok(Tensor::from_op(out, out_shape, &[self], move |a| {
-            let g = a.grad.data();
-            let mut gx = alloc::<T>(a.inputs[0].numel())?;
-            if inner > 0 {
-                // Input row r sums output rows r·times .. r·times + times - 1, in order.
-                parallel::for_each_rows(&mut gx, inner, |first, rows| {
-                    for (r, dst) in rows.chunks_mut(inner).enumerate() {
-                        let base = (first + r) * times;
-                        for t in 0..times {
-                            let src = &g[(base + t) * inner..(base + t + 1) * inner];
-                            for (d, &v) in dst.iter_mut().zip(src) {
-                                *d += v;
-                            }
-                        }
-                    }
-                });
-            }
+            // Input row r sums output rows r·times .. r·times + times - 1, in order.
+            let rows = a.inputs[0].numel() / inner.max(1);
+            let gx = reduce_axis(
+                &a.grad.data(),
+                &[rows, times, inner],
+                1,
+                T::zero(),
+                |s, v| s + v,
+            )?;
             Ok(vec![Some(Tensor::from_vec(gx, a.inputs[0].shape())?)])
         }))
     }

@@ -151,9 +151,11 @@ impl Metric for PythonMetric {
     /// when the Python `result()` fails or gives no number.
     fn result(&self) -> f64 {
         Python::attach(|py| {
-            let value = self.metric.bind(py).call_method0("result")?;
-            let builtins = py.import("builtins")?;
-            builtins.getattr("float")?.call1((value,))?.extract::<f64>()
+            // Python's float(): a float, or anything with __float__ (a 0-d Tensor).
+            self.metric
+                .bind(py)
+                .call_method0("result")?
+                .extract::<f64>()
         })
         .unwrap_or_else(|err| {
             keep(err);

@@ -6,9 +6,9 @@ import math
 from collections.abc import Sequence
 from typing import Any, ClassVar
 
-from kandle.errors import InvalidArgumentError, ShapeError
+from kandle.errors import InvalidArgumentError
+from kandle.layers.convolutional import check_data_format, check_input_rank
 from kandle.layers.layer import Layer, ShapeLike
-from kandle.layers.reshaping import check_channels_last
 
 
 def check_rate(rate: Any) -> float:
@@ -93,13 +93,7 @@ class _SpatialDropout(Dropout):
         super().__init__(rate, seed=seed, name=name, dtype=dtype, **kwargs)
 
     def build(self, input_shape: ShapeLike) -> None:
-        rank = self._spatial_rank + 2
-        if len(input_shape) != rank:
-            raise ShapeError(
-                f"Input 0 of layer {self.name!r} is incompatible with the layer: expected "
-                f"ndim={rank}, found ndim={len(input_shape)}. Full shape received: "
-                f"{tuple(input_shape)}"
-            )
+        check_input_rank(self, input_shape, self._spatial_rank)
 
     def get_config(self) -> dict[str, Any]:
         # Keras's keys: no `trainable` and no `noise_shape`.
@@ -146,7 +140,7 @@ class SpatialDropout2D(_SpatialDropout):
         dtype: Any = None,
         **kwargs: Any,
     ) -> None:
-        self.data_format = check_channels_last("SpatialDropout2D", data_format)
+        self.data_format = check_data_format("SpatialDropout2D", data_format)
         super().__init__(rate, seed=seed, name=name, dtype=dtype, **kwargs)
 
     def get_config(self) -> dict[str, Any]:

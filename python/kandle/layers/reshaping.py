@@ -7,20 +7,9 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
-import numpy as np
-
 from kandle.errors import InvalidArgumentError, ShapeError
+from kandle.layers.convolutional import _is_int, check_data_format, check_input_rank
 from kandle.layers.layer import Layer, ShapeLike
-
-
-def check_channels_last(layer: str, data_format: Any) -> str:
-    """kandle's image layers take channels-last data; refuse any other ``data_format``."""
-    if data_format not in (None, "channels_last"):
-        raise InvalidArgumentError(
-            f"{layer}: only data_format='channels_last' is supported, got "
-            f"data_format={data_format!r}"
-        )
-    return "channels_last"
 
 
 class Flatten(Layer):
@@ -34,7 +23,7 @@ class Flatten(Layer):
     _engine_class = "Flatten"
 
     def __init__(self, data_format: str | None = None, **kwargs: Any) -> None:
-        self.data_format = check_channels_last("Flatten", data_format)
+        self.data_format = check_data_format("Flatten", data_format)
         super().__init__(**kwargs)
 
     def compute_output_shape(self, input_shape: ShapeLike) -> tuple[int | None, ...]:
@@ -113,15 +102,6 @@ class Identity(Layer):
     _engine_class = "Identity"
 
 
-def _check_rank(layer: Layer, input_shape: ShapeLike, rank: int) -> None:
-    if len(input_shape) != rank:
-        raise ShapeError(
-            f"Input 0 of layer {layer.name!r} is incompatible with the layer: expected "
-            f"ndim={rank}, found ndim={len(input_shape)}. Full shape received: "
-            f"{tuple(input_shape)}"
-        )
-
-
 class RepeatVector(Layer):
     """Repeats each sample ``n`` times: ``(batch, features) -> (batch, n, features)``.
 
@@ -145,7 +125,7 @@ class RepeatVector(Layer):
         self.n = n
 
     def build(self, input_shape: ShapeLike) -> None:
-        _check_rank(self, input_shape, 2)
+        check_input_rank(self, input_shape, 0)
 
     def compute_output_shape(self, input_shape: ShapeLike) -> tuple[int | None, ...]:
         return (input_shape[0], self.n, input_shape[1])
@@ -176,17 +156,13 @@ class Permute(Layer):
         self.dims = dims
 
     def build(self, input_shape: ShapeLike) -> None:
-        _check_rank(self, input_shape, len(self.dims) + 1)
+        check_input_rank(self, input_shape, len(self.dims) - 1)
 
     def compute_output_shape(self, input_shape: ShapeLike) -> tuple[int | None, ...]:
         return (input_shape[0], *(input_shape[d] for d in self.dims))
 
     def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "dims": self.dims}
-
-
-def _is_int(value: Any) -> bool:
-    return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
 
 
 def _pair(layer: str, arg: str, value: Any) -> tuple[int, int]:
@@ -246,11 +222,11 @@ class ZeroPadding1D(Layer):
 
     def __init__(self, padding: int | Sequence[int] = 1, data_format: Any = None, **kwargs: Any):
         self.padding = _pair("ZeroPadding1D", "padding", padding)
-        self.data_format = check_channels_last("ZeroPadding1D", data_format)
+        self.data_format = check_data_format("ZeroPadding1D", data_format)
         super().__init__(**kwargs)
 
     def build(self, input_shape: ShapeLike) -> None:
-        _check_rank(self, input_shape, 3)
+        check_input_rank(self, input_shape, 1)
 
     def compute_output_shape(self, input_shape: ShapeLike) -> tuple[int | None, ...]:
         batch, steps, channels = tuple(input_shape)
@@ -275,11 +251,11 @@ class ZeroPadding2D(Layer):
 
     def __init__(self, padding: Any = (1, 1), data_format: Any = None, **kwargs: Any):
         self.padding = _pairs_2d("ZeroPadding2D", "padding", padding)
-        self.data_format = check_channels_last("ZeroPadding2D", data_format)
+        self.data_format = check_data_format("ZeroPadding2D", data_format)
         super().__init__(**kwargs)
 
     def build(self, input_shape: ShapeLike) -> None:
-        _check_rank(self, input_shape, 4)
+        check_input_rank(self, input_shape, 2)
 
     def compute_output_shape(self, input_shape: ShapeLike) -> tuple[int | None, ...]:
         batch, rows, cols, channels = tuple(input_shape)
@@ -321,7 +297,7 @@ class Cropping1D(Layer):
         super().__init__(**kwargs)
 
     def build(self, input_shape: ShapeLike) -> None:
-        _check_rank(self, input_shape, 3)
+        check_input_rank(self, input_shape, 1)
         self.compute_output_shape(input_shape)
 
     def compute_output_shape(self, input_shape: ShapeLike) -> tuple[int | None, ...]:
@@ -346,11 +322,11 @@ class Cropping2D(Layer):
 
     def __init__(self, cropping: Any = ((0, 0), (0, 0)), data_format: Any = None, **kwargs: Any):
         self.cropping = _pairs_2d("Cropping2D", "cropping", cropping)
-        self.data_format = check_channels_last("Cropping2D", data_format)
+        self.data_format = check_data_format("Cropping2D", data_format)
         super().__init__(**kwargs)
 
     def build(self, input_shape: ShapeLike) -> None:
-        _check_rank(self, input_shape, 4)
+        check_input_rank(self, input_shape, 2)
         self.compute_output_shape(input_shape)
 
     def compute_output_shape(self, input_shape: ShapeLike) -> tuple[int | None, ...]:
@@ -385,7 +361,7 @@ class UpSampling1D(Layer):
         super().__init__(**kwargs)
 
     def build(self, input_shape: ShapeLike) -> None:
-        _check_rank(self, input_shape, 3)
+        check_input_rank(self, input_shape, 1)
 
     def compute_output_shape(self, input_shape: ShapeLike) -> tuple[int | None, ...]:
         return (input_shape[0], _times(input_shape[1], self.size), input_shape[2])
@@ -414,7 +390,7 @@ class UpSampling2D(Layer):
         **kwargs: Any,
     ):
         self.size = _positive_sizes("UpSampling2D", size, 2)
-        self.data_format = check_channels_last("UpSampling2D", data_format)
+        self.data_format = check_data_format("UpSampling2D", data_format)
         if not isinstance(interpolation, str) or interpolation.lower() != "nearest":
             raise InvalidArgumentError(
                 "UpSampling2D: only interpolation='nearest' is supported, got "
@@ -424,7 +400,7 @@ class UpSampling2D(Layer):
         super().__init__(**kwargs)
 
     def build(self, input_shape: ShapeLike) -> None:
-        _check_rank(self, input_shape, 4)
+        check_input_rank(self, input_shape, 2)
 
     def compute_output_shape(self, input_shape: ShapeLike) -> tuple[int | None, ...]:
         return (

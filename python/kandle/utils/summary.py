@@ -54,9 +54,6 @@ def print_summary(
         parts.append(f" {cells[2]:>{widths[2]}} " if align_last else f" {cells[2]:<{widths[2]}} ")
         return left + mid.join(parts) + right
 
-    def rule(left: str, fill: str, mid: str, right: str) -> str:
-        return left + mid.join(fill * (w + 2) for w in widths) + right
-
     shape: tuple[Any, ...] | None = model.input_shape if model.built else None
     rows = []
     # A subclassed model's layers are no chain: Keras shows each one's last output.
@@ -75,14 +72,14 @@ def print_summary(
         rows.append([f"{layer.name} ({type(layer).__name__})", out, params])
 
     emit(f'Model: "{model.name}"')
-    emit(rule("┏", "━", "┳", "┓"))
+    emit(_rule(widths, "┏", "━", "┳", "┓"))
     emit(row(["Layer (type)", "Output Shape", "Param #"], "┃", "┃", "┃", True))
-    emit(rule("┡", "━", "╇", "┩"))
+    emit(_rule(widths, "┡", "━", "╇", "┩"))
     for i, cells in enumerate(rows):
         if i:
-            emit(rule("├", "─", "┼", "┤"))
+            emit(_rule(widths, "├", "─", "┼", "┤"))
         emit(row(cells, "│", "│", "│", True))
-    emit(rule("└", "─", "┴", "┘"))
+    emit(_rule(widths, "└", "─", "┴", "┘"))
     _print_param_counts(model, emit)
 
 
@@ -141,6 +138,11 @@ def _wrap(text: str, width: int) -> list[str]:
     return [line if len(line) <= width else line[: width - 1] + "…" for line in lines] or [""]
 
 
+def _rule(widths: list[int], left: str, fill: str, mid: str, right: str) -> str:
+    """A horizontal line of the table, across columns of ``widths`` (plus padding)."""
+    return left + mid.join(fill * (w + 2) for w in widths) + right
+
+
 def _keras_shape(shape: Any) -> str:
     return "(" + ", ".join("None" if d is None else str(d) for d in shape) + ")"
 
@@ -149,19 +151,18 @@ def _print_functional(model: Any, line_length: int | None, emit: Callable[[str],
     """Keras 3's summary of a functional model (``keras.src.utils.summary_utils``)."""
     import shutil
 
+    from kandle._functional_config import node_ids
     from kandle._keras_tensor import inbound_nodes
 
-    in_model = {id(n) for n in model._nodes}
-    for t in model.inputs:
-        layer, index, _ = t._keras_history
-        in_model.add(id(inbound_nodes(layer)[index]))
+    in_model = node_ids(model)
     # A chain of single calls prints as a Sequential model does, without connections.
-    chain = all(len(n.input_tensors) <= 1 for n in model._nodes) and all(
-        sum(id(n) in in_model for n in inbound_nodes(layer)) <= 1 for layer in model.layers
-    )
-    chain = chain and all(
-        sum(t is n.outputs[0] for m in model._nodes for t in m.input_tensors) <= 1
-        for n in model._nodes
+    chain = (
+        all(len(n.input_tensors) <= 1 for n in model._nodes)
+        and all(sum(id(n) in in_model for n in inbound_nodes(layer)) <= 1 for layer in model.layers)
+        and all(
+            sum(t is n.outputs[0] for m in model._nodes for t in m.input_tensors) <= 1
+            for n in model._nodes
+        )
     )
     if chain:
         default, positions = 88, [0.45, 0.80, 1.0]
@@ -211,22 +212,19 @@ def _print_functional(model: Any, line_length: int | None, emit: Callable[[str],
             lines.append("│" + "│".join(parts) + "│")
         return lines
 
-    def rule(left: str, fill: str, mid: str, right: str) -> str:
-        return left + mid.join(fill * (w + 2) for w in widths) + right
-
     emit(f'Model: "{model.name}"')
-    emit(rule("┏", "━", "┳", "┓"))
+    emit(_rule(widths, "┏", "━", "┳", "┓"))
     for text in line(header, 2):
         emit(text.replace("│", "┃"))
-    emit(rule("┡", "━", "╇", "┩"))
+    emit(_rule(widths, "┡", "━", "╇", "┩"))
     for i, layer in enumerate(model.layers):
         if i:
-            emit(rule("├", "─", "┼", "┤"))
+            emit(_rule(widths, "├", "─", "┼", "┤"))
         params = f"{layer.count_params():,}" if layer.built else "0 (unbuilt)"
         cells = [f"{layer.name} ({type(layer).__name__})", output_shape(layer), params]
         if not chain:
             cells.append(connections(layer))
         for text in line(cells, 2):
             emit(text)
-    emit(rule("└", "─", "┴", "┘"))
+    emit(_rule(widths, "└", "─", "┴", "┘"))
     _print_param_counts(model, emit)
