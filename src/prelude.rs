@@ -23,4 +23,5 @@ pub use crate::model::{
     Callback, Control, EarlyStopping, FitOptions, History, Logs, ProgressBar, Sequential, Spec,
 };
 pub use crate::tensor::Tensor;
+pub use crate::train::Mode;
 pub use crate::{load_model, Result};

@@ -150,3 +150,84 @@ fn save_and_load_model_round_trip() {
     assert!(load_model(dir.join("bad.keras")).is_err());
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// `validation_data` replaces the split: with a zero learning rate and zero weights,
+/// each epoch's `val_loss` is the mean square of the validation targets.
+#[test]
+fn validation_data_is_validated_on_each_epoch() {
+    let (x, y) = line_data();
+    let val_x = Tensor::from_vec(vec![1., 1., 2., 0., 0., 3.], &[3, 2]).unwrap();
+    let val_y = Tensor::from_vec(vec![1., 2., 4.], &[3, 1]).unwrap();
+    let mut model = Sequential::new()
+        .add(Input::new([2]))
+        .add(Dense::new(1).kernel_initializer("zeros"));
+    model
+        .compile(SGD::new().learning_rate(0.0), "mse", Vec::<&str>::new())
+        .unwrap();
+    let fit = |validation_data| FitOptions {
+        epochs: 2,
+        verbose: false,
+        validation_data,
+        ..Default::default()
+    };
+    let history = model
+        .fit(&x, &y, fit(Some((val_x.clone(), val_y.clone()))))
+        .unwrap();
+    assert_eq!(history.get("val_loss"), [7.0, 7.0]); // (1 + 4 + 16) / 3
+    assert_eq!(history.get("loss"), [249.75, 249.75]); // (25 + 529 + 4 + 441) / 4
+    let short_y = Tensor::from_vec(vec![1., 2.], &[2, 1]).unwrap();
+    let err = model.fit(&x, &y, fit(Some((val_x, short_y)))).unwrap_err();
+    assert!(err.to_string().contains("validation_data"), "{err}");
+}
+
+/// `predict` runs batches of 32 between the predict hooks, as Keras's loop.
+#[test]
+fn predict_calls_the_predict_hooks_per_batch() {
+    #[derive(Default)]
+    struct Count {
+        begins: usize,
+        batches: Vec<usize>,
+        ends: usize,
+    }
+    impl Callback for Count {
+        fn on_predict_begin(&mut self, _: &mut Control) -> kandle::Result<()> {
+            self.begins += 1;
+            Ok(())
+        }
+        fn on_predict_batch_end(
+            &mut self,
+            b: usize,
+            _: &Logs,
+            _: &mut Control,
+        ) -> kandle::Result<()> {
+            self.batches.push(b);
+            Ok(())
+        }
+        fn on_predict_end(&mut self, _: &mut Control) -> kandle::Result<()> {
+            self.ends += 1;
+            Ok(())
+        }
+        fn needs_every_batch(&self, mode: Mode) -> bool {
+            mode == Mode::Predict
+        }
+    }
+    let mut model = Sequential::new().add(Input::new([2])).add(Dense::new(1));
+    model.build(&[2]).unwrap();
+    let w = Tensor::from_vec(vec![2.0, -1.0], &[1, 2]).unwrap();
+    let b = Tensor::from_vec(vec![0.5], &[1]).unwrap();
+    model.set_weights(&[w, b]).unwrap();
+    let rows = 70;
+    let values: Vec<f32> = (0..2 * rows).map(|i| i as f32 / 10.0).collect();
+    let x = Tensor::from_vec(values.clone(), &[rows, 2]).unwrap();
+    let mut count = Count::default();
+    let y = model.predict_with(&x, &mut [&mut count]).unwrap();
+    assert_eq!((count.begins, count.ends), (1, 1));
+    assert_eq!(count.batches, [0, 1, 2]);
+    let expected: Vec<f32> = values.chunks(2).map(|r| 2.0 * r[0] - r[1] + 0.5).collect();
+    assert_eq!(y.shape(), [rows, 1]);
+    assert!(y
+        .to_vec()
+        .iter()
+        .zip(&expected)
+        .all(|(a, b)| (a - b).abs() < 1e-5));
+}

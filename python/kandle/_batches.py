@@ -15,7 +15,6 @@ import itertools
 import queue
 import random
 import threading
-import time
 import warnings
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -152,25 +151,6 @@ class ArrayBatches:
         """One row, for building the model and resolving its metrics."""
         return self.x[:1], None if self.y is None else self.y[:1], None
 
-    def begin_epoch(self, shuffle: bool) -> None:
-        self.dataset.shuffle(shuffle)
-
-    def end_epoch(self) -> None:
-        pass
-
-    def run(self, trainer: Any, first: int, count: int, budget: float, training: bool) -> int:
-        return int(
-            trainer.run_batches(
-                self.dataset, self.batch_size, first, count, budget, training=training
-            )
-        )
-
-    def predict(self, trainer: Any, first: int, count: int, budget: float) -> int:
-        return int(trainer.predict_batches(self.dataset, self.batch_size, first, count, budget))
-
-    def predictions(self, trainer: Any) -> np.ndarray:
-        return trainer.take_predictions()  # type: ignore[no-any-return]
-
 
 class _Failure:
     def __init__(self, error: BaseException) -> None:
@@ -279,7 +259,6 @@ class StreamBatches:
         self._taken = 0
         self.exhausted = False
         self.samples: tuple[int, int] | None = None  # rows unknown
-        self._outputs: list[np.ndarray] = []  # what predict has computed
         if class_weight is not None and not isinstance(source, PyDataset):
             raise InvalidArgumentError(
                 "Argument `class_weight` is not supported for Python generator inputs, as in "
@@ -388,16 +367,6 @@ class StreamBatches:
         self._taken += 1
         return batch
 
-    def _batches_until(self, count: int, budget: float) -> Iterator[Batch]:
-        start = time.perf_counter()
-        for _ in range(count):
-            batch = self._next()
-            if batch is None:
-                return
-            yield batch
-            if time.perf_counter() - start >= budget:
-                return
-
     def next_batch(self, training: bool = True) -> Batch | None:
         """The next batch to train or evaluate on, or None at the end of the stream
         (the engine's epoch loop takes batches here)."""
@@ -409,30 +378,11 @@ class StreamBatches:
             )
         return batch
 
-    def run(self, trainer: Any, first: int, count: int, budget: float, training: bool) -> int:
-        done = 0
-        start = time.perf_counter()
-        while done < count:
-            batch = self.next_batch(training)
-            if batch is None:
-                break
-            trainer.step(*batch, training=training)
-            done += 1
-            if time.perf_counter() - start >= budget:
-                break
-        return done
-
-    def predict(self, trainer: Any, first: int, count: int, budget: float) -> int:
-        done = 0
-        for x, _, _ in self._batches_until(count, budget):
-            self._outputs.append(trainer.forward(x).numpy())
-            done += 1
-        return done
-
-    def predictions(self, trainer: Any) -> np.ndarray:
-        if not self._outputs:
-            return np.zeros((0,), np.float32)
-        return np.concatenate(self._outputs)
+    def next_inputs(self) -> np.ndarray | None:
+        """The inputs of the next batch to predict, or None at the end of the stream
+        (the engine's predict loop takes batches here)."""
+        batch = self._next()
+        return None if batch is None else batch[0]
 
 
 def warn_ran_out(steps: int | None, epochs: int) -> None:

@@ -36,14 +36,7 @@ from kandle.layers.input_layer import Input, InputLayer
 from kandle.layers.layer import Layer, ShapeLike
 from kandle.utils.py_dataset import PyDataset
 
-# Seconds of batches the engine runs before Python redraws the progress bar.
-_CHUNK_SECONDS = 0.05
-
-
 _array = as_batch_array
-
-# More batches than any stream will give: "until it ends".
-_UNBOUNDED = 2**62
 
 
 def _check_stream_arguments(method: str, **arguments: Any) -> None:
@@ -128,6 +121,11 @@ class _FitHooks:
         else:
             self.callbacks.call(hook, *args)
         return bool(self.model.stop_training)
+
+    def needs_batch_hooks(self, mode: str) -> bool:
+        """Whether the batch hooks of ``mode`` must see every batch (else the engine
+        calls them per chunk of batches)."""
+        return self.callbacks.needs_batch_hooks(mode)
 
     def resume_at(self) -> int | None:
         """The epoch a callback asked ``fit`` to resume at (BackupAndRestore sets
@@ -447,33 +445,6 @@ class Model(Layer):
             [(name, engine_metric(m), weighted) for name, m, weighted in metrics],
         )
 
-    def _drive(
-        self,
-        run: Any,
-        steps: int | None,
-        callbacks: CallbackList,
-        mode: str,
-        logs_of: Any,
-    ) -> dict[str, float]:
-        """Runs ``steps`` batches (all there are, for None) through
-        ``run(first, count, budget)``, calling batch hooks per batch only when a callback
-        has them, else per chunk of batches."""
-        per_batch = callbacks.needs_batch_hooks(mode)
-        step, logs = 0, {}
-        while steps is None or step < steps:
-            if per_batch:
-                callbacks.batch_begin(mode, step, {})
-            left = _UNBOUNDED if steps is None else steps - step
-            done = run(step, 1 if per_batch else left, _CHUNK_SECONDS)
-            if done == 0:  # a stream of batches ended
-                break
-            step += done
-            logs = logs_of()
-            callbacks.batch_end(mode, step - 1, logs)
-            if mode == "train" and self.stop_training:
-                break
-        return logs
-
     # -- fit / evaluate / predict ----------------------------------------------
     def fit(
         self,
@@ -679,7 +650,6 @@ class Model(Layer):
                 initial_epoch,
                 bool(shuffle),
                 validation_freq,
-                (callback_list.needs_batch_hooks("train"), callback_list.needs_batch_hooks("test")),
             )
         finally:
             for batches in (data, val):
@@ -812,9 +782,7 @@ class Model(Layer):
                 samples=data.samples,
             )
             # Keras's evaluate loop, in the engine, as fit's.
-            trainer.evaluate(
-                data, _FitHooks(self, callback_list), callback_list.needs_batch_hooks("test")
-            )
+            trainer.evaluate(data, _FitHooks(self, callback_list))
         finally:
             if isinstance(data, StreamBatches):
                 data.close()
@@ -888,19 +856,11 @@ class Model(Layer):
                 params={"verbose": verbose, "epochs": 1, "steps": data.steps},
                 samples=data.samples,
             )
-            callback_list.call("on_predict_begin", {})
-            data.begin_epoch(False)
-
-            def predict(first: int, count: int, budget: float) -> int:
-                return data.predict(trainer, first, count, budget)
-
-            self._drive(predict, data.steps, callback_list, "predict", dict)
-            data.end_epoch()
+            # Keras's predict loop, in the engine, as fit's.
+            return trainer.predict(data, _FitHooks(self, callback_list))  # type: ignore[no-any-return]
         finally:
             if isinstance(data, StreamBatches):
                 data.close()
-        callback_list.call("on_predict_end", {})
-        return data.predictions(trainer)
 
     def _batch_trainer(self, x: Any, y: Any, sample_weight: Any, class_weight: Any) -> Any:
         x, y, sw = _array("x", x), _array("y", y), _array("sample_weight", sample_weight)

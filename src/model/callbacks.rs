@@ -89,6 +89,28 @@ pub trait Callback {
     ) -> Result<()> {
         Ok(())
     }
+    /// Before `predict`'s pass.
+    fn on_predict_begin(&mut self, control: &mut Control) -> Result<()> {
+        Ok(())
+    }
+    /// After `predict`'s pass.
+    fn on_predict_end(&mut self, control: &mut Control) -> Result<()> {
+        Ok(())
+    }
+    /// Before prediction batch `batch`, as [`Callback::on_train_batch_begin`].
+    fn on_predict_batch_begin(&mut self, batch: usize, control: &mut Control) -> Result<()> {
+        Ok(())
+    }
+    /// After prediction batch `batch` (its logs are empty), as
+    /// [`Callback::on_train_batch_end`].
+    fn on_predict_batch_end(
+        &mut self,
+        batch: usize,
+        logs: &Logs,
+        control: &mut Control,
+    ) -> Result<()> {
+        Ok(())
+    }
     /// Whether the batch hooks of `mode` must see every batch. When no callback needs
     /// it, batches run in groups of about 50 ms between hooks.
     fn needs_every_batch(&self, mode: Mode) -> bool {

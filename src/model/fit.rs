@@ -1,6 +1,6 @@
-//! The epoch loop of `fit`: Keras's order of shuffling, batches, validation and
-//! callback hooks, over the batch engine ([`Trainer`]). The Rust [`super::Sequential`]
-//! and the Python package's `Model.fit` both run it.
+//! The loops of `fit`, `evaluate` and `predict`: Keras's order of shuffling, batches,
+//! validation and callback hooks, over the batch engine ([`Trainer`]). The Rust
+//! [`super::Sequential`] and the Python package's models both run them.
 
 use super::callbacks::{Callback, Control, History, Logs, Params};
 use crate::error::Result;
@@ -89,7 +89,12 @@ impl Batches for ArrayBatches<'_> {
         count: usize,
         budget_s: f64,
     ) -> Result<usize> {
-        trainer.run_batches(mode, self.data, self.batch_size, first, count, budget_s)
+        match mode {
+            Mode::Predict => {
+                trainer.predict_batches(self.data, self.batch_size, first, count, budget_s)
+            }
+            _ => trainer.run_batches(mode, self.data, self.batch_size, first, count, budget_s),
+        }
     }
 }
 
@@ -138,6 +143,7 @@ fn run_pass(
                 match mode {
                     Mode::Train => c.on_train_batch_begin(step, control)?,
                     Mode::Test => c.on_test_batch_begin(step, control)?,
+                    Mode::Predict => c.on_predict_batch_begin(step, control)?,
                 }
             }
         }
@@ -148,11 +154,14 @@ fn run_pass(
             break; // the stream ended
         }
         step += done;
-        logs = logs_of(trainer);
+        if mode != Mode::Predict {
+            logs = logs_of(trainer);
+        }
         for c in callbacks.iter_mut() {
             match mode {
                 Mode::Train => c.on_train_batch_end(step - 1, &logs, control)?,
                 Mode::Test => c.on_test_batch_end(step - 1, &logs, control)?,
+                Mode::Predict => c.on_predict_batch_end(step - 1, &logs, control)?,
             }
         }
         if mode == Mode::Train && control.stop_training {
@@ -195,6 +204,31 @@ pub fn evaluate_loop(
         resume_at: None,
     };
     test_pass(trainer, batches, callbacks, &mut control)
+}
+
+/// Keras's `predict`: one pass over `batches` in inference mode between the predict
+/// hooks. Returns the outputs of every batch, in order, as one tensor.
+pub fn predict_loop(
+    trainer: &mut Trainer,
+    batches: &mut dyn Batches,
+    callbacks: &mut [&mut dyn Callback],
+) -> Result<Tensor> {
+    let mut control = Control {
+        stop_training: false,
+        weights: &[],
+        resume_at: None,
+    };
+    for c in callbacks.iter_mut() {
+        c.on_predict_begin(&mut control)?;
+    }
+    batches.begin_epoch(false)?;
+    run_pass(trainer, batches, Mode::Predict, callbacks, &mut control)?;
+    batches.end_epoch()?;
+    for c in callbacks.iter_mut() {
+        c.on_predict_end(&mut control)?;
+    }
+    let (values, shape) = trainer.take_predictions();
+    Tensor::from_vec(values, &shape)
 }
 
 /// Keras's `fit`: for each epoch from `initial_epoch`, new running metrics, a new pass

@@ -95,6 +95,9 @@ pub struct FitOptions {
     /// The fraction of the rows, taken from the end before shuffling, to validate on
     /// after each epoch (default 0).
     pub validation_split: f64,
+    /// Inputs and targets to validate on after each epoch instead of a split of the
+    /// training rows (Keras's `validation_data`; default None).
+    pub validation_data: Option<(Tensor, Tensor)>,
     /// Whether each epoch visits the rows in a new random order (default true).
     pub shuffle: bool,
     /// The epoch to start from, for resuming (default 0).
@@ -111,6 +114,7 @@ impl Default for FitOptions {
             epochs: 1,
             batch_size: 32,
             validation_split: 0.0,
+            validation_data: None,
             shuffle: true,
             initial_epoch: 0,
             verbose: true,
@@ -525,10 +529,7 @@ impl Sequential {
             })
             .collect::<Result<Vec<_>>>()?;
         Ok(Trainer::new(
-            self.layers
-                .iter()
-                .filter_map(|l| l.engine.clone())
-                .collect(),
+            self.engines(),
             self.trainable_weights(),
             Some(compiled.loss.clone()),
             Some(compiled.optimizer.clone()),
@@ -552,6 +553,7 @@ impl Sequential {
             epochs,
             batch_size,
             validation_split,
+            validation_data,
             shuffle,
             initial_epoch,
             verbose,
@@ -575,8 +577,12 @@ impl Sequential {
             );
         }
         let mut trainer = self.trainer(x, y, "fit")?;
-        // Keras takes the LAST rows for validation, before any shuffling.
-        let split_at = (n as f64 * (1.0 - validation_split)).floor() as usize;
+        // Keras takes the LAST rows for validation, before any shuffling; given
+        // `validation_data` replaces the split.
+        let split_at = match validation_data {
+            Some(_) => n,
+            None => (n as f64 * (1.0 - validation_split)).floor() as usize,
+        };
         if split_at == 0 {
             bail!(
                 InvalidArgument,
@@ -584,9 +590,24 @@ impl Sequential {
             );
         }
         let mut train = dataset(x, y, 0..split_at)?;
-        let mut validation = (split_at < n)
-            .then(|| dataset(x, y, split_at..n))
-            .transpose()?;
+        let mut validation = match &validation_data {
+            Some((val_x, val_y)) => {
+                let (val_n, val_y_n) = (
+                    rows(val_x, "validation_data x")?,
+                    rows(val_y, "validation_data y")?,
+                );
+                if val_n != val_y_n {
+                    bail!(
+                        Shape,
+                        "validation_data: x has {val_n} samples, y has {val_y_n}"
+                    );
+                }
+                Some(dataset(val_x, val_y, 0..val_n)?)
+            }
+            None => (split_at < n)
+                .then(|| dataset(x, y, split_at..n))
+                .transpose()?,
+        };
         let mut progress = ProgressBar::new();
         let mut hooks: Vec<&mut dyn Callback> = Vec::with_capacity(callbacks.len() + 1);
         if verbose {
@@ -631,20 +652,34 @@ impl Sequential {
         Ok((loss, logs))
     }
 
-    /// The model's outputs for `x` in inference mode (Keras's `predict`).
+    /// The model's outputs for `x` in inference mode (Keras's `predict`, batch size
+    /// 32), on the same loop as the Python package's `predict`.
     pub fn predict(&mut self, x: &Tensor) -> Result<Tensor> {
+        self.predict_with(x, &mut [])
+    }
+
+    /// [`Sequential::predict`] with callbacks at Keras's predict hooks.
+    pub fn predict_with(
+        &mut self,
+        x: &Tensor,
+        callbacks: &mut [&mut dyn Callback],
+    ) -> Result<Tensor> {
         self.ensure_built(x)?;
-        let engine = Trainer::new(
-            self.layers
-                .iter()
-                .filter_map(|l| l.engine.clone())
-                .collect(),
-            Vec::new(),
-            None,
-            None,
-            Vec::new(),
-        );
-        engine.predict(x)
+        let mut engine = Trainer::new(self.engines(), Vec::new(), None, None, Vec::new());
+        let mut data = Dataset::new(Rows::from_tensor(x)?, None, None)?;
+        let mut batches = fit::ArrayBatches {
+            data: &mut data,
+            batch_size: 32,
+        };
+        fit::predict_loop(&mut engine, &mut batches, callbacks)
+    }
+
+    /// The engines of the layers, bottom first.
+    fn engines(&self) -> Vec<Arc<dyn Layer>> {
+        self.layers
+            .iter()
+            .filter_map(|l| l.engine.clone())
+            .collect()
     }
 }
 

@@ -66,6 +66,30 @@ impl PyStream {
     }
 }
 
+impl PyStream {
+    /// Predicts up to `count` batches of inputs (`source.next_inputs()`, None at the
+    /// end), stopping after `budget_s` seconds; returns how many ran.
+    fn predict(&mut self, trainer: &mut Trainer, count: usize, budget_s: f64) -> Result<usize> {
+        let start = Instant::now();
+        let mut done = 0;
+        while done < count {
+            let x = self.raised.keep(Python::attach(|py| {
+                let x = self.source.call_method0(py, "next_inputs")?;
+                let x = x.bind(py);
+                (!x.is_none()).then(|| to_tensor(x)).transpose()
+            }))?;
+            let Some(x) = x else { break };
+            trainer.predict_step(&x)?;
+            done += 1;
+            crate::train::interrupt::check()?;
+            if start.elapsed().as_secs_f64() >= budget_s {
+                break;
+            }
+        }
+        Ok(done)
+    }
+}
+
 impl Batches for PyStream {
     fn steps(&self) -> Option<usize> {
         self.steps
@@ -83,6 +107,9 @@ impl Batches for PyStream {
         count: usize,
         budget_s: f64,
     ) -> Result<usize> {
+        if mode == Mode::Predict {
+            return self.predict(trainer, count, budget_s);
+        }
         let start = Instant::now();
         let training = mode == Mode::Train;
         let mut done = 0;
@@ -131,7 +158,6 @@ pub struct PyHooks {
     hooks: Py<PyAny>,
     /// The compiled metrics by log name, to give array results as arrays.
     metrics: Vec<(String, SharedMetric)>,
-    every_batch: [bool; 2],
     /// The last training logs, which the epoch's end repeats after validation has
     /// reused the metrics.
     train_logs: Option<Py<PyDict>>,
@@ -144,13 +170,11 @@ impl PyHooks {
     pub fn new(
         hooks: &Bound<'_, PyAny>,
         metrics: Vec<(String, SharedMetric)>,
-        every_batch: [bool; 2],
         raised: &Raised,
     ) -> Self {
         PyHooks {
             hooks: hooks.clone().unbind(),
             metrics,
-            every_batch,
             train_logs: None,
             epoch_logs: None,
             raised: raised.clone(),
@@ -205,6 +229,25 @@ impl PyHooks {
     }
 }
 
+impl PyHooks {
+    /// `hooks.call(name, mode, batch, {})`: a batch hook without logs.
+    fn batch_hook(
+        &self,
+        control: &mut Control,
+        name: &str,
+        mode: Mode,
+        batch: usize,
+    ) -> Result<()> {
+        self.hook(control, name, |py| {
+            Ok(vec![
+                mode_name(mode).into_pyobject(py)?.into_any(),
+                int(py, batch)?,
+                empty(py),
+            ])
+        })
+    }
+}
+
 fn empty(py: Python<'_>) -> Bound<'_, PyAny> {
     PyDict::new(py).into_any()
 }
@@ -217,6 +260,7 @@ fn mode_name(mode: Mode) -> &'static str {
     match mode {
         Mode::Train => "train",
         Mode::Test => "test",
+        Mode::Predict => "predict",
     }
 }
 
@@ -290,13 +334,7 @@ impl Callback for PyHooks {
     }
 
     fn on_train_batch_begin(&mut self, batch: usize, control: &mut Control) -> Result<()> {
-        self.hook(control, "batch_begin", |py| {
-            Ok(vec![
-                mode_name(Mode::Train).into_pyobject(py)?.into_any(),
-                int(py, batch)?,
-                empty(py),
-            ])
-        })
+        self.batch_hook(control, "batch_begin", Mode::Train, batch)
     }
 
     fn on_train_batch_end(
@@ -330,13 +368,7 @@ impl Callback for PyHooks {
     }
 
     fn on_test_batch_begin(&mut self, batch: usize, control: &mut Control) -> Result<()> {
-        self.hook(control, "batch_begin", |py| {
-            Ok(vec![
-                mode_name(Mode::Test).into_pyobject(py)?.into_any(),
-                int(py, batch)?,
-                empty(py),
-            ])
-        })
+        self.batch_hook(control, "batch_begin", Mode::Test, batch)
     }
 
     fn on_test_batch_end(
@@ -354,7 +386,34 @@ impl Callback for PyHooks {
         })
     }
 
+    fn on_predict_begin(&mut self, control: &mut Control) -> Result<()> {
+        self.hook(control, "on_predict_begin", |py| Ok(vec![empty(py)]))
+    }
+
+    fn on_predict_end(&mut self, control: &mut Control) -> Result<()> {
+        self.hook(control, "on_predict_end", |py| Ok(vec![empty(py)]))
+    }
+
+    fn on_predict_batch_begin(&mut self, batch: usize, control: &mut Control) -> Result<()> {
+        self.batch_hook(control, "batch_begin", Mode::Predict, batch)
+    }
+
+    fn on_predict_batch_end(
+        &mut self,
+        batch: usize,
+        _logs: &Logs,
+        control: &mut Control,
+    ) -> Result<()> {
+        self.batch_hook(control, "batch_end", Mode::Predict, batch)
+    }
+
+    /// Asks Python once per pass (`hooks.needs_batch_hooks(mode)`).
     fn needs_every_batch(&self, mode: Mode) -> bool {
-        self.every_batch[usize::from(mode == Mode::Test)]
+        let answer = Python::attach(|py| {
+            self.hooks
+                .call_method1(py, "needs_batch_hooks", (mode_name(mode),))?
+                .extract::<bool>(py)
+        });
+        self.raised.keep(answer).unwrap_or(false)
     }
 }

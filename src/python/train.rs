@@ -10,7 +10,9 @@ use super::optim::PyOptimizer;
 use super::python_pieces::PythonLoss;
 use super::tensor::PyTensor;
 use super::{run, run_interruptible};
-use crate::model::fit::{evaluate_loop, fit_loop, ArrayBatches, Batches, LoopOptions};
+use crate::model::fit::{
+    evaluate_loop, fit_loop, predict_loop, ArrayBatches, Batches, LoopOptions,
+};
 use crate::train::{
     CompiledMetric, Dataset, Mode, OutputHead, SharedMetric, Trainer, TrainingLoss,
 };
@@ -42,11 +44,6 @@ impl PyDataset {
 
     fn __len__(&self) -> usize {
         self.inner.len()
-    }
-
-    /// Starts a pass: a new random order of rows, or data order.
-    fn shuffle(&mut self, shuffle: bool) {
-        self.inner.shuffle(shuffle)
     }
 
     fn num_batches(&self, batch_size: usize) -> usize {
@@ -103,49 +100,6 @@ impl PyTrainer {
         }
     }
 
-    /// Runs up to `max_batches` training (or, with `training=False`, test) batches from
-    /// batch `first`, for at most about `budget_s` seconds; returns the number run.
-    #[pyo3(signature = (data, batch_size, first, max_batches, budget_s, training=true))]
-    #[allow(clippy::too_many_arguments)] // the Python signature
-    fn run_batches(
-        &mut self,
-        py: Python<'_>,
-        data: PyRef<'_, PyDataset>,
-        batch_size: usize,
-        first: usize,
-        max_batches: usize,
-        budget_s: f64,
-        training: bool,
-    ) -> PyResult<usize> {
-        let mode = if training { Mode::Train } else { Mode::Test };
-        let (trainer, data) = (&mut self.inner, &data.inner);
-        run_interruptible(py, || {
-            trainer.run_batches(mode, data, batch_size, first, max_batches, budget_s)
-        })
-    }
-
-    /// Predicts up to `max_batches` batches from batch `first`; results accumulate
-    /// until `take_predictions`.
-    fn predict_batches(
-        &mut self,
-        py: Python<'_>,
-        data: PyRef<'_, PyDataset>,
-        batch_size: usize,
-        first: usize,
-        max_batches: usize,
-        budget_s: f64,
-    ) -> PyResult<usize> {
-        let (trainer, data) = (&mut self.inner, &data.inner);
-        run_interruptible(py, || {
-            trainer.predict_batches(data, batch_size, first, max_batches, budget_s)
-        })
-    }
-
-    fn take_predictions<'py>(&mut self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        let (data, shape) = self.inner.take_predictions();
-        to_numpy(py, &crate::Tensor::from_vec(data, &shape)?)
-    }
-
     /// The running `loss` and metric values, in order: floats, and float32 arrays for
     /// metrics whose Keras result is one (Keras's History holds those arrays).
     fn logs<'py>(&self, py: Python<'py>) -> PyResult<Vec<(String, Bound<'py, PyAny>)>> {
@@ -166,9 +120,8 @@ impl PyTrainer {
     /// Keras's `fit` loop (`crate::model::fit`) over `train` and `validation` (a
     /// `_batches.ArrayBatches` runs in the engine, a `StreamBatches` gives its batches
     /// one by one), calling `hooks.call(name, *args)` at each of Keras's hook points.
-    /// `every_batch` says whether the train and test batch hooks need every batch.
     /// Returns whether a stream ran out of batches.
-    #[pyo3(signature = (train, validation, hooks, epochs, initial_epoch, shuffle, validation_freq, every_batch))]
+    #[pyo3(signature = (train, validation, hooks, epochs, initial_epoch, shuffle, validation_freq))]
     #[allow(clippy::too_many_arguments)] // the Python signature
     fn fit(
         &mut self,
@@ -180,7 +133,6 @@ impl PyTrainer {
         initial_epoch: usize,
         shuffle: bool,
         validation_freq: usize,
-        every_batch: (bool, bool),
     ) -> PyResult<bool> {
         let raised = Raised::default();
         let mut train = Source::of(train, &raised)?;
@@ -188,12 +140,7 @@ impl PyTrainer {
             .filter(|v| !v.is_none())
             .map(|v| Source::of(v, &raised))
             .transpose()?;
-        let mut hooks = PyHooks::new(
-            hooks,
-            self.metrics.clone(),
-            [every_batch.0, every_batch.1],
-            &raised,
-        );
+        let mut hooks = PyHooks::new(hooks, self.metrics.clone(), &raised);
         let options = LoopOptions {
             epochs,
             initial_epoch,
@@ -217,17 +164,16 @@ impl PyTrainer {
     }
 
     /// Keras's `evaluate` loop over `data` (as `fit`'s `train`), calling `hooks` at the
-    /// test hooks; `every_batch` says whether the batch hooks need every batch.
+    /// test hooks.
     fn evaluate(
         &mut self,
         py: Python<'_>,
         data: &Bound<'_, PyAny>,
         hooks: &Bound<'_, PyAny>,
-        every_batch: bool,
     ) -> PyResult<()> {
         let raised = Raised::default();
         let mut data = Source::of(data, &raised)?;
-        let mut hooks = PyHooks::new(hooks, self.metrics.clone(), [false, every_batch], &raised);
+        let mut hooks = PyHooks::new(hooks, self.metrics.clone(), &raised);
         let trainer = &mut self.inner;
         let mut batches = data.batches();
         run_interruptible(py, move || {
@@ -235,6 +181,26 @@ impl PyTrainer {
         })
         .map(drop)
         .map_err(|e| raised.take_or(e))
+    }
+
+    /// Keras's `predict` loop over `data` (as `fit`'s `train`; a stream gives inputs by
+    /// `next_inputs()`), calling `hooks` at the predict hooks. Returns the outputs.
+    fn predict<'py>(
+        &mut self,
+        py: Python<'py>,
+        data: &Bound<'py, PyAny>,
+        hooks: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let raised = Raised::default();
+        let mut data = Source::of(data, &raised)?;
+        let mut hooks = PyHooks::new(hooks, Vec::new(), &raised);
+        let trainer = &mut self.inner;
+        let mut batches = data.batches();
+        let y = run_interruptible(py, move || {
+            predict_loop(trainer, &mut *batches, &mut [&mut hooks])
+        })
+        .map_err(|e| raised.take_or(e))?;
+        to_numpy(py, &y)
     }
 
     fn reset_metrics(&mut self) {

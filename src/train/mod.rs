@@ -213,6 +213,8 @@ pub enum Mode {
     Train,
     /// `evaluate`'s loop: losses and metrics only.
     Test,
+    /// `predict`'s loop: outputs only, gathered by the trainer.
+    Predict,
 }
 
 impl Trainer {
@@ -323,6 +325,12 @@ impl Trainer {
         y: &Tensor,
         sample_weight: Option<&Tensor>,
     ) -> Result<()> {
+        if mode == Mode::Predict {
+            bail!(
+                InvalidArgument,
+                "a prediction batch has no loss to step on: predict with `predict_step`"
+            );
+        }
         if self.heads.is_some() {
             return self.step_outputs(mode, x, y, sample_weight);
         }
@@ -338,7 +346,7 @@ impl Trainer {
                 // the weights, so that no forward-time copy of them is kept.
                 (loss.item()?, Some((optimizer, grads)))
             }
-            Mode::Test => no_grad(|| {
+            Mode::Test | Mode::Predict => no_grad(|| {
                 let y_pred = self.forward(x, false)?;
                 let loss = self.total_loss(y, &y_pred, sample_weight)?.item()?;
                 self.update_metrics(y, &y_pred, sample_weight)?;
@@ -454,7 +462,7 @@ impl Trainer {
                 self.update_output_metrics(&ys, &outputs, sample_weight)?;
                 (loss.item()?, values, Some((optimizer, grads)))
             }
-            Mode::Test => no_grad(|| {
+            Mode::Test | Mode::Predict => no_grad(|| {
                 let outputs = self.forward_outputs(x, false)?;
                 let (loss, values) = losses(&outputs)?;
                 self.update_output_metrics(&ys, &outputs, sample_weight)?;
@@ -577,13 +585,17 @@ impl Trainer {
             max_batches,
             budget_s,
             |rows| data.gather(data.x(), &rows),
-            |x| {
-                let out = no_grad(|| self.forward(&x, false))?;
-                self.prediction_shape = out.shape()[1..].to_vec();
-                self.predictions.extend_from_slice(&out.data());
-                Ok(())
-            },
+            |x| self.predict_step(&x),
         )
+    }
+
+    /// Appends the model's outputs for the batch `x`, in inference mode, to the
+    /// predictions gathered so far.
+    pub fn predict_step(&mut self, x: &Tensor) -> Result<()> {
+        let out = no_grad(|| self.forward(x, false))?;
+        self.prediction_shape = out.shape()[1..].to_vec();
+        self.predictions.extend_from_slice(&out.data());
+        Ok(())
     }
 
     /// The rows of a `predict` block: `PREDICT_ROWS`, or fewer when a layer's output
