@@ -123,3 +123,39 @@ def test_a_rust_saved_model_loads_in_python(tmp_path) -> None:
     assert [layer.name for layer in again.layers] == [layer.name for layer in model.layers]
     with pytest.raises(kd.errors.InvalidArgumentError, match=".keras"):
         twin.save(tmp_path / "model.h5")
+
+
+def test_kd_sequential_runs_on_the_crates_model(tmp_path) -> None:
+    """kd.Sequential's fit, evaluate and predict run on its crate model object, which
+    holds the very weights of the Python layers; what Python changes (a frozen layer)
+    reaches it, and the Rust side sees the trained model (its own predict and save)."""
+    rng = np.random.default_rng(5)
+    x = rng.normal(size=(64, 8)).astype(np.float32)
+    y = rng.integers(0, 3, size=64)
+    model = _python_model()
+    model.compile(
+        optimizer=kd.optimizers.Adam(0.01),
+        loss=kd.losses.SparseCategoricalCrossentropy(from_logits=True),
+    )
+    model.fit(x, y, epochs=2, batch_size=16, verbose=0)
+    crate_model = model._model
+    for ours, rusts in zip(model.weights, crate_model.weights()):
+        np.testing.assert_array_equal(ours.numpy(), rusts.numpy())
+    expected = model.predict(x, verbose=0)
+    np.testing.assert_array_equal(crate_model.predict(x), expected)
+
+    # A layer frozen in Python stays as it is in the next fit; the others train.
+    frozen = model.layers[0]
+    before = [w.copy() for w in frozen.get_weights()]
+    last_before = model.layers[-1].get_weights()[0].copy()
+    frozen.trainable = False
+    model.fit(x, y, epochs=1, batch_size=16, verbose=0)
+    for b, a in zip(before, frozen.get_weights()):
+        np.testing.assert_array_equal(a, b)
+    assert not np.array_equal(model.layers[-1].get_weights()[0], last_before)
+
+    # The crate model's own save holds the Python model's layers and trained weights.
+    path = tmp_path / "from_python.keras"
+    crate_model.save(path)
+    again = _core.Sequential.load(path)
+    np.testing.assert_allclose(again.predict(x), model.predict(x, verbose=0), atol=1e-6)

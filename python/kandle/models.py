@@ -29,6 +29,7 @@ from kandle._batches import (
     warn_non_finite,
     warn_ran_out,
 )
+from kandle._config import engine_json
 from kandle._python_pieces import engine_layer, engine_loss, engine_metric, output_shape_by_call
 from kandle.callbacks import Callback, CallbackList, History
 from kandle.errors import InvalidArgumentError, ShapeError
@@ -445,6 +446,10 @@ class Model(Layer):
             [(name, engine_metric(m), weighted) for name, m, weighted in metrics],
         )
 
+    def _predictor(self) -> Any:
+        """The engine of ``predict``: the layers alone."""
+        return _core.Trainer(self._engine_layers(), [])
+
     # -- fit / evaluate / predict ----------------------------------------------
     def fit(
         self,
@@ -848,7 +853,7 @@ class Model(Layer):
         try:
             first_x, _, _ = data.first()
             self._ensure_built(tuple(first_x.shape[1:]))
-            trainer = _core.Trainer(self._engine_layers(), [])
+            trainer = self._predictor()
             callback_list = CallbackList(
                 callbacks,
                 self,
@@ -973,7 +978,7 @@ class Model(Layer):
         if arr is None:
             raise InvalidArgumentError("predict_on_batch: expected an array `x`, got None")
         self._ensure_built(tuple(arr.shape[1:]))
-        return _core.Trainer(self._engine_layers(), []).forward(arr).numpy()
+        return self._predictor().forward(arr).numpy()  # type: ignore[no-any-return]
 
     def reset_metrics(self) -> None:
         """Resets the state of every compiled metric."""
@@ -1033,6 +1038,19 @@ class Model(Layer):
         print_summary(self, line_length=line_length, print_fn=print_fn)
 
 
+class _Given:
+    """What a crate model was last given (layers, engines, weights, flags, optimizer,
+    loss), held to compare by identity; not a list, so layer tracking skips it."""
+
+    def __init__(self, pieces: Sequence[Any] = ()) -> None:
+        self._pieces = tuple(pieces)
+
+    def same(self, pieces: Sequence[Any]) -> bool:
+        return len(pieces) == len(self._pieces) and all(
+            a is b for a, b in zip(pieces, self._pieces)
+        )
+
+
 class Sequential(Model):
     """A linear stack of layers, as ``keras.Sequential``.
 
@@ -1055,6 +1073,11 @@ class Sequential(Model):
         self._layer_ids: set[int] = set()
         # The output shape of the built stack, None until it is built.
         self._stack_output: tuple[Any, ...] | None = None
+        # kandle: the crate's model (kandle._core.Sequential) runs this one. It holds the
+        # built layers' engines and weights and the compiled optimizer and loss, the same
+        # Rust objects as the Python layers, optimizer and loss hold.
+        self._model = _core.Sequential([])
+        self._model_given = _Given()
         for layer in layers or []:
             self.add(layer)
 
@@ -1144,6 +1167,58 @@ class Sequential(Model):
             )
         if not self.built or any(not layer.built for layer in self._layers):
             self._build_from((None, *sample_shape))
+
+    # -- kandle: the crate's model ------------------------------------------------
+    def _engine_model(self) -> Any:
+        """The crate's model over the layers as they are now: given again only when a
+        layer, its engine, its weights, a trainable flag, the optimizer or the loss has
+        changed since the last call (they are compared by identity)."""
+        trainable = [layer.trainable_weights if self.trainable else [] for layer in self._layers]
+        pieces: list[Any] = [self.optimizer, self.loss]
+        for layer, tw in zip(self._layers, trainable):
+            pieces += [layer, layer._engine, *layer.weights, None, *tw, None]
+        if not self._model_given.same(pieces):
+            self._model.set_built_layers(
+                [
+                    (
+                        layer.name,
+                        type(layer).__name__,
+                        # A layer written in Python has no engine config to rebuild from.
+                        engine_json(layer._engine_config())
+                        if layer._engine is not None
+                        else json.dumps({"name": layer.name}),
+                        engine_layer(layer),
+                        [(w, any(w is t for t in tw)) for w in layer.weights],
+                    )
+                    for layer, tw in zip(self._layers, trainable)
+                ],
+                self._known_sample_shapes(),
+            )
+            if self.optimizer is not None:
+                self._model.compile_engine(self.optimizer._engine, engine_loss(self.loss))
+            self._model_given = _Given(pieces)
+        return self._model
+
+    def _known_sample_shapes(self) -> tuple[list[int], list[int]] | None:
+        """The shapes of one input and one output sample, if all their sizes are known."""
+        shapes = (self.input_shape, self._stack_output)
+        if any(s is None or any(d is None for d in s[1:]) for s in shapes):
+            return None
+        return list(shapes[0][1:]), list(shapes[1][1:])  # type: ignore[index]
+
+    def _trainer(self, x: np.ndarray, y: np.ndarray | None) -> Any:
+        if self._is_subclassed():
+            return super()._trainer(x, y)
+        self._ensure_built(tuple(x.shape[1:]))
+        metrics = self._resolve_metrics(y, lambda: self.compute_output_shape((None, *x.shape[1:])))
+        return self._engine_model().engine(
+            [(name, engine_metric(m), weighted) for name, m, weighted in metrics]
+        )
+
+    def _predictor(self) -> Any:
+        if self._is_subclassed():
+            return super()._predictor()
+        return self._engine_model().engine()
 
     def get_config(self) -> dict[str, Any]:
         layer_configs = []

@@ -36,7 +36,7 @@ use crate::nn::{layer_class, layer_from_config, new_layer_weights, Layer};
 use crate::no_grad;
 use crate::optim::Optimizer;
 use crate::tensor::Tensor;
-use crate::train::{CompiledMetric, Dataset, Rows, Trainer};
+use crate::train::{CompiledMetric, Dataset, Rows, Trainer, TrainingLoss};
 use serde_json::Value;
 use std::sync::{Arc, Mutex};
 
@@ -77,11 +77,31 @@ impl ModelLayer {
     pub fn is_built(&self) -> bool {
         self.engine.is_some()
     }
+
+    /// A layer built elsewhere (the Python package's layers build themselves): its
+    /// engine and its weights, each with whether the optimizer trains it.
+    pub fn built(
+        name: impl Into<String>,
+        spec: Spec,
+        engine: Arc<dyn Layer>,
+        weights: Vec<(Tensor, bool)>,
+    ) -> Self {
+        let (weights, weight_trainable) = weights.into_iter().unzip();
+        ModelLayer {
+            name: name.into(),
+            spec,
+            trainable: true,
+            weights,
+            weight_trainable,
+            engine: Some(engine),
+        }
+    }
 }
 
-/// The compile state: the loss, the optimizer and the metrics as given.
+/// The compile state: the loss (None for a model that only predicts), the optimizer and
+/// the metrics as given.
 struct Compiled {
-    loss: Arc<Loss>,
+    loss: Option<Arc<dyn TrainingLoss>>,
     optimizer: Arc<Mutex<Optimizer>>,
     metrics: Vec<MetricSpec>,
 }
@@ -485,7 +505,10 @@ impl Sequential {
         let LossSpec(loss) = loss.into();
         let loss_class = names::resolve_class("loss", &loss.class_name, &LOSS_CLASSES)?;
         let compiled = Compiled {
-            loss: Arc::new(Loss::from_config(loss_class, &loss.config_value())?),
+            loss: Some(Arc::new(Loss::from_config(
+                loss_class,
+                &loss.config_value(),
+            )?)),
             optimizer: Arc::new(Mutex::new(Optimizer::from_config(
                 &optimizer.class_name,
                 &optimizer.config_value(),
@@ -528,13 +551,56 @@ impl Sequential {
                 })
             })
             .collect::<Result<Vec<_>>>()?;
+        self.engine(metrics)
+    }
+
+    /// The batch engine over this model's built layers, its loss and optimizer (once
+    /// compiled) and `metrics`: what `fit`, `evaluate` and `predict` run, here and in
+    /// the Python package.
+    pub fn engine(&self, metrics: Vec<CompiledMetric>) -> Result<Trainer> {
+        if let Some(layer) = self.layers.iter().find(|l| !l.is_built()) {
+            bail!(InvalidArgument, "layer {:?} is not built yet", layer.name);
+        }
+        let (loss, optimizer) = match &self.compiled {
+            Some(c) => (c.loss.clone(), Some(c.optimizer.clone())),
+            None => (None, None),
+        };
         Ok(Trainer::new(
             self.engines(),
             self.trainable_weights(),
-            Some(compiled.loss.clone()),
-            Some(compiled.optimizer.clone()),
+            loss,
+            optimizer,
             metrics,
         ))
+    }
+
+    /// Compiles with an optimizer and a loss made elsewhere (the Python package's
+    /// objects, whose state they share); metrics come with each [`Sequential::engine`].
+    pub fn compile_engine(
+        &mut self,
+        optimizer: Arc<Mutex<Optimizer>>,
+        loss: Option<Arc<dyn TrainingLoss>>,
+    ) {
+        self.compiled = Some(Compiled {
+            loss,
+            optimizer,
+            metrics: Vec::new(),
+        });
+    }
+
+    /// Replaces the layers by layers built elsewhere, with the shapes of one input
+    /// and one output sample when known (else the next [`Sequential::build`] finds
+    /// them).
+    pub fn set_built_layers(
+        &mut self,
+        layers: Vec<ModelLayer>,
+        sample_shapes: Option<(Vec<usize>, Vec<usize>)>,
+    ) {
+        self.layers = layers;
+        (self.input_shape, self.output_shape) = match sample_shapes {
+            Some((input, output)) => (Some(input), output),
+            None => (None, Vec::new()),
+        };
     }
 
     /// The model's output for `x` (`training` switches dropout and batch statistics).
@@ -665,7 +731,7 @@ impl Sequential {
         callbacks: &mut [&mut dyn Callback],
     ) -> Result<Tensor> {
         self.ensure_built(x)?;
-        let mut engine = Trainer::new(self.engines(), Vec::new(), None, None, Vec::new());
+        let mut engine = self.engine(Vec::new())?;
         let mut data = Dataset::new(Rows::from_tensor(x)?, None, None)?;
         let mut batches = fit::ArrayBatches {
             data: &mut data,

@@ -2,10 +2,14 @@
 //! built from Keras layer descriptions by the Rust registry, as a Rust program builds it.
 
 use super::convert::{to_numpy, to_tensor};
-use super::layers::parse_config;
+use super::layers::{parse_config, PyLayer};
+use super::optim::PyOptimizer;
 use super::tensor::PyTensor;
+use super::train::{compiled_metrics, engine_loss, PyCompiledMetric, PyTrainer};
 use super::{run, run_interruptible};
-use crate::model::{FitOptions, LayerSpec, LossSpec, MetricSpec, OptimizerSpec, Sequential, Spec};
+use crate::model::{
+    FitOptions, LayerSpec, LossSpec, MetricSpec, ModelLayer, OptimizerSpec, Sequential, Spec,
+};
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 use serde_json::Value;
@@ -19,6 +23,16 @@ fn spec(json: &str) -> PyResult<Spec> {
         value.get("config").cloned().unwrap_or(Value::Null),
     ))
 }
+
+/// A layer that Python built, as the model takes it: its name, class name, config
+/// (JSON), engine and weights, each with whether the optimizer trains it.
+type PyBuiltLayer<'py> = (
+    String,
+    String,
+    String,
+    PyRef<'py, PyLayer>,
+    Vec<(PyRef<'py, PyTensor>, bool)>,
+);
 
 /// The Rust model, built and trained by the crate's API.
 #[pyclass(name = "Sequential", module = "kandle._core")]
@@ -130,6 +144,51 @@ impl PySequential {
         let model = &mut self.inner;
         let y = run_interruptible(py, move || model.predict(&x))?;
         to_numpy(py, &y)
+    }
+
+    // The Python package's face: `kandle.Sequential` builds its layers and resolves
+    // its metrics in Python, and gives the model the built pieces.
+
+    /// Replaces the layers by layers Python built, with the shapes of one input and one
+    /// output sample when all their sizes are known.
+    #[pyo3(signature = (layers, sample_shapes=None))]
+    fn set_built_layers(
+        &mut self,
+        layers: Vec<PyBuiltLayer<'_>>,
+        sample_shapes: Option<(Vec<usize>, Vec<usize>)>,
+    ) -> PyResult<()> {
+        let layers = layers
+            .into_iter()
+            .map(|(name, class_name, config, engine, weights)| {
+                let spec = Spec::new(&class_name, parse_config(&config)?);
+                let weights = weights
+                    .iter()
+                    .map(|(w, trainable)| (w.inner.clone(), *trainable))
+                    .collect();
+                Ok(ModelLayer::built(name, spec, engine.inner.clone(), weights))
+            })
+            .collect::<PyResult<Vec<_>>>()?;
+        self.inner.set_built_layers(layers, sample_shapes);
+        Ok(())
+    }
+
+    /// Compiles with Python's optimizer and loss objects (their engines), shared.
+    #[pyo3(signature = (optimizer, loss=None))]
+    fn compile_engine(
+        &mut self,
+        optimizer: PyRef<'_, PyOptimizer>,
+        loss: Option<&Bound<'_, PyAny>>,
+    ) {
+        let loss = loss.filter(|l| !l.is_none()).map(engine_loss);
+        self.inner.compile_engine(optimizer.inner.clone(), loss);
+    }
+
+    /// The batch engine of the model with `metrics`, `(log name, metric, weighted)`.
+    #[pyo3(signature = (metrics=Vec::new()))]
+    fn engine(&self, metrics: Vec<PyCompiledMetric<'_>>) -> PyResult<PyTrainer> {
+        Ok(PyTrainer::from(
+            self.inner.engine(compiled_metrics(metrics))?,
+        ))
     }
 }
 

@@ -66,6 +66,34 @@ pub struct PyTrainer {
     metrics: Vec<(String, SharedMetric)>,
 }
 
+impl From<Trainer> for PyTrainer {
+    fn from(inner: Trainer) -> Self {
+        PyTrainer {
+            metrics: inner
+                .metrics()
+                .iter()
+                .map(|m| (m.name.clone(), m.metric.clone()))
+                .collect(),
+            inner,
+        }
+    }
+}
+
+/// A compiled metric as Python gives it: `(log name, metric, weighted)`.
+pub type PyCompiledMetric<'py> = (String, PyRef<'py, PyMetric>, bool);
+
+/// The engine's compiled metrics of Python's `(name, metric, weighted)` triples.
+pub fn compiled_metrics(metrics: Vec<PyCompiledMetric<'_>>) -> Vec<CompiledMetric> {
+    metrics
+        .into_iter()
+        .map(|(name, m, weighted)| CompiledMetric {
+            name,
+            metric: m.inner.clone(),
+            weighted,
+        })
+        .collect()
+}
+
 #[pymethods]
 impl PyTrainer {
     #[new]
@@ -75,29 +103,15 @@ impl PyTrainer {
         trainable: Vec<PyRef<'_, PyTensor>>,
         loss: Option<&Bound<'_, PyAny>>,
         optimizer: Option<PyRef<'_, PyOptimizer>>,
-        metrics: Vec<(String, PyRef<'_, PyMetric>, bool)>,
+        metrics: Vec<PyCompiledMetric<'_>>,
     ) -> Self {
-        let metrics: Vec<CompiledMetric> = metrics
-            .into_iter()
-            .map(|(name, m, weighted)| CompiledMetric {
-                name,
-                metric: m.inner.clone(),
-                weighted,
-            })
-            .collect();
-        PyTrainer {
-            metrics: metrics
-                .iter()
-                .map(|m| (m.name.clone(), m.metric.clone()))
-                .collect(),
-            inner: Trainer::new(
-                layers.iter().map(|l| l.inner.clone()).collect(),
-                trainable.iter().map(|t| t.inner.clone()).collect(),
-                loss.filter(|l| !l.is_none()).map(engine_loss),
-                optimizer.map(|o| o.inner.clone()),
-                metrics,
-            ),
-        }
+        PyTrainer::from(Trainer::new(
+            layers.iter().map(|l| l.inner.clone()).collect(),
+            trainable.iter().map(|t| t.inner.clone()).collect(),
+            loss.filter(|l| !l.is_none()).map(engine_loss),
+            optimizer.map(|o| o.inner.clone()),
+            compiled_metrics(metrics),
+        ))
     }
 
     /// The running `loss` and metric values, in order: floats, and float32 arrays for
@@ -257,7 +271,7 @@ impl PyTrainer {
 
 /// The engine side of a compiled loss: a built-in `kandle._core.Loss`, or a loss
 /// written in Python (called back per batch).
-fn engine_loss(loss: &Bound<'_, PyAny>) -> Arc<dyn TrainingLoss> {
+pub fn engine_loss(loss: &Bound<'_, PyAny>) -> Arc<dyn TrainingLoss> {
     match loss.cast::<PyLoss>() {
         Ok(builtin) => builtin.get().inner.clone(),
         Err(_) => Arc::new(PythonLoss::new(loss)),

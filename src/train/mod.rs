@@ -589,6 +589,11 @@ impl Trainer {
         )
     }
 
+    /// The compiled metrics, in order.
+    pub fn metrics(&self) -> &[CompiledMetric] {
+        &self.metrics
+    }
+
     /// Appends the model's outputs for the batch `x`, in inference mode, to the
     /// predictions gathered so far.
     pub fn predict_step(&mut self, x: &Tensor) -> Result<()> {
