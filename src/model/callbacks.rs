@@ -22,6 +22,17 @@ pub struct Control<'a> {
     pub resume_at: Option<usize>,
 }
 
+impl<'a> Control<'a> {
+    /// The control of a loop over a model of `weights`, nothing asked yet.
+    pub fn over(weights: &'a [Tensor]) -> Self {
+        Control {
+            stop_training: false,
+            weights,
+            resume_at: None,
+        }
+    }
+}
+
 /// Code run at Keras's hook points. Every hook does nothing unless overridden.
 ///
 /// ```
@@ -373,11 +384,7 @@ mod tests {
             .patience(2)
             .restore_best_weights(true);
         assert!(!stop.maximize);
-        let mut control = Control {
-            stop_training: false,
-            weights: &weights,
-            resume_at: None,
-        };
+        let mut control = Control::over(&weights);
         let params = Params {
             epochs: 9,
             initial_epoch: 0,

@@ -198,11 +198,7 @@ pub fn evaluate_loop(
     batches: &mut dyn Batches,
     callbacks: &mut [&mut dyn Callback],
 ) -> Result<Logs> {
-    let mut control = Control {
-        stop_training: false,
-        weights: &[],
-        resume_at: None,
-    };
+    let mut control = Control::over(&[]);
     test_pass(trainer, batches, callbacks, &mut control)
 }
 
@@ -213,11 +209,7 @@ pub fn predict_loop(
     batches: &mut dyn Batches,
     callbacks: &mut [&mut dyn Callback],
 ) -> Result<Tensor> {
-    let mut control = Control {
-        stop_training: false,
-        weights: &[],
-        resume_at: None,
-    };
+    let mut control = Control::over(&[]);
     for c in callbacks.iter_mut() {
         c.on_predict_begin(&mut control)?;
     }
@@ -268,11 +260,7 @@ fn epochs<'w>(
         initial_epoch: options.initial_epoch,
         steps: train.steps(),
     };
-    let mut control = Control {
-        stop_training: false,
-        weights,
-        resume_at: None,
-    };
+    let mut control = Control::over(weights);
     let mut outcome = FitOutcome {
         history: History::default(),
         logs: Logs::new(),
