@@ -149,6 +149,18 @@ impl<'a, T: Float> Product<'a, T> {
             }
             return finish_rows(dst);
         }
+        if let Some(block) = inner_block(m, n, k) {
+            return Product {
+                m,
+                n,
+                k,
+                dst,
+                lhs,
+                rhs,
+                accumulate,
+            }
+            .run_by_inner_blocks(block, threads, finish);
+        }
         if (2..=FEW_ROWS).contains(&m) && n > m {
             // gemm's micro-kernel walks dst's contiguous axis whole vector registers at a
             // time, by 6 of the other axis (see `micro_tile`), and packs rhs unless that
@@ -190,6 +202,96 @@ impl<'a, T: Float> Product<'a, T> {
         // SAFETY: the asserts above keep every access in bounds.
         unsafe { gemm_blocks(product, split_for::<T>(m, n, k, threads), &finish) }
     }
+}
+
+impl<T: Float> Product<'_, T> {
+    /// The product as a sum over blocks of `block` inner indices: each block's product
+    /// on one thread, the blocks in parallel, their sums added in block order (so the
+    /// bits do not depend on the thread count); then `finish` on every row.
+    fn run_by_inner_blocks(
+        self,
+        block: usize,
+        threads: usize,
+        finish: impl Fn(usize, &mut [T]) + Sync,
+    ) {
+        let Product {
+            m,
+            n,
+            k,
+            dst,
+            lhs,
+            rhs,
+            accumulate,
+        } = self;
+        let size = m * n;
+        let Ok(mut partial) = alloc_for_overwrite::<T>(k.div_ceil(block) * size) else {
+            // No memory for the partial sums: the plain product on one thread.
+            let plain = Product {
+                m,
+                n,
+                k,
+                dst,
+                lhs,
+                rhs,
+                accumulate,
+            };
+            // SAFETY: `run_on`'s asserts hold for the same operands.
+            return unsafe { gemm_blocks(plain, Split::One, &finish) };
+        };
+        let part = |b: usize, out: &mut [T]| {
+            let (first, len) = (b * block, block.min(k - b * block));
+            // Columns `first..` of lhs and rows `first..` of rhs (strides are positive).
+            let lhs = Mat {
+                data: &lhs.data[first * lhs.cs as usize..],
+                ..lhs
+            };
+            let rhs = Mat {
+                data: &rhs.data[first * rhs.rs as usize..],
+                ..rhs
+            };
+            Product::new(m, n, len, out, lhs, rhs).run_on(1, no_finish);
+        };
+        if threads > 1 {
+            parallel::pool().install(|| {
+                partial
+                    .par_chunks_mut(size)
+                    .enumerate()
+                    .for_each(|(b, out)| part(b, out))
+            });
+        } else {
+            partial
+                .chunks_mut(size)
+                .enumerate()
+                .for_each(|(b, out)| part(b, out));
+        }
+        let dst = &mut dst[..size];
+        let mut sums = partial.chunks_exact(size);
+        if !accumulate {
+            dst.copy_from_slice(sums.next().expect("k > 0 gives a block"));
+        }
+        for sum in sums {
+            dst.iter_mut().zip(sum).for_each(|(d, &s)| *d += s);
+        }
+        release(partial);
+        dst.chunks_mut(n).for_each(|row| finish(0, row));
+    }
+}
+
+/// No epilogue (a named function, so that the nested products of
+/// [`Product::run_by_inner_blocks`] share one instantiation).
+fn no_finish<T>(_: usize, _: &mut [T]) {}
+
+/// Inner indices per block of a product computed by [`Product::run_by_inner_blocks`].
+const INNER_BLOCK: usize = 1 << 13;
+
+/// The inner block length for a product whose dst is too small to cut into row or
+/// column blocks but whose inner dimension is long (a first convolution's kernel
+/// gradient: 9 × 32 values, each a sum over every output pixel of the batch), so that
+/// it runs on more than one thread; None for the others. It depends on the shape alone,
+/// never on the thread count, so the bits do not either.
+fn inner_block(m: usize, n: usize, k: usize) -> Option<usize> {
+    let cuttable = block_len(m, n, 2).is_some() || block_len(n, m, 2).is_some();
+    (m * n * k >= GEMM_PAR_THRESHOLD && !cuttable && k >= 2 * INNER_BLOCK).then_some(INNER_BLOCK)
 }
 
 /// Two independent products (a Dense backward's input and weight gradients), each on
@@ -609,8 +711,9 @@ mod tests {
             .collect()
     }
 
-    /// dsts with few rows are computed transposed (see `gemm`): the same values as a
-    /// plain sum, with and without accumulation, and the same bits for any thread count.
+    /// dsts with few rows are computed transposed (see `gemm`), and small dsts with a
+    /// long inner dimension by inner blocks: the same values as a plain sum, with and
+    /// without accumulation, and the same bits for any thread count.
     #[test]
     fn few_row_products_match_a_reference() {
         use super::{gemm, Mat};
@@ -622,6 +725,9 @@ mod tests {
             (20, 512, 1),
             // Large enough to be split over threads.
             (32, 512, 300),
+            // Too few values to cut dst, a long inner dimension: summed by inner
+            // blocks (`inner_block`), the last one short.
+            (9, 32, 3 * super::INNER_BLOCK + 5),
         ] {
             let (a, b, init) = (values(m * k, 0), values(k * n, 17), values(m * n, 5));
             for accumulate in [false, true] {

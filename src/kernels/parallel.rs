@@ -227,6 +227,28 @@ pub fn for_each_rows_above<T: Send>(
     }
 }
 
+/// `f(i, a's i-th chunk, b's i-th chunk)` for chunks of `a_len` elements of `a` and
+/// `b_len` of `b` (two outputs cut at the same places), in parallel when `a` is large.
+pub fn for_each_chunk_pair<A: Send, B: Send>(
+    a: &mut [A],
+    a_len: usize,
+    b: &mut [B],
+    b_len: usize,
+    f: impl Fn(usize, &mut [A], &mut [B]) + Sync + Send,
+) {
+    if a.len() < PAR_THRESHOLD || num_threads() == 1 {
+        let pairs = a.chunks_mut(a_len.max(1)).zip(b.chunks_mut(b_len.max(1)));
+        vectorized(|| pairs.enumerate().for_each(|(i, (a, b))| f(i, a, b)));
+    } else {
+        pool().install(|| {
+            a.par_chunks_mut(a_len.max(1))
+                .zip(b.par_chunks_mut(b_len.max(1)))
+                .enumerate()
+                .for_each(|(i, (a, b))| vectorized(|| f(i, a, b)))
+        });
+    }
+}
+
 /// Deterministic sum of `f(i)` over `0..n`: fixed chunks, each summed in order, partial
 /// sums combined in order. The same bits for any thread count.
 pub fn chunked_sum<T, F>(n: usize, f: F) -> T

@@ -546,7 +546,7 @@ impl<T: Float> Tensor<T> {
                     "conv: backward without the forward's im2col matrix"
                 );
             };
-            let gp = act.grad_before(a.grad, a.output)?;
+            let (gp, db) = act.grad_and_bias_grad(a.grad, a.output, cout, a.inputs.len() == 3)?;
             let (gpd, cd, wd) = (gp.data(), cols.data(), w.data());
             let mut dw = alloc_for_overwrite::<T>(w.numel())?;
             // The kernel gradient colsᵀ · grad, and the im2col matrix's gradient
@@ -610,8 +610,7 @@ impl<T: Float> Tensor<T> {
                 None => None,
             };
             let mut grads = vec![dx, Some(Tensor::from_vec(dw, w.shape())?)];
-            if a.inputs.len() == 3 {
-                let db = super::reduce::column_sums(&gpd, rows, cout)?;
+            if let Some(db) = db {
                 grads.push(Some(Tensor::from_vec(db, &[cout])?));
             }
             Ok(grads)
@@ -760,7 +759,8 @@ impl<T: Float> Tensor<T> {
         inputs.extend(bias);
         Ok(Tensor::from_op(out, out_shape, &inputs, move |a| {
             let (x, w) = (&a.inputs[0], &a.inputs[1]);
-            let gp = act.grad_before(a.grad, a.output)?;
+            let (gp, db) =
+                act.grad_and_bias_grad(a.grad, a.output, filters, a.inputs.len() == 3)?;
             let mut cols = alloc_for_overwrite::<T>(rows * k)?;
             im2col(&gp.data(), &g, 1, 0, &mut cols);
             let (xd, wd) = (x.data(), w.data());
@@ -793,9 +793,7 @@ impl<T: Float> Tensor<T> {
             };
             release(cols);
             let mut grads = vec![dx, Some(Tensor::from_vec(dw, w.shape())?)];
-            if a.inputs.len() == 3 {
-                let pixels = gp.numel() / filters;
-                let db = super::reduce::column_sums(&gp.data(), pixels, filters)?;
+            if let Some(db) = db {
                 grads.push(Some(Tensor::from_vec(db, &[filters])?));
             }
             Ok(grads)

@@ -79,6 +79,36 @@ impl Activation {
         }
     }
 
+    /// The gradient before the activation of a fused op (`rows × cols`), from the
+    /// gradient `grad` of its result `output`, and with `bias` its column sums (the bias
+    /// gradient), summed in the same pass.
+    pub(crate) fn grad_and_bias_grad<T: Float>(
+        self,
+        grad: &Tensor<T>,
+        output: &Tensor<T>,
+        cols: usize,
+        bias: bool,
+    ) -> Result<(Tensor<T>, Option<Vec<T>>)> {
+        let rows = grad.numel() / cols.max(1);
+        if !bias {
+            return Ok((self.grad_before(grad, output)?, None));
+        }
+        if self == Activation::Linear {
+            let db = super::reduce::column_sums(&grad.data(), rows, cols)?;
+            return Ok((grad.clone(), Some(db)));
+        }
+        let (g, y) = (grad.data(), output.data());
+        let mut gp = alloc_for_overwrite::<T>(g.len())?;
+        let db = super::reduce::column_sums_as_written(&mut gp, rows, cols, |start, out| {
+            let (g, y) = (&g[start..start + out.len()], &y[start..start + out.len()]);
+            for ((o, &g), &y) in out.iter_mut().zip(g).zip(y) {
+                *o = self.backprop(g, y);
+            }
+        })?;
+        drop((g, y));
+        Ok((Tensor::from_vec(gp, grad.shape())?, Some(db)))
+    }
+
     /// The gradient before the activation of a fused op, from the gradient `grad` of its
     /// result `output`.
     pub(crate) fn grad_before<T: Float>(
@@ -153,8 +183,8 @@ impl<T: Float> Tensor<T> {
         inputs.extend(bias);
         Ok(Tensor::from_op(out, shape, &inputs, move |a| {
             let (x, w) = (&a.inputs[0], &a.inputs[1]);
-            // Gradient before the activation.
-            let gp = act.grad_before(a.grad, a.output)?;
+            // Gradient before the activation, and the bias gradient.
+            let (gp, db) = act.grad_and_bias_grad(a.grad, a.output, units, a.inputs.len() == 3)?;
             let gpd = gp.data();
             let (xd, wd) = (x.data(), w.data());
             let mut dw = alloc_for_overwrite::<T>(w.numel())?;
@@ -184,8 +214,7 @@ impl<T: Float> Tensor<T> {
                 None
             };
             let mut grads = vec![dx, Some(Tensor::from_vec(dw, w.shape())?)];
-            if a.inputs.len() == 3 {
-                let db = super::reduce::column_sums(&gpd, rows, units)?;
+            if let Some(db) = db {
                 grads.push(Some(Tensor::from_vec(db, &[units])?));
             }
             Ok(grads)

@@ -38,20 +38,54 @@ pub(crate) fn reduce_axis<T: Float>(
 /// order, so results do not depend on threads; up to one block, this is the plain
 /// sum in row order.
 pub(crate) fn column_sums<T: Float>(data: &[T], rows: usize, cols: usize) -> Result<Vec<T>> {
-    let cols_ = cols.max(1);
-    let block = (parallel::CHUNK / cols_).max(1);
-    let blocks = rows.div_ceil(block);
-    let mut partial = alloc_for_overwrite::<T>(blocks * cols)?;
+    let block = column_block(cols);
+    let mut partial = alloc_for_overwrite::<T>(rows.div_ceil(block) * cols)?;
     parallel::for_each_rows(&mut partial, cols, |first, sums| {
-        for (b, sum) in sums.chunks_mut(cols_).enumerate() {
-            sum.fill(T::zero());
-            let start = (first + b) * block;
-            let end = (start + block).min(rows);
-            for row in data[start * cols..end * cols].chunks_exact(cols_) {
-                sum.iter_mut().zip(row).for_each(|(s, &v)| *s += v);
-            }
+        for (b, sum) in sums.chunks_mut(cols.max(1)).enumerate() {
+            let start = (first + b) * block * cols;
+            let end = (start + block * cols).min(rows * cols);
+            add_rows(sum, &data[start..end]);
         }
     });
+    add_block_sums(partial, cols)
+}
+
+/// [`column_sums`] of the matrix that `write(first element, values)` fills block by
+/// block into `data`: each block is summed right after it is written, while it is in
+/// cache (a gradient and its bias gradient in one pass). The same bits as writing all
+/// of `data` first and then calling [`column_sums`].
+pub(crate) fn column_sums_as_written<T: Float>(
+    data: &mut [T],
+    rows: usize,
+    cols: usize,
+    write: impl Fn(usize, &mut [T]) + Sync + Send,
+) -> Result<Vec<T>> {
+    let block = column_block(cols);
+    let mut partial = alloc_for_overwrite::<T>(rows.div_ceil(block) * cols)?;
+    let data = &mut data[..rows * cols];
+    parallel::for_each_chunk_pair(data, block * cols, &mut partial, cols, |b, values, sum| {
+        write(b * block * cols, values);
+        add_rows(sum, values);
+    });
+    add_block_sums(partial, cols)
+}
+
+/// The rows summed per block by the column sums: the pool's chunk of elements.
+fn column_block(cols: usize) -> usize {
+    (parallel::CHUNK / cols.max(1)).max(1)
+}
+
+/// `sum` = the sum of the rows of `values`, in order.
+fn add_rows<T: Float>(sum: &mut [T], values: &[T]) {
+    sum.fill(T::zero());
+    for row in values.chunks_exact(sum.len().max(1)) {
+        sum.iter_mut().zip(row).for_each(|(s, &v)| *s += v);
+    }
+}
+
+/// The column sums from the blocks' sums (`partial`, blocks × cols), added in order.
+fn add_block_sums<T: Float>(partial: Vec<T>, cols: usize) -> Result<Vec<T>> {
+    let blocks = partial.len() / cols.max(1);
     let out = reduce_axis(&partial, &[blocks, cols], 0, T::zero(), |s, v| s + v);
     crate::kernels::pool::release(partial);
     out
@@ -155,6 +189,30 @@ impl<T: Float> Tensor<T> {
 mod tests {
     use crate::ops::gradcheck::{check_grad, rand};
     use crate::Tensor;
+
+    /// Summing blocks as they are written gives what it writes, and the bits of
+    /// writing everything first and then summing, for any thread count (a matrix large
+    /// enough to run in parallel, its last block short).
+    #[test]
+    fn column_sums_as_written_are_the_column_sums_of_what_was_written() {
+        use crate::kernels::parallel::set_num_threads;
+        let (rows, cols) = (100_003, 3);
+        let source: Vec<f32> = (0..rows * cols)
+            .map(|i| ((i * 7919 % 1013) as f32) / 101.0 - 5.0)
+            .collect();
+        let expected = super::column_sums(&source, rows, cols).unwrap();
+        for threads in [1, 2] {
+            set_num_threads(threads).unwrap();
+            let mut written = vec![0.0f32; rows * cols];
+            let sums = super::column_sums_as_written(&mut written, rows, cols, |start, out| {
+                out.copy_from_slice(&source[start..start + out.len()])
+            })
+            .unwrap();
+            assert_eq!(written, source, "threads={threads}");
+            let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+            assert_eq!(bits(&sums), bits(&expected), "threads={threads}");
+        }
+    }
 
     /// Column sums: an f64 reference's values, the same bits for any thread count, and
     /// the plain row-order sum for a matrix of one block.
