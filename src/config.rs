@@ -4,7 +4,8 @@
 //! [`Args`] reads a config key by key. Each getter names the class (the owner), the
 //! argument, the expected kind and the received value when it fails, and records the key
 //! as read, so that [`Args::finish`] can reject the keys nobody asked for, as Keras
-//! rejects unknown keyword arguments.
+//! rejects unknown keyword arguments. (Layers do not finish: a layer's config also holds
+//! Keras's base keys, `name`, `trainable`, `dtype`, and options only Python reads.)
 //!
 //! An absent key takes the getter's default. `null` is Python's `None`: the getters of
 //! optional values (`opt_*`, [`Args::or`] of an `Option`, [`Args::axes`],
