@@ -194,6 +194,16 @@ mod tests {
     use serde_json::json;
 
     #[test]
+    fn accuracy_class_by_shapes() {
+        assert_eq!(accuracy_class(&[4, 1], &[4, 1]), "BinaryAccuracy");
+        assert_eq!(accuracy_class(&[4], &[4, 3]), "SparseCategoricalAccuracy");
+        assert_eq!(accuracy_class(&[4, 1], &[4, 3]), "SparseCategoricalAccuracy");
+        assert_eq!(accuracy_class(&[4, 3], &[4, 3]), "CategoricalAccuracy");
+        // A 0 (an unknown dimension) decides nothing.
+        assert_eq!(accuracy_class(&[4, 1], &[4, 0]), "CategoricalAccuracy");
+    }
+
+    #[test]
     fn registry() {
         for class in METRIC_CLASSES {
             let mut config = json!({"name": "x", "dtype": "float32"});
