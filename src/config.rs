@@ -96,7 +96,7 @@ impl<'a> Args<'a> {
         // serde's message names the kind it expected ("expected usize").
         T::deserialize(v).map_err(|e| {
             Error::InvalidArgument(format!(
-                "{}: invalid value for {key}, got {key}={v}: {e}",
+                "{}: invalid value for `{key}`, got {v}: {e}",
                 self.owner
             ))
         })
@@ -105,7 +105,7 @@ impl<'a> Args<'a> {
     /// The error for `key` holding `v` where `expected` was wanted.
     fn wrong(&self, key: &str, expected: &str, v: &Value) -> Error {
         Error::InvalidArgument(format!(
-            "{}: expected {key} to be {expected}, got {v}",
+            "{}: expected `{key}` to be {expected}, got {v}",
             self.owner
         ))
     }
@@ -353,12 +353,13 @@ mod tests {
         assert_eq!(args.or::<usize>("missing", 7).unwrap(), 7);
         let err = args.bool("b", false).unwrap_err().to_string();
         assert!(
-            err.contains("Thing: expected b to be a bool, got \"x\""),
+            err.contains("Thing: expected `b` to be a bool, got \"x\""),
             "{err}"
         );
         let err = args.or::<usize>("b", 0).unwrap_err().to_string();
         assert!(
-            err.contains("Thing") && err.contains("b=\"x\"") && err.contains("expected usize"),
+            err.contains("Thing: invalid value for `b`, got \"x\"")
+                && err.contains("expected usize"),
             "{err}"
         );
         let err = args.finish().unwrap_err().to_string();

@@ -304,7 +304,7 @@ impl Loss {
                         None => d.alpha.clone(),
                         Some(alpha) if alpha.is_empty() => bail!(
                             InvalidArgument,
-                            "{class_name}: expected alpha to be a number or a non-empty list of \
+                            "{class_name}: expected `alpha` to be a number or a non-empty list of \
                              numbers, got []"
                         ),
                         Some(alpha) => alpha,

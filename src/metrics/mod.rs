@@ -197,7 +197,10 @@ mod tests {
     fn accuracy_class_by_shapes() {
         assert_eq!(accuracy_class(&[4, 1], &[4, 1]), "BinaryAccuracy");
         assert_eq!(accuracy_class(&[4], &[4, 3]), "SparseCategoricalAccuracy");
-        assert_eq!(accuracy_class(&[4, 1], &[4, 3]), "SparseCategoricalAccuracy");
+        assert_eq!(
+            accuracy_class(&[4, 1], &[4, 3]),
+            "SparseCategoricalAccuracy"
+        );
         assert_eq!(accuracy_class(&[4, 3], &[4, 3]), "CategoricalAccuracy");
         // A 0 (an unknown dimension) decides nothing.
         assert_eq!(accuracy_class(&[4, 1], &[4, 0]), "CategoricalAccuracy");
