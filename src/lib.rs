@@ -9,6 +9,7 @@
 #![warn(missing_docs)]
 
 pub mod autograd;
+mod config;
 pub mod error;
 pub mod io;
 pub mod kernels;

@@ -208,6 +208,18 @@ def test_accuracy_resolution_follows_keras_get_metric():
     )
 
 
+def test_accuracy_class_is_the_engines_rule():
+    # One rule, in Rust, for the Rust model's compile and kandle.metrics.get; an unknown
+    # dimension (None) decides nothing.
+    rule = kd._core.accuracy_class
+    assert rule([4, 1], [4, 1]) == "BinaryAccuracy"
+    assert rule([4], [4, 3]) == "SparseCategoricalAccuracy"
+    assert rule([4, 1], [4, 3]) == "SparseCategoricalAccuracy"
+    assert rule([4, 3], [4, 3]) == "CategoricalAccuracy"
+    assert rule([None, 1], [None, None]) == "CategoricalAccuracy"
+    assert rule([None], [None, None]) == "SparseCategoricalAccuracy"
+
+
 def test_get_strings_keep_their_name():
     assert isinstance(M.get("mse"), M.MeanSquaredError) and M.get("mse").name == "mse"
     assert isinstance(M.get("mae"), M.MeanAbsoluteError)

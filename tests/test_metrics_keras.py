@@ -318,7 +318,7 @@ def test_bad_arguments():
         M.SparseCategoricalCrossentropy(ignore_class=0.5)
     with pytest.raises(E.InvalidArgumentError, match="axis to be an integer"):
         M.CosineSimilarity(axis=None)
-    with pytest.raises(E.InvalidArgumentError, match="expected delta to be a number"):
+    with pytest.raises(E.InvalidArgumentError, match="expected `delta` to be a finite number"):
         M.MeanMetricWrapper(kd.losses.huber, delta=object())
     # NumPy scalars are numbers.
     m = M.MeanMetricWrapper(kd.losses.huber, delta=np.float32(0.5))

@@ -19,6 +19,7 @@ __all__ = [
     "Sequential",
     "snake_case",
     "resolve_class",
+    "accuracy_class",
     "Variable",
     "tensor",
     "grad",
@@ -265,6 +266,9 @@ def schedule_value(config_json: str, step: float) -> float: ...
 
 def snake_case(name: str) -> str: ...
 def resolve_class(what: str, identifier: str, classes: list[str]) -> str: ...
+def accuracy_class(
+    y_true_shape: Sequence[int | None], y_pred_shape: Sequence[int | None]
+) -> str: ...
 
 @final
 class Sequential:

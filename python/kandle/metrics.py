@@ -1261,16 +1261,12 @@ def get(identifier: Any, y_true: Any = None, y_pred: Any = None, loss: Any = Non
         return identifier
     if isinstance(identifier, str) and identifier.lower() in ("accuracy", "acc"):
         if y_true is not None and y_pred is not None:
-            t, p = _shape(y_true), _shape(y_pred)
-            t_last = t[-1] if t else None
-            p_last = p[-1] if p else None
-            is_binary = p_last == 1
-            is_sparse = len(t) < len(p) or (t_last == 1 and p_last is not None and p_last > 1)
-        else:
-            is_binary, is_sparse = _is_binary_loss(loss), _is_sparse_loss(loss)
-        if is_binary:
+            # The engine owns the rule (the Rust model's compile uses it too).
+            class_name = _core.accuracy_class(list(_shape(y_true)), list(_shape(y_pred)))
+            return _CLASSES[class_name](name=identifier)
+        if _is_binary_loss(loss):
             return BinaryAccuracy(name=identifier)
-        if is_sparse:
+        if _is_sparse_loss(loss):
             return SparseCategoricalAccuracy(name=identifier)
         return CategoricalAccuracy(name=identifier)
     if isinstance(identifier, dict):

@@ -27,10 +27,11 @@ pub use regression::{
 pub use segmentation::{dice, tversky};
 
 use crate::bail;
+use crate::config::Args;
 use crate::error::{fmt_shape, Result};
 use crate::tensor::shape::broadcast_shapes;
 use crate::tensor::{Float, Tensor};
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 /// Keras's `backend.epsilon()`: probabilities are clipped to `[EPSILON, 1 - EPSILON]`.
 pub const EPSILON: f64 = 1e-7;
@@ -199,138 +200,6 @@ pub struct Loss {
     pub reduction: Reduction,
 }
 
-/// Reads the options of a Keras config dict, rejecting keys the class does not take.
-pub(crate) struct Config<'a> {
-    pub(crate) class: &'a str,
-    map: Map<String, Value>,
-}
-
-impl<'a> Config<'a> {
-    fn new(class: &'a str, config: &Value, allowed: &[&str]) -> Result<Self> {
-        Self::with_common(class, config, &["name", "reduction", "dtype"], allowed)
-    }
-
-    /// A config whose keys must be among `common` and `allowed`.
-    pub(crate) fn with_common(
-        class: &'a str,
-        config: &Value,
-        common: &[&str],
-        allowed: &[&str],
-    ) -> Result<Self> {
-        let map = match config {
-            Value::Null => Map::new(),
-            Value::Object(m) => m.clone(),
-            other => bail!(
-                InvalidArgument,
-                "{class}: expected the config to be a dict, got {other}"
-            ),
-        };
-        if let Some(key) = map
-            .keys()
-            .find(|k| !common.contains(&k.as_str()) && !allowed.contains(&k.as_str()))
-        {
-            bail!(
-                InvalidArgument,
-                "{class}: unexpected config key {key:?}; expected some of {:?}",
-                common.iter().chain(allowed).collect::<Vec<_>>()
-            );
-        }
-        Ok(Config { class, map })
-    }
-
-    pub(crate) fn get(&self, key: &str) -> Option<&Value> {
-        self.map.get(key)
-    }
-
-    pub(crate) fn bool(&self, key: &str, default: bool) -> Result<bool> {
-        match self.get(key) {
-            None => Ok(default),
-            Some(Value::Bool(b)) => Ok(*b),
-            Some(v) => bail!(
-                InvalidArgument,
-                "{}: expected {key} to be a bool, got {v}",
-                self.class
-            ),
-        }
-    }
-
-    pub(crate) fn f64(&self, key: &str, default: f64) -> Result<f64> {
-        match self.get(key) {
-            None => Ok(default),
-            Some(v) => v.as_f64().ok_or_else(|| {
-                crate::Error::InvalidArgument(format!(
-                    "{}: expected {key} to be a number, got {v}",
-                    self.class
-                ))
-            }),
-        }
-    }
-
-    pub(crate) fn opt_int(&self, key: &str) -> Result<Option<i64>> {
-        match self.get(key) {
-            None | Some(Value::Null) => Ok(None),
-            Some(v) => v.as_i64().map(Some).ok_or_else(|| {
-                crate::Error::InvalidArgument(format!(
-                    "{}: expected {key} to be an integer or None, got {v}",
-                    self.class
-                ))
-            }),
-        }
-    }
-
-    pub(crate) fn int(&self, key: &str, default: i64) -> Result<i64> {
-        match self.get(key) {
-            None => Ok(default),
-            Some(v) => v.as_i64().ok_or_else(|| {
-                crate::Error::InvalidArgument(format!(
-                    "{}: expected {key} to be an integer, got {v}",
-                    self.class
-                ))
-            }),
-        }
-    }
-
-    /// A number or a list of numbers (a number gives a list of one).
-    pub(crate) fn f64_list(&self, key: &str, default: f64) -> Result<Vec<f64>> {
-        let bad = |v: &Value| {
-            crate::Error::InvalidArgument(format!(
-                "{}: expected {key} to be a number or a list of numbers, got {v}",
-                self.class
-            ))
-        };
-        match self.get(key) {
-            None => Ok(vec![default]),
-            Some(Value::Array(items)) if !items.is_empty() => items
-                .iter()
-                .map(|v| v.as_f64().ok_or_else(|| bad(v)))
-                .collect(),
-            Some(v) => v.as_f64().map(|x| vec![x]).ok_or_else(|| bad(v)),
-        }
-    }
-
-    /// Axes given as None (all axes), an integer or a list of integers.
-    pub(crate) fn axes(&self, key: &str) -> Result<Option<Vec<isize>>> {
-        let bad = |v: &Value| {
-            crate::Error::InvalidArgument(format!(
-                "{}: expected {key} to be None, an integer or a list of integers, got {v}",
-                self.class
-            ))
-        };
-        match self.get(key) {
-            None | Some(Value::Null) => Ok(None),
-            Some(Value::Array(items)) => items
-                .iter()
-                .map(|v| v.as_i64().map(|a| a as isize).ok_or_else(|| bad(v)))
-                .collect::<Result<Vec<_>>>()
-                .map(Some),
-            Some(v) => v
-                .as_i64()
-                .map(|a| Some(vec![a as isize]))
-                .ok_or_else(|| bad(v)),
-        }
-    }
-}
-
 impl Loss {
     /// A loss of `kind` and `reduction`, with its options validated.
     pub fn new(kind: LossKind, reduction: Reduction) -> Result<Self> {
@@ -364,36 +233,20 @@ impl Loss {
     /// its Keras config (`from_logits`, `label_smoothing`, `reduction`, ...; missing keys
     /// take Keras's defaults).
     pub fn from_config(class_name: &str, config: &Value) -> Result<Loss> {
-        let (kind, cfg) = match class_name {
-            "MeanSquaredError" => (
-                LossKind::MeanSquaredError,
-                Config::new(class_name, config, &[])?,
-            ),
-            "MeanAbsoluteError" => (
-                LossKind::MeanAbsoluteError,
-                Config::new(class_name, config, &[])?,
-            ),
-            "Huber" => {
-                let c = Config::new(class_name, config, &["delta"])?;
-                (
-                    LossKind::Huber {
-                        delta: c.f64("delta", 1.0)?,
-                    },
-                    c,
-                )
-            }
+        let c = Args::new(class_name, config)?;
+        let kind = match class_name {
+            "MeanSquaredError" => LossKind::MeanSquaredError,
+            "MeanAbsoluteError" => LossKind::MeanAbsoluteError,
+            "Huber" => LossKind::Huber {
+                delta: c.f64("delta", 1.0)?,
+            },
             "BinaryCrossentropy" | "CategoricalCrossentropy" => {
-                let c = Config::new(
-                    class_name,
-                    config,
-                    &["from_logits", "label_smoothing", "axis"],
-                )?;
                 let (from_logits, label_smoothing, axis) = (
                     c.bool("from_logits", false)?,
                     c.f64("label_smoothing", 0.0)?,
                     c.int("axis", -1)? as isize,
                 );
-                let kind = if class_name == "BinaryCrossentropy" {
+                if class_name == "BinaryCrossentropy" {
                     LossKind::BinaryCrossentropy {
                         from_logits,
                         label_smoothing,
@@ -405,19 +258,12 @@ impl Loss {
                         label_smoothing,
                         axis,
                     }
-                };
-                (kind, c)
+                }
             }
-            "SparseCategoricalCrossentropy" => {
-                let c = Config::new(class_name, config, &["from_logits", "ignore_class"])?;
-                (
-                    LossKind::SparseCategoricalCrossentropy {
-                        from_logits: c.bool("from_logits", false)?,
-                        ignore_class: c.opt_int("ignore_class")?,
-                    },
-                    c,
-                )
-            }
+            "SparseCategoricalCrossentropy" => LossKind::SparseCategoricalCrossentropy {
+                from_logits: c.bool("from_logits", false)?,
+                ignore_class: c.opt_int("ignore_class")?,
+            },
             "KLDivergence"
             | "Poisson"
             | "LogCosh"
@@ -425,41 +271,20 @@ impl Loss {
             | "SquaredHinge"
             | "CategoricalHinge"
             | "MeanAbsolutePercentageError"
-            | "MeanSquaredLogarithmicError" => {
-                let kind = match class_name {
-                    "KLDivergence" => LossKind::KLDivergence,
-                    "Poisson" => LossKind::Poisson,
-                    "LogCosh" => LossKind::LogCosh,
-                    "Hinge" => LossKind::Hinge,
-                    "SquaredHinge" => LossKind::SquaredHinge,
-                    "CategoricalHinge" => LossKind::CategoricalHinge,
-                    "MeanAbsolutePercentageError" => LossKind::MeanAbsolutePercentageError,
-                    _ => LossKind::MeanSquaredLogarithmicError,
-                };
-                (kind, Config::new(class_name, config, &[])?)
-            }
-            "CosineSimilarity" => {
-                let c = Config::new(class_name, config, &["axis"])?;
-                (
-                    LossKind::CosineSimilarity {
-                        axis: c.int("axis", -1)? as isize,
-                    },
-                    c,
-                )
-            }
+            | "MeanSquaredLogarithmicError" => match class_name {
+                "KLDivergence" => LossKind::KLDivergence,
+                "Poisson" => LossKind::Poisson,
+                "LogCosh" => LossKind::LogCosh,
+                "Hinge" => LossKind::Hinge,
+                "SquaredHinge" => LossKind::SquaredHinge,
+                "CategoricalHinge" => LossKind::CategoricalHinge,
+                "MeanAbsolutePercentageError" => LossKind::MeanAbsolutePercentageError,
+                _ => LossKind::MeanSquaredLogarithmicError,
+            },
+            "CosineSimilarity" => LossKind::CosineSimilarity {
+                axis: c.int("axis", -1)? as isize,
+            },
             "BinaryFocalCrossentropy" => {
-                let c = Config::new(
-                    class_name,
-                    config,
-                    &[
-                        "apply_class_balancing",
-                        "alpha",
-                        "gamma",
-                        "from_logits",
-                        "label_smoothing",
-                        "axis",
-                    ],
-                )?;
                 let d = BinaryFocal::default();
                 let o = BinaryFocal {
                     apply_class_balancing: c
@@ -470,54 +295,47 @@ impl Loss {
                     label_smoothing: c.f64("label_smoothing", d.label_smoothing)?,
                     axis: c.int("axis", -1)? as isize,
                 };
-                (LossKind::BinaryFocalCrossentropy(o), c)
+                LossKind::BinaryFocalCrossentropy(o)
             }
             "CategoricalFocalCrossentropy" => {
-                let c = Config::new(
-                    class_name,
-                    config,
-                    &["alpha", "gamma", "from_logits", "label_smoothing", "axis"],
-                )?;
                 let d = CategoricalFocal::default();
                 let o = CategoricalFocal {
-                    alpha: c.f64_list("alpha", d.alpha[0])?,
+                    alpha: match c.opt_numbers("alpha")? {
+                        None => d.alpha.clone(),
+                        Some(alpha) if alpha.is_empty() => bail!(
+                            InvalidArgument,
+                            "{class_name}: expected `alpha` to be a number or a non-empty list of \
+                             numbers, got []"
+                        ),
+                        Some(alpha) => alpha,
+                    },
                     gamma: c.f64("gamma", d.gamma)?,
                     from_logits: c.bool("from_logits", d.from_logits)?,
                     label_smoothing: c.f64("label_smoothing", d.label_smoothing)?,
                     axis: c.int("axis", -1)? as isize,
                 };
-                (LossKind::CategoricalFocalCrossentropy(o), c)
+                LossKind::CategoricalFocalCrossentropy(o)
             }
-            "Dice" => {
-                let c = Config::new(class_name, config, &["axis"])?;
-                (
-                    LossKind::Dice {
-                        axis: c.axes("axis")?,
-                    },
-                    c,
-                )
-            }
-            "Tversky" => {
-                let c = Config::new(class_name, config, &["alpha", "beta", "axis"])?;
-                (
-                    LossKind::Tversky {
-                        alpha: c.f64("alpha", 0.5)?,
-                        beta: c.f64("beta", 0.5)?,
-                        axis: c.axes("axis")?,
-                    },
-                    c,
-                )
-            }
+            "Dice" => LossKind::Dice {
+                axis: c.axes("axis")?,
+            },
+            "Tversky" => LossKind::Tversky {
+                alpha: c.f64("alpha", 0.5)?,
+                beta: c.f64("beta", 0.5)?,
+                axis: c.axes("axis")?,
+            },
             other => bail!(
                 InvalidArgument,
                 "unknown loss class {other:?}; expected one of {}",
                 LOSS_CLASSES.join(", ")
             ),
         };
-        let reduction = match cfg.get("reduction") {
+        let reduction = match c.get("reduction") {
             None => Reduction::SumOverBatchSize,
             Some(v) => Reduction::from_value(v)?,
         };
+        c.ignore(&["name", "dtype"]);
+        c.finish()?;
         Loss::new(kind, reduction)
     }
 

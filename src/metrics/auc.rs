@@ -2,15 +2,12 @@
 //! over the confusion matrices at thresholds; one curve, or one per label
 //! (`multi_label`) averaged.
 
-use super::confusion::{
-    divide_no_nan, parse_numbers, parse_opt_size, parse_size, parse_str, Batch, ConfusionMatrix,
-    Thresholds,
-};
+use super::confusion::{divide_no_nan, Batch, ConfusionMatrix, Thresholds};
 use super::values::Values;
 use super::Metric;
 use crate::bail;
+use crate::config::Args;
 use crate::error::{fmt_shape, Result};
-use crate::losses::Config;
 use crate::tensor::Tensor;
 
 /// Which curve [`Auc`] integrates.
@@ -102,18 +99,6 @@ impl Default for AucConfig {
     }
 }
 
-/// The config keys of Keras's `AUC` (besides name and dtype).
-pub(crate) const CONFIG_KEYS: [&str; 8] = [
-    "num_thresholds",
-    "curve",
-    "summation_method",
-    "thresholds",
-    "multi_label",
-    "num_labels",
-    "label_weights",
-    "from_logits",
-];
-
 /// Area under the ROC, PR or PR-gain curve (Keras's `AUC`).
 #[derive(Debug, Clone)]
 pub struct Auc {
@@ -174,17 +159,18 @@ impl Auc {
         Ok(auc)
     }
 
-    pub(crate) fn from_config(c: &Config) -> Result<Self> {
+    pub(crate) fn from_config(c: &Args) -> Result<Self> {
         Auc::new(AucConfig {
-            num_thresholds: parse_size(c, "num_thresholds", 200)?,
-            curve: AucCurve::parse(parse_str(c, "curve", Some("ROC"))?.unwrap_or("None"))?,
+            num_thresholds: c.opt_size("num_thresholds")?.unwrap_or(200),
+            curve: AucCurve::parse(c.opt_str("curve", Some("ROC"))?.unwrap_or("None"))?,
             summation_method: AucSummation::parse(
-                parse_str(c, "summation_method", Some("interpolation"))?.unwrap_or("None"),
+                c.opt_str("summation_method", Some("interpolation"))?
+                    .unwrap_or("None"),
             )?,
-            thresholds: parse_numbers(c, "thresholds")?,
+            thresholds: c.opt_numbers("thresholds")?,
             multi_label: c.bool("multi_label", false)?,
-            num_labels: parse_opt_size(c, "num_labels")?,
-            label_weights: parse_numbers(c, "label_weights")?,
+            num_labels: c.opt_size("num_labels")?,
+            label_weights: c.opt_numbers("label_weights")?,
             from_logits: c.bool("from_logits", false)?,
         })
     }

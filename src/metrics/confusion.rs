@@ -7,8 +7,9 @@
 use super::values::Values;
 use super::Metric;
 use crate::bail;
+use crate::config::Args;
 use crate::error::{fmt_shape, Result};
-use crate::losses::{squeeze_or_expand_shapes, Config, EPSILON};
+use crate::losses::{squeeze_or_expand_shapes, EPSILON};
 use crate::tensor::Tensor;
 use serde_json::Value;
 
@@ -93,44 +94,6 @@ impl Thresholds {
     }
 }
 
-/// Reads an argument that is None, a number or a list of numbers (`thresholds`,
-/// `label_weights`).
-pub(crate) fn parse_numbers(cfg: &Config, key: &str) -> Result<Option<Vec<f64>>> {
-    let bad = |v: &Value| {
-        crate::Error::InvalidArgument(format!(
-            "{}: expected {key} to be None, a number or a list of numbers, got {key}={v}",
-            cfg.class
-        ))
-    };
-    match cfg.get(key) {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::Array(items)) => items
-            .iter()
-            .map(|v| v.as_f64().ok_or_else(|| bad(v)))
-            .collect::<Result<Vec<_>>>()
-            .map(Some),
-        Some(v) => Ok(Some(vec![v.as_f64().ok_or_else(|| bad(v))?])),
-    }
-}
-
-/// Reads an argument that is None or a string; `default` when missing.
-pub(crate) fn parse_str<'c>(
-    cfg: &'c Config,
-    key: &str,
-    default: Option<&'c str>,
-) -> Result<Option<&'c str>> {
-    match cfg.get(key) {
-        None => Ok(default),
-        Some(Value::Null) => Ok(None),
-        Some(Value::String(s)) => Ok(Some(s)),
-        Some(v) => bail!(
-            InvalidArgument,
-            "{}: expected {key} to be a string or None, got {key}={v}",
-            cfg.class
-        ),
-    }
-}
-
 /// Checks a user's thresholds as Keras's `assert_thresholds_range` does (each in
 /// [0, 1]; NaN is not), and that there is at least one.
 pub(crate) fn check_thresholds(class: &str, thresholds: &[f64]) -> Result<()> {
@@ -162,57 +125,6 @@ fn user_thresholds(class: &str, thresholds: Option<Vec<f64>>, default: f64) -> R
             Ok(Thresholds::of_list(t))
         }
         None => Ok(Thresholds::List(vec![default])),
-    }
-}
-
-/// Reads a size argument such as `num_thresholds` (default `default`): a non-negative
-/// integer; one too large for any machine is an allocation error.
-pub(crate) fn parse_size(cfg: &Config, key: &str, default: usize) -> Result<usize> {
-    Ok(parse_opt_size(cfg, key)?.unwrap_or(default))
-}
-
-/// Reads a size argument that may be None (`num_labels`).
-pub(crate) fn parse_opt_size(cfg: &Config, key: &str) -> Result<Option<usize>> {
-    let v = match cfg.get(key) {
-        None | Some(Value::Null) => return Ok(None),
-        Some(v) => v,
-    };
-    if let Some(n) = v.as_u64() {
-        return usize::try_from(n)
-            .map(Some)
-            .map_err(|_| too_large(cfg.class, key, &n.to_string()));
-    }
-    match v.as_f64() {
-        // JSON integers beyond 64 bits arrive as floats.
-        Some(f) if f.fract() == 0.0 && f >= u64::MAX as f64 => {
-            Err(too_large(cfg.class, key, &v.to_string()))
-        }
-        _ => bail!(
-            InvalidArgument,
-            "{}: expected {key} to be a non-negative integer, got {key}={v}",
-            cfg.class
-        ),
-    }
-}
-
-fn too_large(class: &str, key: &str, value: &str) -> crate::Error {
-    crate::Error::Allocation(format!(
-        "{class}: {key}={value} is too large for this machine"
-    ))
-}
-
-/// Reads an optional class index (`class_id`).
-pub(crate) fn parse_index(cfg: &Config, key: &str) -> Result<Option<usize>> {
-    match cfg.get(key) {
-        None | Some(Value::Null) => Ok(None),
-        Some(v) => match v.as_u64().and_then(|n| usize::try_from(n).ok()) {
-            Some(n) => Ok(Some(n)),
-            None => bail!(
-                InvalidArgument,
-                "{}: expected {key} to be None or a non-negative integer, got {key}={v}",
-                cfg.class
-            ),
-        },
     }
 }
 
@@ -554,8 +466,8 @@ impl ConfusionCount {
         Ok(ConfusionCount { cell, cm })
     }
 
-    pub(crate) fn from_config(cell: ConfusionCell, cfg: &Config) -> Result<Self> {
-        Self::new(cell, parse_numbers(cfg, "thresholds")?)
+    pub(crate) fn from_config(cell: ConfusionCell, cfg: &Args) -> Result<Self> {
+        Self::new(cell, cfg.opt_numbers("thresholds")?)
     }
 }
 
@@ -624,12 +536,12 @@ impl PrecisionRecall {
         })
     }
 
-    pub(crate) fn from_config(recall: bool, cfg: &Config) -> Result<Self> {
+    pub(crate) fn from_config(recall: bool, cfg: &Args) -> Result<Self> {
         Self::new(
             recall,
-            parse_numbers(cfg, "thresholds")?,
-            parse_index(cfg, "top_k")?,
-            parse_index(cfg, "class_id")?,
+            cfg.opt_numbers("thresholds")?,
+            cfg.opt_index("top_k")?,
+            cfg.opt_index("class_id")?,
         )
     }
 }
@@ -740,7 +652,7 @@ impl RateAtRate {
         })
     }
 
-    pub(crate) fn from_config(kind: AtConstraint, cfg: &Config) -> Result<Self> {
+    pub(crate) fn from_config(kind: AtConstraint, cfg: &Args) -> Result<Self> {
         let (class, arg) = kind.names();
         let value = match cfg.get(arg).map(Value::as_f64) {
             Some(Some(v)) => v,
@@ -753,8 +665,8 @@ impl RateAtRate {
         Self::new(
             kind,
             value,
-            parse_size(cfg, "num_thresholds", 200)?,
-            parse_index(cfg, "class_id")?,
+            cfg.opt_size("num_thresholds")?.unwrap_or(200),
+            cfg.opt_index("class_id")?,
         )
     }
 }

@@ -1,11 +1,12 @@
 //! Keras's `FBetaScore` and `F1Score`: the weighted harmonic mean of precision and
 //! recall, per class of a `(batch, classes)` output, optionally averaged.
 
-use super::confusion::{mean_of, parse_str, state_buffer};
+use super::confusion::{mean_of, state_buffer};
 use super::Metric;
 use crate::bail;
+use crate::config::Args;
 use crate::error::{fmt_shape, Result};
-use crate::losses::{Config, EPSILON};
+use crate::losses::EPSILON;
 use crate::tensor::Tensor;
 use serde_json::Value;
 
@@ -122,7 +123,7 @@ impl FBetaScore {
 
     /// From Keras's config: `beta` and `threshold`, when given, must be floats (not
     /// integers), as Keras requires.
-    pub(crate) fn from_config(c: &Config) -> Result<Self> {
+    pub(crate) fn from_config(c: &Args) -> Result<Self> {
         let float = |key: &str| -> Result<Option<f64>> {
             match c.get(key) {
                 None | Some(Value::Null) => Ok(None),
@@ -130,13 +131,13 @@ impl FBetaScore {
                 Some(v) => bail!(
                     InvalidArgument,
                     "{}: invalid `{key}` argument value, it should be a Python float, got {key}={v}",
-                    c.class
+                    c.owner()
                 ),
             }
         };
-        let average = FScoreAverage::parse(c.class, parse_str(c, "average", None)?)?;
+        let average = FScoreAverage::parse(c.owner(), c.opt_str("average", None)?)?;
         let threshold = float("threshold")?;
-        if c.class == "F1Score" {
+        if c.owner() == "F1Score" {
             return Self::f1(average, threshold);
         }
         if c.get("beta").is_some_and(Value::is_null) {

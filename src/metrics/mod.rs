@@ -19,8 +19,8 @@ pub use r2::{R2Aggregation, R2Score};
 pub use wrapper::{LossMean, SumMetric, WRAPPER_CLASSES};
 
 use crate::bail;
+use crate::config::Args;
 use crate::error::Result;
-use crate::losses::Config;
 use crate::tensor::Tensor;
 use serde_json::Value;
 
@@ -86,64 +86,46 @@ pub const METRIC_CLASSES: &[&str] = &[
 
 const COMMON: [&str; 2] = ["name", "dtype"];
 
-fn count(cfg: &Config, key: &str, value: Option<i64>) -> Result<Option<usize>> {
-    value
-        .map(|v| {
-            usize::try_from(v).map_err(|_| {
-                crate::Error::InvalidArgument(format!(
-                    "{}: expected {key} to be a non-negative integer, got {v}",
-                    cfg.class
-                ))
-            })
-        })
-        .transpose()
+/// The accuracy class Keras's `compile` makes of the metric `"accuracy"` (or `"acc"`)
+/// for targets and predictions of these shapes (Keras 3's `get_metric`):
+/// BinaryAccuracy when the predictions' last axis is 1; SparseCategoricalAccuracy when
+/// the targets have fewer axes, or a last axis of 1 against a larger one; otherwise
+/// CategoricalAccuracy. A dimension of 0 decides nothing, so it may stand for an
+/// unknown one.
+pub fn accuracy_class(y_true: &[usize], y_pred: &[usize]) -> &'static str {
+    let (t_last, p_last) = (y_true.last().copied(), y_pred.last().copied());
+    if p_last == Some(1) {
+        "BinaryAccuracy"
+    } else if y_true.len() < y_pred.len() || (t_last == Some(1) && p_last.is_some_and(|p| p > 1)) {
+        "SparseCategoricalAccuracy"
+    } else {
+        "CategoricalAccuracy"
+    }
 }
 
 /// The metric of Keras class `class_name` with `config` (Keras's config keys; missing
 /// keys take Keras's defaults, unknown keys are an error).
 pub fn metric_from_config(class_name: &str, config: &Value) -> Result<Box<dyn Metric>> {
-    let cfg = |allowed: &[&str]| Config::with_common(class_name, config, &COMMON, allowed);
+    let c = Args::new(class_name, config)?;
     let mean = |func| -> Result<Box<dyn Metric>> { Ok(Box::new(MeanMetric::new(func)?)) };
-    match class_name {
-        "Mean" => {
-            cfg(&[])?;
-            mean(MeanFn::Values)
-        }
-        "BinaryAccuracy" => {
-            let c = cfg(&["threshold"])?;
-            mean(MeanFn::BinaryAccuracy {
-                threshold: c.f64("threshold", 0.5)?,
-            })
-        }
-        "CategoricalAccuracy" => {
-            cfg(&[])?;
-            mean(MeanFn::CategoricalAccuracy)
-        }
-        "SparseCategoricalAccuracy" => {
-            cfg(&[])?;
-            mean(MeanFn::SparseCategoricalAccuracy)
-        }
+    let metric = match class_name {
+        "Mean" => mean(MeanFn::Values)?,
+        "BinaryAccuracy" => mean(MeanFn::BinaryAccuracy {
+            threshold: c.f64("threshold", 0.5)?,
+        })?,
+        "CategoricalAccuracy" => mean(MeanFn::CategoricalAccuracy)?,
+        "SparseCategoricalAccuracy" => mean(MeanFn::SparseCategoricalAccuracy)?,
         "TopKCategoricalAccuracy" | "SparseTopKCategoricalAccuracy" => {
-            let c = cfg(&["k"])?;
-            let k = count(&c, "k", Some(c.int("k", 5)?))?.unwrap_or(5);
+            let k = c.opt_size("k")?.unwrap_or(5);
             mean(if class_name == "TopKCategoricalAccuracy" {
                 MeanFn::TopKCategoricalAccuracy { k }
             } else {
                 MeanFn::SparseTopKCategoricalAccuracy { k }
-            })
+            })?
         }
-        "MeanSquaredError" => {
-            cfg(&[])?;
-            mean(MeanFn::MeanSquaredError)
-        }
-        "MeanAbsoluteError" => {
-            cfg(&[])?;
-            mean(MeanFn::MeanAbsoluteError)
-        }
-        "RootMeanSquaredError" => {
-            cfg(&[])?;
-            mean(MeanFn::RootMeanSquaredError)
-        }
+        "MeanSquaredError" => mean(MeanFn::MeanSquaredError)?,
+        "MeanAbsoluteError" => mean(MeanFn::MeanAbsoluteError)?,
+        "RootMeanSquaredError" => mean(MeanFn::RootMeanSquaredError)?,
         "TruePositives" | "FalsePositives" | "TrueNegatives" | "FalseNegatives" => {
             let cell = match class_name {
                 "TruePositives" => ConfusionCell::TruePositives,
@@ -151,17 +133,12 @@ pub fn metric_from_config(class_name: &str, config: &Value) -> Result<Box<dyn Me
                 "TrueNegatives" => ConfusionCell::TrueNegatives,
                 _ => ConfusionCell::FalseNegatives,
             };
-            let c = cfg(&["thresholds"])?;
-            Ok(Box::new(ConfusionCount::from_config(cell, &c)?))
+            Box::new(ConfusionCount::from_config(cell, &c)?)
         }
         "Precision" | "Recall" => {
-            let c = cfg(&["thresholds", "top_k", "class_id"])?;
-            Ok(Box::new(PrecisionRecall::from_config(
-                class_name == "Recall",
-                &c,
-            )?))
+            Box::new(PrecisionRecall::from_config(class_name == "Recall", &c)?)
         }
-        "AUC" => Ok(Box::new(Auc::from_config(&cfg(&auc::CONFIG_KEYS)?)?)),
+        "AUC" => Box::new(Auc::from_config(&c)?),
         "SensitivityAtSpecificity"
         | "SpecificityAtSensitivity"
         | "PrecisionAtRecall"
@@ -172,30 +149,23 @@ pub fn metric_from_config(class_name: &str, config: &Value) -> Result<Box<dyn Me
                 "PrecisionAtRecall" => AtConstraint::PrecisionAtRecall,
                 _ => AtConstraint::RecallAtPrecision,
             };
-            let c = cfg(&["num_thresholds", "class_id", kind.names().1])?;
-            Ok(Box::new(RateAtRate::from_config(kind, &c)?))
+            Box::new(RateAtRate::from_config(kind, &c)?)
         }
-        "FBetaScore" => Ok(Box::new(FBetaScore::from_config(&cfg(&[
-            "average",
-            "beta",
-            "threshold",
-        ])?)?)),
-        "F1Score" => Ok(Box::new(FBetaScore::from_config(&cfg(&[
-            "average",
-            "threshold",
-        ])?)?)),
-        "R2Score" => Ok(Box::new(R2Score::from_config(&cfg(&[
-            "class_aggregation",
-            "num_regressors",
-        ])?)?)),
-        other if WRAPPER_CLASSES.contains(&other) => wrapper::wrapper_from_config(other, config),
+        "FBetaScore" | "F1Score" => Box::new(FBetaScore::from_config(&c)?),
+        "R2Score" => Box::new(R2Score::from_config(&c)?),
+        other if WRAPPER_CLASSES.contains(&other) => {
+            return wrapper::wrapper_from_config(other, config)
+        }
         other => bail!(
             InvalidArgument,
             "unknown metric class {other:?}; expected one of {}, {}",
             METRIC_CLASSES.join(", "),
             WRAPPER_CLASSES.join(", ")
         ),
-    }
+    };
+    c.ignore(&COMMON);
+    c.finish()?;
+    Ok(metric)
 }
 
 /// Small tensors and comparisons for the metrics' unit tests.
@@ -222,6 +192,19 @@ pub(crate) mod testing {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn accuracy_class_by_shapes() {
+        assert_eq!(accuracy_class(&[4, 1], &[4, 1]), "BinaryAccuracy");
+        assert_eq!(accuracy_class(&[4], &[4, 3]), "SparseCategoricalAccuracy");
+        assert_eq!(
+            accuracy_class(&[4, 1], &[4, 3]),
+            "SparseCategoricalAccuracy"
+        );
+        assert_eq!(accuracy_class(&[4, 3], &[4, 3]), "CategoricalAccuracy");
+        // A 0 (an unknown dimension) decides nothing.
+        assert_eq!(accuracy_class(&[4, 1], &[4, 0]), "CategoricalAccuracy");
+    }
 
     #[test]
     fn registry() {

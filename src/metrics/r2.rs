@@ -2,12 +2,13 @@
 //! `(batch, outputs)` regression, optionally aggregated and adjusted for the number of
 //! regressors.
 
-use super::confusion::{mean_of, parse_size, parse_str, state_buffer};
+use super::confusion::{mean_of, state_buffer};
 use super::values::Values;
 use super::Metric;
 use crate::bail;
+use crate::config::Args;
 use crate::error::{fmt_shape, Result};
-use crate::losses::{squeeze_or_expand_shapes, Config};
+use crate::losses::squeeze_or_expand_shapes;
 use crate::tensor::Tensor;
 
 /// How [`R2Score`] combines the outputs' scores.
@@ -69,10 +70,13 @@ impl R2Score {
         }
     }
 
-    pub(crate) fn from_config(c: &Config) -> Result<Self> {
+    pub(crate) fn from_config(c: &Args) -> Result<Self> {
         let aggregation =
-            R2Aggregation::parse(parse_str(c, "class_aggregation", Some("uniform_average"))?)?;
-        Ok(Self::new(aggregation, parse_size(c, "num_regressors", 0)?))
+            R2Aggregation::parse(c.opt_str("class_aggregation", Some("uniform_average"))?)?;
+        Ok(Self::new(
+            aggregation,
+            c.opt_size("num_regressors")?.unwrap_or(0),
+        ))
     }
 
     /// Whether the adjusted score applies; otherwise Keras warns and falls back to the

@@ -6,8 +6,9 @@ use super::mean::{samplewise_values, weighted_sums};
 use super::values::Values;
 use super::Metric;
 use crate::bail;
+use crate::config::Args;
 use crate::error::Result;
-use crate::losses::{squeeze_or_expand_shapes, Config, Loss};
+use crate::losses::{squeeze_or_expand_shapes, Loss};
 use crate::tensor::no_grad;
 use crate::tensor::shape::broadcast_shapes;
 use crate::tensor::Tensor;
@@ -179,10 +180,10 @@ fn unreduced_loss(class: &str, options: Map<String, Value>) -> Result<Loss> {
     Loss::from_config(class, &Value::Object(config))
 }
 
-/// The keys of `cfg` among `keys`, for the loss config.
-fn pick(cfg: &Config, keys: &[&str]) -> Map<String, Value> {
+/// The keys of `args` among `keys`, for the loss config.
+fn pick(args: &Args, keys: &[&str]) -> Map<String, Value> {
     keys.iter()
-        .filter_map(|&k| cfg.get(k).map(|v| (k.to_string(), v.clone())))
+        .filter_map(|&k| args.get(k).map(|v| (k.to_string(), v.clone())))
         .collect()
 }
 
@@ -201,58 +202,49 @@ fn take_last_axis(options: &mut Map<String, Value>, class: &str) -> Result<()> {
 
 /// The metric of class `class_name` (one of [`WRAPPER_CLASSES`]) with Keras's `config`.
 pub fn wrapper_from_config(class_name: &str, config: &Value) -> Result<Box<dyn Metric>> {
-    let cfg = |allowed: &[&str]| Config::with_common(class_name, config, &COMMON, allowed);
+    if class_name == "MeanMetricWrapper" {
+        return mean_metric_wrapper(config);
+    }
+    let c = Args::new(class_name, config)?;
     let mean = |class: &str, options| -> Result<Box<dyn Metric>> {
         Ok(Box::new(LossMean::new(
             unreduced_loss(class, options)?,
             false,
         )))
     };
-    match class_name {
-        "Sum" => {
-            cfg(&[])?;
-            Ok(Box::new(SumMetric::default()))
-        }
-        "MeanMetricWrapper" => mean_metric_wrapper(config),
-        "BinaryCrossentropy" => {
-            let keys = ["from_logits", "label_smoothing"];
-            mean(class_name, pick(&cfg(&keys)?, &keys))
-        }
-        "CategoricalCrossentropy" => {
-            let keys = ["from_logits", "label_smoothing", "axis"];
-            mean(class_name, pick(&cfg(&keys)?, &keys))
-        }
+    let metric = match class_name {
+        "Sum" => Box::new(SumMetric::default()),
+        "BinaryCrossentropy" => mean(class_name, pick(&c, &["from_logits", "label_smoothing"]))?,
+        "CategoricalCrossentropy" => mean(
+            class_name,
+            pick(&c, &["from_logits", "label_smoothing", "axis"]),
+        )?,
         "SparseCategoricalCrossentropy" => {
-            let keys = ["from_logits", "ignore_class", "axis"];
-            let mut options = pick(&cfg(&keys)?, &keys);
+            let mut options = pick(&c, &["from_logits", "ignore_class", "axis"]);
             take_last_axis(&mut options, class_name)?;
-            mean(class_name, options)
+            mean(class_name, options)?
         }
         "CosineSimilarity" => {
-            let c = cfg(&["axis"])?;
             let loss = unreduced_loss(class_name, pick(&c, &["axis"]))?;
-            Ok(Box::new(LossMean::new(loss, true)))
+            Box::new(LossMean::new(loss, true))
         }
-        "LogCoshError" => {
-            cfg(&[])?;
-            mean("LogCosh", Map::new())
-        }
+        "LogCoshError" => mean("LogCosh", Map::new())?,
         "KLDivergence"
         | "Poisson"
         | "Hinge"
         | "SquaredHinge"
         | "CategoricalHinge"
         | "MeanAbsolutePercentageError"
-        | "MeanSquaredLogarithmicError" => {
-            cfg(&[])?;
-            mean(class_name, Map::new())
-        }
+        | "MeanSquaredLogarithmicError" => mean(class_name, Map::new())?,
         other => bail!(
             InvalidArgument,
             "unknown metric class {other:?}; expected one of {}",
             WRAPPER_CLASSES.join(", ")
         ),
-    }
+    };
+    c.ignore(&COMMON);
+    c.finish()?;
+    Ok(metric)
 }
 
 /// `MeanMetricWrapper` with `config` `{"fn": <Keras loss function name>, **kwargs}`.

@@ -31,7 +31,7 @@ pub use spec::{layers, losses, optimizers, LayerSpec, LossSpec, MetricSpec, Opti
 use crate::bail;
 use crate::error::{fmt_shape, Result};
 use crate::losses::{Loss, LOSS_CLASSES};
-use crate::metrics::{metric_from_config, METRIC_CLASSES, WRAPPER_CLASSES};
+use crate::metrics::{accuracy_class, metric_from_config, METRIC_CLASSES, WRAPPER_CLASSES};
 use crate::nn::{layer_class, layer_from_config, new_layer_weights, Layer};
 use crate::no_grad;
 use crate::optim::Optimizer;
@@ -805,17 +805,7 @@ fn metric_class(
         .collect();
     match metric {
         MetricSpec::Name(name) if name == "accuracy" || name == "acc" => {
-            let (t_last, p_last) = (y_true.last().copied(), y_pred.last().copied());
-            let class = if p_last == Some(1) {
-                "BinaryAccuracy"
-            } else if y_true.len() < y_pred.len()
-                || (t_last == Some(1) && p_last.is_some_and(|p| p > 1))
-            {
-                "SparseCategoricalAccuracy"
-            } else {
-                "CategoricalAccuracy"
-            };
-            Ok((class, name.clone()))
+            Ok((accuracy_class(y_true, y_pred), name.clone()))
         }
         MetricSpec::Name(name) => Ok((
             names::resolve_class("metric", name, &classes)?,

@@ -1,5 +1,6 @@
 //! The Activation layer: an activation function as a layer.
 
+use crate::config::Args;
 use crate::error::Result;
 use crate::nn::Layer;
 use crate::ops::ActivationFn;
@@ -15,8 +16,9 @@ pub struct ActivationLayer {
 impl ActivationLayer {
     /// The layer of a Keras `Activation` config (its `activation` entry).
     pub fn from_config(config: &Value) -> Result<Self> {
+        let args = Args::new("Activation", config)?;
         Ok(ActivationLayer {
-            activation: ActivationFn::from_keras(config.get("activation").unwrap_or(&Value::Null))?,
+            activation: ActivationFn::from_keras(args.value("activation"))?,
         })
     }
 

@@ -2,8 +2,9 @@
 //! (whose negative slope, `alpha`, is a trained weight).
 
 use super::regularizer::{total_penalty, Regularizer};
-use super::{config_or, weight, NewWeight};
+use super::{weight, NewWeight};
 use crate::bail;
+use crate::config::Args;
 use crate::error::{fmt_shape, Result};
 use crate::nn::Layer;
 use crate::tensor::shape::normalize_axis;
@@ -47,10 +48,11 @@ impl ReLU {
 
     /// The layer of a Keras `ReLU` config (`max_value`, `negative_slope`, `threshold`).
     pub fn from_config(config: &Value) -> Result<Self> {
+        let args = Args::new("ReLU", config)?;
         ReLU::new(
-            config_or(config, "max_value", None)?,
-            config_or(config, "negative_slope", 0.0)?,
-            config_or(config, "threshold", 0.0)?,
+            args.opt("max_value")?,
+            args.or("negative_slope", 0.0)?,
+            args.or("threshold", 0.0)?,
         )
     }
 
@@ -69,7 +71,8 @@ pub struct LeakyReLU {
 impl LeakyReLU {
     /// The layer of a Keras `LeakyReLU` config (`negative_slope`, by default 0.3).
     pub fn from_config(config: &Value) -> Result<Self> {
-        let slope = config_or(config, "negative_slope", 0.3)?;
+        let args = Args::new("LeakyReLU", config)?;
+        let slope = args.or("negative_slope", 0.3)?;
         Ok(LeakyReLU {
             negative_slope: non_negative("LeakyReLU", "negative_slope", slope)?,
         })
@@ -85,8 +88,9 @@ pub struct ELU {
 impl ELU {
     /// The layer of a Keras `ELU` config (`alpha`, by default 1.0).
     pub fn from_config(config: &Value) -> Result<Self> {
+        let args = Args::new("ELU", config)?;
         Ok(ELU {
-            alpha: config_or(config, "alpha", 1.0)?,
+            alpha: args.or("alpha", 1.0)?,
         })
     }
 }
@@ -100,7 +104,7 @@ pub struct Softmax {
 impl Softmax {
     /// The layer of a Keras `Softmax` config (`axis`: an int or a list of ints).
     pub fn from_config(config: &Value) -> Result<Self> {
-        let axes = super::layer_norm::normalization_axes(config)?;
+        let axes = Args::new("Softmax", config)?.one_or_list("axis", vec![-1])?;
         if axes.is_empty() {
             bail!(
                 InvalidArgument,
@@ -179,23 +183,24 @@ impl PReLU {
     /// The layer of a Keras `PReLU` config (`alpha_regularizer`, `shared_axes`) sharing
     /// its one weight, alpha.
     pub fn from_config(config: &Value, weights: &[Tensor]) -> Result<Self> {
+        let args = Args::new("PReLU", config)?;
         let alpha = weight("PReLU", weights, 0, 1)?;
         Ok(PReLU {
             alpha,
-            alpha_regularizer: Regularizer::from_keras(
-                config.get("alpha_regularizer").unwrap_or(&Value::Null),
-            )?,
+            alpha_regularizer: Regularizer::from_keras(args.value("alpha_regularizer"))?,
         })
     }
 
     /// Alpha of a new layer of `config` for inputs of `input_shape`, drawn by the
     /// config's `alpha_initializer` (by default zeros).
     pub fn new_weights(config: &Value, input_shape: &[usize]) -> Result<Vec<NewWeight>> {
-        let shared = shared_axes(config)?;
+        let args = Args::new("PReLU", config)?;
+        // Null, an int, or a list of ints.
+        let shared = args.one_or_list("shared_axes", Vec::new())?;
         let shape = PReLU::alpha_shape(input_shape, &shared)?;
         let size = shape.iter().product();
         let alpha =
-            super::init::new_variable(config, "alpha_initializer", "zeros", &shape, (size, size))?;
+            super::init::new_variable(&args, "alpha_initializer", "zeros", &shape, (size, size))?;
         Ok(vec![NewWeight::trainable("alpha", alpha)])
     }
 
@@ -216,15 +221,6 @@ impl PReLU {
         }
         x.prelu(&self.alpha)
     }
-}
-
-/// PReLU's `shared_axes` from a config: null, an int, or a list of ints.
-fn shared_axes(config: &Value) -> Result<Vec<usize>> {
-    Ok(match config.get("shared_axes") {
-        None | Some(Value::Null) => Vec::new(),
-        Some(Value::Array(_)) => config_or(config, "shared_axes", Vec::new())?,
-        Some(_) => vec![config_or(config, "shared_axes", 0usize)?],
-    })
 }
 
 impl Layer for ReLU {

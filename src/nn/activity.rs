@@ -1,6 +1,7 @@
 //! ActivityRegularization: the identity, whose output adds a penalty to the loss.
 
 use super::regularizer::Regularizer;
+use crate::config::Args;
 use crate::error::Result;
 use crate::nn::Layer;
 use crate::tensor::{Float, Tensor};
@@ -31,10 +32,8 @@ impl<T: Float> ActivityRegularization<T> {
     /// The layer of a Keras `ActivityRegularization` config (`l1`, `l2`, both 0 by
     /// default).
     pub fn from_config(config: &Value) -> Result<Self> {
-        Self::new(
-            super::config_or(config, "l1", 0.0)?,
-            super::config_or(config, "l2", 0.0)?,
-        )
+        let args = Args::new("ActivityRegularization", config)?;
+        Self::new(args.or("l1", 0.0)?, args.or("l2", 0.0)?)
     }
 
     /// `x` unchanged; remembered for the next [`ActivityRegularization::regularization`].

@@ -3,8 +3,9 @@
 
 use super::init::new_variable;
 use super::regularizer::{total_penalty, Regularizer};
-use super::{config_or, keep_only_axes, new_gamma_beta, scale_and_shift, NewWeight};
+use super::{keep_only_axes, new_gamma_beta, scale_and_shift, NewWeight};
 use crate::bail;
+use crate::config::Args;
 use crate::error::{fmt_shape, Result};
 use crate::nn::Layer;
 use crate::tensor::shape::normalize_axis;
@@ -38,10 +39,8 @@ impl<T: Float> BatchNormalization<T> {
     /// The layer of a Keras `BatchNormalization` config sharing `weights`, in Keras's
     /// order: gamma (if `scale`), beta (if `center`), moving_mean, moving_variance.
     pub fn from_config(config: &Value, weights: &[Tensor<T>]) -> Result<Self> {
-        let (center, scale) = (
-            config_or(config, "center", true)?,
-            config_or(config, "scale", true)?,
-        );
+        let args = Args::new("BatchNormalization", config)?;
+        let (center, scale) = (args.or("center", true)?, args.or("scale", true)?);
         let expected = 2 + usize::from(center) + usize::from(scale);
         let mut next = 0;
         let mut take = || {
@@ -52,17 +51,13 @@ impl<T: Float> BatchNormalization<T> {
         let beta = if center { Some(take()?) } else { None };
         let (moving_mean, moving_variance) = (take()?, take()?);
         let bn = BatchNormalization {
-            axis: config_or(config, "axis", -1)?,
-            momentum: config_or(config, "momentum", 0.99)?,
-            epsilon: config_or(config, "epsilon", 1e-3)?,
+            axis: args.or("axis", -1)?,
+            momentum: args.or("momentum", 0.99)?,
+            epsilon: args.or("epsilon", 1e-3)?,
             gamma,
             beta,
-            gamma_regularizer: Regularizer::from_keras(
-                config.get("gamma_regularizer").unwrap_or(&Value::Null),
-            )?,
-            beta_regularizer: Regularizer::from_keras(
-                config.get("beta_regularizer").unwrap_or(&Value::Null),
-            )?,
+            gamma_regularizer: Regularizer::from_keras(args.value("gamma_regularizer"))?,
+            beta_regularizer: Regularizer::from_keras(args.value("beta_regularizer"))?,
             moving_mean,
             moving_variance,
         };
@@ -147,16 +142,17 @@ impl BatchNormalization<f32> {
     /// index of `axis`: gamma (if `scale`), beta (if `center`), then the moving mean and
     /// variance, which the layer updates itself.
     pub fn new_weights(config: &Value, input_shape: &[usize]) -> Result<Vec<NewWeight>> {
+        let args = Args::new("BatchNormalization", config)?;
         let axis = normalize_axis(
-            config_or(config, "axis", -1)?,
+            args.or("axis", -1)?,
             input_shape.len(),
             "BatchNormalization",
         )?;
         let shape = [input_shape[axis]];
         let new = |key: &str, default: &str| {
-            new_variable(config, key, default, &shape, (shape[0], shape[0]))
+            new_variable(&args, key, default, &shape, (shape[0], shape[0]))
         };
-        let mut weights = new_gamma_beta(config, &shape)?;
+        let mut weights = new_gamma_beta(&args, &shape)?;
         weights.push(NewWeight::frozen(
             "moving_mean",
             new("moving_mean_initializer", "zeros")?,

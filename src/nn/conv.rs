@@ -6,8 +6,9 @@
 
 use super::init::new_variable;
 use super::regularizer::{total_penalty, Regularizer};
-use super::{config_or, weight, NewWeight};
+use super::{weight, NewWeight};
 use crate::bail;
+use crate::config::Args;
 use crate::error::{fmt_shape, Result};
 use crate::nn::Layer;
 use crate::ops::{window_output_shape, Activation, ActivationFn, ConvOptions, Padding};
@@ -17,19 +18,19 @@ use serde_json::Value;
 /// One integer per spatial axis from a config entry holding an integer or a list (as
 /// Keras's `standardize_tuple` reads `kernel_size`, `strides`, ...), each positive.
 pub(crate) fn spatial_tuple(
-    class_name: &str,
-    config: &Value,
+    args: &Args,
     key: &str,
     rank: usize,
     default: Option<usize>,
 ) -> Result<Vec<usize>> {
     let bad = |got: &Value| {
         crate::Error::InvalidArgument(format!(
-            "{class_name}: `{key}` must be a positive integer or a list of {rank} positive \
-             integers, got {key}={got}"
+            "{}: `{key}` must be a positive integer or a list of {rank} positive \
+             integers, got {key}={got}",
+            args.owner()
         ))
     };
-    let value = config.get(key).unwrap_or(&Value::Null);
+    let value = args.value(key);
     let values: Vec<i64> = match value {
         Value::Null => match default {
             Some(d) => vec![d as i64; rank],
@@ -49,13 +50,14 @@ pub(crate) fn spatial_tuple(
 }
 
 /// Refuses Keras's `channels_first`: kandle computes channels last only.
-pub(crate) fn check_channels_last(class_name: &str, config: &Value) -> Result<()> {
-    match config.get("data_format") {
-        None | Some(Value::Null) => Ok(()),
+pub(crate) fn check_channels_last(args: &Args) -> Result<()> {
+    match args.given("data_format") {
+        None => Ok(()),
         Some(Value::String(s)) if s == "channels_last" => Ok(()),
         Some(other) => bail!(
             InvalidArgument,
-            "{class_name}: only `data_format`=\"channels_last\" is supported, got {other}"
+            "{}: only `data_format`=\"channels_last\" is supported, got {other}",
+            args.owner()
         ),
     }
 }
@@ -71,26 +73,26 @@ struct ConvConfig {
 }
 
 impl ConvConfig {
-    fn from_keras(class_name: &str, rank: usize, config: &Value) -> Result<Self> {
+    fn from_args(args: &Args, rank: usize) -> Result<Self> {
+        let class_name = args.owner();
         let transposed = class_name.ends_with("Transpose");
-        if transposed && !config.get("output_padding").is_none_or(Value::is_null) {
+        if let Some(output_padding) = args.given("output_padding").filter(|_| transposed) {
             bail!(
                 InvalidArgument,
-                "{class_name}: only `output_padding`=None is supported, got {}",
-                config["output_padding"]
+                "{class_name}: only `output_padding`=None is supported, got {output_padding}"
             );
         }
-        let filters = match config.get("filters").and_then(Value::as_i64) {
+        let filters = match args.get("filters").and_then(Value::as_i64) {
             Some(f) if f > 0 => f as usize,
             _ => bail!(
                 InvalidArgument,
                 "{class_name}: `filters` must be a positive integer, got filters={}",
-                config.get("filters").unwrap_or(&Value::Null)
+                args.value("filters")
             ),
         };
-        let kernel_size = spatial_tuple(class_name, config, "kernel_size", rank, None)?;
-        let strides = spatial_tuple(class_name, config, "strides", rank, Some(1))?;
-        let dilation = spatial_tuple(class_name, config, "dilation_rate", rank, Some(1))?;
+        let kernel_size = spatial_tuple(args, "kernel_size", rank, None)?;
+        let strides = spatial_tuple(args, "strides", rank, Some(1))?;
+        let dilation = spatial_tuple(args, "dilation_rate", rank, Some(1))?;
         if strides.iter().any(|&s| s > 1) && dilation.iter().any(|&d| d > 1) {
             bail!(
                 InvalidArgument,
@@ -98,7 +100,7 @@ impl ConvConfig {
                  `dilation_rate` > 1, got strides={strides:?} and dilation_rate={dilation:?}"
             );
         }
-        let groups: usize = match config_or::<i64>(config, "groups", 1)? {
+        let groups: usize = match args.or::<i64>("groups", 1)? {
             g if g > 0 && filters % g as usize == 0 => g as usize,
             g => bail!(
                 InvalidArgument,
@@ -106,10 +108,10 @@ impl ConvConfig {
                  got groups={g}"
             ),
         };
-        let padding_name: String = config_or(config, "padding", "valid".to_string())?;
+        let padding_name: String = args.or("padding", "valid".to_string())?;
         let padding = Padding::from_name(&padding_name, rank == 1)
             .map_err(|e| crate::Error::InvalidArgument(format!("{class_name}: {e}")))?;
-        check_channels_last(class_name, config)?;
+        check_channels_last(args)?;
         Ok(ConvConfig {
             filters,
             kernel_size,
@@ -119,7 +121,7 @@ impl ConvConfig {
                 padding,
                 groups,
             },
-            use_bias: config_or(config, "use_bias", true)?,
+            use_bias: args.or("use_bias", true)?,
             transposed,
         })
     }
@@ -196,7 +198,8 @@ impl<T: Float> Conv<T> {
         config: &Value,
         weights: &[Tensor<T>],
     ) -> Result<Self> {
-        let c = ConvConfig::from_keras(class_name, rank, config)?;
+        let args = Args::new(class_name, config)?;
+        let c = ConvConfig::from_args(&args, rank)?;
         let kernel = weight(class_name, weights, 0, 1 + usize::from(c.use_bias))?;
         let bias = match c.use_bias {
             true => Some(weight(class_name, weights, 1, 2)?),
@@ -229,12 +232,12 @@ impl<T: Float> Conv<T> {
                 );
             }
         }
-        let regularizer = |key| Regularizer::from_keras(config.get(key).unwrap_or(&Value::Null));
+        let regularizer = |key| Regularizer::from_keras(args.value(key));
         Ok(Conv {
             class_name,
             kernel_size: c.kernel_size,
             options: c.options,
-            activation: ActivationFn::from_keras(config.get("activation").unwrap_or(&Value::Null))?,
+            activation: ActivationFn::from_keras(args.value("activation"))?,
             kernel_regularizer: regularizer("kernel_regularizer")?,
             bias_regularizer: regularizer("bias_regularizer")?,
             transposed: c.transposed,
@@ -307,7 +310,8 @@ impl Conv<f32> {
         config: &Value,
         input_shape: &[usize],
     ) -> Result<Vec<NewWeight>> {
-        let c = ConvConfig::from_keras(class_name, rank, config)?;
+        let args = Args::new(class_name, config)?;
+        let c = ConvConfig::from_args(&args, rank)?;
         let shape = c.kernel_shape(class_name, input_shape)?;
         // The window must fit the (padded) input: checked now, before any weight exists.
         // (A transposed convolution's output always holds its window.)
@@ -325,12 +329,12 @@ impl Conv<f32> {
         let fans = (shape[rank] * receptive, shape[rank + 1] * receptive);
         let mut weights = vec![NewWeight::trainable(
             "kernel",
-            new_variable(config, "kernel_initializer", "glorot_uniform", &shape, fans)?,
+            new_variable(&args, "kernel_initializer", "glorot_uniform", &shape, fans)?,
         )];
         if c.use_bias {
             weights.push(NewWeight::trainable(
                 "bias",
-                new_variable(config, "bias_initializer", "zeros", &[c.filters], fans)?,
+                new_variable(&args, "bias_initializer", "zeros", &[c.filters], fans)?,
             ));
         }
         Ok(weights)
@@ -378,23 +382,24 @@ struct DepthwiseConfig {
 }
 
 impl DepthwiseConfig {
-    fn from_keras(class_name: &str, config: &Value, separable: bool) -> Result<Self> {
+    fn from_args(args: &Args, separable: bool) -> Result<Self> {
+        let class_name = args.owner();
         let positive = |key: &str, default: Option<i64>| -> Result<usize> {
-            match config.get(key).and_then(Value::as_i64).or(default) {
+            match args.get(key).and_then(Value::as_i64).or(default) {
                 Some(v) if v > 0 => Ok(v as usize),
                 _ => bail!(
                     InvalidArgument,
                     "{class_name}: `{key}` must be a positive integer, got {key}={}",
-                    config.get(key).unwrap_or(&Value::Null)
+                    args.value(key)
                 ),
             }
         };
-        let padding_name: String = config_or(config, "padding", "valid".to_string())?;
-        check_channels_last(class_name, config)?;
+        let padding_name: String = args.or("padding", "valid".to_string())?;
+        check_channels_last(args)?;
         Ok(DepthwiseConfig {
-            kernel_size: spatial_tuple(class_name, config, "kernel_size", 2, None)?,
-            strides: spatial_tuple(class_name, config, "strides", 2, Some(1))?,
-            dilation: spatial_tuple(class_name, config, "dilation_rate", 2, Some(1))?,
+            kernel_size: spatial_tuple(args, "kernel_size", 2, None)?,
+            strides: spatial_tuple(args, "strides", 2, Some(1))?,
+            dilation: spatial_tuple(args, "dilation_rate", 2, Some(1))?,
             padding: Padding::from_name(&padding_name, false)
                 .map_err(|e| crate::Error::InvalidArgument(format!("{class_name}: {e}")))?,
             depth_multiplier: positive("depth_multiplier", Some(1))?,
@@ -403,7 +408,7 @@ impl DepthwiseConfig {
             } else {
                 None
             },
-            use_bias: config_or(config, "use_bias", true)?,
+            use_bias: args.or("use_bias", true)?,
         })
     }
 }
@@ -419,7 +424,8 @@ impl<T: Float> DepthwiseConv<T> {
         config: &Value,
         weights: &[Tensor<T>],
     ) -> Result<Self> {
-        let c = DepthwiseConfig::from_keras(class_name, config, separable)?;
+        let args = Args::new(class_name, config)?;
+        let c = DepthwiseConfig::from_args(&args, separable)?;
         let expected = 1 + usize::from(separable) + usize::from(c.use_bias);
         let depthwise = weight(class_name, weights, 0, expected)?;
         let pointwise = match separable {
@@ -461,7 +467,7 @@ impl<T: Float> DepthwiseConv<T> {
                 fmt_shape(bias.as_ref().map_or(&[][..], |b| b.shape()))
             );
         }
-        let regularizer = |key| Regularizer::from_keras(config.get(key).unwrap_or(&Value::Null));
+        let regularizer = |key| Regularizer::from_keras(args.value(key));
         Ok(DepthwiseConv {
             class_name,
             options: ConvOptions {
@@ -471,7 +477,7 @@ impl<T: Float> DepthwiseConv<T> {
                 groups: ds[2],
             },
             kernel_size: c.kernel_size,
-            activation: ActivationFn::from_keras(config.get("activation").unwrap_or(&Value::Null))?,
+            activation: ActivationFn::from_keras(args.value("activation"))?,
             regularizers: [
                 regularizer("depthwise_regularizer")?,
                 regularizer("pointwise_regularizer")?,
@@ -546,7 +552,8 @@ impl DepthwiseConv<f32> {
         config: &Value,
         input_shape: &[usize],
     ) -> Result<Vec<NewWeight>> {
-        let c = DepthwiseConfig::from_keras(class_name, config, separable)?;
+        let args = Args::new(class_name, config)?;
+        let c = DepthwiseConfig::from_args(&args, separable)?;
         check_rank(class_name, 2, input_shape)?;
         let channels = input_shape[3];
         let options = ConvOptions {
@@ -576,7 +583,7 @@ impl DepthwiseConv<f32> {
         };
         let mut weights = vec![NewWeight::trainable(
             kernel_name,
-            new_variable(config, kernel_key, "glorot_uniform", &shape, fans)?,
+            new_variable(&args, kernel_key, "glorot_uniform", &shape, fans)?,
         )];
         let mut outputs = channels * c.depth_multiplier;
         if let Some(filters) = c.filters {
@@ -584,7 +591,7 @@ impl DepthwiseConv<f32> {
             weights.push(NewWeight::trainable(
                 "pointwise_kernel",
                 new_variable(
-                    config,
+                    &args,
                     "pointwise_initializer",
                     "glorot_uniform",
                     &[1, 1, outputs, filters],
@@ -596,7 +603,7 @@ impl DepthwiseConv<f32> {
         if c.use_bias {
             weights.push(NewWeight::trainable(
                 "bias",
-                new_variable(config, "bias_initializer", "zeros", &[outputs], fans)?,
+                new_variable(&args, "bias_initializer", "zeros", &[outputs], fans)?,
             ));
         }
         Ok(weights)

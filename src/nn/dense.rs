@@ -2,9 +2,10 @@
 
 use super::init::{new_variable, Initializer};
 use super::regularizer::{total_penalty, Regularizer};
-use super::{config_or, weight};
+use super::weight;
 use super::{last_axis, NewWeight};
 use crate::bail;
+use crate::config::Args;
 use crate::error::Result;
 use crate::nn::Layer;
 use crate::ops::{Activation, ActivationFn};
@@ -146,16 +147,16 @@ impl<T: Float> Dense<T> {
     /// `kernel_regularizer`, `bias_regularizer`) sharing `weights`: weight `(units, in)`,
     /// then bias `(units,)` when `use_bias`.
     pub fn from_config(config: &Value, weights: &[Tensor<T>]) -> Result<Self> {
-        let activation =
-            ActivationFn::from_keras(config.get("activation").unwrap_or(&Value::Null))?;
-        let use_bias = config_or(config, "use_bias", true)?;
+        let args = Args::new("Dense", config)?;
+        let activation = ActivationFn::from_keras(args.value("activation"))?;
+        let use_bias = args.or("use_bias", true)?;
         let w = weight("Dense", weights, 0, 1 + usize::from(use_bias))?;
         let b = if use_bias {
             Some(weight("Dense", weights, 1, 2)?)
         } else {
             None
         };
-        let units: Option<usize> = config_or(config, "units", None)?;
+        let units: Option<usize> = args.opt("units")?;
         if units.is_some_and(|u| w.shape().first() != Some(&u)) {
             bail!(
                 Shape,
@@ -165,10 +166,8 @@ impl<T: Float> Dense<T> {
             );
         }
         let mut d = Dense::from_variables(w, b, activation)?;
-        d.kernel_regularizer =
-            Regularizer::from_keras(config.get("kernel_regularizer").unwrap_or(&Value::Null))?;
-        d.bias_regularizer =
-            Regularizer::from_keras(config.get("bias_regularizer").unwrap_or(&Value::Null))?;
+        d.kernel_regularizer = Regularizer::from_keras(args.value("kernel_regularizer"))?;
+        d.bias_regularizer = Regularizer::from_keras(args.value("bias_regularizer"))?;
         Ok(d)
     }
 
@@ -201,12 +200,12 @@ impl Dense<f32> {
     /// The weights of a new layer of `config` for inputs of `input_shape`: `kernel`
     /// `(units, in)` then `bias` `(units,)`, drawn by the config's initializers.
     pub fn new_weights(config: &Value, input_shape: &[usize]) -> Result<Vec<NewWeight>> {
-        let Some(units) = config_or::<Option<usize>>(config, "units", None)?.filter(|&u| u > 0)
-        else {
+        let args = Args::new("Dense", config)?;
+        let Some(units) = args.opt::<usize>("units")?.filter(|&u| u > 0) else {
             bail!(
                 InvalidArgument,
                 "Dense: `units` must be a positive integer, got {}",
-                config.get("units").unwrap_or(&Value::Null)
+                args.value("units")
             );
         };
         let fan_in = last_axis("Dense", input_shape)?;
@@ -214,17 +213,17 @@ impl Dense<f32> {
         let mut weights = vec![NewWeight::trainable(
             "kernel",
             new_variable(
-                config,
+                &args,
                 "kernel_initializer",
                 "glorot_uniform",
                 &[units, fan_in],
                 fans,
             )?,
         )];
-        if config_or(config, "use_bias", true)? {
+        if args.or("use_bias", true)? {
             weights.push(NewWeight::trainable(
                 "bias",
-                new_variable(config, "bias_initializer", "zeros", &[units], fans)?,
+                new_variable(&args, "bias_initializer", "zeros", &[units], fans)?,
             ));
         }
         Ok(weights)

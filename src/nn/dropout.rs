@@ -1,8 +1,8 @@
 //! Dropout: inverted dropout, active only in training.
 
-use super::config_or;
-use super::noise::{check_rate, required_f64};
+use super::noise::check_rate;
 use crate::bail;
+use crate::config::Args;
 use crate::error::{fmt_shape, Result};
 use crate::nn::Layer;
 use crate::tensor::random::with_rng;
@@ -99,14 +99,11 @@ impl Dropout {
 
     /// The layer of a Keras `Dropout` config (`rate`, `noise_shape`, `seed`).
     pub fn from_config(config: &Value) -> Result<Self> {
-        let Some(rate) = config_or::<Option<f64>>(config, "rate", None)? else {
+        let args = Args::new("Dropout", config)?;
+        let Some(rate) = args.opt::<f64>("rate")? else {
             bail!(InvalidArgument, "Dropout: the config has no `rate`");
         };
-        Dropout::new(
-            rate,
-            config_or(config, "noise_shape", None)?,
-            config_or(config, "seed", None)?,
-        )
+        Dropout::new(rate, args.opt("noise_shape")?, args.opt("seed")?)
     }
 
     /// `x` with inverted dropout applied when `training`; `x` itself otherwise.
@@ -146,8 +143,9 @@ impl SpatialDropout {
     /// The layer of a Keras `SpatialDropout1D`/`2D` config (`rate`, `seed`, and
     /// `data_format`, which must be channels_last) over `spatial` axes.
     pub fn from_config(class_name: &'static str, config: &Value, spatial: usize) -> Result<Self> {
-        super::conv::check_channels_last(class_name, config)?;
-        let rate = check_rate(class_name, required_f64(class_name, config, "rate")?)?;
+        let args = Args::new(class_name, config)?;
+        super::conv::check_channels_last(&args)?;
+        let rate = check_rate(class_name, args.required_f64("rate")?)?;
         // One mask value per sample and channel: size 1 along the spatial axes.
         let mut noise_shape = vec![None];
         noise_shape.extend(std::iter::repeat_n(Some(1), spatial));
@@ -155,7 +153,7 @@ impl SpatialDropout {
         Ok(SpatialDropout {
             class_name,
             spatial,
-            dropout: Dropout::new(rate, Some(noise_shape), config_or(config, "seed", None)?)?,
+            dropout: Dropout::new(rate, Some(noise_shape), args.opt("seed")?)?,
         })
     }
 

@@ -2,8 +2,9 @@
 
 use super::init::new_variable;
 use super::regularizer::{total_penalty, Regularizer};
-use super::{config_or, weight, NewWeight};
+use super::{weight, NewWeight};
 use crate::bail;
+use crate::config::Args;
 use crate::error::{fmt_shape, Result};
 use crate::nn::Layer;
 use crate::tensor::{Float, Tensor};
@@ -22,11 +23,9 @@ pub struct Embedding<T: Float = f32> {
 impl<T: Float> Embedding<T> {
     /// The layer of a Keras `Embedding` config sharing the `embeddings` variable.
     pub fn from_config(config: &Value, weights: &[Tensor<T>]) -> Result<Self> {
+        let args = Args::new("Embedding", config)?;
         let embeddings = weight("Embedding", weights, 0, 1)?;
-        let dims: [Option<usize>; 2] = [
-            config_or(config, "input_dim", None)?,
-            config_or(config, "output_dim", None)?,
-        ];
+        let dims: [Option<usize>; 2] = [args.opt("input_dim")?, args.opt("output_dim")?];
         let fits = embeddings.rank() == 2
             && dims
                 .iter()
@@ -43,9 +42,7 @@ impl<T: Float> Embedding<T> {
         }
         Ok(Embedding {
             embeddings,
-            embeddings_regularizer: Regularizer::from_keras(
-                config.get("embeddings_regularizer").unwrap_or(&Value::Null),
-            )?,
+            embeddings_regularizer: Regularizer::from_keras(args.value("embeddings_regularizer"))?,
         })
     }
 
@@ -64,13 +61,14 @@ impl Embedding<f32> {
     /// The `embeddings` `(input_dim, output_dim)` of a new layer of `config`, drawn by
     /// its `embeddings_initializer` (Keras's default: uniform in ±0.05).
     pub fn new_weights(config: &Value, _input_shape: &[usize]) -> Result<Vec<NewWeight>> {
+        let args = Args::new("Embedding", config)?;
         let dim = |key: &str| -> Result<usize> {
-            match config_or::<Option<usize>>(config, key, None)? {
+            match args.opt::<usize>(key)? {
                 Some(d) if d > 0 => Ok(d),
                 _ => bail!(
                     InvalidArgument,
                     "Embedding: `{key}` must be a positive integer, got {}",
-                    config.get(key).unwrap_or(&Value::Null)
+                    args.value(key)
                 ),
             }
         };
@@ -78,7 +76,7 @@ impl Embedding<f32> {
         Ok(vec![NewWeight::trainable(
             "embeddings",
             new_variable(
-                config,
+                &args,
                 "embeddings_initializer",
                 "uniform",
                 &[input_dim, output_dim],

@@ -1,7 +1,7 @@
 //! Weight initializers, with Keras's names and formulas.
 
-use super::config_or;
 use crate::bail;
+use crate::config::Args;
 use crate::error::Result;
 use crate::tensor::{Float, Tensor};
 use serde_json::Value;
@@ -52,17 +52,17 @@ pub enum Initializer {
     LecunNormal,
 }
 
-/// A new variable of `shape` drawn by the initializer a layer's `config` gives under
-/// `key` (Keras's name or serialized form), or by `default` when the key is absent.
-pub fn new_variable(
-    config: &Value,
+/// A new variable of `shape` drawn by the initializer a layer's `args` give under `key`
+/// (Keras's name or serialized form), or by `default` when the key is not given.
+pub(crate) fn new_variable(
+    args: &Args,
     key: &str,
     default: &str,
     shape: &[usize],
     (fan_in, fan_out): (usize, usize),
 ) -> Result<Tensor> {
-    let spec = match config.get(key) {
-        None | Some(Value::Null) => Value::String(default.to_string()),
+    let spec = match args.given(key) {
+        None => Value::String(default.to_string()),
         Some(v) => v.clone(),
     };
     let (init, seed) = Initializer::from_keras(&spec)?;
@@ -114,8 +114,9 @@ impl Initializer {
                 "invalid initializer config {value}: expected a name or an object with a `class_name`"
             ),
         };
-        let num = |key: &str, default: f64| config_or::<f64>(config, key, default);
-        let seed = config_or::<Option<u64>>(config, "seed", None)?;
+        let args = Args::new(class_name, config)?;
+        let num = |key: &str, default: f64| args.or::<f64>(key, default);
+        let seed = args.opt::<u64>("seed")?;
         let init = match class_name {
             "Zeros" => Initializer::Zeros,
             "Ones" => Initializer::Ones,

@@ -1,8 +1,9 @@
 //! LayerNormalization: each sample normalized over its own feature axes.
 
 use super::regularizer::{total_penalty, Regularizer};
-use super::{config_or, keep_only_axes, new_gamma_beta, scale_and_shift, weight, NewWeight};
+use super::{keep_only_axes, new_gamma_beta, scale_and_shift, weight, NewWeight};
 use crate::bail;
+use crate::config::Args;
 use crate::error::{fmt_shape, Result};
 use crate::nn::Layer;
 use crate::tensor::shape::normalize_axis;
@@ -26,30 +27,19 @@ pub struct LayerNormalization<T: Float = f32> {
     pub beta_regularizer: Option<Regularizer>,
 }
 
-/// The config's `axis`: an int or a list (default -1).
-pub(super) fn normalization_axes(config: &Value) -> Result<Vec<isize>> {
-    Ok(match config.get("axis") {
-        None | Some(Value::Null) => vec![-1],
-        Some(Value::Array(_)) => config_or::<Vec<isize>>(config, "axis", vec![-1])?,
-        Some(_) => vec![config_or::<isize>(config, "axis", -1)?],
-    })
-}
-
 impl<T: Float> LayerNormalization<T> {
     /// The layer of a Keras `LayerNormalization` config (`axis` an int or a list,
     /// `epsilon`, `center`, `scale`) sharing gamma (if `scale`) then beta (if `center`).
     pub fn from_config(config: &Value, weights: &[Tensor<T>]) -> Result<Self> {
-        let axis = normalization_axes(config)?;
-        if config_or(config, "rms_scaling", false)? {
+        let args = Args::new("LayerNormalization", config)?;
+        let axis = args.one_or_list("axis", vec![-1])?;
+        if args.or("rms_scaling", false)? {
             bail!(
                 InvalidArgument,
                 "LayerNormalization: rms_scaling=True is not supported"
             );
         }
-        let (center, scale) = (
-            config_or(config, "center", true)?,
-            config_or(config, "scale", true)?,
-        );
+        let (center, scale) = (args.or("center", true)?, args.or("scale", true)?);
         let expected = usize::from(center) + usize::from(scale);
         let gamma = if scale {
             Some(weight("LayerNormalization", weights, 0, expected)?)
@@ -73,7 +63,7 @@ impl<T: Float> LayerNormalization<T> {
                 weights.len()
             );
         }
-        let epsilon: f64 = config_or(config, "epsilon", 1e-3)?;
+        let epsilon: f64 = args.or("epsilon", 1e-3)?;
         if epsilon.is_nan() || epsilon <= 0.0 {
             bail!(
                 InvalidArgument,
@@ -85,12 +75,8 @@ impl<T: Float> LayerNormalization<T> {
             epsilon,
             gamma,
             beta,
-            gamma_regularizer: Regularizer::from_keras(
-                config.get("gamma_regularizer").unwrap_or(&Value::Null),
-            )?,
-            beta_regularizer: Regularizer::from_keras(
-                config.get("beta_regularizer").unwrap_or(&Value::Null),
-            )?,
+            gamma_regularizer: Regularizer::from_keras(args.value("gamma_regularizer"))?,
+            beta_regularizer: Regularizer::from_keras(args.value("beta_regularizer"))?,
         })
     }
 
@@ -143,14 +129,16 @@ impl LayerNormalization<f32> {
     /// The weights of a new layer of `config` for inputs of `input_shape`, shaped as the
     /// normalized axes: gamma (if `scale`), then beta (if `center`).
     pub fn new_weights(config: &Value, input_shape: &[usize]) -> Result<Vec<NewWeight>> {
-        let mut axes = normalization_axes(config)?
+        let args = Args::new("LayerNormalization", config)?;
+        let mut axes = args
+            .one_or_list("axis", vec![-1])?
             .iter()
             .map(|&a| normalize_axis(a, input_shape.len(), "LayerNormalization"))
             .collect::<Result<Vec<_>>>()?;
         axes.sort_unstable();
         axes.dedup();
         let shape: Vec<usize> = axes.iter().map(|&a| input_shape[a]).collect();
-        new_gamma_beta(config, &shape)
+        new_gamma_beta(&args, &shape)
     }
 }
 

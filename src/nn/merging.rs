@@ -4,8 +4,9 @@
 //! the shapes when the layer is first called on symbolic tensors.
 
 use crate::bail;
+use crate::config::Args;
 use crate::error::{fmt_shape, Result};
-use crate::nn::{config_or, Layer};
+use crate::nn::Layer;
 use crate::tensor::shape::normalize_axis;
 use crate::tensor::{Float, Tensor};
 use serde_json::Value;
@@ -110,8 +111,9 @@ pub struct Concatenate {
 impl Concatenate {
     /// The layer of a Keras `Concatenate` config (`axis`, default -1).
     pub fn from_config(config: &Value) -> Result<Self> {
+        let args = Args::new("Concatenate", config)?;
         Ok(Concatenate {
-            axis: config_or(config, "axis", -1)?,
+            axis: args.or("axis", -1)?,
         })
     }
 
@@ -155,7 +157,8 @@ const NORM_EPSILON: f64 = 1e-7;
 impl Dot {
     /// The layer of a Keras `Dot` config (`axes`: an int or a pair; `normalize`).
     pub fn from_config(config: &Value) -> Result<Self> {
-        let axes = match config.get("axes") {
+        let args = Args::new("Dot", config)?;
+        let axes = match args.get("axes") {
             Some(Value::Array(pair)) if pair.len() == 2 => {
                 let axis = |v: &Value| v.as_i64().map(|a| a as isize);
                 match (axis(&pair[0]), axis(&pair[1])) {
@@ -178,7 +181,7 @@ impl Dot {
         };
         Ok(Dot {
             axes,
-            normalize: config_or(config, "normalize", false)?,
+            normalize: args.or("normalize", false)?,
         })
     }
 

@@ -54,9 +54,9 @@ pub use spatial::{Cropping, UpSampling, ZeroPadding};
 pub use unit_norm::UnitNormalization;
 
 use crate::bail;
+use crate::config::Args;
 use crate::error::Result;
 use crate::tensor::{Float, Tensor};
-use serde_json::Value;
 
 /// The size of the last axis of `input_shape`, which must have one.
 pub(crate) fn last_axis(class_name: &str, input_shape: &[usize]) -> Result<usize> {
@@ -87,20 +87,6 @@ pub(crate) fn weight<T: Float>(
     Ok(weights[i].clone())
 }
 
-/// Reads an optional config entry, with a default.
-pub(crate) fn config_or<T: serde::de::DeserializeOwned>(
-    config: &Value,
-    key: &str,
-    default: T,
-) -> Result<T> {
-    match config.get(key) {
-        None | Some(Value::Null) => Ok(default),
-        Some(v) => serde_json::from_value(v.clone()).map_err(|e| {
-            crate::Error::InvalidArgument(format!("invalid value for `{key}`: {v} ({e})"))
-        }),
-    }
-}
-
 /// `shape` with every axis not in `axes` set to 1: the shape that broadcasts a
 /// per-feature weight (gamma, beta, moving statistics) against the input.
 pub(crate) fn keep_only_axes(shape: &[usize], axes: &[usize]) -> Vec<usize> {
@@ -111,15 +97,15 @@ pub(crate) fn keep_only_axes(shape: &[usize], axes: &[usize]) -> Vec<usize> {
 
 /// The first gamma (if the config's `scale`) and beta (if `center`) of a new
 /// normalization layer, of `shape`, drawn by the config's initializers.
-pub(crate) fn new_gamma_beta(config: &Value, shape: &[usize]) -> Result<Vec<NewWeight>> {
+pub(crate) fn new_gamma_beta(args: &Args, shape: &[usize]) -> Result<Vec<NewWeight>> {
     let size = shape.iter().product();
     let mut weights = Vec::with_capacity(2);
     for (flag, name, key, default) in [
         ("scale", "gamma", "gamma_initializer", "ones"),
         ("center", "beta", "beta_initializer", "zeros"),
     ] {
-        if config_or(config, flag, true)? {
-            let value = init::new_variable(config, key, default, shape, (size, size))?;
+        if args.bool(flag, true)? {
+            let value = init::new_variable(args, key, default, shape, (size, size))?;
             weights.push(NewWeight::trainable(name, value));
         }
     }
@@ -147,7 +133,7 @@ pub(crate) fn scale_and_shift<T: Float>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
+    use serde_json::{json, Value};
 
     #[test]
     fn registry_builds_every_class() {

@@ -3,9 +3,9 @@
 //! and variance). Their noise comes from kandle's generator, or the layer's own when it
 //! has a `seed`, as Dropout's masks do.
 
-use super::config_or;
 use super::dropout::{noise_mask_shape, LayerRng};
 use crate::bail;
+use crate::config::Args;
 use crate::error::Result;
 use crate::kernels::pool::alloc_for_overwrite;
 use crate::nn::Layer;
@@ -25,14 +25,6 @@ fn noise<T: Float>(rng: &LayerRng, shape: &[usize], draw: impl Fn(f64) -> T) -> 
         }
     });
     Tensor::from_vec(data, shape)
-}
-
-/// A required number in a config, or an error naming the layer and key.
-pub(super) fn required_f64(layer: &str, config: &Value, key: &str) -> Result<f64> {
-    match config_or::<Option<f64>>(config, key, None)? {
-        Some(v) => Ok(v),
-        None => bail!(InvalidArgument, "{layer}: the config has no `{key}`"),
-    }
 }
 
 /// Checks a rate in `[0, 1)`: a rate of 1 has no finite noise scale in training.
@@ -70,10 +62,8 @@ impl GaussianNoise {
 
     /// The layer of a Keras `GaussianNoise` config (`stddev`, `seed`).
     pub fn from_config(config: &Value) -> Result<Self> {
-        GaussianNoise::new(
-            required_f64("GaussianNoise", config, "stddev")?,
-            config_or(config, "seed", None)?,
-        )
+        let args = Args::new("GaussianNoise", config)?;
+        GaussianNoise::new(args.required_f64("stddev")?, args.opt("seed")?)
     }
 
     /// `x` plus fresh noise when `training`; `x` itself otherwise.
@@ -106,10 +96,8 @@ impl GaussianDropout {
 
     /// The layer of a Keras `GaussianDropout` config (`rate`, `seed`).
     pub fn from_config(config: &Value) -> Result<Self> {
-        GaussianDropout::new(
-            required_f64("GaussianDropout", config, "rate")?,
-            config_or(config, "seed", None)?,
-        )
+        let args = Args::new("GaussianDropout", config)?;
+        GaussianDropout::new(args.required_f64("rate")?, args.opt("seed")?)
     }
 
     /// `x` times fresh noise when `training`; `x` itself otherwise.
@@ -155,10 +143,11 @@ impl AlphaDropout {
 
     /// The layer of a Keras `AlphaDropout` config (`rate`, `noise_shape`, `seed`).
     pub fn from_config(config: &Value) -> Result<Self> {
+        let args = Args::new("AlphaDropout", config)?;
         AlphaDropout::new(
-            required_f64("AlphaDropout", config, "rate")?,
-            config_or(config, "noise_shape", None)?,
-            config_or(config, "seed", None)?,
+            args.required_f64("rate")?,
+            args.opt("noise_shape")?,
+            args.opt("seed")?,
         )
     }
 

@@ -2,8 +2,8 @@
 //! (windows, on the pooling op), and `GlobalMaxPooling1D`/`2D` and
 //! `GlobalAveragePooling1D`/`2D` (a max or mean over the spatial axes).
 
-use super::config_or;
 use super::conv::{check_channels_last, check_rank, spatial_tuple};
+use crate::config::Args;
 use crate::error::Result;
 use crate::nn::Layer;
 use crate::ops::{Padding, PoolMode};
@@ -33,15 +33,16 @@ impl Pooling {
         mode: PoolMode,
         config: &Value,
     ) -> Result<Self> {
-        let pool_size = spatial_tuple(class_name, config, "pool_size", rank, Some(2))?;
-        let strides = match config.get("strides") {
-            None | Some(Value::Null) => pool_size.clone(),
-            Some(_) => spatial_tuple(class_name, config, "strides", rank, None)?,
+        let args = Args::new(class_name, config)?;
+        let pool_size = spatial_tuple(&args, "pool_size", rank, Some(2))?;
+        let strides = match args.given("strides") {
+            None => pool_size.clone(),
+            Some(_) => spatial_tuple(&args, "strides", rank, None)?,
         };
-        let padding_name: String = config_or(config, "padding", "valid".to_string())?;
+        let padding_name: String = args.or("padding", "valid".to_string())?;
         let padding = Padding::from_name(&padding_name, false)
             .map_err(|e| crate::Error::InvalidArgument(format!("{class_name}: {e}")))?;
-        check_channels_last(class_name, config)?;
+        check_channels_last(&args)?;
         Ok(Pooling {
             class_name,
             mode,
@@ -90,12 +91,13 @@ impl GlobalPooling {
         mode: PoolMode,
         config: &Value,
     ) -> Result<Self> {
-        check_channels_last(class_name, config)?;
+        let args = Args::new(class_name, config)?;
+        check_channels_last(&args)?;
         Ok(GlobalPooling {
             class_name,
             rank,
             mode,
-            keepdims: config_or(config, "keepdims", false)?,
+            keepdims: args.or("keepdims", false)?,
         })
     }
 

@@ -1,7 +1,7 @@
 //! Weight regularizers with Keras's formulas: `l1 · Σ|w| + l2 · Σw²`.
 
-use super::config_or;
 use crate::bail;
+use crate::config::Args;
 use crate::error::Result;
 use crate::tensor::{Float, Tensor};
 use serde_json::Value;
@@ -52,7 +52,8 @@ impl Regularizer {
                 "invalid regularizer config {value}: expected null, a name or an object"
             ),
         };
-        let factor = |key: &str, default: f64| config_or::<f64>(config, key, default);
+        let args = Args::new(class_name, config)?;
+        let factor = |key: &str, default: f64| args.or::<f64>(key, default);
         let r = match class_name {
             "L1" | "l1" => Regularizer::new(factor("l1", 0.01)?, 0.0)?,
             "L2" | "l2" => Regularizer::new(0.0, factor("l2", 0.01)?)?,

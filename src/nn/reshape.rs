@@ -1,6 +1,7 @@
 //! Layers that move elements: Flatten, Reshape, RepeatVector, Permute and Identity.
 
 use crate::bail;
+use crate::config::Args;
 use crate::error::{fmt_shape, Result};
 use crate::nn::Layer;
 use crate::tensor::shape::infer_shape;
@@ -46,8 +47,8 @@ impl Reshape {
 
     /// The layer of a Keras `Reshape` config (`target_shape`).
     pub fn from_config(config: &Value) -> Result<Self> {
-        let Some(target) = super::config_or::<Option<Vec<isize>>>(config, "target_shape", None)?
-        else {
+        let args = Args::new("Reshape", config)?;
+        let Some(target) = args.opt::<Vec<isize>>("target_shape")? else {
             bail!(InvalidArgument, "Reshape: the config has no `target_shape`");
         };
         Reshape::new(target)
@@ -98,7 +99,8 @@ impl RepeatVector {
 
     /// The layer of a Keras `RepeatVector` config (`n`).
     pub fn from_config(config: &Value) -> Result<Self> {
-        let Some(n) = super::config_or::<Option<usize>>(config, "n", None)? else {
+        let args = Args::new("RepeatVector", config)?;
+        let Some(n) = args.opt::<usize>("n")? else {
             bail!(InvalidArgument, "RepeatVector: the config has no `n`");
         };
         RepeatVector::new(n)
@@ -142,7 +144,8 @@ impl Permute {
 
     /// The layer of a Keras `Permute` config (`dims`).
     pub fn from_config(config: &Value) -> Result<Self> {
-        let Some(dims) = super::config_or::<Option<Vec<usize>>>(config, "dims", None)? else {
+        let args = Args::new("Permute", config)?;
+        let Some(dims) = args.opt::<Vec<usize>>("dims")? else {
             bail!(InvalidArgument, "Permute: the config has no `dims`");
         };
         Permute::new(dims)

@@ -2,9 +2,9 @@
 //! or `(batch, rows, cols, channels)`: ZeroPadding1D/2D, Cropping1D/2D and
 //! UpSampling1D/2D. One struct serves both ranks; the registry names the class.
 
-use super::config_or;
 use super::conv::{check_channels_last, check_rank};
 use crate::bail;
+use crate::config::Args;
 use crate::error::{fmt_shape, Result};
 use crate::nn::Layer;
 use crate::ops::IndexItem;
@@ -25,12 +25,8 @@ fn count(class_name: &str, arg: &str, v: &Value) -> Result<usize> {
 /// Keras's `(before, after)` pairs of `key`, one per spatial axis: an int (the same on
 /// both sides of every axis); for one axis a pair; for two axes a pair whose entries
 /// are ints (symmetric) or pairs.
-fn axis_pairs(
-    class_name: &str,
-    config: &Value,
-    key: &str,
-    spatial: usize,
-) -> Result<Vec<(usize, usize)>> {
+fn axis_pairs(args: &Args, key: &str, spatial: usize) -> Result<Vec<(usize, usize)>> {
+    let class_name = args.owner();
     let bad = || {
         crate::Error::InvalidArgument(format!(
             "{class_name}: `{key}` must be an int or {}, got {key}={}",
@@ -39,7 +35,7 @@ fn axis_pairs(
             } else {
                 "a pair of ints or of (before, after) pairs"
             },
-            config.get(key).unwrap_or(&Value::Null)
+            args.value(key)
         ))
     };
     let pair = |v: &Value| -> Result<(usize, usize)> {
@@ -55,7 +51,7 @@ fn axis_pairs(
             _ => Err(bad()),
         }
     };
-    match config.get(key) {
+    match args.get(key) {
         Some(v @ Value::Number(_)) => Ok(vec![pair(v)?; spatial]),
         Some(v @ Value::Array(_)) if spatial == 1 => Ok(vec![pair(v)?]),
         Some(Value::Array(axes)) if axes.len() == spatial => axes.iter().map(pair).collect(),
@@ -73,10 +69,11 @@ pub struct ZeroPadding {
 impl ZeroPadding {
     /// The layer of a Keras `ZeroPadding1D`/`2D` config (`padding`) over `spatial` axes.
     pub fn from_config(class_name: &'static str, config: &Value, spatial: usize) -> Result<Self> {
-        check_channels_last(class_name, config)?;
+        let args = Args::new(class_name, config)?;
+        check_channels_last(&args)?;
         Ok(ZeroPadding {
             class_name,
-            padding: axis_pairs(class_name, config, "padding", spatial)?,
+            padding: axis_pairs(&args, "padding", spatial)?,
         })
     }
 
@@ -100,10 +97,11 @@ pub struct Cropping {
 impl Cropping {
     /// The layer of a Keras `Cropping1D`/`2D` config (`cropping`) over `spatial` axes.
     pub fn from_config(class_name: &'static str, config: &Value, spatial: usize) -> Result<Self> {
-        check_channels_last(class_name, config)?;
+        let args = Args::new(class_name, config)?;
+        check_channels_last(&args)?;
         Ok(Cropping {
             class_name,
-            cropping: axis_pairs(class_name, config, "cropping", spatial)?,
+            cropping: axis_pairs(&args, "cropping", spatial)?,
         })
     }
 
@@ -152,8 +150,9 @@ impl UpSampling {
     /// The layer of a Keras `UpSampling1D`/`2D` config (`size`, and for 2-D
     /// `interpolation`, which must be "nearest") over `spatial` axes.
     pub fn from_config(class_name: &'static str, config: &Value, spatial: usize) -> Result<Self> {
-        check_channels_last(class_name, config)?;
-        let interpolation: String = config_or(config, "interpolation", "nearest".to_string())?;
+        let args = Args::new(class_name, config)?;
+        check_channels_last(&args)?;
+        let interpolation: String = args.or("interpolation", "nearest".to_string())?;
         if interpolation != "nearest" {
             bail!(
                 InvalidArgument,
@@ -163,10 +162,10 @@ impl UpSampling {
         let bad = || {
             crate::Error::InvalidArgument(format!(
                 "{class_name}: `size` must be a positive int or {spatial} positive ints, got size={}",
-                config.get("size").unwrap_or(&Value::Null)
+                args.value("size")
             ))
         };
-        let sizes: Vec<usize> = match config.get("size") {
+        let sizes: Vec<usize> = match args.get("size") {
             Some(Value::Array(v)) if v.len() == spatial => v
                 .iter()
                 .map(|s| s.as_u64().map(|n| n as usize).ok_or_else(bad))

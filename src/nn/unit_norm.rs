@@ -1,5 +1,6 @@
 //! UnitNormalization: each sample scaled to unit L2 norm over the given axes.
 
+use crate::config::Args;
 use crate::error::Result;
 use crate::nn::Layer;
 use crate::tensor::{Float, Tensor};
@@ -18,12 +19,10 @@ const EPSILON: f64 = 1e-12;
 impl UnitNormalization {
     /// The layer of a Keras `UnitNormalization` config (`axis`: an int or a list).
     pub fn from_config(config: &Value) -> Result<Self> {
-        let axes = match config.get("axis") {
-            None | Some(Value::Null) => vec![-1],
-            Some(Value::Array(_)) => super::config_or(config, "axis", vec![-1])?,
-            Some(_) => vec![super::config_or(config, "axis", -1)?],
-        };
-        Ok(UnitNormalization { axes })
+        let args = Args::new("UnitNormalization", config)?;
+        Ok(UnitNormalization {
+            axes: args.one_or_list("axis", vec![-1])?,
+        })
     }
 
     /// `x` scaled to unit L2 norm over `axes`.

@@ -1,7 +1,7 @@
 //! Keras's `Adadelta`.
 
-use super::config::{check_positive, check_range, Args};
 use super::{Pass, RuleClass, UpdateRule};
+use crate::config::{check_positive, check_range, Args};
 use crate::error::Result;
 use serde_json::{json, Map, Value};
 use std::sync::Arc;
@@ -18,11 +18,11 @@ pub struct Adadelta {
 }
 
 impl Adadelta {
-    pub(crate) fn from_args(a: &mut Args<'_>) -> Result<Self> {
-        let owner = a.owner().to_string();
+    pub(crate) fn from_args(a: &Args<'_>) -> Result<Self> {
+        let owner = a.owner();
         Ok(Adadelta {
-            rho: check_range(&owner, "rho", a.f64_or("rho", 0.95)?, 0.0, 1.0)?,
-            epsilon: check_positive(&owner, "epsilon", a.f64_or("epsilon", 1e-7)?)?,
+            rho: check_range(owner, "rho", a.f64("rho", 0.95)?, 0.0, 1.0)?,
+            epsilon: check_positive(owner, "epsilon", a.f64("epsilon", 1e-7)?)?,
         })
     }
 }

@@ -1,7 +1,7 @@
 //! Keras's `Adagrad`.
 
-use super::config::{check_non_negative, check_positive, Args};
 use super::{Pass, RuleClass, UpdateRule};
+use crate::config::{check_non_negative, check_positive, Args};
 use crate::error::Result;
 use serde_json::{json, Map, Value};
 use std::sync::Arc;
@@ -17,15 +17,15 @@ pub struct Adagrad {
 }
 
 impl Adagrad {
-    pub(crate) fn from_args(a: &mut Args<'_>) -> Result<Self> {
-        let owner = a.owner().to_string();
+    pub(crate) fn from_args(a: &Args<'_>) -> Result<Self> {
+        let owner = a.owner();
         Ok(Adagrad {
             initial_accumulator_value: check_non_negative(
-                &owner,
+                owner,
                 "initial_accumulator_value",
-                a.f64_or("initial_accumulator_value", 0.1)?,
+                a.f64("initial_accumulator_value", 0.1)?,
             )?,
-            epsilon: check_positive(&owner, "epsilon", a.f64_or("epsilon", 1e-7)?)?,
+            epsilon: check_positive(owner, "epsilon", a.f64("epsilon", 1e-7)?)?,
         })
     }
 }

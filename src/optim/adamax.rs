@@ -1,7 +1,7 @@
 //! Keras's `Adamax`: Adam with the infinity norm.
 
-use super::config::{check_positive, check_range, check_unit_open, Args};
 use super::{Pass, RuleClass, UpdateRule};
+use crate::config::{check_positive, check_range, check_unit_open, Args};
 use crate::error::Result;
 use serde_json::{json, Map, Value};
 use std::sync::Arc;
@@ -20,12 +20,12 @@ pub struct Adamax {
 }
 
 impl Adamax {
-    pub(crate) fn from_args(a: &mut Args<'_>) -> Result<Self> {
-        let owner = a.owner().to_string();
+    pub(crate) fn from_args(a: &Args<'_>) -> Result<Self> {
+        let owner = a.owner();
         Ok(Adamax {
-            beta_1: check_unit_open(&owner, "beta_1", a.f64_or("beta_1", 0.9)?)?,
-            beta_2: check_range(&owner, "beta_2", a.f64_or("beta_2", 0.999)?, 0.0, 1.0)?,
-            epsilon: check_positive(&owner, "epsilon", a.f64_or("epsilon", 1e-7)?)?,
+            beta_1: check_unit_open(owner, "beta_1", a.f64("beta_1", 0.9)?)?,
+            beta_2: check_range(owner, "beta_2", a.f64("beta_2", 0.999)?, 0.0, 1.0)?,
+            epsilon: check_positive(owner, "epsilon", a.f64("epsilon", 1e-7)?)?,
         })
     }
 }

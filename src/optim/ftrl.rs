@@ -1,8 +1,8 @@
 //! Keras's `Ftrl`: Follow The Regularized Leader.
 
-use super::config::{check_non_negative, Args};
 use super::{Pass, RuleClass, UpdateRule};
 use crate::bail;
+use crate::config::{check_non_negative, Args};
 use crate::error::Result;
 use serde_json::{json, Map, Value};
 use std::sync::Arc;
@@ -30,9 +30,9 @@ pub struct Ftrl {
 }
 
 impl Ftrl {
-    pub(crate) fn from_args(a: &mut Args<'_>) -> Result<Self> {
-        let owner = a.owner().to_string();
-        let learning_rate_power = a.f64_or("learning_rate_power", -0.5)?;
+    pub(crate) fn from_args(a: &Args<'_>) -> Result<Self> {
+        let owner = a.owner();
+        let learning_rate_power = a.f64("learning_rate_power", -0.5)?;
         if learning_rate_power > 0.0 {
             bail!(
                 InvalidArgument,
@@ -40,8 +40,8 @@ impl Ftrl {
                  learning_rate_power={learning_rate_power}"
             );
         }
-        let mut non_negative = |key: &'static str, default: f64| -> Result<f64> {
-            check_non_negative(&owner, key, a.f64_or(key, default)?)
+        let non_negative = |key: &'static str, default: f64| -> Result<f64> {
+            check_non_negative(owner, key, a.f64(key, default)?)
         };
         Ok(Ftrl {
             learning_rate_power,

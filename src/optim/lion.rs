@@ -1,8 +1,8 @@
 //! Keras's `Lion`: sign updates of an interpolated momentum.
 
-use super::config::{check_range, Args};
 use super::{Pass, RuleClass, UpdateRule};
 use crate::bail;
+use crate::config::{check_range, Args};
 use crate::error::Result;
 use serde_json::{json, Map, Value};
 use std::sync::Arc;
@@ -18,9 +18,9 @@ pub struct Lion {
 }
 
 impl Lion {
-    pub(crate) fn from_args(a: &mut Args<'_>) -> Result<Self> {
-        let owner = a.owner().to_string();
-        let beta_1 = a.f64_or("beta_1", 0.9)?;
+    pub(crate) fn from_args(a: &Args<'_>) -> Result<Self> {
+        let owner = a.owner();
+        let beta_1 = a.f64("beta_1", 0.9)?;
         // Keras: at beta_1 = 0 Lion degenerates to SignSGD.
         if !(beta_1 > 0.0 && beta_1 <= 1.0) {
             bail!(
@@ -31,7 +31,7 @@ impl Lion {
         }
         Ok(Lion {
             beta_1,
-            beta_2: check_range(&owner, "beta_2", a.f64_or("beta_2", 0.99)?, 0.0, 1.0)?,
+            beta_2: check_range(owner, "beta_2", a.f64("beta_2", 0.99)?, 0.0, 1.0)?,
         })
     }
 }

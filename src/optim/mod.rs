@@ -38,7 +38,6 @@ mod adadelta;
 mod adagrad;
 mod adam;
 mod adamax;
-mod config;
 mod ema;
 mod ftrl;
 mod lion;
@@ -59,13 +58,13 @@ pub use schedules::Schedule;
 pub use sgd::Sgd;
 
 use crate::bail;
+use crate::config::{check_non_negative, check_positive, check_range, Args};
 use crate::error::{fmt_shape, Result};
 use crate::kernels::parallel::chunked_sum;
 use crate::kernels::pool::alloc;
 use crate::kernels::slot_walk::walk_slots;
 use crate::tensor::{Float, Tensor, TensorId};
 use accumulation::Accumulation;
-use config::{check_non_negative, check_range, Args};
 use ema::Ema;
 use serde_json::{json, Map, Value};
 use std::collections::HashMap;
@@ -101,7 +100,7 @@ pub struct RuleClass {
     pub default_learning_rate: f64,
     /// AdamW's decay is on by default.
     pub default_weight_decay: Option<f64>,
-    pub(crate) from_args: fn(&mut Args<'_>) -> Result<Arc<dyn UpdateRule>>,
+    pub(crate) from_args: fn(&Args<'_>) -> Result<Arc<dyn UpdateRule>>,
 }
 
 /// Every optimizer class kandle implements.
@@ -277,11 +276,11 @@ impl Optimizer {
             );
         };
         let owner = class.class_name;
-        let mut a = Args::new(owner, config)?;
-        let rule = (class.from_args)(&mut a)?;
+        let a = Args::new(owner, config)?;
+        let rule = (class.from_args)(&a)?;
         let learning_rate =
-            learning_rate_from(owner, a.get("learning_rate"), class.default_learning_rate)?;
-        let name = match a.get("name") {
+            learning_rate_from(owner, a.given("learning_rate"), class.default_learning_rate)?;
+        let name = match a.given("name") {
             None => class.default_name.to_string(),
             Some(Value::String(s)) => s.clone(),
             Some(v) => bail!(
@@ -289,7 +288,7 @@ impl Optimizer {
                 "{owner}: argument `name` must be a string, got {v}"
             ),
         };
-        let mut non_negative = |key: &'static str| -> Result<Option<f64>> {
+        let non_negative = |key: &'static str| -> Result<Option<f64>> {
             a.opt_f64(key)?
                 .map(|x| check_non_negative(owner, key, x))
                 .transpose()
@@ -300,7 +299,7 @@ impl Optimizer {
         let global_clipnorm = non_negative("global_clipnorm")?;
         let loss_scale_factor = a.opt_f64("loss_scale_factor")?;
         if let Some(s) = loss_scale_factor {
-            config::check_positive(owner, "loss_scale_factor", s)?;
+            check_positive(owner, "loss_scale_factor", s)?;
         }
         if [clipnorm, clipvalue, global_clipnorm]
             .iter()
@@ -318,8 +317,8 @@ impl Optimizer {
                 show(global_clipnorm)
             );
         }
-        let use_ema = a.bool_or("use_ema", false)?;
-        let ema_momentum = a.f64_or("ema_momentum", 0.99)?;
+        let use_ema = a.bool("use_ema", false)?;
+        let ema_momentum = a.f64("ema_momentum", 0.99)?;
         let ema_overwrite_frequency = a.opt_int("ema_overwrite_frequency")?;
         // As in Keras, the EMA settings are only checked when the EMA is on.
         if use_ema {

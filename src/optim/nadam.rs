@@ -1,7 +1,7 @@
 //! Keras's `Nadam`: Adam with Nesterov momentum and a momentum schedule.
 
-use super::config::{check_positive, check_unit_open, Args};
 use super::{Pass, RuleClass, UpdateRule};
+use crate::config::{check_positive, check_unit_open, Args};
 use crate::error::Result;
 use serde_json::{json, Map, Value};
 use std::sync::Arc;
@@ -22,12 +22,12 @@ pub struct Nadam {
 }
 
 impl Nadam {
-    pub(crate) fn from_args(a: &mut Args<'_>) -> Result<Self> {
-        let owner = a.owner().to_string();
+    pub(crate) fn from_args(a: &Args<'_>) -> Result<Self> {
+        let owner = a.owner();
         Ok(Nadam {
-            beta_1: check_unit_open(&owner, "beta_1", a.f64_or("beta_1", 0.9)?)?,
-            beta_2: check_unit_open(&owner, "beta_2", a.f64_or("beta_2", 0.999)?)?,
-            epsilon: check_positive(&owner, "epsilon", a.f64_or("epsilon", 1e-7)?)?,
+            beta_1: check_unit_open(owner, "beta_1", a.f64("beta_1", 0.9)?)?,
+            beta_2: check_unit_open(owner, "beta_2", a.f64("beta_2", 0.999)?)?,
+            epsilon: check_positive(owner, "epsilon", a.f64("epsilon", 1e-7)?)?,
         })
     }
 

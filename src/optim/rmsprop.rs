@@ -1,7 +1,7 @@
 //! Keras's `RMSprop`, with optional momentum and centering.
 
-use super::config::{check_positive, check_range, Args};
 use super::{Pass, RuleClass, UpdateRule};
+use crate::config::{check_positive, check_range, Args};
 use crate::error::Result;
 use serde_json::{json, Map, Value};
 use std::sync::Arc;
@@ -24,13 +24,13 @@ pub struct RmsProp {
 }
 
 impl RmsProp {
-    pub(crate) fn from_args(a: &mut Args<'_>) -> Result<Self> {
-        let owner = a.owner().to_string();
+    pub(crate) fn from_args(a: &Args<'_>) -> Result<Self> {
+        let owner = a.owner();
         Ok(RmsProp {
-            rho: check_range(&owner, "rho", a.f64_or("rho", 0.9)?, 0.0, 1.0)?,
-            momentum: check_range(&owner, "momentum", a.f64_or("momentum", 0.0)?, 0.0, 1.0)?,
-            epsilon: check_positive(&owner, "epsilon", a.f64_or("epsilon", 1e-7)?)?,
-            centered: a.bool_or("centered", false)?,
+            rho: check_range(owner, "rho", a.f64("rho", 0.9)?, 0.0, 1.0)?,
+            momentum: check_range(owner, "momentum", a.f64("momentum", 0.0)?, 0.0, 1.0)?,
+            epsilon: check_positive(owner, "epsilon", a.f64("epsilon", 1e-7)?)?,
+            centered: a.bool("centered", false)?,
         })
     }
 }

@@ -2,8 +2,8 @@
 //! `PolynomialDecay`, `InverseTimeDecay`, `CosineDecay` and `CosineDecayRestarts`,
 //! evaluated at the optimizer's number of `apply` calls before each step.
 
-use super::config::{check_non_negative, check_positive, Args};
 use crate::bail;
+use crate::config::{check_non_negative, check_positive, Args};
 use crate::error::Result;
 use serde_json::{json, Value};
 use std::f64::consts::PI;
@@ -95,23 +95,21 @@ const NAMES: &str = "ExponentialDecay, PiecewiseConstantDecay, PolynomialDecay, 
                      InverseTimeDecay, CosineDecay, CosineDecayRestarts";
 
 /// A required `decay_steps`-like argument: > 0.
-fn steps(a: &mut Args<'_>, key: &'static str) -> Result<f64> {
-    let owner = a.owner().to_string();
-    check_positive(&owner, key, a.required_f64(key)?)
+fn steps(a: &Args<'_>, key: &'static str) -> Result<f64> {
+    check_positive(a.owner(), key, a.required_f64(key)?)
 }
 
 /// `initial_learning_rate`, `decay_steps`, `decay_rate` (checked by `check_rate`) and
 /// `staircase`: the arguments of ExponentialDecay and InverseTimeDecay.
 fn rate_decay_args(
-    a: &mut Args<'_>,
+    a: &Args<'_>,
     check_rate: fn(&str, &str, f64) -> Result<f64>,
 ) -> Result<(f64, f64, f64, bool)> {
-    let owner = a.owner().to_string();
     Ok((
         a.required_f64("initial_learning_rate")?,
         steps(a, "decay_steps")?,
-        check_rate(&owner, "decay_rate", a.required_f64("decay_rate")?)?,
-        a.bool_or("staircase", false)?,
+        check_rate(a.owner(), "decay_rate", a.required_f64("decay_rate")?)?,
+        a.bool("staircase", false)?,
     ))
 }
 
@@ -130,8 +128,8 @@ impl Schedule {
     /// `{"class_name": "ExponentialDecay", "config": {...}}` (extra keys `module` and
     /// `registered_name` are accepted).
     pub fn from_config(value: &Value) -> Result<Schedule> {
-        let mut outer = Args::new("learning_rate schedule", value)?;
-        let class_name = match outer.get("class_name") {
+        let outer = Args::new("learning_rate schedule", value)?;
+        let class_name = match outer.given("class_name") {
             Some(Value::String(s)) => s.as_str(),
             other => bail!(
                 InvalidArgument,
@@ -139,20 +137,19 @@ impl Schedule {
                 other.map_or("None".to_string(), |v| v.to_string())
             ),
         };
-        let config = outer.get("config").unwrap_or(&Value::Null);
-        outer.get("module");
-        outer.get("registered_name");
+        let config = outer.value("config");
+        outer.ignore(&["module", "registered_name"]);
         outer.finish()?;
         Self::from_class_config(class_name, config)
     }
 
     /// Builds a schedule from its class name and its `get_config()` dict.
     pub fn from_class_config(class_name: &str, config: &Value) -> Result<Schedule> {
-        let mut a = Args::new(class_name, config)?;
+        let a = Args::new(class_name, config)?;
         let schedule = match class_name {
             "ExponentialDecay" => {
                 let (initial_learning_rate, decay_steps, decay_rate, staircase) =
-                    rate_decay_args(&mut a, check_positive)?;
+                    rate_decay_args(&a, check_positive)?;
                 Schedule::ExponentialDecay {
                     initial_learning_rate,
                     decay_steps,
@@ -188,14 +185,14 @@ impl Schedule {
             }
             "PolynomialDecay" => Schedule::PolynomialDecay {
                 initial_learning_rate: a.required_f64("initial_learning_rate")?,
-                decay_steps: steps(&mut a, "decay_steps")?,
-                end_learning_rate: a.f64_or("end_learning_rate", 0.0001)?,
-                power: a.f64_or("power", 1.0)?,
-                cycle: a.bool_or("cycle", false)?,
+                decay_steps: steps(&a, "decay_steps")?,
+                end_learning_rate: a.f64("end_learning_rate", 0.0001)?,
+                power: a.f64("power", 1.0)?,
+                cycle: a.bool("cycle", false)?,
             },
             "InverseTimeDecay" => {
                 let (initial_learning_rate, decay_steps, decay_rate, staircase) =
-                    rate_decay_args(&mut a, check_non_negative)?;
+                    rate_decay_args(&a, check_non_negative)?;
                 Schedule::InverseTimeDecay {
                     initial_learning_rate,
                     decay_steps,
@@ -205,28 +202,28 @@ impl Schedule {
             }
             "CosineDecay" => Schedule::CosineDecay {
                 initial_learning_rate: a.required_f64("initial_learning_rate")?,
-                decay_steps: steps(&mut a, "decay_steps")?,
-                alpha: a.f64_or("alpha", 0.0)?,
+                decay_steps: steps(&a, "decay_steps")?,
+                alpha: a.f64("alpha", 0.0)?,
                 warmup_target: a.opt_f64("warmup_target")?,
                 warmup_steps: check_non_negative(
                     class_name,
                     "warmup_steps",
-                    a.f64_or("warmup_steps", 0.0)?,
+                    a.f64("warmup_steps", 0.0)?,
                 )?,
             },
             "CosineDecayRestarts" => Schedule::CosineDecayRestarts {
                 initial_learning_rate: a.required_f64("initial_learning_rate")?,
-                first_decay_steps: steps(&mut a, "first_decay_steps")?,
-                t_mul: check_positive(class_name, "t_mul", a.f64_or("t_mul", 2.0)?)?,
-                m_mul: check_non_negative(class_name, "m_mul", a.f64_or("m_mul", 1.0)?)?,
-                alpha: a.f64_or("alpha", 0.0)?,
+                first_decay_steps: steps(&a, "first_decay_steps")?,
+                t_mul: check_positive(class_name, "t_mul", a.f64("t_mul", 2.0)?)?,
+                m_mul: check_non_negative(class_name, "m_mul", a.f64("m_mul", 1.0)?)?,
+                alpha: a.f64("alpha", 0.0)?,
             },
             other => bail!(
                 InvalidArgument,
                 "learning_rate schedule: unknown class_name {other:?}; expected one of {NAMES}"
             ),
         };
-        a.get("name");
+        a.ignore(&["name"]);
         a.finish()?;
         Ok(schedule)
     }

@@ -1,7 +1,7 @@
 //! Keras's `SGD`: gradient descent with optional (Nesterov) momentum.
 
-use super::config::{check_range, Args};
 use super::{Pass, RuleClass, UpdateRule};
+use crate::config::{check_range, Args};
 use crate::error::Result;
 use serde_json::{json, Map, Value};
 use std::sync::Arc;
@@ -18,11 +18,11 @@ pub struct Sgd {
 }
 
 impl Sgd {
-    pub(crate) fn from_args(a: &mut Args<'_>) -> Result<Self> {
-        let owner = a.owner().to_string();
+    pub(crate) fn from_args(a: &Args<'_>) -> Result<Self> {
+        let owner = a.owner();
         Ok(Sgd {
-            momentum: check_range(&owner, "momentum", a.f64_or("momentum", 0.0)?, 0.0, 1.0)?,
-            nesterov: a.bool_or("nesterov", false)?,
+            momentum: check_range(owner, "momentum", a.f64("momentum", 0.0)?, 0.0, 1.0)?,
+            nesterov: a.bool("nesterov", false)?,
         })
     }
 }

@@ -208,8 +208,22 @@ fn resolve_class(what: &str, identifier: &str, classes: Vec<String>) -> PyResult
     Ok(crate::model::names::resolve_class(what, identifier, &classes)?.to_string())
 }
 
+/// The accuracy class Keras's `compile` makes of `"accuracy"` for targets and predictions
+/// of these shapes; an unknown dimension (None) decides nothing, as a 0 does in the rule.
+#[pyfunction]
+fn accuracy_class(
+    y_true_shape: Vec<Option<usize>>,
+    y_pred_shape: Vec<Option<usize>>,
+) -> &'static str {
+    let known = |shape: Vec<Option<usize>>| -> Vec<usize> {
+        shape.into_iter().map(|d| d.unwrap_or(0)).collect()
+    };
+    crate::metrics::accuracy_class(&known(y_true_shape), &known(y_pred_shape))
+}
+
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<PySequential>()?;
     m.add_function(wrap_pyfunction!(resolve_class, m)?)?;
+    m.add_function(wrap_pyfunction!(accuracy_class, m)?)?;
     m.add_function(wrap_pyfunction!(snake_case, m)?)
 }

@@ -3,6 +3,7 @@
 
 use super::encoding::{check_count_weights, check_index, encode, OutputMode};
 use crate::bail;
+use crate::config::Args;
 use crate::error::Result;
 use crate::nn::Layer;
 use crate::tensor::{Float, Tensor};
@@ -43,15 +44,14 @@ impl CategoryEncoding {
 
     /// The layer of a Keras `CategoryEncoding` config (`num_tokens`, `output_mode`).
     pub fn from_config(config: &Value) -> Result<Self> {
-        let Some(num_tokens) =
-            super::super::config_or::<Option<usize>>(config, "num_tokens", None)?
-        else {
+        let args = Args::new("CategoryEncoding", config)?;
+        let Some(num_tokens) = args.opt::<usize>("num_tokens")? else {
             bail!(
                 InvalidArgument,
                 "CategoryEncoding: `num_tokens` must be set; use IntegerLookup when the number of tokens is not known"
             );
         };
-        let mode = OutputMode::from_config("CategoryEncoding", config, "multi_hot", MODES)?;
+        let mode = OutputMode::from_args(&args, "multi_hot", MODES)?;
         CategoryEncoding::new(num_tokens, mode)
     }
 

@@ -3,6 +3,7 @@
 
 use super::encoding::{encode, OutputMode};
 use crate::bail;
+use crate::config::Args;
 use crate::error::Result;
 use crate::nn::Layer;
 use crate::tensor::{Float, Tensor};
@@ -24,9 +25,8 @@ impl Discretization {
     /// The layer of a Keras `Discretization` config (`bin_boundaries`, `output_mode`);
     /// an adapted layer's config holds its learned boundaries.
     pub fn from_config(config: &Value) -> Result<Self> {
-        let Some(bin_boundaries) =
-            super::super::config_or::<Option<Vec<f64>>>(config, "bin_boundaries", None)?
-        else {
+        let args = Args::new("Discretization", config)?;
+        let Some(bin_boundaries) = args.opt::<Vec<f64>>("bin_boundaries")? else {
             bail!(
                 InvalidArgument,
                 "Discretization: the layer has no `bin_boundaries`: pass them, or call adapt() with `num_bins` set"
@@ -34,7 +34,7 @@ impl Discretization {
         };
         Ok(Discretization {
             bin_boundaries,
-            output_mode: OutputMode::from_config("Discretization", config, "int", MODES)?,
+            output_mode: OutputMode::from_args(&args, "int", MODES)?,
         })
     }
 

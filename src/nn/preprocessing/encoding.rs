@@ -2,10 +2,10 @@
 //! vectors, shared by CategoryEncoding, Discretization and IntegerLookup.
 
 use crate::bail;
+use crate::config::Args;
 use crate::error::{fmt_shape, Result};
 use crate::kernels::pool::alloc;
 use crate::tensor::{Float, Tensor};
-use serde_json::Value;
 
 /// What a categorical layer outputs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -46,15 +46,10 @@ impl OutputMode {
         Ok(mode)
     }
 
-    /// The `output_mode` entry of a config, `default` when absent.
-    pub fn from_config(
-        layer: &str,
-        config: &Value,
-        default: &str,
-        allowed: &[&str],
-    ) -> Result<Self> {
-        let name: String = super::super::config_or(config, "output_mode", default.to_string())?;
-        OutputMode::from_name(layer, &name, allowed)
+    /// The `output_mode` argument of a layer, `default` when not given.
+    pub(crate) fn from_args(args: &Args, default: &str, allowed: &[&str]) -> Result<Self> {
+        let name: String = args.or("output_mode", default.to_string())?;
+        OutputMode::from_name(args.owner(), &name, allowed)
     }
 }
 

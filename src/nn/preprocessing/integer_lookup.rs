@@ -3,6 +3,7 @@
 
 use super::encoding::{encode, OutputMode};
 use crate::bail;
+use crate::config::Args;
 use crate::error::Result;
 use crate::nn::Layer;
 use crate::tensor::{Float, Tensor};
@@ -54,8 +55,8 @@ impl IntegerLookup {
     /// start; absent or empty: nothing known yet), `invert`, `output_mode` and
     /// `pad_to_max_tokens`. Checks the vocabulary as Keras's `set_vocabulary` does.
     pub fn from_config(config: &Value) -> Result<Self> {
-        use super::super::config_or;
-        let max_tokens: Option<usize> = config_or(config, "max_tokens", None)?;
+        let args = Args::new(LAYER, config)?;
+        let max_tokens: Option<usize> = args.opt("max_tokens")?;
         if max_tokens.is_some_and(|m| m <= 1) {
             bail!(
                 InvalidArgument,
@@ -63,15 +64,15 @@ impl IntegerLookup {
                 max_tokens.unwrap_or(0)
             );
         }
-        let output_mode = OutputMode::from_config(LAYER, config, "int", MODES)?;
-        let invert = config_or(config, "invert", false)?;
+        let output_mode = OutputMode::from_args(&args, "int", MODES)?;
+        let invert = args.or("invert", false)?;
         if invert && output_mode != OutputMode::Int {
             bail!(
                 InvalidArgument,
                 "{LAYER}: `output_mode` must be 'int' when `invert` is true"
             );
         }
-        let pad_to_max_tokens = config_or(config, "pad_to_max_tokens", false)?;
+        let pad_to_max_tokens = args.or("pad_to_max_tokens", false)?;
         if pad_to_max_tokens && max_tokens.is_none() {
             bail!(
                 InvalidArgument,
@@ -80,16 +81,17 @@ impl IntegerLookup {
         }
         let mut layer = IntegerLookup {
             max_tokens,
-            num_oov_indices: config_or(config, "num_oov_indices", 1)?,
-            mask_token: config_or(config, "mask_token", None)?,
-            oov_token: config_or(config, "oov_token", -1)?,
+            num_oov_indices: args.or("num_oov_indices", 1)?,
+            mask_token: args.opt("mask_token")?,
+            oov_token: args.or("oov_token", -1)?,
             invert,
             output_mode,
             pad_to_max_tokens,
             tokens: Vec::new(),
             index: HashMap::new(),
         };
-        let vocabulary: Vec<i64> = config_or(config, "vocabulary", Vec::new())?;
+        // Keras's config holds None for no vocabulary.
+        let vocabulary: Vec<i64> = args.opt("vocabulary")?.unwrap_or_default();
         layer.set_vocabulary(vocabulary)?;
         Ok(layer)
     }

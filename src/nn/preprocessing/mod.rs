@@ -17,6 +17,7 @@ pub use normalization::{adapt_moments, Normalization};
 pub use rescaling::Rescaling;
 
 use crate::bail;
+use crate::config::Args;
 use crate::error::Result;
 use crate::tensor::{Float, Tensor};
 use serde_json::Value;
@@ -66,17 +67,11 @@ pub(crate) fn tensor_from_json<T: Float>(
     Tensor::from_vec(data.into_iter().map(T::from_f64).collect(), &shape)
 }
 
-/// The integer axes of a config entry that may be an int, a list of ints or null.
-pub(crate) fn axes_from_config(
-    config: &Value,
-    key: &str,
-    default: Vec<isize>,
-) -> Result<Vec<isize>> {
-    match config.get(key) {
-        None => Ok(default),
+/// The integer axes of an argument that may be an int, a list of ints or null (no axes).
+pub(crate) fn axes_from_args(args: &Args, key: &str, default: Vec<isize>) -> Result<Vec<isize>> {
+    match args.get(key) {
         Some(Value::Null) => Ok(Vec::new()),
-        Some(Value::Array(_)) => super::config_or(config, key, default),
-        Some(_) => Ok(vec![super::config_or(config, key, 0isize)?]),
+        _ => args.one_or_list(key, default),
     }
 }
 
@@ -108,17 +103,12 @@ mod tests {
                 .to_string();
             assert!(err.contains("`scale`"), "{err}");
         }
-        assert_eq!(
-            axes_from_config(&json!({"axis": null}), "axis", vec![-1]).unwrap(),
-            Vec::<isize>::new()
-        );
-        assert_eq!(
-            axes_from_config(&json!({"axis": 2}), "axis", vec![-1]).unwrap(),
-            vec![2]
-        );
-        assert_eq!(
-            axes_from_config(&json!({}), "axis", vec![-1]).unwrap(),
-            vec![-1]
-        );
+        let axes = |config: Value| {
+            let args = Args::new("L", &config).unwrap();
+            axes_from_args(&args, "axis", vec![-1]).unwrap()
+        };
+        assert_eq!(axes(json!({"axis": null})), Vec::<isize>::new());
+        assert_eq!(axes(json!({"axis": 2})), vec![2]);
+        assert_eq!(axes(json!({})), vec![-1]);
     }
 }

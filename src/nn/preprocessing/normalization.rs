@@ -1,7 +1,8 @@
 //! Normalization: `(x - mean) / sqrt(variance)` per feature, with `adapt`'s statistics.
 
-use super::{axes_from_config, tensor_from_json};
+use super::{axes_from_args, tensor_from_json};
 use crate::bail;
+use crate::config::Args;
 use crate::error::{fmt_shape, Result};
 use crate::nn::{Layer, NewWeight};
 use crate::tensor::shape::normalize_axis;
@@ -42,10 +43,10 @@ impl<T: Float> Normalization<T> {
     /// `variance`) sharing `weights`: the adapted `[mean, variance, count]`, or none
     /// when the config gives `mean` and `variance`.
     pub fn from_config(config: &Value, weights: &[Tensor<T>]) -> Result<Self> {
-        let axis = axes_from_config(config, "axis", vec![-1])?;
-        let invert = super::super::config_or(config, "invert", false)?;
-        let given = |key: &str| config.get(key).filter(|v| !v.is_null());
-        let (mean, variance) = match (given("mean"), given("variance"), weights.len()) {
+        let args = Args::new("Normalization", config)?;
+        let axis = axes_from_args(&args, "axis", vec![-1])?;
+        let invert = args.or("invert", false)?;
+        let (mean, variance) = match (args.given("mean"), args.given("variance"), weights.len()) {
             (Some(m), Some(v), 0) => (
                 tensor_from_json("Normalization", "mean", m)?,
                 tensor_from_json("Normalization", "variance", v)?,
@@ -193,8 +194,8 @@ impl Normalization<f32> {
     /// A new layer holds no weights when its config gives `mean` and `variance`;
     /// otherwise its statistics must first be adapted to data (Python's `adapt`).
     pub fn new_weights(config: &Value, _input_shape: &[usize]) -> Result<Vec<NewWeight>> {
-        let given = |key: &str| config.get(key).is_some_and(|v| !v.is_null());
-        if !(given("mean") && given("variance")) {
+        let args = Args::new("Normalization", config)?;
+        if args.given("mean").is_none() || args.given("variance").is_none() {
             bail!(
                 InvalidArgument,
                 "Normalization: a new layer needs `mean` and `variance` in its config, or \

@@ -2,6 +2,7 @@
 
 use super::tensor_from_json;
 use crate::bail;
+use crate::config::Args;
 use crate::error::Result;
 use crate::nn::Layer;
 use crate::tensor::{Float, Tensor};
@@ -19,14 +20,13 @@ pub struct Rescaling<T: Float = f32> {
 impl<T: Float> Rescaling<T> {
     /// The layer of a Keras `Rescaling` config (`scale`, `offset`, default 0).
     pub fn from_config(config: &Value) -> Result<Self> {
-        let scale = match config.get("scale") {
-            None | Some(Value::Null) => {
-                bail!(InvalidArgument, "Rescaling: the config has no `scale`")
-            }
+        let args = Args::new("Rescaling", config)?;
+        let scale = match args.given("scale") {
+            None => bail!(InvalidArgument, "Rescaling: the config has no `scale`"),
             Some(v) => tensor_from_json("Rescaling", "scale", v)?,
         };
-        let offset = match config.get("offset") {
-            None | Some(Value::Null) => Tensor::scalar(T::zero()),
+        let offset = match args.given("offset") {
+            None => Tensor::scalar(T::zero()),
             Some(v) => tensor_from_json("Rescaling", "offset", v)?,
         };
         Ok(Rescaling { scale, offset })
