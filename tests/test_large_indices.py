@@ -64,10 +64,9 @@ def test_an_eager_layer_call_returns_the_exact_rows():
     layer = kd.layers.Embedding(ROWS, 1)
     out = layer(IDX).numpy()
     np.testing.assert_array_equal(out, layer.get_weights()[0][IDX])
-    assert kd.ops.take(kd.ops.arange(ROWS), [BIG, -1]).numpy().tolist() == [
-        np.float32(BIG),
-        np.float32(ROWS - 1),
-    ]
+    values = np.zeros(ROWS, np.float32)
+    values[[BIG, -1]] = [1.0, 2.0]  # the rounded index, 2**24, holds 0
+    np.testing.assert_array_equal(kd.ops.take(values, [BIG, -1]).numpy(), values[[BIG, -1]])
 
 
 @pytest.mark.parametrize("make", [sequential, functional], ids=["sequential", "functional"])
@@ -86,16 +85,17 @@ def test_training_updates_exactly_the_indexed_rows(make):
     np.testing.assert_allclose(loss, np.mean((after[IDX[:, 0]] - y) ** 2), rtol=1e-5)
 
 
-def test_fit_with_shuffled_batches_and_validation_trains_the_exact_rows():
+@pytest.mark.parametrize("dtype", [np.int64, np.int32])
+def test_fit_with_shuffled_batches_and_validation_trains_the_exact_rows(dtype):
     """One row per batch, shuffled: each step moves only its own row, whatever the
     order. validation_split holds out the last rows, which stay untouched; validation_data
     reads its rows exactly too."""
     model = sequential()
     table = table_of(model)
     y = np.array([[1.0], [-1.0], [0.5], [2.0]], np.float32)
-    val_idx, val_y = np.array([[2**24 + 5]], np.int64), np.array([[0.25]], np.float32)
+    val_idx, val_y = np.array([[2**24 + 5]], dtype), np.array([[0.25]], np.float32)
     history = model.fit(
-        IDX,
+        IDX.astype(dtype),
         y,
         batch_size=1,
         epochs=1,
@@ -115,7 +115,12 @@ def test_fit_with_shuffled_batches_and_validation_trains_the_exact_rows():
         history.history["val_loss"][0], (after[held_out, 0] - y[3, 0]) ** 2, rtol=1e-5
     )
     history = model.fit(
-        IDX[:1], y[:1], epochs=1, validation_data=(val_idx, val_y), shuffle=True, verbose=0
+        IDX[:1].astype(dtype),
+        y[:1],
+        epochs=1,
+        validation_data=(val_idx, val_y),
+        shuffle=True,
+        verbose=0,
     )
     final = table_of(model)
     np.testing.assert_allclose(
@@ -154,3 +159,11 @@ def test_paths_that_would_round_raise_instead():
     )
     with pytest.raises(kd.errors.InvalidArgumentError, match=r"x\['a'\].*16,777,217.*2\*\*24"):
         mixed.predict([IDX[:1], np.ones((1, 1), np.float32)], verbose=0)
+
+
+def test_integer_lookup_reads_large_tokens_exactly():
+    layer = kd.layers.IntegerLookup(vocabulary=[2**24, BIG])
+    tokens = np.array([BIG, 2**24, 7])
+    np.testing.assert_array_equal(layer(tokens).numpy(), [2, 1, 0])
+    with pytest.raises(kd.errors.InvalidArgumentError, match=r"token 16777216"):
+        layer(tokens.astype(np.float32))

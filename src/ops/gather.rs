@@ -12,7 +12,7 @@ use std::ops::Range;
 /// `T::EXACT_INTEGERS_BELOW` (2**24 in float32) in magnitude may be another index
 /// rounded, so it is refused rather than read as a wrong one. Errors name `op`, and
 /// `size` (as "input_dim 5") for an index out of range.
-pub(crate) fn checked_indices<T: Float>(
+fn checked_indices<T: Float>(
     indices: &Tensor<T>,
     range: Range<i64>,
     op: &str,
@@ -51,7 +51,7 @@ pub(crate) fn checked_indices<T: Float>(
                     InvalidArgument,
                     "{op}: index {f} is held as a {} value, which holds integers exactly only \
                      below {}: it may be another index, rounded. Pass the indices as integer \
-                     data (an int32 or int64 array) straight to the layer, so that they stay exact",
+                     data (an int32 or int64 array), which stays exact",
                     T::DTYPE,
                     T::EXACT_INTEGERS_BELOW
                 );

@@ -37,7 +37,12 @@ pub fn to_tensor(obj: &Bound<'_, PyAny>) -> PyResult<Tensor<f32>> {
             let arr: PyReadonlyArrayDyn<'_, f32> = arr.extract()?;
             Ok(Tensor::from_vec(slice(&arr)?.to_vec(), arr.shape())?)
         }
-        Numeric::Integer(arr) => {
+        Numeric::I32(arr) => {
+            let arr: PyReadonlyArrayDyn<'_, i32> = arr.extract()?;
+            let exact = slice(&arr)?.iter().map(|&i| i64::from(i)).collect();
+            Ok(Tensor::from_integers(exact, arr.shape())?)
+        }
+        Numeric::I64(arr) => {
             let arr: PyReadonlyArrayDyn<'_, i64> = arr.extract()?;
             Ok(Tensor::from_integers(slice(&arr)?.to_vec(), arr.shape())?)
         }
@@ -48,31 +53,35 @@ fn slice<'a, E: numpy::Element>(arr: &'a PyReadonlyArrayDyn<'_, E>) -> PyResult<
     Ok(arr.as_slice().map_err(|e| Error::Internal(e.to_string()))?)
 }
 
-/// A numpy array as the engine reads it: native-endian, aligned and C-ordered.
+/// A numpy array as the engine reads it: native-endian, aligned and C-ordered. Integer
+/// data stays integer, since float32 would round integers from 2**24 on: int32 where
+/// its values fit (no larger than float32), else int64.
 enum Numeric<'py> {
     Float(Bound<'py, PyAny>),
-    /// int64, for integer data: float32 would round integers from 2**24 on.
-    Integer(Bound<'py, PyAny>),
+    I32(Bound<'py, PyAny>),
+    I64(Bound<'py, PyAny>),
 }
 
-/// `obj` as a float32 array, or an int64 one for integer data: the array itself when it
-/// already is one, else a converted copy.
+/// `obj` as a float32, int32 or int64 array: the array itself when it already is one,
+/// else a converted copy.
 fn numeric_array<'py>(obj: &Bound<'py, PyAny>) -> PyResult<Numeric<'py>> {
     let np = obj.py().import("numpy")?;
     let arr = np.call_method1("asarray", (obj,))?;
     let dtype = arr.getattr("dtype")?;
     let kind: String = dtype.getattr("kind")?.extract()?;
+    let itemsize: usize = dtype.getattr("itemsize")?.extract()?;
     let require = |ty: &str| np.call_method1("require", (&arr, np.getattr(ty)?, "CA"));
-    match kind.as_str() {
-        "i" => Ok(Numeric::Integer(require("int64")?)),
+    match (kind.as_str(), itemsize) {
+        ("i", ..=4) | ("u", ..=2) => Ok(Numeric::I32(require("int32")?)),
+        ("i", _) | ("u", 4) => Ok(Numeric::I64(require("int64")?)),
         // uint64 beyond int64's range is no index of any table: it goes as floats.
-        "u" if dtype.getattr("itemsize")?.extract::<usize>()? < 8
-            || arr.getattr("size")?.extract::<usize>()? == 0
-            || arr.call_method0("max")?.extract::<i64>().is_ok() =>
+        ("u", _)
+            if arr.getattr("size")?.extract::<usize>()? == 0
+                || arr.call_method0("max")?.extract::<i64>().is_ok() =>
         {
-            Ok(Numeric::Integer(require("int64")?))
+            Ok(Numeric::I64(require("int64")?))
         }
-        "b" | "u" | "f" => Ok(Numeric::Float(require("float32")?)),
+        ("b" | "u" | "f", _) => Ok(Numeric::Float(require("float32")?)),
         _ => Err(dtype_error(format!(
             "tensor: expected numeric data (bool, integer or float), got an array of dtype {}",
             dtype.str()?
@@ -121,9 +130,9 @@ impl<E: numpy::Element> NumpyRows<E> {
     }
 }
 
-/// Training rows from an array: the caller's own buffer when it is already float32 or
-/// int64 and C-ordered (no copy of the dataset), else one converted copy. Integer data
-/// stays exact up to the batches (see [`Rows::from_integers`]).
+/// Training rows from an array: the caller's own buffer when it is already float32,
+/// int32 or int64 and C-ordered (no copy of the dataset), else one converted copy. Integer data
+/// stays exact up to the batches (see [`Rows::from_i64`]).
 pub fn to_rows(obj: &Bound<'_, PyAny>) -> PyResult<Rows> {
     if let Ok(t) = obj.cast::<PyTensor>() {
         return Ok(Rows::from_tensor(&t.borrow().inner)?);
@@ -133,9 +142,13 @@ pub fn to_rows(obj: &Bound<'_, PyAny>) -> PyResult<Rows> {
             let (rows, shape) = NumpyRows::<f32>::of(arr)?;
             Rows::new(Arc::new(rows), &shape)?
         }
-        Numeric::Integer(arr) => {
+        Numeric::I32(arr) => {
+            let (rows, shape) = NumpyRows::<i32>::of(arr)?;
+            Rows::from_i32(Arc::new(rows), &shape)?
+        }
+        Numeric::I64(arr) => {
             let (rows, shape) = NumpyRows::<i64>::of(arr)?;
-            Rows::from_integers(Arc::new(rows), &shape)?
+            Rows::from_i64(Arc::new(rows), &shape)?
         }
     })
 }

@@ -51,7 +51,7 @@ fn token_of<T: Float>(v: T) -> Result<i64> {
             InvalidArgument,
             "{LAYER}: token {f} is held as a {} value, which holds integers exactly only \
              below {}: it may be another token, rounded. Pass the tokens as integer data \
-             (an int32 or int64 array) straight to the layer, so that they stay exact",
+             (an int32 or int64 array), which stays exact",
             T::DTYPE,
             T::EXACT_INTEGERS_BELOW
         );
