@@ -685,30 +685,3 @@ def test_unusual_arrays_train_and_predict_as_contiguous_float32(name):
         assert other[0] == results[0][0] and other[1] == results[0][1]
         np.testing.assert_array_equal(other[2], results[0][2])
     np.testing.assert_array_equal(x, saved)
-
-
-def test_integers_that_float32_would_round_are_refused_by_name():
-    """Embedding indices (and labels) above 2**24 would be rounded to other values in
-    float32, which kandle computes in: a clear error instead of a wrong row."""
-    model = kd.Sequential([kd.Input((1,)), kd.layers.Embedding(2**24 + 8, 2), kd.layers.Flatten()])
-    model.compile(optimizer="sgd", loss="mse")
-    exact = np.array([[2**24], [3]], np.int64)
-    table = model.layers[0].get_weights()[0]
-    np.testing.assert_array_equal(model.predict(exact, verbose=0), table[[2**24, 3]])
-    rounded = np.array([[2**24 + 1], [3]], np.int64)
-    y = np.zeros((2, 2), np.float32)
-    for call in (
-        lambda: model.predict(rounded, verbose=0),
-        lambda: model.fit(rounded, y, verbose=0),
-        lambda: model.evaluate(rounded, y, verbose=0),
-        lambda: model.predict_on_batch(rounded),
-        lambda: model.train_on_batch(rounded, y),
-    ):
-        with pytest.raises(kd.errors.InvalidArgumentError, match=r"x.*16,777,217.*2\*\*24"):
-            call()
-    np.testing.assert_array_equal(model.layers[0].get_weights()[0], table)
-    labels = np.array([2**25, 1], np.int64)
-    clf = kd.Sequential([kd.Input((2,)), kd.layers.Dense(3)])
-    clf.compile(optimizer="sgd", loss="sparse_categorical_crossentropy")
-    with pytest.raises(kd.errors.InvalidArgumentError, match=r"y.*33,554,432"):
-        clf.fit(np.ones((2, 2), np.float32), labels, verbose=0)

@@ -39,28 +39,8 @@ def as_batch_array(name: str, value: Any) -> np.ndarray | None:
         raise TypeError(f"{name}: expected numeric data, got an array of dtype {arr.dtype}")
     if arr.ndim == 0:
         raise ShapeError(f"{name}: expected an array with a batch axis, got a scalar")
-    _check_exact_in_float32(name, arr)
+    # Integer data stays integer: the engine keeps it exact up to the Embedding's gather.
     return arr
-
-
-# Integers of larger magnitude are rounded in float32, which the engine computes in.
-_FLOAT32_EXACT = 2**24
-
-
-def _check_exact_in_float32(name: str, arr: np.ndarray) -> None:
-    """Refuses integer data that float32 would round (an Embedding index above 2**24
-    would pick another row): an error instead of a silently wrong result."""
-    if arr.dtype.kind not in "iu" or arr.size == 0 or arr.dtype.itemsize < 4:
-        return
-    low, high = int(arr.min()), int(arr.max())
-    if max(-low, high) > _FLOAT32_EXACT:
-        raise InvalidArgumentError(
-            f"{name}: holds integers up to {max(-low, high):,} in magnitude, but kandle "
-            f"computes in float32, which holds integers exactly only up to 2**24 "
-            f"({_FLOAT32_EXACT:,}): an Embedding index or class label above it would be "
-            "rounded to another one. Cast the array to float32 yourself if rounding is "
-            "what you want."
-        )
 
 
 def warn_non_finite(method: str, **arrays: np.ndarray | None) -> None:

@@ -368,7 +368,7 @@ class Functional(Model):
                     f"expected shape {(None, *tensor.shape[1:])}, got {(None, *arr.shape[1:])}"
                 )
         self._packed_input_shapes = [tuple(a.shape[1:]) for a in arrays]  # type: ignore[union-attr]
-        return _pack(arrays, argument)  # type: ignore[arg-type]
+        return _pack(arrays, argument, self.input_names)  # type: ignore[arg-type]
 
     def _pack_targets(self, y: Any, argument: str) -> np.ndarray | None:
         if y is None:
@@ -383,7 +383,7 @@ class Functional(Model):
             if arr is None:
                 raise InvalidArgumentError(f"{argument}: the targets of output {name!r} are None")
         self._target_shapes = [tuple(a.shape[1:]) for a in arrays]  # type: ignore[union-attr]
-        return _pack(arrays, argument)  # type: ignore[arg-type]
+        return _pack(arrays, argument, self.output_names)  # type: ignore[arg-type]
 
     def _split_outputs(self, packed: np.ndarray, input_rows: int) -> Any:
         """The predictions of each output, from the engine's packed array."""
@@ -653,8 +653,9 @@ class Functional(Model):
         return functional_from_config(config)
 
 
-def _pack(arrays: list[np.ndarray], argument: str) -> np.ndarray:
-    """One array of several with the same rows: each flattened per row, side by side."""
+def _pack(arrays: list[np.ndarray], argument: str, names: list[str]) -> np.ndarray:
+    """One array of several (named ``names``) with the same rows: each flattened per row,
+    side by side."""
     rows = {len(a) for a in arrays}
     if len(rows) > 1:
         raise ShapeError(
@@ -664,4 +665,29 @@ def _pack(arrays: list[np.ndarray], argument: str) -> np.ndarray:
     if len(arrays) == 1:
         return arrays[0]
     n = rows.pop()
+    if all(a.dtype.kind in "iu" for a in arrays):
+        # All integers (indices): packed exactly, as int64.
+        return np.concatenate([np.asarray(a, np.int64).reshape(n, -1) for a in arrays], axis=1)
+    for name, a in zip(names, arrays):
+        _check_exact_in_float32(f"{argument}[{name!r}]", a)
     return np.concatenate([np.asarray(a, np.float32).reshape(n, -1) for a in arrays], axis=1)
+
+
+# Integers from this magnitude on may be rounded to others in float32.
+_FLOAT32_EXACT = 2**24
+
+
+def _check_exact_in_float32(name: str, arr: np.ndarray) -> None:
+    """Refuses integer data that packing with float inputs would round in float32 (an
+    Embedding index above 2**24 would pick another row): an error, not a wrong row."""
+    if arr.dtype.kind not in "iu" or arr.size == 0 or arr.dtype.itemsize < 4:
+        return
+    largest = max(-int(arr.min()), int(arr.max()))
+    if largest >= _FLOAT32_EXACT:
+        raise InvalidArgumentError(
+            f"{name}: holds integers up to {largest:,} in magnitude, but is packed with float "
+            f"inputs into float32, which holds integers exactly only below 2**24 "
+            f"({_FLOAT32_EXACT:,}): an Embedding index there could be rounded to another one. "
+            "Pass integer inputs alone or all as integers, or cast them to float32 yourself "
+            "if rounding is what you want."
+        )

@@ -29,6 +29,9 @@ pub trait Float:
 {
     /// NumPy's name for the type.
     const DTYPE: &'static str;
+    /// Integers below this magnitude are held exactly (2**24 for f32, 2**53 for f64); a
+    /// whole value from here on may be another integer, rounded.
+    const EXACT_INTEGERS_BELOW: f64;
     /// Idle buffers of this type, reused by new tensors.
     fn pool() -> &'static super::pool::BufferPool<Self>;
     /// The nearest value of this type to `v`.
@@ -39,6 +42,7 @@ pub trait Float:
 
 impl Float for f32 {
     const DTYPE: &'static str = "float32";
+    const EXACT_INTEGERS_BELOW: f64 = 16_777_216.0;
     fn pool() -> &'static super::pool::BufferPool<Self> {
         static POOL: super::pool::BufferPool<f32> = super::pool::BufferPool::new();
         &POOL
@@ -53,6 +57,7 @@ impl Float for f32 {
 
 impl Float for f64 {
     const DTYPE: &'static str = "float64";
+    const EXACT_INTEGERS_BELOW: f64 = 9_007_199_254_740_992.0;
     fn pool() -> &'static super::pool::BufferPool<Self> {
         static POOL: super::pool::BufferPool<f64> = super::pool::BufferPool::new();
         &POOL

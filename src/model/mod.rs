@@ -780,13 +780,7 @@ fn rows(t: &Tensor, what: &str) -> Result<usize> {
 
 /// The rows `range` of `x` and `y`, as the engine's data.
 fn dataset(x: &Tensor, y: &Tensor, range: std::ops::Range<usize>) -> Result<Dataset> {
-    let part = |t: &Tensor| {
-        let per_row: usize = t.shape()[1..].iter().product();
-        let mut shape = t.shape().to_vec();
-        shape[0] = range.len();
-        let values = t.data()[range.start * per_row..range.end * per_row].to_vec();
-        Rows::new(Arc::new(values), &shape)
-    };
+    let part = |t: &Tensor| Rows::from_tensor_rows(t, range.clone());
     Dataset::new(part(x)?, Some(part(y)?), None)
 }
 

@@ -9,6 +9,7 @@ use crate::bail;
 use crate::error::{fmt_shape, Result};
 use crate::nn::Layer;
 use crate::tensor::Tensor;
+use std::ops::Range;
 use std::sync::Arc;
 
 /// One call of a layer in the graph.
@@ -142,26 +143,35 @@ impl Graph {
 }
 
 /// The columns of a `(batch, total)` array cut into blocks of `shapes` (per-sample
-/// shapes, which together hold `total` values), as `(batch, *shape)` tensors.
+/// shapes, which together hold `total` values), as `(batch, *shape)` tensors; integer
+/// data keeps its exact integers.
 pub fn split_columns(x: &Tensor, shapes: &[Vec<usize>]) -> Result<Vec<Tensor>> {
     let batch = x.shape()[0];
     let total = x.shape()[1];
-    let data = x.data();
     let mut start = 0;
     shapes
         .iter()
         .map(|shape| {
             let width: usize = shape.iter().product();
-            let mut part = Vec::with_capacity(batch * width);
-            for row in data.chunks_exact(total.max(1)).take(batch) {
-                part.extend_from_slice(&row[start..start + width]);
-            }
+            let columns = start..start + width;
             start += width;
             let mut full = vec![batch];
             full.extend(shape);
-            Tensor::from_vec(part, &full)
+            match x.integers() {
+                Some(exact) => Tensor::from_integers(cut(exact, batch, total, columns), &full),
+                None => Tensor::from_vec(cut(&x.data(), batch, total, columns), &full),
+            }
         })
         .collect()
+}
+
+/// The `columns` of each of the `batch` rows of `total` values in `data`.
+fn cut<E: Copy>(data: &[E], batch: usize, total: usize, columns: Range<usize>) -> Vec<E> {
+    let mut part = Vec::with_capacity(batch * columns.len());
+    for row in data.chunks_exact(total.max(1)).take(batch) {
+        part.extend_from_slice(&row[columns.clone()]);
+    }
+    part
 }
 
 /// Tensors with a common batch axis packed side by side into one `(batch, total)`

@@ -16,7 +16,7 @@ pub use graph::{is_grad_enabled, no_grad, set_grad_enabled, BackwardArgs, Backwa
 
 use crate::bail;
 use crate::error::{fmt_shape, Result};
-use crate::kernels::pool::alloc;
+use crate::kernels::pool::{alloc, alloc_for_overwrite};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{
     Arc, Mutex, OnceLock, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard, Weak,
@@ -41,6 +41,10 @@ struct Inner<T: Float> {
     node: Option<Node<T>>,
     /// Variables are leaves that gradients are taken for and optimizers update.
     variable: bool,
+    /// The exact integers of a tensor made from integer data (indices, labels), which
+    /// index ops read instead of the floats: float32 rounds integers from 2**24 on. Set
+    /// only where data comes in ([`Tensor::from_integers`]); every op's result drops them.
+    integers: Option<Vec<i64>>,
     /// Variables only: the slot that the graphs recorded since the last write share, so
     /// that the next write first saves the value they read (see [`SavedValue`]).
     readers: Mutex<Weak<SavedValue<T>>>,
@@ -106,6 +110,7 @@ impl<T: Float> Tensor<T> {
             id: next_id(),
             shape,
             data: RwLock::new(data),
+            integers: None,
             node,
             variable,
             readers: Mutex::new(Weak::new()),
@@ -124,6 +129,31 @@ impl<T: Float> Tensor<T> {
             );
         }
         Ok(Self::make(data, shape.to_vec(), None, false))
+    }
+
+    /// A constant tensor of row-major integer data: float values for the ops, and the
+    /// integers themselves for index ops (see [`Tensor::integers`]).
+    pub fn from_integers(integers: Vec<i64>, shape: &[usize]) -> Result<Self> {
+        let n = shape::checked_numel(shape, std::mem::size_of::<T>())?;
+        if n != integers.len() {
+            bail!(
+                Shape,
+                "from_integers: {} values do not fill shape {} ({n} elements)",
+                integers.len(),
+                fmt_shape(shape)
+            );
+        }
+        let mut data = alloc_for_overwrite::<T>(n)?;
+        for (d, &i) in data.iter_mut().zip(&integers) {
+            *d = T::from_f64(i as f64);
+        }
+        Ok(Self::make(data, shape.to_vec(), None, false).with_integers(Some(integers)))
+    }
+
+    /// A fresh tensor (the only handle) given exact integers.
+    fn with_integers(mut self, integers: Option<Vec<i64>>) -> Self {
+        Arc::get_mut(&mut self.0).expect("fresh tensor").integers = integers;
+        self
     }
 
     /// The result of an op: recorded for autodiff when grad mode is on and an input
@@ -190,9 +220,10 @@ impl<T: Float> Tensor<T> {
         Self::make(self.to_vec(), self.shape().to_vec(), None, true)
     }
 
-    /// A new constant with the same values, cut from the graph.
+    /// A new constant with the same values (and exact integers), cut from the graph.
     pub fn detach(&self) -> Self {
         Self::make(self.to_vec(), self.shape().to_vec(), None, false)
+            .with_integers(self.0.integers.clone())
     }
 
     /// This tensor's unique id (the key of its gradient).
@@ -213,6 +244,12 @@ impl<T: Float> Tensor<T> {
     /// The number of elements.
     pub fn numel(&self) -> usize {
         self.0.shape.iter().product()
+    }
+
+    /// The exact integers of a tensor made from integer data, if it was; index ops
+    /// ([`Tensor::take_rows`]) read them rather than the rounded floats.
+    pub fn integers(&self) -> Option<&[i64]> {
+        self.0.integers.as_deref()
     }
 
     /// Whether this is a variable: a leaf that optimizers update in place.
@@ -360,6 +397,7 @@ impl<T: Float> Tensor<T> {
             .map(|&v| U::from_f64(v.to_f64()))
             .collect();
         Tensor::make(data, self.shape().to_vec(), None, self.is_variable())
+            .with_integers(self.0.integers.clone())
     }
 }
 

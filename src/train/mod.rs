@@ -631,8 +631,14 @@ impl Trainer {
             let end = (start + PREDICT_ROWS).min(rows);
             let mut shape = x.shape().to_vec();
             shape[0] = end - start;
-            let block =
-                Tensor::from_vec(x.data()[start * per_row..end * per_row].to_vec(), &shape)?;
+            let block = match x.integers() {
+                Some(exact) => {
+                    Tensor::from_integers(exact[start * per_row..end * per_row].to_vec(), &shape)?
+                }
+                None => {
+                    Tensor::from_vec(x.data()[start * per_row..end * per_row].to_vec(), &shape)?
+                }
+            };
             let y = no_grad(|| self.forward(&block, false))?;
             out_shape = y.shape().to_vec();
             if out.is_empty() {

@@ -25,8 +25,9 @@ class Embedding(Layer):
     """Turns integer indices in ``[0, input_dim)`` into rows of a trainable
     ``(input_dim, output_dim)`` table; the output has one more axis, of ``output_dim``.
 
-    Indices may come as integer or float arrays; an index out of range raises an error
-    naming it.
+    Indices may come as integer or float arrays; integer ones stay exact up to the
+    lookup (float32 would round an index above 2**24, so a float index that large raises
+    an error). An index out of range raises an error naming it.
 
     >>> import kandle as kd
     >>> layer = kd.layers.Embedding(input_dim=10, output_dim=4)

@@ -40,11 +40,22 @@ pub struct IntegerLookup {
 const MODES: &[&str] = &["int", "one_hot", "multi_hot", "count"];
 const LAYER: &str = "IntegerLookup";
 
-/// A whole number held by `v`, or an error naming the layer.
+/// A whole number held by `v`, or an error naming the layer. A float at or above
+/// `T::EXACT_INTEGERS_BELOW` (2**24 in float32) may be another token rounded.
 fn token_of<T: Float>(v: T) -> Result<i64> {
     let f = v.to_f64();
     if f.fract() != 0.0 || !f.is_finite() {
         bail!(InvalidArgument, "{LAYER}: expected integer inputs, got {f}");
+    }
+    if f.abs() >= T::EXACT_INTEGERS_BELOW {
+        bail!(
+            InvalidArgument,
+            "{LAYER}: token {f} is held as a {} value, which holds integers exactly only \
+             below {}: it may be another token, rounded. Pass the tokens as integer data \
+             (an int32 or int64 array), which stays exact",
+            T::DTYPE,
+            T::EXACT_INTEGERS_BELOW
+        );
     }
     Ok(f as i64)
 }
@@ -199,17 +210,25 @@ impl IntegerLookup {
     /// The encoded vocabulary index of each token of `x`, or with `invert` the token of each
     /// index.
     pub fn forward<T: Float>(&self, x: &Tensor<T>) -> Result<Tensor<T>> {
-        let data = x.data();
-        if self.invert {
-            let out = data
+        // Integer data's exact tokens, else the floats' (see `Tensor::integers`).
+        let tokens = match x.integers() {
+            Some(exact) => exact.to_vec(),
+            None => x
+                .data()
                 .iter()
-                .map(|&v| Ok(T::from_f64(self.token_at(token_of(v)?) as f64)))
-                .collect::<Result<Vec<_>>>()?;
+                .map(|&v| token_of(v))
+                .collect::<Result<_>>()?,
+        };
+        if self.invert {
+            let out = tokens
+                .iter()
+                .map(|&t| T::from_f64(self.token_at(t) as f64))
+                .collect();
             return Tensor::from_vec(out, x.shape());
         }
-        let indices = data
+        let indices = tokens
             .iter()
-            .map(|&v| self.lookup(token_of(v)?))
+            .map(|&t| self.lookup(t))
             .collect::<Result<Vec<_>>>()?;
         let depth = match (self.pad_to_max_tokens, self.max_tokens) {
             (true, Some(max)) => max,
@@ -314,6 +333,18 @@ mod tests {
             .forward(&t(&[12., 1138., 0., 42., 0., 36.], &[2, 3]))
             .unwrap();
         assert_eq!(y.to_vec(), vec![2., 4., 0., 5., 0., 3.]);
+    }
+
+    /// Tokens from integer data are read exactly beyond 2**24 (float32 rounds 2**24 + 1
+    /// to 2**24); float tokens that large may be rounded and are refused.
+    #[test]
+    fn large_tokens_stay_exact_from_integer_data() {
+        let (a, b) = ((1i64 << 24) + 1, 1i64 << 24);
+        let layer = IntegerLookup::from_config(&json!({"vocabulary": [b, a]})).unwrap();
+        let x = Tensor::<f32>::from_integers(vec![a, b, 7], &[3]).unwrap();
+        assert_eq!(layer.forward(&x).unwrap().to_vec(), vec![2., 1., 0.]);
+        let err = layer.forward(&t(&[16_777_216.0], &[1])).unwrap_err();
+        assert!(err.to_string().contains("token 16777216"), "{err}");
     }
 
     #[test]
