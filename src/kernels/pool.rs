@@ -9,7 +9,7 @@ use std::sync::Mutex;
 
 /// Buffers smaller than this go straight to the allocator, which handles them well.
 pub(crate) const MIN_ELEMENTS: usize = 1 << 12;
-/// At most this many idle buffers are kept.
+/// At most this many idle buffers are kept, the most recently given.
 const MAX_BUFFERS: usize = 64;
 
 /// Idle buffers of one element type.
@@ -34,18 +34,24 @@ impl<T: Float> BufferPool<T> {
             .filter(|(_, b)| b.capacity() >= n && b.capacity() <= 2 * n)
             .min_by_key(|(_, b)| b.capacity())
             .map(|(i, _)| i)?;
-        Some(idle.swap_remove(best))
+        Some(idle.remove(best))
     }
 
-    /// Keeps `buffer`, values and all, for a later [`BufferPool::take`].
+    /// Keeps `buffer`, values and all, for a later [`BufferPool::take`]. A full pool
+    /// lets its longest-idle buffer go instead: buffers that no step takes back (one an
+    /// op allocated itself, a step after step) must not crowd out those every step
+    /// reuses.
     pub(crate) fn give(&self, buffer: Vec<T>) {
         if buffer.capacity() < MIN_ELEMENTS {
             return;
         }
-        let mut idle = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        if idle.len() < MAX_BUFFERS {
+        let evicted = {
+            let mut idle = self.0.lock().unwrap_or_else(|e| e.into_inner());
+            let oldest = (idle.len() == MAX_BUFFERS).then(|| idle.remove(0));
             idle.push(buffer);
-        }
+            oldest
+        };
+        drop(evicted); // freed outside the lock
     }
 }
 
@@ -118,5 +124,29 @@ fn fresh_zeroed<T: Float>(n: usize) -> Result<Vec<T>> {
             return Err(too_large());
         }
         Ok(Vec::from_raw_parts(ptr, n, n))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{BufferPool, MAX_BUFFERS, MIN_ELEMENTS};
+
+    /// Buffers that nobody takes back (a copy an op made itself, given at every step)
+    /// fill the pool; the next buffer given must still be kept, and the oldest idle one
+    /// let go, so that the buffers a step reuses keep coming back.
+    #[test]
+    fn a_full_pool_keeps_the_newest_buffers() {
+        let pool = BufferPool::<f32>::new();
+        let (unused, reused) = (MIN_ELEMENTS * 3, MIN_ELEMENTS * 7);
+        for _ in 0..MAX_BUFFERS {
+            pool.give(vec![0.0; unused]);
+        }
+        pool.give(vec![0.0; reused]);
+        let taken = pool.take(reused).expect("the newest buffer is kept");
+        assert_eq!(taken.capacity(), reused);
+        assert_eq!(pool.0.lock().unwrap().len(), MAX_BUFFERS - 1);
+        // A buffer is only handed out for a size it fits well.
+        assert!(pool.take(unused * 3).is_none());
+        assert!(pool.take(unused).is_some());
     }
 }

@@ -302,9 +302,17 @@ impl<T: Float> Tensor<T> {
         })
     }
 
-    /// A copy of the row-major data.
+    /// A copy of the row-major data (in a buffer from the pool of reused ones, when it
+    /// has one).
     pub fn to_vec(&self) -> Vec<T> {
-        self.data().clone()
+        let data = self.data();
+        match crate::kernels::pool::alloc_for_overwrite::<T>(data.len()) {
+            Ok(mut copy) => {
+                copy.copy_from_slice(&data);
+                copy
+            }
+            Err(_) => data.clone(),
+        }
     }
 
     fn into_vec(self) -> Vec<T> {
