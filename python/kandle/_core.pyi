@@ -15,6 +15,8 @@ from typing_extensions import Never, disjoint_base
 
 __all__ = [
     "__version__",
+    "ACTIVATION_NAMES",
+    "INITIALIZER_NAMES",
     "Tensor",
     "Sequential",
     "snake_case",
@@ -75,6 +77,10 @@ __all__ = [
 ]
 
 __version__: str
+# The names of activations and (alias, class name) of initializers that Python's
+# `get` functions accept (src/python/nn.rs).
+ACTIVATION_NAMES: list[str]
+INITIALIZER_NAMES: list[tuple[str, str]]
 
 _Operand: TypeAlias = Tensor | float | int | npt.ArrayLike
 _Axis: TypeAlias = int | Sequence[int] | None

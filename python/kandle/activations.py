@@ -125,31 +125,9 @@ def log_softmax(x: ArrayLike, axis: int = -1) -> Tensor:
     return ops.log_softmax(x, axis)
 
 
-# Every name here is also known to the Rust engine (`ActivationFn::from_name`), so a
-# layer's config names an activation the Rust training loop can run.
-_BY_NAME: dict[str, Activation] = {
-    "elu": elu,
-    "exponential": exponential,
-    "gelu": gelu,
-    "hard_sigmoid": hard_sigmoid,
-    "hard_silu": hard_silu,
-    "hard_swish": hard_swish,
-    "leaky_relu": leaky_relu,
-    "linear": linear,
-    "log_sigmoid": log_sigmoid,
-    "log_softmax": log_softmax,
-    "mish": mish,
-    "relu": relu,
-    "relu6": relu6,
-    "selu": selu,
-    "sigmoid": sigmoid,
-    "silu": silu,
-    "softmax": softmax,
-    "softplus": softplus,
-    "softsign": softsign,
-    "swish": swish,
-    "tanh": tanh,
-}
+# The engine's names (`ActivationFn::from_name`), each this module's function of that
+# name, so that a layer's config names an activation the Rust training loop can run.
+_BY_NAME: dict[str, Activation] = {name: globals()[name] for name in _core.ACTIVATION_NAMES}
 
 
 def get(identifier: str | Activation | None) -> Activation:

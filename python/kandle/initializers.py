@@ -233,24 +233,9 @@ _CLASSES: dict[str, type[Initializer]] = {
     )
 }
 
-# Keras's snake_case names and aliases.
+# Keras's snake_case names and aliases: the engine's list (`INITIALIZER_NAMES`).
 _ALIASES: dict[str, type[Initializer]] = {
-    "zeros": Zeros,
-    "zero": Zeros,
-    "ones": Ones,
-    "one": Ones,
-    "constant": Constant,
-    "random_uniform": RandomUniform,
-    "uniform": RandomUniform,
-    "random_normal": RandomNormal,
-    "normal": RandomNormal,
-    "truncated_normal": TruncatedNormal,
-    "glorot_uniform": GlorotUniform,
-    "glorot_normal": GlorotNormal,
-    "he_uniform": HeUniform,
-    "he_normal": HeNormal,
-    "lecun_uniform": LecunUniform,
-    "lecun_normal": LecunNormal,
+    alias: _CLASSES[class_name] for alias, class_name in _core.INITIALIZER_NAMES
 }
 
 NAMES = tuple(_ALIASES)

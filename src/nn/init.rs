@@ -71,29 +71,48 @@ pub(crate) fn new_variable(
         .to_variable())
 }
 
+/// Keras's names of the initializers, aliases included, with the class each names:
+/// the one list that the Rust registry and the Python package read.
+pub const INITIALIZER_NAMES: &[(&str, &str)] = &[
+    ("zeros", "Zeros"),
+    ("zero", "Zeros"),
+    ("ones", "Ones"),
+    ("one", "Ones"),
+    ("constant", "Constant"),
+    ("random_uniform", "RandomUniform"),
+    ("uniform", "RandomUniform"),
+    ("random_normal", "RandomNormal"),
+    ("normal", "RandomNormal"),
+    ("truncated_normal", "TruncatedNormal"),
+    ("glorot_uniform", "GlorotUniform"),
+    ("glorot_normal", "GlorotNormal"),
+    ("he_uniform", "HeUniform"),
+    ("he_normal", "HeNormal"),
+    ("lecun_uniform", "LecunUniform"),
+    ("lecun_normal", "LecunNormal"),
+];
+
 /// Keras's `scale / (stddev of a normal truncated at ±2)`, for the variance-scaling family.
 const TRUNCATED_STD: f64 = 0.879_625_661_034_239_8;
 
 impl Initializer {
-    /// The initializer Keras calls `name`.
+    /// The initializer Keras calls `name` ([`INITIALIZER_NAMES`]), with its class's
+    /// defaults.
     pub fn from_name(name: &str) -> Result<Self> {
-        Ok(match name {
-            "zeros" | "zero" => Initializer::Zeros,
-            "ones" | "one" => Initializer::Ones,
-            "random_uniform" | "uniform" => Initializer::RandomUniform { min: -0.05, max: 0.05 },
-            "random_normal" | "normal" => Initializer::RandomNormal { mean: 0.0, stddev: 0.05 },
-            "truncated_normal" => Initializer::TruncatedNormal { mean: 0.0, stddev: 0.05 },
-            "glorot_uniform" => Initializer::GlorotUniform,
-            "glorot_normal" => Initializer::GlorotNormal,
-            "he_uniform" => Initializer::HeUniform,
-            "he_normal" => Initializer::HeNormal,
-            "lecun_uniform" => Initializer::LecunUniform,
-            "lecun_normal" => Initializer::LecunNormal,
-            _ => bail!(
+        match INITIALIZER_NAMES.iter().find(|(n, _)| *n == name) {
+            Some((_, class)) => {
+                Ok(Self::from_keras(&serde_json::json!({ "class_name": class }))?.0)
+            }
+            None => bail!(
                 InvalidArgument,
-                "unknown initializer: {name:?}; expected one of zeros, ones, constant, random_uniform, uniform, random_normal, normal, truncated_normal, glorot_uniform, glorot_normal, he_uniform, he_normal, lecun_uniform, lecun_normal"
+                "unknown initializer: {name:?}; expected one of {}",
+                INITIALIZER_NAMES
+                    .iter()
+                    .map(|(n, _)| *n)
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ),
-        })
+        }
     }
 
     /// The initializer of a Keras config entry: a name (`"glorot_uniform"`) or a

@@ -73,5 +73,11 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(leaky_relu, m)?)?;
     m.add_function(wrap_pyfunction!(initialize_from_config, m)?)?;
     m.add_function(wrap_pyfunction!(regularization_penalty, m)?)?;
+    // The names Python's `get` functions accept, defined once in Rust.
+    m.add("ACTIVATION_NAMES", crate::ops::ACTIVATION_NAMES.to_vec())?;
+    m.add(
+        "INITIALIZER_NAMES",
+        crate::nn::init::INITIALIZER_NAMES.to_vec(),
+    )?;
     Ok(())
 }
