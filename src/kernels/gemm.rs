@@ -252,7 +252,7 @@ impl<T: Float> Product<'_, T> {
             Product::new(m, n, len, out, lhs, rhs).run_on(1, no_finish);
         };
         if threads > 1 {
-            parallel::pool().install(|| {
+            parallel::in_pool(|| {
                 partial
                     .par_chunks_mut(size)
                     .enumerate()
@@ -303,8 +303,9 @@ pub(crate) fn gemm_pair<T: Float>(a: Product<T>, b: Product<T>) {
     let threads = parallel::num_threads();
     match pair_threads(a.work(), b.work(), threads) {
         Some((ta, tb)) => {
-            parallel::pool()
-                .install(|| rayon::join(|| a.run_on(ta, |_, _| {}), || b.run_on(tb, |_, _| {})));
+            parallel::in_pool(|| {
+                rayon::join(|| a.run_on(ta, |_, _| {}), || b.run_on(tb, |_, _| {}))
+            });
         }
         None => {
             a.run();
@@ -483,7 +484,7 @@ unsafe fn gemm_blocks<T: Float>(
         Split::Cols(b) => (n, b),
     };
     let dst = DstPtr(dst.as_mut_ptr());
-    parallel::pool().install(|| {
+    parallel::in_pool(|| {
         (0..len.div_ceil(block)).into_par_iter().for_each(|i| {
             let (first, size) = (i * block, block.min(len - i * block));
             let rect = match split {

@@ -31,7 +31,10 @@ fn build(n: usize) -> Arc<rayon::ThreadPool> {
         rayon::ThreadPoolBuilder::new()
             .num_threads(n)
             .thread_name(|i| format!("kandle-{i}"))
-            .start_handler(|_| flush_subnormals_to_zero())
+            .start_handler(|_| {
+                flush_subnormals_to_zero();
+                IN_KANDLE_POOL.set(true);
+            })
             .build()
             .expect("failed to start kandle's thread pool"),
     )
@@ -98,6 +101,23 @@ pub fn pool() -> Arc<rayon::ThreadPool> {
         std::mem::forget(std::mem::replace(&mut *slot, build(threads)));
     }
     slot().read().unwrap_or_else(|e| e.into_inner()).clone()
+}
+
+/// Runs `f` on the pool: right here when this thread is already one of a pool's
+/// workers (inside a parallel op, or a [`run_hot`] run), else by `install`. Work that
+/// starts in a pool stays there even when [`set_num_threads`] replaces the pool
+/// meanwhile: a worker that hopped into the new pool would leave its own pool's
+/// pollers waiting for it.
+pub fn in_pool<R: Send>(f: impl FnOnce() -> R + Send) -> R {
+    match IN_KANDLE_POOL.get() {
+        true => f(),
+        false => pool().install(f),
+    }
+}
+
+thread_local! {
+    /// Whether this thread is a worker of one of kandle's pools (set as it starts).
+    static IN_KANDLE_POOL: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
 }
 
 /// Number of threads of the pool.
@@ -190,7 +210,7 @@ pub fn for_each_chunk<T: Send>(out: &mut [T], f: impl Fn(usize, &mut [T]) + Sync
     if out.len() < PAR_THRESHOLD || num_threads() == 1 {
         vectorized(|| f(0, out));
     } else {
-        pool().install(|| {
+        in_pool(|| {
             out.par_chunks_mut(CHUNK)
                 .enumerate()
                 .for_each(|(i, c)| vectorized(|| f(i * CHUNK, c)))
@@ -219,7 +239,7 @@ pub fn for_each_rows_above<T: Send>(
         vectorized(|| f(0, out));
     } else {
         let rows_per_chunk = CHUNK.div_ceil(row);
-        pool().install(|| {
+        in_pool(|| {
             out.par_chunks_mut(rows_per_chunk * row)
                 .enumerate()
                 .for_each(|(i, c)| vectorized(|| f(i * rows_per_chunk, c)))
@@ -240,7 +260,7 @@ pub fn for_each_chunk_pair<A: Send, B: Send>(
         let pairs = a.chunks_mut(a_len.max(1)).zip(b.chunks_mut(b_len.max(1)));
         vectorized(|| pairs.enumerate().for_each(|(i, (a, b))| f(i, a, b)));
     } else {
-        pool().install(|| {
+        in_pool(|| {
             a.par_chunks_mut(a_len.max(1))
                 .zip(b.par_chunks_mut(b_len.max(1)))
                 .enumerate()
@@ -264,7 +284,7 @@ where
     let partials: Vec<T> = if n < PAR_THRESHOLD || num_threads() == 1 {
         (0..chunks).map(chunk_sum).collect()
     } else {
-        pool().install(|| (0..chunks).into_par_iter().map(chunk_sum).collect())
+        in_pool(|| (0..chunks).into_par_iter().map(chunk_sum).collect())
     };
     partials.into_iter().fold(T::zero(), |a, b| a + b)
 }
@@ -292,6 +312,41 @@ mod tests {
             assert_eq!(product.to_bits(), 0, "FTZ: subnormal results are zero");
             assert_eq!(input.to_bits(), 0, "DAZ: subnormal inputs are zero");
         }
+    }
+
+    /// Hot runs on several threads end while another thread keeps replacing the pool
+    /// (`set_num_threads`): work that starts in a pool finishes there ([`in_pool`]).
+    /// Before, a run's parallel ops hopped into the new pool and, now and then, a run
+    /// never ended.
+    #[test]
+    fn hot_runs_end_while_the_pool_is_replaced() {
+        let stop = AtomicBool::new(false);
+        std::thread::scope(|s| {
+            s.spawn(|| {
+                let mut n = 0;
+                while !stop.load(Ordering::Relaxed) {
+                    set_num_threads(1 + n % 3).unwrap();
+                    n += 1;
+                }
+            });
+            let runs: Vec<_> = (0..3)
+                .map(|t| {
+                    s.spawn(move || {
+                        for _ in 0..40 {
+                            let sum =
+                                run_hot(|| chunked_sum(PAR_THRESHOLD, |j| (j % 5 + t) as f64));
+                            let want: f64 = (0..PAR_THRESHOLD).map(|j| (j % 5 + t) as f64).sum();
+                            assert_eq!(sum, want);
+                        }
+                    })
+                })
+                .collect();
+            for run in runs {
+                run.join().unwrap();
+            }
+            stop.store(true, Ordering::Relaxed);
+        });
+        set_num_threads(2).unwrap();
     }
 
     /// Runs of `run_hot` from several threads at once, and a panic inside one, all end.

@@ -2,7 +2,7 @@
 //! arrays, visited once, vectorized, and in parallel over fixed chunks for large
 //! variables. What each element gets is the optimizer's business (`crate::optim`).
 
-use super::parallel::{num_threads, pool, vectorized, CHUNK, PAR_THRESHOLD};
+use super::parallel::{in_pool, num_threads, vectorized, CHUNK, PAR_THRESHOLD};
 use rayon::prelude::*;
 
 /// The update loop over one chunk, for `K` slot arrays (each as long as `var`). Slots
@@ -70,7 +70,7 @@ pub(crate) fn walk_slots<const K: usize>(
         let per_chunk: Vec<[&mut [f32]; K]> = (0..var.len().div_ceil(CHUNK))
             .map(|_| std::array::from_fn(|k| chunks[k].next().expect("same chunk count")))
             .collect();
-        pool().install(|| {
+        in_pool(|| {
             var.par_chunks_mut(CHUNK)
                 .zip(per_chunk)
                 .enumerate()

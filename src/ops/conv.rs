@@ -16,7 +16,7 @@ use crate::bail;
 use crate::error::{fmt_shape, Result};
 use crate::kernels::gemm::{gemm_pair, Mat, Product};
 use crate::kernels::parallel;
-use crate::kernels::pool::{alloc, alloc_for_overwrite, release};
+use crate::kernels::pool::{alloc_for_overwrite, release};
 use crate::tensor::shape::checked_numel;
 use crate::tensor::{is_grad_enabled, Float, Tensor};
 
@@ -348,14 +348,16 @@ fn im2col<T: Float>(x: &[T], g: &Grid, groups: usize, row0: usize, cols: &mut [T
 }
 
 /// The inverse scatter of [`im2col`]: adds each row of `dcols` onto the input pixels it
-/// was copied from, into the zeroed `dx`. Samples are independent, so they run in
-/// parallel, and each pixel's sum runs in the same order for any thread count.
+/// was copied from, into `dx`, each sample's image zeroed first (on its own thread, so
+/// in parallel and in cache). Samples are independent, so they run in parallel, and
+/// each pixel's sum runs in the same order for any thread count.
 fn col2im<T: Float>(dcols: &[T], g: &Grid, groups: usize, dx: &mut [T]) {
     let k = g.taps() * g.c;
     let (cg, kg) = (g.c / groups, g.taps() * (g.c / groups));
     let sample = g.h * g.w * g.c;
     parallel::for_each_rows(dx, sample, |first, chunk| {
         for (i, image) in chunk.chunks_exact_mut(sample.max(1)).enumerate() {
+            image.fill(T::zero());
             let n = first + i;
             for oy in 0..g.oh {
                 for ox in 0..g.ow {
@@ -602,7 +604,7 @@ impl<T: Float> Tensor<T> {
             }
             let dx = match dcols {
                 Some(dcols) => {
-                    let mut dx = alloc::<T>(x.numel())?;
+                    let mut dx = alloc_for_overwrite::<T>(x.numel())?;
                     col2im(&dcols, &g, groups, &mut dx);
                     release(dcols);
                     Some(Tensor::from_vec(dx, x.shape())?)
@@ -742,7 +744,7 @@ impl<T: Float> Tensor<T> {
             )
             .run();
         }
-        let mut out = alloc::<T>(checked_numel(&out_shape, size)?)?;
+        let mut out = alloc_for_overwrite::<T>(checked_numel(&out_shape, size)?)?;
         col2im(&dcols, &g, 1, &mut out);
         release(dcols);
         {

@@ -8,7 +8,7 @@ use super::conv::{Grid, Padding};
 use crate::bail;
 use crate::error::Result;
 use crate::kernels::parallel;
-use crate::kernels::pool::{alloc, alloc_for_overwrite};
+use crate::kernels::pool::alloc_for_overwrite;
 use crate::tensor::{Float, Tensor};
 
 /// What a pooling window computes.
@@ -85,14 +85,15 @@ impl<T: Float> Tensor<T> {
         Ok(Tensor::from_op(out, shape, &[self], move |a| {
             let x = &a.inputs[0];
             let (xd, yd, gd) = (x.data(), a.output.data(), a.grad.data());
-            let mut dx = alloc::<T>(x.numel())?;
+            let mut dx = alloc_for_overwrite::<T>(x.numel())?;
             // Samples are independent: each one's scatter-add runs on one thread, in a
-            // fixed order.
+            // fixed order, into its image zeroed there (in parallel, and in cache).
             parallel::for_each_rows(&mut dx, sample, |first, chunk| {
                 // The current window's gradient per channel: for max, what is not yet
                 // routed; for average, its share per tap (reused for every window).
                 let mut left = vec![T::zero(); c];
                 for (i, dimage) in chunk.chunks_exact_mut(sample.max(1)).enumerate() {
+                    dimage.fill(T::zero());
                     let n = first + i;
                     let image = &xd[n * sample..(n + 1) * sample];
                     for oy in 0..g.oh {
