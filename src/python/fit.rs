@@ -67,19 +67,23 @@ impl PyStream {
 }
 
 impl PyStream {
-    /// Predicts up to `count` batches of inputs (`source.next_inputs()`, None at the
-    /// end), stopping after `budget_s` seconds; returns how many ran.
-    fn predict(&mut self, trainer: &mut Trainer, count: usize, budget_s: f64) -> Result<usize> {
+    /// Runs up to `count` batches that `next` takes from the source (None at its end)
+    /// through `step`, stopping after `budget_s` seconds; returns how many ran.
+    fn take_batches<B>(
+        &self,
+        count: usize,
+        budget_s: f64,
+        next: impl for<'py> Fn(&Bound<'py, PyAny>) -> PyResult<Option<B>>,
+        mut step: impl FnMut(B) -> Result<()>,
+    ) -> Result<usize> {
         let start = Instant::now();
         let mut done = 0;
         while done < count {
-            let x = self.raised.keep(Python::attach(|py| {
-                let x = self.source.call_method0(py, "next_inputs")?;
-                let x = x.bind(py);
-                (!x.is_none()).then(|| to_tensor(x)).transpose()
-            }))?;
-            let Some(x) = x else { break };
-            trainer.predict_step(&x)?;
+            let batch = self
+                .raised
+                .keep(Python::attach(|py| next(self.source.bind(py))))?;
+            let Some(batch) = batch else { break };
+            step(batch)?;
             done += 1;
             crate::train::interrupt::check()?;
             if start.elapsed().as_secs_f64() >= budget_s {
@@ -108,33 +112,28 @@ impl Batches for PyStream {
         budget_s: f64,
     ) -> Result<usize> {
         if mode == Mode::Predict {
-            return self.predict(trainer, count, budget_s);
+            // The inputs of the next batch (`source.next_inputs()`).
+            let next = |source: &Bound<'_, PyAny>| {
+                let x = source.call_method0("next_inputs")?;
+                (!x.is_none()).then(|| to_tensor(&x)).transpose()
+            };
+            return self.take_batches(count, budget_s, next, |x| trainer.predict_step(&x));
         }
-        let start = Instant::now();
+        // The next batch as tensors (`source.next_batch(training)`).
         let training = mode == Mode::Train;
-        let mut done = 0;
-        while done < count {
-            // The next batch as tensors, or None at the end of the stream.
-            let batch = self.raised.keep(Python::attach(|py| {
-                let batch = self.source.call_method1(py, "next_batch", (training,))?;
-                let batch = batch.bind(py);
-                if batch.is_none() {
-                    return Ok(None);
-                }
-                let (x, y, sw): (Bound<'_, PyAny>, Bound<'_, PyAny>, Bound<'_, PyAny>) =
-                    batch.extract()?;
-                let sw = (!sw.is_none()).then(|| to_tensor(&sw)).transpose()?;
-                Ok(Some((to_tensor(&x)?, to_tensor(&y)?, sw)))
-            }))?;
-            let Some((x, y, sw)) = batch else { break };
-            trainer.step(mode, &x, &y, sw.as_ref())?;
-            done += 1;
-            crate::train::interrupt::check()?;
-            if start.elapsed().as_secs_f64() >= budget_s {
-                break;
+        let next = |source: &Bound<'_, PyAny>| {
+            let batch = source.call_method1("next_batch", (training,))?;
+            if batch.is_none() {
+                return Ok(None);
             }
-        }
-        Ok(done)
+            let (x, y, sw): (Bound<'_, PyAny>, Bound<'_, PyAny>, Bound<'_, PyAny>) =
+                batch.extract()?;
+            let sw = (!sw.is_none()).then(|| to_tensor(&sw)).transpose()?;
+            Ok(Some((to_tensor(&x)?, to_tensor(&y)?, sw)))
+        };
+        self.take_batches(count, budget_s, next, |(x, y, sw)| {
+            trainer.step(mode, &x, &y, sw.as_ref())
+        })
     }
 
     fn end_epoch(&mut self) -> Result<()> {

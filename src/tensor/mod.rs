@@ -117,33 +117,30 @@ impl<T: Float> Tensor<T> {
         }))
     }
 
-    /// A constant tensor from row-major `data`.
-    pub fn from_vec(data: Vec<T>, shape: &[usize]) -> Result<Self> {
+    /// That `len` values fill `shape` exactly (`what` names the caller in the error).
+    fn check_fills(what: &str, len: usize, shape: &[usize]) -> Result<()> {
         let n = shape::checked_numel(shape, std::mem::size_of::<T>())?;
-        if n != data.len() {
+        if n != len {
             bail!(
                 Shape,
-                "from_vec: {} values do not fill shape {} ({n} elements)",
-                data.len(),
+                "{what}: {len} values do not fill shape {} ({n} elements)",
                 fmt_shape(shape)
             );
         }
+        Ok(())
+    }
+
+    /// A constant tensor from row-major `data`.
+    pub fn from_vec(data: Vec<T>, shape: &[usize]) -> Result<Self> {
+        Self::check_fills("from_vec", data.len(), shape)?;
         Ok(Self::make(data, shape.to_vec(), None, false))
     }
 
     /// A constant tensor of row-major integer data: float values for the ops, and the
     /// integers themselves for index ops (see [`Tensor::integers`]).
     pub fn from_integers(integers: Vec<i64>, shape: &[usize]) -> Result<Self> {
-        let n = shape::checked_numel(shape, std::mem::size_of::<T>())?;
-        if n != integers.len() {
-            bail!(
-                Shape,
-                "from_integers: {} values do not fill shape {} ({n} elements)",
-                integers.len(),
-                fmt_shape(shape)
-            );
-        }
-        let mut data = alloc_for_overwrite::<T>(n)?;
+        Self::check_fills("from_integers", integers.len(), shape)?;
+        let mut data = alloc_for_overwrite::<T>(integers.len())?;
         for (d, &i) in data.iter_mut().zip(&integers) {
             *d = T::from_f64(i as f64);
         }

@@ -9,7 +9,7 @@ import numpy as np
 from kandle import activations, initializers, regularizers
 from kandle._core import Tensor
 from kandle.errors import InvalidArgumentError, ShapeError
-from kandle.layers.dense import check_no_constraint
+from kandle.layers.dense import FusedActivationLayer, check_no_constraint
 from kandle.layers.layer import Layer, ShapeLike
 
 
@@ -75,14 +75,13 @@ def check_input_rank(layer: Layer, input_shape: ShapeLike, rank: int) -> None:
         )
 
 
-class _Windowed(Layer):
+class _Windowed(FusedActivationLayer):
     """What the convolution layers share: the engine runs the window (with a built-in
     activation fused, a Python one after it), and the output shape follows the window.
     A subclass sets ``_rank`` (spatial axes) and ``_out_channels``."""
 
     _rank: int = 2
     # Set by the subclasses' constructors and build.
-    activation: Any
     input_channels: int | None
     kernel_size: tuple[int, ...]
     strides: tuple[int, ...]
@@ -92,13 +91,6 @@ class _Windowed(Layer):
     def _out_channels(self, channels: int | None) -> int | None:
         raise NotImplementedError
 
-    def _engine_config(self) -> dict[str, Any]:
-        config = self.get_config()
-        if not activations.is_builtin(self.activation):
-            # A Python activation runs after the engine's linear output (see `call`).
-            config["activation"] = "linear"
-        return config
-
     def call(self, inputs: Tensor, training: bool = False) -> Tensor:
         if inputs.ndim != self._rank + 2 or inputs.shape[-1] != self.input_channels:
             raise ShapeError(
@@ -106,8 +98,7 @@ class _Windowed(Layer):
                 f"ndim={self._rank + 2} and axis -1 of input shape to have value "
                 f"{self.input_channels}, but received input with shape {tuple(inputs.shape)}"
             )
-        y = self._engine.forward(inputs, bool(training))
-        return y if activations.is_builtin(self.activation) else self.activation(y)
+        return self._forward_then_activation(inputs, training)
 
     def compute_output_shape(self, input_shape: ShapeLike) -> tuple[int | None, ...]:
         check_input_rank(self, input_shape, self._rank)

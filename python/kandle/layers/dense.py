@@ -19,7 +19,25 @@ def check_no_constraint(layer: str, **constraints: Any) -> None:
             raise InvalidArgumentError(f"{layer}: `{arg}` is not supported, got {value!r}")
 
 
-class Dense(Layer):
+class FusedActivationLayer(Layer):
+    """A layer whose engine op fuses its activation (Dense, the convolutions): a
+    built-in activation runs in the engine; a Python one after the engine's linear
+    output."""
+
+    activation: Any
+
+    def _engine_config(self) -> dict[str, Any]:
+        config = self.get_config()
+        if not activations.is_builtin(self.activation):
+            config["activation"] = "linear"
+        return config
+
+    def _forward_then_activation(self, inputs: Tensor, training: bool) -> Tensor:
+        y = self._engine.forward(inputs, bool(training))
+        return y if activations.is_builtin(self.activation) else self.activation(y)
+
+
+class Dense(FusedActivationLayer):
     """``activation(inputs @ kernel + bias)`` over the last axis of the inputs.
 
     Weights follow candle and PyTorch: ``weight`` has shape ``(units, in)`` and ``bias``
@@ -101,13 +119,6 @@ class Dense(Layer):
     def _from_keras_layout(self, index: int, value: np.ndarray) -> np.ndarray:
         return value.T if index == 0 else value
 
-    def _engine_config(self) -> dict[str, Any]:
-        config = self.get_config()
-        if not activations.is_builtin(self.activation):
-            # A Python activation runs after the engine's linear output (see `call`).
-            config["activation"] = "linear"
-        return config
-
     def call(self, inputs: Tensor, training: bool = False) -> Tensor:
         if inputs.ndim == 0 or inputs.shape[-1] != self.input_dim:
             raise ShapeError(
@@ -115,8 +126,7 @@ class Dense(Layer):
                 f"of input shape to have value {self.input_dim}, but received input with shape "
                 f"{tuple(inputs.shape)}"
             )
-        y = self._engine.forward(inputs, bool(training))
-        return y if activations.is_builtin(self.activation) else self.activation(y)
+        return self._forward_then_activation(inputs, training)
 
     def compute_output_shape(self, input_shape: ShapeLike) -> tuple[int | None, ...]:
         return (*tuple(input_shape)[:-1], self.units)
