@@ -112,6 +112,12 @@ impl<'a, T: Float> Product<'a, T> {
         self.run_on(parallel::num_threads(), finish)
     }
 
+    /// Computes it on the calling thread alone: for a task that is itself one of many
+    /// run in parallel.
+    pub fn run_here(self) {
+        self.run_on(1, no_finish)
+    }
+
     fn work(&self) -> usize {
         self.m * self.n * self.k
     }

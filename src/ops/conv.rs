@@ -316,35 +316,40 @@ const INFERENCE_BLOCK: usize = 1 << 18;
 /// `cols` holds the rows from pixel `row0` on.
 fn im2col<T: Float>(x: &[T], g: &Grid, groups: usize, row0: usize, cols: &mut [T]) {
     let k = g.taps() * g.c;
+    parallel::for_each_rows_above(IM2COL_PAR_THRESHOLD, cols, k, |first, chunk| {
+        im2col_rows(x, g, groups, row0 + first, chunk)
+    });
+}
+
+/// [`im2col`] on the calling thread.
+fn im2col_rows<T: Float>(x: &[T], g: &Grid, groups: usize, row0: usize, cols: &mut [T]) {
+    let k = g.taps() * g.c;
     let (cg, kg) = (g.c / groups, g.taps() * (g.c / groups));
     let sample = g.h * g.w * g.c;
     // Without padding every tap is inside the input and every value gets overwritten.
     let padded = g.wy.pad_before + g.wy.pad_after + g.wx.pad_before + g.wx.pad_after > 0;
-    parallel::for_each_rows_above(IM2COL_PAR_THRESHOLD, cols, k, |first, chunk| {
-        for (r, row) in chunk.chunks_exact_mut(k).enumerate() {
-            let p = row0 + first + r;
-            let (n, oy, ox) = (p / (g.oh * g.ow), p / g.ow % g.oh, p % g.ow);
-            // Taps that fall in the padding stay zero.
-            if padded {
-                row.fill(T::zero());
-            }
-            let image = &x[n * sample..(n + 1) * sample];
-            if groups == 1 && g.wx.dilation == 1 {
-                g.for_each_run(oy, ox, |ky, kx, taps, pixel| {
-                    let at = (ky * g.wx.size + kx) * g.c;
-                    row[at..at + taps * g.c]
-                        .copy_from_slice(&image[pixel * g.c..(pixel + taps) * g.c]);
-                });
-                continue;
-            }
-            g.for_each_tap(oy, ox, |tap, pixel| {
-                let src = &image[pixel * g.c..(pixel + 1) * g.c];
-                for (group, src) in src.chunks_exact(cg).enumerate() {
-                    row[group * kg + tap * cg..][..cg].copy_from_slice(src);
-                }
-            });
+    for (r, row) in cols.chunks_exact_mut(k).enumerate() {
+        let p = row0 + r;
+        let (n, oy, ox) = (p / (g.oh * g.ow), p / g.ow % g.oh, p % g.ow);
+        // Taps that fall in the padding stay zero.
+        if padded {
+            row.fill(T::zero());
         }
-    });
+        let image = &x[n * sample..(n + 1) * sample];
+        if groups == 1 && g.wx.dilation == 1 {
+            g.for_each_run(oy, ox, |ky, kx, taps, pixel| {
+                let at = (ky * g.wx.size + kx) * g.c;
+                row[at..at + taps * g.c].copy_from_slice(&image[pixel * g.c..(pixel + taps) * g.c]);
+            });
+            continue;
+        }
+        g.for_each_tap(oy, ox, |tap, pixel| {
+            let src = &image[pixel * g.c..(pixel + 1) * g.c];
+            for (group, src) in src.chunks_exact(cg).enumerate() {
+                row[group * kg + tap * cg..][..cg].copy_from_slice(src);
+            }
+        });
+    }
 }
 
 /// The inverse scatter of [`im2col`]: adds each row of `dcols` onto the input pixels it
@@ -352,36 +357,140 @@ fn im2col<T: Float>(x: &[T], g: &Grid, groups: usize, row0: usize, cols: &mut [T
 /// in parallel and in cache). Samples are independent, so they run in parallel, and
 /// each pixel's sum runs in the same order for any thread count.
 fn col2im<T: Float>(dcols: &[T], g: &Grid, groups: usize, dx: &mut [T]) {
+    let (sample, rows) = (g.h * g.w * g.c, g.oh * g.ow * g.taps() * g.c);
+    parallel::for_each_rows(dx, sample, |first, chunk| {
+        col2im_samples(&dcols[first * rows..], g, groups, chunk)
+    });
+}
+
+/// [`col2im`] on the calling thread, for the samples whose images `dx` holds, from
+/// `dcols` starting at their first row.
+fn col2im_samples<T: Float>(dcols: &[T], g: &Grid, groups: usize, dx: &mut [T]) {
     let k = g.taps() * g.c;
     let (cg, kg) = (g.c / groups, g.taps() * (g.c / groups));
     let sample = g.h * g.w * g.c;
-    parallel::for_each_rows(dx, sample, |first, chunk| {
-        for (i, image) in chunk.chunks_exact_mut(sample.max(1)).enumerate() {
-            image.fill(T::zero());
-            let n = first + i;
-            for oy in 0..g.oh {
-                for ox in 0..g.ow {
-                    let row = &dcols[((n * g.oh + oy) * g.ow + ox) * k..][..k];
-                    if groups == 1 && g.wx.dilation == 1 {
-                        g.for_each_run(oy, ox, |ky, kx, taps, pixel| {
-                            let at = (ky * g.wx.size + kx) * g.c;
-                            let src = &row[at..at + taps * g.c];
-                            let dst = &mut image[pixel * g.c..(pixel + taps) * g.c];
-                            dst.iter_mut().zip(src).for_each(|(d, &s)| *d += s);
-                        });
-                        continue;
-                    }
-                    g.for_each_tap(oy, ox, |tap, pixel| {
-                        let dst = &mut image[pixel * g.c..(pixel + 1) * g.c];
-                        for (group, dst) in dst.chunks_exact_mut(cg).enumerate() {
-                            let src = &row[group * kg + tap * cg..][..cg];
-                            dst.iter_mut().zip(src).for_each(|(d, &s)| *d += s);
-                        }
+    for (n, image) in dx.chunks_exact_mut(sample.max(1)).enumerate() {
+        image.fill(T::zero());
+        for oy in 0..g.oh {
+            for ox in 0..g.ow {
+                let row = &dcols[((n * g.oh + oy) * g.ow + ox) * k..][..k];
+                if groups == 1 && g.wx.dilation == 1 {
+                    g.for_each_run(oy, ox, |ky, kx, taps, pixel| {
+                        let at = (ky * g.wx.size + kx) * g.c;
+                        let src = &row[at..at + taps * g.c];
+                        let dst = &mut image[pixel * g.c..(pixel + taps) * g.c];
+                        dst.iter_mut().zip(src).for_each(|(d, &s)| *d += s);
                     });
+                    continue;
                 }
+                g.for_each_tap(oy, ox, |tap, pixel| {
+                    let dst = &mut image[pixel * g.c..(pixel + 1) * g.c];
+                    for (group, dst) in dst.chunks_exact_mut(cg).enumerate() {
+                        let src = &row[group * kg + tap * cg..][..cg];
+                        dst.iter_mut().zip(src).for_each(|(d, &s)| *d += s);
+                    }
+                });
+            }
+        }
+    }
+}
+
+/// The most elements of the im2col matrix's gradient one task of a one-group
+/// convolution's backward holds at a time (1 MiB of f32, whole samples): small enough
+/// to stay in cache from its product to col2im.
+const BACKWARD_BLOCK: usize = 1 << 18;
+
+/// The input gradient (when `input_grad`) and the kernel gradient of a one-group
+/// convolution, from the forward's im2col matrix `cols`, the gradient `gp` before its
+/// bias and activation, and its kernel `w`. The batch is cut into blocks of whole
+/// samples, each a task on one thread, which adds its share of the kernel gradient,
+/// colsᵀ · gp, into its own partial sum, and computes its rows of the im2col matrix's
+/// gradient, gp · kernelᵀ, into a scratch block that col2im adds onto its samples'
+/// pixels while it is still in cache (instead of writing the whole batch's to memory
+/// and reading it back). The partial sums are added in block order, and the blocks
+/// depend on the shapes alone, so the bits do not depend on the thread count.
+fn conv_backward<T: Float>(
+    cols: &[T],
+    gp: &[T],
+    w: &[T],
+    g: &Grid,
+    cout: usize,
+    input_grad: bool,
+) -> Result<(Option<Vec<T>>, Vec<T>)> {
+    let k = g.taps() * g.c;
+    let (pixels, sample, kernel) = (g.oh * g.ow, g.h * g.w * g.c, k * cout);
+    if !input_grad {
+        // The kernel gradient alone (a first layer): one product, on all threads.
+        let mut dw = alloc_for_overwrite::<T>(kernel)?;
+        let rows = g.pixels();
+        Product::new(
+            k,
+            cout,
+            rows,
+            &mut dw,
+            Mat::rows_t(cols, k),
+            Mat::rows(gp, cout),
+        )
+        .run();
+        return Ok((None, dw));
+    }
+    let per_block = (BACKWARD_BLOCK / (pixels * k).max(1)).clamp(1, g.n.max(1));
+    let blocks = g.n.div_ceil(per_block);
+    let mut partial = alloc_for_overwrite::<T>(blocks * kernel)?;
+    let mut dx = match input_grad {
+        true => Some(alloc_for_overwrite::<T>(g.n * sample)?),
+        false => None,
+    };
+    let dx_blocks: Vec<Option<&mut [T]>> = match dx.as_mut() {
+        Some(dx) => dx.chunks_mut(per_block * sample).map(Some).collect(),
+        None => (0..blocks).map(|_| None).collect(),
+    };
+    let tasks: Vec<_> = partial
+        .chunks_mut(kernel)
+        .zip(dx_blocks)
+        .enumerate()
+        .collect();
+    let task = |(b, (dw, dx)): (usize, (&mut [T], Option<&mut [T]>))| -> Result<()> {
+        let first = b * per_block;
+        let rows = per_block.min(g.n - first) * pixels;
+        let cols = &cols[first * pixels * k..][..rows * k];
+        let gp = &gp[first * pixels * cout..][..rows * cout];
+        Product::new(k, cout, rows, dw, Mat::rows_t(cols, k), Mat::rows(gp, cout)).run_here();
+        if let Some(dx) = dx {
+            let mut dcols = alloc_for_overwrite::<T>(rows * k)?;
+            Product::new(
+                rows,
+                k,
+                cout,
+                &mut dcols,
+                Mat::rows(gp, cout),
+                Mat::rows_t(w, cout),
+            )
+            .run_here();
+            parallel::vectorized(|| col2im_samples(&dcols, g, 1, dx));
+            release(dcols);
+        }
+        Ok(())
+    };
+    if blocks > 1 && parallel::num_threads() > 1 {
+        use rayon::prelude::*;
+        parallel::in_pool(|| tasks.into_par_iter().try_for_each(task))?;
+    } else {
+        tasks.into_iter().try_for_each(task)?;
+    }
+    let mut dw = alloc_for_overwrite::<T>(kernel)?;
+    parallel::for_each_rows_above(1 << 12, &mut dw, 1, |first, out| {
+        let len = out.len();
+        let sums = partial.chunks_exact(kernel).map(|p| &p[first..first + len]);
+        for (i, sum) in sums.enumerate() {
+            match i {
+                0 => out.copy_from_slice(sum),
+                _ => out.iter_mut().zip(sum).for_each(|(d, &s)| *d += s),
             }
         }
     });
+    release(partial);
+    Ok((dx, dw))
 }
 
 /// `dst = lhs · rhs` in `groups` blocks: block `i` is `lhs(i)` (m×k) times `rhs(i)`
@@ -542,75 +651,19 @@ impl<T: Float> Tensor<T> {
         let shape = g.output_shape(rank, cout);
         Ok(Tensor::from_op(out, shape, &inputs, move |a| {
             let (x, w) = (&a.inputs[0], &a.inputs[1]);
+            let (gp, db) = act.grad_and_bias_grad(a.grad, a.output, cout, a.inputs.len() == 3)?;
             let Some(cols) = &cols else {
                 bail!(
                     Internal,
                     "conv: backward without the forward's im2col matrix"
                 );
             };
-            let (gp, db) = act.grad_and_bias_grad(a.grad, a.output, cout, a.inputs.len() == 3)?;
-            let (gpd, cd, wd) = (gp.data(), cols.data(), w.data());
-            let mut dw = alloc_for_overwrite::<T>(w.numel())?;
-            // The kernel gradient colsᵀ · grad, and the im2col matrix's gradient
-            // grad · kernelᵀ, which col2im adds back onto the input pixels.
-            let dcols = if x.requires_grad() {
-                let mut dcols = alloc_for_overwrite::<T>(rows * k)?;
-                if groups == 1 {
-                    gemm_pair(
-                        Product::new(
-                            rows,
-                            k,
-                            cout,
-                            &mut dcols,
-                            Mat::rows(&gpd, cout),
-                            Mat::rows_t(&wd, cout),
-                        ),
-                        Product::new(
-                            k,
-                            cout,
-                            rows,
-                            &mut dw,
-                            Mat::rows_t(&cd, k),
-                            Mat::rows(&gpd, cout),
-                        ),
-                    );
-                } else {
-                    grouped_product(
-                        groups,
-                        rows,
-                        kg,
-                        cout_g,
-                        &mut dcols,
-                        |i| block(&gpd, cout, i, cout_g),
-                        |i| block(&wd, cout, i, cout_g).t(),
-                        |_, _| {},
-                    )?;
-                }
-                Some(dcols)
-            } else {
-                None
+            let (cd, gpd, wd) = (cols.data(), gp.data(), w.data());
+            let (dx, dw) = match groups {
+                1 => conv_backward(&cd, &gpd, &wd, &g, cout, x.requires_grad())?,
+                _ => grouped_conv_backward(&cd, &gpd, &wd, &g, groups, cout, x.requires_grad())?,
             };
-            if groups > 1 || dcols.is_none() {
-                grouped_product(
-                    groups,
-                    kg,
-                    cout_g,
-                    rows,
-                    &mut dw,
-                    |i| block(&cd, k, i, kg).t(),
-                    |i| block(&gpd, cout, i, cout_g),
-                    |_, _| {},
-                )?;
-            }
-            let dx = match dcols {
-                Some(dcols) => {
-                    let mut dx = alloc_for_overwrite::<T>(x.numel())?;
-                    col2im(&dcols, &g, groups, &mut dx);
-                    release(dcols);
-                    Some(Tensor::from_vec(dx, x.shape())?)
-                }
-                None => None,
-            };
+            let dx = dx.map(|dx| Tensor::from_vec(dx, x.shape())).transpose()?;
             let mut grads = vec![dx, Some(Tensor::from_vec(dw, w.shape())?)];
             if let Some(db) = db {
                 grads.push(Some(Tensor::from_vec(db, &[cout])?));
@@ -618,6 +671,51 @@ impl<T: Float> Tensor<T> {
             Ok(grads)
         }))
     }
+}
+
+/// [`conv_backward`] for more than one group, from the forward's im2col matrix `cols`:
+/// the kernel gradient colsᵀ · gp and the im2col matrix's gradient gp · kernelᵀ, which
+/// col2im adds back onto the input pixels, group by group.
+fn grouped_conv_backward<T: Float>(
+    cols: &[T],
+    gp: &[T],
+    w: &[T],
+    g: &Grid,
+    groups: usize,
+    cout: usize,
+    input_grad: bool,
+) -> Result<(Option<Vec<T>>, Vec<T>)> {
+    let (rows, k) = (g.pixels(), g.taps() * g.c);
+    let (kg, cout_g) = (k / groups, cout / groups);
+    let mut dw = alloc_for_overwrite::<T>(kg * cout)?;
+    grouped_product(
+        groups,
+        kg,
+        cout_g,
+        rows,
+        &mut dw,
+        |i| block(cols, k, i, kg).t(),
+        |i| block(gp, cout, i, cout_g),
+        |_, _| {},
+    )?;
+    if !input_grad {
+        return Ok((None, dw));
+    }
+    let mut dcols = alloc_for_overwrite::<T>(rows * k)?;
+    grouped_product(
+        groups,
+        rows,
+        kg,
+        cout_g,
+        &mut dcols,
+        |i| block(gp, cout, i, cout_g),
+        |i| block(w, cout, i, cout_g).t(),
+        |_, _| {},
+    )?;
+    let mut dx = alloc_for_overwrite::<T>(g.n * g.h * g.w * g.c)?;
+    col2im(&dcols, g, groups, &mut dx);
+    release(dcols);
+    Ok((Some(dx), dw))
 }
 
 /// The length of a transposed convolution's output along an axis of `input` positions
@@ -911,10 +1009,10 @@ mod tests {
         }
     }
 
-    /// Inference computes in blocks of rows (no graph to keep the matrix for): the same
-    /// bits as the whole-batch product that training runs.
+    /// The forward runs im2col and its product in blocks of rows: the bits of one
+    /// product over the whole batch's im2col matrix.
     #[test]
-    fn inference_blocks_give_the_training_bits() {
+    fn row_blocks_give_the_whole_batch_bits() {
         crate::kernels::parallel::set_num_threads(2).unwrap();
         let o = options(&[1, 1], &[1, 1], Padding::Same, 1);
         let x = Tensor::<f32>::from_vec(
@@ -931,12 +1029,102 @@ mod tests {
             &[3, 3, 32, 64],
         )
         .unwrap();
+        let g = Grid::new(
+            "t",
+            "k",
+            x.shape(),
+            &[3, 3],
+            &[1, 1],
+            &[1, 1],
+            Padding::Same,
+        )
+        .unwrap();
+        let (rows, k) = (g.pixels(), 9 * 32);
+        assert!(rows * k > INFERENCE_BLOCK, "more than one block");
+        let mut cols = vec![0.0; rows * k];
+        im2col(&x.data(), &g, 1, 0, &mut cols);
+        let mut whole = vec![0.0; rows * 64];
+        Product::new(
+            rows,
+            64,
+            k,
+            &mut whole,
+            Mat::rows(&cols, k),
+            Mat::rows(&w.data(), 64),
+        )
+        .run_then(|first, v| Activation::Relu.finish_row(None, first, v));
         let inference = crate::no_grad(|| x.conv(&w, None, Activation::Relu, &o).unwrap());
         let training = x
             .conv(&w.to_variable(), None, Activation::Relu, &o)
             .unwrap();
         assert!(training.requires_grad() && !inference.requires_grad());
-        assert_eq!(inference.to_vec(), training.to_vec());
+        assert_eq!(inference.to_vec(), whole);
+        assert_eq!(training.to_vec(), whole);
+    }
+
+    /// The backward of one group runs in blocks of samples, each on one thread: the
+    /// definition's input and kernel gradients, with the same bits on 1 and 2 threads.
+    #[test]
+    fn backward_blocks_match_the_definition_on_any_thread_count() {
+        let cases = [
+            (
+                vec![12, 20, 20, 16],
+                vec![3, 3, 16, 8],
+                options(&[1, 1], &[1, 1], Padding::Valid, 1),
+            ),
+            (
+                vec![20, 40, 40, 8],
+                vec![3, 3, 8, 4],
+                options(&[2, 2], &[1, 1], Padding::Same, 1),
+            ),
+        ];
+        for (xs, ks, o) in cases {
+            let (x, w) = (rand(&xs, 11).to_variable(), rand(&ks, 12).to_variable());
+            let g = Grid::new("t", "k", &xs, &ks[..2], &o.strides, &o.dilation, o.padding).unwrap();
+            let k = g.taps() * g.c;
+            assert!(
+                g.n * g.oh * g.ow * k > 2 * BACKWARD_BLOCK,
+                "{xs:?}: several blocks"
+            );
+            let upstream = rand(&g.output_shape(4, ks[3]), 13);
+            let grads = |threads| {
+                crate::kernels::parallel::set_num_threads(threads).unwrap();
+                let y = x.conv(&w, None, Activation::Linear, &o).unwrap();
+                let loss = y.mul(&upstream).unwrap().sum(None, false).unwrap();
+                let grads = crate::grad(&loss, &[x.clone(), w.clone()]).unwrap();
+                (grads[0].to_vec(), grads[1].to_vec())
+            };
+            let (dx, dw) = grads(2);
+            assert_eq!(
+                (dx.clone(), dw.clone()),
+                grads(1),
+                "{xs:?}: bits on 1 and 2 threads"
+            );
+            let (xd, wd, gd) = (x.to_vec(), w.to_vec(), upstream.to_vec());
+            let (mut want_dx, mut want_dw) = (vec![0.0; xd.len()], vec![0.0; wd.len()]);
+            let cout = ks[3];
+            for n in 0..g.n {
+                for oy in 0..g.oh {
+                    for ox in 0..g.ow {
+                        let up = &gd[((n * g.oh + oy) * g.ow + ox) * cout..][..cout];
+                        g.for_each_tap(oy, ox, |tap, pixel| {
+                            for c in 0..g.c {
+                                let at = (n * g.h * g.w + pixel) * g.c + c;
+                                for (f, &u) in up.iter().enumerate() {
+                                    want_dx[at] += u * wd[(tap * g.c + c) * cout + f];
+                                    want_dw[(tap * g.c + c) * cout + f] += u * xd[at];
+                                }
+                            }
+                        });
+                    }
+                }
+            }
+            for (got, want) in [(&dx, &want_dx), (&dw, &want_dw)] {
+                for (a, b) in got.iter().zip(want) {
+                    assert!((a - b).abs() < 1e-9 * (1.0 + b.abs()), "{xs:?}: {a} vs {b}");
+                }
+            }
+        }
     }
 
     #[test]

@@ -47,8 +47,17 @@ impl View {
         parallel::for_each_rows(&mut out, inner, |first, rows| {
             let base = first * inner;
             self.for_each_row(first, rows.len() / inner, |dst, s, step, len| {
-                for j in 0..len {
-                    rows[dst - base + j] = src[(s + j as isize * step) as usize];
+                let out = &mut rows[dst - base..dst - base + len];
+                // Contiguous rows and broadcast values (a stride of 0: the gradient of
+                // a sum) are the common cases: a copy and a fill.
+                match step {
+                    1 => out.copy_from_slice(&src[s as usize..s as usize + len]),
+                    0 => out.fill(src[s as usize]),
+                    _ => {
+                        for (j, o) in out.iter_mut().enumerate() {
+                            *o = src[(s + j as isize * step) as usize];
+                        }
+                    }
                 }
             });
         });
@@ -59,8 +68,14 @@ impl View {
     fn scatter_add<T: Float>(&self, dst: &mut [T], values: &[T]) {
         let inner = self.shape.last().copied().unwrap_or(1).max(1);
         self.for_each_row(0, values.len() / inner, |d, s, step, len| {
-            for j in 0..len {
-                dst[(s + j as isize * step) as usize] += values[d + j];
+            let values = &values[d..d + len];
+            if step == 1 {
+                let dst = &mut dst[s as usize..s as usize + len];
+                dst.iter_mut().zip(values).for_each(|(o, &v)| *o += v);
+                return;
+            }
+            for (j, &v) in values.iter().enumerate() {
+                dst[(s + j as isize * step) as usize] += v;
             }
         });
     }
