@@ -7,7 +7,7 @@ use crate::error::{fmt_shape, Result};
 use crate::nn::Layer;
 use crate::tensor::random::with_rng;
 use crate::tensor::{Float, Tensor};
-use rand::{Rng, SeedableRng};
+use rand::{RngCore, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde_json::Value;
 use std::sync::Mutex;
@@ -115,13 +115,16 @@ impl Dropout {
         let n = crate::tensor::shape::checked_numel(&shape, std::mem::size_of::<T>())?;
         let keep = 1.0 - self.rate;
         let scale = T::from_f64(1.0 / keep);
-        let mut mask = crate::kernels::pool::alloc::<T>(n)?;
+        // Kept when a uniform 32-bit draw is below keep · 2³²: one draw of the generator
+        // per element, half of what a 53-bit float takes (a mask is a visible share of
+        // a convnet's step). rate < 1, so the threshold is positive.
+        let threshold = (keep * 4_294_967_296.0).round() as u64;
+        let mut mask = crate::kernels::pool::alloc_for_overwrite::<T>(n)?;
         self.rng.draw(|rng| {
             for m in mask.iter_mut() {
-                *m = if rng.random::<f64>() < keep {
-                    scale
-                } else {
-                    T::zero()
+                *m = match u64::from(rng.next_u32()) < threshold {
+                    true => scale,
+                    false => T::zero(),
                 };
             }
         });
