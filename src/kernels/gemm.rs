@@ -118,6 +118,11 @@ impl<'a, T: Float> Product<'a, T> {
         self.run_on(1, no_finish)
     }
 
+    /// [`Product::run_then`] on the calling thread alone.
+    pub fn run_here_then(self, finish: impl Fn(usize, &mut [T]) + Sync) {
+        self.run_on(1, finish)
+    }
+
     fn work(&self) -> usize {
         self.m * self.n * self.k
     }

@@ -304,11 +304,12 @@ pub fn window_output_shape(
 /// im2col matrices below this many elements are copied on one thread.
 const IM2COL_PAR_THRESHOLD: usize = parallel::PAR_THRESHOLD / 4;
 
-/// Inference runs im2col and its product in blocks of rows of about this many elements
-/// (1 MiB of f32), which stay in cache between the copy and the product, instead of
-/// one matrix of the whole batch (285 MB for the MNIST convnet's second layer at
-/// predict's 2048 rows), whose fresh pages cost more than the product.
-const INFERENCE_BLOCK: usize = 1 << 18;
+/// The forward runs im2col and its product in blocks of rows of at most this many
+/// elements (1 MiB of f32), which stay in cache between the copy and the product.
+/// Inference copies each block into scratch instead of making one matrix of the whole
+/// batch (285 MB for the MNIST convnet's second layer at predict's 2048 rows), whose
+/// fresh pages cost more than the product.
+const FORWARD_BLOCK: usize = 1 << 18;
 
 /// Copies each output pixel's receptive field into a row of `cols` (`pixels × taps·c`),
 /// zeros for the padding. A row holds each group's taps together, `(group, tap,
@@ -392,6 +393,61 @@ fn col2im_samples<T: Float>(dcols: &[T], g: &Grid, groups: usize, dx: &mut [T]) 
                 });
             }
         }
+    }
+}
+
+/// The forward of a one-group convolution, `out = epilogue(im2col(x) · w)`, in blocks
+/// of rows, each a task on one thread that copies its rows of the im2col matrix (into
+/// `cols`, the whole batch's, when given: training keeps it for the backward; else into
+/// a scratch block) and multiplies them while they are in cache. Gemm sums each element
+/// in the same order whatever rows a call covers, so the blocks give the bits of one
+/// product over the whole batch, for any thread count.
+fn conv_forward<T: Float>(
+    x: &[T],
+    w: &[T],
+    g: &Grid,
+    cout: usize,
+    cols: Option<&mut [T]>,
+    out: &mut [T],
+    epilogue: impl Fn(usize, &mut [T]) + Sync,
+) -> Result<()> {
+    let (rows, k) = (g.pixels(), g.taps() * g.c);
+    let threads = parallel::num_threads();
+    // At least a few blocks a thread, for balance; at most what stays in cache.
+    let block_rows = (FORWARD_BLOCK / k.max(1))
+        .min(rows.div_ceil(4 * threads))
+        .max(1);
+    let col_blocks: Vec<Option<&mut [T]>> = match cols {
+        Some(cols) => cols.chunks_mut(block_rows * k).map(Some).collect(),
+        None => (0..rows.div_ceil(block_rows)).map(|_| None).collect(),
+    };
+    let tasks: Vec<_> = out
+        .chunks_mut(block_rows * cout)
+        .zip(col_blocks)
+        .enumerate()
+        .collect();
+    let task = |(b, (out, cols)): (usize, (&mut [T], Option<&mut [T]>))| -> Result<()> {
+        let r = out.len() / cout.max(1);
+        let mut scratch = None;
+        let cols = match cols {
+            Some(cols) => cols,
+            None => scratch
+                .insert(alloc_for_overwrite::<T>(r * k)?)
+                .as_mut_slice(),
+        };
+        parallel::vectorized(|| im2col_rows(x, g, 1, b * block_rows, cols));
+        Product::new(r, cout, k, out, Mat::rows(cols, k), Mat::rows(w, cout))
+            .run_here_then(&epilogue);
+        if let Some(scratch) = scratch {
+            release(scratch);
+        }
+        Ok(())
+    };
+    if tasks.len() > 1 && threads > 1 {
+        use rayon::prelude::*;
+        parallel::in_pool(|| tasks.into_par_iter().try_for_each(task))
+    } else {
+        tasks.into_iter().try_for_each(task)
     }
 }
 
@@ -603,7 +659,7 @@ impl<T: Float> Tensor<T> {
         let bias_data = bias.map(|b| b.data());
         let bias_data = bias_data.as_deref().map(|b| &b[..]);
         let epilogue = |first, values: &mut [T]| act.finish_row(bias_data, first, values);
-        let cols = if records || groups > 1 {
+        let cols = if groups > 1 {
             let mut cols = alloc_for_overwrite::<T>(checked_numel(&[rows, k], size)?)?;
             im2col(&xd, &g, groups, 0, &mut cols);
             grouped_product(
@@ -616,36 +672,26 @@ impl<T: Float> Tensor<T> {
                 |i| block(&kd, cout, i, cout_g),
                 epilogue,
             )?;
-            // The backward pass needs the im2col matrix for the kernel gradient: kept
-            // while the graph is, and back in the buffer pool when it goes.
-            match records {
-                true => Some(Tensor::from_vec(cols, &[rows, k])?),
-                false => {
-                    release(cols);
-                    None
-                }
-            }
+            Some(cols)
         } else {
-            // Gemm sums each element in the same order whatever rows a call covers, so
-            // these blocks give the bits of the whole-batch product.
-            let block_rows = (INFERENCE_BLOCK / k.max(1)).clamp(1, rows.max(1));
-            let mut scratch = alloc_for_overwrite::<T>(block_rows * k)?;
-            for row0 in (0..rows).step_by(block_rows) {
-                let r = block_rows.min(rows - row0);
-                im2col(&xd, &g, 1, row0, &mut scratch[..r * k]);
-                let dst = &mut out[row0 * cout..(row0 + r) * cout];
-                Product::new(
-                    r,
-                    cout,
-                    k,
-                    dst,
-                    Mat::rows(&scratch, k),
-                    Mat::rows(&kd, cout),
-                )
-                .run_then(epilogue);
+            // Training keeps the whole batch's im2col matrix; inference copies each
+            // block into scratch.
+            let mut cols = match records {
+                true => Some(alloc_for_overwrite::<T>(checked_numel(&[rows, k], size)?)?),
+                false => None,
+            };
+            conv_forward(&xd, &kd, &g, cout, cols.as_deref_mut(), &mut out, epilogue)?;
+            cols
+        };
+        // The backward pass needs the im2col matrix for the kernel gradient: kept while
+        // the graph is, and back in the buffer pool when it goes.
+        let cols = match (cols, records) {
+            (Some(cols), true) => Some(Tensor::from_vec(cols, &[rows, k])?),
+            (Some(cols), false) => {
+                release(cols);
+                None
             }
-            release(scratch);
-            None
+            (None, _) => None,
         };
         drop((xd, kd, bias_data));
         let shape = g.output_shape(rank, cout);
@@ -1040,7 +1086,7 @@ mod tests {
         )
         .unwrap();
         let (rows, k) = (g.pixels(), 9 * 32);
-        assert!(rows * k > INFERENCE_BLOCK, "more than one block");
+        assert!(rows * k > FORWARD_BLOCK, "more than one block");
         let mut cols = vec![0.0; rows * k];
         im2col(&x.data(), &g, 1, 0, &mut cols);
         let mut whole = vec![0.0; rows * 64];
@@ -1053,13 +1099,17 @@ mod tests {
             Mat::rows(&w.data(), 64),
         )
         .run_then(|first, v| Activation::Relu.finish_row(None, first, v));
-        let inference = crate::no_grad(|| x.conv(&w, None, Activation::Relu, &o).unwrap());
-        let training = x
-            .conv(&w.to_variable(), None, Activation::Relu, &o)
-            .unwrap();
-        assert!(training.requires_grad() && !inference.requires_grad());
-        assert_eq!(inference.to_vec(), whole);
-        assert_eq!(training.to_vec(), whole);
+        // The blocks depend on the thread count; the bits must not.
+        for threads in [2, 1] {
+            crate::kernels::parallel::set_num_threads(threads).unwrap();
+            let inference = crate::no_grad(|| x.conv(&w, None, Activation::Relu, &o).unwrap());
+            let training = x
+                .conv(&w.to_variable(), None, Activation::Relu, &o)
+                .unwrap();
+            assert!(training.requires_grad() && !inference.requires_grad());
+            assert_eq!(inference.to_vec(), whole);
+            assert_eq!(training.to_vec(), whole);
+        }
     }
 
     /// The backward of one group runs in blocks of samples, each on one thread: the

@@ -3,6 +3,7 @@
 use super::convert::to_tensor;
 use super::run;
 use super::tensor::{sizes_of, PyTensor};
+use crate::kernels::parallel::run_hot;
 use crate::tensor::{random, Tensor};
 use pyo3::prelude::*;
 
@@ -26,7 +27,9 @@ fn grad(
     variables: &Bound<'_, PyAny>,
 ) -> PyResult<Vec<PyTensor>> {
     let (loss, wrt) = (loss.inner.clone(), tensors(variables)?);
-    let grads = run(py, || crate::grad(&loss, &wrt))?;
+    // With the pool's other threads polling, as in a training step: a backward pass is
+    // a string of short parallel ops, and a sleeping thread is slow to wake for each.
+    let grads = run(py, || run_hot(|| crate::grad(&loss, &wrt)))?;
     Ok(grads.into_iter().map(PyTensor::from).collect())
 }
 
