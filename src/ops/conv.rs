@@ -227,6 +227,21 @@ impl Grid {
         }
     }
 
+    /// The output pixels `(sample, row, column)` from pixel `first` of the batch on,
+    /// in order: counted up, not divided out for each (a division per pixel was a
+    /// visible share of im2col's time).
+    pub fn pixels_from(&self, first: usize) -> impl Iterator<Item = (usize, usize, usize)> {
+        let (oh, ow) = (self.oh, self.ow);
+        let start = (first / (oh * ow).max(1), first / ow.max(1) % oh.max(1), first % ow.max(1));
+        std::iter::successors(Some(start), move |&(n, oy, ox)| {
+            Some(match (ox + 1 < ow, oy + 1 < oh) {
+                (true, _) => (n, oy, ox + 1),
+                (false, true) => (n, oy + 1, 0),
+                (false, false) => (n + 1, 0, 0),
+            })
+        })
+    }
+
     /// The number of output pixels, over the whole batch.
     pub fn pixels(&self) -> usize {
         self.n * self.oh * self.ow
@@ -329,9 +344,7 @@ fn im2col_rows<T: Float>(x: &[T], g: &Grid, groups: usize, row0: usize, cols: &m
     let sample = g.h * g.w * g.c;
     // Without padding every tap is inside the input and every value gets overwritten.
     let padded = g.wy.pad_before + g.wy.pad_after + g.wx.pad_before + g.wx.pad_after > 0;
-    for (r, row) in cols.chunks_exact_mut(k).enumerate() {
-        let p = row0 + r;
-        let (n, oy, ox) = (p / (g.oh * g.ow), p / g.ow % g.oh, p % g.ow);
+    for (row, (n, oy, ox)) in cols.chunks_exact_mut(k).zip(g.pixels_from(row0)) {
         // Taps that fall in the padding stay zero.
         if padded {
             row.fill(T::zero());
@@ -340,7 +353,10 @@ fn im2col_rows<T: Float>(x: &[T], g: &Grid, groups: usize, row0: usize, cols: &m
         if groups == 1 && g.wx.dilation == 1 {
             g.for_each_run(oy, ox, |ky, kx, taps, pixel| {
                 let at = (ky * g.wx.size + kx) * g.c;
-                row[at..at + taps * g.c].copy_from_slice(&image[pixel * g.c..(pixel + taps) * g.c]);
+                copy_run(
+                    &mut row[at..at + taps * g.c],
+                    &image[pixel * g.c..(pixel + taps) * g.c],
+                );
             });
             continue;
         }
@@ -351,6 +367,22 @@ fn im2col_rows<T: Float>(x: &[T], g: &Grid, groups: usize, row0: usize, cols: &m
             }
         });
     }
+}
+
+/// `dst.copy_from_slice(src)`, with the short runs of a layer with few channels (a first
+/// layer's 3 values: 3 taps of 1 channel) copied by moves of a length known when
+/// compiling, not by a call of `memcpy` per run, which cost more than the copy.
+#[inline(always)]
+fn copy_run<T: Copy>(dst: &mut [T], src: &[T]) {
+    macro_rules! by_length {
+        ($($n:literal)*) => {
+            match dst.len() {
+                $($n => dst[..$n].copy_from_slice(&src[..$n]),)*
+                _ => dst.copy_from_slice(src),
+            }
+        };
+    }
+    by_length!(1 2 3 4 5 6 7 8)
 }
 
 /// The inverse scatter of [`im2col`]: adds each row of `dcols` onto the input pixels it

@@ -53,9 +53,8 @@ impl<T: Float> Tensor<T> {
         {
             let xd = self.data();
             parallel::for_each_rows(&mut out, c, |first, chunk| {
-                for (r, acc) in chunk.chunks_exact_mut(c.max(1)).enumerate() {
-                    let p = first + r;
-                    let (n, oy, ox) = (p / (g.oh * g.ow), p / g.ow % g.oh, p % g.ow);
+                let pixels = chunk.chunks_exact_mut(c.max(1)).zip(g.pixels_from(first));
+                for (acc, (n, oy, ox)) in pixels {
                     let image = &xd[n * sample..(n + 1) * sample];
                     let mut count = 0usize;
                     acc.fill(match mode {
