@@ -102,13 +102,13 @@ impl<'a, T: Float> Product<'a, T> {
 
     /// Computes it on the pool's threads.
     pub fn run(self) {
-        self.run_on(parallel::num_threads(), |_, _| {})
+        self.run_on(parallel::num_threads(), no_finish)
     }
 
     /// [`Product::run`], then `finish(first_column, values)` on every row of dst, in
     /// pieces: each by the task that computed it, while they are in its cache (a fused
     /// epilogue).
-    pub fn run_then(self, finish: impl Fn(usize, &mut [T]) + Sync) {
+    pub fn run_then(self, finish: impl Finish<T>) {
         self.run_on(parallel::num_threads(), finish)
     }
 
@@ -119,7 +119,7 @@ impl<'a, T: Float> Product<'a, T> {
     }
 
     /// [`Product::run_then`] on the calling thread alone.
-    pub fn run_here_then(self, finish: impl Fn(usize, &mut [T]) + Sync) {
+    pub fn run_here_then(self, finish: impl Finish<T>) {
         self.run_on(1, finish)
     }
 
@@ -128,7 +128,7 @@ impl<'a, T: Float> Product<'a, T> {
     }
 
     /// [`Product::run_then`] on at most `threads` threads.
-    fn run_on(self, threads: usize, finish: impl Fn(usize, &mut [T]) + Sync) {
+    fn run_on(self, threads: usize, finish: impl Finish<T>) {
         let Product {
             m,
             n,
@@ -153,7 +153,11 @@ impl<'a, T: Float> Product<'a, T> {
         if m * n == 0 {
             return;
         }
-        let finish_rows = |dst: &mut [T]| dst[..m * n].chunks_mut(n).for_each(|row| finish(0, row));
+        let finish_rows = |dst: &mut [T]| {
+            dst[..m * n]
+                .chunks_mut(n)
+                .for_each(|row| finish.finish(0, row))
+        };
         if k == 0 {
             if !accumulate {
                 dst[..m * n].fill(T::zero());
@@ -195,7 +199,7 @@ impl<'a, T: Float> Product<'a, T> {
                 };
                 let split = split_for::<T>(n, m, k, threads);
                 // SAFETY: the asserts above, with the roles of rows and columns swapped.
-                unsafe { gemm_blocks(transposed, split, &|_, _| {}) };
+                unsafe { gemm_blocks(transposed, split, &no_finish) };
                 transpose(&scratch, n, m, &mut dst[..m * n]);
                 release(scratch);
                 return finish_rows(dst);
@@ -219,12 +223,7 @@ impl<T: Float> Product<'_, T> {
     /// The product as a sum over blocks of `block` inner indices: each block's product
     /// on one thread, the blocks in parallel, their sums added in block order (so the
     /// bits do not depend on the thread count); then `finish` on every row.
-    fn run_by_inner_blocks(
-        self,
-        block: usize,
-        threads: usize,
-        finish: impl Fn(usize, &mut [T]) + Sync,
-    ) {
+    fn run_by_inner_blocks(self, block: usize, threads: usize, finish: impl Finish<T>) {
         let Product {
             m,
             n,
@@ -284,13 +283,13 @@ impl<T: Float> Product<'_, T> {
             dst.iter_mut().zip(sum).for_each(|(d, &s)| *d += s);
         }
         release(partial);
-        dst.chunks_mut(n).for_each(|row| finish(0, row));
+        dst.chunks_mut(n).for_each(|row| finish.finish(0, row));
     }
 }
 
-/// No epilogue (a named function, so that the nested products of
-/// [`Product::run_by_inner_blocks`] share one instantiation).
-fn no_finish<T>(_: usize, _: &mut [T]) {}
+/// No epilogue (a named function, so that the products without one share one
+/// instantiation).
+pub(crate) fn no_finish<T>(_: usize, _: &mut [T]) {}
 
 /// Inner indices per block of a product computed by [`Product::run_by_inner_blocks`].
 const INNER_BLOCK: usize = 1 << 13;
@@ -315,7 +314,7 @@ pub(crate) fn gemm_pair<T: Float>(a: Product<T>, b: Product<T>) {
     match pair_threads(a.work(), b.work(), threads) {
         Some((ta, tb)) => {
             parallel::in_pool(|| {
-                rayon::join(|| a.run_on(ta, |_, _| {}), || b.run_on(tb, |_, _| {}))
+                rayon::join(|| a.run_on(ta, no_finish), || b.run_on(tb, no_finish))
             });
         }
         None => {
@@ -461,11 +460,7 @@ impl<T> DstPtr<T> {
 ///
 /// # Safety
 /// Every access of the whole product must be in bounds, as [`gemm`] checks.
-unsafe fn gemm_blocks<T: Float>(
-    product: Product<T>,
-    split: Split,
-    finish: &(impl Fn(usize, &mut [T]) + Sync),
-) {
+unsafe fn gemm_blocks<T: Float>(product: Product<T>, split: Split, finish: &impl Finish<T>) {
     let Product {
         m,
         n,
@@ -524,7 +519,7 @@ unsafe fn gemm_block<T: Float>(
     rhs: Mat<T>,
     accumulate: bool,
     [r0, rows, c0, cols]: [usize; 4],
-    finish: &impl Fn(usize, &mut [T]),
+    finish: &impl Finish<T>,
 ) {
     debug_assert!(c0 + cols <= n);
     let padded = padded_columns(rhs, c0, cols, k);
@@ -567,15 +562,49 @@ unsafe fn gemm_block<T: Float>(
     if let Some((copy, _)) = padded {
         release(copy);
     }
-    parallel::vectorized(|| {
-        for r in r0..r0 + rows {
-            // SAFETY: inside this task's rectangle (see above).
-            finish(
-                c0,
-                std::slice::from_raw_parts_mut(dst.add(r * n + c0), cols),
-            );
-        }
+    parallel::vectorized(FinishRows {
+        finish,
+        // SAFETY: inside this task's rectangle (see above).
+        rows: (r0..r0 + rows).map(|r| std::slice::from_raw_parts_mut(dst.add(r * n + c0), cols)),
+        first: c0,
     });
+}
+
+/// What a product's fused epilogue does to each row of dst, whose values start at
+/// column `first`. Any `Fn(usize, &mut [T])` is one; the bias and activation of Dense
+/// and the convolutions is `ops::linear::Epilogue`, whose `finish` is
+/// `#[inline(always)]`, so that its loop gets the CPU's widest vectors in
+/// [`FinishRows`] (a closure is not inlined there, and its loop got SSE).
+pub(crate) trait Finish<T>: Sync {
+    fn finish(&self, first: usize, values: &mut [T]);
+}
+
+impl<T, F: Fn(usize, &mut [T]) + Sync> Finish<T> for F {
+    #[inline(always)]
+    fn finish(&self, first: usize, values: &mut [T]) {
+        self(first, values)
+    }
+}
+
+/// The epilogue on the rows of a block of dst, as a `pulp::WithSimd` op (see
+/// [`parallel::vectorized`]).
+struct FinishRows<'a, F, I> {
+    finish: &'a F,
+    rows: I,
+    first: usize,
+}
+
+impl<'a, T: 'a, F: Finish<T>, I: Iterator<Item = &'a mut [T]>> pulp::WithSimd
+    for FinishRows<'a, F, I>
+{
+    type Output = ();
+
+    #[inline(always)]
+    fn with_simd<S: pulp::Simd>(self, _: S) {
+        for row in self.rows {
+            self.finish.finish(self.first, row);
+        }
+    }
 }
 
 /// `KANDLE_CPU=avx2` ([`super::cpu`]): the gemm crate's AVX2 + FMA kernels, called
@@ -847,7 +876,7 @@ mod tests {
                     gemm_blocks(
                         super::Product::new(m, n, k, &mut one, lhs, rhs),
                         Split::One,
-                        &|_, _| {},
+                        &super::no_finish,
                     )
                 };
                 let mut splits = vec![];
@@ -868,7 +897,7 @@ mod tests {
                         gemm_blocks(
                             super::Product::new(m, n, k, &mut out, lhs, rhs),
                             split,
-                            &|_, _| {},
+                            &super::no_finish,
                         )
                     };
                     let same = one
@@ -896,7 +925,7 @@ mod tests {
                 gemm_blocks(
                     super::Product::new(m, n, k, &mut out, Mat::rows(&a, k), Mat::rows(&b, n)),
                     split,
-                    &|c0, values| finish(c0, values),
+                    &|c0: usize, values: &mut [f32]| finish(c0, values),
                 )
             };
             out

@@ -192,16 +192,19 @@ pub fn run_hot<R: Send>(f: impl FnOnce() -> R + Send) -> R {
 /// straight in are. The bits do not change: each element still sees the same IEEE
 /// operations (Rust never fuses a multiply and an add on its own).
 /// With `KANDLE_CPU=avx2` ([`super::cpu`]), AVX2 and FMA even where AVX-512 is there.
+///
+/// The compiler does not inline a big closure into each instruction set's copy, and
+/// compiles it for the baseline instead. A loop too big for that is a `pulp::WithSimd`
+/// op, whose `#[inline(always)]` `with_simd` always is (see `ops/pool.rs`).
 #[inline(always)]
-pub fn vectorized<R>(f: impl FnOnce() -> R) -> R {
+pub fn vectorized<Op: pulp::WithSimd>(op: Op) -> Op::Output {
     #[cfg(target_arch = "x86_64")]
     if super::cpu::avx2_forced() {
-        return match pulp::x86::V3::try_new() {
-            Some(simd) => simd.vectorize(f),
-            None => f(),
-        };
+        if let Some(simd) = pulp::x86::V3::try_new() {
+            return pulp::Simd::vectorize(simd, op);
+        }
     }
-    pulp::Arch::new().dispatch(f)
+    pulp::Arch::new().dispatch(op)
 }
 
 /// `out[i] = f(i-th chunk ...)`: applies `f` to matching chunks of `out` (and the chunk

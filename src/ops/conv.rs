@@ -11,10 +11,11 @@
 //! gradient. The windows' geometry ([`Window`], [`Padding`], [`Grid`]) is shared with
 //! pooling (`ops/pool.rs`).
 
+use super::linear::Epilogue;
 use super::Activation;
 use crate::bail;
 use crate::error::{fmt_shape, Result};
-use crate::kernels::gemm::{gemm_pair, Mat, Product};
+use crate::kernels::gemm::{gemm_pair, no_finish, Finish, Mat, Product};
 use crate::kernels::parallel;
 use crate::kernels::pool::{alloc_for_overwrite, release};
 use crate::tensor::shape::checked_numel;
@@ -232,7 +233,11 @@ impl Grid {
     /// visible share of im2col's time).
     pub fn pixels_from(&self, first: usize) -> impl Iterator<Item = (usize, usize, usize)> {
         let (oh, ow) = (self.oh, self.ow);
-        let start = (first / (oh * ow).max(1), first / ow.max(1) % oh.max(1), first % ow.max(1));
+        let start = (
+            first / (oh * ow).max(1),
+            first / ow.max(1) % oh.max(1),
+            first % ow.max(1),
+        );
         std::iter::successors(Some(start), move |&(n, oy, ox)| {
             Some(match (ox + 1 < ow, oy + 1 < oh) {
                 (true, _) => (n, oy, ox + 1),
@@ -441,7 +446,7 @@ fn conv_forward<T: Float>(
     cout: usize,
     cols: Option<&mut [T]>,
     out: &mut [T],
-    epilogue: impl Fn(usize, &mut [T]) + Sync,
+    epilogue: impl Finish<T> + Copy,
 ) -> Result<()> {
     let (rows, k) = (g.pixels(), g.taps() * g.c);
     let threads = parallel::num_threads();
@@ -469,7 +474,7 @@ fn conv_forward<T: Float>(
         };
         parallel::vectorized(|| im2col_rows(x, g, 1, b * block_rows, cols));
         Product::new(r, cout, k, out, Mat::rows(cols, k), Mat::rows(w, cout))
-            .run_here_then(&epilogue);
+            .run_here_then(epilogue);
         if let Some(scratch) = scratch {
             release(scratch);
         }
@@ -595,7 +600,7 @@ fn grouped_product<'a, T: Float>(
     dst: &mut [T],
     lhs: impl Fn(usize) -> Mat<'a, T>,
     rhs: impl Fn(usize) -> Mat<'a, T>,
-    finish: impl Fn(usize, &mut [T]) + Sync + Send,
+    finish: impl Finish<T> + Send,
 ) -> Result<()> {
     if groups == 1 {
         Product::new(m, n, k, dst, lhs(0), rhs(0)).run_then(finish);
@@ -611,7 +616,8 @@ fn grouped_product<'a, T: Float>(
     }
     release(scratch);
     parallel::for_each_rows(dst, width, |_, rows| {
-        rows.chunks_exact_mut(width).for_each(|r| finish(0, r))
+        rows.chunks_exact_mut(width)
+            .for_each(|r| finish.finish(0, r))
     });
     Ok(())
 }
@@ -690,7 +696,10 @@ impl<T: Float> Tensor<T> {
         let (xd, kd) = (x.data(), kernel.data());
         let bias_data = bias.map(|b| b.data());
         let bias_data = bias_data.as_deref().map(|b| &b[..]);
-        let epilogue = |first, values: &mut [T]| act.finish_row(bias_data, first, values);
+        let epilogue = Epilogue {
+            act,
+            bias: bias_data,
+        };
         let cols = if groups > 1 {
             let mut cols = alloc_for_overwrite::<T>(checked_numel(&[rows, k], size)?)?;
             im2col(&xd, &g, groups, 0, &mut cols);
@@ -774,7 +783,7 @@ fn grouped_conv_backward<T: Float>(
         &mut dw,
         |i| block(cols, k, i, kg).t(),
         |i| block(gp, cout, i, cout_g),
-        |_, _| {},
+        no_finish,
     )?;
     if !input_grad {
         return Ok((None, dw));
@@ -788,7 +797,7 @@ fn grouped_conv_backward<T: Float>(
         &mut dcols,
         |i| block(gp, cout, i, cout_g),
         |i| block(w, cout, i, cout_g).t(),
-        |_, _| {},
+        no_finish,
     )?;
     let mut dx = alloc_for_overwrite::<T>(g.n * g.h * g.w * g.c)?;
     col2im(&dcols, g, groups, &mut dx);
@@ -1130,7 +1139,10 @@ mod tests {
             Mat::rows(&cols, k),
             Mat::rows(&w.data(), 64),
         )
-        .run_then(|first, v| Activation::Relu.finish_row(None, first, v));
+        .run_then(Epilogue {
+            act: Activation::Relu,
+            bias: None,
+        });
         // The blocks depend on the thread count; the bits must not.
         for threads in [2, 1] {
             crate::kernels::parallel::set_num_threads(threads).unwrap();

@@ -51,33 +51,15 @@ impl<T: Float> Tensor<T> {
         let sample = g.h * g.w * c;
         let mut out = alloc_for_overwrite::<T>(g.pixels() * c)?;
         {
-            let xd = self.data();
-            parallel::for_each_rows(&mut out, c, |first, chunk| {
-                let pixels = chunk.chunks_exact_mut(c.max(1)).zip(g.pixels_from(first));
-                for (acc, (n, oy, ox)) in pixels {
-                    let image = &xd[n * sample..(n + 1) * sample];
-                    let mut count = 0usize;
-                    acc.fill(match mode {
-                        PoolMode::Max => T::neg_infinity(),
-                        PoolMode::Average => T::zero(),
-                    });
-                    // One branch-free pass over the channels per tap, which the
-                    // compiler vectorizes.
-                    match mode {
-                        PoolMode::Max => g.for_each_tap(oy, ox, |_, pixel| {
-                            max_into(acc, &image[pixel * c..(pixel + 1) * c])
-                        }),
-                        PoolMode::Average => {
-                            g.for_each_tap(oy, ox, |_, pixel| {
-                                count += 1;
-                                let src = &image[pixel * c..(pixel + 1) * c];
-                                acc.iter_mut().zip(src).for_each(|(a, &v)| *a += v)
-                            });
-                            let count = T::from_f64(count as f64);
-                            acc.iter_mut().for_each(|a| *a = *a / count);
-                        }
-                    }
-                }
+            let x = &self.data();
+            parallel::for_each_rows(&mut out, c, |first, out| {
+                parallel::vectorized(PoolForward {
+                    mode,
+                    g: &g,
+                    x,
+                    first,
+                    out,
+                })
             });
         }
         let shape = g.output_shape(self.rank(), c);
@@ -127,6 +109,57 @@ impl<T: Float> Tensor<T> {
             });
             Ok(vec![Some(Tensor::from_vec(dx, x.shape())?)])
         }))
+    }
+}
+
+/// Pooling's forward for the output pixels from `first` on, into `out`: a
+/// `pulp::WithSimd` op, so that its loops get the CPU's widest vectors (see
+/// [`parallel::vectorized`]).
+struct PoolForward<'a, T> {
+    mode: PoolMode,
+    g: &'a Grid,
+    x: &'a [T],
+    first: usize,
+    out: &'a mut [T],
+}
+
+impl<T: Float> pulp::WithSimd for PoolForward<'_, T> {
+    type Output = ();
+
+    #[inline(always)]
+    fn with_simd<S: pulp::Simd>(self, _: S) {
+        let PoolForward {
+            mode,
+            g,
+            x,
+            first,
+            out,
+        } = self;
+        let c = g.c;
+        let sample = g.h * g.w * c;
+        for (acc, (n, oy, ox)) in out.chunks_exact_mut(c.max(1)).zip(g.pixels_from(first)) {
+            let image = &x[n * sample..(n + 1) * sample];
+            // One branch-free pass over the channels per tap.
+            match mode {
+                PoolMode::Max => {
+                    acc.fill(T::neg_infinity());
+                    g.for_each_tap(oy, ox, |_, pixel| {
+                        max_into(acc, &image[pixel * c..(pixel + 1) * c])
+                    })
+                }
+                PoolMode::Average => {
+                    let mut count = 0usize;
+                    acc.fill(T::zero());
+                    g.for_each_tap(oy, ox, |_, pixel| {
+                        count += 1;
+                        let src = &image[pixel * c..(pixel + 1) * c];
+                        acc.iter_mut().zip(src).for_each(|(a, &v)| *a += v)
+                    });
+                    let count = T::from_f64(count as f64);
+                    acc.iter_mut().for_each(|a| *a = *a / count);
+                }
+            }
+        }
     }
 }
 
