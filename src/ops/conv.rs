@@ -8,8 +8,11 @@
 //! and activation applied to each block while it is in cache. Backward, that matrix's
 //! transpose times the output gradient is the kernel gradient, and the output gradient
 //! times the kernel's transpose, scattered back onto the input (col2im), is the input
-//! gradient. The windows' geometry ([`Window`], [`Padding`], [`Grid`]) is shared with
-//! pooling (`ops/pool.rs`).
+//! gradient. Both passes run in blocks (of rows forward, of samples backward), each a
+//! task on one thread, so that the im2col rows and their gradient stay in cache between
+//! the copy, the products and col2im ([`conv_forward`], [`conv_backward`]). The
+//! windows' geometry ([`Window`], [`Padding`], [`Grid`]) is shared with pooling
+//! (`ops/pool.rs`).
 
 use super::linear::Epilogue;
 use super::Activation;
