@@ -272,6 +272,20 @@ pub fn for_each_chunk_pair<A: Send, B: Send>(
     }
 }
 
+/// `task(t)` for each of `tasks` (independent blocks of one job, each sized for one
+/// thread), in parallel when there are several and the pool has more than one thread;
+/// the first error, if any.
+pub fn try_for_each_task<I: Send, E: Send>(
+    tasks: Vec<I>,
+    task: impl Fn(I) -> Result<(), E> + Sync + Send,
+) -> Result<(), E> {
+    if tasks.len() > 1 && num_threads() > 1 {
+        in_pool(|| tasks.into_par_iter().try_for_each(task))
+    } else {
+        tasks.into_iter().try_for_each(task)
+    }
+}
+
 /// Deterministic sum of `f(i)` over `0..n`: fixed chunks, each summed in order, partial
 /// sums combined in order. The same bits for any thread count.
 pub fn chunked_sum<T, F>(n: usize, f: F) -> T

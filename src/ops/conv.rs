@@ -483,12 +483,7 @@ fn conv_forward<T: Float>(
         }
         Ok(())
     };
-    if tasks.len() > 1 && threads > 1 {
-        use rayon::prelude::*;
-        parallel::in_pool(|| tasks.into_par_iter().try_for_each(task))
-    } else {
-        tasks.into_iter().try_for_each(task)
-    }
+    parallel::try_for_each_task(tasks, task)
 }
 
 /// The most elements of the im2col matrix's gradient one task of a one-group
@@ -533,60 +528,34 @@ fn conv_backward<T: Float>(
     let per_block = (BACKWARD_BLOCK / (pixels * k).max(1)).clamp(1, g.n.max(1));
     let blocks = g.n.div_ceil(per_block);
     let mut partial = alloc_for_overwrite::<T>(blocks * kernel)?;
-    let mut dx = match input_grad {
-        true => Some(alloc_for_overwrite::<T>(g.n * sample)?),
-        false => None,
-    };
-    let dx_blocks: Vec<Option<&mut [T]>> = match dx.as_mut() {
-        Some(dx) => dx.chunks_mut(per_block * sample).map(Some).collect(),
-        None => (0..blocks).map(|_| None).collect(),
-    };
+    let mut dx = alloc_for_overwrite::<T>(g.n * sample)?;
     let tasks: Vec<_> = partial
         .chunks_mut(kernel)
-        .zip(dx_blocks)
+        .zip(dx.chunks_mut(per_block * sample))
         .enumerate()
         .collect();
-    let task = |(b, (dw, dx)): (usize, (&mut [T], Option<&mut [T]>))| -> Result<()> {
+    parallel::try_for_each_task(tasks, |(b, (dw, dx))| -> Result<()> {
         let first = b * per_block;
         let rows = per_block.min(g.n - first) * pixels;
         let cols = &cols[first * pixels * k..][..rows * k];
         let gp = &gp[first * pixels * cout..][..rows * cout];
         Product::new(k, cout, rows, dw, Mat::rows_t(cols, k), Mat::rows(gp, cout)).run_here();
-        if let Some(dx) = dx {
-            let mut dcols = alloc_for_overwrite::<T>(rows * k)?;
-            Product::new(
-                rows,
-                k,
-                cout,
-                &mut dcols,
-                Mat::rows(gp, cout),
-                Mat::rows_t(w, cout),
-            )
-            .run_here();
-            parallel::vectorized(|| col2im_samples(&dcols, g, 1, dx));
-            release(dcols);
-        }
+        let mut dcols = alloc_for_overwrite::<T>(rows * k)?;
+        Product::new(
+            rows,
+            k,
+            cout,
+            &mut dcols,
+            Mat::rows(gp, cout),
+            Mat::rows_t(w, cout),
+        )
+        .run_here();
+        parallel::vectorized(|| col2im_samples(&dcols, g, 1, dx));
+        release(dcols);
         Ok(())
-    };
-    if blocks > 1 && parallel::num_threads() > 1 {
-        use rayon::prelude::*;
-        parallel::in_pool(|| tasks.into_par_iter().try_for_each(task))?;
-    } else {
-        tasks.into_iter().try_for_each(task)?;
-    }
-    let mut dw = alloc_for_overwrite::<T>(kernel)?;
-    parallel::for_each_rows_above(1 << 12, &mut dw, 1, |first, out| {
-        let len = out.len();
-        let sums = partial.chunks_exact(kernel).map(|p| &p[first..first + len]);
-        for (i, sum) in sums.enumerate() {
-            match i {
-                0 => out.copy_from_slice(sum),
-                _ => out.iter_mut().zip(sum).for_each(|(d, &s)| *d += s),
-            }
-        }
-    });
-    release(partial);
-    Ok((dx, dw))
+    })?;
+    let dw = super::reduce::add_block_sums(partial, kernel)?;
+    Ok((Some(dx), dw))
 }
 
 /// `dst = lhs · rhs` in `groups` blocks: block `i` is `lhs(i)` (m×k) times `rhs(i)`

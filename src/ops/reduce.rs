@@ -84,7 +84,7 @@ fn add_rows<T: Float>(sum: &mut [T], values: &[T]) {
 }
 
 /// The column sums from the blocks' sums (`partial`, blocks × cols), added in order.
-fn add_block_sums<T: Float>(partial: Vec<T>, cols: usize) -> Result<Vec<T>> {
+pub(crate) fn add_block_sums<T: Float>(partial: Vec<T>, cols: usize) -> Result<Vec<T>> {
     let blocks = partial.len() / cols.max(1);
     let out = reduce_axis(&partial, &[blocks, cols], 0, T::zero(), |s, v| s + v);
     crate::kernels::pool::release(partial);
