@@ -46,6 +46,25 @@ impl fmt::Display for Error {
 
 impl std::error::Error for Error {}
 
+impl Error {
+    /// The same error, its message led by the layer it came from, as Keras names the
+    /// layer whose call failed: a model's error then says where in the model it arose.
+    pub fn in_layer(self, name: &str, class: &str) -> Self {
+        let lead = |m: String| format!("layer {name:?} ({class}): {m}");
+        match self {
+            Error::Shape(m) => Error::Shape(lead(m)),
+            Error::DType(m) => Error::DType(lead(m)),
+            Error::Allocation(m) => Error::Allocation(lead(m)),
+            Error::Gradient(m) => Error::Gradient(lead(m)),
+            Error::OutOfBounds(m) => Error::OutOfBounds(lead(m)),
+            Error::InvalidArgument(m) => Error::InvalidArgument(lead(m)),
+            Error::Io(m) => Error::Io(lead(m)),
+            // A bug or a Ctrl-C is not about the layer.
+            e @ (Error::Internal(_) | Error::Interrupted(_)) => e,
+        }
+    }
+}
+
 impl From<std::io::Error> for Error {
     fn from(e: std::io::Error) -> Self {
         Error::Io(e.to_string())

@@ -123,6 +123,21 @@ fn misuse_is_an_error() {
     assert!(err.contains("units"), "{err}");
     let mut wrong_input = Sequential::new().add(Input::new([3])).add(Dense::new(1));
     assert!(wrong_input.predict(&x).is_err());
+    // A layer's error names the layer, and its spatial sizes and padding as Keras does.
+    let mut too_small = Sequential::new()
+        .add(Input::new([2, 2, 3]))
+        .add(Conv2D::new(4, 3));
+    let err = too_small.build(&[2, 2, 3]).unwrap_err();
+    assert!(matches!(err, kandle::Error::Shape(_)), "{err:?}");
+    let err = err.to_string();
+    assert!(
+        err.starts_with("layer \"conv2d\" (Conv2D): Conv2D:"),
+        "{err}"
+    );
+    assert!(
+        err.contains("spatial shape (2, 2), padding='valid'"),
+        "{err}"
+    );
 }
 
 /// `save` writes Keras's `.keras` file and `load_model` reads it back: the same

@@ -203,6 +203,11 @@ def test_bad_inputs_raise_and_leave_the_model_unchanged(rng):
     for a, b in zip(before, model.get_weights()):
         np.testing.assert_array_equal(a, b)
     np.testing.assert_allclose(model.predict(x, verbose=0).shape, (2, 4, 4, 2))
+    # Images of unknown size are checked when they come: the error gives their spatial
+    # size and the padding as Keras spells it.
+    dynamic = kd.Sequential([kd.Input((None, None, 3)), kd.layers.Conv2D(4, 3)])
+    with pytest.raises(kd.errors.ShapeError, match=r"spatial shape \(2, 2\), padding='valid'"):
+        dynamic.predict(np.ones((4, 2, 2, 3), np.float32), verbose=0)
 
 
 # ------------------------------------------------------------------ training parity

@@ -55,6 +55,31 @@ pub struct ModelLayer {
 }
 
 impl ModelLayer {
+    /// Makes the layer's engine and weights for inputs of `shape` (batch axis first),
+    /// unless it has them, and gives its output shape, found by running zeros of that
+    /// shape through it (Keras traces a symbolic tensor the same way).
+    fn build(&mut self, shape: &[usize]) -> Result<Vec<usize>> {
+        let engine = match &self.engine {
+            Some(engine) => engine.clone(),
+            None => {
+                let config = self.spec.config_value();
+                let class = &self.spec.class_name;
+                let new = new_layer_weights(class, &config, shape)?;
+                let weights: Vec<Tensor> = new.iter().map(|w| w.value.clone()).collect();
+                let engine: Arc<dyn Layer> =
+                    Arc::from(layer_from_config(class, &config, &weights)?);
+                self.weight_trainable = new.iter().map(|w| w.trainable).collect();
+                self.weights = weights;
+                self.engine = Some(engine.clone());
+                engine
+            }
+        };
+        let probe = Tensor::zeros(shape)?;
+        Ok(no_grad(|| engine.forward(&probe, false))?.shape().to_vec())
+    }
+}
+
+impl ModelLayer {
     /// The weights (variables), in Keras's order and candle's layouts.
     pub fn weights(&self) -> &[Tensor] {
         &self.weights
@@ -449,27 +474,12 @@ impl Sequential {
                 );
             }
         }
-        // The shape each layer sees, found by running one row of zeros through the
-        // layers built so far (Keras traces a symbolic tensor the same way).
+        // The shape each layer sees, with a batch of one row.
         let mut shape = [&[1], input_shape].concat();
         for layer in &mut self.layers {
-            let engine = match &layer.engine {
-                Some(engine) => engine.clone(),
-                None => {
-                    let config = layer.spec.config_value();
-                    let class = &layer.spec.class_name;
-                    let new = new_layer_weights(class, &config, &shape)?;
-                    let weights: Vec<Tensor> = new.iter().map(|w| w.value.clone()).collect();
-                    let engine: Arc<dyn Layer> =
-                        Arc::from(layer_from_config(class, &config, &weights)?);
-                    layer.weight_trainable = new.iter().map(|w| w.trainable).collect();
-                    layer.weights = weights;
-                    layer.engine = Some(engine.clone());
-                    engine
-                }
-            };
-            let probe = Tensor::zeros(&shape)?;
-            shape = no_grad(|| engine.forward(&probe, false))?.shape().to_vec();
+            shape = layer
+                .build(&shape)
+                .map_err(|e| e.in_layer(&layer.name, &layer.spec.class_name))?;
         }
         self.input_shape = Some(input_shape.to_vec());
         self.output_shape = shape[1..].to_vec();
@@ -608,7 +618,9 @@ impl Sequential {
         self.layers
             .iter()
             .try_fold(x.clone(), |h, layer| match &layer.engine {
-                Some(engine) => engine.forward(&h, training),
+                Some(engine) => engine
+                    .forward(&h, training)
+                    .map_err(|e| e.in_layer(&layer.name, &layer.spec.class_name)),
                 None => bail!(InvalidArgument, "layer {:?} is not built yet", layer.name),
             })
     }

@@ -37,6 +37,15 @@ pub enum Padding {
 }
 
 impl Padding {
+    /// Keras's name of the mode.
+    pub fn name(self) -> &'static str {
+        match self {
+            Padding::Valid => "valid",
+            Padding::Same => "same",
+            Padding::Causal => "causal",
+        }
+    }
+
     /// The mode Keras calls `name` (any case); `causal` only where `allow_causal`.
     pub fn from_name(name: &str, allow_causal: bool) -> Result<Self> {
         Ok(match name.to_ascii_lowercase().as_str() {
@@ -187,9 +196,11 @@ impl Grid {
                 Some(len) if len > 0 => out.push(len),
                 _ => bail!(
                     Shape,
-                    "{op}: the window (`{size_arg}`={sizes:?}, `dilation_rate`={dilation:?}) \
-                     is larger than the padded input: input shape {}, padding {padding:?}",
-                    fmt_shape(shape)
+                    "{op}: computed output size would be zero or negative: the window \
+                     (`{size_arg}`={sizes:?}, `dilation_rate`={dilation:?}) is larger than \
+                     the input (spatial shape {}, padding='{}')",
+                    fmt_shape(axes),
+                    padding.name()
                 ),
             }
         }
