@@ -69,7 +69,6 @@ _KERAS_ONLY_DEFAULTS: dict[str, Any] = {
     "mask_zero": False,
     "weights": None,
     "embeddings_constraint": None,
-    "input_length": None,
 }
 
 # The same for the objects nested in a layer's config (initializers): Keras 3.11+ gives
