@@ -25,7 +25,8 @@ if mode == "write":
     )
     model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
     model.fit(x, rng.integers(0, 3, 200), epochs=2, verbose=0)
-    model.save(folder / "model.keras")
+    # npz weights: the crate reads those (h5, the default with h5py, needs Python's h5py).
+    model.save(folder / "model.keras", weights_format="npz")
     _core.save_safetensors(folder / "input.safetensors", [("x", x)])
     np.save(folder / "expected.npy", model.predict(x, verbose=0))
 else:

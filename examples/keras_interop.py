@@ -1,8 +1,9 @@
 """Train in kandle, save, load the file in Keras; and the reverse.
 
-kandle writes Keras 3's `.keras` format. With `weights_format="h5"` (Keras's own default,
-which needs h5py: `pip install kandle[h5] keras`), Keras loads the file, optimizer state
-included; kandle loads the files Keras writes for models of kandle's layers. Run it with:
+kandle writes Keras 3's `.keras` format with Keras's own `model.weights.h5` (through h5py,
+which comes with Keras: `pip install kandle[h5] keras`), so Keras loads the file, optimizer
+state included; kandle loads the files Keras writes for models of kandle's layers. Run it
+with:
 
     python examples/keras_interop.py
 """
@@ -27,7 +28,7 @@ model = kd.Sequential([kd.Input((4,)), kd.layers.Dense(16, activation="relu"), k
 model.compile(optimizer=kd.optimizers.Adam(0.01), loss="mse")
 model.fit(x, y, epochs=20, batch_size=32, verbose=0)
 path = os.path.join(folder, "from_kandle.keras")
-model.save(path, weights_format="h5")
+model.save(path)  # weights_format="h5", the default wherever h5py is installed
 theirs = keras.saving.load_model(path)
 gap = np.abs(np.asarray(theirs.predict(x, verbose=0)) - model.predict(x, verbose=0)).max()
 print(

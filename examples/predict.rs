@@ -1,5 +1,8 @@
 //! Deploys a model trained in Python from pure Rust: loads a `.keras` file, reads the
 //! tensor `x` from a safetensors file, and writes the predictions as the tensor `y`.
+//! The crate reads `.npz` weights: save the model in Python with
+//! `model.save(path, weights_format="npz")` (the default, with h5py installed, writes
+//! Keras's `model.weights.h5`, which only the Python package reads).
 //!
 //!     cargo run --release --example predict -- MODEL.keras INPUT.safetensors OUTPUT.safetensors
 

@@ -377,6 +377,22 @@ def test_embedding_rejects_bad_dims():
             kd.layers.Embedding(*args)
 
 
+def test_embedding_takes_keras_s_activity_regularizer_and_input_length_keywords():
+    """Keras's Embedding takes the base layer's ``activity_regularizer`` (and writes it,
+    None, in its config) and drops Keras 2's ``input_length`` with a warning."""
+    layer = kd.layers.Embedding(10, 3, activity_regularizer=None, name="e")
+    assert layer.activity_regularizer is None
+    assert layer.get_config()["activity_regularizer"] is None
+    with pytest.warns(UserWarning, match="`input_length` is deprecated") as caught:
+        old_style = kd.layers.Embedding(10, 3, input_length=4)
+    assert caught[0].filename == __file__
+    assert old_style.compute_output_shape((None, 4)) == (None, 4, 3)
+    # kandle has no per-layer activity regularizer: refused by name, never ignored.
+    for cls, args in [("Embedding", (10, 3)), ("Dense", (2,)), ("Flatten", ())]:
+        with pytest.raises(kd.errors.InvalidArgumentError, match="activity_regularizer='l2'"):
+            make(cls, *args, activity_regularizer="l2")
+
+
 # --------------------------------------------------------------------------- initializers
 
 

@@ -312,6 +312,54 @@ def test_summary_matches_keras(capsys):
     assert "Non-trainable params: 0 (0.00 B)" in out
 
 
+def _long_names(lib, built=True):
+    layers = lib.layers
+    stack = [
+        layers.Conv2D(4, 3, name="conv2d"),
+        layers.BatchNormalization(name="batch_normalization"),
+        layers.Conv2DTranspose(2, 3, name="conv2d_transpose"),
+        layers.GlobalAveragePooling2D(name="global_average_pooling2d"),
+        layers.Dense(3, name="a_user_given_layer_name_of_more_than_forty_characters"),
+        layers.Dense(2, name="an_unbroken_name_far_too_long_for_the_first_column_of_the_table_x"),
+    ]
+    if not built:
+        # Keras builds a layer without a build method (pooling) at construction.
+        stack = [layer for layer in stack if layer.name != "global_average_pooling2d"]
+        return lib.Sequential(stack, name="long_names_model")
+    return lib.Sequential([lib.Input((8, 8, 3)), *stack], name="long_names_model")
+
+
+@pytest.mark.parametrize("built", [True, False])
+@pytest.mark.parametrize(
+    ("columns", "line_length"), [(80, None), (200, None), (80, 60), (200, 120)]
+)
+def test_summary_of_long_names_is_keras_s_exact_text(
+    built, columns, line_length, monkeypatch, capsys
+):
+    """Keras's fixed column widths, with a long "name (Type)" cell wrapped onto more
+    lines (cut with an ellipsis where one word is too long), exactly as Keras prints it;
+    the same table code as a functional model's. (Keras's rich console crops a line
+    longer than the terminal, so line_length stays within COLUMNS here.)"""
+    import keras
+
+    monkeypatch.setenv("COLUMNS", str(columns))
+    _long_names(kd, built).summary(line_length=line_length)
+    mine = capsys.readouterr().out
+    _long_names(keras, built).summary(line_length=line_length)
+    theirs = capsys.readouterr().out
+    assert mine == theirs
+    if (line_length or 88) <= 88:
+        assert "│ (BatchNormalization)" in mine
+    widths = {len(line) for line in mine.splitlines() if line[:1] in "┏┃┡│├└"}
+    assert len(widths) == 1
+
+
+def test_summary_refuses_a_line_too_short_for_its_columns():
+    model = kd.Sequential([kd.Input((4,)), kd.layers.Dense(2)])
+    with pytest.raises(kd.errors.InvalidArgumentError, match="line_length=8"):
+        model.summary(line_length=8)
+
+
 @pytest.mark.parametrize(
     "optimizer",
     ["adam", "sgd", "sgd-momentum", "adam-schedule", "rmsprop-ema"],

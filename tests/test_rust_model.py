@@ -104,7 +104,8 @@ def test_a_python_saved_model_predicts_the_same_in_rust(tmp_path) -> None:
     x = np.random.default_rng(2).normal(size=(64, 8)).astype(np.float32)
     model.fit(x, x[:, :3], epochs=2, verbose=0)
     path = tmp_path / "trained.keras"
-    model.save(path)
+    # npz weights: the crate reads those (h5, the default with h5py, needs Python's h5py).
+    model.save(path, weights_format="npz")
     rust = _core.Sequential.load(path)
     np.testing.assert_allclose(rust.predict(x), model.predict(x, verbose=0), atol=1e-5)
     with pytest.raises(kd.errors.KandleError):

@@ -2,6 +2,7 @@
 
 import json
 import os
+import warnings
 import zipfile
 
 import numpy as np
@@ -59,12 +60,13 @@ def fit(model, x, y, epochs=2):
     ],
     ids=["Adam", "SGD", "RMSprop", "Adagrad", "Adam-ema", "SGD-accumulation", "Adam-both"],
 )
-def test_round_trip_predicts_and_trains_bitwise_equal(tmp_path, rng, optimizer):
+@pytest.mark.parametrize("weights_format", [None, "npz"])
+def test_round_trip_predicts_and_trains_bitwise_equal(tmp_path, rng, optimizer, weights_format):
     x, y = data(rng)
     model = make_model(optimizer)
     fit(model, x, y)
     path = tmp_path / "model.keras"
-    model.save(path)
+    model.save(path, weights_format=weights_format)
     loaded = kd.models.load_model(path)
     assert [type(l).__name__ for l in loaded.layers] == [type(l).__name__ for l in model.layers]
     np.testing.assert_array_equal(loaded.predict(x, verbose=0), model.predict(x, verbose=0))
@@ -81,7 +83,7 @@ def test_file_layout_is_keras(tmp_path, rng):
     model = make_model(dropout=True)
     fit(model, *data(rng), epochs=1)
     path = tmp_path / "m.keras"
-    kd.saving.save_model(model, path)
+    kd.saving.save_model(model, path, weights_format="npz")
     with zipfile.ZipFile(path) as z:
         assert z.namelist() == ["metadata.json", "config.json", "model.weights.npz"]
         metadata = json.loads(z.read("metadata.json"))
@@ -213,7 +215,7 @@ def test_custom_objects_and_registration(tmp_path):
 
     model = kd.Sequential([kd.Input((2,)), Doubler(), kd.layers.Dense(1)])
     path = tmp_path / "c.keras"
-    model.save(path)
+    model.save(path, weights_format="npz")
     loaded = kd.saving.load_model(path)
     assert type(loaded.layers[0]).__name__ == "Doubler"
     config = json.loads(zipfile.ZipFile(path).read("config.json"))
@@ -227,7 +229,7 @@ def test_custom_objects_and_registration(tmp_path):
     assert type(loaded.layers[0]) is Doubler
 
 
-def test_missing_h5py_names_the_extra(tmp_path, monkeypatch):
+def _without_h5py(monkeypatch):
     import builtins
 
     real_import = builtins.__import__
@@ -238,8 +240,58 @@ def test_missing_h5py_names_the_extra(tmp_path, monkeypatch):
         return real_import(name, *args, **kwargs)
 
     monkeypatch.setattr(builtins, "__import__", no_h5py)
+
+
+def test_missing_h5py_names_the_extra(tmp_path, monkeypatch):
+    _without_h5py(monkeypatch)
     with pytest.raises(KandleIOError, match=r"kandle\[h5\]"):
         make_model().save_weights(tmp_path / "m.weights.h5")
+
+
+def test_default_weights_format_is_keras_s_h5_when_h5py_is_installed(tmp_path, rng):
+    pytest.importorskip("h5py")
+    x, y = data(rng)
+    model = make_model()
+    fit(model, x, y, epochs=1)
+    path = tmp_path / "m.keras"
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no fallback warning
+        model.save(path)
+    with zipfile.ZipFile(path) as z:
+        assert z.namelist() == ["metadata.json", "config.json", "model.weights.h5"]
+    loaded = kd.models.load_model(path)
+    np.testing.assert_array_equal(loaded.predict(x, verbose=0), model.predict(x, verbose=0))
+
+
+def test_without_h5py_the_default_falls_back_to_npz_and_warns_once(tmp_path, rng, monkeypatch):
+    x, y = data(rng)
+    model = make_model()
+    fit(model, x, y, epochs=1)
+    _without_h5py(monkeypatch)
+    monkeypatch.setattr(kd.saving, "_warned_npz_fallback", False)
+    with pytest.warns(UserWarning, match=r"h5py is not installed.*kandle\[h5\].*Keras") as caught:
+        model.save(tmp_path / "a.keras")
+    assert len(caught) == 1
+    assert caught[0].filename == __file__  # points at the caller's line
+    with zipfile.ZipFile(tmp_path / "a.keras") as z:
+        assert "model.weights.npz" in z.namelist()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        model.save(tmp_path / "b.keras")  # once per process
+        monkeypatch.setattr(kd.saving, "_warned_npz_fallback", False)
+        model.save(tmp_path / "c.keras", weights_format="npz")  # chosen: no warning
+    for name in ("a.keras", "b.keras", "c.keras"):
+        loaded = kd.models.load_model(tmp_path / name)
+        np.testing.assert_array_equal(loaded.predict(x, verbose=0), model.predict(x, verbose=0))
+    # Asked for explicitly, h5 without h5py is an error naming the extra.
+    with pytest.raises(KandleIOError, match=r"kandle\[h5\]"):
+        model.save(tmp_path / "d.keras", weights_format="h5")
+
+
+def test_unknown_weights_format_is_refused_by_name(tmp_path):
+    with pytest.raises(InvalidArgumentError, match="weights_format=hdf5"):
+        make_model().save(tmp_path / "m.keras", weights_format="hdf5")
+    assert not (tmp_path / "m.keras").exists()
 
 
 # ------------------------------------------------------------------ Keras interop
@@ -256,7 +308,7 @@ def test_keras_loads_kandles_file(tmp_path, rng):
     model = make_model(kd.optimizers.Adam(learning_rate=0.01))
     fit(model, x, y)
     path = tmp_path / "kandle.keras"
-    model.save(path, weights_format="h5")
+    model.save(path)  # the default: Keras's h5 weights, h5py being installed
     theirs = keras.saving.load_model(path)
     np.testing.assert_allclose(
         np.asarray(theirs.predict(x, verbose=0)), model.predict(x, verbose=0), rtol=1e-5, atol=1e-5

@@ -2,10 +2,12 @@
 
 A ``.keras`` file is a zip archive of ``metadata.json``, ``config.json`` (the model's
 serialized config: ``module``, ``class_name``, ``config``, ``registered_name``,
-``build_config``, ``compile_config``) and the weights: ``model.weights.npz`` (kandle's
-default, float32 arrays keyed by Keras's paths such as ``layers/dense/vars/0``) or
-``model.weights.h5`` (Keras's default; needs h5py, ``pip install kandle[h5]``). The
-archive itself is written and read by the Rust core, atomically and defensively.
+``build_config``, ``compile_config``) and the weights, keyed by Keras's paths such as
+``layers/dense/vars/0``: ``model.weights.h5`` (Keras's format and, whenever h5py is
+installed, kandle's default: Keras 3 loads the file) or ``model.weights.npz`` (float32
+arrays, numpy alone: kandle writes it when h5py is missing, with a warning, or on
+request; Keras 3 does not load it). Loading reads either. The archive itself is
+written and read by the Rust core, atomically and defensively.
 
 Loading reads data only: classes come from kandle's registry, plus the classes passed
 explicitly in ``custom_objects`` or registered with :func:`register_keras_serializable`;
@@ -27,6 +29,7 @@ import inspect
 import io
 import json
 import os
+import warnings
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -66,7 +69,6 @@ _KERAS_ONLY_DEFAULTS: dict[str, Any] = {
     "mask_zero": False,
     "weights": None,
     "embeddings_constraint": None,
-    "input_length": None,
 }
 
 # The same for the objects nested in a layer's config (initializers): Keras 3.11+ gives
@@ -814,42 +816,77 @@ def _check_keras_path(filepath: Any, what: str) -> str:
     return str(path)
 
 
+def _h5py_available() -> bool:
+    try:
+        import h5py  # type: ignore[import-untyped, import-not-found]  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+# Whether save_model has warned that, without h5py, it wrote npz weights.
+_warned_npz_fallback = False
+
+
+def _default_weights_format() -> str:
+    """``"h5"`` (Keras's own, which Keras loads) when h5py is importable; else ``"npz"``,
+    with a warning once per process that Keras will not load the file."""
+    global _warned_npz_fallback
+    if _h5py_available():
+        return "h5"
+    if not _warned_npz_fallback:
+        _warned_npz_fallback = True
+        warnings.warn(
+            "save_model: h5py is not installed, so the .keras file holds its weights as "
+            "model.weights.npz, which kandle loads but Keras 3 does not (its loader "
+            "refuses .npz weights). For a file Keras loads, install h5py "
+            "(`pip install kandle[h5]`) and kandle writes Keras's model.weights.h5; pass "
+            'weights_format="npz" to choose npz and silence this warning.',
+            stacklevel=4,
+        )
+    return "npz"
+
+
 def save_model(
     model: Any,
     filepath: Any,
     overwrite: bool = True,
     zipped: bool | None = None,
-    weights_format: str = "npz",
+    weights_format: str | None = None,
     include_optimizer: bool = True,
 ) -> None:
     """Saves ``model`` to the ``.keras`` file ``filepath`` (atomically: a crash leaves
     the old file or the new one): its config, weights and optimizer state.
 
-    ``weights_format="npz"`` (kandle's default) needs only numpy; ``"h5"`` writes
-    Keras's default ``model.weights.h5`` through h5py (``pip install kandle[h5]``),
-    which Keras 3 itself can load (Keras 3's own loader refuses ``.npz`` weights that it
-    did not pickle itself).
+    ``weights_format="h5"`` writes Keras's default ``model.weights.h5`` through h5py
+    (``pip install kandle[h5]``; h5py comes with Keras), a file Keras 3 itself loads.
+    ``"npz"`` writes ``model.weights.npz`` with numpy alone; kandle loads it, Keras 3
+    does not (its loader reads npz without pickle and refuses it). The default,
+    ``None``, is ``"h5"`` when h5py is importable, else ``"npz"`` with a warning (once
+    per process) that names the fix.
     """
     path = _check_keras_path(filepath, "save")
     if zipped is False:
         raise InvalidArgumentError("save_model: kandle writes zipped .keras files only")
+    if weights_format not in (None, "h5", "npz"):
+        raise InvalidArgumentError(
+            "Unknown `weights_format` argument. Expected 'h5' or 'npz'. "
+            f"Received: weights_format={weights_format}"
+        )
     if not overwrite and os.path.exists(path):
         raise KandleIOError(f"save_model: {path} exists and overwrite=False")
     if not model.built:
         raise InvalidArgumentError(
             f"save_model: model {model.name!r} is not built; call it or build it first"
         )
+    if weights_format is None:
+        weights_format = _default_weights_format()
     config = json.dumps(plain(serialize_model(model)))
     if weights_format == "npz":
         weights, integers = _weight_entries(model, include_optimizer)
         _core.save_keras(path, config, weights, integers)
-    elif weights_format == "h5":
-        _core.save_keras_h5(path, config, _h5_bytes(model, include_optimizer))
     else:
-        raise InvalidArgumentError(
-            "Unknown `weights_format` argument. Expected 'h5' or 'npz'. "
-            f"Received: weights_format={weights_format}"
-        )
+        _core.save_keras_h5(path, config, _h5_bytes(model, include_optimizer))
 
 
 def load_model(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import numpy as np
@@ -52,6 +53,10 @@ class Embedding(Layer):
         check_no_constraint("Embedding", embeddings_constraint=embeddings_constraint)
         if mask_zero:
             raise InvalidArgumentError("Embedding: mask_zero=True (masking) is not supported")
+        # Keras 3 drops Keras 2's `input_length` with a warning.
+        input_length = kwargs.pop("input_length", None)
+        if input_length is not None:
+            warnings.warn("Argument `input_length` is deprecated. Just remove it.", stacklevel=3)
         # Keras's Embedding takes no input_dim keyword of the base Layer; ours is its own.
         super().__init__(**kwargs)
         self.embeddings_initializer = initializers.get(embeddings_initializer)
@@ -75,6 +80,7 @@ class Embedding(Layer):
             "output_dim": self.output_dim,
             "embeddings_initializer": initializers.serialize(self.embeddings_initializer),
             "embeddings_regularizer": regularizers.serialize(self.embeddings_regularizer),
+            "activity_regularizer": None,
             "embeddings_constraint": None,
             "mask_zero": False,
         }

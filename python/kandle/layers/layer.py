@@ -96,7 +96,12 @@ class Layer(CheckedArguments):
     _call_takes_training: ClassVar[bool] = True
 
     def __init__(
-        self, name: str | None = None, trainable: bool = True, dtype: Any = None, **kwargs: Any
+        self,
+        name: str | None = None,
+        trainable: bool = True,
+        dtype: Any = None,
+        activity_regularizer: Any = None,
+        **kwargs: Any,
     ) -> None:
         unknown = set(kwargs) - {"input_shape", "input_dim", "batch_input_shape"}
         if unknown:
@@ -104,6 +109,17 @@ class Layer(CheckedArguments):
                 f"{type(self).__name__}: unrecognized keyword arguments: {sorted(unknown)}"
             )
         _check_dtype(dtype)
+        # Keras's base Layer takes an activity regularizer (Keras writes
+        # `activity_regularizer: None` in some layers' configs): kandle accepts None and
+        # refuses any other rather than ignore it.
+        if activity_regularizer is not None:
+            raise InvalidArgumentError(
+                f"{type(self).__name__}: `activity_regularizer` is not supported, got "
+                f"activity_regularizer={activity_regularizer!r}; for an L1/L2 penalty on "
+                "this layer's output, put a kandle.layers.ActivityRegularization(l1=..., "
+                "l2=...) layer after it (the same loss term)"
+            )
+        self.activity_regularizer = None
         self.name = name or _unique_name(type(self).__name__)
         self.trainable = trainable
         self.built = False

@@ -23,37 +23,29 @@ def _count(weights: list[Any]) -> int:
     return int(sum(int(np.prod(w.shape)) for w in weights))
 
 
-def _shape_text(shape: tuple[Any, ...]) -> str:
-    return (
-        "("
-        + ", ".join("None" if d is None else str(d) for d in shape)
-        + ("," if len(shape) == 1 else "")
-        + ")"
-    )
-
-
 def print_summary(
     model: Any, line_length: int | None = None, print_fn: Callable[[str], Any] | None = None
 ) -> None:
-    """Prints ``model``'s summary the way Keras 3 does: a Sequential model's table, or
-    a functional model's (with its "Connected to" column when the graph branches)."""
+    """Prints ``model``'s summary the way Keras 3 does
+    (``keras.src.utils.summary_utils.print_summary``): a table of the layers with
+    "Layer (type)", "Output Shape" and "Param #", plus "Connected to" for a functional
+    model whose graph branches. Columns sit at Keras's fixed fractions of the line
+    (``line_length``, by default 88, or 108 with connections, capped by the terminal's
+    width less 4), and a cell too long for its column wraps onto more lines, as rich's
+    tables (which Keras prints with) do."""
     from kandle._functional import Functional
 
-    if isinstance(model, Functional):
-        _print_functional(model, line_length, print_fn or print)
-        return
     emit = print_fn or print
-    total_width = line_length or 88
-    # Column content widths at Keras's positions (0.45, 0.84, 1.0) of the line.
-    inner = total_width - 10
-    widths = [int(inner * 0.45), int(inner * 0.84) - int(inner * 0.45)]
-    widths.append(inner - sum(widths))
+    if isinstance(model, Functional):
+        chain, rows = _functional_rows(model)
+    else:
+        chain, rows = True, _sequential_rows(model)
+    _print_table(model, rows, chain, line_length, emit)
 
-    def row(cells: list[str], left: str, mid: str, right: str, align_last: bool) -> str:
-        parts = [f" {cells[0]:<{widths[0]}} ", f" {cells[1]:<{widths[1]}} "]
-        parts.append(f" {cells[2]:>{widths[2]}} " if align_last else f" {cells[2]:<{widths[2]}} ")
-        return left + mid.join(parts) + right
 
+def _sequential_rows(model: Any) -> list[list[str]]:
+    """The cells of a Sequential (or subclassed) model's layers: name (type), output
+    shape, parameter count."""
     shape: tuple[Any, ...] | None = model.input_shape if model.built else None
     rows = []
     # A subclassed model's layers are no chain: Keras shows each one's last output.
@@ -62,25 +54,18 @@ def print_summary(
         if subclassed:
             # Keras computes it with compute_output_shape, which a Python layer may lack.
             last = getattr(layer, "_last_output_shape", None)
-            out = "?" if last is None or _lacks_output_shape(layer) else _shape_text(last)
+            out = "?" if last is None or _lacks_output_shape(layer) else _keras_shape(last)
         elif shape is not None and layer.built:
             shape = tuple(layer.compute_output_shape(shape))
-            out = _shape_text(shape)
+            out = _keras_shape(shape)
         else:
             out = "?"
-        params = f"{layer.count_params():,}" if layer.built else "0 (unbuilt)"
-        rows.append([f"{layer.name} ({type(layer).__name__})", out, params])
+        rows.append([f"{layer.name} ({type(layer).__name__})", out, _param_text(layer)])
+    return rows
 
-    emit(f'Model: "{model.name}"')
-    emit(_rule(widths, "┏", "━", "┳", "┓"))
-    emit(row(["Layer (type)", "Output Shape", "Param #"], "┃", "┃", "┃", True))
-    emit(_rule(widths, "┡", "━", "╇", "┩"))
-    for i, cells in enumerate(rows):
-        if i:
-            emit(_rule(widths, "├", "─", "┼", "┤"))
-        emit(row(cells, "│", "│", "│", True))
-    emit(_rule(widths, "└", "─", "┴", "┘"))
-    _print_param_counts(model, emit)
+
+def _param_text(layer: Any) -> str:
+    return f"{layer.count_params():,}" if layer.built else "0 (unbuilt)"
 
 
 def _print_param_counts(model: Any, emit: Callable[[str], Any]) -> None:
@@ -147,15 +132,13 @@ def _keras_shape(shape: Any) -> str:
     return "(" + ", ".join("None" if d is None else str(d) for d in shape) + ")"
 
 
-def _print_functional(model: Any, line_length: int | None, emit: Callable[[str], Any]) -> None:
-    """Keras 3's summary of a functional model (``keras.src.utils.summary_utils``)."""
-    import shutil
-
+def _functional_rows(model: Any) -> tuple[bool, list[list[str]]]:
+    """Whether a functional model prints as a chain (Keras's "sequential-like": no
+    branch, no shared layer), and its layers' cells, with "Connected to" when not."""
     from kandle._functional_config import node_ids
     from kandle._keras_tensor import inbound_nodes
 
     in_model = node_ids(model)
-    # A chain of single calls prints as a Sequential model does, without connections.
     chain = (
         all(len(n.input_tensors) <= 1 for n in model._nodes)
         and all(sum(id(n) in in_model for n in inbound_nodes(layer)) <= 1 for layer in model.layers)
@@ -164,23 +147,6 @@ def _print_functional(model: Any, line_length: int | None, emit: Callable[[str],
             for n in model._nodes
         )
     )
-    if chain:
-        default, positions = 88, [0.45, 0.80, 1.0]
-        header = ["Layer (type)", "Output Shape", "Param #"]
-    else:
-        default, positions = 108, [0.3, 0.56, 0.74, 1.0]
-        header = [*["Layer (type)", "Output Shape", "Param #"], "Connected to"]
-    total = line_length or min(default, shutil.get_terminal_size().columns - 4)
-    widths, at = [], 0
-    for pos in positions:
-        widths.append(int(pos * total) - at)
-        at += widths[-1]
-    # rich's table: each column padded by a space each side, one border between.
-    padded = [w + 2 for w in widths]
-    room = total - (len(widths) + 1)
-    if sum(padded) > room:
-        padded = _ratio_reduce(sum(padded) - room, padded)
-    widths = [w - 2 for w in padded]
 
     def connections(layer: Any) -> str:
         parts = []
@@ -200,6 +166,51 @@ def _print_functional(model: Any, line_length: int | None, emit: Callable[[str],
         shapes = [_keras_shape(t.shape) for t in nodes[-1].outputs]
         return shapes[0] if len(shapes) == 1 else "[" + ", ".join(shapes) + "]"
 
+    rows = []
+    for layer in model.layers:
+        cells = [f"{layer.name} ({type(layer).__name__})", output_shape(layer), _param_text(layer)]
+        if not chain:
+            cells.append(connections(layer))
+        rows.append(cells)
+    return chain, rows
+
+
+def _print_table(
+    model: Any,
+    rows: list[list[str]],
+    chain: bool,
+    line_length: int | None,
+    emit: Callable[[str], Any],
+) -> None:
+    """The one table of every summary, laid out as Keras's rich table."""
+    import shutil
+
+    if chain:
+        default, positions = 88, [0.45, 0.80, 1.0]
+        header = ["Layer (type)", "Output Shape", "Param #"]
+    else:
+        default, positions = 108, [0.3, 0.56, 0.74, 1.0]
+        header = ["Layer (type)", "Output Shape", "Param #", "Connected to"]
+    total = line_length or min(default, shutil.get_terminal_size().columns - 4)
+    widths, at = [], 0
+    for pos in positions:
+        width = int(pos * total) - at
+        if width < 4:
+            from kandle.errors import InvalidArgumentError
+
+            raise InvalidArgumentError(
+                "Insufficient console width to print summary: each column needs at least "
+                f"4 characters; got line_length={total}"
+            )
+        widths.append(width)
+        at += width
+    # rich's table: each column padded by a space each side, one border between.
+    padded = [w + 2 for w in widths]
+    room = total - (len(widths) + 1)
+    if sum(padded) > room:
+        padded = _ratio_reduce(sum(padded) - room, padded)
+    widths = [w - 2 for w in padded]
+
     def line(cells: list[str], right: int) -> list[str]:
         wrapped = [_wrap(c, w) for c, w in zip(cells, widths)]
         height = max(len(w) for w in wrapped)
@@ -217,13 +228,9 @@ def _print_functional(model: Any, line_length: int | None, emit: Callable[[str],
     for text in line(header, 2):
         emit(text.replace("│", "┃"))
     emit(_rule(widths, "┡", "━", "╇", "┩"))
-    for i, layer in enumerate(model.layers):
+    for i, cells in enumerate(rows):
         if i:
             emit(_rule(widths, "├", "─", "┼", "┤"))
-        params = f"{layer.count_params():,}" if layer.built else "0 (unbuilt)"
-        cells = [f"{layer.name} ({type(layer).__name__})", output_shape(layer), params]
-        if not chain:
-            cells.append(connections(layer))
         for text in line(cells, 2):
             emit(text)
     emit(_rule(widths, "└", "─", "┴", "┘"))
