@@ -263,8 +263,8 @@ pub fn read_keras(path: &Path) -> Result<KerasArchive> {
 }
 
 /// Reads the `.keras` file at `path` whose weights are `.npz` arrays. A file with
-/// `model.weights.h5` (Keras's default) is an error naming the `kandle[h5]` extra: the
-/// Python package reads those through h5py.
+/// `model.weights.h5` (Keras's default, and the Python package's wherever h5py is) is
+/// an error saying how to get one this reads: the Python package reads h5 through h5py.
 pub fn load_keras(path: &Path) -> Result<KerasFile> {
     let archive = read_keras(path)?;
     match archive.weights {
@@ -275,8 +275,9 @@ pub fn load_keras(path: &Path) -> Result<KerasFile> {
             integers,
         }),
         KerasWeights::H5(_) => Err(Error::Io(format!(
-            "{}: the weights are {WEIGHTS_H5} (HDF5), which needs h5py: install it with \
-             `pip install kandle[h5]` and load the file from Python",
+            "{}: the weights are {WEIGHTS_H5} (HDF5), which the Rust crate does not read: \
+             load the file from Python (with h5py: `pip install kandle[h5]`), or save it \
+             there with `model.save(path, weights_format=\"npz\")` for Rust",
             path.display()
         ))),
     }
