@@ -54,7 +54,7 @@ def print_summary(
         parts.append(f" {cells[2]:>{widths[2]}} " if align_last else f" {cells[2]:<{widths[2]}} ")
         return left + mid.join(parts) + right
 
-    shape: tuple[Any, ...] | None = model.input_shape if model.built else None
+    shape: tuple[Any, ...] | None = model._known_input_shape() if model.built else None
     rows = []
     # A subclassed model's layers are no chain: Keras shows each one's last output.
     subclassed = model._is_subclassed()
