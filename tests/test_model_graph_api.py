@@ -129,6 +129,8 @@ def test_input_shape_model_saves_and_loads_in_both(tmp_path):
     np.testing.assert_allclose(
         np.asarray(theirs.predict(x, verbose=0)), model.predict(x, verbose=0), atol=1e-5
     )
+    again = kd.models.model_from_json(model.to_json())
+    assert again.input_shape == (None, 6, 6, 3) and again.count_params() == 177
 
 
 # ------------------------------------------------------------ layer.input / layer.output

@@ -1015,6 +1015,14 @@ class Model(Layer):
         return shape
 
     # -- saving (kandle.saving) -------------------------------------------------
+    def to_json(self) -> str:
+        """The model's serialized form as Keras's ``to_json`` gives it (what a
+        ``.keras`` file's ``config.json`` holds, without the compile config); Keras's
+        and kandle's ``models.model_from_json`` rebuild the model from it."""
+        from kandle import saving
+
+        return json.dumps(saving.serialize_model(self, nested=True))
+
     def save(self, filepath: Any, overwrite: bool = True, **kwargs: Any) -> None:
         """Saves the model to a ``.keras`` file (see :func:`kandle.saving.save_model`)."""
         from kandle import saving
@@ -1295,9 +1303,6 @@ class Sequential(Model):
             model.add(layer_cls.from_config(entry["config"]))
         return model
 
-    def to_json(self) -> str:
-        return json.dumps({"class_name": "Sequential", "config": self.get_config()})
-
 
 def _copy(obj: Any) -> Any:
     """A fresh object of the same class and config (strings stay as they are)."""
@@ -1375,6 +1380,33 @@ def load_model(
     return model
 
 
+def model_from_json(json_string: str, custom_objects: dict[str, Any] | None = None) -> Any:
+    """The (uncompiled, freshly initialized) model of a JSON config, as
+    ``keras.models.model_from_json``: the inverse of ``model.to_json()``. Layer classes
+    come from kandle's registry and ``custom_objects`` (a dict of name to class) only.
+
+    >>> import kandle as kd
+    >>> model = kd.Sequential([kd.Input((3,)), kd.layers.Dense(2, name="out")])
+    >>> copy = kd.models.model_from_json(model.to_json())
+    >>> copy.get_layer("out").units, copy.count_params()
+    (2, 8)
+    """
+    from kandle import saving
+
+    if not isinstance(json_string, str | bytes | bytearray):
+        raise InvalidArgumentError(
+            f"model_from_json: `json_string` must be a JSON string, got "
+            f"{type(json_string).__name__}"
+        )
+    try:
+        config = json.loads(json_string)
+    except ValueError as e:
+        raise InvalidArgumentError(
+            f"model_from_json: `json_string` is not valid JSON: {e}"
+        ) from None
+    return saving.model_from_config(config, custom_objects)
+
+
 __all__ = [
     "Input",
     "InputLayer",
@@ -1382,4 +1414,5 @@ __all__ = [
     "Sequential",
     "clone_model",
     "load_model",
+    "model_from_json",
 ]

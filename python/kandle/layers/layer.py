@@ -321,6 +321,22 @@ class Layer(CheckedArguments):
         own = [w for w in self._weights if not w.trainable]
         return [*own, *(w for layer in self._sublayers() for w in layer.non_trainable_weights)]
 
+    # Keras 3's names for the same lists.
+    @property
+    def variables(self) -> list[Variable]:
+        """The same list as ``weights`` (Keras 3's name)."""
+        return self.weights
+
+    @property
+    def trainable_variables(self) -> list[Variable]:
+        """The same list as ``trainable_weights`` (Keras 3's name)."""
+        return self.trainable_weights
+
+    @property
+    def non_trainable_variables(self) -> list[Variable]:
+        """The same list as ``non_trainable_weights`` (Keras 3's name)."""
+        return self.non_trainable_weights
+
     def count_params(self) -> int:
         return sum(int(np.prod(w.shape)) for w in self.weights)
 
