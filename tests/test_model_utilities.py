@@ -167,3 +167,66 @@ def test_progbar_logger_counts_steps_or_samples(mode, first, capsys):
     assert capsys.readouterr().out.startswith(first)
     with pytest.raises(ValueError, match="count_mode"):
         kd.callbacks.ProgbarLogger(count_mode="rows")
+
+
+def test_config_image_data_format_matches_keras():
+    assert kd.config.image_data_format() == keras.config.image_data_format() == "channels_last"
+    assert kd.backend.image_data_format() == keras.backend.image_data_format()
+    for lib in (kd, keras):
+        lib.config.set_image_data_format("channels_last")
+        with pytest.raises(ValueError, match=r"must be one of .* Received: data_format=bad"):
+            lib.config.set_image_data_format("bad")
+    # kandle's layers compute channels-last only: channels-first is refused, not ignored.
+    with pytest.raises(ValueError, match="channels_last' only"):
+        kd.config.set_image_data_format("channels_first")
+    assert kd.config.image_data_format() == "channels_last"
+    assert (kd.config.floatx(), kd.config.epsilon()) == (
+        keras.config.floatx(),
+        keras.config.epsilon(),
+    )
+
+
+class _Scale(kd.layers.Layer):
+    def build(self, input_shape):
+        self.factor = self.add_weight((), initializer="ones", name="factor")
+
+    def call(self, x):
+        return x * self.factor
+
+
+def test_model_from_json_is_to_json_s_inverse_across_kandle_and_keras():
+    for lib, loader in ((kd, kd), (kd, keras), (keras, kd)):
+        model = _model(lib)
+        again = loader.models.model_from_json(model.to_json())
+        assert [layer.name for layer in again.layers] == [layer.name for layer in model.layers]
+        assert again.count_params() == model.count_params()
+        assert tuple(again.input_shape) == tuple(model.input_shape) == (None, 6)
+    x = kd.Input((3,), name="x")
+    functional = kd.Model(x, kd.layers.Dense(2, name="out")(x))
+    again = kd.models.model_from_json(functional.to_json())
+    assert again.get_config() == functional.get_config()
+    custom = kd.Sequential([kd.Input((3,)), _Scale(name="scale")])
+    with pytest.raises(ValueError, match="_Scale"):
+        kd.models.model_from_json(custom.to_json())
+    again = kd.models.model_from_json(custom.to_json(), custom_objects={"_Scale": _Scale})
+    assert isinstance(again.get_layer("scale"), _Scale)
+    with pytest.raises(ValueError, match="json_string"):
+        kd.models.model_from_json("{not json")
+
+
+def test_variables_are_keras_3_s_names_for_the_weights():
+    def model(lib):
+        return lib.Sequential(
+            [lib.Input((4,)), lib.layers.Dense(3), lib.layers.BatchNormalization()]
+        )
+
+    ours, theirs = model(kd), model(keras)
+    for obj, ref in ((ours, theirs), (ours.layers[1], theirs.layers[1])):
+        for kind in ("", "trainable_", "non_trainable_"):
+            variables = getattr(obj, f"{kind}variables")
+            weights = getattr(obj, f"{kind}weights")
+            assert len(variables) == len(weights)
+            assert all(v is w for v, w in zip(variables, weights))
+            assert len(variables) == len(getattr(ref, f"{kind}variables"))
+    ours.layers[0].trainable = False
+    assert ours.layers[0].trainable_variables == [] and len(ours.non_trainable_variables) == 4

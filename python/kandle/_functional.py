@@ -638,14 +638,6 @@ class Functional(Model):
 
         return functional_config(self)
 
-    def to_json(self) -> str:
-        """The model's serialized form (Keras's ``to_json``) as JSON."""
-        import json
-
-        from kandle import saving
-
-        return json.dumps(saving.serialize_model(self, nested=True))
-
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> Functional:  # type: ignore[override]
         from kandle._functional_config import functional_from_config

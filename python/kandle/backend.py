@@ -42,8 +42,43 @@ def epsilon() -> float:
 
 
 def image_data_format() -> str:
-    """Keras's default image layout, ``"channels_last"``."""
+    """The layout of image data: ``"channels_last"`` (``(batch, height, width,
+    channels)``), Keras's default and the only one kandle's layers compute in.
+
+    >>> import kandle as kd
+    >>> kd.config.image_data_format()
+    'channels_last'
+    """
     return "channels_last"
 
 
-__all__ = ["backend", "clear_session", "epsilon", "floatx", "image_data_format"]
+def set_image_data_format(data_format: str) -> None:
+    """Sets the layout of image data, as Keras's ``set_image_data_format``. kandle's
+    layers compute in ``"channels_last"`` only: that is accepted, and
+    ``"channels_first"`` is refused with an error rather than ignored.
+
+    >>> import kandle as kd
+    >>> kd.config.set_image_data_format("channels_last")
+    """
+    from kandle.errors import InvalidArgumentError
+
+    if data_format not in ("channels_first", "channels_last"):
+        raise InvalidArgumentError(
+            "The `data_format` argument must be one of {'channels_first', 'channels_last'}. "
+            f"Received: data_format={data_format}"
+        )
+    if data_format != "channels_last":
+        raise InvalidArgumentError(
+            "set_image_data_format: kandle's layers compute in 'channels_last' only (inputs "
+            f"of shape (batch, ..., channels)), got data_format={data_format!r}"
+        )
+
+
+__all__ = [
+    "backend",
+    "clear_session",
+    "epsilon",
+    "floatx",
+    "image_data_format",
+    "set_image_data_format",
+]

@@ -1,8 +1,9 @@
-"""Engine settings (``kandle.config``)."""
+"""Engine settings and Keras's ``keras.config`` helpers (``kandle.config``)."""
 
 import numpy as np
 
 from kandle import _core
+from kandle.backend import backend, epsilon, floatx, image_data_format, set_image_data_format
 from kandle.errors import InvalidArgumentError
 
 
@@ -36,4 +37,13 @@ def simd_level() -> str:
     return _core.simd_level()
 
 
-__all__ = ["set_num_threads", "get_num_threads", "simd_level"]
+__all__ = [
+    "backend",
+    "epsilon",
+    "floatx",
+    "get_num_threads",
+    "image_data_format",
+    "set_image_data_format",
+    "set_num_threads",
+    "simd_level",
+]

@@ -30,6 +30,7 @@ from kandle._batches import (
     warn_ran_out,
 )
 from kandle._config import engine_json
+from kandle._keras_tensor import KerasTensor, call_symbolic, input_tensor
 from kandle._python_pieces import engine_layer, engine_loss, engine_metric, output_shape_by_call
 from kandle.callbacks import Callback, CallbackList, History
 from kandle.errors import InvalidArgumentError, ShapeError
@@ -266,7 +267,7 @@ class Model(Layer):
     @property
     def output_shape(self) -> tuple[int | None, ...]:
         """The shape of the model's output, batch axis first (once the input is known)."""
-        input_shape = self.input_shape
+        input_shape = self._known_input_shape()
         if input_shape is None:
             raise AttributeError(
                 f"The model {self.name!r} has no defined output shape yet: give it an Input "
@@ -276,6 +277,10 @@ class Model(Layer):
 
     @property
     def input_shape(self) -> tuple[Any, ...] | None:
+        return self._known_input_shape()
+
+    def _known_input_shape(self) -> tuple[Any, ...] | None:
+        """The input shape the model is built for (batch axis first), or None."""
         return getattr(self, "_built_shape", None)
 
     def count_params(self) -> int:
@@ -992,7 +997,7 @@ class Model(Layer):
         return h
 
     def __call__(self, inputs: Any, training: Any = None) -> Any:
-        from kandle._keras_tensor import call_symbolic, is_symbolic
+        from kandle._keras_tensor import is_symbolic
         from kandle.ops import convert_to_tensor
 
         if is_symbolic(inputs):  # a model used as a layer of a functional model
@@ -1010,6 +1015,14 @@ class Model(Layer):
         return shape
 
     # -- saving (kandle.saving) -------------------------------------------------
+    def to_json(self) -> str:
+        """The model's serialized form as Keras's ``to_json`` gives it (what a
+        ``.keras`` file's ``config.json`` holds, without the compile config); Keras's
+        and kandle's ``models.model_from_json`` rebuild the model from it."""
+        from kandle import saving
+
+        return json.dumps(saving.serialize_model(self, nested=True))
+
     def save(self, filepath: Any, overwrite: bool = True, **kwargs: Any) -> None:
         """Saves the model to a ``.keras`` file (see :func:`kandle.saving.save_model`)."""
         from kandle import saving
@@ -1068,11 +1081,15 @@ class Sequential(Model):
     ) -> None:
         super().__init__(name=name)
         self.trainable = trainable
+        # The model's input: the Input added first, else one made from the first layer's
+        # `input_shape`/`input_dim` or from the shape the model is built for (as Keras's).
         self._input: InputLayer | None = None
         self._layers: list[Layer] = []
         self._layer_ids: set[int] = set()
-        # The output shape of the built stack, None until it is built.
-        self._stack_output: tuple[Any, ...] | None = None
+        # The built stack's symbolic output, None until it is built: each layer called in
+        # turn on the input's symbolic tensor (kandle._keras_tensor), as Keras's Sequential
+        # builds a functional graph, which gives `inputs`, `outputs` and `layer.output`.
+        self._stack_output: KerasTensor | None = None
         # kandle: the crate's model (kandle._core.Sequential) runs this one. It holds the
         # built layers' engines and weights and the compiled optimizer and loss, the same
         # Rust objects as the Python layers, optimizer and loss hold.
@@ -1082,16 +1099,19 @@ class Sequential(Model):
             self.add(layer)
 
     def add(self, layer: Layer) -> None:
-        """Appends a layer (an ``Input`` first fixes the input shape)."""
-        from kandle._keras_tensor import KerasTensor
-
+        """Appends a layer (an ``Input`` first fixes the input shape, as does a first
+        layer's ``input_shape`` argument)."""
+        # Keras's legacy case: the first layer's `input_shape` makes the Input.
+        shape_arg = getattr(layer, "_input_shape_arg", None)
+        if shape_arg is not None and not self._layers and self._input is None:
+            self.add(InputLayer(shape=shape_arg))
         if isinstance(layer, KerasTensor) and layer._keras_history is not None:
             layer = layer._keras_history[0]  # kd.Input's tensor: its InputLayer
         if isinstance(layer, InputLayer):
             if self._layers or self._input is not None:
                 raise InvalidArgumentError("Sequential: an Input must come first, and only once")
             self._input = layer
-            self._build_from(layer.shape)
+            self._build_from(layer.batch_shape)
             return
         if not isinstance(layer, Layer):
             raise TypeError(f"Sequential.add: expected a kandle layer, got {type(layer).__name__}")
@@ -1099,12 +1119,11 @@ class Sequential(Model):
             raise InvalidArgumentError(
                 f"Sequential.add: layer {layer.name!r} is already in the model"
             )
-        if self._input is not None and self._stack_output is not None:
+        if self._stack_output is not None:
             # Only the new layer is built, so adding n layers takes linear time; a layer
             # that does not fit raises here and leaves the model as it was.
-            self._stack_output = self._build_layer(layer, self._stack_output)
+            self._stack_output = call_symbolic(layer, self._stack_output)
         else:
-            self._stack_output = None
             self.built = False
         self._layers.append(layer)
         self._layer_ids.add(id(layer))
@@ -1118,7 +1137,7 @@ class Sequential(Model):
         self._layer_ids.discard(id(layer))
         self._stack_output = None
         if self._input is not None:
-            self._build_from(self._input.shape)
+            self._build_from(self._input.batch_shape)
         # The output shape changed: "accuracy" and friends are resolved again.
         self._metrics = None
         return layer
@@ -1127,36 +1146,74 @@ class Sequential(Model):
     def layers(self) -> list[Layer]:
         return list(self._layers)
 
-    @property
-    def input_shape(self) -> tuple[Any, ...] | None:
-        return self._input.shape if self._input is not None else getattr(self, "_built_shape", None)
+    def _graph_output(self, what: str) -> KerasTensor:
+        """The built stack's symbolic output; Keras's error when there is none (the
+        model is not built, or has no layers)."""
+        if self._stack_output is None or not self._layers:
+            raise AttributeError(f"Sequential model '{self.name}' has no defined {what} yet.")
+        return self._stack_output
 
-    @staticmethod
-    def _build_layer(layer: Layer, shape: tuple[Any, ...]) -> tuple[Any, ...]:
-        """Builds ``layer`` for inputs of ``shape`` (if not built yet); its output shape."""
-        if not layer.built:
-            layer.build(shape)
-            layer.built = True
-        return tuple(layer.compute_output_shape(shape))
+    @property
+    def inputs(self) -> list[KerasTensor]:
+        """The model's input tensor in a list, once it is built (Keras's
+        ``model.inputs``); with a layer's ``output`` it makes a feature extractor.
+
+        >>> import kandle as kd
+        >>> model = kd.Sequential([kd.Input((4,)), kd.layers.Dense(8, name="hidden"),
+        ...                        kd.layers.Dense(1)])
+        >>> features = kd.Model(model.inputs, model.get_layer("hidden").output)
+        >>> features.output_shape
+        (None, 8)
+        """
+        self._graph_output("inputs")
+        assert self._input is not None
+        return [input_tensor(self._input)]
+
+    @property
+    def outputs(self) -> list[KerasTensor]:
+        """The model's output tensor in a list, once it is built (Keras's
+        ``model.outputs``)."""
+        return [self._graph_output("outputs")]
+
+    @property
+    def input_shape(self) -> tuple[Any, ...]:
+        self._graph_output("input shape")
+        assert self._input is not None
+        return self._input.batch_shape
+
+    @property
+    def output_shape(self) -> tuple[Any, ...]:
+        return self._graph_output("output shape").shape
+
+    def _known_input_shape(self) -> tuple[Any, ...] | None:
+        return self._input.batch_shape if self._input is not None else None
 
     def _build_from(self, input_shape: tuple[Any, ...]) -> None:
-        shape = tuple(input_shape)
+        """Calls each layer in turn on the symbolic input (the Input, else one made for
+        ``input_shape``), which builds it; on an error the model keeps its input."""
+        input_layer = self._input or InputLayer(batch_shape=input_shape)
+        x = input_tensor(input_layer)
         for layer in self._layers:
-            shape = self._build_layer(layer, shape)
-        self._built_shape = tuple(input_shape)
-        self._stack_output = shape
+            x = call_symbolic(layer, x)
+        self._input, self._stack_output = input_layer, x
         self.built = True
 
     def build(self, input_shape: Sequence[Any] | None = None) -> None:
         """Creates all weights for inputs of ``input_shape`` (batch axis included)."""
         if input_shape is None:
-            if self.input_shape is None:
+            if self._input is None:
                 raise InvalidArgumentError("build: pass an input_shape or add an Input first")
-            input_shape = self.input_shape
-        self._build_from(tuple(input_shape))
+            input_shape = self._input.batch_shape
+        shape = tuple(None if d is None else int(d) for d in input_shape)
+        if self._input is not None and shape != self._input.batch_shape:
+            raise InvalidArgumentError(
+                f"Sequential model '{self.name}' has already been configured to use input "
+                f"shape {self._input.batch_shape}. You cannot build it with input_shape {shape}"
+            )
+        self._build_from(shape)
 
     def _ensure_built(self, sample_shape: tuple[int, ...]) -> None:
-        expected = self.input_shape
+        expected = self._known_input_shape()
         if expected is not None and (
             len(expected) - 1 != len(sample_shape)
             or any(e is not None and e != s for e, s in zip(expected[1:], sample_shape))
@@ -1201,10 +1258,12 @@ class Sequential(Model):
 
     def _known_sample_shapes(self) -> tuple[list[int], list[int]] | None:
         """The shapes of one input and one output sample, if all their sizes are known."""
-        shapes = (self.input_shape, self._stack_output)
-        if any(s is None or any(d is None for d in s[1:]) for s in shapes):
+        if self._input is None or self._stack_output is None:
             return None
-        return list(shapes[0][1:]), list(shapes[1][1:])  # type: ignore[index]
+        shapes = (self._input.batch_shape, self._stack_output.shape)
+        if any(any(d is None for d in s[1:]) for s in shapes):
+            return None
+        return list(shapes[0][1:]), list(shapes[1][1:])  # type: ignore[arg-type]
 
     def _trainer(self, x: np.ndarray, y: np.ndarray | None) -> Any:
         if self._is_subclassed():
@@ -1243,9 +1302,6 @@ class Sequential(Model):
                 raise InvalidArgumentError(f"from_config: unknown layer class {class_name!r}")
             model.add(layer_cls.from_config(entry["config"]))
         return model
-
-    def to_json(self) -> str:
-        return json.dumps({"class_name": "Sequential", "config": self.get_config()})
 
 
 def _copy(obj: Any) -> Any:
@@ -1324,4 +1380,39 @@ def load_model(
     return model
 
 
-__all__ = ["Input", "InputLayer", "Model", "Sequential", "clone_model", "load_model"]
+def model_from_json(json_string: str, custom_objects: dict[str, Any] | None = None) -> Any:
+    """The (uncompiled, freshly initialized) model of a JSON config, as
+    ``keras.models.model_from_json``: the inverse of ``model.to_json()``. Layer classes
+    come from kandle's registry and ``custom_objects`` (a dict of name to class) only.
+
+    >>> import kandle as kd
+    >>> model = kd.Sequential([kd.Input((3,)), kd.layers.Dense(2, name="out")])
+    >>> copy = kd.models.model_from_json(model.to_json())
+    >>> copy.get_layer("out").units, copy.count_params()
+    (2, 8)
+    """
+    from kandle import saving
+
+    if not isinstance(json_string, str | bytes | bytearray):
+        raise InvalidArgumentError(
+            f"model_from_json: `json_string` must be a JSON string, got "
+            f"{type(json_string).__name__}"
+        )
+    try:
+        config = json.loads(json_string)
+    except ValueError as e:
+        raise InvalidArgumentError(
+            f"model_from_json: `json_string` is not valid JSON: {e}"
+        ) from None
+    return saving.model_from_config(config, custom_objects)
+
+
+__all__ = [
+    "Input",
+    "InputLayer",
+    "Model",
+    "Sequential",
+    "clone_model",
+    "load_model",
+    "model_from_json",
+]

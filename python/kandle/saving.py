@@ -262,7 +262,7 @@ def serialize_model(model: Any, nested: bool = False) -> dict[str, Any]:
                 "registered_name": None,
             }
         )
-    shape = model.input_shape
+    shape = shape_built = model._known_input_shape()
     for layer in model.layers:
         entry = _serialize_object(layer, "keras.layers")
         if shape is not None and layer.built:
@@ -275,16 +275,16 @@ def serialize_model(model: Any, nested: bool = False) -> dict[str, Any]:
         "dtype": "float32",
         "layers": layer_entries,
     }
-    if model.input_shape is not None:
-        config["build_input_shape"] = list(model.input_shape)
+    if shape_built is not None:
+        config["build_input_shape"] = list(shape_built)
     out: dict[str, Any] = {
         "module": "keras",
         "class_name": "Sequential",
         "config": config,
         "registered_name": None,
     }
-    if model.built and model.input_shape is not None:
-        out["build_config"] = {"input_shape": list(model.input_shape)}
+    if model.built and shape_built is not None:
+        out["build_config"] = {"input_shape": list(shape_built)}
     compile_config = None if nested else _compile_config(model)
     if compile_config is not None:
         out["compile_config"] = compile_config

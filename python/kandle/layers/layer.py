@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+import warnings
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from typing import Any, ClassVar
@@ -103,11 +104,22 @@ class Layer(CheckedArguments):
         activity_regularizer: Any = None,
         **kwargs: Any,
     ) -> None:
-        unknown = set(kwargs) - {"input_shape", "input_dim", "batch_input_shape"}
-        if unknown:
+        # Keras 3's legacy arguments: the shape of one input sample, which a Sequential
+        # whose first layer this is builds from (as if kd.Input(shape) came first).
+        input_dim = kwargs.pop("input_dim", None)
+        input_shape = (input_dim,) if input_dim is not None else kwargs.pop("input_shape", None)
+        if kwargs:
             raise InvalidArgumentError(
-                f"{type(self).__name__}: unrecognized keyword arguments: {sorted(unknown)}"
+                f"{type(self).__name__}: unrecognized keyword arguments: {sorted(kwargs)}"
             )
+        if input_shape is not None:
+            warnings.warn(
+                "Do not pass an `input_shape`/`input_dim` argument to a layer. When using "
+                "Sequential models, prefer using an `Input(shape)` object as the first layer "
+                "in the model instead.",
+                stacklevel=2,
+            )
+            self._input_shape_arg = input_shape
         _check_dtype(dtype)
         # Keras's base Layer takes an activity regularizer (Keras writes
         # `activity_regularizer: None` in some layers' configs): kandle accepts None and
@@ -150,6 +162,40 @@ class Layer(CheckedArguments):
         # Keras's summary of a subclassed model shows each layer's last output shape.
         self._last_output_shape = tuple(getattr(out, "shape", ())) or None
         return out
+
+    # ---- the functional graph (see kandle._keras_tensor) ----------------------------
+    def _first_call(self, what: str) -> Any:
+        """The first recorded symbolic call of this layer (Keras's node 0)."""
+        nodes = self.__dict__.get("inbound_nodes")
+        if not nodes:
+            raise AttributeError(
+                f"The layer {self.name} has never been called and thus has no defined {what}."
+            )
+        return nodes[0]
+
+    @property
+    def input(self) -> Any:
+        """The symbolic tensor(s) the layer took the first time it was called on
+        symbolic tensors (in a functional model, or a built Sequential), as Keras's
+        ``layer.input``; a list for a layer that took several.
+
+        >>> import kandle as kd
+        >>> x = kd.Input((3,))
+        >>> dense = kd.layers.Dense(2)
+        >>> y = dense(x)
+        >>> dense.input is x, dense.output is y
+        (True, True)
+        """
+        tensors = self._first_call("input").input_tensors
+        return tensors[0] if len(tensors) == 1 else list(tensors)
+
+    @property
+    def output(self) -> Any:
+        """The symbolic tensor(s) the layer made the first time it was called on
+        symbolic tensors, as Keras's ``layer.output``. With ``model.inputs`` it makes a
+        feature extractor: ``kd.Model(model.inputs, model.get_layer("c").output)``."""
+        tensors = self._first_call("output").outputs
+        return tensors[0] if len(tensors) == 1 else list(tensors)
 
     # ---- kandle: custom Python layers (see kandle._python_pieces) ----------------
     def _call_with(self, x: Tensor, training: bool) -> Any:
@@ -290,6 +336,22 @@ class Layer(CheckedArguments):
             return self.weights
         own = [w for w in self._weights if not w.trainable]
         return [*own, *(w for layer in self._sublayers() for w in layer.non_trainable_weights)]
+
+    # Keras 3's names for the same lists.
+    @property
+    def variables(self) -> list[Variable]:
+        """The same list as ``weights`` (Keras 3's name)."""
+        return self.weights
+
+    @property
+    def trainable_variables(self) -> list[Variable]:
+        """The same list as ``trainable_weights`` (Keras 3's name)."""
+        return self.trainable_weights
+
+    @property
+    def non_trainable_variables(self) -> list[Variable]:
+        """The same list as ``non_trainable_weights`` (Keras 3's name)."""
+        return self.non_trainable_weights
 
     def count_params(self) -> int:
         return sum(int(np.prod(w.shape)) for w in self.weights)

@@ -46,7 +46,7 @@ def print_summary(
 def _sequential_rows(model: Any) -> list[list[str]]:
     """The cells of a Sequential (or subclassed) model's layers: name (type), output
     shape, parameter count."""
-    shape: tuple[Any, ...] | None = model.input_shape if model.built else None
+    shape: tuple[Any, ...] | None = model._known_input_shape() if model.built else None
     rows = []
     # A subclassed model's layers are no chain: Keras shows each one's last output.
     subclassed = model._is_subclassed()
