@@ -13,6 +13,7 @@ side by side.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -518,3 +519,134 @@ def test_integer_inputs_feed_an_embedding_in_fit():
     model.compile(optimizer="sgd", loss="mse")
     model.fit(x, y, epochs=1, batch_size=4, verbose=0)
     assert model.predict(x[:3], verbose=0).shape == (3, 1)
+
+
+def _counting(lib: Any) -> Any:
+    """A callback of ``lib`` that records the batches each epoch, evaluation and
+    prediction runs."""
+
+    class Count(lib.callbacks.Callback):
+        def __init__(self) -> None:
+            super().__init__()
+            self.train: list[int] = []
+            self.test: list[int] = []
+            self.predict = 0
+
+        def on_epoch_begin(self, epoch: int, logs: Any = None) -> None:
+            self.train.append(0)
+
+        def on_train_batch_end(self, batch: int, logs: Any = None) -> None:
+            self.train[-1] += 1
+
+        def on_test_begin(self, logs: Any = None) -> None:
+            self.test.append(0)
+
+        def on_test_batch_end(self, batch: int, logs: Any = None) -> None:
+            self.test[-1] += 1
+
+        def on_predict_batch_end(self, batch: int, logs: Any = None) -> None:
+            self.predict += 1
+
+    return Count()
+
+
+def _classification(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    return rng.standard_normal((n, 4)).astype("float32"), rng.integers(0, 3, n)
+
+
+@pytest.mark.parametrize(
+    "steps_per_epoch, batch_size, epochs",
+    [(3, 10, 5), (5, 10, 3), (15, 10, 2), (2, None, 2)],
+    ids=["continues_and_runs_short", "two_epochs_per_pass", "more_than_the_data", "no_batch_size"],
+)
+def test_steps_per_epoch_and_validation_steps_on_arrays_match_keras(
+    steps_per_epoch, batch_size, epochs
+):
+    """As Keras: an epoch runs ``steps_per_epoch`` batches, continuing where the last
+    one stopped (a pass over the rows that ends mid-epoch cuts that epoch short, with
+    the "ran out of data" warning, and training goes on); without a batch size the
+    steps cover the rows; validation runs the first ``validation_steps`` batches."""
+    x, y = _classification(100, seed=11)
+    xv, yv = _classification(30, seed=12)
+    runs = []
+    for model in _pair(classifier):
+        lib = kd if isinstance(model, kd.Model) else keras
+        count = _counting(lib)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            history = model.fit(x, y, batch_size=batch_size, epochs=epochs, shuffle=False,
+                                steps_per_epoch=steps_per_epoch, validation_data=(xv, yv),
+                                validation_steps=2, callbacks=[count], verbose=0)  # fmt: skip
+        ran_out = any("ran out of data" in str(w.message) for w in caught)
+        runs.append({"history": history, "params": history.params, "batches": count.train,
+                     "validation_batches": count.test, "ran_out": ran_out,
+                     "iterations": int(np.asarray(model.optimizer.iterations)),
+                     "weights": model.get_weights()})  # fmt: skip
+    got, want = runs
+    for key in ("params", "batches", "validation_batches", "ran_out", "iterations"):
+        assert got[key] == want[key], key
+    assert sorted(got["history"].history) == sorted(want["history"].history)
+    for key, values in want["history"].history.items():
+        np.testing.assert_allclose(got["history"].history[key], values, rtol=1e-5, err_msg=key)
+    for g, w in zip(got["weights"], want["weights"]):
+        np.testing.assert_allclose(g, w, rtol=1e-5, atol=1e-6)
+
+
+def test_steps_per_epoch_on_shuffled_arrays_runs_keras_s_batches():
+    """With shuffling, the same batches per epoch as Keras (the orders differ)."""
+    x, y = _classification(100, seed=13)
+    counts = []
+    for model in _pair(classifier):
+        count = _counting(kd if isinstance(model, kd.Model) else keras)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            model.fit(x, y, batch_size=10, epochs=5, steps_per_epoch=4, callbacks=[count],
+                      verbose=0)  # fmt: skip
+        counts.append(count.train)
+    assert counts[0] == counts[1] == [4, 4, 2, 4, 4]
+
+
+@pytest.mark.parametrize(
+    "steps, batch_size", [(2, 10), (3, None), (10, 10)], ids=["first_two", "no_batch_size", "more"]
+)
+def test_evaluate_and_predict_steps_on_arrays_match_keras(steps, batch_size):
+    """``steps`` takes the first batches of the arrays (all of them, with Keras's
+    warning, when there are fewer); without a batch size the steps cover the rows."""
+    x, y = _classification(64, seed=14)
+    got, want = _pair(classifier)
+    results = []
+    for model in (got, want):
+        count = _counting(kd if model is got else keras)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            logs = model.evaluate(x, y, batch_size=batch_size, steps=steps, callbacks=[count],
+                                  return_dict=True, verbose=0)  # fmt: skip
+            out = model.predict(x, batch_size=batch_size, steps=steps, callbacks=[count],
+                                verbose=0)  # fmt: skip
+        ran_out = sum("ran out of data" in str(w.message) for w in caught) > 0
+        results.append((logs, out, count.test, count.predict, ran_out))
+    (got_logs, got_out, *got_counts), (want_logs, want_out, *want_counts) = results
+    _assert_logs_equal(got_logs, want_logs)
+    assert got_out.shape == want_out.shape
+    np.testing.assert_allclose(got_out, want_out, rtol=1e-5, atol=1e-6)
+    assert got_counts == want_counts
+
+
+@pytest.mark.parametrize(
+    "call, match",
+    [
+        (lambda m, x, y: m.fit(x, y, steps_per_epoch=0, verbose=0), "steps_per_epoch: expected"),
+        (
+            lambda m, x, y: m.fit(x, y, validation_split=0.5, validation_steps=-1, verbose=0),
+            "validation_steps: expected",
+        ),  # fmt: skip
+        (lambda m, x, y: m.evaluate(x, y, steps=1.5, verbose=0), "steps: expected"),
+        (lambda m, x, y: m.predict(x, steps=True, verbose=0), "steps: expected"),
+    ],
+)
+def test_bad_steps_are_rejected_naming_the_argument(call, match):
+    model, _ = _pair(classifier)
+    x, y = _classification(8, seed=15)
+    with pytest.raises(ValueError, match=match):
+        call(model, x, y)

@@ -223,3 +223,77 @@ def test_summary_of_a_custom_layer_without_compute_output_shape_is_unknown_as_in
         rows.append(table + [line for line in lines if "params:" in line])
     assert rows[0] == rows[1]
     assert ["(Scale)", "?", "3"] in rows[0] and ["(Dense)", "(8, 1)", "4"] in rows[0]
+
+
+def _with_steps(lib, *steps):
+    """A subclassed model of ``lib`` that overrides Keras's ``steps`` methods, counting
+    the calls and deferring to the base class."""
+    calls = dict.fromkeys(steps, 0)
+
+    def override(name):
+        def step(self, *args, **kwargs):
+            calls[name] += 1
+            return getattr(super(Model, self), name)(*args, **kwargs)
+
+        return step
+
+    class Model(lib.Model):
+        def __init__(self):
+            super().__init__()
+            self.dense = lib.layers.Dense(1)
+
+        def call(self, x):
+            return self.dense(x)
+
+    for name in steps:
+        setattr(Model, name, override(name))
+    model = Model()
+    model.compile(optimizer="sgd", loss="mse")
+    return model, calls
+
+
+RUNS = {
+    "fit": lambda m, x, y: m.fit(x, y, batch_size=4, verbose=0),
+    "fit_validation": lambda m, x, y: m.fit(x, y, validation_split=0.5, verbose=0),
+    "evaluate": lambda m, x, y: m.evaluate(x, y, verbose=0),
+    "predict": lambda m, x, y: m.predict(x, verbose=0),
+    "train_on_batch": lambda m, x, y: m.train_on_batch(x, y),
+    "test_on_batch": lambda m, x, y: m.test_on_batch(x, y),
+    "predict_on_batch": lambda m, x, y: m.predict_on_batch(x),
+}
+
+
+@pytest.mark.parametrize(
+    "step, run",
+    [
+        ("train_step", "fit"),
+        ("train_step", "train_on_batch"),
+        ("test_step", "fit_validation"),
+        ("test_step", "evaluate"),
+        ("test_step", "test_on_batch"),
+        ("predict_step", "predict"),
+        ("predict_step", "predict_on_batch"),
+    ],
+)
+def test_an_overridden_step_is_refused_not_skipped(step, run):
+    """Keras calls an overridden ``train_step``, ``test_step`` or ``predict_step``;
+    kandle's engine loop cannot, so it says so instead of skipping the user's logic."""
+    x, y = np.ones((8, 2), "float32"), np.ones((8, 1), "float32")
+    keras_model, keras_calls = _with_steps(keras, step)
+    RUNS[run](keras_model, x, y)
+    assert keras_calls[step] > 0
+    model, _ = _with_steps(kd, step)
+    with pytest.raises(NotImplementedError, match=f"{run.split('_validation')[0]}: .*`{step}`"):
+        RUNS[run](model, x, y)
+
+
+def test_steps_that_a_call_would_not_use_are_no_obstacle():
+    """As in Keras, fit without validation never calls test_step, and predict neither
+    train_step nor test_step: overriding them there is fine."""
+    x, y = np.ones((8, 2), "float32"), np.ones((8, 1), "float32")
+    model, _ = _with_steps(kd, "test_step")
+    model.fit(x, y, verbose=0)
+    model, _ = _with_steps(kd, "train_step", "test_step")
+    assert model.predict(x, verbose=0).shape == (8, 1)
+    with pytest.raises(NotImplementedError, match="`train_step` and `test_step`"):
+        model.fit(x, y, validation_data=(x, y), verbose=0)

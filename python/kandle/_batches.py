@@ -12,6 +12,7 @@ from __future__ import annotations
 import collections
 import concurrent.futures
 import itertools
+import math
 import queue
 import random
 import threading
@@ -111,25 +112,48 @@ def class_weights_to_sample_weights(y: np.ndarray, class_weight: dict[int, float
 
 
 class ArrayBatches:
-    """All the data in memory: the engine gathers and runs the batches."""
+    """All the data in memory: the engine gathers and runs the batches.
+
+    As Keras's array adapter: without a ``batch_size``, ``steps`` batches cover the rows
+    (else batches of 32). With ``steps`` (``steps_per_epoch``, ``validation_steps`` or
+    ``steps``), a pass runs that many batches: in ``fit``, each epoch continues where the
+    last one stopped, a new (shuffled) order starting once every batch has run, and an
+    epoch that reaches the end of the rows first runs short; an evaluation or a
+    prediction runs the first ``steps`` batches.
+    """
 
     def __init__(
         self,
         x: np.ndarray,
         y: np.ndarray | None = None,
         sample_weight: np.ndarray | None = None,
-        batch_size: int = 32,
+        batch_size: int | None = None,
+        steps: int | None = None,
     ) -> None:
         self.x, self.y = x, y
         self.dataset = _core.Dataset(x, y, sample_weight)
+        if batch_size is None:
+            batch_size = max(1, math.ceil(len(x) / steps)) if steps else 32
         self.batch_size = batch_size
-        self.steps: int | None = self.dataset.num_batches(batch_size)
+        self.num_batches: int = self.dataset.num_batches(batch_size)
+        self.steps: int = self.num_batches if steps is None else steps
         # Rows and batch size, for a progress bar that counts samples.
-        self.samples: tuple[int, int] | None = (len(x), batch_size)
+        self.samples: tuple[int, int] | None = (
+            min(len(x), self.steps * batch_size),
+            batch_size,
+        )
 
     def first(self) -> Batch:
         """One row, for building the model and resolving its metrics."""
         return self.x[:1], None if self.y is None else self.y[:1], None
+
+    def warn_if_short(self, argument: str) -> None:
+        """Keras's warning when ``steps`` is more than the batches of one pass."""
+        if self.steps > self.num_batches:
+            warn_ran_out(
+                f"{argument}={self.steps}, but the data make {self.num_batches} batches",
+                stacklevel=4,
+            )
 
 
 class _Failure:
@@ -226,10 +250,6 @@ class StreamBatches:
         class_weight: dict[int, float] | None = None,
         argument: str = "x",
     ) -> None:
-        if steps is not None and (
-            isinstance(steps, bool) or not isinstance(steps, int | np.integer) or steps <= 0
-        ):
-            raise InvalidArgumentError(f"steps: expected a positive integer or None, got {steps!r}")
         self.source = source
         self.argument = argument
         self.class_weight = class_weight
@@ -365,11 +385,12 @@ class StreamBatches:
         return None if batch is None else batch[0]
 
 
-def warn_ran_out(steps: int | None, epochs: int) -> None:
+def warn_ran_out(detail: str, stacklevel: int = 3) -> None:
+    """Keras's warning when the data end before the steps asked for; ``detail`` gives
+    the numbers."""
     warnings.warn(
         "Your input ran out of data; interrupting training. Make sure that your dataset "
         "or generator can generate at least `steps_per_epoch * epochs` batches. You may "
-        f"need to use the `.repeat()` function when building your dataset "
-        f"(steps_per_epoch={steps}, epochs={epochs}).",
-        stacklevel=3,
+        f"need to use the `.repeat()` function when building your dataset ({detail}).",
+        stacklevel=stacklevel,
     )

@@ -84,19 +84,17 @@ def _log_name(taken: dict[str, int], name: str, weighted: bool, prefix: str = ""
     return full
 
 
-def _check_batch_size(batch_size: Any, argument: str = "batch_size") -> int:
-    if batch_size is None:
-        return 32
-    if (
-        isinstance(batch_size, bool)
-        or not isinstance(batch_size, int | np.integer)
-        or batch_size <= 0
-    ):
+def _check_count(value: Any, argument: str) -> int | None:
+    """A batch size or a number of batches: a positive integer, or None."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value <= 0:
         raise InvalidArgumentError(
-            f"{argument}: expected a positive integer or None, got {batch_size!r}"
+            f"{argument}: expected a positive integer or None, got {value!r}"
         )
-    # Beyond the rows of any array, a batch is all of them (and must fit a usize).
-    return int(min(batch_size, 2**62))
+    # Beyond the rows of any array, a batch (or a count of them) is all of them (and must
+    # fit a usize).
+    return int(min(value, 2**62))
 
 
 def _verbosity(verbose: Any) -> int:
@@ -402,6 +400,34 @@ class Model(Layer):
         if self.loss is None and method != "predict":
             raise InvalidArgumentError(f"`{method}()` needs a loss: pass `loss=` to `compile()`.")
 
+    def _refuse_custom_steps(self, method: str, *steps: str) -> None:
+        """Raises when the model's class overrides Keras's ``train_step``, ``test_step``
+        or ``predict_step`` among ``steps``: kandle's batch loops run in the Rust engine
+        and never call them, so their logic would be skipped silently."""
+        overridden = [step for step in steps if getattr(type(self), step, None) is not None]
+        if not overridden:
+            return
+        if overridden == ["predict_step"]:
+            instead = (
+                "Post-process the outputs of predict() instead, or call the model on the "
+                "batches yourself (model(x))."
+            )
+        else:
+            instead = (
+                "Put the logic in a custom loss (a kandle.losses.Loss subclass) or metric (a "
+                "kandle.metrics.Metric subclass), which fit and evaluate call back per "
+                "batch, or write the training loop yourself: loss = a function of "
+                "model(x, training=True); grads = kandle.grad(loss, "
+                "model.trainable_weights); model.optimizer.apply(grads, "
+                "model.trainable_weights)."
+            )
+        names = " and ".join(f"`{step}`" for step in overridden)
+        raise NotImplementedError(
+            f"{method}: {type(self).__name__} overrides {names}, which kandle does not "
+            f"support: its batch loop runs in the Rust engine, which would never call "
+            f"{'it' if len(overridden) == 1 else 'them'}. {instead}"
+        )
+
     def _resolve_metrics(
         self, y: np.ndarray | None, y_pred_shape: Callable[[], tuple[int | None, ...]]
     ) -> list[tuple[str, Any, bool]]:
@@ -506,12 +532,14 @@ class Model(Layer):
                 for the sparse losses). Must be None when ``x`` is a stream of
                 batches, which carries its own targets.
             batch_size: The number of samples per gradient step, for arrays. Default
-                32. The last batch of an epoch keeps the remaining rows even when there
-                are fewer. Streams make their own batches.
+                32, or with ``steps_per_epoch``, as in Keras, the rows divided by
+                ``steps_per_epoch``, rounded up. The last batch of a pass over the
+                arrays keeps the remaining rows even when there are fewer. Streams
+                make their own batches.
             epochs: The epoch at which training ends: with ``initial_epoch``, ``fit``
                 runs the epochs ``initial_epoch .. epochs - 1``, so
                 ``fit(epochs=3, initial_epoch=1)`` trains for 2 epochs. An epoch is one
-                pass over the arrays, or ``steps_per_epoch`` batches of a stream.
+                pass over the arrays or a stream, or ``steps_per_epoch`` batches.
             verbose: ``"auto"`` (the same as 1), 0 (silent), 1 (a progress bar) or 2
                 (one line per epoch).
             callbacks: A list of :class:`kandle.callbacks.Callback` objects, called at
@@ -539,13 +567,21 @@ class Model(Layer):
                 only (a stream's batches carry their own weights).
             initial_epoch: The epoch at which to start training, to resume a
                 previous run. Default 0.
-            steps_per_epoch: The number of batches of an epoch, for a stream. Default
-                None: until the stream ends. When a stream ends before ``epochs`` are
-                done, training stops with a warning.
-            validation_steps: The number of batches of a ``validation_data`` stream to
-                evaluate on each time. Default None: until it ends.
+            steps_per_epoch: The number of batches of an epoch. Default None: every
+                batch of the arrays, or until the stream ends. For arrays, as in Keras,
+                each epoch continues where the last one stopped, and the rows are
+                shuffled anew (with ``shuffle``) once every batch has run; an epoch
+                that reaches the end of the rows first runs short, with Keras's "ran
+                out of data" warning, and training goes on. When a stream ends before
+                ``epochs`` are done, training stops with that warning.
+            validation_steps: The number of batches to evaluate on each time: the
+                first ones of the validation arrays, or the next ones of a
+                ``validation_data`` stream. Default None: all of them, or until the
+                stream ends.
             validation_batch_size: The number of samples per validation batch, for
-                arrays. Default: ``batch_size``.
+                arrays. Default: ``batch_size`` (with ``validation_steps`` and no batch
+                size, the validation rows divided by ``validation_steps``, rounded
+                up).
             validation_freq: Run validation every this many epochs (default 1: after
                 each epoch).
 
@@ -561,14 +597,18 @@ class Model(Layer):
                 argument is invalid; the message names the argument.
             ShapeError: ``x``, ``y`` and ``sample_weight`` have different numbers of
                 rows, or the data does not fit the model's input shape.
+            NotImplementedError: The model's class overrides ``train_step`` (or
+                ``test_step``, with validation), which kandle's engine loop would not
+                call; the message says what to do instead.
         """
         self._assert_compiled("fit")
+        validates = validation_data is not None or bool(validation_split)
+        self._refuse_custom_steps("fit", "train_step", *["test_step"] * validates)
         verbose = _verbosity(verbose)
-        batch_size = _check_batch_size(batch_size)
-        if validation_batch_size is not None:
-            validation_batch_size = _check_batch_size(
-                validation_batch_size, "validation_batch_size"
-            )
+        batch_size = _check_count(batch_size, "batch_size")
+        validation_batch_size = _check_count(validation_batch_size, "validation_batch_size")
+        steps_per_epoch = _check_count(steps_per_epoch, "steps_per_epoch")
+        validation_steps = _check_count(validation_steps, "validation_steps")
         if not isinstance(shuffle, bool | np.bool_):
             raise InvalidArgumentError(f"shuffle: expected a bool, got {shuffle!r}")
         if isinstance(epochs, bool) or not isinstance(epochs, int | np.integer) or epochs < 0:
@@ -626,17 +666,23 @@ class Model(Layer):
                     )
                 val_sw = None if sw is None else sw[split_at:]
                 val = ArrayBatches(
-                    x[split_at:], y[split_at:], val_sw, validation_batch_size or batch_size
+                    x[split_at:],
+                    y[split_at:],
+                    val_sw,
+                    validation_batch_size or batch_size,
+                    validation_steps,
                 )
                 x, y, sw = x[:split_at], y[:split_at], None if sw is None else sw[:split_at]
             if class_weight is not None:
                 # As in Keras, class weights weigh the training rows only, not validation.
                 sw = class_weights_to_sample_weights(y, class_weight)
-            data = ArrayBatches(x, y, sw, batch_size)
+            data = ArrayBatches(x, y, sw, batch_size, steps_per_epoch)
         if validation_data is not None:
             val = self._validation_batches(
                 validation_data, validation_steps, validation_batch_size or batch_size
             )
+        if isinstance(val, ArrayBatches):
+            val.warn_if_short("validation_steps")
 
         first_x, first_y, _ = data.first()
         trainer = self._trainer(first_x, first_y)
@@ -666,13 +712,13 @@ class Model(Layer):
                 if isinstance(batches, StreamBatches):
                     batches.close()
         if ran_out:
-            warn_ran_out(data.steps, epochs)
+            warn_ran_out(f"steps_per_epoch={data.steps}, epochs={epochs}")
         self.history = callback_list.history
         self.history.params = {"verbose": verbose, "epochs": epochs, "steps": data.steps}
         return self.history
 
     def _validation_batches(
-        self, validation_data: Any, steps: int | None, batch_size: int
+        self, validation_data: Any, steps: int | None, batch_size: int | None
     ) -> ArrayBatches | StreamBatches:
         if is_stream(validation_data):
             return StreamBatches(validation_data, steps, argument="validation_data")
@@ -695,7 +741,7 @@ class Model(Layer):
                 f"({type(validation_data[0]).__name__}, {type(validation_data[1]).__name__})"
             )
         _check_cardinality(x_val=vx, y_val=vy, sample_weight_val=vsw)
-        return ArrayBatches(vx, vy, vsw, batch_size)
+        return ArrayBatches(vx, vy, vsw, batch_size, steps)
 
     def _flatten_logs(self, logs: dict[str, float], return_dict: bool) -> Any:
         """Keras's ``_flatten_metrics_in_order``: the values of ``loss`` and of each
@@ -742,13 +788,17 @@ class Model(Layer):
                 :class:`kandle.utils.PyDataset`; see :meth:`fit`).
             y: The targets, an array with as many rows as ``x``. Must be None when
                 ``x`` is a stream.
-            batch_size: The number of samples per batch, for arrays. Default 32.
+            batch_size: The number of samples per batch, for arrays. Default 32, or
+                with ``steps``, the rows divided by ``steps``, rounded up (as in
+                Keras).
             verbose: ``"auto"`` (the same as 1), 0 (silent), 1 (a progress bar) or 2
                 (a single line at the end).
             sample_weight: An array of one weight per row, that weights the loss and
                 the ``weighted_metrics``. Arrays only.
-            steps: The number of batches to take from a stream. Default None: until it
-                ends.
+            steps: The number of batches to evaluate on: the first ``steps`` batches
+                of the arrays (Keras warns that the input ran out of data when there
+                are fewer), or of a stream. Default None: all of them, or until the
+                stream ends.
             callbacks: A list of :class:`kandle.callbacks.Callback` objects; their
                 ``on_test_*`` hooks are called.
             return_dict: If True, return a dict ``{name: value}`` of the loss and
@@ -766,10 +816,14 @@ class Model(Layer):
                 argument is invalid.
             ShapeError: ``x``, ``y`` and ``sample_weight`` have different numbers of
                 rows, or the data does not fit the model.
+            NotImplementedError: The model's class overrides ``test_step``, which
+                kandle's engine loop would not call.
         """
         self._assert_compiled("evaluate")
+        self._refuse_custom_steps("evaluate", "test_step")
         verbose = _verbosity(verbose)
-        batch_size = _check_batch_size(batch_size)
+        batch_size = _check_count(batch_size, "batch_size")
+        steps = _check_count(steps, "steps")
         data: ArrayBatches | StreamBatches
         if is_stream(x):
             _check_stream_arguments("evaluate", y=y, sample_weight=sample_weight)
@@ -780,7 +834,8 @@ class Model(Layer):
                 raise InvalidArgumentError("evaluate: both `x` and `y` are required")
             _check_cardinality(x=x, y=y, sample_weight=sw)
             warn_non_finite("evaluate", x=x, y=y, sample_weight=sw)
-            data = ArrayBatches(x, y, sw, batch_size)
+            data = ArrayBatches(x, y, sw, batch_size, steps)
+            data.warn_if_short("steps")
         try:
             first_x, first_y, _ = data.first()
             trainer = self._trainer(first_x, first_y)
@@ -823,26 +878,33 @@ class Model(Layer):
             x: The inputs: an array whose first axis is the samples, or a stream of
                 batches (a generator, an iterator or a
                 :class:`kandle.utils.PyDataset`; only the ``x`` of each batch is used).
-            batch_size: The number of samples per batch, for arrays. Default 32. It
-                sets the steps of the progress bar and of the callbacks; the outputs
-                do not depend on it.
+            batch_size: The number of samples per batch, for arrays. Default 32, or
+                with ``steps``, the rows divided by ``steps``, rounded up (as in
+                Keras). It sets the steps of the progress bar and of the callbacks;
+                the outputs do not depend on it.
             verbose: ``"auto"`` (the same as 1), 0 (silent), 1 (a progress bar) or 2
                 (a single line at the end).
-            steps: The number of batches to take from a stream. Default None: until it
-                ends.
+            steps: The number of batches to predict: the first ``steps`` batches of
+                the arrays (so ``steps * batch_size`` rows at most; Keras warns that the
+                input ran out of data when there are fewer batches), or of a stream.
+                Default None: all of them, or until the stream ends.
             callbacks: A list of :class:`kandle.callbacks.Callback` objects; their
                 ``on_predict_*`` hooks are called.
 
         Returns:
-            The outputs, a float32 numpy array with one row per input row (for a
-            stream, the batches' outputs concatenated).
+            The outputs, a float32 numpy array with one row per input row that ran
+            (for a stream, the batches' outputs concatenated).
 
         Raises:
             InvalidArgumentError: An argument is invalid.
             ShapeError: The inputs do not fit the model's input shape.
+            NotImplementedError: The model's class overrides ``predict_step``, which
+                kandle's engine loop would not call.
         """
+        self._refuse_custom_steps("predict", "predict_step")
         verbose = _verbosity(verbose)
-        batch_size = _check_batch_size(batch_size)
+        batch_size = _check_count(batch_size, "batch_size")
+        steps = _check_count(steps, "steps")
         data: ArrayBatches | StreamBatches
         if is_stream(x):
             data = StreamBatches(x, steps)
@@ -854,7 +916,8 @@ class Model(Layer):
                 self._ensure_built(tuple(x.shape[1:]))
                 out_shape = self.compute_output_shape((None, *x.shape[1:]))[1:]
                 return np.zeros((0, *out_shape), np.float32)  # type: ignore[arg-type]
-            data = ArrayBatches(x, batch_size=batch_size)
+            data = ArrayBatches(x, batch_size=batch_size, steps=steps)
+            data.warn_if_short("steps")
         try:
             first_x, _, _ = data.first()
             self._ensure_built(tuple(first_x.shape[1:]))
@@ -925,6 +988,7 @@ class Model(Layer):
             updated; in the form that :meth:`evaluate` returns.
         """
         self._assert_compiled("train_on_batch")
+        self._refuse_custom_steps("train_on_batch", "train_step")
         trainer, x, y, sw = self._batch_trainer(x, y, sample_weight, class_weight)
         trainer.step(x, y, sw, training=True)
         return self._flatten_logs(dict(trainer.logs()), return_dict)
@@ -957,6 +1021,7 @@ class Model(Layer):
             that :meth:`evaluate` returns.
         """
         self._assert_compiled("test_on_batch")
+        self._refuse_custom_steps("test_on_batch", "test_step")
         trainer, x, y, sw = self._batch_trainer(x, y, sample_weight, None)
         trainer.step(x, y, sw, training=False)
         return self._flatten_logs(dict(trainer.logs()), return_dict)
@@ -979,6 +1044,7 @@ class Model(Layer):
         Returns:
             The outputs, a float32 numpy array with one row per input row.
         """
+        self._refuse_custom_steps("predict_on_batch", "predict_step")
         arr = _array("x", x)
         if arr is None:
             raise InvalidArgumentError("predict_on_batch: expected an array `x`, got None")

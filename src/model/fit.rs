@@ -16,15 +16,17 @@ const HOOK_SECONDS: f64 = 0.05;
 pub trait Batches {
     /// Batches per pass; None runs until the source ends.
     fn steps(&self) -> Option<usize>;
+    /// Starts the data anew (Keras's `EpochIterator.reset`): `fit` does once before its
+    /// first epoch, each evaluation before its pass.
+    fn reset(&mut self) {}
     /// Starts a pass (in a new random order, with `shuffle`).
     fn begin_epoch(&mut self, shuffle: bool) -> Result<()>;
-    /// Runs up to `count` batches from batch `first` through `trainer`, stopping early
-    /// after `budget_s` seconds; returns how many ran (0 once the source has ended).
+    /// Runs up to `count` more batches through `trainer`, stopping early after
+    /// `budget_s` seconds; returns how many ran (0 once the source has ended).
     fn run(
         &mut self,
         trainer: &mut Trainer,
         mode: Mode,
-        first: usize,
         count: usize,
         budget_s: f64,
     ) -> Result<usize>;
@@ -32,7 +34,8 @@ pub trait Batches {
     fn end_epoch(&mut self) -> Result<()> {
         Ok(())
     }
-    /// Whether the source ran out of batches before it should have.
+    /// Whether the source ran out of batches before it should have, so that training
+    /// stops.
     fn exhausted(&self) -> bool {
         false
     }
@@ -42,6 +45,9 @@ impl<B: Batches + ?Sized> Batches for &mut B {
     fn steps(&self) -> Option<usize> {
         (**self).steps()
     }
+    fn reset(&mut self) {
+        (**self).reset()
+    }
     fn begin_epoch(&mut self, shuffle: bool) -> Result<()> {
         (**self).begin_epoch(shuffle)
     }
@@ -49,11 +55,10 @@ impl<B: Batches + ?Sized> Batches for &mut B {
         &mut self,
         trainer: &mut Trainer,
         mode: Mode,
-        first: usize,
         count: usize,
         budget_s: f64,
     ) -> Result<usize> {
-        (**self).run(trainer, mode, first, count, budget_s)
+        (**self).run(trainer, mode, count, budget_s)
     }
     fn end_epoch(&mut self) -> Result<()> {
         (**self).end_epoch()
@@ -64,20 +69,55 @@ impl<B: Batches + ?Sized> Batches for &mut B {
 }
 
 /// In-memory rows, cut into batches of `batch_size` by the engine.
+///
+/// A pass runs every batch, in a new order (shuffled with `shuffle`), unless `steps`
+/// is set (Keras's `steps_per_epoch`, `validation_steps` or `steps` for arrays): then a
+/// pass runs the next `steps` batches of the current order, continuing where the last
+/// pass stopped, as Keras does. A new order starts once every batch of the current one
+/// has run; a pass that reaches the end of the order first runs short (Keras warns
+/// that the input ran out of data, and goes on with the next epoch).
 pub struct ArrayBatches<'a> {
-    /// The rows.
-    pub data: &'a mut Dataset,
-    /// Rows per batch.
-    pub batch_size: usize,
+    data: &'a mut Dataset,
+    batch_size: usize,
+    steps: Option<usize>,
+    /// The next batch of the current order.
+    next: usize,
+}
+
+impl<'a> ArrayBatches<'a> {
+    /// All of `data`'s batches of `batch_size` rows per pass.
+    pub fn new(data: &'a mut Dataset, batch_size: usize) -> Self {
+        ArrayBatches {
+            data,
+            batch_size,
+            steps: None,
+            next: 0,
+        }
+    }
+
+    /// `steps` batches per pass (None: all of them).
+    pub fn with_steps(mut self, steps: Option<usize>) -> Self {
+        self.steps = steps;
+        self
+    }
 }
 
 impl Batches for ArrayBatches<'_> {
     fn steps(&self) -> Option<usize> {
-        Some(self.data.num_batches(self.batch_size))
+        Some(
+            self.steps
+                .unwrap_or_else(|| self.data.num_batches(self.batch_size)),
+        )
+    }
+
+    fn reset(&mut self) {
+        self.next = 0;
     }
 
     fn begin_epoch(&mut self, shuffle: bool) -> Result<()> {
-        self.data.shuffle(shuffle);
+        if self.next == 0 {
+            self.data.shuffle(shuffle);
+        }
         Ok(())
     }
 
@@ -85,16 +125,23 @@ impl Batches for ArrayBatches<'_> {
         &mut self,
         trainer: &mut Trainer,
         mode: Mode,
-        first: usize,
         count: usize,
         budget_s: f64,
     ) -> Result<usize> {
-        match mode {
-            Mode::Predict => {
-                trainer.predict_batches(self.data, self.batch_size, first, count, budget_s)
-            }
-            _ => trainer.run_batches(mode, self.data, self.batch_size, first, count, budget_s),
+        let (data, size, first) = (&*self.data, self.batch_size, self.next);
+        let done = match mode {
+            Mode::Predict => trainer.predict_batches(data, size, first, count, budget_s),
+            _ => trainer.run_batches(mode, data, size, first, count, budget_s),
+        }?;
+        self.next += done;
+        Ok(done)
+    }
+
+    fn end_epoch(&mut self) -> Result<()> {
+        if self.steps.is_none() || self.next >= self.data.num_batches(self.batch_size) {
+            self.next = 0;
         }
+        Ok(())
     }
 }
 
@@ -116,7 +163,8 @@ pub struct FitOutcome {
     pub history: History,
     /// The last epoch's logs.
     pub logs: Logs,
-    /// Whether a stream of batches ran out before the last epoch (Keras warns).
+    /// Whether an epoch ran out of batches before its `steps` (Keras warns); training
+    /// stops there when a stream of batches ended.
     pub ran_out: bool,
 }
 
@@ -126,14 +174,15 @@ fn logs_of(trainer: &Trainer) -> Logs {
 }
 
 /// Runs one pass of `mode` over `batches` (Keras's `_drive`): batch hooks per batch
-/// when a callback needs them, else per group of batches. Returns the pass's logs.
+/// when a callback needs them, else per group of batches. Returns the pass's logs, and
+/// whether the source ran out before the pass's `steps`.
 fn run_pass(
     trainer: &mut Trainer,
     batches: &mut dyn Batches,
     mode: Mode,
     callbacks: &mut [&mut dyn Callback],
     control: &mut Control,
-) -> Result<Logs> {
+) -> Result<(Logs, bool)> {
     let every_batch = callbacks.iter().any(|c| c.needs_every_batch(mode));
     let steps = batches.steps();
     let (mut step, mut logs) = (0, Logs::new());
@@ -149,9 +198,9 @@ fn run_pass(
         }
         let left = steps.map_or(usize::MAX, |s| s - step);
         let count = if every_batch { 1 } else { left };
-        let done = batches.run(trainer, mode, step, count, HOOK_SECONDS)?;
+        let done = batches.run(trainer, mode, count, HOOK_SECONDS)?;
         if done == 0 {
-            break; // the stream ended
+            return Ok((logs, steps.is_some())); // the source ended
         }
         step += done;
         if mode != Mode::Predict {
@@ -168,7 +217,7 @@ fn run_pass(
             break;
         }
     }
-    Ok(logs)
+    Ok((logs, false))
 }
 
 /// One pass over `batches` in test mode between the test hooks, with new running
@@ -183,8 +232,9 @@ fn test_pass(
     for c in callbacks.iter_mut() {
         c.on_test_begin(control)?;
     }
+    batches.reset();
     batches.begin_epoch(false)?;
-    let logs = run_pass(trainer, batches, Mode::Test, callbacks, control)?;
+    let (logs, _) = run_pass(trainer, batches, Mode::Test, callbacks, control)?;
     batches.end_epoch()?;
     for c in callbacks.iter_mut() {
         c.on_test_end(&logs, control)?;
@@ -213,6 +263,7 @@ pub fn predict_loop(
     for c in callbacks.iter_mut() {
         c.on_predict_begin(&mut control)?;
     }
+    batches.reset();
     batches.begin_epoch(false)?;
     run_pass(trainer, batches, Mode::Predict, callbacks, &mut control)?;
     batches.end_epoch()?;
@@ -270,14 +321,16 @@ fn epochs<'w>(
         c.on_train_begin(&params, &mut control)?;
     }
     let first_epoch = control.resume_at.unwrap_or(options.initial_epoch);
+    train.reset();
     for epoch in first_epoch..options.epochs {
         trainer.reset_metrics();
         for c in callbacks.iter_mut() {
             c.on_epoch_begin(epoch, &mut control)?;
         }
         train.begin_epoch(options.shuffle)?;
-        let mut logs = run_pass(trainer, train, Mode::Train, callbacks, &mut control)?;
+        let (mut logs, ran_short) = run_pass(trainer, train, Mode::Train, callbacks, &mut control)?;
         train.end_epoch()?;
+        outcome.ran_out |= ran_short;
         if train.exhausted() {
             outcome.ran_out = true;
             break;
@@ -298,4 +351,62 @@ fn epochs<'w>(
         }
     }
     Ok((outcome, control))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::train::Rows;
+    use std::sync::Arc;
+
+    /// With `steps`, each pass takes the next batches of the order, running short at
+    /// its end, and the next pass starts a new order; `reset` starts anew.
+    #[test]
+    fn array_steps_continue_across_passes() {
+        let rows: Vec<f32> = (0..10).map(|i| i as f32).collect();
+        let mut data =
+            Dataset::new(Rows::new(Arc::new(rows), &[10, 1]).unwrap(), None, None).unwrap();
+        let mut trainer = Trainer::new(
+            vec![Arc::new(crate::nn::Identity)],
+            vec![],
+            None,
+            None,
+            vec![],
+        );
+        let mut batches = ArrayBatches::new(&mut data, 2).with_steps(Some(2));
+        let pass = |batches: &mut ArrayBatches<'_>, trainer: &mut Trainer| {
+            batches.begin_epoch(false).unwrap();
+            let (_, short) = run_pass(
+                trainer,
+                batches,
+                Mode::Predict,
+                &mut [],
+                &mut Control::over(&[]),
+            )
+            .unwrap();
+            batches.end_epoch().unwrap();
+            (trainer.take_predictions().0, short)
+        };
+        assert_eq!(
+            pass(&mut batches, &mut trainer),
+            (vec![0.0, 1.0, 2.0, 3.0], false)
+        );
+        assert_eq!(
+            pass(&mut batches, &mut trainer),
+            (vec![4.0, 5.0, 6.0, 7.0], false)
+        );
+        assert_eq!(pass(&mut batches, &mut trainer), (vec![8.0, 9.0], true));
+        assert_eq!(
+            pass(&mut batches, &mut trainer),
+            (vec![0.0, 1.0, 2.0, 3.0], false)
+        );
+        batches.reset();
+        assert_eq!(
+            pass(&mut batches, &mut trainer),
+            (vec![0.0, 1.0, 2.0, 3.0], false)
+        );
+        let mut all = ArrayBatches::new(batches.data, 4);
+        assert_eq!(all.steps(), Some(3));
+        assert_eq!(pass(&mut all, &mut trainer).0.len(), 10);
+    }
 }

@@ -695,13 +695,10 @@ impl Sequential {
         let weights = self.weights();
         let mut val_batches = validation
             .as_mut()
-            .map(|data| fit::ArrayBatches { data, batch_size });
+            .map(|data| fit::ArrayBatches::new(data, batch_size));
         let outcome = fit::fit_loop(
             &mut trainer,
-            &mut fit::ArrayBatches {
-                data: &mut train,
-                batch_size,
-            },
+            &mut fit::ArrayBatches::new(&mut train, batch_size),
             val_batches.as_mut().map(|v| v as &mut dyn fit::Batches),
             &fit::LoopOptions {
                 epochs,
@@ -721,10 +718,7 @@ impl Sequential {
         let n = rows(x, "x")?;
         let mut trainer = self.trainer(x, y, "evaluate")?;
         let mut data = dataset(x, y, 0..n)?;
-        let mut batches = fit::ArrayBatches {
-            data: &mut data,
-            batch_size: 32,
-        };
+        let mut batches = fit::ArrayBatches::new(&mut data, 32);
         let mut logs = fit::evaluate_loop(&mut trainer, &mut batches, &mut [])?;
         let loss = logs.remove("loss").unwrap_or(f64::NAN);
         Ok((loss, logs))
@@ -745,10 +739,7 @@ impl Sequential {
         self.ensure_built(x)?;
         let mut engine = self.engine(Vec::new())?;
         let mut data = Dataset::new(Rows::from_tensor(x)?, None, None)?;
-        let mut batches = fit::ArrayBatches {
-            data: &mut data,
-            batch_size: 32,
-        };
+        let mut batches = fit::ArrayBatches::new(&mut data, 32);
         fit::predict_loop(&mut engine, &mut batches, callbacks)
     }
 

@@ -107,7 +107,6 @@ impl Batches for PyStream {
         &mut self,
         trainer: &mut Trainer,
         mode: Mode,
-        _first: usize,
         count: usize,
         budget_s: f64,
     ) -> Result<usize> {

@@ -278,10 +278,10 @@ pub fn engine_loss(loss: &Bound<'_, PyAny>) -> Arc<dyn TrainingLoss> {
     }
 }
 
-/// A batch source of `fit`: in-memory data the engine batches itself, or a Python
-/// stream.
+/// A batch source of `fit`: in-memory data the engine batches itself (its rows, batch
+/// size and steps per pass), or a Python stream.
 enum Source<'py> {
-    Array(PyRefMut<'py, PyDataset>, usize),
+    Array(PyRefMut<'py, PyDataset>, usize, usize),
     Stream(PyStream),
 }
 
@@ -291,7 +291,8 @@ impl<'py> Source<'py> {
         if let Ok(data) = batches.getattr("dataset") {
             if let Ok(data) = data.cast_into::<PyDataset>() {
                 let batch_size = batches.getattr("batch_size")?.extract()?;
-                return Ok(Source::Array(data.borrow_mut(), batch_size));
+                let steps = batches.getattr("steps")?.extract()?;
+                return Ok(Source::Array(data.borrow_mut(), batch_size, steps));
             }
         }
         Ok(Source::Stream(PyStream::new(batches, raised)?))
@@ -299,10 +300,9 @@ impl<'py> Source<'py> {
 
     fn batches(&mut self) -> Box<dyn Batches + Send + '_> {
         match self {
-            Source::Array(data, batch_size) => Box::new(ArrayBatches {
-                data: &mut data.inner,
-                batch_size: *batch_size,
-            }),
+            Source::Array(data, batch_size, steps) => {
+                Box::new(ArrayBatches::new(&mut data.inner, *batch_size).with_steps(Some(*steps)))
+            }
             Source::Stream(stream) => Box::new(&mut *stream),
         }
     }
