@@ -124,6 +124,9 @@ def test_dicts_by_input_and_output_name_match_keras(rng):
 def test_residual_mlp_with_a_shared_layer_matches_keras(rng):
     x = rng.normal(size=(36, 6)).astype("float32")
     y = rng.normal(size=(36, 1)).astype("float32")
+    # Keras's initial weights, the same whatever ran before (float32 drift over the
+    # epochs depends on them).
+    keras.utils.set_random_seed(0)
     reference = residual(keras)
     model = residual(kd)
     # The shared layer's weights count once, in Keras's layer order.
@@ -369,3 +372,90 @@ def test_streams_of_batches_train_a_single_input_model(rng):
     two.compile(optimizer="sgd", loss=["mse", "mse"])
     with pytest.raises(NotImplementedError, match="several"):
         two.fit(iter([]), verbose=0)
+
+
+def test_metrics_of_a_model_of_two_outputs_as_keras_3(rng):
+    """model.metrics: the loss tracker, compile_metrics, then one tracker per output
+    loss, with the values of the last evaluation."""
+    x, y = _two_head_data(rng)
+    weights = two_head(keras).get_weights()
+    found = []
+    for lib in (keras, kd):
+        model = two_head(lib)
+        model.set_weights(weights)
+        model.compile(
+            optimizer="sgd",
+            loss=["mse", "sparse_categorical_crossentropy"],
+            loss_weights=[1.0, 0.5],
+            metrics=[["mae"], ["accuracy"]],
+        )
+        logs = model.evaluate(x, y, verbose=0, return_dict=True)
+        names = [m.name for m in model.metrics]
+        results = {m.name: m.result() for m in model.metrics}
+        flat = {k: float(v) for k, v in results.pop("compile_metrics").items()}
+        flat.update({k: float(v) for k, v in results.items()})
+        found.append((names, model.metrics_names, flat, logs))
+    (names, metric_names, results, logs), (k_names, k_metric_names, k_results, _) = found
+    assert (names, metric_names) == (k_names, k_metric_names)
+    assert names == ["loss", "compile_metrics", "reg_loss", "cls_loss"]
+    assert results == pytest.approx(k_results, rel=RTOL)
+    assert results == pytest.approx(logs, rel=1e-6)
+
+
+def test_clone_model_of_a_functional_model_as_keras(rng):
+    """New layers (a shared layer cloned once) with fresh weights, the same config,
+    names and outputs once given the same weights; a compiled model's clone is
+    compiled the same way."""
+    made = []
+    for lib in (keras, kd):
+        model = residual(lib)
+        model.compile(optimizer="adam", loss="mse", loss_weights=0.5, metrics=["mae"])
+        clone = lib.models.clone_model(model)
+        assert clone is not model and clone.name == model.name and clone.compiled
+        assert all(c is not m for c, m in zip(clone.layers, model.layers))
+        made.append((model, clone))
+    (k_model, k_clone), (model, clone) = made
+    assert [type(layer).__name__ for layer in clone.layers] == [
+        type(layer).__name__ for layer in k_clone.layers
+    ]
+    assert json.loads(clone.to_json())["config"] == json.loads(model.to_json())["config"]
+    assert [w.shape for w in clone.get_weights()] == [w.shape for w in k_clone.get_weights()]
+    clone.set_weights(k_clone.get_weights())
+    data = rng.normal(size=(6, 6)).astype("float32")
+    np.testing.assert_allclose(
+        clone.predict(data, verbose=0), k_clone.predict(data, verbose=0), rtol=RTOL, atol=1e-6
+    )
+    y = rng.normal(size=(6, 1)).astype("float32")
+    np.testing.assert_allclose(
+        clone.evaluate(data, y, verbose=0), k_clone.evaluate(data, y, verbose=0), rtol=RTOL
+    )
+    assert [m.name for m in clone.metrics] == [m.name for m in k_clone.metrics]
+
+
+def test_clone_model_of_a_functional_model_with_clone_function_and_input_tensors():
+    for lib in (keras, kd):
+        model = two_head(lib)
+        seen = []
+
+        def rename(layer, lib=lib, seen=seen):
+            seen.append(layer.name)
+            config = layer.get_config()
+            config["name"] = "c_" + config["name"]
+            return type(layer).from_config(config)
+
+        inputs = [lib.Input((4,), name="p"), lib.Input((3,), name="q")]
+        clone = lib.models.clone_model(model, input_tensors=inputs, clone_function=rename)
+        assert sorted(seen) == ["cls", "concat", "hidden", "reg"]
+        assert [layer.name for layer in clone.layers] == [
+            "p",
+            "q",
+            "c_concat",
+            "c_hidden",
+            "c_reg",
+            "c_cls",
+        ]
+        assert clone.inputs[0] is inputs[0]
+    with pytest.raises(kd.errors.InvalidArgumentError, match="input_tensors"):
+        kd.models.clone_model(two_head(kd), input_tensors=[kd.Input((4,))])
+    with pytest.raises(kd.errors.InvalidArgumentError, match="clone_function"):
+        kd.models.clone_model(two_head(kd), clone_function=3)

@@ -547,3 +547,45 @@ def test_adapted_layers_refresh_the_engine_inside_a_model(rng):
     out = model.predict(x, verbose=0)
     assert out.shape == (20, 2 * lookup.vocabulary_size())
     np.testing.assert_array_equal(out.sum(axis=1), np.full(20, 2.0))
+
+
+@pytest.mark.parametrize(
+    "kwargs, shape",
+    [
+        ({}, (4, 2)),
+        ({"axis": None}, (4, 3)),
+        ({"axis": 1}, (2, 3, 2)),
+        ({"axis": (1, 2)}, (2, 3, 2)),
+        ({"mean": 2.0, "variance": 4.0}, (4, 3)),
+        ({"mean": [1.0, 2.0], "variance": [3.0, 4.0]}, (4, 3, 2)),
+    ],
+)
+def test_normalization_mean_and_variance_attributes_as_keras(kwargs, shape, rng):
+    """``mean`` and ``variance``: float32, shaped to broadcast against the inputs,
+    None before the layer is built; after adapt, the adapted values. (Keras's adapt on
+    arrays needs TensorFlow: its layer gets the same weights and finalize_state().)"""
+    data = randn(rng, shape)
+    mine = kd.layers.Normalization(**kwargs)
+    theirs = keras.layers.Normalization(**kwargs)
+    assert mine.mean is None and theirs.mean is None
+    if "mean" in kwargs:
+        mine.build((None, *shape[1:]))
+        theirs.build((None, *shape[1:]))
+    else:
+        mine.adapt(data)
+        theirs.build(shape)
+        theirs.adapt_mean.assign(np.asarray(mine.adapt_mean))
+        theirs.adapt_variance.assign(np.asarray(mine.adapt_variance))
+        theirs.finalize_state()
+        np.testing.assert_allclose(
+            np.asarray(mine.mean).reshape(-1),
+            data.mean(
+                axis=tuple(i for i in range(len(shape)) if np.shape(mine.mean)[i] == 1)
+            ).reshape(-1),
+            rtol=1e-5,
+            atol=1e-6,
+        )
+    for name in ("mean", "variance"):
+        got, want = np.asarray(getattr(mine, name)), np.asarray(getattr(theirs, name))
+        assert got.shape == want.shape and got.dtype == want.dtype == np.float32
+        np.testing.assert_allclose(got, want)

@@ -623,3 +623,230 @@ def test_mnist_example_runs_and_learns():
     assert 'Model: "sequential' in out and "Epoch 3/3" in out
     accuracy = float(out.split("test accuracy ")[1].split()[0])
     assert accuracy > 0.9
+
+
+# ---- compile's Keras arguments, loss_weights, model.metrics / losses, clone_model ----
+
+
+def _seq(lib, reg=None, out=1, name="out"):
+    return lib.Sequential(
+        [
+            lib.Input((3,)),
+            lib.layers.Dense(4, activation="tanh", kernel_regularizer=reg),
+            lib.layers.Dense(out, name=name),
+        ]
+    )
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {},
+        {"jit_compile": False},
+        {"jit_compile": True},
+        {"jit_compile": "auto"},
+        {"run_eagerly": True},
+        {"run_eagerly": True, "jit_compile": "auto"},
+        {"run_eagerly": False},
+        {"steps_per_execution": 1},
+        {"steps_per_execution": 4},
+        {"auto_scale_loss": False},
+    ],
+)
+def test_compile_takes_keras_s_execution_arguments(kwargs):
+    """jit_compile, run_eagerly, steps_per_execution and auto_scale_loss are accepted
+    and kept as Keras (on JAX) keeps them; training computes the same either way."""
+    import keras
+
+    models = []
+    for lib in (kd, keras):
+        model = _seq(lib)
+        assert (model.run_eagerly, model.steps_per_execution, model.jit_compile) == (
+            False,
+            1,
+            True,
+        )
+        model.compile(optimizer="sgd", loss="mse", **kwargs)
+        models.append(model)
+    mine, theirs = models
+    expected = (theirs.run_eagerly, theirs.steps_per_execution, theirs.jit_compile)
+    assert (mine.run_eagerly, mine.steps_per_execution, mine.jit_compile) == expected
+    x, y = data(n=16, d=3, classes=1)[0], np.ones((16, 1), np.float32)
+    mine.set_weights(theirs.get_weights())
+    got = mine.fit(x, y, batch_size=4, epochs=2, shuffle=False, verbose=0).history["loss"]
+    want = theirs.fit(x, y, batch_size=4, epochs=2, shuffle=False, verbose=0).history["loss"]
+    np.testing.assert_allclose(got, want, rtol=RTOL)
+
+
+def test_compile_warns_as_keras_for_jit_compile_with_run_eagerly():
+    model = _seq(kd)
+    with pytest.warns(UserWarning, match="Disabling `jit_compile`"):
+        model.compile(optimizer="sgd", loss="mse", jit_compile=True, run_eagerly=True)
+    assert model.jit_compile is False and model.run_eagerly is True
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        ({"steps_per_execution": 0}, "steps_per_execution"),
+        ({"steps_per_execution": 1.5}, "steps_per_execution"),
+        ({"jit_compile": "xla"}, "jit_compile"),
+        ({"run_eagerly": "yes"}, "run_eagerly"),
+        ({"auto_scale_loss": None}, "auto_scale_loss"),
+        ({"loss_weights": "a"}, "loss_weights"),
+        ({"loss_weights": [0.5, 0.5]}, "1 losses and 2 weights"),
+        ({"loss_weights": {"nope": 0.5}}, "output name"),
+        ({"loss_weights": float("nan")}, "finite"),
+    ],
+)
+def test_compile_refuses_bad_execution_arguments(kwargs, match):
+    with pytest.raises(kd.errors.InvalidArgumentError, match=match):
+        _seq(kd).compile(optimizer="sgd", loss="mse", **kwargs)
+
+
+def test_steps_per_execution_refuses_batch_hooks_it_cannot_space_out():
+    """Keras calls batch hooks once per execution; kandle says it cannot, rather than
+    call them on every batch. Epoch hooks are unaffected."""
+
+    class BatchCounter(kd.callbacks.Callback):
+        def on_train_batch_end(self, batch, logs=None):
+            pass
+
+    class EpochCounter(kd.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            self.epochs = epoch + 1
+
+    model = _seq(kd)
+    model.compile(optimizer="sgd", loss="mse", steps_per_execution=2)
+    x, y = np.ones((8, 3), np.float32), np.ones((8, 1), np.float32)
+    with pytest.raises(NotImplementedError, match="steps_per_execution=2"):
+        model.fit(x, y, callbacks=[BatchCounter()], verbose=0)
+    counter = EpochCounter()
+    model.fit(x, y, epochs=2, callbacks=[counter], verbose=0)
+    assert counter.epochs == 2
+
+
+@pytest.mark.parametrize("weights", [0.5, [0.5], (2.0,), {"out": 0.25}])
+@pytest.mark.parametrize("kind", ["sequential", "functional"])
+def test_loss_weights_of_one_output_scale_the_loss_as_keras(weights, kind):
+    """Keras scales the loss by the weight (the regularization penalty unscaled), in
+    the reported loss and the gradients; metrics are not scaled."""
+    import keras
+
+    def make(lib):
+        model = _seq(lib, reg=lib.regularizers.L2(0.01))
+        if kind == "functional":
+            model = lib.Model(model.inputs, model.outputs)
+        model.compile(
+            optimizer=lib.optimizers.SGD(0.1), loss="mse", loss_weights=weights, metrics=["mae"]
+        )
+        return model
+
+    theirs, mine = make(keras), make(kd)
+    mine.set_weights(theirs.get_weights())
+    x = data(n=24, d=3, classes=1)[0]
+    y = x.sum(axis=1, keepdims=True)
+    assert mine.evaluate(x, y, verbose=0) == pytest.approx(
+        theirs.evaluate(x, y, verbose=0), rel=RTOL
+    )
+    got = mine.fit(x, y, batch_size=8, epochs=3, shuffle=False, verbose=0).history
+    want = theirs.fit(x, y, batch_size=8, epochs=3, shuffle=False, verbose=0).history
+    assert sorted(got) == sorted(want)
+    for key in want:
+        np.testing.assert_allclose(got[key], want[key], rtol=RTOL)
+    for a, b in zip(mine.get_weights(), theirs.get_weights()):
+        np.testing.assert_allclose(a, b, rtol=RTOL, atol=1e-6)
+    np.testing.assert_allclose(mine.train_on_batch(x, y), theirs.train_on_batch(x, y), rtol=RTOL)
+
+
+def test_loss_weights_with_sparse_labels_as_keras():
+    import keras
+
+    models = []
+    for lib in (keras, kd):
+        model = _seq(lib, out=3)
+        model.compile(
+            optimizer="sgd",
+            loss=lib.losses.SparseCategoricalCrossentropy(from_logits=True),
+            loss_weights=3.0,
+            metrics=["accuracy"],
+        )
+        models.append(model)
+    theirs, mine = models
+    mine.set_weights(theirs.get_weights())
+    x, labels = data(n=20, d=3, classes=3)
+    labels = np.argmax(labels, axis=1) if np.ndim(labels) > 1 else labels
+    got = mine.fit(x, labels, batch_size=5, epochs=2, shuffle=False, verbose=0).history
+    want = theirs.fit(x, labels, batch_size=5, epochs=2, shuffle=False, verbose=0).history
+    for key in want:
+        np.testing.assert_allclose(got[key], want[key], rtol=RTOL)
+
+
+def test_model_metrics_and_metrics_names_as_keras_3():
+    import keras
+
+    x = data(n=16, d=3, classes=1)[0]
+    y = x.sum(axis=1, keepdims=True)
+    found = {}
+    for lib in (keras, kd):
+        model = _seq(lib)
+        before = model.metrics, model.metrics_names
+        model.compile(optimizer="sgd", loss="mse")
+        only_loss = [m.name for m in model.metrics]
+        model.compile(optimizer="sgd", loss="mse", metrics=["mae"])
+        names = [m.name for m in model.metrics]
+        if lib is kd:
+            model.set_weights(found["keras"]["weights"])
+        values = model.evaluate(x, y, verbose=0)
+        results = [m.result() for m in model.metrics]
+        for m in model.metrics:
+            m.reset_state()
+        reset = [m.result() for m in model.metrics]
+        found[lib.__name__] = {
+            "before": before,
+            "only_loss": only_loss,
+            "names": (names, model.metrics_names),
+            "values": values,
+            "results": (float(results[0]), {k: float(v) for k, v in results[1].items()}),
+            "reset": (float(reset[0]), reset[1]),
+            "weights": model.get_weights(),
+        }
+    mine, theirs = found["kandle"], found["keras"]
+    for key in ("before", "only_loss", "names", "reset"):
+        assert mine[key] == theirs[key]
+    np.testing.assert_allclose(mine["values"], theirs["values"], rtol=RTOL)
+    assert mine["results"][0] == pytest.approx(theirs["results"][0], rel=RTOL)
+    assert mine["results"][1] == pytest.approx(theirs["results"][1], rel=RTOL)
+    assert mine["results"][0] == pytest.approx(mine["values"][0], rel=1e-6)
+
+
+def test_model_losses_are_the_regularization_penalties():
+    import keras
+
+    sums = []
+    for lib in (keras, kd):
+        model = lib.Sequential(
+            [
+                lib.Input((2,)),
+                lib.layers.Dense(
+                    2,
+                    kernel_initializer="ones",
+                    bias_initializer="ones",
+                    kernel_regularizer=lib.regularizers.L2(0.1),
+                    bias_regularizer=lib.regularizers.L1(0.5),
+                ),
+                lib.layers.Dense(1, kernel_initializer="ones"),
+            ]
+        )
+        sums.append(sum(float(p) for p in model.losses))
+    assert sums[1] == pytest.approx(sums[0])  # 0.4 + 1.0; Keras lists one per weight
+    assert kd.Sequential([kd.Input((2,)), kd.layers.Dense(1)]).losses == []
+
+
+def test_clone_model_of_a_compiled_sequential_keeps_its_compile_arguments():
+    model = _seq(kd)
+    model.compile(optimizer="sgd", loss="mse", loss_weights=0.5, steps_per_execution=3)
+    clone = kd.models.clone_model(model)
+    assert clone.steps_per_execution == 3 and clone._loss_weights == [0.5]
+    assert [m.name for m in clone.metrics] == ["loss"]
+    assert clone.get_layer("out") is not model.get_layer("out")

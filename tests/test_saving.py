@@ -404,3 +404,18 @@ def test_keras_on_the_numpy_backend_loads_kandles_file(tmp_path, rng):
     np.testing.assert_allclose(
         np.load(tmp_path / "p.npy"), model.predict(x, verbose=0), rtol=1e-5, atol=1e-5
     )
+
+
+def test_compile_config_keeps_loss_weights_and_execution_arguments(tmp_path):
+    """A single output's loss weight and steps_per_execution travel in the file; both
+    kandle and Keras load them (Keras's evaluate gives the same weighted loss)."""
+    import keras
+
+    model = kd.Sequential([kd.Input((2,)), kd.layers.Dense(1, kernel_initializer="ones")])
+    model.compile(optimizer="sgd", loss="mse", loss_weights=0.5, steps_per_execution=2)
+    path = tmp_path / "weighted.keras"
+    model.save(path)
+    x, y = np.ones((8, 2), np.float32), np.zeros((8, 1), np.float32)
+    for loaded in (kd.models.load_model(path), keras.models.load_model(path)):
+        assert loaded.steps_per_execution == 2
+        assert loaded.evaluate(x, y, verbose=0) == pytest.approx(2.0)

@@ -34,7 +34,13 @@ from kandle._python_pieces import engine_layer, engine_loss, engine_metric
 from kandle.errors import InvalidArgumentError, ShapeError
 from kandle.layers.input_layer import InputLayer
 from kandle.layers.layer import Layer
-from kandle.models import Model, Sequential, _log_name
+from kandle.models import (
+    Model,
+    Sequential,
+    _CompileMetrics,
+    _log_name,
+    loss_weight_value,
+)
 
 Shape = tuple[int | None, ...]
 
@@ -234,7 +240,7 @@ class Functional(Model):
         self._packed_input_shapes: list[tuple[int, ...]] = []
         self._target_shapes: list[tuple[int, ...]] = []
         self._output_losses: list[Any] = []
-        self._loss_weights: list[float] = []
+        self._loss_trackers: list[Any] = []
         self._metric_outputs: list[int] = []
         self.built = True
 
@@ -403,29 +409,42 @@ class Functional(Model):
         self,
         optimizer: Any = "rmsprop",
         loss: Any = None,
+        loss_weights: Any = None,
         metrics: Any = None,
         weighted_metrics: Any = None,
-        *,
-        loss_weights: Any = None,
-        **kwargs: Any,
+        run_eagerly: bool = False,
+        steps_per_execution: int = 1,
+        jit_compile: Any = "auto",
+        auto_scale_loss: bool = True,
     ) -> None:
         """Configures the model for training, as ``keras.Model.compile``; see
-        :meth:`kandle.Model.compile`. For a model of several outputs, ``loss``,
-        ``loss_weights``, ``metrics`` and ``weighted_metrics`` may be lists (one entry
-        per output) or dicts by output name; one loss applies to every output. The
-        total loss is the sum of each output's loss times its weight."""
+        :meth:`kandle.Model.compile` (the other arguments). For a model of several
+        outputs, ``loss``, ``loss_weights``, ``metrics`` and ``weighted_metrics`` may be
+        lists (one entry per output) or dicts by output name; one loss applies to every
+        output. The total loss is the sum of each output's loss times its weight."""
         n = len(self.outputs)
-        if n == 1 and loss_weights is None and not isinstance(loss, list | dict):
+        kwargs: dict[str, Any] = {
+            "run_eagerly": run_eagerly,
+            "steps_per_execution": steps_per_execution,
+            "jit_compile": jit_compile,
+            "auto_scale_loss": auto_scale_loss,
+        }
+        if n == 1 and not isinstance(loss, list | dict):
             single_metrics = self._single_output_metrics(metrics, "metrics")
             single_weighted = self._single_output_metrics(weighted_metrics, "weighted_metrics")
-            super().compile(optimizer, loss, single_metrics, single_weighted, **kwargs)
+            super().compile(
+                optimizer, loss, loss_weights, single_metrics, single_weighted, **kwargs
+            )
             self._output_losses = []
             return
-        super().compile(optimizer, None, None, None, **kwargs)
+        super().compile(optimizer, None, None, None, None, **kwargs)
+        if metrics is not None or weighted_metrics is not None:
+            self._compile_metrics = _CompileMetrics(self)
         losses = self._per_output("loss", loss, single_ok=True)
         self._output_losses = [losses_module.get(v) if v is not None else None for v in losses]
         weights = self._per_output("loss_weights", loss_weights, single_ok=False)
-        self._loss_weights = [1.0 if w is None else float(w) for w in weights]
+        self._loss_weights = [loss_weight_value(w) for w in weights]
+        self._user_loss_weights = loss_weights
         self.loss = loss
         self._metric_specs, self._weighted_metric_specs = [], []
         self._metric_outputs = []
@@ -441,10 +460,15 @@ class Functional(Model):
             self._output_losses = []
             self._metric_specs = [s for _, s in self._metric_specs]
             self._weighted_metric_specs = [s for _, s in self._weighted_metric_specs]
-            if self._loss_weights[0] != 1.0:
-                raise NotImplementedError(
-                    "compile: loss_weights other than 1 for a model of one output"
-                )
+        else:
+            # Keras's trackers of each output's loss, when there are several.
+            names = [f"{o}_loss" for o, v in zip(self.output_names, losses) if v is not None]
+            self._loss_trackers = (
+                [metrics_module.Mean(name=name) for name in names] if len(names) > 1 else []
+            )
+
+    def _output_names(self) -> list[str]:
+        return list(self.output_names)
 
     def _single_output_metrics(self, metrics: Any, argument: str) -> Any:
         if isinstance(metrics, dict):
@@ -532,7 +556,7 @@ class Functional(Model):
             [(name, engine_metric(m), weighted) for name, m, weighted in metrics],
         )
         if not self._output_losses:
-            return trainer
+            return self._weigh_loss(trainer, y)
         heads = [
             (name, engine_loss(loss), weight, list(shape))
             for name, loss, weight, shape in zip(
@@ -542,14 +566,8 @@ class Functional(Model):
         trainer.set_outputs(heads, self._metric_outputs)
         return trainer
 
-    @property
-    def metrics_names(self) -> list[str]:
-        names = ["loss"]
-        if sum(loss is not None for loss in self._output_losses) > 1:
-            names += [
-                f"{n}_loss" for n, loss in zip(self.output_names, self._output_losses) if loss
-            ]
-        return names + [name for name, _, _ in self._metrics or []]
+    def _output_loss_trackers(self) -> list[Any]:
+        return list(self._loss_trackers) if self._output_losses else []
 
     def _flatten_logs(self, logs: dict[str, float], return_dict: bool) -> Any:
         if not self._output_losses:
@@ -557,7 +575,7 @@ class Functional(Model):
         if return_dict:
             return logs
         # Keras: the loss and each output's loss first, then the rest by name.
-        first = [n for n in self.metrics_names[: 1 + len(self.outputs)] if n.endswith("loss")]
+        first = ["loss", *(t.name for t in self._loss_trackers)]
         values = [logs[n] for n in first if n in logs]
         values += [logs[k] for k in sorted(logs) if k not in first]
         return values[0] if len(values) == 1 else values

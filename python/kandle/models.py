@@ -97,6 +97,28 @@ def _check_count(value: Any, argument: str) -> int | None:
     return int(min(value, 2**62))
 
 
+def _check_bool(argument: str, value: Any) -> None:
+    if not isinstance(value, bool | np.bool_):
+        raise InvalidArgumentError(
+            f"compile: `{argument}` must be a bool, got {argument}={value!r}"
+        )
+
+
+def loss_weight_value(weight: Any) -> float:
+    """One output's loss weight: a real number (None means 1, as in Keras)."""
+    if weight is None:
+        return 1.0
+    if isinstance(weight, bool) or not isinstance(weight, int | float | np.integer | np.floating):
+        raise InvalidArgumentError(
+            "Expected `loss_weights` argument to be a float (single output case) or a list, "
+            f"tuple, or dict (multiple output case). Received instead: loss_weights={weight!r} "
+            f"of type {type(weight).__name__}"
+        )
+    if not math.isfinite(weight):
+        raise InvalidArgumentError(f"compile: a loss weight must be finite, got {weight!r}")
+    return float(weight)
+
+
 def _verbosity(verbose: Any) -> int:
     if verbose == "auto":
         return 1
@@ -110,8 +132,19 @@ class _FitHooks:
     *args)`` runs Keras's hook on every callback and answers whether the model should
     stop training."""
 
-    def __init__(self, model: Model, callbacks: CallbackList) -> None:
+    def __init__(self, model: Model, callbacks: CallbackList, *modes: str) -> None:
         self.model, self.callbacks = model, callbacks
+        # Keras calls the batch hooks once per `steps_per_execution` batches; kandle
+        # calls them per batch, so it refuses rather than call them differently.
+        spe = model.steps_per_execution
+        hooked = [mode for mode in modes if callbacks.needs_batch_hooks(mode)]
+        if spe > 1 and hooked:
+            raise NotImplementedError(
+                f"compile(steps_per_execution={spe}) with a callback that has a batch-level "
+                f"hook ({hooked[0]}): Keras would call it once every {spe} batches, kandle "
+                "calls it on every batch. Compile with steps_per_execution=1, or use "
+                "epoch-level hooks."
+            )
 
     def call(self, hook: str, *args: Any) -> bool:
         if hook == "batch_begin":
@@ -176,6 +209,14 @@ class Model(Layer):
         self._metric_specs: list[Any] = []
         self._weighted_metric_specs: list[Any] = []
         self._metrics: list[tuple[str, Any, bool]] | None = None
+        self._loss_weights: list[float] = [1.0]
+        self._user_loss_weights: Any = None
+        # Keras's defaults before compile (on JAX, "auto" resolves jit_compile to True).
+        self.run_eagerly = False
+        self.steps_per_execution = 1
+        self.jit_compile = True
+        self._loss_tracker: Any = None
+        self._compile_metrics: Any = None
 
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> Any:
@@ -320,11 +361,16 @@ class Model(Layer):
         self,
         optimizer: Any = "rmsprop",
         loss: Any = None,
+        loss_weights: Any = None,
         metrics: Any = None,
         weighted_metrics: Any = None,
-        **kwargs: Any,
+        run_eagerly: bool = False,
+        steps_per_execution: int = 1,
+        jit_compile: Any = "auto",
+        auto_scale_loss: bool = True,
     ) -> None:
-        """Configures the model for training, as ``keras.Model.compile``.
+        """Configures the model for training, as ``keras.Model.compile`` (the same
+        arguments, in the same order).
 
         Example:
 
@@ -357,25 +403,119 @@ class Model(Layer):
             weighted_metrics: A list of metrics, given as for ``metrics``, that are
                 weighted by ``sample_weight`` or ``class_weight``. A weighted metric
                 whose name is already taken is logged as ``weighted_<name>``.
-            **kwargs: Keras's other arguments (``loss_weights``, ``run_eagerly``,
-                ``steps_per_execution``, ``jit_compile``, ``auto_scale_loss``) are not
-                supported: a value other than None raises ``InvalidArgumentError``.
+            loss_weights: A float that scales the loss (of a model of one output; a
+                one-element list, or a dict keyed by the output's name, also serves):
+                the loss minimized and reported is ``loss_weights * loss``, plus any
+                regularization penalties, which it does not scale. For a model of
+                several outputs, see :class:`kandle.Model` (functional).
+            run_eagerly: Keras runs the step without compiling it, for debugging.
+                kandle's batch loop is compiled Rust either way and computes the same
+                values; layers, losses and metrics written in Python are always
+                called eagerly, on concrete tensors, once per batch, so ``print`` and
+                breakpoints in them work whatever this is. Kept as
+                ``model.run_eagerly``. Default False.
+            steps_per_execution: The number of batches Keras runs per call of its
+                compiled step. Each batch is still one optimizer step, so the values
+                do not change; what changes in Keras is that the batch-level
+                callbacks run once per execution. kandle accepts any positive
+                integer and keeps it as ``model.steps_per_execution``; with a value
+                above 1, ``fit``, ``evaluate`` and ``predict`` raise
+                ``NotImplementedError`` when a callback has a batch-level hook (kandle
+                would call it on every batch, not every ``steps_per_execution``
+                batches). Default 1.
+            jit_compile: ``True``, ``False`` or ``"auto"`` (the default). kandle's loop
+                is always compiled Rust: the value changes nothing it computes. As in
+                Keras on JAX, ``model.jit_compile`` is then True, unless
+                ``run_eagerly`` is set (``"auto"`` gives False; ``True`` gives False
+                with Keras's warning).
+            auto_scale_loss: Keras scales the loss under the ``"mixed_float16"`` dtype
+                policy; kandle computes in float32 and has no such policy, so the
+                value (a bool, default True) changes nothing.
 
         Calling ``compile`` again replaces the optimizer, loss and metrics; the weights
         are kept.
         """
-        unsupported = {k for k, v in kwargs.items() if v is not None}
-        if unsupported:
-            raise InvalidArgumentError(f"compile: unsupported arguments {sorted(unsupported)}")
+        _check_bool("run_eagerly", run_eagerly)
+        _check_bool("auto_scale_loss", auto_scale_loss)
+        if (
+            isinstance(steps_per_execution, bool)
+            or not isinstance(steps_per_execution, int | np.integer)
+            or steps_per_execution < 1
+        ):
+            raise InvalidArgumentError(
+                "compile: `steps_per_execution` must be a positive integer, got "
+                f"steps_per_execution={steps_per_execution!r}"
+            )
+        if jit_compile not in (True, False, "auto") or not isinstance(
+            jit_compile, bool | np.bool_ | str
+        ):
+            raise InvalidArgumentError(
+                f"compile: `jit_compile` must be True, False or 'auto', got "
+                f"jit_compile={jit_compile!r}"
+            )
         if optimizer is None:  # as Keras's optimizers.get(None)
             raise InvalidArgumentError("Could not interpret optimizer identifier: None")
+        weight = self._single_loss_weight(loss_weights)
         self.optimizer = optimizers_module.get(optimizer)
         self.loss = losses_module.get(loss) if loss is not None else None
         self._metric_specs = self._metric_list("metrics", metrics)
         self._weighted_metric_specs = self._metric_list("weighted_metrics", weighted_metrics)
         self._metrics = None
+        self._loss_weights = [weight]
+        self._user_loss_weights = loss_weights
+        self._set_compile_options(run_eagerly, steps_per_execution, jit_compile)
+        self._loss_tracker = metrics_module.Mean(name="loss")
+        self._compile_metrics = (
+            _CompileMetrics(self) if metrics is not None or weighted_metrics is not None else None
+        )
         self.compiled = True
         self.stop_training = False
+
+    def _set_compile_options(
+        self, run_eagerly: bool, steps_per_execution: int, jit_compile: Any
+    ) -> None:
+        """Keras's ``run_eagerly``, ``steps_per_execution`` and resolved
+        ``jit_compile`` (on JAX, "auto" is True unless the model runs eagerly)."""
+        if jit_compile is True and run_eagerly:
+            warnings.warn(
+                "If `run_eagerly` is True, then `jit_compile` cannot also be True. "
+                "Disabling `jit_compile`.",
+                stacklevel=3,
+            )
+        self.run_eagerly = bool(run_eagerly)
+        self.steps_per_execution = int(steps_per_execution)
+        self.jit_compile = bool(jit_compile) and not run_eagerly
+
+    def _single_loss_weight(self, loss_weights: Any) -> float:
+        """The loss weight of a model of one output: a number, a list or tuple of one,
+        or a dict keyed by the output's name (any one key, for a subclassed model,
+        whose output has no name); None means 1."""
+        if loss_weights is None:
+            return 1.0
+        value = loss_weights
+        names = self._output_names()
+        if isinstance(loss_weights, dict):
+            if len(loss_weights) != 1 or (names and list(loss_weights) != names):
+                raise InvalidArgumentError(
+                    f"compile: `loss_weights` as a dict must have one key, the model's output "
+                    f"name {names or '(any)'}, got keys {list(loss_weights)}"
+                )
+            value = next(iter(loss_weights.values()))
+        elif isinstance(loss_weights, list | tuple):
+            if len(loss_weights) != 1:
+                raise InvalidArgumentError(
+                    f"`loss_weights` must match the number of losses, got 1 losses and "
+                    f"{len(loss_weights)} weights."
+                )
+            value = loss_weights[0]
+        return loss_weight_value(value)
+
+    def _output_names(self) -> list[str]:
+        """The name of the model's output (its last layer's, as Keras's
+        ``output_names``), or [] when unknown (a subclassed model)."""
+        if self._is_subclassed() or not self.layers:
+            return []
+        return [self.layers[-1].name]
 
     def _metric_list(self, argument: str, metrics: Any) -> list[Any]:
         if metrics is None:
@@ -455,8 +595,71 @@ class Model(Layer):
         return self._metrics
 
     @property
+    def metrics(self) -> list[Any]:
+        """Keras 3's ``model.metrics``: once compiled, the loss tracker (a
+        :class:`kandle.metrics.Mean` named ``"loss"``), then, if ``compile`` was given
+        ``metrics`` or ``weighted_metrics``, their container (named
+        ``"compile_metrics"``, whose ``result()`` is a dict by log name and whose
+        ``metrics`` lists the metric objects once the model has seen data), then, for a
+        model of several losses, one tracker per output loss (``"<output>_loss"``).
+
+        The metric objects are the ones ``fit`` and ``evaluate`` update, so their
+        ``result()`` is that of the last run. The loss trackers are set when a run of
+        the engine ends (a ``fit`` epoch, ``evaluate``, ``train_on_batch``,
+        ``test_on_batch``) to the mean loss it reported; ``fit`` ends with its last
+        validation when it has one, as in Keras. ``reset_state()`` empties each, and the
+        next run starts anew either way.
+
+        >>> import numpy as np, kandle as kd
+        >>> model = kd.Sequential([kd.Input((2,)), kd.layers.Dense(1)])
+        >>> model.compile(optimizer="sgd", loss="mse", metrics=["mae"])
+        >>> [m.name for m in model.metrics]
+        ['loss', 'compile_metrics']
+        >>> loss, mae = model.evaluate(np.ones((4, 2)), np.zeros((4, 1)), verbose=0)
+        >>> model.metrics[1].result() == {"mae": mae}
+        True
+        """
+        if not self.compiled:
+            return []
+        found = [self._loss_tracker]
+        if self._compile_metrics is not None:
+            found.append(self._compile_metrics)
+        return found + self._output_loss_trackers()
+
+    def _output_loss_trackers(self) -> list[Any]:
+        return []
+
+    @property
     def metrics_names(self) -> list[str]:
-        return ["loss", *(name for name, _, _ in self._metrics or [])]
+        """The names of ``model.metrics``, as Keras 3 gives them (``"loss"``,
+        ``"compile_metrics"``, ...); the names of the values ``evaluate`` returns are
+        the keys of ``evaluate(..., return_dict=True)``."""
+        return [m.name for m in self.metrics]
+
+    def _record_logs(self, trainer: Any) -> dict[str, Any]:
+        """The engine's logs at the end of a run; the loss trackers of
+        ``model.metrics`` take their values."""
+        logs = dict(trainer.logs())
+        for tracker in [self._loss_tracker, *self._output_loss_trackers()]:
+            if tracker is not None and tracker.name in logs:
+                tracker.reset_state()
+                tracker.update_state(logs[tracker.name])
+        return logs
+
+    @property
+    def losses(self) -> list[Any]:
+        """The regularization penalties of the model's layers, scalar Tensors that
+        training adds to the loss (Keras's ``model.losses``). kandle gives one per
+        layer that has regularizers, the sum of its weights' penalties (Keras lists one
+        per weight); their sum is the same.
+
+        >>> import kandle as kd
+        >>> model = kd.Sequential([kd.Input((2,)), kd.layers.Dense(
+        ...     1, kernel_initializer="ones", kernel_regularizer=kd.regularizers.L2(0.1))])
+        >>> [round(float(p), 4) for p in model.losses]
+        [0.2]
+        """
+        return [p for layer in self.layers for p in layer.losses]
 
     # -- the engine ------------------------------------------------------------
     def _engine_layers(self) -> list[Any]:
@@ -469,13 +672,24 @@ class Model(Layer):
     def _trainer(self, x: np.ndarray, y: np.ndarray | None) -> Any:
         self._ensure_built(tuple(x.shape[1:]))
         metrics = self._resolve_metrics(y, lambda: self.compute_output_shape((None, *x.shape[1:])))
-        return _core.Trainer(
+        trainer = _core.Trainer(
             self._engine_layers(),
             self.trainable_weights,
             engine_loss(self.loss),
             self.optimizer._engine if self.optimizer is not None else None,
             [(name, engine_metric(m), weighted) for name, m, weighted in metrics],
         )
+        return self._weigh_loss(trainer, y)
+
+    def _weigh_loss(self, trainer: Any, y: np.ndarray | None) -> Any:
+        """Scales the loss of a model of one output by its loss weight, as Keras does:
+        the engine's path for a model of several outputs, with one output, computes
+        ``weight * loss`` (plus the regularization penalties, unscaled)."""
+        weight = self._loss_weights[0]
+        if weight != 1.0 and y is not None:
+            head = ("output", engine_loss(self.loss), weight, list(np.shape(y)[1:]))
+            trainer.set_outputs([head], [0] * len(self._metrics or []))
+        return trainer
 
     def _predictor(self) -> Any:
         """The engine of ``predict``: the layers alone."""
@@ -701,7 +915,7 @@ class Model(Layer):
             ran_out = trainer.fit(
                 data,
                 val,
-                _FitHooks(self, callback_list),
+                _FitHooks(self, callback_list, "train", "test"),
                 epochs,
                 initial_epoch,
                 bool(shuffle),
@@ -711,6 +925,7 @@ class Model(Layer):
             for batches in (data, val):
                 if isinstance(batches, StreamBatches):
                     batches.close()
+        self._record_logs(trainer)
         if ran_out:
             warn_ran_out(f"steps_per_epoch={data.steps}, epochs={epochs}")
         self.history = callback_list.history
@@ -807,7 +1022,7 @@ class Model(Layer):
         Returns:
             With ``return_dict=False``: the loss, a float, when the model has no
             metrics, else the list ``[loss, metric, ...]`` in the order of
-            ``compile`` (``model.metrics_names`` gives the names). With
+            ``compile`` (``return_dict=True`` gives the names). With
             ``return_dict=True``: the dict. The values are means over the batches,
             weighted by batch size.
 
@@ -847,11 +1062,11 @@ class Model(Layer):
                 samples=data.samples,
             )
             # Keras's evaluate loop, in the engine, as fit's.
-            trainer.evaluate(data, _FitHooks(self, callback_list))
+            trainer.evaluate(data, _FitHooks(self, callback_list, "test"))
         finally:
             if isinstance(data, StreamBatches):
                 data.close()
-        return self._flatten_logs(dict(trainer.logs()), return_dict)
+        return self._flatten_logs(self._record_logs(trainer), return_dict)
 
     def predict(
         self,
@@ -930,7 +1145,7 @@ class Model(Layer):
                 samples=data.samples,
             )
             # Keras's predict loop, in the engine, as fit's.
-            return trainer.predict(data, _FitHooks(self, callback_list))  # type: ignore[no-any-return]
+            return trainer.predict(data, _FitHooks(self, callback_list, "predict"))  # type: ignore[no-any-return]
         finally:
             if isinstance(data, StreamBatches):
                 data.close()
@@ -991,7 +1206,7 @@ class Model(Layer):
         self._refuse_custom_steps("train_on_batch", "train_step")
         trainer, x, y, sw = self._batch_trainer(x, y, sample_weight, class_weight)
         trainer.step(x, y, sw, training=True)
-        return self._flatten_logs(dict(trainer.logs()), return_dict)
+        return self._flatten_logs(self._record_logs(trainer), return_dict)
 
     def test_on_batch(
         self, x: Any, y: Any = None, sample_weight: Any = None, return_dict: bool = False
@@ -1024,7 +1239,7 @@ class Model(Layer):
         self._refuse_custom_steps("test_on_batch", "test_step")
         trainer, x, y, sw = self._batch_trainer(x, y, sample_weight, None)
         trainer.step(x, y, sw, training=False)
-        return self._flatten_logs(dict(trainer.logs()), return_dict)
+        return self._flatten_logs(self._record_logs(trainer), return_dict)
 
     def predict_on_batch(self, x: Any) -> np.ndarray:
         """Returns the model's outputs for one batch, in inference mode, as
@@ -1052,8 +1267,8 @@ class Model(Layer):
         return self._predictor().forward(arr).numpy()  # type: ignore[no-any-return]
 
     def reset_metrics(self) -> None:
-        """Resets the state of every compiled metric."""
-        for _, m, _ in self._metrics or []:
+        """Resets the state of every metric of ``model.metrics``."""
+        for m in self.metrics:
             m.reset_state()
 
     def call(self, inputs: Any, training: bool = False) -> Any:
@@ -1128,6 +1343,36 @@ class _Given:
         return len(pieces) == len(self._pieces) and all(
             a is b for a, b in zip(pieces, self._pieces)
         )
+
+
+class _CompileMetrics(metrics_module.Metric):
+    """Keras's ``compile_metrics``: the container of the metrics given to
+    ``compile``, an entry of ``model.metrics``. Its ``metrics`` are the metric objects
+    that ``fit`` and ``evaluate`` update (listed once the model has seen data, which
+    resolves names such as "accuracy"); ``result()`` is the dict of their values by
+    log name, and ``reset_state()`` resets them all."""
+
+    def __init__(self, model: Model) -> None:
+        self._init_identity("compile_metrics", None)
+        self._engine = None
+        self._model = model
+
+    @property
+    def metrics(self) -> list[Any]:
+        return [m for _, m, _ in self._model._metrics or []]
+
+    def update_state(self, y_true: Any, y_pred: Any, sample_weight: Any = None) -> None:
+        raise NotImplementedError(
+            "compile_metrics: fit and evaluate update these metrics; update each of "
+            "`metrics` with its own update_state"
+        )
+
+    def result(self) -> dict[str, Any]:
+        return {name: m.result() for name, m, _ in self._model._metrics or []}
+
+    def reset_state(self) -> None:
+        for m in self.metrics:
+            m.reset_state()
 
 
 class Sequential(Model):
@@ -1336,9 +1581,10 @@ class Sequential(Model):
             return super()._trainer(x, y)
         self._ensure_built(tuple(x.shape[1:]))
         metrics = self._resolve_metrics(y, lambda: self.compute_output_shape((None, *x.shape[1:])))
-        return self._engine_model().engine(
+        trainer = self._engine_model().engine(
             [(name, engine_metric(m), weighted) for name, m, weighted in metrics]
         )
+        return self._weigh_loss(trainer, y)
 
     def _predictor(self) -> Any:
         if self._is_subclassed():
@@ -1386,24 +1632,28 @@ def clone_model(
     **kwargs: Any,
 ) -> Model:
     """A new model with the same structure and new, freshly initialized weights, as
-    ``keras.models.clone_model``. Each layer is rebuilt from its config, or by
-    ``clone_function(layer)``; a compiled model's clone is compiled the same way.
+    ``keras.models.clone_model``, for Sequential and functional models. Each layer is
+    rebuilt from its config, or by ``clone_function(layer)`` (once for a shared
+    layer); the Inputs are made anew, or (functional) ``input_tensors``, symbolic
+    tensors in the structure of ``model.input``, are used instead. A compiled model's
+    clone is compiled the same way (with a fresh optimizer), as in Keras.
 
     >>> import kandle as kd
     >>> model = kd.Sequential([kd.Input((3,)), kd.layers.Dense(2, name="out")])
     >>> clone = kd.models.clone_model(model)
     >>> clone.get_layer("out") is model.get_layer("out"), clone.output_shape
     (False, (None, 2))
+    >>> inputs = kd.Input((4,))
+    >>> functional = kd.Model(inputs, kd.layers.Dense(2, name="out")(inputs))
+    >>> kd.models.clone_model(functional).get_layer("out").units
+    2
     """
-    if not isinstance(model, Sequential):
-        raise InvalidArgumentError(
-            f"clone_model: expected a Sequential model, got {type(model).__name__}"
-        )
-    if input_tensors is not None or call_function is not None or kwargs:
-        raise InvalidArgumentError(
-            "clone_model: input_tensors, call_function and other arguments are not "
-            "supported for Sequential models"
-        )
+    from kandle._functional import Functional
+
+    if kwargs:
+        raise InvalidArgumentError(f"clone_model: unexpected arguments {sorted(kwargs)}")
+    if call_function is not None or recursive:
+        raise NotImplementedError("clone_model: `call_function` and `recursive` are not supported")
     if clone_function is None:
         clone_function = _copy
     elif not callable(clone_function):
@@ -1411,26 +1661,119 @@ def clone_model(
             "Expected `clone_function` argument to be a callable. "
             f"Received: clone_function={clone_function}"
         )
-    layers: list[Layer] = []
-    if model._input is not None:
-        layers.append(InputLayer.from_config(model._input.get_config()))
-    for layer in model.layers:
-        new = clone_function(layer)
-        if not isinstance(new, Layer):
+    clones: dict[int, Layer] = {}
+
+    def clone_layer(layer: Layer) -> Layer:
+        if id(layer) not in clones:
+            new = clone_function(layer)
+            if not isinstance(new, Layer):
+                raise InvalidArgumentError(
+                    f"clone_model: clone_function must return a layer, got "
+                    f"{type(new).__name__} for layer {layer.name!r}"
+                )
+            clones[id(layer)] = new
+        return clones[id(layer)]
+
+    clone: Model
+    if isinstance(model, Functional):
+        clone = _clone_functional(model, input_tensors, clone_layer)
+    elif isinstance(model, Sequential):
+        if input_tensors is not None:
             raise InvalidArgumentError(
-                f"clone_model: clone_function must return a layer, got {type(new).__name__} "
-                f"for layer {layer.name!r}"
+                "clone_model: `input_tensors` is supported for functional models only"
             )
-        layers.append(new)
-    clone = Sequential(layers, name=model.name, trainable=model.trainable)
+        layers: list[Layer] = []
+        if model._input is not None:
+            layers.append(InputLayer.from_config(model._input.get_config()))
+        layers += [clone_layer(layer) for layer in model.layers]
+        clone = Sequential(layers, name=model.name, trainable=model.trainable)
+    else:
+        raise InvalidArgumentError(
+            f"clone_model: expected a Sequential or functional model, got "
+            f"{type(model).__name__} (a subclassed model: make a new instance of its class)"
+        )
     if model.compiled:
+        _compile_like(clone, model)
+    return clone
+
+
+def _clone_functional(model: Any, input_tensors: Any, clone_layer: Callable[[Any], Any]) -> Model:
+    """``model``'s graph called again, layer by layer, on new inputs with the clones
+    of its layers (Keras's ``_clone_functional_model``)."""
+    from kandle._functional import Functional
+    from kandle._keras_tensor import flatten_structure
+
+    if input_tensors is None:
+        new_inputs = [
+            input_tensor(InputLayer.from_config(t._keras_history[0].get_config()))
+            for t in model.inputs
+        ]
+    else:
+        new_inputs = flatten_structure(input_tensors)
+        same = (
+            isinstance(input_tensors, dict) == isinstance(model.input, dict)
+            and (not isinstance(input_tensors, dict) or sorted(input_tensors) == model.input_names)
+            and len(new_inputs) == len(model.inputs)
+        )
+        if not same or not all(isinstance(t, KerasTensor) for t in new_inputs):
+            raise InvalidArgumentError(
+                "clone_model: `input_tensors` must be symbolic tensors (kd.Input) in the "
+                f"structure of model.input {model.input!r}, got {input_tensors!r}"
+            )
+    tensors: dict[int, Any] = {id(old): new for old, new in zip(model.inputs, new_inputs)}
+    for node in model._nodes:
+        args = [tensors[id(t)] for t in node.input_tensors]
+        arguments = args if isinstance(node.arguments, list | tuple) else args[0]
+        outputs = clone_layer(node.layer)(arguments)
+        for old, new in zip(node.outputs, outputs if len(node.outputs) > 1 else [outputs]):
+            tensors[id(old)] = new
+
+    def rebuilt(structure: Any) -> Any:
+        if isinstance(structure, dict):
+            return {k: tensors[id(v)] for k, v in structure.items()}
+        if isinstance(structure, list | tuple):
+            return [tensors[id(t)] for t in structure]
+        return tensors[id(structure)]
+
+    inputs_struct = input_tensors if input_tensors is not None else rebuilt(model.input)
+    return Functional(
+        inputs_struct, rebuilt(model.output), name=model.name, trainable=model.trainable
+    )
+
+
+def _compile_like(clone: Model, model: Model) -> None:
+    """Compiles ``clone`` as ``model`` is compiled, with copies of its optimizer,
+    losses and metrics."""
+    options: dict[str, Any] = {
+        "run_eagerly": model.run_eagerly,
+        "steps_per_execution": model.steps_per_execution,
+        "jit_compile": model.jit_compile,
+    }
+    has_metrics = model._compile_metrics is not None
+    output_losses = getattr(model, "_output_losses", None)
+    if output_losses:  # a functional model of several outputs: one entry per output
+        outputs = range(len(output_losses))
+
+        def per_output(specs: list[tuple[int, Any]]) -> list[list[Any]]:
+            return [[_copy(m) for o, m in specs if o == i] for i in outputs]
+
         clone.compile(
             optimizer=_copy(model.optimizer),
-            loss=_copy(model.loss),
-            metrics=[_copy(m) for m in model._metric_specs],
-            weighted_metrics=[_copy(m) for m in model._weighted_metric_specs],
+            loss=[_copy(loss) for loss in output_losses],
+            loss_weights=list(model._loss_weights),
+            metrics=per_output(model._metric_specs),
+            weighted_metrics=per_output(model._weighted_metric_specs),
+            **options,
         )
-    return clone
+        return
+    clone.compile(
+        optimizer=_copy(model.optimizer),
+        loss=_copy(model.loss),
+        loss_weights=model._loss_weights[0],
+        metrics=[_copy(m) for m in model._metric_specs] if has_metrics else None,
+        weighted_metrics=[_copy(m) for m in model._weighted_metric_specs] if has_metrics else None,
+        **options,
+    )
 
 
 def load_model(

@@ -210,9 +210,7 @@ def _compile_config(model: Any) -> dict[str, Any] | None:
             "loss_weights": list(model._loss_weights),
             "metrics": per_output(model._metric_specs),
             "weighted_metrics": per_output(model._weighted_metric_specs),
-            "run_eagerly": False,
-            "steps_per_execution": 1,
-            "jit_compile": False,
+            **_compile_options(model),
         }
     return {
         "optimizer": (
@@ -221,12 +219,19 @@ def _compile_config(model: Any) -> dict[str, Any] | None:
             else None
         ),
         "loss": _serialize_loss(model.loss),
-        "loss_weights": None,
+        "loss_weights": None if model._loss_weights[0] == 1.0 else model._loss_weights[0],
         "metrics": [_serialize_metric(m) for m in model._metric_specs] or None,
         "weighted_metrics": [_serialize_metric(m) for m in model._weighted_metric_specs] or None,
-        "run_eagerly": False,
-        "steps_per_execution": 1,
-        "jit_compile": False,
+        **_compile_options(model),
+    }
+
+
+def _compile_options(model: Any) -> dict[str, Any]:
+    """The compile arguments that change nothing kandle computes, as given."""
+    return {
+        "run_eagerly": model.run_eagerly,
+        "steps_per_execution": model.steps_per_execution,
+        "jit_compile": model.jit_compile,
     }
 
 
@@ -464,7 +469,13 @@ def _compile_from_config(model: Any, config: dict[str, Any], custom: dict[str, A
         return each(specs)
 
     several = len(getattr(model, "outputs", ())) > 1
-    extra = {"loss_weights": config.get("loss_weights")} if several else {}
+    extra = {"loss_weights": config.get("loss_weights")}
+    for key, default in (
+        ("run_eagerly", False),
+        ("steps_per_execution", 1),
+        ("jit_compile", "auto"),
+    ):
+        extra[key] = config.get(key, default)
     model.compile(
         optimizer=optimizer if optimizer is not None else "rmsprop",
         loss=per_output(config.get("loss"), loss_of),

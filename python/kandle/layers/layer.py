@@ -268,6 +268,14 @@ class Layer(CheckedArguments):
             total = total + p
         return total
 
+    @property
+    def losses(self) -> list[Tensor]:
+        """The penalties this layer adds to the training loss (Keras's
+        ``layer.losses``): its regularization penalty, a scalar Tensor, in a list (one
+        per layer, the sum of its weights' penalties), or ``[]``."""
+        penalty = self.regularization()
+        return [] if penalty is None else [penalty]
+
     # ------------------------------------------------------------------ weights
 
     def add_weight(

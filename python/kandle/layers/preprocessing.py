@@ -124,13 +124,17 @@ class Normalization(Layer):
     ``axis`` names the axes that keep a separate mean and variance per index (None: one
     for all elements). Give ``mean`` and ``variance``, or learn them with ``adapt(data)``
     (a numpy array, or an iterable of batches), which stores them as the non-trainable
-    weights ``mean``, ``variance`` (and Keras's unused ``count``).
+    weights ``mean``, ``variance`` (and Keras's unused ``count``), the attributes
+    ``adapt_mean`` and ``adapt_variance``. As in Keras, the attributes ``mean`` and
+    ``variance`` give the values in use, shaped to broadcast against the inputs.
 
     >>> import numpy as np, kandle as kd
     >>> layer = kd.layers.Normalization(axis=None)
     >>> layer.adapt(np.array([1.0, 2.0, 3.0, 4.0, 5.0], dtype="float32"))
     >>> [round(v, 4) for v in layer(np.array([1.0, 2.0, 3.0])).numpy().tolist()]
     [-1.4142, -0.7071, 0.0]
+    >>> layer.mean.numpy(), layer.variance.numpy()
+    (array([3.], dtype=float32), array([2.], dtype=float32))
     """
 
     _engine_class = "Normalization"
@@ -219,6 +223,34 @@ class Normalization(Layer):
                     f"does not broadcast to the kept axes {tuple(keep)} of input shape "
                     f"{tuple(input_shape)}"
                 )
+
+    @property
+    def mean(self) -> Tensor | None:
+        """The mean the layer subtracts, as Keras's ``mean``: float32, shaped to
+        broadcast against the inputs (the size of each kept axis, 1 elsewhere, e.g.
+        ``(1, features)``); None until the layer is built. It reads the current
+        ``adapt_mean`` (or the given ``mean``)."""
+        return self._broadcast_statistic(self.input_mean, self.adapt_mean)
+
+    @property
+    def variance(self) -> Tensor | None:
+        """The variance the layer divides by (its square root), shaped as ``mean``."""
+        return self._broadcast_statistic(self.input_variance, self.adapt_variance)
+
+    def _broadcast_statistic(self, given: Any, adapted: Any) -> Tensor | None:
+        shape = self._build_input_shape
+        if shape is None:
+            return None
+        keep = self._kept_axes(shape)
+        broadcast = [int(shape[d]) if d in keep else 1 for d in range(len(shape))]  # type: ignore[arg-type]
+        if given is None:
+            return _core.tensor(np.reshape(np.asarray(adapted, np.float32), broadcast))
+        value = np.asarray(given, np.float32)
+        # Given values align with the kept axes from the right, as in Keras.
+        expanded = [1] * len(shape)
+        for size, d in zip(reversed(value.shape), reversed(keep)):
+            expanded[d] = size
+        return _core.tensor(np.broadcast_to(value.reshape(expanded), broadcast).copy())
 
     def adapt(self, data: Any) -> None:
         """Computes the mean and variance of ``data`` (an array, or an iterable of
