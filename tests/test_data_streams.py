@@ -140,6 +140,45 @@ def test_fit_on_a_py_dataset_matches_keras(options):
                                want.evaluate(KerasBatches(), verbose=0), rtol=1e-5)  # fmt: skip
 
 
+class BatchHooks:
+    """Records the epoch and train batch hooks, in order."""
+
+    def __init__(self, lib):
+        seen = self.seen = []
+
+        class Hooks(lib.callbacks.Callback):
+            def on_epoch_begin(self, epoch, logs=None):
+                seen.append(f"epoch {epoch}")
+
+            def on_train_batch_begin(self, batch, logs=None):
+                seen.append(f"begin {batch}")
+
+            def on_train_batch_end(self, batch, logs=None):
+                seen.append(f"end {batch}")
+
+        self.callback = Hooks()
+
+
+@pytest.mark.filterwarnings("ignore:Your input ran out of data")
+def test_steps_per_epoch_of_a_py_dataset_goes_on_where_the_last_epoch_stopped():
+    """As Keras's: 5 batches at 2 a step read 0,1 / 2,3 / 4 (short) / 0,1, and the short
+    epoch calls no begin hook for a batch it does not have."""
+    got, want = pair()
+    hooks = BatchHooks(kd), BatchHooks(keras)
+    kw = {"epochs": 4, "steps_per_epoch": 2, "shuffle": False, "verbose": 0}
+    got_history = got.fit(KdBatches(), callbacks=[hooks[0].callback], **kw)
+    want_history = want.fit(KerasBatches(), callbacks=[hooks[1].callback], **kw)
+    assert_same(got_history, want_history, got, want)
+    assert hooks[0].seen == hooks[1].seen
+    assert hooks[0].seen.count("begin 1") == 3
+    # Arrays of 5 batches the same.
+    x, y, _ = arrays()
+    hooks = BatchHooks(kd), BatchHooks(keras)
+    got.fit(x, y, batch_size=BATCH, callbacks=[hooks[0].callback], **kw)
+    want.fit(x, y, batch_size=BATCH, callbacks=[hooks[1].callback], **kw)
+    assert hooks[0].seen == hooks[1].seen
+
+
 def test_a_shuffled_py_dataset_visits_every_batch_once_per_epoch():
     seen = []
 

@@ -257,6 +257,10 @@ class StreamBatches:
         self._prefetcher: _Prefetcher | None = None
         self._executor: concurrent.futures.Executor | None = None
         self._taken = 0
+        # A PyDataset's batches of the current pass over it still to read, in order,
+        # and how many batches this epoch takes from it (None: unknown).
+        self._order: list[int] = []
+        self._pass_length: int | None = None
         self.exhausted = False
         self.samples: tuple[int, int] | None = None  # rows unknown
         if class_weight is not None and not isinstance(source, PyDataset):
@@ -295,17 +299,20 @@ class StreamBatches:
 
     def _dataset_items(self, shuffle: bool) -> Iterator[Any]:
         dataset = self.source
-        count = self._limit
-        if self.steps is not None:
-            count = self.steps if count is None else min(count, self.steps)
         indices: Iterator[int]
-        if count is None:
-            indices = itertools.count()
+        if self._limit is None:
+            indices = itertools.count() if self.steps is None else iter(range(self.steps))
         else:
-            order = list(range(count if self._limit is None else self._limit))
-            if shuffle:
-                random.shuffle(order)
-            indices = iter(order[:count])
+            # As Keras's iterator: an epoch of `steps` batches goes on where the last one
+            # stopped, and a new (shuffled) order starts once the dataset is read
+            # through, so an epoch that meets the end of an order runs short.
+            if not self._order:
+                self._order = list(range(self._limit))
+                if shuffle:
+                    random.shuffle(self._order)
+            taken, self._order = self._order[: self.steps], self._order[self.steps :]
+            self._pass_length = len(taken)
+            indices = iter(taken)
         if dataset.workers == 1:
             return (dataset[i] for i in indices)
         if self._executor is None:
@@ -330,6 +337,16 @@ class StreamBatches:
                 raise InvalidArgumentError(f"{self.argument}: the data yielded no batch")
             self._pending.append(item)
         return self._pending[0]
+
+    @property
+    def batches_left(self) -> int | None:
+        """How many batches this epoch has left, when known (a PyDataset's)."""
+        return None if self._pass_length is None else self._pass_length - self._taken
+
+    def reset(self) -> None:
+        """Starts the next epoch at a PyDataset's beginning (each fit, evaluate,
+        predict and validation pass does, as in Keras)."""
+        self._order = []
 
     def begin_epoch(self, shuffle: bool) -> None:
         self._taken = 0
@@ -361,7 +378,10 @@ class StreamBatches:
             assert self._prefetcher is not None
             item = self._prefetcher.get()
             if item is _END:
-                self.exhausted = self.steps is not None or self._taken == 0
+                # A generator with `steps` is used up; a PyDataset's epoch just ran
+                # short (the next one starts a new pass over it).
+                limited = self.steps is not None and not isinstance(self.source, PyDataset)
+                self.exhausted = limited or self._taken == 0
                 return None
             batch = item
         self._taken += 1

@@ -39,6 +39,11 @@ pub trait Batches {
     fn exhausted(&self) -> bool {
         false
     }
+    /// How many batches the data has left in this pass, when that is known: a pass
+    /// ends at 0 without calling the next batch's begin hooks (as Keras's does).
+    fn left_in_pass(&self) -> Option<usize> {
+        None
+    }
 }
 
 impl<B: Batches + ?Sized> Batches for &mut B {
@@ -65,6 +70,9 @@ impl<B: Batches + ?Sized> Batches for &mut B {
     }
     fn exhausted(&self) -> bool {
         (**self).exhausted()
+    }
+    fn left_in_pass(&self) -> Option<usize> {
+        (**self).left_in_pass()
     }
 }
 
@@ -143,6 +151,14 @@ impl Batches for ArrayBatches<'_> {
         }
         Ok(())
     }
+
+    fn left_in_pass(&self) -> Option<usize> {
+        Some(
+            self.data
+                .num_batches(self.batch_size)
+                .saturating_sub(self.next),
+        )
+    }
 }
 
 /// How [`fit_loop`] runs (Keras's `fit` arguments of the same names).
@@ -187,6 +203,9 @@ fn run_pass(
     let steps = batches.steps();
     let (mut step, mut logs) = (0, Logs::new());
     while steps.is_none_or(|s| step < s) {
+        if batches.left_in_pass() == Some(0) {
+            return Ok((logs, steps.is_some())); // the data ended before `steps`
+        }
         if every_batch {
             for c in callbacks.iter_mut() {
                 match mode {

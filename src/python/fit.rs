@@ -99,6 +99,11 @@ impl Batches for PyStream {
         self.steps
     }
 
+    fn reset(&mut self) {
+        // `reset` only clears a list; an error would be kept and raised at the end.
+        let _ = self.call("reset", None);
+    }
+
     fn begin_epoch(&mut self, shuffle: bool) -> Result<()> {
         self.call("begin_epoch", Some(shuffle))
     }
@@ -145,6 +150,15 @@ impl Batches for PyStream {
                 .getattr(py, "exhausted")
                 .and_then(|e| e.extract(py))
                 .unwrap_or(false)
+        })
+    }
+
+    fn left_in_pass(&self) -> Option<usize> {
+        Python::attach(|py| {
+            self.source
+                .getattr(py, "batches_left")
+                .and_then(|n| n.extract(py))
+                .unwrap_or(None)
         })
     }
 }
