@@ -57,6 +57,18 @@ def f64(x):
     return np.asarray(x, dtype=np.float64)
 
 
+def numeric_grad(f, x, eps=1e-3):
+    """Central differences, in float64, of the sum of the reference ``f`` at ``x``."""
+    x = f64(x)
+    g = np.zeros_like(x)
+    for i in np.ndindex(x.shape):
+        xp, xm = x.copy(), x.copy()
+        xp[i] += eps
+        xm[i] -= eps
+        g[i] = (np.sum(f(xp)) - np.sum(f(xm))) / (2 * eps)
+    return g
+
+
 def as_numpy(x):
     return x.numpy() if isinstance(x, kd.Tensor) else np.asarray(x)
 

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 import kandle as kd
-from helpers import f64, log_softmax_ref, sigmoid_ref
+from helpers import f64, log_softmax_ref, numeric_grad, sigmoid_ref
 
 EPS = 1e-7
 # The clip bounds as float32, as Keras computes them.
@@ -193,16 +193,6 @@ def test_probabilities_at_0_and_1_and_huge_logits_stay_finite():
 
 
 # ---------------------------------------------------------------- gradients
-def numeric_grad(f, x, eps=1e-3):
-    x = f64(x)
-    g = np.zeros_like(x)
-    for i in np.ndindex(x.shape):
-        xp, xm = x.copy(), x.copy()
-        xp[i] += eps
-        xm[i] -= eps
-        g[i] = (f(xp) - f(xm)) / (2 * eps)
-    return g
-
 
 GRAD_CASES = [
     ("MeanSquaredError", {}, mse_ref),

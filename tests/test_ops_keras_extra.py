@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import kandle as kd
-from helpers import f64
+from helpers import f64, numeric_grad
 from kandle.errors import InvalidArgumentError
 
 keras = pytest.importorskip("keras")
@@ -20,18 +20,6 @@ B = RNG.standard_normal((4, 5)).astype(np.float32)
 C = RNG.standard_normal((2, 3, 4)).astype(np.float32)
 P = RNG.uniform(0.2, 2.0, (3, 4)).astype(np.float32)
 W = RNG.uniform(0.5, 1.5, (3, 4)).astype(np.float32)
-
-
-def numeric_grad(f, x, eps=1e-6):
-    """Central differences of the float64 reference ``f`` at ``x``."""
-    x = f64(x)
-    g = np.zeros_like(x)
-    for i in np.ndindex(x.shape):
-        xp, xm = x.copy(), x.copy()
-        xp[i] += eps
-        xm[i] -= eps
-        g[i] = (np.sum(f(xp)) - np.sum(f(xm))) / (2 * eps)
-    return g
 
 
 def check_gradients(op, reference, *arrays, rtol=1e-3, atol=1e-4):
@@ -45,7 +33,7 @@ def check_gradients(op, reference, *arrays, rtol=1e-3, atol=1e-4):
             args[k] = v
             return reference(*args)
 
-        np.testing.assert_allclose(g.numpy(), numeric_grad(one, a), rtol=rtol, atol=atol)
+        np.testing.assert_allclose(g.numpy(), numeric_grad(one, a, eps=1e-6), rtol=rtol, atol=atol)
 
 
 def softmax64(x, axis=-1):
