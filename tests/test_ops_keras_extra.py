@@ -104,6 +104,8 @@ DIFFERENTIABLE = [
     ("logsumexp", lambda x: kd.ops.logsumexp(x), lse_ref, [A]),
     ("logsumexp_axis", lambda x: kd.ops.logsumexp(x, 1), lambda x: lse_ref(x, 1), [A]),
     ("logsumexp_big", lambda x: kd.ops.logsumexp(x, 0), lambda x: lse_ref(x, 0), [A * 300]),
+    ("sin", kd.ops.sin, np.sin, [A * 4]),
+    ("cos", kd.ops.cos, np.cos, [A * 4]),
     ("rsqrt", kd.ops.rsqrt, lambda x: 1 / np.sqrt(x), [P]),
     ("log1p", kd.ops.log1p, np.log1p, [P - 0.19]),
     ("expm1", kd.ops.expm1, np.expm1, [A]),

@@ -169,6 +169,16 @@ def tanh(x: ArrayLike) -> Tensor:
     return convert_to_tensor(x).tanh()
 
 
+def sin(x: ArrayLike) -> Tensor:
+    """``sin(x)``, elementwise (radians)."""
+    return convert_to_tensor(x).sin()
+
+
+def cos(x: ArrayLike) -> Tensor:
+    """``cos(x)``, elementwise (radians)."""
+    return convert_to_tensor(x).cos()
+
+
 def sigmoid(x: ArrayLike) -> Tensor:
     return convert_to_tensor(x).sigmoid()
 
@@ -1287,6 +1297,7 @@ __all__ = [
     "concatenate",
     "convert_to_numpy",
     "convert_to_tensor",
+    "cos",
     "cumsum",
     "divide",
     "dot",
@@ -1341,6 +1352,7 @@ __all__ = [
     "sigmoid",
     "sign",
     "silu",
+    "sin",
     "slice",
     "softmax",
     "softplus",

@@ -58,6 +58,16 @@ impl<T: Float> Tensor<T> {
         unary(self, |x| x.tanh(), |_, y| T::one() - y * y)
     }
 
+    /// `sin(x)` (radians).
+    pub fn sin(&self) -> Result<Tensor<T>> {
+        unary(self, |x| x.sin(), |x, _| x.cos())
+    }
+
+    /// `cos(x)` (radians).
+    pub fn cos(&self) -> Result<Tensor<T>> {
+        unary(self, |x| x.cos(), |x, _| -x.sin())
+    }
+
     /// The logistic function `1 / (1 + exp(-x))`.
     pub fn sigmoid(&self) -> Result<Tensor<T>> {
         unary(self, sigmoid, |_, y| y * (T::one() - y))
@@ -123,6 +133,8 @@ mod tests {
         check_grad(&[positive.clone()], |t| t[0].sqrt());
         check_grad(&[away.clone()], |t| t[0].abs());
         check_grad(&[x.clone()], |t| t[0].tanh());
+        check_grad(&[x.clone()], |t| t[0].sin());
+        check_grad(&[x.clone()], |t| t[0].cos());
         check_grad(&[x.clone()], |t| t[0].sigmoid());
         check_grad(&[away], |t| t[0].relu());
         check_grad(&[x.clone()], |t| t[0].powf(2.0));

@@ -294,6 +294,12 @@ impl PyTensor {
     fn tanh(&self, py: Python<'_>) -> TensorResult {
         run(py, || self.inner.tanh()).map(PyTensor::from)
     }
+    fn sin(&self, py: Python<'_>) -> TensorResult {
+        run(py, || self.inner.sin()).map(PyTensor::from)
+    }
+    fn cos(&self, py: Python<'_>) -> TensorResult {
+        run(py, || self.inner.cos()).map(PyTensor::from)
+    }
     fn sigmoid(&self, py: Python<'_>) -> TensorResult {
         run(py, || self.inner.sigmoid()).map(PyTensor::from)
     }
