@@ -409,3 +409,49 @@ def test_functional_model_with_python_pieces_trains_as_in_keras(rng):
         np.testing.assert_allclose(a, b, rtol=RTOL, atol=ATOL)
     for a, b in zip(model.predict(x, verbose=0), keras_model.predict(x, verbose=0), strict=True):
         np.testing.assert_allclose(a, b, rtol=RTOL, atol=ATOL)
+
+
+def add_loss_layer(lib, scale):
+    class Penalized(lib.layers.Layer):
+        def call(self, x):
+            self.add_loss(scale * lib.ops.sum(lib.ops.square(x)))
+            return x
+
+    return Penalized()
+
+
+def test_add_loss_trains_and_evaluates_as_in_keras(rng):
+    """A Python layer's add_loss joins the loss in fit and evaluate; a layer called twice
+    (shared) counts its last call's loss, as Keras does."""
+    x = rng.standard_normal((16, 3)).astype("float32")
+    y = rng.standard_normal((16, 1)).astype("float32")
+    results = []
+    for lib in (keras, kd):
+        inputs = lib.Input((3,))
+        dense, penalized = lib.layers.Dense(3), add_loss_layer(lib, 0.01)
+        h = penalized(dense(penalized(dense(inputs))))
+        model = lib.Model(inputs, lib.layers.Dense(1)(h))
+        model.set_weights([np.full(w.shape, 0.1 * (i + 1), "float32")
+                           for i, w in enumerate(model.get_weights())])  # fmt: skip
+        model.compile(optimizer="sgd", loss="mse")
+        history = model.fit(x, y, batch_size=4, epochs=2, shuffle=False, verbose=0)
+        results.append((history.history["loss"], model.evaluate(x, y, verbose=0),
+                        model.get_weights()))  # fmt: skip
+    (want_loss, want_eval, want_w), (got_loss, got_eval, got_w) = results
+    np.testing.assert_allclose(got_loss, want_loss, rtol=1e-5)
+    np.testing.assert_allclose(got_eval, want_eval, rtol=1e-5)
+    for g, w in zip(got_w, want_w, strict=True):
+        np.testing.assert_allclose(g, w, rtol=1e-5, atol=1e-6)
+
+
+def test_add_loss_of_the_last_call_only():
+    layer = add_loss_layer(kd, 0.5)
+    layer(np.ones((1, 2), "float32"))
+    assert [float(p) for p in layer.losses] == [1.0]
+    layer(np.full((1, 2), 2.0, "float32"))  # replaces the first call's loss
+    assert [float(p) for p in layer.losses] == [4.0]
+    model = kd.Sequential([kd.Input((2,)), layer])
+    model.predict(np.ones((5000, 2), "float32"), verbose=0)  # three blocks: no pile-up
+    assert len(layer.losses) == 1
+    with pytest.raises(kd.errors.ShapeError, match=r"add_loss: expected a scalar loss"):
+        layer.add_loss(kd.ops.ones((2,)))

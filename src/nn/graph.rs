@@ -224,6 +224,10 @@ impl Layer for Graph {
         self.run(&self.unpack(x)?, training)
     }
 
+    fn begin_batch(&self) -> Result<()> {
+        self.layers.iter().try_for_each(|layer| layer.begin_batch())
+    }
+
     fn regularization(&self) -> Result<Option<Tensor>> {
         let mut total: Option<Tensor> = None;
         // A shared layer counts once, as its weights do.

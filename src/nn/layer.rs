@@ -30,9 +30,16 @@ pub trait Layer: Send + Sync {
         Ok(vec![self.forward(x, training)?])
     }
 
-    /// The penalty this layer adds to the loss (its regularizers), if any.
+    /// The penalty this layer adds to the loss (its regularizers, and a Python layer's
+    /// `add_loss` losses of the current batch), if any.
     fn regularization(&self) -> Result<Option<Tensor>> {
         Ok(None)
+    }
+
+    /// Called before each batch goes through the model: a Python layer forgets the
+    /// `add_loss` losses of the last one (a layer called twice in a batch keeps both).
+    fn begin_batch(&self) -> Result<()> {
+        Ok(())
     }
 }
 

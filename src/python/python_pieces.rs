@@ -72,6 +72,16 @@ impl Layer for PythonLayer {
         .map_err(keep)
     }
 
+    fn begin_batch(&self) -> Result<()> {
+        Python::attach(|py| {
+            self.layer
+                .bind(py)
+                .call_method0("_clear_added_losses")
+                .map(drop)
+        })
+        .map_err(keep)
+    }
+
     fn regularization(&self) -> Result<Option<Tensor>> {
         Python::attach(|py| {
             let penalty = self.layer.bind(py).call_method0("regularization")?;

@@ -271,6 +271,7 @@ impl Trainer {
 
     /// All the model's outputs for `x`.
     fn forward_outputs(&self, x: &Tensor, training: bool) -> Result<Vec<Tensor>> {
+        self.begin_batch()?;
         match self.layers.split_last() {
             Some((last, rest)) => {
                 let h = rest
@@ -284,9 +285,15 @@ impl Trainer {
 
     /// The model's output for `x`.
     pub fn forward(&self, x: &Tensor, training: bool) -> Result<Tensor> {
+        self.begin_batch()?;
         self.layers
             .iter()
             .try_fold(x.clone(), |h, layer| layer.forward(&h, training))
+    }
+
+    /// Tells the layers that a batch starts ([`Layer::begin_batch`]).
+    fn begin_batch(&self) -> Result<()> {
+        self.layers.iter().try_for_each(|layer| layer.begin_batch())
     }
 
     /// The compiled loss plus the layers' regularization penalties.

@@ -18,6 +18,9 @@ from kandle.errors import InvalidArgumentError, ShapeError
 
 # Keras names layers per process: dense, dense_1, dense_2, ...
 _name_counts: defaultdict[str, int] = defaultdict(int)
+# How many eager layer calls are running: the outermost one forgets the `add_loss`
+# losses of every layer it holds, as Keras's entry call does.
+_call_depth = 0
 
 ShapeLike = Sequence[int | None]
 
@@ -158,7 +161,7 @@ class Layer(CheckedArguments):
         x = convert_to_tensor(inputs)
         if not self.built:
             self.build(tuple(x.shape))
-        out = self._call_with(x, bool(training))
+        out = self._outermost_call(x, bool(training))
         # Keras's summary of a subclassed model shows each layer's last output shape.
         self._last_output_shape = tuple(getattr(out, "shape", ())) or None
         return out
@@ -198,17 +201,66 @@ class Layer(CheckedArguments):
         return tensors[0] if len(tensors) == 1 else list(tensors)
 
     # ---- kandle: custom Python layers (see kandle._python_pieces) ----------------
+
+    def _outermost_call(self, x: Tensor, training: bool) -> Any:
+        """``call(x)`` of an eager call; the outermost of nested ones first forgets the
+        ``add_loss`` losses of all the layers it holds."""
+        global _call_depth
+        if _call_depth == 0:
+            self._clear_added_losses()
+        _call_depth += 1
+        try:
+            return self._call_with(x, training)
+        finally:
+            _call_depth -= 1
+
     def _call_with(self, x: Tensor, training: bool) -> Any:
-        """``call(x)``, passing ``training`` when ``call`` takes it."""
+        """``call(x)``, passing ``training`` when ``call`` takes it. A call replaces the
+        layer's own ``add_loss`` losses: a layer called twice keeps its last call's, as
+        in Keras."""
+        self.__dict__["_added_losses"] = []
         if self._call_takes_training:
             return self.call(x, training=training)
         return self.call(x)
 
     def _engine_call(self, x: Tensor, training: bool) -> Tensor:
-        """The engine's per-batch callback for a layer written in Python."""
+        """The engine's per-batch callback for a layer written in Python (the engine
+        forgets the ``add_loss`` losses of the last batch first: ``begin_batch``)."""
         from kandle._python_pieces import checked_output
 
         return checked_output(self, self._call_with(x, training))
+
+    def add_loss(self, loss: Any) -> None:
+        """Adds ``loss`` (a scalar Tensor, or a list of them) to the training loss, as
+        Keras's ``add_loss``: call it in ``call`` with a value computed from the
+        inputs or weights, and ``fit`` minimizes it with the compiled loss; it is in
+        ``layer.losses`` and ``model.losses`` until the next call.
+
+        >>> import kandle as kd
+        >>> class Penalized(kd.layers.Layer):
+        ...     def call(self, x):
+        ...         self.add_loss(0.5 * kd.ops.sum(x * x))
+        ...         return x
+        >>> layer = Penalized()
+        >>> _ = layer(kd.ops.ones((1, 2)))
+        >>> [float(p) for p in layer.losses]
+        [1.0]
+        """
+        from kandle.ops import convert_to_tensor
+
+        for value in loss if isinstance(loss, list | tuple) else [loss]:
+            value = convert_to_tensor(value)
+            if value.ndim != 0 and value.size != 1:
+                raise ShapeError(
+                    f"add_loss: expected a scalar loss, got a tensor of shape {tuple(value.shape)}"
+                )
+            self.__dict__.setdefault("_added_losses", []).append(value.reshape(()))
+
+    def _clear_added_losses(self) -> None:
+        """Forgets the ``add_loss`` losses of this layer and the layers it holds."""
+        self.__dict__["_added_losses"] = []
+        for layer in self._sublayers():
+            layer._clear_added_losses()
 
     def _written_in_python(self) -> bool:
         """A user's layer: its own ``call``, no engine class."""
@@ -255,11 +307,12 @@ class Layer(CheckedArguments):
 
     def regularization(self) -> Tensor | None:
         """This layer's regularization penalty (a scalar Tensor), or None: for a layer
-        written in Python, its weights' regularizers (``add_weight(regularizer=)``) and
-        its sublayers' penalties."""
+        written in Python, its weights' regularizers (``add_weight(regularizer=)``), the
+        losses its last call added (``add_loss``) and its sublayers' penalties."""
         if self._engine is not None:
             return self._engine.regularization()
         penalties = [reg(w) for w, reg in getattr(self, "_weight_regularizers", [])]
+        penalties += self.__dict__.get("_added_losses", [])
         penalties += [p for layer in self._sublayers() if (p := layer.regularization()) is not None]
         if not penalties:
             return None
