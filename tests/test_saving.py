@@ -40,6 +40,14 @@ def fit(model, x, y, epochs=2):
     return model.fit(x, y, epochs=epochs, batch_size=16, shuffle=False, verbose=0)
 
 
+def trained(rng):
+    """A model of ``make_model`` after one epoch on ``data``, and that data."""
+    x, y = data(rng)
+    model = make_model()
+    fit(model, x, y, epochs=1)
+    return model, x, y
+
+
 @pytest.mark.parametrize(
     "optimizer",
     [
@@ -192,9 +200,7 @@ def test_weights_h5_round_trip(tmp_path, rng):
 
 def test_h5_weights_format_round_trip(tmp_path, rng):
     pytest.importorskip("h5py")
-    x, y = data(rng)
-    model = make_model()
-    fit(model, x, y, epochs=1)
+    model, x, y = trained(rng)
     path = tmp_path / "m.keras"
     model.save(path, weights_format="h5")
     with zipfile.ZipFile(path) as z:
@@ -250,9 +256,7 @@ def test_missing_h5py_names_the_extra(tmp_path, monkeypatch):
 
 def test_default_weights_format_is_keras_s_h5_when_h5py_is_installed(tmp_path, rng):
     pytest.importorskip("h5py")
-    x, y = data(rng)
-    model = make_model()
-    fit(model, x, y, epochs=1)
+    model, x, y = trained(rng)
     path = tmp_path / "m.keras"
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # no fallback warning
@@ -264,9 +268,7 @@ def test_default_weights_format_is_keras_s_h5_when_h5py_is_installed(tmp_path, r
 
 
 def test_without_h5py_the_default_falls_back_to_npz_and_warns_once(tmp_path, rng, monkeypatch):
-    x, y = data(rng)
-    model = make_model()
-    fit(model, x, y, epochs=1)
+    model, x, y = trained(rng)
     _without_h5py(monkeypatch)
     monkeypatch.setattr(kd.saving, "_warned_npz_fallback", False)
     with pytest.warns(UserWarning, match=r"h5py is not installed.*kandle\[h5\].*Keras") as caught:

@@ -8,7 +8,7 @@ array([[0.5, 0.5]], dtype=float32)
 from __future__ import annotations
 
 import builtins
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -353,6 +353,13 @@ def _flatten(x: Tensor) -> Tensor:
     return x.reshape((-1,))
 
 
+def _slice_along(x: Tensor, at: int, start: int, stop: int) -> Tensor:
+    """``x[start:stop]`` along axis ``at``."""
+    key = [builtins.slice(None)] * x.ndim
+    key[at] = builtins.slice(start, stop)
+    return x[tuple(key)]
+
+
 def shape(x: ArrayLike) -> tuple[Any, ...]:
     """The shape of ``x`` as a tuple of ints (None for an unknown size of a symbolic
     tensor), as ``keras.ops.shape``.
@@ -378,7 +385,7 @@ def stop_gradient(variable: ArrayLike) -> Tensor:
     >>> kd.grad((kd.ops.stop_gradient(v) * v).sum(), [v])[0].numpy()
     array([1., 2.], dtype=float32)
     """
-    return _core.tensor(convert_to_tensor(variable))
+    return _core.tensor(variable)
 
 
 def var(x: ArrayLike, axis: Axis = None, keepdims: bool = False) -> Tensor:
@@ -388,9 +395,14 @@ def var(x: ArrayLike, axis: Axis = None, keepdims: bool = False) -> Tensor:
     >>> kd.ops.var([1.0, 2.0, 3.0, 4.0]).numpy()
     array(1.25, dtype=float32)
     """
-    x = convert_to_tensor(x)
-    centered = x - x.mean(axis=axis, keepdims=True)
-    return (centered * centered).mean(axis=axis, keepdims=keepdims)
+    return _mean_and_var(convert_to_tensor(x), axis, keepdims)[1]
+
+
+def _mean_and_var(x: Tensor, axis: Axis, keepdims: bool) -> tuple[Tensor, Tensor]:
+    """The mean of ``x`` along ``axis`` (its axes kept) and the variance."""
+    centre = x.mean(axis=axis, keepdims=True)
+    centered = x - centre
+    return centre, (centered * centered).mean(axis=axis, keepdims=keepdims)
 
 
 def std(x: ArrayLike, axis: Axis = None, keepdims: bool = False) -> Tensor:
@@ -417,7 +429,8 @@ def moments(
     del synchronized  # one device: nothing to synchronize
     x = convert_to_tensor(x)
     at = _axes_of(axes, x.ndim, "moments")
-    return mean(x, at, keepdims), var(x, at, keepdims)
+    centre, variance = _mean_and_var(x, at, keepdims)
+    return (centre if keepdims else squeeze(centre, at)), variance
 
 
 def average(x: ArrayLike, axis: int | None = None, weights: ArrayLike | None = None) -> Tensor:
@@ -492,7 +505,7 @@ def _two_norm(x: Tensor, axes: tuple[int, ...], keepdims: bool) -> Tensor:
 
 
 def _vector_norm(x: Tensor, ord: Any, at: int, keepdims: bool) -> Tensor:
-    if isinstance(ord, str) or not isinstance(ord, (int, float, type(None))):
+    if not isinstance(ord, (int, float, type(None))):
         raise InvalidArgumentError(
             f"norm: invalid norm order {ord!r} for vectors; expected None or a number"
         )
@@ -513,14 +526,12 @@ def _matrix_norm(x: Tensor, ord: Any, axes: tuple[int, ...], keepdims: bool) -> 
     rows, cols = axes
     if ord is None or ord == "fro":
         return _two_norm(x, axes, keepdims)
-    if ord in (1, -1, np.inf, -np.inf) and not isinstance(ord, (str, bool)):
+    if ord in (1, -1, np.inf, -np.inf) and not isinstance(ord, bool):
         # 1: the largest column sum of absolute values; inf: the largest row sum.
         summed, over = (rows, cols) if ord in (1, -1) else (cols, rows)
         sums = x.abs().sum(axis=summed, keepdims=True)
         result = sums.max(axis=over, keepdims=True) if ord > 0 else min(sums, over, True)
-        if keepdims:
-            return result
-        return result.reshape(tuple(d for i, d in enumerate(x.shape) if i not in axes))
+        return result if keepdims else squeeze(result, axes)
     if ord in ("nuc", 2, -2):
         raise InvalidArgumentError(
             f"norm: ord={ord!r} (a matrix norm from singular values) is not supported: "
@@ -542,12 +553,9 @@ def logsumexp(x: ArrayLike, axis: Axis = None, keepdims: bool = False) -> Tensor
     """
     x = convert_to_tensor(x)
     top = x.max(axis=axis, keepdims=True).numpy()
-    shift = _constant(np.where(np.isfinite(top), top, 0.0))
-    result = (x - shift).exp().sum(axis=axis, keepdims=True).log() + shift
-    if keepdims:
-        return result
-    at = _axes_of(axis, x.ndim, "logsumexp")
-    return result.reshape(tuple(d for i, d in enumerate(x.shape) if i not in at))
+    shift = np.where(np.isfinite(top), top, 0.0)
+    summed = (x - _constant(shift)).exp().sum(axis=axis, keepdims=keepdims)
+    return summed.log() + _constant(shift.reshape(summed.shape))
 
 
 def rsqrt(x: ArrayLike) -> Tensor:
@@ -565,17 +573,8 @@ def log1p(x: ArrayLike) -> Tensor:
     """
     x = convert_to_tensor(x)
     u = x + 1.0
-    log_u = u.log()
-    xv, uv, lv = x.numpy(), u.numpy(), log_u.numpy()
-    d = uv - np.float32(1)
-    # Kahan: log(u) * x / (u - 1) undoes the rounding of u = 1 + x (no rounding to undo
-    # where |x| >= 1). The correction is a constant: the gradient stays 1 / u.
-    mid = (d != 0) & (np.abs(xv) < 1)
-    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        factor = xv / np.where(mid, d, np.float32(1))
-        correction = np.where(mid, lv * factor - lv, np.float32(0))
-    # Where u rounds to 1, log(1 + x) is x to float32's precision.
-    return where(_constant(d == 0), x, log_u + _constant(correction))
+    # Kahan: log(u) * x / (u - 1) undoes the rounding of u = 1 + x.
+    return _kahan(x, u, u.log(), lambda uv: uv - np.float32(1))
 
 
 def expm1(x: ArrayLike) -> Tensor:
@@ -588,16 +587,23 @@ def expm1(x: ArrayLike) -> Tensor:
     """
     x = convert_to_tensor(x)
     u = x.exp()
-    xv, uv = x.numpy(), u.numpy()
+    # Kahan: (u - 1) * x / log(u) undoes the rounding of u = exp(x).
+    return _kahan(x, u, u - 1.0, np.log)
+
+
+def _kahan(x: Tensor, u: Tensor, f: Tensor, g: Callable[[np.ndarray], np.ndarray]) -> Tensor:
+    """``f`` (a function of ``u``, ``1 + x`` or ``exp(x)`` rounded to float32) times
+    ``x / g(u)``, where ``{f, g}`` are ``log(u)`` and ``u - 1``: this undoes the rounding
+    of ``u`` (there is none to undo where ``|x| >= 1``). The correction is a constant:
+    the gradient stays ``f``'s."""
+    xv, uv, fv = x.numpy(), u.numpy(), f.numpy()
     d = uv - np.float32(1)
-    # Kahan: (u - 1) * x / log(u) undoes the rounding of u = exp(x) (no rounding to undo
-    # where |x| >= 1). The correction is a constant: the gradient stays exp(x).
     mid = (d != 0) & (np.abs(xv) < 1)
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        factor = xv / np.log(np.where(mid, uv, np.float32(np.e)))
-        correction = np.where(mid, d * factor - d, np.float32(0))
-    # Where u rounds to 1, exp(x) - 1 is x to float32's precision.
-    return where(_constant(d == 0), x, (u - 1.0) + _constant(correction))
+        factor = xv / np.where(mid, g(uv), np.float32(1))
+        correction = np.where(mid, fv * factor - fv, np.float32(0))
+    # Where u rounds to 1, f is x to float32's precision.
+    return where(_constant(d == 0), x, f + _constant(correction))
 
 
 def softplus(x: ArrayLike) -> Tensor:
@@ -694,11 +700,9 @@ def cumsum(x: ArrayLike, axis: int | None = None, dtype: Any = None) -> Tensor:
     n = x.shape[at]
     step = 1
     while step < n:
-        head = [builtins.slice(None)] * x.ndim
-        head[at] = builtins.slice(0, n - step)
         pad_shape = list(x.shape)
         pad_shape[at] = step
-        shifted = _core.concatenate([zeros(tuple(pad_shape)), x[tuple(head)]], at)
+        shifted = _core.concatenate([zeros(tuple(pad_shape)), _slice_along(x, at, 0, n - step)], at)
         x = x + shifted
         step *= 2
     return x
@@ -795,11 +799,9 @@ def broadcast_to(x: ArrayLike, shape: Shape) -> Tensor:
         raise InvalidArgumentError(
             f"broadcast_to: cannot broadcast x of shape {tuple(x.shape)} to shape={target}"
         )
-    x = x.reshape((1,) * (len(target) - x.ndim) + tuple(x.shape))
-    for at, (d, t) in enumerate(zip(x.shape, target, strict=True)):
-        if d != t:
-            x = take(x, np.zeros(t, np.int64), axis=at)
-    return x
+    # Each axis of size 1 (x's own, or a new leading one) tiled to the target size.
+    padded = (1,) * (len(target) - x.ndim) + tuple(x.shape)
+    return tile(x, [t if d == 1 else 1 for d, t in zip(padded, target, strict=True)])
 
 
 def flip(x: ArrayLike, axis: Axis = None) -> Tensor:
@@ -868,12 +870,7 @@ def split(x: ArrayLike, indices_or_sections: int | Sequence[int], axis: int = 0)
         cuts = [n // sections * i for i in range(1, sections)]
     else:
         cuts = [int(i) for i in indices_or_sections]
-    parts = []
-    for lo, hi in zip([0, *cuts], [*cuts, n], strict=True):
-        key = [builtins.slice(None)] * x.ndim
-        key[at] = builtins.slice(lo, hi)
-        parts.append(x[tuple(key)])
-    return parts
+    return [_slice_along(x, at, lo, hi) for lo, hi in zip([0, *cuts], [*cuts, n], strict=True)]
 
 
 def pad(
@@ -995,15 +992,11 @@ def dot(x1: ArrayLike, x2: ArrayLike) -> Tensor:
             f"dot: shapes {tuple(a.shape)} and {tuple(b.shape)} not aligned: "
             f"{a.shape[-1]} (x1's last axis) != {contracted}"
         )
-    if b.ndim <= 2:
-        product = matmul(a.reshape((-1, a.shape[-1])), b.reshape((contracted, -1)))
-        return product.reshape(tuple(a.shape[:-1]) + tuple(b.shape[1:]))
-    # Move x2's contracted axis to the front: (n, rest...) as an (n, m) matrix.
-    order = [b.ndim - 2, *range(b.ndim - 2), b.ndim - 1]
-    rest = tuple(b.shape[i] for i in order[1:])
-    matrix = b.transpose(tuple(order)).reshape((contracted, -1))
-    product = matmul(a.reshape((-1, contracted)), matrix)
-    return product.reshape(tuple(a.shape[:-1]) + rest)
+    if b.ndim > 2:  # move x2's contracted axis to the front: (n, rest...)
+        b = b.transpose((b.ndim - 2, *range(b.ndim - 2), b.ndim - 1))
+    # x2 as an (n, m) matrix.
+    product = matmul(a.reshape((-1, contracted)), b.reshape((contracted, -1)))
+    return product.reshape(tuple(a.shape[:-1]) + tuple(b.shape[1:]))
 
 
 def einsum(subscripts: str, *operands: ArrayLike, **kwargs: Any) -> Tensor:
@@ -1131,7 +1124,7 @@ def argmin(x: ArrayLike, axis: int | None = None, keepdims: bool = False) -> Ten
     >>> kd.ops.argmin([[1.0, 3.0], [4.0, 2.0]], axis=-1).numpy()
     array([0., 1.], dtype=float32)
     """
-    return _core.argmax(_constant(-_values(x)), axis, keepdims)
+    return _core.argmax(-_values(x), axis, keepdims)
 
 
 def any(x: ArrayLike, axis: Axis = None, keepdims: bool = False) -> Tensor:  # noqa: A001
@@ -1176,12 +1169,8 @@ def nan_to_num(
     """
     x = convert_to_tensor(x)
     xv = x.numpy()
-    big = float(np.finfo(np.float32).max)
-    replaced = np.where(np.isnan(xv), nan, xv)
-    replaced = np.where(xv == np.inf, big if posinf is None else posinf, replaced)
-    replaced = np.where(xv == -np.inf, -big if neginf is None else neginf, replaced)
-    finite = _constant(np.isfinite(xv))
-    return where(finite, where(finite, x, 0.0), _constant(replaced))
+    replaced = np.nan_to_num(xv, nan=nan, posinf=posinf, neginf=neginf)
+    return where(_constant(np.isfinite(xv)), x, _constant(replaced))
 
 
 def one_hot(

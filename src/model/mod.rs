@@ -77,9 +77,7 @@ impl ModelLayer {
         let probe = Tensor::zeros(shape)?;
         Ok(no_grad(|| engine.forward(&probe, false))?.shape().to_vec())
     }
-}
 
-impl ModelLayer {
     /// The weights (variables), in Keras's order and candle's layouts.
     pub fn weights(&self) -> &[Tensor] {
         &self.weights

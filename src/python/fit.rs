@@ -41,6 +41,8 @@ impl Raised {
 pub struct PyStream {
     source: Py<PyAny>,
     steps: Option<usize>,
+    /// Batches left in this pass, when the source knows (read once per pass).
+    left: Option<usize>,
     raised: Raised,
 }
 
@@ -48,6 +50,7 @@ impl PyStream {
     pub fn new(source: &Bound<'_, PyAny>, raised: &Raised) -> PyResult<Self> {
         Ok(PyStream {
             steps: source.getattr("steps")?.extract()?,
+            left: None,
             source: source.clone().unbind(),
             raised: raised.clone(),
         })
@@ -70,7 +73,7 @@ impl PyStream {
     /// Runs up to `count` batches that `next` takes from the source (None at its end)
     /// through `step`, stopping after `budget_s` seconds; returns how many ran.
     fn take_batches<B>(
-        &self,
+        &mut self,
         count: usize,
         budget_s: f64,
         next: impl for<'py> Fn(&Bound<'py, PyAny>) -> PyResult<Option<B>>,
@@ -90,6 +93,7 @@ impl PyStream {
                 break;
             }
         }
+        self.left = self.left.map(|left| left.saturating_sub(done));
         Ok(done)
     }
 }
@@ -105,7 +109,14 @@ impl Batches for PyStream {
     }
 
     fn begin_epoch(&mut self, shuffle: bool) -> Result<()> {
-        self.call("begin_epoch", Some(shuffle))
+        self.call("begin_epoch", Some(shuffle))?;
+        self.left = Python::attach(|py| {
+            self.source
+                .getattr(py, "batches_left")
+                .and_then(|n| n.extract(py))
+                .unwrap_or(None)
+        });
+        Ok(())
     }
 
     fn run(
@@ -154,12 +165,7 @@ impl Batches for PyStream {
     }
 
     fn left_in_pass(&self) -> Option<usize> {
-        Python::attach(|py| {
-            self.source
-                .getattr(py, "batches_left")
-                .and_then(|n| n.extract(py))
-                .unwrap_or(None)
-        })
+        self.left
     }
 }
 
